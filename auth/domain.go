@@ -1,0 +1,102 @@
+// Package auth holds Gatehouse's domain types and sign-in flows. It decides
+// everything that matters for security (attempt limits, single use, session
+// revocation, assurance levels) and knows nothing of HTTP or SQL: it reaches
+// storage, hashing, signing and time only through the small interfaces it
+// declares here.
+package auth
+
+import (
+	"time"
+)
+
+// Assurance levels of a session (NIST SP 800-63B terms, as GoTrue uses them).
+const (
+	AAL1 = "aal1"
+	AAL2 = "aal2"
+)
+
+// Authentication method references (RFC 8176 where one exists).
+const (
+	MethodPassword = "pwd"
+	MethodOTP      = "otp"
+	MethodTOTP     = "totp"
+)
+
+// User is an account. PasswordHash is empty for a passwordless account.
+type User struct {
+	ID            string
+	Email         string
+	EmailVerified bool
+	Phone         string
+	PhoneVerified bool
+	Name          string
+	PasswordHash  string
+	// DisabledAt is set while an administrator has disabled the account.
+	DisabledAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// Disabled reports whether the account may not sign in.
+func (u *User) Disabled() bool { return u.DisabledAt != nil }
+
+// HasPassword reports whether a password is set.
+func (u *User) HasPassword() bool { return u.PasswordHash != "" }
+
+// Session is one signed-in device. Every credential (cookie, refresh token,
+// access token) belongs to exactly one session; revoking the session kills
+// all of them.
+type Session struct {
+	ID     string
+	UserID string
+	// CookieHash is the SHA-256 of the browser cookie's value; nil for
+	// sessions that only hold refresh tokens.
+	CookieHash []byte
+	IP         string
+	UserAgent  string
+	AAL        string
+	AMR        []string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// ExpiresAt slides forward with use but never past AbsoluteExpiresAt.
+	ExpiresAt         time.Time
+	AbsoluteExpiresAt time.Time
+	RevokedAt         *time.Time
+}
+
+// Live reports whether the session can still authenticate at now.
+func (s *Session) Live(now time.Time) bool {
+	return s.RevokedAt == nil && now.Before(s.ExpiresAt) && now.Before(s.AbsoluteExpiresAt)
+}
+
+// RefreshToken is one link in a session's rotation chain. Only the hash of
+// the opaque value is stored.
+type RefreshToken struct {
+	ID        string
+	SessionID string
+	Hash      []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// RotatedAt is set when the token was exchanged for SuccessorID.
+	RotatedAt   *time.Time
+	SuccessorID string
+}
+
+// SigningKey is an access-token signing key as stored: the private half is
+// sealed under the server secret so every node of a cluster can share it.
+type SigningKey struct {
+	ID        string // the JWT "kid"
+	Algorithm string
+	Private   []byte // sealed
+	Public    []byte // PKIX DER
+	CreatedAt time.Time
+	RetiredAt *time.Time // set when a newer key took over signing
+}
+
+// UserQuery selects users for the admin list: Query matches email, phone or
+// name; After is the cursor (the last ID of the previous page).
+type UserQuery struct {
+	Query string
+	After string
+	Limit int
+}

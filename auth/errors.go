@@ -1,0 +1,76 @@
+package auth
+
+import (
+	"errors"
+	"time"
+)
+
+// Kind classifies an Error. Each kind is one stable `code` of API.md; the
+// api package maps kinds to HTTP statuses.
+type Kind string
+
+// The kinds of Error (API.md, "Conventions").
+const (
+	KindInvalidRequest     Kind = "invalid_request"
+	KindEmailTaken         Kind = "email_taken"
+	KindPhoneTaken         Kind = "phone_taken"
+	KindInvalidCredentials Kind = "invalid_credentials"
+	KindInvalidCode        Kind = "invalid_code"
+	KindCodeExpired        Kind = "code_expired"
+	KindTooManyAttempts    Kind = "too_many_attempts"
+	KindRateLimited        Kind = "rate_limited"
+	KindUnauthorized       Kind = "unauthorized"
+	KindForbidden          Kind = "forbidden"
+	KindNotFound           Kind = "not_found"
+	KindWeakPassword       Kind = "weak_password"
+	KindTokenExpired       Kind = "token_expired"
+	KindTokenRevoked       Kind = "token_revoked"
+	KindUnavailable        Kind = "unavailable"
+)
+
+// FieldError is one invalid input field.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+// Error is the one error type flows answer. Message is safe to show to the
+// client; nothing internal goes into it.
+type Error struct {
+	Kind    Kind
+	Message string
+	Fields  []FieldError
+	// RetryAfter is set for rate_limited and too_many_attempts.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrNotFound) and friends match by kind.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Kind == e.Kind && t.Message == ""
+}
+
+// Sentinels for errors.Is; stores return these (possibly wrapped).
+var (
+	ErrNotFound    = &Error{Kind: KindNotFound}
+	ErrEmailTaken  = &Error{Kind: KindEmailTaken}
+	ErrPhoneTaken  = &Error{Kind: KindPhoneTaken}
+	ErrUnavailable = &Error{Kind: KindUnavailable}
+)
+
+// KindOf answers the kind of err, or "" when err is not an *Error.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return ""
+}
+
+func newError(k Kind, msg string) *Error { return &Error{Kind: k, Message: msg} }
+
+func fieldError(field, msg string) *Error {
+	return &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: []FieldError{{field, msg}}}
+}
