@@ -1,0 +1,154 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+)
+
+// Admin flows. The caller (the api package) has already proved the admin
+// key; these methods only enforce the domain rules.
+
+var errUserNotFound = &Error{Kind: KindNotFound, Message: "No such user."}
+
+func (s *Service) userByID(ctx context.Context, id string) (*User, error) {
+	u, err := s.store.UserByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUserNotFound
+	} else if err != nil {
+		return nil, storeErr("find user", err)
+	}
+	return u, nil
+}
+
+// AdminUser answers one user by ID.
+func (s *Service) AdminUser(ctx context.Context, id string) (*User, error) {
+	return s.userByID(ctx, id)
+}
+
+// maxQueryLength bounds an admin search string.
+const maxQueryLength = 200
+
+// AdminUsers answers one page of users matching q and the cursor of the next
+// page ("" on the last page).
+func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, error) {
+	q.Query = strings.TrimSpace(q.Query)
+	if utf8.RuneCountInString(q.Query) > maxQueryLength || !utf8.ValidString(q.Query) {
+		return nil, "", fieldError("query", "must be at most 200 characters of text")
+	}
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 50
+	}
+	limit := q.Limit
+	q.Limit++ // one more tells whether another page follows
+	users, err := s.store.ListUsers(ctx, q)
+	if err != nil {
+		return nil, "", storeErr("list users", err)
+	}
+	next := ""
+	if len(users) > limit {
+		users = users[:limit]
+		next = users[limit-1].ID
+	}
+	return users, next, nil
+}
+
+// AdminUpdate holds what an admin may change; nil leaves a field as is.
+type AdminUpdate struct {
+	Name          *string
+	EmailVerified *bool
+	Disabled      *bool
+}
+
+// AdminUpdateUser changes a user. Disabling one also revokes every session
+// and refresh token at once, so the user stops passing the check endpoint.
+func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate) (*User, error) {
+	u, err := s.userByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != nil || in.EmailVerified != nil {
+		if in.Name != nil {
+			name, ferr := nameField(*in.Name)
+			if ferr != nil {
+				return nil, ferr
+			}
+			u.Name = name
+		}
+		if in.EmailVerified != nil {
+			u.EmailVerified = *in.EmailVerified
+		}
+		u.UpdatedAt = s.clock.Now().UTC()
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return nil, storeErr("update user", err)
+		}
+		s.sessions.forgetUser(u.ID)
+	}
+	if in.Disabled != nil && *in.Disabled != u.Disabled() {
+		if *in.Disabled {
+			now := s.clock.Now().UTC()
+			if err := s.store.SetUserDisabled(ctx, u.ID, &now); err != nil {
+				return nil, storeErr("disable user", err)
+			}
+			u.DisabledAt = &now
+			if err := s.revokeUser(ctx, u.ID, ""); err != nil {
+				return nil, err
+			}
+		} else {
+			if err := s.store.SetUserDisabled(ctx, u.ID, nil); err != nil {
+				return nil, storeErr("enable user", err)
+			}
+			u.DisabledAt = nil
+		}
+	}
+	return u, nil
+}
+
+// AdminDeleteUser removes a user and everything that belongs to it.
+func (s *Service) AdminDeleteUser(ctx context.Context, id string) error {
+	err := s.store.DeleteUser(ctx, id)
+	s.sessions.forgetUser(id)
+	if errors.Is(err, ErrNotFound) {
+		return errUserNotFound
+	} else if err != nil {
+		return storeErr("delete user", err)
+	}
+	return nil
+}
+
+// AdminUserByEmail answers the user with that email (for the CLI).
+func (s *Service) AdminUserByEmail(ctx context.Context, email string) (*User, error) {
+	e, ferr := emailField("email", email)
+	if ferr != nil {
+		return nil, ferr
+	}
+	u, err := s.store.UserByEmail(ctx, e)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUserNotFound
+	} else if err != nil {
+		return nil, storeErr("find user", err)
+	}
+	return u, nil
+}
+
+// AdminSessions lists a user's live sessions (metadata only: the store
+// holds no token values to leak).
+func (s *Service) AdminSessions(ctx context.Context, userID string) ([]Session, error) {
+	if _, err := s.userByID(ctx, userID); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListSessions(ctx, userID, s.clock.Now().UTC())
+	if err != nil {
+		return nil, storeErr("list sessions", err)
+	}
+	return list, nil
+}
+
+// AdminRevokeSessions ends every session and refresh token of a user.
+func (s *Service) AdminRevokeSessions(ctx context.Context, userID string) error {
+	if _, err := s.userByID(ctx, userID); err != nil {
+		return err
+	}
+	return s.revokeUser(ctx, userID, "")
+}

@@ -1,0 +1,158 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Config holds the flow settings; zero fields take the defaults of API.md.
+type Config struct {
+	// AccessTokenTTL is how long an access token is valid (15m).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the absolute lifetime of a sign-in (720h): no
+	// session or refresh token outlives it, however often it is used.
+	RefreshTokenTTL time.Duration
+	// SessionTTL is the sliding idle timeout (168h): a session unused for
+	// this long ends.
+	SessionTTL time.Duration
+	// RefreshGrace is how long after a rotation a replay of the old refresh
+	// token answers the same successor instead of revoking the session (10s).
+	RefreshGrace time.Duration
+	// SuccessorKey derives refresh-token successors (see opaque.Derive); it
+	// must be the same on every node, so it comes from the server secret.
+	SuccessorKey []byte
+	// CacheTTL bounds how long this node trusts its in-process view of a
+	// session before asking the store again (2s). Revocations made on this
+	// node take effect at once; the TTL bounds staleness from other nodes.
+	CacheTTL time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.AccessTokenTTL <= 0 {
+		c.AccessTokenTTL = 15 * time.Minute
+	}
+	if c.RefreshTokenTTL <= 0 {
+		c.RefreshTokenTTL = 720 * time.Hour
+	}
+	if c.SessionTTL <= 0 {
+		c.SessionTTL = 168 * time.Hour
+	}
+	if c.RefreshGrace <= 0 {
+		c.RefreshGrace = 10 * time.Second
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = 2 * time.Second
+	}
+}
+
+// Observer hears about outcomes worth counting (metrics); it must not block.
+type Observer interface {
+	// SignIn records one sign-in attempt by method ("password",
+	// "refresh_token", …) with result "success", "failure", "throttled" or
+	// "error".
+	SignIn(method, result string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) SignIn(string, string) {}
+
+// Deps are the ports a Service works through.
+type Deps struct {
+	Store    Store
+	Hasher   PasswordHasher
+	Policy   PasswordPolicy
+	Signer   TokenSigner
+	Throttle Throttle
+	Clock    Clock
+	Observer Observer
+	Logger   *slog.Logger
+}
+
+// Service runs the flows. It is safe for concurrent use.
+type Service struct {
+	cfg      Config
+	store    Store
+	hasher   PasswordHasher
+	policy   PasswordPolicy
+	signer   TokenSigner
+	throttle Throttle
+	clock    Clock
+	obs      Observer
+	log      *slog.Logger
+	sessions *sessionCache
+
+	dummyOnce sync.Once
+	dummyHash string
+	dummyErr  error
+}
+
+// New answers a Service; every port in d is required except Observer and
+// Logger.
+func New(cfg Config, d Deps) (*Service, error) {
+	cfg.defaults()
+	if d.Store == nil || d.Hasher == nil || d.Policy == nil || d.Signer == nil || d.Throttle == nil || d.Clock == nil {
+		return nil, errors.New("auth: a required dependency is missing")
+	}
+	if len(cfg.SuccessorKey) < 32 {
+		return nil, errors.New("auth: SuccessorKey must be at least 32 bytes")
+	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg: cfg, store: d.Store, hasher: d.Hasher, policy: d.Policy, signer: d.Signer,
+		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
+		sessions: newSessionCache(100_000),
+	}
+	return s, nil
+}
+
+// Config answers the effective configuration (defaults applied).
+func (s *Service) Config() Config { return s.cfg }
+
+// Client describes where a request came from; it is recorded on sessions and
+// keys the per-address sign-in throttle.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// newID answers a UUIDv7: unique, and ordered by creation so IDs double as
+// paging cursors.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// dummy answers a hash of a random password, so a sign-in for an unknown
+// email costs one full hash just like a wrong password.
+func (s *Service) dummy(ctx context.Context) (string, error) {
+	s.dummyOnce.Do(func() {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		s.dummyHash, s.dummyErr = s.hasher.Hash(ctx, string(b))
+	})
+	return s.dummyHash, s.dummyErr
+}
+
+// Warm computes what the first sign-in would otherwise compute, so its
+// timing does not differ from later ones. Call it once at start-up, in the
+// background.
+func (s *Service) Warm(ctx context.Context) error {
+	_, err := s.dummy(ctx)
+	return err
+}
+
+// storeErr wraps a store failure with context; the kind (not found,
+// unavailable, …) survives for the caller to map.
+func storeErr(op string, err error) error {
+	return fmt.Errorf("auth: %s: %w", op, err)
+}

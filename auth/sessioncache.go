@@ -1,0 +1,98 @@
+package auth
+
+import (
+	"sync"
+	"time"
+)
+
+// sessionCache is this node's view of sessions that were recently checked,
+// so the check endpoint does not cost a store round trip per request.
+// Revocations made through this node remove entries at once; entries older
+// than Config.CacheTTL are reloaded, which bounds how stale a revocation made
+// on another node can be.
+type sessionCache struct {
+	mu       sync.RWMutex
+	max      int
+	byID     map[string]*cacheEntry
+	byCookie map[string]string // cookie hash → session ID
+}
+
+type cacheEntry struct {
+	user     User
+	session  Session
+	loadedAt time.Time
+}
+
+func newSessionCache(max int) *sessionCache {
+	return &sessionCache{max: max, byID: map[string]*cacheEntry{}, byCookie: map[string]string{}}
+}
+
+func (c *sessionCache) get(id string) *cacheEntry {
+	c.mu.RLock()
+	e := c.byID[id]
+	c.mu.RUnlock()
+	return e
+}
+
+func (c *sessionCache) getByCookie(hash []byte) *cacheEntry {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.byCookie[string(hash)]
+	if !ok {
+		return nil
+	}
+	return c.byID[id]
+}
+
+func (c *sessionCache) put(e *cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.byID) >= c.max {
+		// Drop an arbitrary tenth: cheaper than tracking recency on the hot
+		// path, and a dropped entry only costs one reload.
+		n := c.max / 10
+		for id, old := range c.byID {
+			c.dropLocked(id, old)
+			if n--; n <= 0 {
+				break
+			}
+		}
+	}
+	if old := c.byID[e.session.ID]; old != nil {
+		c.dropLocked(e.session.ID, old)
+	}
+	c.byID[e.session.ID] = e
+	if e.session.CookieHash != nil {
+		c.byCookie[string(e.session.CookieHash)] = e.session.ID
+	}
+}
+
+func (c *sessionCache) dropLocked(id string, e *cacheEntry) {
+	delete(c.byID, id)
+	if e.session.CookieHash != nil {
+		delete(c.byCookie, string(e.session.CookieHash))
+	}
+}
+
+// forget removes sessions by ID.
+func (c *sessionCache) forget(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if e := c.byID[id]; e != nil {
+			c.dropLocked(id, e)
+		}
+	}
+}
+
+// forgetUser removes every session of a user; it is rare (disable, delete,
+// profile change), so a scan is fine.
+func (c *sessionCache) forgetUser(userID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.byID {
+		if e.user.ID == userID {
+			c.dropLocked(id, e)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse/gatehouse/token/opaque"
+)
+
+// Principal is who a request is signed in as.
+type Principal struct {
+	User    User
+	Session Session
+}
+
+var (
+	errUnauthorized = &Error{Kind: KindUnauthorized, Message: "Sign-in required."}
+	errTokenExpired = &Error{Kind: KindTokenExpired, Message: "The access token has expired."}
+	errTokenRevoked = &Error{Kind: KindTokenRevoked, Message: "The session has ended."}
+)
+
+// ErrTokenExpired is what a TokenSigner answers (wrapped) for a token that is
+// valid but past its expiry, so the flows can say token_expired.
+var ErrTokenExpired = errors.New("token expired")
+
+// BearerPrincipal authenticates an access token: signature and expiry, then
+// the session must still be live. This is the hot path of the check
+// endpoint: a token verified before and a session seen within CacheTTL cost
+// no store round trip.
+func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Principal, error) {
+	now := s.clock.Now()
+	claims, err := s.signer.Verify(ctx, accessToken, now)
+	if errors.Is(err, ErrTokenExpired) {
+		return nil, errTokenExpired
+	} else if err != nil {
+		return nil, errUnauthorized
+	}
+	e := s.sessions.get(claims.SessionID)
+	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
+		sess, err := s.store.SessionByID(ctx, claims.SessionID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, errTokenRevoked
+		} else if err != nil {
+			return nil, storeErr("find session", err)
+		}
+		if e, err = s.cacheSession(ctx, sess, now); err != nil {
+			return nil, err
+		}
+	}
+	if e.user.ID != claims.Subject {
+		return nil, errUnauthorized
+	}
+	return s.principal(e, now)
+}
+
+// CookiePrincipal authenticates a browser session cookie by the hash of its
+// value, and slides the session's expiry (written at most once a minute).
+func (s *Service) CookiePrincipal(ctx context.Context, cookie string) (*Principal, error) {
+	if cookie == "" {
+		return nil, errUnauthorized
+	}
+	now := s.clock.Now()
+	hash := opaque.Hash(cookie)
+	e := s.sessions.getByCookie(hash)
+	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
+		sess, err := s.store.SessionByCookieHash(ctx, hash)
+		if errors.Is(err, ErrNotFound) {
+			return nil, errUnauthorized
+		} else if err != nil {
+			return nil, storeErr("find session", err)
+		}
+		if e, err = s.cacheSession(ctx, sess, now); err != nil {
+			return nil, err
+		}
+	}
+	p, err := s.principal(e, now)
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(p.Session.LastSeenAt) >= slideEvery {
+		if err := s.slide(ctx, &p.Session, now); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// slideEvery bounds writes on the check path: a cookie session's last-seen
+// time and sliding expiry move at most this often.
+const slideEvery = time.Minute
+
+func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error {
+	now = now.UTC()
+	sess.LastSeenAt = now
+	sess.ExpiresAt = minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
+	if err := s.store.TouchSession(ctx, sess.ID, sess.LastSeenAt, sess.ExpiresAt); err != nil {
+		return storeErr("touch session", err)
+	}
+	s.sessions.forget(sess.ID)
+	return nil
+}
+
+func (s *Service) cacheSession(ctx context.Context, sess *Session, now time.Time) (*cacheEntry, error) {
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errTokenRevoked
+	} else if err != nil {
+		return nil, storeErr("find user", err)
+	}
+	u.PasswordHash = redacted(u.PasswordHash)
+	e := &cacheEntry{user: *u, session: *sess, loadedAt: now}
+	s.sessions.put(e)
+	return e, nil
+}
+
+// redacted keeps whether a password is set without keeping the hash in the
+// long-lived cache.
+func redacted(hash string) string {
+	if hash == "" {
+		return ""
+	}
+	return "set"
+}
+
+func (s *Service) principal(e *cacheEntry, now time.Time) (*Principal, error) {
+	if e.user.Disabled() || e.session.RevokedAt != nil {
+		return nil, errTokenRevoked
+	}
+	if !e.session.Live(now) {
+		return nil, errTokenExpired
+	}
+	return &Principal{User: e.user, Session: e.session}, nil
+}
+
+// revoke ends one session and forgets it here at once.
+func (s *Service) revoke(ctx context.Context, id string) error {
+	err := s.store.RevokeSession(ctx, id, s.clock.Now().UTC())
+	s.sessions.forget(id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return storeErr("revoke session", err)
+	}
+	return nil
+}
+
+// revokeUser ends every session of a user except keepID.
+func (s *Service) revokeUser(ctx context.Context, userID, keepID string) error {
+	ids, err := s.store.RevokeUserSessions(ctx, userID, keepID, s.clock.Now().UTC())
+	s.sessions.forget(ids...)
+	if keepID == "" {
+		s.sessions.forgetUser(userID)
+	}
+	if err != nil {
+		return storeErr("revoke sessions", err)
+	}
+	return nil
+}
+
+// SessionView is a session as its owner sees it.
+type SessionView struct {
+	Session
+	Current bool
+}
+
+// Sessions lists the principal's live sessions, flagging the current one.
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
+	list, err := s.store.ListSessions(ctx, p.User.ID, s.clock.Now().UTC())
+	if err != nil {
+		return nil, storeErr("list sessions", err)
+	}
+	out := make([]SessionView, len(list))
+	for i, sess := range list {
+		out[i] = SessionView{Session: sess, Current: sess.ID == p.Session.ID}
+	}
+	return out, nil
+}
+
+var errSessionNotFound = &Error{Kind: KindNotFound, Message: "No such session."}
+
+// RevokeSession ends one of the principal's own sessions.
+func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string) error {
+	sess, err := s.store.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != p.User.ID) {
+		return errSessionNotFound
+	} else if err != nil {
+		return storeErr("find session", err)
+	}
+	return s.revoke(ctx, id)
+}
+
+// Logout scopes (API.md).
+const (
+	ScopeLocal  = "local"
+	ScopeOthers = "others"
+	ScopeGlobal = "global"
+)
+
+// Logout ends the current session (local), every other one (others) or all
+// of them (global).
+func (s *Service) Logout(ctx context.Context, p *Principal, scope string) error {
+	switch scope {
+	case "", ScopeLocal:
+		return s.revoke(ctx, p.Session.ID)
+	case ScopeOthers:
+		return s.revokeUser(ctx, p.User.ID, p.Session.ID)
+	case ScopeGlobal:
+		return s.revokeUser(ctx, p.User.ID, "")
+	}
+	return fieldError("scope", "must be one of local, others, global")
+}

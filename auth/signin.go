@@ -1,0 +1,331 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/token/opaque"
+)
+
+// Grant is what a successful sign-in or refresh answers.
+type Grant struct {
+	AccessToken  string
+	ExpiresIn    time.Duration
+	RefreshToken string
+	User         *User
+	Session      *Session
+}
+
+// SignUpInput is a new account. Password is optional (passwordless account).
+type SignUpInput struct {
+	Email    string
+	Password string
+	Name     string
+	// EmailVerified is honoured only from the admin API.
+	EmailVerified bool
+}
+
+// SignUp creates an account. It answers email_taken for a known address
+// (API.md chooses a clear 409 over enumeration safety for sign-up).
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
+	var fields []FieldError
+	email, ferr := emailField("email", in.Email)
+	if ferr != nil {
+		fields = append(fields, ferr.Fields...)
+	}
+	name, ferr := nameField(in.Name)
+	if ferr != nil {
+		fields = append(fields, ferr.Fields...)
+	}
+	if len(fields) > 0 {
+		return nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
+	}
+	var hash string
+	if in.Password != "" {
+		if err := s.checkPassword("password", in.Password); err != nil {
+			return nil, err
+		}
+		// Hash before touching the store: never hold a transaction or a
+		// connection for the length of an argon2id run.
+		h, err := s.hasher.Hash(ctx, in.Password)
+		if err != nil {
+			return nil, hashErr(err)
+		}
+		hash = h
+	}
+	now := s.clock.Now().UTC()
+	u := &User{ID: newID(), Email: email, EmailVerified: in.EmailVerified, Name: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, ErrEmailTaken) {
+			return nil, &Error{Kind: KindEmailTaken, Message: "An account with this email already exists.", Fields: []FieldError{{"email", "is already registered"}}}
+		}
+		return nil, storeErr("create user", err)
+	}
+	return u, nil
+}
+
+// hashErr turns a hasher failure (usually the request's context ending
+// while it waited for a hashing slot) into an answer for the client.
+func hashErr(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: KindUnavailable, Message: "The server is busy; try again."}
+	}
+	return err
+}
+
+var errInvalidCredentials = &Error{Kind: KindInvalidCredentials, Message: "The email or password is not correct."}
+
+// PasswordGrant signs in with email and password. Unknown emails, accounts
+// without a password and wrong passwords all cost one hash and answer the
+// same invalid_credentials. Failures are throttled per account and per
+// client address; a throttled attempt answers rate_limited before the
+// password is looked at, so the limit reveals nothing about it.
+func (s *Service) PasswordGrant(ctx context.Context, email, password string, c Client) (*Grant, error) {
+	const method = "password"
+	var fields []FieldError
+	addr, ferr := emailField("email", email)
+	if ferr != nil {
+		fields = append(fields, ferr.Fields...)
+	}
+	if password == "" {
+		fields = append(fields, FieldError{"password", "is required"})
+	}
+	if len(fields) > 0 {
+		return nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
+	}
+	keys := throttleKeys(addr, c.IP)
+	if err := s.throttled(ctx, keys); err != nil {
+		s.obs.SignIn(method, "throttled")
+		return nil, err
+	}
+	u, err := s.store.UserByEmail(ctx, addr)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.obs.SignIn(method, "error")
+		return nil, storeErr("find user", err)
+	}
+	encoded := ""
+	if u != nil {
+		encoded = u.PasswordHash
+	}
+	if encoded == "" {
+		if encoded, err = s.dummy(ctx); err != nil {
+			return nil, hashErr(err)
+		}
+	}
+	ok, err := s.hasher.Verify(ctx, encoded, password)
+	if err != nil {
+		s.obs.SignIn(method, "error")
+		return nil, hashErr(err)
+	}
+	if !ok || u == nil || !u.HasPassword() {
+		s.fail(ctx, keys)
+		s.obs.SignIn(method, "failure")
+		return nil, errInvalidCredentials
+	}
+	_ = s.throttle.Reset(ctx, keys[0])
+	if u.Disabled() {
+		s.obs.SignIn(method, "failure")
+		return nil, errDisabled
+	}
+	g, err := s.startSession(ctx, u, c, []string{MethodPassword}, nil)
+	if err != nil {
+		s.obs.SignIn(method, "error")
+		return nil, err
+	}
+	s.obs.SignIn(method, "success")
+	return g, nil
+}
+
+// errDisabled is told only to someone who proved the password, so it reveals
+// nothing to a guesser.
+var errDisabled = &Error{Kind: KindForbidden, Message: "This account is disabled."}
+
+// throttleKeys answers the account key first: it is the one a success resets.
+func throttleKeys(email, ip string) []string {
+	keys := []string{"acct:" + email}
+	if ip != "" {
+		keys = append(keys, "ip:"+ip)
+	}
+	return keys
+}
+
+func (s *Service) throttled(ctx context.Context, keys []string) error {
+	var wait time.Duration
+	for _, k := range keys {
+		w, err := s.throttle.Wait(ctx, k)
+		if err != nil {
+			return storeErr("throttle", err)
+		}
+		wait = max(wait, w)
+	}
+	if wait > 0 {
+		return &Error{Kind: KindRateLimited, Message: "Too many failed sign-ins; try again later.", RetryAfter: wait}
+	}
+	return nil
+}
+
+func (s *Service) fail(ctx context.Context, keys []string) {
+	for _, k := range keys {
+		if err := s.throttle.Fail(ctx, k); err != nil {
+			s.log.WarnContext(ctx, "record failed sign-in", "err", err)
+		}
+	}
+}
+
+// startSession creates a session (with a refresh token) for u and answers
+// its tokens. cookieHash, when set, makes it a browser session.
+func (s *Service) startSession(ctx context.Context, u *User, c Client, amr []string, cookieHash []byte) (*Grant, error) {
+	now := s.clock.Now().UTC()
+	sess := &Session{
+		ID: newID(), UserID: u.ID, CookieHash: cookieHash, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
+		AAL: AAL1, AMR: amr, CreatedAt: now, LastSeenAt: now,
+		AbsoluteExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
+	}
+	sess.ExpiresAt = minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
+	plain, hash, err := opaque.New()
+	if err != nil {
+		return nil, err
+	}
+	rt := &RefreshToken{ID: newID(), SessionID: sess.ID, Hash: hash, CreatedAt: now, ExpiresAt: sess.AbsoluteExpiresAt}
+	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+		return nil, storeErr("create session", err)
+	}
+	return s.grant(ctx, u, sess, plain)
+}
+
+func (s *Service) grant(ctx context.Context, u *User, sess *Session, refresh string) (*Grant, error) {
+	now := s.clock.Now().UTC()
+	at, err := s.signer.Sign(ctx, AccessClaims{
+		Subject: u.ID, SessionID: sess.ID, Email: u.Email, AAL: sess.AAL, AMR: sess.AMR,
+		ID: newID(), IssuedAt: now, Expiry: now.Add(s.cfg.AccessTokenTTL),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{AccessToken: at, ExpiresIn: s.cfg.AccessTokenTTL, RefreshToken: refresh, User: u, Session: sess}, nil
+}
+
+var (
+	errRefreshRevoked = &Error{Kind: KindTokenRevoked, Message: "The refresh token is not valid."}
+	errRefreshExpired = &Error{Kind: KindTokenExpired, Message: "The session has expired."}
+)
+
+// successorLabel separates refresh successors from anything else derived
+// with the same key.
+const successorLabel = "refresh-successor"
+
+// RefreshGrant exchanges a refresh token for a new pair. Each token is
+// single use: its successor is derived from it, so a concurrent client that
+// replays it within Config.RefreshGrace gets the same successor; a replay
+// after that is taken as theft and revokes the whole session.
+func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (*Grant, error) {
+	const method = "refresh_token"
+	if refresh == "" {
+		return nil, fieldError("refresh_token", "is required")
+	}
+	g, err := s.refresh(ctx, refresh, c)
+	switch {
+	case err == nil:
+		s.obs.SignIn(method, "success")
+	case KindOf(err) == KindTokenRevoked || KindOf(err) == KindTokenExpired:
+		s.obs.SignIn(method, "failure")
+	default:
+		s.obs.SignIn(method, "error")
+	}
+	return g, err
+}
+
+func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
+	rt, err := s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errRefreshRevoked
+	} else if err != nil {
+		return nil, storeErr("find refresh token", err)
+	}
+	sess, u, err := s.liveSession(ctx, rt.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now().UTC()
+	if !now.Before(rt.ExpiresAt) {
+		return nil, errRefreshExpired
+	}
+	next := opaque.Derive(s.cfg.SuccessorKey, refresh, successorLabel)
+	if rt.RotatedAt == nil {
+		nrt := &RefreshToken{ID: newID(), SessionID: sess.ID, Hash: opaque.Hash(next), CreatedAt: now, ExpiresAt: sess.AbsoluteExpiresAt}
+		won, err := s.store.RotateRefreshToken(ctx, rt.ID, nrt, now)
+		if err != nil {
+			return nil, storeErr("rotate refresh token", err)
+		}
+		if !won {
+			// Another request rotated it a moment ago: treat as a replay.
+			if rt, err = s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh)); err != nil {
+				return nil, storeErr("find refresh token", err)
+			}
+		}
+	}
+	if rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) > s.cfg.RefreshGrace {
+		s.log.WarnContext(ctx, "refresh token reused after rotation; revoking session", "session_id", sess.ID, "user_id", u.ID, "ip", c.IP)
+		if err := s.revoke(ctx, sess.ID); err != nil {
+			return nil, err
+		}
+		return nil, errRefreshRevoked
+	}
+	sess.LastSeenAt = now
+	sess.ExpiresAt = minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
+	if err := s.store.TouchSession(ctx, sess.ID, sess.LastSeenAt, sess.ExpiresAt); err != nil {
+		return nil, storeErr("touch session", err)
+	}
+	return s.grant(ctx, u, sess, next)
+}
+
+// liveSession loads a session and its user from the store and answers
+// token_revoked or token_expired when it can no longer be used.
+func (s *Service) liveSession(ctx context.Context, id string) (*Session, *User, error) {
+	sess, err := s.store.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errRefreshRevoked
+	} else if err != nil {
+		return nil, nil, storeErr("find session", err)
+	}
+	now := s.clock.Now()
+	if sess.RevokedAt != nil {
+		return nil, nil, errRefreshRevoked
+	}
+	if !sess.Live(now) {
+		return nil, nil, errRefreshExpired
+	}
+	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errRefreshRevoked
+	} else if err != nil {
+		return nil, nil, storeErr("find user", err)
+	}
+	if u.Disabled() {
+		return nil, nil, errRefreshRevoked
+	}
+	return sess, u, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// truncate bounds a client-supplied string to n bytes of valid UTF-8, so
+// a hostile header can neither bloat a row nor be refused by PostgreSQL.
+func truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
