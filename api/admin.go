@@ -1,0 +1,183 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// admin is the huma middleware of every /v1/admin route: the request must
+// carry GATEHOUSE_ADMIN_API_KEY as a Bearer token. Both sides are hashed
+// before the constant-time comparison so not even the key's length leaks.
+func (s *Server) admin(ctx huma.Context, next func(huma.Context)) {
+	r, w := humago.Unwrap(ctx)
+	if s.o.AdminAPIKey == "" {
+		writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "The admin API is off: set GATEHOUSE_ADMIN_API_KEY to turn it on."))
+		return
+	}
+	scheme, key, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	got := sha256.Sum256([]byte(strings.TrimSpace(key)))
+	want := sha256.Sum256([]byte(s.o.AdminAPIKey))
+	if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		p := newProblem(http.StatusUnauthorized, string(auth.KindUnauthorized), "A valid admin API key is required.")
+		p.headers = http.Header{"Www-Authenticate": {`Bearer realm="gatehouse-admin"`}}
+		writeProblem(w, p)
+		return
+	}
+	next(ctx)
+}
+
+func (s *Server) adminOp(o huma.Operation) huma.Operation {
+	o = op(o)
+	o.Tags = []string{"Admin"}
+	o.Security = []map[string][]string{{"adminKey": {}}}
+	o.Middlewares = huma.Middlewares{s.admin}
+	o.Errors = append(o.Errors, http.StatusUnauthorized, http.StatusForbidden)
+	return o
+}
+
+type listUsersInput struct {
+	Query  string `query:"query" maxLength:"200" doc:"Matches email, phone or name, case-insensitively."`
+	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page."`
+	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+}
+
+type listUsersOutput struct {
+	Body struct {
+		Users      []AdminUser `json:"users"`
+		NextCursor string      `json:"next_cursor,omitempty" doc:"Absent on the last page."`
+	}
+}
+
+type adminCreateUserInput struct {
+	Body struct {
+		Email         string `json:"email"`
+		Password      string `json:"password,omitempty"`
+		Name          string `json:"name,omitempty" maxLength:"200"`
+		EmailVerified bool   `json:"email_verified,omitempty"`
+	}
+}
+
+type adminUserEnvelope struct {
+	Body struct {
+		User AdminUser `json:"user"`
+	}
+}
+
+type adminUserOutput struct {
+	Body AdminUser
+}
+
+type userIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type adminUpdateUserInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Name          *string `json:"name,omitempty" maxLength:"200"`
+		EmailVerified *bool   `json:"email_verified,omitempty"`
+		Disabled      *bool   `json:"disabled,omitempty" doc:"true disables the user and revokes every session at once; false enables it."`
+	}
+}
+
+type adminSessionsInput struct {
+	UserID string `query:"user_id" required:"true" maxLength:"64"`
+}
+
+func (s *Server) registerAdmin() {
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminListUsers", Method: http.MethodGet, Path: "/v1/admin/users", Summary: "List or search users",
+		Errors: []int{http.StatusBadRequest},
+	}), func(ctx context.Context, in *listUsersInput) (*listUsersOutput, error) {
+		users, next, err := s.auth.AdminUsers(ctx, auth.UserQuery{Query: in.Query, After: in.Cursor, Limit: in.Limit})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &listUsersOutput{}
+		out.Body.Users = make([]AdminUser, len(users))
+		for i := range users {
+			out.Body.Users[i] = adminUserView(&users[i])
+		}
+		out.Body.NextCursor = next
+		return out, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminCreateUser", Method: http.MethodPost, Path: "/v1/admin/users", DefaultStatus: http.StatusCreated,
+		Summary: "Create a user", Errors: []int{http.StatusBadRequest, http.StatusConflict},
+	}), func(ctx context.Context, in *adminCreateUserInput) (*adminUserEnvelope, error) {
+		u, err := s.auth.SignUp(ctx, auth.SignUpInput{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name, EmailVerified: in.Body.EmailVerified})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &adminUserEnvelope{}
+		out.Body.User = adminUserView(u)
+		return out, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminGetUser", Method: http.MethodGet, Path: "/v1/admin/users/{id}", Summary: "Get a user",
+		Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *userIDInput) (*adminUserOutput, error) {
+		u, err := s.auth.AdminUser(ctx, in.ID)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &adminUserOutput{Body: adminUserView(u)}, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminUpdateUser", Method: http.MethodPatch, Path: "/v1/admin/users/{id}", Summary: "Update, disable or enable a user",
+		Errors: []int{http.StatusBadRequest, http.StatusNotFound},
+	}), func(ctx context.Context, in *adminUpdateUserInput) (*adminUserOutput, error) {
+		u, err := s.auth.AdminUpdateUser(ctx, in.ID, auth.AdminUpdate{Name: in.Body.Name, EmailVerified: in.Body.EmailVerified, Disabled: in.Body.Disabled})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &adminUserOutput{Body: adminUserView(u)}, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminDeleteUser", Method: http.MethodDelete, Path: "/v1/admin/users/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Delete a user and everything that belongs to it", Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *userIDInput) (*struct{}, error) {
+		if err := s.auth.AdminDeleteUser(ctx, in.ID); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return nil, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminListSessions", Method: http.MethodGet, Path: "/v1/admin/sessions", Summary: "A user's live sessions (metadata only)",
+		Errors: []int{http.StatusBadRequest, http.StatusNotFound},
+	}), func(ctx context.Context, in *adminSessionsInput) (*sessionsOutput, error) {
+		list, err := s.auth.AdminSessions(ctx, in.UserID)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &sessionsOutput{}
+		out.Body.Sessions = make([]Session, len(list))
+		for i := range list {
+			out.Body.Sessions[i] = sessionView(&list[i], false)
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminRevokeSessions", Method: http.MethodDelete, Path: "/v1/admin/users/{id}/sessions", DefaultStatus: http.StatusNoContent,
+		Summary: "Revoke every session and refresh token of a user", Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *userIDInput) (*struct{}, error) {
+		if err := s.auth.AdminRevokeSessions(ctx, in.ID); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return nil, nil
+	})
+}

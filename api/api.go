@@ -1,0 +1,133 @@
+// Package api serves Gatehouse's JSON API (/v1), the endpoints other
+// applications call (/v1/check, /.well-known/…) and the operational ones
+// (/healthz, /readyz, /metrics, /openapi.json, /docs). Handlers parse, call
+// one flow of package auth, and render; every error is an RFC 9457 problem.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// MaxBodyBytes is the largest request body accepted (API.md: 64 KiB).
+const MaxBodyBytes = 64 << 10
+
+// KeySet answers the public signing keys as a JWKS document.
+type KeySet interface {
+	JWKS(now time.Time) []byte
+}
+
+// Pinger reports whether storage answers (for /readyz).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Options configure a Server.
+type Options struct {
+	Auth    *auth.Service
+	Keys    KeySet
+	Store   Pinger
+	Clock   auth.Clock
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// Issuer is the public URL: the tokens' iss and the base of metadata.
+	Issuer string
+	// AdminAPIKey enables /v1/admin when not empty.
+	AdminAPIKey string
+	// CookieName is the browser session cookie's name.
+	CookieName string
+	// TrustedOrigins may make cross-origin state-changing requests.
+	TrustedOrigins []string
+	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
+	InsecureCookies bool
+	// Version is shown in the OpenAPI document.
+	Version string
+}
+
+// Server is the HTTP face of Gatehouse.
+type Server struct {
+	o       Options
+	auth    *auth.Service
+	log     *slog.Logger
+	metrics *Metrics
+	mux     *http.ServeMux
+	api     huma.API
+	handler http.Handler
+	docs    []byte
+}
+
+var humaErrorOnce sync.Once
+
+// New builds the server and registers every route.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.CookieName == "" {
+		o.CookieName = "gatehouse_session"
+	}
+	// huma's error constructor is a package variable: Gatehouse sets it
+	// once to its problem type.
+	humaErrorOnce.Do(func() { huma.NewError = humaError })
+
+	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: http.NewServeMux()}
+	cfg := huma.DefaultConfig("Gatehouse", o.Version)
+	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
+	cfg.Servers = []*huma.Server{{URL: o.Issuer}}
+	cfg.DocsPath = "" // huma's page loads scripts from a CDN; /docs is served offline below
+	cfg.SchemasPath = ""
+	cfg.OpenAPIPath = "/openapi"
+	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer":   {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "An access token from POST /v1/token."},
+		"cookie":   {Type: "apiKey", In: "cookie", Name: o.CookieName, Description: "The browser session cookie."},
+		"adminKey": {Type: "http", Scheme: "bearer", Description: "GATEHOUSE_ADMIN_API_KEY."},
+	}
+	s.api = humago.New(s.mux, cfg)
+
+	s.registerAuth()
+	s.registerUser()
+	s.registerAdmin()
+	s.registerCheck()
+	s.registerOps()
+
+	var h http.Handler = s.mux
+	cop := http.NewCrossOriginProtection()
+	for _, origin := range o.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(origin); err != nil {
+			return nil, err
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
+	}))
+	h = cop.Handler(h)
+	s.handler = s.observe(h)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// OpenAPI answers the OpenAPI 3.1 document of every route.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// op fills the defaults every operation shares.
+func op(o huma.Operation) huma.Operation {
+	o.MaxBodyBytes = MaxBodyBytes
+	if o.Tags == nil {
+		o.Tags = []string{"Sign-in"}
+	}
+	return o
+}

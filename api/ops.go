@@ -1,0 +1,137 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+func (s *Server) registerOps() {
+	ops := []string{"Operations"}
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "uptime_seconds": int(time.Since(startedAt).Seconds())})
+	})
+	s.document(&huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: ops, Summary: "The process is up"},
+		&huma.Schema{Type: "object"}, "application/json")
+
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	o := &huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: ops, Summary: "Storage answers (503 when it does not)"}
+	s.document(o, &huma.Schema{Type: "object"}, "application/json")
+	o.Responses["503"] = &huma.Response{Description: "Storage is unreachable."}
+
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	s.document(&huma.Operation{OperationID: "metrics", Method: http.MethodGet, Path: "/metrics", Tags: ops, Summary: "Prometheus metrics"},
+		&huma.Schema{Type: "string"}, "text/plain")
+
+	s.mux.HandleFunc("GET /docs", s.docsPage)
+	s.document(&huma.Operation{OperationID: "docs", Method: http.MethodGet, Path: "/docs", Tags: ops, Summary: "This API's documentation as a page"},
+		&huma.Schema{Type: "string"}, "text/html")
+	// huma serves /openapi.json itself; list it too.
+	s.document(&huma.Operation{OperationID: "openapi", Method: http.MethodGet, Path: "/openapi.json", Tags: ops, Summary: "This OpenAPI 3.1 document"},
+		&huma.Schema{Type: "object"}, "application/json")
+
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.o.Store.Ping(ctx); err != nil {
+		s.log.ErrorContext(ctx, "readiness check failed", "err", err)
+		writeProblem(w, newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "Storage does not answer."))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
+var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFound answers every request no route matched: 405 with Allow when the
+// path exists under another method, else 404; both as problems.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "This route does not answer "+r.Method+"."))
+		return
+	}
+	writeProblem(w, newProblem(http.StatusNotFound, string(auth.KindNotFound), "There is nothing at this path."))
+}
+
+var docsTemplate = template.Must(template.New("docs").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} API</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
+code,.path{font-family:ui-monospace,monospace}.op{border-top:1px solid #ddd;padding:.6rem 0}
+.m{display:inline-block;min-width:4.5rem;font-weight:600}.GET{color:#05a}.POST{color:#080}.PATCH{color:#a60}.DELETE{color:#b00}
+p{margin:.3rem 0 0 4.5rem;color:#444}</style></head><body>
+<h1>{{.Title}} API {{.Version}}</h1>
+<p style="margin:0">{{.Description}} The machine-readable document is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+{{range .Groups}}<h2>{{.Tag}}</h2>{{range .Ops}}<div class="op"><span class="m {{.Method}}">{{.Method}}</span> <span class="path">{{.Path}}</span> — {{.Summary}}{{if .Description}}<p>{{.Description}}</p>{{end}}</div>
+{{end}}{{end}}</body></html>`))
+
+type docsOp struct{ Method, Path, Summary, Description string }
+
+type docsGroup struct {
+	Tag string
+	Ops []docsOp
+}
+
+// docsPage renders the OpenAPI document as one offline page (huma's own
+// docs page loads its scripts from a CDN).
+func (s *Server) docsPage(w http.ResponseWriter, _ *http.Request) {
+	doc := s.api.OpenAPI()
+	groups := map[string][]docsOp{}
+	for path, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if o == nil {
+				continue
+			}
+			tag := "Other"
+			if len(o.Tags) > 0 {
+				tag = o.Tags[0]
+			}
+			groups[tag] = append(groups[tag], docsOp{o.Method, path, o.Summary, o.Description})
+		}
+	}
+	var data struct {
+		Title, Version, Description string
+		Groups                      []docsGroup
+	}
+	data.Title, data.Version, data.Description = doc.Info.Title, doc.Info.Version, doc.Info.Description
+	for _, tag := range []string{"Sign-in", "Signed-in user", "For other applications", "Admin", "Operations", "Other"} {
+		ops := groups[tag]
+		sort.Slice(ops, func(i, j int) bool { return ops[i].Path+ops[i].Method < ops[j].Path+ops[j].Method })
+		if len(ops) > 0 {
+			data.Groups = append(data.Groups, docsGroup{tag, ops})
+		}
+	}
+	var buf bytes.Buffer
+	if err := docsTemplate.Execute(&buf, data); err != nil {
+		http.Error(w, "docs page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Problem is an RFC 9457 problem document with Gatehouse's stable `code`
+// and per-field `errors` (API.md, "Conventions").
+type Problem struct {
+	Type   string       `json:"type" doc:"Always about:blank; code carries the meaning."`
+	Title  string       `json:"title" doc:"The HTTP status phrase."`
+	Status int          `json:"status"`
+	Detail string       `json:"detail,omitempty" doc:"A sentence for a person."`
+	Code   string       `json:"code" doc:"Stable machine-readable error code." enum:"invalid_request,email_taken,phone_taken,invalid_credentials,invalid_code,code_expired,too_many_attempts,rate_limited,unauthorized,forbidden,not_found,method_not_allowed,mfa_required,weak_password,token_expired,token_revoked,unavailable,internal"`
+	Errors []FieldError `json:"errors,omitempty" doc:"One entry per invalid field."`
+
+	headers http.Header
+}
+
+// FieldError names one invalid input field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Error implements error.
+func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
+
+// GetStatus implements huma.StatusError.
+func (p *Problem) GetStatus() int { return p.Status }
+
+// ContentType makes huma answer application/problem+json.
+func (p *Problem) ContentType(ct string) string {
+	if ct == "application/json" {
+		return "application/problem+json"
+	}
+	return ct
+}
+
+// GetHeaders implements huma.HeadersError (Retry-After, WWW-Authenticate).
+func (p *Problem) GetHeaders() http.Header { return p.headers }
+
+func newProblem(status int, code, detail string, fields ...FieldError) *Problem {
+	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail, Errors: fields}
+}
+
+// statusOf maps each auth kind to its HTTP status.
+var statusOf = map[auth.Kind]int{
+	auth.KindInvalidRequest:     http.StatusBadRequest,
+	auth.KindWeakPassword:       http.StatusBadRequest,
+	auth.KindEmailTaken:         http.StatusConflict,
+	auth.KindPhoneTaken:         http.StatusConflict,
+	auth.KindInvalidCredentials: http.StatusUnauthorized,
+	auth.KindInvalidCode:        http.StatusUnauthorized,
+	auth.KindCodeExpired:        http.StatusUnauthorized,
+	auth.KindUnauthorized:       http.StatusUnauthorized,
+	auth.KindTokenExpired:       http.StatusUnauthorized,
+	auth.KindTokenRevoked:       http.StatusUnauthorized,
+	auth.KindForbidden:          http.StatusForbidden,
+	auth.KindNotFound:           http.StatusNotFound,
+	auth.KindTooManyAttempts:    http.StatusTooManyRequests,
+	auth.KindRateLimited:        http.StatusTooManyRequests,
+	auth.KindUnavailable:        http.StatusServiceUnavailable,
+}
+
+// problemOf turns any error from a flow into a problem a client may see.
+// Unknown errors are failures of a backend (the flows answer *auth.Error for
+// everything a client caused), so they become 503 and are logged, with
+// nothing internal in the answer.
+func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var ae *auth.Error
+	if errors.As(err, &ae) && ae.Message != "" {
+		status, ok := statusOf[ae.Kind]
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		if status == http.StatusServiceUnavailable {
+			log.ErrorContext(ctx, "backend unavailable", "err", err)
+		}
+		p := newProblem(status, string(ae.Kind), ae.Message)
+		for _, f := range ae.Fields {
+			p.Errors = append(p.Errors, FieldError{f.Field, f.Message})
+		}
+		if ae.RetryAfter > 0 {
+			p.headers = http.Header{"Retry-After": {retryAfter(ae.RetryAfter)}}
+		}
+		if status == http.StatusUnauthorized {
+			p.headers = http.Header{"Www-Authenticate": {`Bearer realm="gatehouse"`}}
+		}
+		return p
+	}
+	log.ErrorContext(ctx, "request failed", "err", err)
+	return newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "A backend is unavailable; try again shortly.")
+}
+
+// retryAfter answers whole seconds, rounded up so a client that waits that
+// long is never refused again.
+func retryAfter(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(s, 1), 10)
+}
+
+// writeProblem answers a problem from a plain net/http handler.
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	for k, vs := range p.headers {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// humaError replaces huma's error constructor so that errors huma raises
+// itself (malformed JSON, unknown fields, wrong types, oversized bodies)
+// are the same problems, with status 400 as API.md requires.
+func humaError(status int, msg string, errs ...error) huma.StatusError {
+	switch status {
+	case http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge, http.StatusBadRequest:
+		p := newProblem(http.StatusBadRequest, string(auth.KindInvalidRequest), sentence(msg))
+		for _, e := range errs {
+			var d *huma.ErrorDetail
+			if errors.As(e, &d) {
+				p.Errors = append(p.Errors, FieldError{Field: fieldName(d.Location), Message: d.Message})
+			} else if e != nil {
+				p.Errors = append(p.Errors, FieldError{Field: "body", Message: e.Error()})
+			}
+		}
+		if status == http.StatusRequestEntityTooLarge {
+			p.Detail = "The request body is larger than 64 KiB."
+			p.Errors = []FieldError{{Field: "body", Message: "must be at most 65536 bytes"}}
+		}
+		return p
+	case http.StatusNotFound:
+		return newProblem(status, string(auth.KindNotFound), sentence(msg))
+	case http.StatusMethodNotAllowed:
+		return newProblem(status, "method_not_allowed", sentence(msg))
+	case http.StatusUnauthorized:
+		return newProblem(status, string(auth.KindUnauthorized), sentence(msg))
+	}
+	if status >= 500 {
+		return newProblem(http.StatusInternalServerError, "internal", "The server failed to answer; this is a bug.")
+	}
+	return newProblem(status, string(auth.KindInvalidRequest), sentence(msg))
+}
+
+// fieldName turns huma's "body.email" or "query.cursor" into "email" and
+// "cursor".
+func fieldName(loc string) string {
+	for _, prefix := range []string{"body.", "query.", "path.", "header."} {
+		if strings.HasPrefix(loc, prefix) {
+			return loc[len(prefix):]
+		}
+	}
+	return loc
+}
+
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}

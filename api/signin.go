@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+type signUpInput struct {
+	Body struct {
+		Email    string `json:"email" doc:"Trimmed and compared case-insensitively."`
+		Password string `json:"password,omitempty" doc:"Optional: an account without one signs in by code or link. At least 8 characters, not a common password."`
+		Name     string `json:"name,omitempty" maxLength:"200"`
+	}
+}
+
+type userEnvelope struct {
+	Body struct {
+		User User `json:"user"`
+	}
+}
+
+type tokenInput struct {
+	Body struct {
+		GrantType    string `json:"grant_type" enum:"password,refresh_token"`
+		Email        string `json:"email,omitempty" doc:"grant_type password."`
+		Password     string `json:"password,omitempty" doc:"grant_type password."`
+		RefreshToken string `json:"refresh_token,omitempty" doc:"grant_type refresh_token."`
+	}
+}
+
+type tokensOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         Tokens
+}
+
+func (s *Server) registerAuth() {
+	huma.Register(s.api, op(huma.Operation{
+		OperationID: "signUp", Method: http.MethodPost, Path: "/v1/signup", DefaultStatus: http.StatusCreated,
+		Summary:     "Create an account",
+		Description: "Creates an account with an email and, optionally, a password. Answers 409 email_taken for a known email, 400 weak_password for a short or common password.",
+		Errors:      []int{http.StatusBadRequest, http.StatusConflict},
+	}), func(ctx context.Context, in *signUpInput) (*userEnvelope, error) {
+		u, err := s.auth.SignUp(ctx, auth.SignUpInput{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &userEnvelope{}
+		out.Body.User = userView(u)
+		return out, nil
+	})
+
+	huma.Register(s.api, op(huma.Operation{
+		OperationID: "token", Method: http.MethodPost, Path: "/v1/token",
+		Summary: "Sign in, or refresh tokens",
+		Description: "grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
+			"grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one after a 10 s grace period revokes the session (401 token_revoked).",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
+	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
+		c := clientOf(ctx)
+		var g *auth.Grant
+		var err error
+		switch in.Body.GrantType {
+		case "password":
+			g, err = s.auth.PasswordGrant(ctx, in.Body.Email, in.Body.Password, c)
+		case "refresh_token":
+			g, err = s.auth.RefreshGrant(ctx, in.Body.RefreshToken, c)
+		}
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &tokensOutput{CacheControl: "no-store", Body: tokensView(g)}, nil
+	})
+}
+
+// fail turns a flow's error into the problem huma writes.
+func (s *Server) fail(ctx context.Context, err error) error {
+	return problemOf(ctx, s.log, err)
+}

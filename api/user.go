@@ -1,0 +1,178 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// principalOf authenticates a request by its Bearer access token or, when
+// there is none, its session cookie.
+func (s *Server) principalOf(r *http.Request) (*auth.Principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "The Authorization header must be \"Bearer <access token>\"."}
+		}
+		return s.auth.BearerPrincipal(r.Context(), strings.TrimSpace(tok))
+	}
+	if c, err := r.Cookie(s.o.CookieName); err == nil && c.Value != "" {
+		return s.auth.CookiePrincipal(r.Context(), c.Value)
+	}
+	return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "Sign-in required: send a Bearer access token or the session cookie."}
+}
+
+// signedIn is the huma middleware of every route for a signed-in user.
+func (s *Server) signedIn(ctx huma.Context, next func(huma.Context)) {
+	r, w := humago.Unwrap(ctx)
+	p, err := s.principalOf(r)
+	if err != nil {
+		writeProblem(w, problemOf(r.Context(), s.log, err))
+		return
+	}
+	next(huma.WithValue(ctx, principalKey, p))
+}
+
+func principalOf(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey).(*auth.Principal)
+	return p
+}
+
+var userSecurity = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
+
+func (s *Server) userOp(o huma.Operation) huma.Operation {
+	o = op(o)
+	o.Tags = []string{"Signed-in user"}
+	o.Security = userSecurity
+	o.Middlewares = huma.Middlewares{s.signedIn}
+	o.Errors = append(o.Errors, http.StatusUnauthorized)
+	return o
+}
+
+type userOutput struct {
+	Body User
+}
+
+type updateUserInput struct {
+	Body struct {
+		Name *string `json:"name,omitempty" maxLength:"200"`
+	}
+}
+
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"current_password,omitempty" doc:"Required when a password is set already."`
+		NewPassword     string `json:"new_password"`
+	}
+}
+
+type sessionsOutput struct {
+	Body struct {
+		Sessions []Session `json:"sessions"`
+	}
+}
+
+type sessionIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type logoutInput struct {
+	Body *struct {
+		Scope string `json:"scope,omitempty" enum:"local,others,global" doc:"local (default): this session; others: every other one; global: all."`
+	} `required:"false"`
+}
+
+func (s *Server) registerUser() {
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "getUser", Method: http.MethodGet, Path: "/v1/user", Summary: "The signed-in user's profile",
+	}), func(ctx context.Context, _ *struct{}) (*userOutput, error) {
+		u, err := s.auth.User(ctx, principalOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &userOutput{Body: userView(u)}, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "updateUser", Method: http.MethodPatch, Path: "/v1/user", Summary: "Update the profile",
+		Errors: []int{http.StatusBadRequest},
+	}), func(ctx context.Context, in *updateUserInput) (*userOutput, error) {
+		u, err := s.auth.UpdateProfile(ctx, principalOf(ctx), auth.ProfileUpdate{Name: in.Body.Name})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &userOutput{Body: userView(u)}, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "changePassword", Method: http.MethodPost, Path: "/v1/user/password", DefaultStatus: http.StatusNoContent,
+		Summary:     "Change or first set the password",
+		Description: "Every other session of the user is revoked. 401 invalid_credentials for a wrong current password; 429 after repeated wrong ones.",
+		Errors:      []int{http.StatusBadRequest, http.StatusTooManyRequests},
+	}), func(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
+		err := s.auth.ChangePassword(ctx, principalOf(ctx), in.Body.CurrentPassword, in.Body.NewPassword, clientOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return nil, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "listSessions", Method: http.MethodGet, Path: "/v1/sessions", Summary: "The user's live sessions",
+	}), func(ctx context.Context, _ *struct{}) (*sessionsOutput, error) {
+		list, err := s.auth.Sessions(ctx, principalOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &sessionsOutput{}
+		out.Body.Sessions = make([]Session, len(list))
+		for i := range list {
+			out.Body.Sessions[i] = sessionView(&list[i].Session, list[i].Current)
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "revokeSession", Method: http.MethodDelete, Path: "/v1/sessions/{id}", DefaultStatus: http.StatusNoContent,
+		Summary: "Revoke one of the user's sessions", Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *sessionIDInput) (*struct{}, error) {
+		if err := s.auth.RevokeSession(ctx, principalOf(ctx), in.ID); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return nil, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "logout", Method: http.MethodPost, Path: "/v1/logout", DefaultStatus: http.StatusNoContent,
+		Summary: "Sign out", Description: "Ends this session (scope local, the default), every other one (others) or all of them (global). A session cookie, if any, is cleared.",
+		Errors: []int{http.StatusBadRequest},
+	}), func(ctx context.Context, in *logoutInput) (*logoutOutput, error) {
+		scope := ""
+		if in.Body != nil {
+			scope = in.Body.Scope
+		}
+		p := principalOf(ctx)
+		if err := s.auth.Logout(ctx, p, scope); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &logoutOutput{}
+		if p.Session.CookieHash != nil && scope != auth.ScopeOthers {
+			out.SetCookie = []http.Cookie{s.clearCookie()}
+		}
+		return out, nil
+	})
+}
+
+type logoutOutput struct {
+	SetCookie []http.Cookie `header:"Set-Cookie"`
+}
+
+// clearCookie expires the session cookie in the browser.
+func (s *Server) clearCookie() http.Cookie {
+	return http.Cookie{Name: s.o.CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: !s.o.InsecureCookies, SameSite: http.SameSiteLaxMode}
+}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// User is an account as its owner sees it.
+type User struct {
+	ID            string    `json:"id" format:"uuid"`
+	Email         string    `json:"email" format:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Phone         string    `json:"phone" doc:"E.164, or empty."`
+	PhoneVerified bool      `json:"phone_verified"`
+	Name          string    `json:"name"`
+	HasPassword   bool      `json:"has_password"`
+	Factors       []string  `json:"factors" doc:"Second factors that are on."`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+func userView(u *auth.User) User {
+	return User{
+		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Phone: u.Phone, PhoneVerified: u.PhoneVerified,
+		Name: u.Name, HasPassword: u.HasPassword(), Factors: []string{}, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+// AdminUser is an account as an administrator sees it.
+type AdminUser struct {
+	User
+	Disabled   bool       `json:"disabled"`
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+}
+
+func adminUserView(u *auth.User) AdminUser {
+	return AdminUser{User: userView(u), Disabled: u.Disabled(), DisabledAt: u.DisabledAt}
+}
+
+// Session is a session's metadata; token values are never shown.
+type Session struct {
+	ID         string    `json:"id" format:"uuid"`
+	UserID     string    `json:"user_id" format:"uuid"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	AAL        string    `json:"aal" enum:"aal1,aal2"`
+	AMR        []string  `json:"amr"`
+	Browser    bool      `json:"browser" doc:"A cookie session (true) or a token session (false)."`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Current    bool      `json:"current,omitempty" doc:"The session this request is made with."`
+}
+
+func sessionView(s *auth.Session, current bool) Session {
+	amr := s.AMR
+	if amr == nil {
+		amr = []string{}
+	}
+	return Session{
+		ID: s.ID, UserID: s.UserID, IP: s.IP, UserAgent: s.UserAgent, AAL: s.AAL, AMR: amr,
+		Browser: s.CookieHash != nil, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt, Current: current,
+	}
+}
+
+// Tokens answer a sign-in or a refresh.
+type Tokens struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type" enum:"Bearer"`
+	ExpiresIn    int    `json:"expires_in" doc:"Seconds until the access token expires."`
+	RefreshToken string `json:"refresh_token"`
+	User         User   `json:"user"`
+}
+
+func tokensView(g *auth.Grant) Tokens {
+	return Tokens{
+		AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: int(g.ExpiresIn.Seconds()),
+		RefreshToken: g.RefreshToken, User: userView(g.User),
+	}
+}
