@@ -89,6 +89,7 @@ func New(o Options) (*Server, error) {
 	cfg.SchemasPath = ""
 	cfg.OpenAPIPath = "/openapi"
 	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.Formats["application/x-www-form-urlencoded"] = formFormat
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":   {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "An access token from POST /v1/token."},
 		"cookie":   {Type: "apiKey", In: "cookie", Name: o.CookieName, Description: "The browser session cookie."},

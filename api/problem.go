@@ -136,7 +136,7 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 		for _, e := range errs {
 			var d *huma.ErrorDetail
 			if errors.As(e, &d) {
-				p.Errors = append(p.Errors, FieldError{Field: fieldName(d.Location), Message: d.Message})
+				p.Errors = append(p.Errors, detailField(d))
 			} else if e != nil {
 				p.Errors = append(p.Errors, FieldError{Field: "body", Message: e.Error()})
 			}
@@ -146,6 +146,8 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 			p.Errors = []FieldError{{Field: "body", Message: "must be at most 65536 bytes"}}
 		}
 		return p
+	case http.StatusUnsupportedMediaType:
+		return newProblem(status, string(auth.KindInvalidRequest), "Send the body as application/json (or a form, application/x-www-form-urlencoded).")
 	case http.StatusNotFound:
 		return newProblem(status, string(auth.KindNotFound), sentence(msg))
 	case http.StatusMethodNotAllowed:
@@ -157,6 +159,24 @@ func humaError(status int, msg string, errs ...error) huma.StatusError {
 		return newProblem(http.StatusInternalServerError, "internal", "The server failed to answer; this is a bug.")
 	}
 	return newProblem(status, string(auth.KindInvalidRequest), sentence(msg))
+}
+
+// detailField names the field of one huma validation error. A missing
+// property is reported by huma on its parent object; the field is the
+// property itself.
+func detailField(d *huma.ErrorDetail) FieldError {
+	field := fieldName(d.Location)
+	if name, ok := strings.CutPrefix(d.Message, "expected required property "); ok {
+		if name, ok = strings.CutSuffix(name, " to be present"); ok {
+			if field == "body" || field == "" {
+				field = name
+			} else {
+				field += "." + name
+			}
+			return FieldError{Field: field, Message: "is required"}
+		}
+	}
+	return FieldError{Field: field, Message: d.Message}
 }
 
 // fieldName turns huma's "body.email" or "query.cursor" into "email" and

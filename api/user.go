@@ -176,3 +176,17 @@ type logoutOutput struct {
 func (s *Server) clearCookie() http.Cookie {
 	return http.Cookie{Name: s.o.CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: !s.o.InsecureCookies, SameSite: http.SameSiteLaxMode}
 }
+
+// RequireAuth wraps next so it runs only for signed-in requests; others get
+// a 401 problem. Applications mounting Gatehouse use it (through
+// gatehouse.RequireAuth).
+func (s *Server) RequireAuth(next func(http.ResponseWriter, *http.Request, *auth.Principal)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.principalOf(r)
+		if err != nil {
+			writeProblem(w, problemOf(r.Context(), s.log, err))
+			return
+		}
+		next(w, r, p)
+	})
+}

@@ -79,7 +79,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 		if in.EmailVerified != nil {
 			u.EmailVerified = *in.EmailVerified
 		}
-		u.UpdatedAt = s.clock.Now().UTC()
+		u.UpdatedAt = s.now()
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return nil, storeErr("update user", err)
 		}
@@ -87,7 +87,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 	}
 	if in.Disabled != nil && *in.Disabled != u.Disabled() {
 		if *in.Disabled {
-			now := s.clock.Now().UTC()
+			now := s.now()
 			if err := s.store.SetUserDisabled(ctx, u.ID, &now); err != nil {
 				return nil, storeErr("disable user", err)
 			}
@@ -138,7 +138,7 @@ func (s *Service) AdminSessions(ctx context.Context, userID string) ([]Session, 
 	if _, err := s.userByID(ctx, userID); err != nil {
 		return nil, err
 	}
-	list, err := s.store.ListSessions(ctx, userID, s.clock.Now().UTC())
+	list, err := s.store.ListSessions(ctx, userID, s.now())
 	if err != nil {
 		return nil, storeErr("list sessions", err)
 	}

@@ -34,7 +34,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, in ProfileUpd
 		}
 		u.Name = name
 	}
-	u.UpdatedAt = s.clock.Now().UTC()
+	u.UpdatedAt = s.now()
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, storeErr("update user", err)
 	}
@@ -79,7 +79,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return hashErr(err)
 	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.clock.Now().UTC()); err != nil {
+	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.now()); err != nil {
 		return storeErr("set password", err)
 	}
 	return s.revokeUser(ctx, u.ID, p.Session.ID)

@@ -156,3 +156,7 @@ func (s *Service) Warm(ctx context.Context) error {
 func storeErr(op string, err error) error {
 	return fmt.Errorf("auth: %s: %w", op, err)
 }
+
+// now answers the time in UTC at the store's precision (microseconds), so
+// what a flow answers equals what a later read of the store answers.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }

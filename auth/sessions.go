@@ -29,7 +29,7 @@ var ErrTokenExpired = errors.New("token expired")
 // endpoint: a token verified before and a session seen within CacheTTL cost
 // no store round trip.
 func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Principal, error) {
-	now := s.clock.Now()
+	now := s.now()
 	claims, err := s.signer.Verify(ctx, accessToken, now)
 	if errors.Is(err, ErrTokenExpired) {
 		return nil, errTokenExpired
@@ -60,7 +60,7 @@ func (s *Service) CookiePrincipal(ctx context.Context, cookie string) (*Principa
 	if cookie == "" {
 		return nil, errUnauthorized
 	}
-	now := s.clock.Now()
+	now := s.now()
 	hash := opaque.Hash(cookie)
 	e := s.sessions.getByCookie(hash)
 	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
@@ -135,7 +135,7 @@ func (s *Service) principal(e *cacheEntry, now time.Time) (*Principal, error) {
 
 // revoke ends one session and forgets it here at once.
 func (s *Service) revoke(ctx context.Context, id string) error {
-	err := s.store.RevokeSession(ctx, id, s.clock.Now().UTC())
+	err := s.store.RevokeSession(ctx, id, s.now())
 	s.sessions.forget(id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return storeErr("revoke session", err)
@@ -145,7 +145,7 @@ func (s *Service) revoke(ctx context.Context, id string) error {
 
 // revokeUser ends every session of a user except keepID.
 func (s *Service) revokeUser(ctx context.Context, userID, keepID string) error {
-	ids, err := s.store.RevokeUserSessions(ctx, userID, keepID, s.clock.Now().UTC())
+	ids, err := s.store.RevokeUserSessions(ctx, userID, keepID, s.now())
 	s.sessions.forget(ids...)
 	if keepID == "" {
 		s.sessions.forgetUser(userID)
@@ -164,7 +164,7 @@ type SessionView struct {
 
 // Sessions lists the principal's live sessions, flagging the current one.
 func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionView, error) {
-	list, err := s.store.ListSessions(ctx, p.User.ID, s.clock.Now().UTC())
+	list, err := s.store.ListSessions(ctx, p.User.ID, s.now())
 	if err != nil {
 		return nil, storeErr("list sessions", err)
 	}

@@ -56,7 +56,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 		}
 		hash = h
 	}
-	now := s.clock.Now().UTC()
+	now := s.now()
 	u := &User{ID: newID(), Email: email, EmailVerified: in.EmailVerified, Name: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, ErrEmailTaken) {
@@ -178,7 +178,7 @@ func (s *Service) fail(ctx context.Context, keys []string) {
 // startSession creates a session (with a refresh token) for u and answers
 // its tokens. cookieHash, when set, makes it a browser session.
 func (s *Service) startSession(ctx context.Context, u *User, c Client, amr []string, cookieHash []byte) (*Grant, error) {
-	now := s.clock.Now().UTC()
+	now := s.now()
 	sess := &Session{
 		ID: newID(), UserID: u.ID, CookieHash: cookieHash, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
 		AAL: AAL1, AMR: amr, CreatedAt: now, LastSeenAt: now,
@@ -197,7 +197,7 @@ func (s *Service) startSession(ctx context.Context, u *User, c Client, amr []str
 }
 
 func (s *Service) grant(ctx context.Context, u *User, sess *Session, refresh string) (*Grant, error) {
-	now := s.clock.Now().UTC()
+	now := s.now()
 	at, err := s.signer.Sign(ctx, AccessClaims{
 		Subject: u.ID, SessionID: sess.ID, Email: u.Email, AAL: sess.AAL, AMR: sess.AMR,
 		ID: newID(), IssuedAt: now, Expiry: now.Add(s.cfg.AccessTokenTTL),
@@ -249,7 +249,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now().UTC()
+	now := s.now()
 	if !now.Before(rt.ExpiresAt) {
 		return nil, errRefreshExpired
 	}
@@ -291,7 +291,7 @@ func (s *Service) liveSession(ctx context.Context, id string) (*Session, *User, 
 	} else if err != nil {
 		return nil, nil, storeErr("find session", err)
 	}
-	now := s.clock.Now()
+	now := s.now()
 	if sess.RevokedAt != nil {
 		return nil, nil, errRefreshRevoked
 	}

@@ -1,0 +1,186 @@
+package gatehouse
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Config is everything Gatehouse can be told. The environment names are the
+// contract of API.md ("Configuration"); LoadConfig reads them.
+type Config struct {
+	// Addr is where `gatehouse serve` listens.
+	Addr string `env:"GATEHOUSE_ADDR" envDefault:"localhost:3000"`
+	// PublicURL is how browsers and other apps reach Gatehouse: the tokens'
+	// issuer and the base of links in messages.
+	PublicURL string `env:"GATEHOUSE_PUBLIC_URL" envDefault:"http://localhost:3000"`
+	// DatabaseURL is `sqlite:PATH` (embedded, the default) or `postgres://…`.
+	DatabaseURL string `env:"GATEHOUSE_DATABASE_URL" envDefault:"sqlite:gatehouse.db"`
+	// RedisURL moves codes, rate limits and the session cache to Redis.
+	RedisURL string `env:"GATEHOUSE_REDIS_URL"`
+	// Secret seals secrets at rest (signing keys) and keys HMACs; required
+	// outside dev mode, at least 32 characters, the same on every node.
+	Secret string `env:"GATEHOUSE_SECRET"`
+	// AdminAPIKey turns the admin API on.
+	AdminAPIKey string `env:"GATEHOUSE_ADMIN_API_KEY"`
+	// Dev is development mode: a generated secret kept beside the database,
+	// cookies without Secure on http://localhost, readable text logs.
+	Dev bool `env:"GATEHOUSE_DEV"`
+
+	AccessTokenTTL  time.Duration `env:"GATEHOUSE_ACCESS_TOKEN_TTL" envDefault:"15m"`
+	RefreshTokenTTL time.Duration `env:"GATEHOUSE_REFRESH_TOKEN_TTL" envDefault:"720h"`
+	// RefreshGrace is how long a just-rotated refresh token may be replayed
+	// by a concurrent client and answered with the same successor.
+	RefreshGrace time.Duration `env:"GATEHOUSE_REFRESH_GRACE" envDefault:"10s"`
+	// SessionTTL is the sliding idle timeout of a session.
+	SessionTTL        time.Duration `env:"GATEHOUSE_SESSION_TTL" envDefault:"168h"`
+	SessionCookieName string        `env:"GATEHOUSE_SESSION_COOKIE_NAME" envDefault:"gatehouse_session"`
+	// CORSOrigins are browser apps' origins trusted to make cross-origin
+	// calls.
+	CORSOrigins []string `env:"GATEHOUSE_CORS_ORIGINS" envSeparator:","`
+
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"GATEHOUSE_LOG_LEVEL" envDefault:"info"`
+	// LogFormat is text or json (json is the default outside dev mode).
+	LogFormat string `env:"GATEHOUSE_LOG_FORMAT"`
+	// SkipMigrations leaves the schema alone at start-up (run `gatehouse
+	// migrate` yourself).
+	SkipMigrations bool `env:"GATEHOUSE_SKIP_MIGRATIONS"`
+
+	// Clock, when set, replaces the system clock (tests).
+	Clock auth.Clock `env:"-"`
+	// Logger, when set, receives every log line instead of one built from
+	// LogLevel and LogFormat.
+	Logger *slog.Logger `env:"-"`
+}
+
+// LoadConfig reads the configuration from vars (variable name → value;
+// pass the environment merged with a .env file). Every problem is reported
+// as one line that names the variable.
+func LoadConfig(vars map[string]string) (Config, error) {
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: vars}); err != nil {
+		return c, envError(err)
+	}
+	return c, c.Validate()
+}
+
+// DefaultConfig answers the configuration of an empty environment.
+func DefaultConfig() Config {
+	c, _ := LoadConfig(map[string]string{})
+	return c
+}
+
+// envError names the variable behind the library's field-level error.
+func envError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) || len(agg.Errors) == 0 {
+		return err
+	}
+	var pe env.ParseError
+	if errors.As(agg.Errors[0], &pe) {
+		if f, ok := reflect.TypeFor[Config]().FieldByName(pe.Name); ok {
+			msg := pe.Err.Error()
+			if i := strings.LastIndex(msg, ": "); i >= 0 {
+				msg = msg[i+2:]
+			}
+			return fmt.Errorf("%s: %s", f.Tag.Get("env"), msg)
+		}
+	}
+	return agg.Errors[0]
+}
+
+// Validate checks the settings that can be checked without I/O.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.Addr) == "" {
+		return errors.New("GATEHOUSE_ADDR: must not be empty (e.g. localhost:3000)")
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return fmt.Errorf("GATEHOUSE_PUBLIC_URL: must be an http(s) origin such as https://auth.example.com, got %q", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") &&
+		!strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return fmt.Errorf("GATEHOUSE_DATABASE_URL: must start with sqlite: or postgres://, got %q", redactURL(c.DatabaseURL))
+	}
+	if c.RedisURL != "" {
+		return errors.New("GATEHOUSE_REDIS_URL: Redis support is not available in this version; unset it")
+	}
+	if c.Secret == "" && !c.Dev {
+		return errors.New("GATEHOUSE_SECRET: required outside dev mode (at least 32 characters, e.g. from `openssl rand -base64 32`)")
+	}
+	if c.Secret != "" && len(c.Secret) < 32 {
+		return errors.New("GATEHOUSE_SECRET: must be at least 32 characters (e.g. from `openssl rand -base64 32`)")
+	}
+	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 16 {
+		return errors.New("GATEHOUSE_ADMIN_API_KEY: must be at least 16 characters")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"GATEHOUSE_ACCESS_TOKEN_TTL", c.AccessTokenTTL}, {"GATEHOUSE_REFRESH_TOKEN_TTL", c.RefreshTokenTTL},
+		{"GATEHOUSE_SESSION_TTL", c.SessionTTL}, {"GATEHOUSE_REFRESH_GRACE", c.RefreshGrace},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: must be a positive duration such as 15m, got %s", d.name, d.v)
+		}
+	}
+	if c.AccessTokenTTL > 24*time.Hour {
+		return errors.New("GATEHOUSE_ACCESS_TOKEN_TTL: must be at most 24h: access tokens cannot be recalled from apps that verify them offline")
+	}
+	if c.RefreshGrace > time.Minute {
+		return errors.New("GATEHOUSE_REFRESH_GRACE: must be at most 1m")
+	}
+	if !cookieName(c.SessionCookieName) {
+		return fmt.Errorf("GATEHOUSE_SESSION_COOKIE_NAME: %q is not a valid cookie name", c.SessionCookieName)
+	}
+	for _, o := range c.CORSOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return fmt.Errorf("GATEHOUSE_CORS_ORIGINS: %q is not an origin such as https://app.example.com", o)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("GATEHOUSE_LOG_LEVEL: must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("GATEHOUSE_LOG_FORMAT: must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+// cookieName accepts an RFC 6265 token.
+func cookieName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if r <= 0x20 || r >= 0x7f || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// redactURL hides a password in a connection URL before it is shown.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,223 @@
+// Package gatehouse is an authentication server as a library: New answers
+// an http.Handler that serves sign-up, sign-in, sessions, tokens, the check
+// endpoint and the admin API. Mount it in any net/http application, or run
+// the gatehouse command, a thin CLI around this package.
+package gatehouse
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/api"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/seal"
+	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/throttle"
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// Version is set at build time (-ldflags "-X github.com/gatehouse/gatehouse.Version=…").
+var Version = "dev"
+
+// Gatehouse is a running authentication server. It is an http.Handler.
+type Gatehouse struct {
+	cfg   Config
+	log   *slog.Logger
+	store *sqlstore.Store
+	keys  *token.Keys
+	auth  *auth.Service
+	api   *api.Server
+}
+
+// New opens storage (migrating it unless cfg.SkipMigrations), loads the
+// signing keys and builds the server. Close it when done.
+func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = auth.SystemClock{}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = NewLogger(cfg, os.Stderr)
+	}
+	if cfg.Secret == "" {
+		secret, err := devSecret(cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Secret = secret
+	}
+	box, err := seal.New(cfg.Secret)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_SECRET: %w", err)
+	}
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	g := &Gatehouse{cfg: cfg, log: log, store: st}
+	if err := g.start(ctx, box); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
+	cfg := g.cfg
+	if !cfg.SkipMigrations {
+		if err := g.store.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+	g.keys = token.NewKeys(g.store, box, cfg.Clock, token.Config{
+		Issuer: cfg.PublicURL, Audience: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL,
+	})
+	if err := g.keys.Load(ctx); err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	metrics := api.NewMetrics()
+	svc, err := auth.New(auth.Config{
+		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
+		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
+	}, auth.Deps{
+		Store: g.store, Hasher: password.New(password.DefaultParams, 0), Policy: password.DefaultPolicy,
+		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
+		Observer: metrics, Logger: g.log,
+	})
+	if err != nil {
+		return err
+	}
+	g.auth = svc
+	g.api, err = api.New(api.Options{
+		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
+		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
+		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
+	})
+	if err != nil {
+		return err
+	}
+	// The first sign-in for an unknown email must cost what later ones do.
+	go func() { _ = svc.Warm(context.Background()) }()
+	return nil
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.api.ServeHTTP(w, r) }
+
+// Handler answers g as an http.Handler (API.md names it so).
+func (g *Gatehouse) Handler() http.Handler { return g }
+
+// Auth answers the flows, for the CLI and for programs embedding Gatehouse.
+func (g *Gatehouse) Auth() *auth.Service { return g.auth }
+
+// Keys answers the signing key set (rotate, list).
+func (g *Gatehouse) Keys() *token.Keys { return g.keys }
+
+// Config answers the effective configuration.
+func (g *Gatehouse) Config() Config { return g.cfg }
+
+// Logger answers the logger every part of g writes to.
+func (g *Gatehouse) Logger() *slog.Logger { return g.log }
+
+// Close releases storage.
+func (g *Gatehouse) Close() error { return g.store.Close() }
+
+type principalKey struct{}
+
+// RequireAuth lets through only requests signed in with a Bearer access
+// token or the session cookie, and makes the user available to h through
+// UserFrom; others get a 401 problem.
+func (g *Gatehouse) RequireAuth(h http.Handler) http.Handler {
+	return g.api.RequireAuth(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// UserFrom answers who a request passed by RequireAuth is signed in as.
+func UserFrom(ctx context.Context) (*auth.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*auth.Principal)
+	return p, ok
+}
+
+// NewLogger builds the logger cfg describes: JSON lines, or readable text
+// in dev mode.
+func NewLogger(cfg Config, w *os.File) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && cfg.Dev) {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// devSecret answers the secret dev mode keeps in the data folder (beside
+// the SQLite file), generating it on first start, so sessions and keys
+// survive restarts without any setting.
+func devSecret(databaseURL string) (string, error) {
+	dir := "."
+	if p, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
+		dir = filepath.Dir(strings.TrimPrefix(p, "//"))
+	}
+	path := filepath.Join(dir, "gatehouse.secret")
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
+			return s, nil
+		}
+		return "", fmt.Errorf("GATEHOUSE_SECRET: dev secret file %s is too short; delete it to have a new one made", path)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("GATEHOUSE_SECRET: read dev secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	s := base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("GATEHOUSE_SECRET: create data folder: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("GATEHOUSE_SECRET: write dev secret: %w", err)
+	}
+	return s, nil
+}
+
+// isLocalHTTP reports a plain-http localhost origin, where browsers drop
+// cookies marked Secure.
+func isLocalHTTP(publicURL string) bool {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	h := u.Hostname()
+	return h == "localhost" || h == "127.0.0.1" || h == "::1"
+}
+
+// Migrate brings the database schema of cfg up to date and closes it.
+func Migrate(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil && !strings.HasPrefix(err.Error(), "GATEHOUSE_SECRET") {
+		return err
+	}
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return st.Migrate(ctx)
+}
