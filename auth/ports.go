@@ -79,6 +79,9 @@ type PasswordHasher interface {
 	// Verify answers whether password matches encoded. It costs the same
 	// time whether or not it matches.
 	Verify(ctx context.Context, encoded, password string) (bool, error)
+	// NeedsRehash reports a hash made with other parameters than the
+	// hasher's own, to be replaced at the next successful sign-in.
+	NeedsRehash(encoded string) bool
 }
 
 // PasswordPolicy checks a new password; it answers a message for the person

@@ -126,6 +126,7 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 		return nil, errInvalidCredentials
 	}
 	_ = s.throttle.Reset(ctx, keys[0])
+	s.rehash(ctx, u, password)
 	if u.Disabled() {
 		s.obs.SignIn(method, "failure")
 		return nil, errDisabled
@@ -137,6 +138,21 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 	}
 	s.obs.SignIn(method, "success")
 	return g, nil
+}
+
+// rehash upgrades a hash made with older parameters while the plaintext is
+// at hand. Failure is logged, not fatal: the old hash still verifies.
+func (s *Service) rehash(ctx context.Context, u *User, password string) {
+	if !s.hasher.NeedsRehash(u.PasswordHash) {
+		return
+	}
+	h, err := s.hasher.Hash(ctx, password)
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, u.ID, h, s.now())
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "upgrade password hash", "user_id", u.ID, "err", err)
+	}
 }
 
 // errDisabled is told only to someone who proved the password, so it reveals
