@@ -131,7 +131,7 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 		s.obs.SignIn(method, "failure")
 		return nil, errDisabled
 	}
-	g, err := s.startSession(ctx, u, c, []string{MethodPassword}, nil)
+	g, err := s.startSession(ctx, u, c, []string{MethodPassword})
 	if err != nil {
 		s.obs.SignIn(method, "error")
 		return nil, err
@@ -191,16 +191,42 @@ func (s *Service) fail(ctx context.Context, keys []string) {
 	}
 }
 
-// startSession creates a session (with a refresh token) for u and answers
-// its tokens. cookieHash, when set, makes it a browser session.
-func (s *Service) startSession(ctx context.Context, u *User, c Client, amr []string, cookieHash []byte) (*Grant, error) {
+// newSession answers a session for u that starts now.
+func (s *Service) newSession(u *User, c Client, amr []string) *Session {
 	now := s.now()
 	sess := &Session{
-		ID: newID(), UserID: u.ID, CookieHash: cookieHash, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
+		ID: newID(), UserID: u.ID, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
 		AAL: AAL1, AMR: amr, CreatedAt: now, LastSeenAt: now,
 		AbsoluteExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
 	}
 	sess.ExpiresAt = minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
+	return sess
+}
+
+// BrowserSession starts a cookie session for a user who has just proved who
+// they are (the magic-link page, the sign-in pages) and answers the cookie
+// value, which is stored only as a hash.
+func (s *Service) BrowserSession(ctx context.Context, u *User, c Client, amr []string) (cookie string, sess *Session, err error) {
+	if u.Disabled() {
+		return "", nil, errDisabled
+	}
+	plain, hash, err := opaque.New()
+	if err != nil {
+		return "", nil, err
+	}
+	sess = s.newSession(u, c, amr)
+	sess.CookieHash = hash
+	if err := s.store.CreateSession(ctx, sess, nil); err != nil {
+		return "", nil, storeErr("create session", err)
+	}
+	return plain, sess, nil
+}
+
+// startSession creates a token session (with a refresh token) for u and
+// answers its tokens.
+func (s *Service) startSession(ctx context.Context, u *User, c Client, amr []string) (*Grant, error) {
+	sess := s.newSession(u, c, amr)
+	now := sess.CreatedAt
 	plain, hash, err := opaque.New()
 	if err != nil {
 		return nil, err
