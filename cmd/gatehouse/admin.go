@@ -32,7 +32,7 @@ func open(ctx context.Context, set *flag.FlagSet, c *common, args []string) (*ga
 }
 
 func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
+	c := common{secretOptional: true}
 	set := newFlagSet("migrate", "migrate [flags]", stderr)
 	c.register(set)
 	if err := set.Parse(args); err != nil {
@@ -148,7 +148,7 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "%sd user %s <%s>\n", strings.TrimSuffix(sub, "e"), u.ID, u.Email)
+		fmt.Fprintf(stdout, "%sd user %s <%s>\n", sub, u.ID, u.Email) // disabled, enabled, deleted
 		return nil
 	}
 	fmt.Fprint(stderr, userUsage)

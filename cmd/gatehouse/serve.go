@@ -37,6 +37,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cfg.Logger = gatehouse.NewLogger(cfg, stderr)
 	g, err := gatehouse.New(ctx, cfg)
 	if err != nil {
 		return err
