@@ -111,8 +111,6 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 	if err != nil {
 		return err
 	}
-	// The first sign-in for an unknown email must cost what later ones do.
-	go func() { _ = svc.Warm(context.Background()) }()
 	return nil
 }
 

@@ -101,19 +101,18 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 		s.obs.SignIn(method, "throttled")
 		return nil, err
 	}
+	dummy, err := s.dummy(ctx)
+	if err != nil {
+		return nil, hashErr(err)
+	}
 	u, err := s.store.UserByEmail(ctx, addr)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.obs.SignIn(method, "error")
 		return nil, storeErr("find user", err)
 	}
-	encoded := ""
-	if u != nil {
+	encoded := dummy
+	if u != nil && u.PasswordHash != "" {
 		encoded = u.PasswordHash
-	}
-	if encoded == "" {
-		if encoded, err = s.dummy(ctx); err != nil {
-			return nil, hashErr(err)
-		}
 	}
 	ok, err := s.hasher.Verify(ctx, encoded, password)
 	if err != nil {
