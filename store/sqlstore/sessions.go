@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+func scanSession(row scanner) (*auth.Session, error) {
+	var (
+		s   auth.Session
+		amr string
+	)
+	err := row.Scan(&s.ID, &s.UserID, &s.CookieHash, &s.IP, &s.UserAgent, &s.AAL, &amr,
+		timeCol{&s.CreatedAt}, timeCol{&s.LastSeenAt}, timeCol{&s.ExpiresAt},
+		timeCol{&s.AbsoluteExpiresAt}, nullTimeCol{&s.RevokedAt})
+	if err != nil {
+		return nil, err
+	}
+	s.AMR = strings.Fields(amr)
+	return &s, nil
+}
+
+// CreateSession inserts sess and, when rt is not nil, its first refresh
+// token in the same transaction. A session for a user that does not exist
+// answers auth.ErrNotFound.
+func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.RefreshToken) error {
+	insert := func(ctx context.Context, x execer) error {
+		d := s.d
+		// AMR values are RFC 8176 method names, which hold no spaces.
+		_, err := x.ExecContext(ctx, s.q.createSession,
+			sess.ID, sess.UserID, nullBytes(sess.CookieHash), sess.IP, sess.UserAgent, sess.AAL,
+			strings.Join(sess.AMR, " "), d.time(sess.CreatedAt), d.time(sess.LastSeenAt),
+			d.time(sess.ExpiresAt), d.time(sess.AbsoluteExpiresAt), d.nullTime(sess.RevokedAt))
+		if err != nil {
+			return s.fail("create session", err)
+		}
+		return nil
+	}
+	if rt == nil {
+		return insert(ctx, s.w)
+	}
+	return s.inTx(ctx, "create session", func(tx *sql.Tx) error {
+		if err := insert(ctx, tx); err != nil {
+			return err
+		}
+		return s.insertRefresh(ctx, tx, rt)
+	})
+}
+
+// SessionByID answers the session with that ID, revoked or expired ones
+// included: the caller decides with Session.Live.
+func (s *Store) SessionByID(ctx context.Context, id string) (*auth.Session, error) {
+	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByID, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, notFound("session " + id)
+	case err != nil:
+		return nil, s.fail("session by id", err)
+	}
+	return sess, nil
+}
+
+// SessionByCookieHash answers the session whose cookie hashes to hash,
+// revoked or expired ones included.
+func (s *Store) SessionByCookieHash(ctx context.Context, hash []byte) (*auth.Session, error) {
+	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByCookieHash, hash))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, notFound("session by cookie")
+	case err != nil:
+		return nil, s.fail("session by cookie", err)
+	}
+	return sess, nil
+}
+
+// ListSessions answers the user's sessions that are live at now (not
+// revoked, before both expiries), newest first.
+func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
+	t := s.d.time(now)
+	rows, err := s.r.QueryContext(ctx, s.q.listSessions, userID, t, t)
+	if err != nil {
+		return nil, s.fail("list sessions", err)
+	}
+	defer rows.Close()
+	out := []auth.Session{}
+	for rows.Next() {
+		sess, err := scanSession(rows)
+		if err != nil {
+			return nil, s.fail("list sessions", err)
+		}
+		out = append(out, *sess)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list sessions", err)
+	}
+	return out, nil
+}
+
+// TouchSession records a use of the session: lastSeen and the slid
+// expiresAt (the caller keeps it within the absolute lifetime).
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.touchSession, s.d.time(lastSeen), s.d.time(expiresAt), id)
+	return s.oneRow("touch session", "session "+id, res, err)
+}
+
+// RevokeSession marks the session revoked at now. Revoking it again keeps
+// the first time and is not an error; an unknown ID is auth.ErrNotFound.
+func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.revokeSession, s.d.time(now), id)
+	return s.oneRow("revoke session", "session "+id, res, err)
+}
+
+// RevokeUserSessions revokes every session of the user that is live at now,
+// except keepID, and answers the revoked IDs in ascending order (none, for
+// an unknown user).
+func (s *Store) RevokeUserSessions(ctx context.Context, userID, keepID string, now time.Time) ([]string, error) {
+	t := s.d.time(now)
+	rows, err := s.w.QueryContext(ctx, s.q.revokeUserSessions, t, userID, keepID, t, t)
+	if err != nil {
+		return nil, s.fail("revoke user sessions", err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.fail("revoke user sessions", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("revoke user sessions", err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.fail("revoke user sessions", err)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// execer is *sql.DB or *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// inTx runs fn in a write transaction and commits it when fn answers nil.
+// fn answers errors already wrapped for the caller.
+func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(op, err)
+	}
+	return nil
+}

@@ -1,0 +1,358 @@
+// Package sqlstore is Gatehouse's persistent store: one database/sql
+// implementation of auth.Store for SQLite (the embedded default) and
+// PostgreSQL (for several nodes), with hand-written portable SQL. The few
+// differences between the two live in one unexported dialect type; the
+// schema lives in embedded goose migrations, one folder per database.
+//
+// Times are kept at microsecond precision (what PostgreSQL's timestamptz
+// holds) and always answered in UTC: a time written is truncated to the
+// microsecond, so what a caller reads back equals
+// t.Truncate(time.Microsecond).UTC().
+//
+// Errors follow auth.Store: a missing row matches auth.ErrNotFound, a taken
+// email or phone auth.ErrEmailTaken or auth.ErrPhoneTaken, and anything the
+// database could not answer (down, closed, busy, timed out, cancelled)
+// matches auth.ErrUnavailable and still wraps the driver's error.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationsFS embed.FS
+
+// Options tunes Open. The zero value is what a server should use.
+type Options struct {
+	// ConnectTimeout bounds each new connection and the ping at Open, so a
+	// database that is down or unreachable fails start-up (or a request) in
+	// seconds instead of hanging. Default 5s.
+	ConnectTimeout time.Duration
+	// MaxConns caps the PostgreSQL pool (default 2×GOMAXPROCS+4) or the
+	// SQLite reader pool (default max(4, GOMAXPROCS)). SQLite always has
+	// exactly one writer connection, so writers queue in the process instead
+	// of fighting over the file lock.
+	MaxConns int
+}
+
+const (
+	defaultConnectTimeout = 5 * time.Second
+	sqliteBusyTimeout     = 5 * time.Second
+	// migrationTable is not goose's default so that Gatehouse can share a
+	// database with an application that runs its own goose migrations.
+	migrationTable = "gatehouse_migrations"
+	// migrationLockID is the PostgreSQL advisory lock that serialises
+	// Migrate across nodes ("gatehous" in ASCII).
+	migrationLockID int64 = 0x6761746568_6f7573
+)
+
+// Store is the SQL implementation of auth.Store. It is safe for concurrent
+// use; make one per process and Close it at shutdown.
+type Store struct {
+	d *dialect
+	// w takes every write and transaction (and on SQLite is a single
+	// connection with BEGIN IMMEDIATE); r serves plain reads (on SQLite a
+	// pool of query_only connections that WAL lets run beside the writer; on
+	// PostgreSQL the same pool as w).
+	w, r *sql.DB
+	q    *queries
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// Open connects to the database named by url, the value of
+// GATEHOUSE_DATABASE_URL: sqlite:PATH (also sqlite://PATH or file:PATH;
+// sqlite::memory: for a throw-away database) or postgres://… /
+// postgresql://…. It pings the database before answering, so a database
+// that is down is reported here, within opts.ConnectTimeout. Open does not
+// change the schema: call Migrate.
+func Open(ctx context.Context, url string, opts Options) (*Store, error) {
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = defaultConnectTimeout
+	}
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return openPostgres(ctx, url, opts)
+	case strings.HasPrefix(url, "sqlite:"), strings.HasPrefix(url, "file:"):
+		return openSQLite(ctx, url, opts)
+	}
+	scheme, _, ok := strings.Cut(url, ":")
+	if !ok || url == "" {
+		scheme = url
+	}
+	if len(scheme) > 20 {
+		scheme = scheme[:20] + "…"
+	}
+	// Only the scheme is quoted: the rest of a URL may hold a password.
+	return nil, fmt.Errorf("sqlstore: GATEHOUSE_DATABASE_URL: unsupported database %q: want sqlite:PATH or postgres://…", scheme)
+}
+
+// sqlitePath extracts the file path from a sqlite:, sqlite:// or file: URL.
+// The path is taken literally (no percent-decoding, no query parameters):
+// the store chooses every connection setting itself.
+func sqlitePath(u string) (string, error) {
+	var p string
+	switch {
+	case strings.HasPrefix(u, "sqlite://"):
+		p = strings.TrimPrefix(u, "sqlite://")
+	case strings.HasPrefix(u, "sqlite:"):
+		p = strings.TrimPrefix(u, "sqlite:")
+	case strings.HasPrefix(u, "file://"):
+		p = strings.TrimPrefix(u, "file://")
+	default:
+		p = strings.TrimPrefix(u, "file:")
+	}
+	switch {
+	case p == "":
+		return "", errors.New("sqlstore: GATEHOUSE_DATABASE_URL: sqlite URL names no file (want sqlite:PATH)")
+	case strings.ContainsAny(p, "?#"):
+		return "", errors.New("sqlstore: GATEHOUSE_DATABASE_URL: sqlite URL must not carry parameters; the store sets WAL, foreign keys and timeouts itself")
+	}
+	return p, nil
+}
+
+func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
+	path, err := sqlitePath(u)
+	if err != nil {
+		return nil, err
+	}
+	memory := path == ":memory:"
+	if !memory {
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
+	}
+	busy := fmt.Sprint(sqliteBusyTimeout.Milliseconds())
+	// The writer: one connection, so writes queue in Go rather than spin on
+	// SQLITE_BUSY, and every transaction takes the write lock up front
+	// (BEGIN IMMEDIATE) so a read-then-write transaction cannot deadlock.
+	wdsn := path + "?_txlock=immediate&_busy_timeout=" + busy +
+		"&_foreign_keys=1&_synchronous=NORMAL"
+	if !memory {
+		wdsn += "&_journal_mode=WAL"
+	}
+	w, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := ping(ctx, w, opts.ConnectTimeout); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite database %s: %w: %w", path, auth.ErrUnavailable, err)
+	}
+	s := &Store{d: sqliteDialect, w: w, r: w}
+	if !memory {
+		// Readers open after the writer has switched the file to WAL, which
+		// a query_only connection could not do.
+		r, err := sql.Open("sqlite", path+"?_busy_timeout="+busy+"&_query_only=1")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite readers: %w", err)
+		}
+		n := opts.MaxConns
+		if n <= 0 {
+			n = max(4, runtime.GOMAXPROCS(0))
+		}
+		r.SetMaxOpenConns(n)
+		r.SetMaxIdleConns(n)
+		r.SetConnMaxIdleTime(5 * time.Minute)
+		if err := ping(ctx, r, opts.ConnectTimeout); err != nil {
+			r.Close()
+			w.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite readers %s: %w: %w", path, auth.ErrUnavailable, err)
+		}
+		s.r = r
+	}
+	s.q = newQueries(s.d)
+	return s, nil
+}
+
+// createPrivate creates the database file, and its directory if missing,
+// readable by this user only: it holds password hashes, token hashes and
+// sealed keys. SQLite gives its -wal and -shm files the same permissions.
+// An existing file is left as it is.
+func createPrivate(path string) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("sqlstore: create directory for the sqlite database: %w", err)
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("sqlstore: create the sqlite database: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlstore: create the sqlite database: %w", err)
+	}
+	return nil
+}
+
+func openPostgres(ctx context.Context, u string, opts Options) (*Store, error) {
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		// pgx's parse errors redact the password.
+		return nil, fmt.Errorf("sqlstore: GATEHOUSE_DATABASE_URL: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = opts.ConnectTimeout
+	}
+	db := stdlib.OpenDB(*cfg)
+	n := opts.MaxConns
+	if n <= 0 {
+		n = 2*runtime.GOMAXPROCS(0) + 4
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(max(2, n/2))
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	// Recycle connections now and then so a fail-over or a load balancer
+	// in front of PostgreSQL gets a chance to move them.
+	db.SetConnMaxLifetime(time.Hour)
+	if err := ping(ctx, db, opts.ConnectTimeout); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect to postgres %s:%d/%s: %w: %w", cfg.Host, cfg.Port, cfg.Database, auth.ErrUnavailable, err)
+	}
+	s := &Store{d: postgresDialect, w: db, r: db}
+	s.q = newQueries(s.d)
+	return s, nil
+}
+
+func ping(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
+// Dialect answers "sqlite" or "postgres", for log lines and for code that
+// must know which database it shares (e.g. a job queue's driver).
+func (s *Store) Dialect() string { return s.d.name }
+
+// Close releases every connection. Calls after the first answer the first
+// result; methods called after Close answer an error matching
+// auth.ErrUnavailable.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.r != s.w {
+			errs = append(errs, s.r.Close())
+		}
+		errs = append(errs, s.w.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("sqlstore: close: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return s.fail("ping", err)
+	}
+	if s.r != s.w {
+		if err := s.r.PingContext(ctx); err != nil {
+			return s.fail("ping readers", err)
+		}
+	}
+	return nil
+}
+
+// Migrate brings the schema up to date with the migrations embedded in this
+// build. It is a no-op when nothing is pending, so servers call it at every
+// start. On PostgreSQL an advisory lock makes nodes that start together run
+// it one after the other; on SQLite the single writer connection serialises
+// it within the process (run one process's migration at a time per file).
+func (s *Store) Migrate(ctx context.Context) error {
+	fsys, err := fs.Sub(migrationsFS, s.d.migrations)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	opts := []goose.ProviderOption{
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(migrationTable),
+	}
+	if s.d == postgresDialect {
+		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
+	}
+	p, err := goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate %s: %w", s.d.name, err)
+	}
+	return nil
+}
+
+// advisoryLock is a goose SessionLocker that waits on a PostgreSQL
+// session-level advisory lock. Unlike goose's own locker, which polls every
+// few seconds, pg_advisory_lock returns the moment the other node is done
+// and gives up when ctx does.
+type advisoryLock struct{ id int64 }
+
+// SessionLock waits for the lock on conn, the connection goose migrates on.
+func (l advisoryLock) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", l.id); err != nil {
+		return fmt.Errorf("take migration lock: %w", err)
+	}
+	return nil
+}
+
+// SessionUnlock releases the lock; goose calls it with a context that is
+// not cancelled, so a cancelled Migrate still lets the next node in.
+func (l advisoryLock) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var ok bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_advisory_unlock($1)", l.id).Scan(&ok); err != nil {
+		return fmt.Errorf("release migration lock: %w", err)
+	}
+	if !ok {
+		return errors.New("release migration lock: lock was not held")
+	}
+	return nil
+}
+
+// fail wraps a driver error from operation op into the error auth.Store
+// promises.
+func (s *Store) fail(op string, err error) error {
+	switch s.d.classify(err) {
+	case errEmailTaken:
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrEmailTaken)
+	case errPhoneTaken:
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrPhoneTaken)
+	case errMissingRef:
+		return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrNotFound, err)
+	case errConstraint:
+		return fmt.Errorf("sqlstore: %s: %w", op, err)
+	}
+	return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrUnavailable, err)
+}
+
+// notFound is the error for a row that does not exist.
+func notFound(what string) error {
+	return fmt.Errorf("sqlstore: %s: %w", what, auth.ErrNotFound)
+}

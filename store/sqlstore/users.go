@@ -1,0 +1,150 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Page sizes of ListUsers.
+const (
+	defaultUserPage = 50
+	maxUserPage     = 200
+)
+
+func scanUser(row scanner) (*auth.User, error) {
+	var u auth.User
+	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
+		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// CreateUser inserts u; the caller has set its ID and normalised its email.
+// An empty phone is stored as NULL so that any number of users can have none.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	d := s.d
+	_, err := s.w.ExecContext(ctx, s.q.createUser,
+		u.ID, u.Email, u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name,
+		u.PasswordHash, d.nullTime(u.DisabledAt), d.time(u.CreatedAt), d.time(u.UpdatedAt))
+	if err != nil {
+		return s.fail("create user", err)
+	}
+	return nil
+}
+
+// UserByID answers the user with that ID.
+func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByID, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, notFound("user " + id)
+	case err != nil:
+		return nil, s.fail("user by id", err)
+	}
+	return u, nil
+}
+
+// UserByEmail answers the user whose stored (already normalised) email is
+// exactly email.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByEmail, email))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The address stays out of the error: errors end up in logs.
+		return nil, notFound("user by email")
+	case err != nil:
+		return nil, s.fail("user by email", err)
+	}
+	return u, nil
+}
+
+// UpdateUser writes u's profile fields and UpdatedAt.
+func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+	d := s.d
+	res, err := s.w.ExecContext(ctx, s.q.updateUser,
+		u.Email, u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name, d.time(u.UpdatedAt), u.ID)
+	return s.oneRow("update user", "user "+u.ID, res, err)
+}
+
+// SetPasswordHash replaces the user's password hash ("" removes the
+// password) and sets UpdatedAt to now.
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.setPassword, hash, s.d.time(now), userID)
+	return s.oneRow("set password", "user "+userID, res, err)
+}
+
+// SetUserDisabled disables the user at *at, or enables it when at is nil.
+func (s *Store) SetUserDisabled(ctx context.Context, userID string, at *time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.setDisabled, s.d.nullTime(at), userID)
+	return s.oneRow("set user disabled", "user "+userID, res, err)
+}
+
+// DeleteUser removes the user; its sessions and their refresh tokens go
+// with it (ON DELETE CASCADE).
+func (s *Store) DeleteUser(ctx context.Context, userID string) error {
+	res, err := s.w.ExecContext(ctx, s.q.deleteUser, userID)
+	return s.oneRow("delete user", "user "+userID, res, err)
+}
+
+// ListUsers answers users ordered by ID after q.After. q.Query matches a
+// substring of email, name or phone, case-insensitively (ASCII letters only
+// on SQLite, whose LOWER folds nothing else), with % and _ taken literally.
+// q.Limit defaults to 50 and is clamped to 200.
+func (s *Store) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User, error) {
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = defaultUserPage
+	case limit > maxUserPage:
+		limit = maxUserPage
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if q.Query == "" {
+		rows, err = s.r.QueryContext(ctx, s.q.listUsers, q.After, limit)
+	} else {
+		p := likeContains(strings.ToLower(q.Query))
+		rows, err = s.r.QueryContext(ctx, s.q.listUsersMatching, q.After, p, p, p, limit)
+	}
+	if err != nil {
+		return nil, s.fail("list users", err)
+	}
+	defer rows.Close()
+	users := []auth.User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, s.fail("list users", err)
+		}
+		users = append(users, *u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list users", err)
+	}
+	return users, nil
+}
+
+// oneRow finishes a statement that must change exactly one row: no row
+// means what does not exist.
+func (s *Store) oneRow(op, what string, res sql.Result, err error) error {
+	if err != nil {
+		return s.fail(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
