@@ -46,7 +46,7 @@ func (s *Server) adminOp(o huma.Operation) huma.Operation {
 type listUsersInput struct {
 	Query  string `query:"query" maxLength:"200" doc:"Matches email, phone or name, case-insensitively."`
 	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page."`
-	Limit  int    `query:"limit" minimum:"1" maximum:"200" default:"50"`
+	Limit  int    `query:"limit" minimum:"1" maximum:"199" default:"50"`
 }
 
 type listUsersOutput struct {

@@ -37,9 +37,12 @@ func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, 
 	if utf8.RuneCountInString(q.Query) > maxQueryLength || !utf8.ValidString(q.Query) {
 		return nil, "", fieldError("query", "must be at most 200 characters of text")
 	}
-	if q.Limit <= 0 || q.Limit > 200 {
+	// The store answers at most 200 rows and one more than a page tells
+	// whether another follows, so a page holds at most 199.
+	if q.Limit <= 0 {
 		q.Limit = 50
 	}
+	q.Limit = min(q.Limit, 199)
 	limit := q.Limit
 	q.Limit++ // one more tells whether another page follows
 	users, err := s.store.ListUsers(ctx, q)

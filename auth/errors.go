@@ -44,7 +44,12 @@ type Error struct {
 	RetryAfter time.Duration
 }
 
-func (e *Error) Error() string { return string(e.Kind) + ": " + e.Message }
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return string(e.Kind)
+	}
+	return string(e.Kind) + ": " + e.Message
+}
 
 // Is makes errors.Is(err, ErrNotFound) and friends match by kind.
 func (e *Error) Is(target error) bool {

@@ -103,7 +103,7 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		set := newFlagSet("user list", "user list [flags]", stderr)
 		c.register(set)
 		query := set.String("query", "", "match email, phone or name")
-		limit := set.Int("limit", 50, "at most this many (1–200)")
+		limit := set.Int("limit", 50, "at most this many (1–199)")
 		cursor := set.String("cursor", "", "continue after this user ID")
 		g, err := open(ctx, set, &c, args)
 		if err != nil {
