@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Load runs of docs/benchmarks.md, repeatable on any machine with wrk
+# (apt-get install wrk) and, for the PostgreSQL run, a PostgreSQL server.
+#
+#   bench/load.sh                      # SQLite and PostgreSQL
+#   DBS=sqlite bench/load.sh           # SQLite only
+#   PG_URL=postgres://… bench/load.sh  # another PostgreSQL
+#
+# Server and load generator share the machine, wrk uses one thread.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DBS=${DBS:-"sqlite postgres"}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+DURATION=${DURATION:-10s}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+go build -o "$work/gatehouse" ./cmd/gatehouse
+go build -o "$work/bare" ./bench/bare
+go build -o "$work/startup" ./bench/startup
+ADDR=127.0.0.1:3000
+BASE=http://$ADDR
+
+rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+peak() { awk '/^VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+summary() { # wrk output → one line
+  awk '/Requests\/sec/ {rps=$2} / 50%/ {p50=$2} / 99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s, p50 %s, p99 %s%s\n", rps, p50, p99, (bad ? ", non-2xx " bad : "")}'
+}
+
+echo "== bare net/http handler (ceiling): 32 connections, $DURATION"
+"$work/bare" -addr 127.0.0.1:3999 & bare=$!
+sleep 0.3
+wrk -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/ | summary
+kill $bare; wait $bare 2>/dev/null || true
+
+for db in $DBS; do
+  case $db in
+    sqlite) url="sqlite:$work/bench.db" ;;
+    postgres)
+      dbname="gh_bench_$$"
+      psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname" >/dev/null
+      url="${PG_URL/\/postgres\?/\/$dbname?}" ;;
+  esac
+  export GATEHOUSE_DATABASE_URL=$url GATEHOUSE_SECRET=benchmark-secret-benchmark-secret-0123 GATEHOUSE_ADDR=$ADDR GATEHOUSE_PUBLIC_URL=$BASE
+  "$work/gatehouse" migrate >/dev/null
+  echo
+  echo "== $db"
+  ms=$("$work/startup" -url "$BASE/healthz" -- "$work/gatehouse" serve)
+  echo "exec → first 200 from /healthz (migrated): $ms ms"
+  "$work/gatehouse" serve 2>"$work/server-$db.log" & pid=$!
+  until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.05; done
+  sleep 0.5
+  echo "idle RSS: $(rss $pid)"
+  curl -sf "$BASE/v1/signup" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.com","password":"load test passphrase"}' >/dev/null
+  token=$(curl -sf "$BASE/v1/token" -H 'Content-Type: application/json' \
+    -d '{"grant_type":"password","email":"bench@example.com","password":"load test passphrase"}' |
+    sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  echo "-- GET /v1/check, Bearer, 32 connections, $DURATION"
+  wrk -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check" | summary
+  echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  echo "-- POST /v1/token grant password, 8 connections, $DURATION"
+  wrk -t1 -c8 -d"$DURATION" --latency -s bench/signin.lua "$BASE/v1/token" | summary
+  echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  echo "-- POST /v1/token grant password, 500 connections at once, $DURATION"
+  wrk -t1 -c500 -d"$DURATION" --timeout 30s --latency -s bench/signin.lua "$BASE/v1/token" | summary
+  echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  kill -INT $pid; wait $pid 2>/dev/null || true
+  if [ "$db" = postgres ]; then psql "$PG_URL" -qc "DROP DATABASE $dbname" >/dev/null; fi
+done
