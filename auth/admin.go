@@ -34,7 +34,7 @@ const maxQueryLength = 200
 // page ("" on the last page).
 func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, error) {
 	q.Query = strings.TrimSpace(q.Query)
-	if utf8.RuneCountInString(q.Query) > maxQueryLength || !utf8.ValidString(q.Query) {
+	if utf8.RuneCountInString(q.Query) > maxQueryLength || !utf8.ValidString(q.Query) || strings.ContainsRune(q.Query, 0) {
 		return nil, "", fieldError("query", "must be at most 200 characters of text")
 	}
 	// The store answers at most 200 rows and one more than a page tells

@@ -74,8 +74,6 @@ func KindOf(err error) Kind {
 	return ""
 }
 
-func newError(k Kind, msg string) *Error { return &Error{Kind: k, Message: msg} }
-
 func fieldError(field, msg string) *Error {
 	return &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: []FieldError{{field, msg}}}
 }

@@ -89,9 +89,9 @@ type Service struct {
 	log      *slog.Logger
 	sessions *sessionCache
 
-	dummyOnce sync.Once
+	// dummyMu guards dummyHash, which is made once it is first needed.
+	dummyMu   sync.Mutex
 	dummyHash string
-	dummyErr  error
 }
 
 // New answers a Service; every port in d is required except Observer and
@@ -137,13 +137,22 @@ func newID() string { return uuid.Must(uuid.NewV7()).String() }
 // first sign-in rather than at start-up (which it would slow by a hash and
 // 19 MiB), and every sign-in asks for it, so that first one costs the same
 // for known and unknown emails.
+//
+// A failure (the first caller's context ending while it waits for a hashing
+// slot) is not kept: the next sign-in tries again.
 func (s *Service) dummy(ctx context.Context) (string, error) {
-	s.dummyOnce.Do(func() {
+	s.dummyMu.Lock()
+	defer s.dummyMu.Unlock()
+	if s.dummyHash == "" {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
-		s.dummyHash, s.dummyErr = s.hasher.Hash(ctx, string(b))
-	})
-	return s.dummyHash, s.dummyErr
+		h, err := s.hasher.Hash(ctx, string(b))
+		if err != nil {
+			return "", err
+		}
+		s.dummyHash = h
+	}
+	return s.dummyHash, nil
 }
 
 // storeErr wraps a store failure with context; the kind (not found,

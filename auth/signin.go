@@ -358,10 +358,11 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// truncate bounds a client-supplied string to n bytes of valid UTF-8, so
-// a hostile header can neither bloat a row nor be refused by PostgreSQL.
+// truncate bounds a client-supplied string to n bytes of valid UTF-8
+// without NUL, so a hostile header can neither bloat a row nor be refused by
+// PostgreSQL (whose text holds no NUL).
 func truncate(s string, n int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 	if len(s) <= n {
 		return s
 	}

@@ -3,6 +3,7 @@ package auth
 import (
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -15,6 +16,11 @@ const maxNameLength = 200
 // NormalizeEmail trims and lower-cases an address, and answers false when
 // it is not a plain address (no display name, one @, a dotted domain).
 func NormalizeEmail(s string) (string, bool) {
+	// ToLower would turn invalid UTF-8 into U+FFFD, so that different
+	// inputs would name one account.
+	if !utf8.ValidString(s) {
+		return "", false
+	}
 	e := strings.ToLower(strings.TrimSpace(s))
 	if e == "" || len(e) > maxEmailLength {
 		return "", false
@@ -47,7 +53,7 @@ func nameField(name string) (string, *Error) {
 	if utf8.RuneCountInString(n) > maxNameLength {
 		return "", fieldError("name", "must be at most 200 characters")
 	}
-	if !utf8.ValidString(n) || strings.ContainsFunc(n, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if !utf8.ValidString(n) || strings.ContainsFunc(n, unicode.IsControl) {
 		return "", fieldError("name", "must not contain control characters")
 	}
 	return n, nil

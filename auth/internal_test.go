@@ -1,0 +1,130 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func entry(id, user, cookie string) *cacheEntry {
+	e := &cacheEntry{user: User{ID: user}, session: Session{ID: id, UserID: user}, loadedAt: time.Unix(1, 0)}
+	if cookie != "" {
+		e.session.CookieHash = []byte(cookie)
+	}
+	return e
+}
+
+func TestSessionCache(t *testing.T) {
+	t.Parallel()
+	c := newSessionCache(100)
+	a, b, d := entry("a", "u1", "ca"), entry("b", "u1", ""), entry("d", "u2", "cd")
+	for _, e := range []*cacheEntry{a, b, d} {
+		c.put(e)
+	}
+	if c.get("a") != a || c.get("b") != b || c.get("d") != d || c.get("x") != nil {
+		t.Fatal("get does not answer what was put")
+	}
+	if c.getByCookie([]byte("ca")) != a || c.getByCookie([]byte("cd")) != d || c.getByCookie([]byte("cb")) != nil || c.getByCookie(nil) != nil {
+		t.Fatal("getByCookie does not answer what was put")
+	}
+
+	// Replacing an entry drops its old cookie.
+	a2 := entry("a", "u1", "ca2")
+	c.put(a2)
+	if c.get("a") != a2 || c.getByCookie([]byte("ca2")) != a2 || c.getByCookie([]byte("ca")) != nil {
+		t.Error("a replaced entry kept its old cookie or lost its new one")
+	}
+
+	c.forget("a", "nope")
+	if c.get("a") != nil || c.getByCookie([]byte("ca2")) != nil || c.get("b") != b {
+		t.Error("forget removed the wrong entries")
+	}
+	c.put(a2)
+	c.forgetUser("u1")
+	if c.get("a") != nil || c.get("b") != nil || c.getByCookie([]byte("ca2")) != nil || c.get("d") != d {
+		t.Error("forgetUser removed the wrong entries")
+	}
+	if len(c.byID) != 1 || len(c.byCookie) != 1 {
+		t.Errorf("cache holds %d entries and %d cookies; want 1 and 1", len(c.byID), len(c.byCookie))
+	}
+}
+
+func TestSessionCacheBound(t *testing.T) {
+	t.Parallel()
+	for _, max := range []int{1, 5, 10, 100} {
+		c := newSessionCache(max)
+		for i := range 10 * max {
+			id := fmt.Sprint(i)
+			e := entry(id, "u", "c"+id)
+			c.put(e)
+			if c.get(id) != e || c.getByCookie([]byte("c"+id)) != e {
+				t.Fatalf("max %d: the entry just put is missing", max)
+			}
+			if len(c.byID) > max || len(c.byCookie) != len(c.byID) {
+				t.Fatalf("max %d: %d entries, %d cookies", max, len(c.byID), len(c.byCookie))
+			}
+		}
+	}
+}
+
+func TestSessionCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	c := newSessionCache(50)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				id := fmt.Sprint(i % 80)
+				switch (g + i) % 5 {
+				case 0:
+					c.put(entry(id, fmt.Sprint("u", i%3), "c"+id))
+				case 1:
+					c.get(id)
+				case 2:
+					c.getByCookie([]byte("c" + id))
+				case 3:
+					c.forget(id)
+				case 4:
+					c.forgetUser(fmt.Sprint("u", i%3))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(c.byID) > 50 {
+		t.Errorf("%d entries; want at most 50", len(c.byID))
+	}
+	for h, id := range c.byCookie {
+		if e := c.byID[id]; e == nil || string(e.session.CookieHash) != h {
+			t.Errorf("cookie %q points at %v", h, e)
+		}
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"", 4, ""},
+		{"abcd", 4, "abcd"},
+		{"abcde", 4, "abcd"},
+		{"abcé", 4, "abc"},
+		{"abé", 4, "abé"},
+		{"a\xffb", 8, "a\uFFFDb"},
+		{"a\x00b", 8, "a\uFFFDb"},
+		{"€€€", 7, "€€"},
+		{"\xff\xff\xff", 2, ""},
+	}
+	for _, tt := range tests {
+		got := truncate(tt.in, tt.n)
+		if got != tt.want || len(got) > tt.n || !utf8.ValidString(got) || strings.Contains(got, "\x00") {
+			t.Errorf("truncate(%q, %d) = %q; want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
