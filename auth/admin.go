@@ -13,6 +13,9 @@ import (
 var errUserNotFound = &Error{Kind: KindNotFound, Message: "No such user."}
 
 func (s *Service) userByID(ctx context.Context, id string) (*User, error) {
+	if !validID(id) {
+		return nil, errUserNotFound
+	}
 	u, err := s.store.UserByID(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errUserNotFound
@@ -36,6 +39,9 @@ func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, 
 	q.Query = strings.TrimSpace(q.Query)
 	if utf8.RuneCountInString(q.Query) > maxQueryLength || !utf8.ValidString(q.Query) || strings.ContainsRune(q.Query, 0) {
 		return nil, "", fieldError("query", "must be at most 200 characters of text")
+	}
+	if q.After != "" && !validID(q.After) {
+		return nil, "", fieldError("cursor", "must be the next_cursor of a previous page")
 	}
 	// The store answers at most 200 rows and one more than a page tells
 	// whether another follows, so a page holds at most 199.
@@ -110,6 +116,9 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 
 // AdminDeleteUser removes a user and everything that belongs to it.
 func (s *Service) AdminDeleteUser(ctx context.Context, id string) error {
+	if !validID(id) {
+		return errUserNotFound
+	}
 	err := s.store.DeleteUser(ctx, id)
 	s.sessions.forgetUser(id)
 	if errors.Is(err, ErrNotFound) {

@@ -295,6 +295,7 @@ var (
 	errRefreshExpired     = &auth.Error{Kind: auth.KindTokenExpired, Message: "The session has expired."}
 	errUnauthorized       = &auth.Error{Kind: auth.KindUnauthorized, Message: "Sign-in required."}
 	errTokenExpired       = &auth.Error{Kind: auth.KindTokenExpired, Message: "The access token has expired."}
+	errSessionExpired     = &auth.Error{Kind: auth.KindTokenExpired, Message: "The session has expired."}
 	errSessionEnded       = &auth.Error{Kind: auth.KindTokenRevoked, Message: "The session has ended."}
 	errNoSuchSession      = &auth.Error{Kind: auth.KindNotFound, Message: "No such session."}
 	errNoSuchUser         = &auth.Error{Kind: auth.KindNotFound, Message: "No such user."}

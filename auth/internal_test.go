@@ -22,7 +22,7 @@ func TestSessionCache(t *testing.T) {
 	c := newSessionCache(100)
 	a, b, d := entry("a", "u1", "ca"), entry("b", "u1", ""), entry("d", "u2", "cd")
 	for _, e := range []*cacheEntry{a, b, d} {
-		c.put(e)
+		c.put(e, c.generation())
 	}
 	if c.get("a") != a || c.get("b") != b || c.get("d") != d || c.get("x") != nil {
 		t.Fatal("get does not answer what was put")
@@ -33,7 +33,7 @@ func TestSessionCache(t *testing.T) {
 
 	// Replacing an entry drops its old cookie.
 	a2 := entry("a", "u1", "ca2")
-	c.put(a2)
+	c.put(a2, c.generation())
 	if c.get("a") != a2 || c.getByCookie([]byte("ca2")) != a2 || c.getByCookie([]byte("ca")) != nil {
 		t.Error("a replaced entry kept its old cookie or lost its new one")
 	}
@@ -42,7 +42,7 @@ func TestSessionCache(t *testing.T) {
 	if c.get("a") != nil || c.getByCookie([]byte("ca2")) != nil || c.get("b") != b {
 		t.Error("forget removed the wrong entries")
 	}
-	c.put(a2)
+	c.put(a2, c.generation())
 	c.forgetUser("u1")
 	if c.get("a") != nil || c.get("b") != nil || c.getByCookie([]byte("ca2")) != nil || c.get("d") != d {
 		t.Error("forgetUser removed the wrong entries")
@@ -59,7 +59,7 @@ func TestSessionCacheBound(t *testing.T) {
 		for i := range 10 * max {
 			id := fmt.Sprint(i)
 			e := entry(id, "u", "c"+id)
-			c.put(e)
+			c.put(e, c.generation())
 			if c.get(id) != e || c.getByCookie([]byte("c"+id)) != e {
 				t.Fatalf("max %d: the entry just put is missing", max)
 			}
@@ -80,7 +80,7 @@ func TestSessionCacheConcurrent(t *testing.T) {
 				id := fmt.Sprint(i % 80)
 				switch (g + i) % 5 {
 				case 0:
-					c.put(entry(id, fmt.Sprint("u", i%3), "c"+id))
+					c.put(entry(id, fmt.Sprint("u", i%3), "c"+id), c.generation())
 				case 1:
 					c.get(id)
 				case 2:
@@ -125,6 +125,42 @@ func TestTruncate(t *testing.T) {
 		got := truncate(tt.in, tt.n)
 		if got != tt.want || len(got) > tt.n || !utf8.ValidString(got) || strings.Contains(got, "\x00") {
 			t.Errorf("truncate(%q, %d) = %q; want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+// A revocation that lands while a check is loading a session from the store
+// must win: the loaded (now stale) entry is not cached.
+func TestSessionCachePutAfterForgetIsRefused(t *testing.T) {
+	c := newSessionCache(10)
+	gen := c.generation()
+	c.forget("s1") // the revocation, between the check's read and its put
+	c.put(entry("s1", "u1", "c1"), gen)
+	if c.get("s1") != nil {
+		t.Fatal("an entry loaded before a forget was cached after it")
+	}
+	c.put(entry("s1", "u1", "c1"), c.generation())
+	if c.get("s1") == nil {
+		t.Fatal("an entry loaded after the forget was not cached")
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for _, tc := range []struct {
+		id   string
+		want bool
+	}{
+		{newID(), true},
+		{"01a203ae-da33-7c19-a683-75e28a488ec6", true},
+		{"01A203AE-DA33-7C19-A683-75E28A488EC6", false}, // not canonical
+		{"{01a203ae-da33-7c19-a683-75e28a488ec6}", false},
+		{"01a203aeda337c19a68375e28a488ec6", false},
+		{"", false},
+		{"\xff", false},
+		{"a\x00b", false},
+	} {
+		if got := validID(tc.id); got != tc.want {
+			t.Errorf("validID(%q) = %v, want %v", tc.id, got, tc.want)
 		}
 	}
 }

@@ -185,7 +185,7 @@ func TestCookiePrincipal(t *testing.T) {
 			cookie2, _ := e.cookieSession(u)
 			e.clock.Advance(time.Microsecond)
 			_, err := e.svc.CookiePrincipal(e.ctx, cookie)
-			checkErr(t, "idle for SessionTTL", err, errTokenExpired)
+			checkErr(t, "idle for SessionTTL", err, errSessionExpired)
 			if _, err := e.svc.CookiePrincipal(e.ctx, cookie2); err != nil {
 				t.Errorf("a fresh session: %v", err)
 			}
@@ -207,7 +207,7 @@ func TestCookiePrincipal(t *testing.T) {
 			}
 			e.clock.Advance(24 * time.Hour)
 			_, err := e.svc.CookiePrincipal(e.ctx, cookie)
-			checkErr(t, "at the absolute end", err, errTokenExpired)
+			checkErr(t, "at the absolute end", err, errSessionExpired)
 		})
 	})
 }

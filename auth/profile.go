@@ -48,9 +48,9 @@ var errWrongPassword = &Error{Kind: KindInvalidCredentials, Message: "The curren
 // one must be given (and wrong guesses count towards the account's sign-in
 // throttle); every other session of the user is revoked.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, c Client) error {
-	u, err := s.store.UserByID(ctx, p.User.ID)
+	u, err := s.User(ctx, p)
 	if err != nil {
-		return storeErr("find user", err)
+		return err
 	}
 	if next == "" {
 		return fieldError("new_password", "is required")
@@ -82,5 +82,6 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.now()); err != nil {
 		return storeErr("set password", err)
 	}
+	s.sessions.forgetUser(u.ID) // has_password may have changed
 	return s.revokeUser(ctx, u.ID, p.Session.ID)
 }

@@ -99,7 +99,7 @@ func TestCustomLifetimes(t *testing.T) {
 		cookie, _ = e.cookieSession(u)
 		e.clock.Advance(time.Hour)
 		_, err = e.svc.CookiePrincipal(e.ctx, cookie)
-		checkErr(t, "cookie idle for SessionTTL", err, errTokenExpired)
+		checkErr(t, "cookie idle for SessionTTL", err, errSessionExpired)
 	}, withConfig(func(c *auth.Config) {
 		c.AccessTokenTTL = time.Minute
 		c.RefreshTokenTTL = 3 * time.Hour

@@ -15,6 +15,10 @@ type sessionCache struct {
 	max      int
 	byID     map[string]*cacheEntry
 	byCookie map[string]string // cookie hash → session ID
+	// gen counts forgets. A check reads it before loading a session from
+	// the store and put refuses the entry if a forget happened meanwhile,
+	// so a revocation racing a load can never be undone by a stale entry.
+	gen uint64
 }
 
 type cacheEntry struct {
@@ -44,9 +48,20 @@ func (c *sessionCache) getByCookie(hash []byte) *cacheEntry {
 	return c.byID[id]
 }
 
-func (c *sessionCache) put(e *cacheEntry) {
+// generation answers the forget counter, to pass to put.
+func (c *sessionCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches e unless a forget happened since generation answered gen.
+func (c *sessionCache) put(e *cacheEntry, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if len(c.byID) >= c.max {
 		// Drop an arbitrary tenth: cheaper than tracking recency on the hot
 		// path, and a dropped entry only costs one reload.
@@ -78,6 +93,7 @@ func (c *sessionCache) dropLocked(id string, e *cacheEntry) {
 func (c *sessionCache) forget(ids ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for _, id := range ids {
 		if e := c.byID[id]; e != nil {
 			c.dropLocked(id, e)
@@ -90,6 +106,7 @@ func (c *sessionCache) forget(ids ...string) {
 func (c *sessionCache) forgetUser(userID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	for id, e := range c.byID {
 		if e.user.ID == userID {
 			c.dropLocked(id, e)

@@ -18,6 +18,9 @@ var (
 	errUnauthorized = &Error{Kind: KindUnauthorized, Message: "Sign-in required."}
 	errTokenExpired = &Error{Kind: KindTokenExpired, Message: "The access token has expired."}
 	errTokenRevoked = &Error{Kind: KindTokenRevoked, Message: "The session has ended."}
+	// errSessionExpired is token_expired too: the client's remedy (sign in
+	// again) is the same whichever credential it sent.
+	errSessionExpired = &Error{Kind: KindTokenExpired, Message: "The session has expired."}
 )
 
 // ErrTokenExpired is what a TokenSigner answers (wrapped) for a token that is
@@ -38,13 +41,10 @@ func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Pri
 	}
 	e := s.sessions.get(claims.SessionID)
 	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
-		sess, err := s.store.SessionByID(ctx, claims.SessionID)
-		if errors.Is(err, ErrNotFound) {
-			return nil, errTokenRevoked
-		} else if err != nil {
-			return nil, storeErr("find session", err)
-		}
-		if e, err = s.cacheSession(ctx, sess, now); err != nil {
+		e, err = s.load(ctx, now, errTokenRevoked, func() (*Session, error) {
+			return s.store.SessionByID(ctx, claims.SessionID)
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -64,13 +64,11 @@ func (s *Service) CookiePrincipal(ctx context.Context, cookie string) (*Principa
 	hash := opaque.Hash(cookie)
 	e := s.sessions.getByCookie(hash)
 	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
-		sess, err := s.store.SessionByCookieHash(ctx, hash)
-		if errors.Is(err, ErrNotFound) {
-			return nil, errUnauthorized
-		} else if err != nil {
-			return nil, storeErr("find session", err)
-		}
-		if e, err = s.cacheSession(ctx, sess, now); err != nil {
+		var err error
+		e, err = s.load(ctx, now, errUnauthorized, func() (*Session, error) {
+			return s.store.SessionByCookieHash(ctx, hash)
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -101,7 +99,16 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 	return nil
 }
 
-func (s *Service) cacheSession(ctx context.Context, sess *Session, now time.Time) (*cacheEntry, error) {
+// load reads a session (with find) and its user from the store and caches
+// them. notFound is the answer for a session the store does not have.
+func (s *Service) load(ctx context.Context, now time.Time, notFound *Error, find func() (*Session, error)) (*cacheEntry, error) {
+	gen := s.sessions.generation()
+	sess, err := find()
+	if errors.Is(err, ErrNotFound) {
+		return nil, notFound
+	} else if err != nil {
+		return nil, storeErr("find session", err)
+	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, errTokenRevoked
@@ -110,7 +117,7 @@ func (s *Service) cacheSession(ctx context.Context, sess *Session, now time.Time
 	}
 	u.PasswordHash = redacted(u.PasswordHash)
 	e := &cacheEntry{user: *u, session: *sess, loadedAt: now}
-	s.sessions.put(e)
+	s.sessions.put(e, gen)
 	return e, nil
 }
 
@@ -128,7 +135,7 @@ func (s *Service) principal(e *cacheEntry, now time.Time) (*Principal, error) {
 		return nil, errTokenRevoked
 	}
 	if !e.session.Live(now) {
-		return nil, errTokenExpired
+		return nil, errSessionExpired
 	}
 	return &Principal{User: e.user, Session: e.session}, nil
 }
@@ -179,6 +186,9 @@ var errSessionNotFound = &Error{Kind: KindNotFound, Message: "No such session."}
 
 // RevokeSession ends one of the principal's own sessions.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string) error {
+	if !validID(id) {
+		return errSessionNotFound
+	}
 	sess, err := s.store.SessionByID(ctx, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && sess.UserID != p.User.ID) {
 		return errSessionNotFound

@@ -103,6 +103,7 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 	}
 	dummy, err := s.dummy(ctx)
 	if err != nil {
+		s.obs.SignIn(method, "error")
 		return nil, hashErr(err)
 	}
 	u, err := s.store.UserByEmail(ctx, addr)
@@ -194,7 +195,7 @@ func (s *Service) fail(ctx context.Context, keys []string) {
 func (s *Service) newSession(u *User, c Client, amr []string) *Session {
 	now := s.now()
 	sess := &Session{
-		ID: newID(), UserID: u.ID, IP: c.IP, UserAgent: truncate(c.UserAgent, 512),
+		ID: newID(), UserID: u.ID, IP: truncate(c.IP, 64), UserAgent: truncate(c.UserAgent, 512),
 		AAL: AAL1, AMR: amr, CreatedAt: now, LastSeenAt: now,
 		AbsoluteExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
 	}

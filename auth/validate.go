@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"github.com/google/uuid"
 	"net/mail"
 	"strings"
 	"unicode"
@@ -57,6 +58,14 @@ func nameField(name string) (string, *Error) {
 		return "", fieldError("name", "must not contain control characters")
 	}
 	return n, nil
+}
+
+// validID reports whether id can be one of ours (a UUID in canonical
+// form). Anything else is answered not_found without asking the store, so
+// bytes PostgreSQL refuses in text never reach it.
+func validID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
 }
 
 // checkPassword applies the policy to a new password.
