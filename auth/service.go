@@ -32,6 +32,25 @@ type Config struct {
 	// session before asking the store again (2s). Revocations made on this
 	// node take effect at once; the TTL bounds staleness from other nodes.
 	CacheTTL time.Duration
+
+	// OTPLength is the number of digits of a one-time code (6).
+	OTPLength int
+	// OTPTTL is how long a code is valid (5m).
+	OTPTTL time.Duration
+	// OTPMaxAttempts is how many wrong codes kill a challenge (5).
+	OTPMaxAttempts int
+	// MagicLinkTTL is how long a link is valid (15m).
+	MagicLinkTTL time.Duration
+	// NoPasswordlessSignup stops codes and links from creating accounts:
+	// unknown addresses then get the same answer and no message.
+	NoPasswordlessSignup bool
+	// PublicURL is the base of links in messages.
+	PublicURL string
+	// AllowedRedirects are the origins a link may send the browser back to.
+	AllowedRedirects []string
+	// CodeKey keys the HMAC that codes are stored under (32+ bytes, from
+	// the server secret, the same on every node).
+	CodeKey []byte
 }
 
 func (c *Config) defaults() {
@@ -49,6 +68,18 @@ func (c *Config) defaults() {
 	}
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = 2 * time.Second
+	}
+	if c.OTPLength <= 0 {
+		c.OTPLength = 6
+	}
+	if c.OTPTTL <= 0 {
+		c.OTPTTL = 5 * time.Minute
+	}
+	if c.OTPMaxAttempts <= 0 {
+		c.OTPMaxAttempts = 5
+	}
+	if c.MagicLinkTTL <= 0 {
+		c.MagicLinkTTL = 15 * time.Minute
 	}
 }
 
@@ -74,6 +105,12 @@ type Deps struct {
 	Clock    Clock
 	Observer Observer
 	Logger   *slog.Logger
+
+	// Challenges, Outbox and SendLimiter are needed by the code, link and
+	// recovery flows; without them those flows answer unavailable.
+	Challenges  ChallengeStore
+	Outbox      Outbox
+	SendLimiter SendLimiter
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -88,6 +125,10 @@ type Service struct {
 	obs      Observer
 	log      *slog.Logger
 	sessions *sessionCache
+
+	challenges ChallengeStore
+	outbox     Outbox
+	sendLimit  SendLimiter
 
 	// dummyMu guards dummyHash, which is made once it is first needed.
 	dummyMu   sync.Mutex
@@ -113,7 +154,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s := &Service{
 		cfg: cfg, store: d.Store, hasher: d.Hasher, policy: d.Policy, signer: d.Signer,
 		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
-		sessions: newSessionCache(100_000),
+		sessions:   newSessionCache(100_000),
+		challenges: d.Challenges, outbox: d.Outbox, sendLimit: d.SendLimiter,
 	}
 	return s, nil
 }

@@ -1,0 +1,112 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Challenge purposes: what proving the code or link achieves.
+const (
+	PurposeSignIn   = "signin"
+	PurposeRecovery = "recovery"
+)
+
+// Message kinds: which template a message is rendered from.
+const (
+	KindSignInCode = "signin_code"
+	KindMagicLink  = "magic_link"
+	KindRecovery   = "recovery"
+)
+
+// Challenge is a one-time code (and, for links, a link token) sent to an
+// address. Only keyed hashes of the code and the link are stored. There is
+// at most one live challenge per purpose and address: a new request
+// replaces the old one.
+type Challenge struct {
+	ID      string
+	Purpose string
+	// Address is the normalised email the code went to.
+	Address string
+	// UserID is empty when no account had the address at request time;
+	// completing the challenge then creates one (passwordless sign-up).
+	UserID string
+	// CodeHash is HMAC-SHA256 under a key from the server secret of the
+	// challenge ID and the code: a short code cannot be brute-forced from a
+	// stolen database, and equal codes hash differently.
+	CodeHash []byte
+	// LinkHash is the SHA-256 of the link token; nil when no link was sent.
+	LinkHash   []byte
+	RedirectTo string
+	// Attempts counts wrong codes; at the limit the challenge is dead.
+	Attempts      int
+	CreatedAt     time.Time
+	ExpiresAt     time.Time // the code's end
+	LinkExpiresAt time.Time // the link's end (zero without a link)
+	ConsumedAt    *time.Time
+}
+
+// Message statuses in the outbox.
+const (
+	MessagePending = "pending"
+	MessageSent    = "sent"
+	MessageFailed  = "failed"
+)
+
+// Message is one email (or SMS) in the durable outbox. It is written in the
+// same transaction as the challenge whose code it carries and delivered by
+// a worker with retries. Payload is the rendered content sealed under the
+// server secret (it holds a code) and is wiped once delivered.
+type Message struct {
+	ID            string
+	Kind          string
+	Channel       string // "email"
+	To            string
+	Payload       []byte
+	Status        string
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	CreatedAt     time.Time
+	SentAt        *time.Time
+}
+
+// MessageData is what a template may show.
+type MessageData struct {
+	Code      string
+	Link      string
+	ExpiresIn time.Duration
+	LinkTTL   time.Duration
+}
+
+// Outbox renders and seals messages for delivery (package notify).
+type Outbox interface {
+	// Compose renders a message of kind for to; the caller stores it with
+	// its challenge.
+	Compose(ctx context.Context, kind, to string, data MessageData) (*Message, error)
+	// Wake tells the delivery worker that a message was committed, so it
+	// goes out at once rather than at the next poll.
+	Wake()
+}
+
+// ChallengeStore keeps challenges; the SQL store implements it.
+type ChallengeStore interface {
+	// PutChallenge deletes any challenge of c's purpose and address,
+	// inserts c and, when m is not nil, enqueues m, in one transaction.
+	PutChallenge(ctx context.Context, c *Challenge, m *Message) error
+	// ChallengeByAddress answers the challenge of purpose for address.
+	ChallengeByAddress(ctx context.Context, purpose, address string) (*Challenge, error)
+	// ChallengeByLinkHash answers the challenge whose link hashes to hash.
+	ChallengeByLinkHash(ctx context.Context, hash []byte) (*Challenge, error)
+	// FailChallenge counts one wrong code and answers the new count.
+	FailChallenge(ctx context.Context, id string) (int, error)
+	// ConsumeChallenge marks the challenge used at now; false when it was
+	// used already (of two concurrent calls exactly one answers true).
+	ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error)
+}
+
+// SendLimiter bounds how often codes go to one address (email bombing).
+type SendLimiter interface {
+	// Allow records one send to key and answers 0, or how long to wait
+	// when a limit is reached (nothing is recorded then).
+	Allow(ctx context.Context, key string) (time.Duration, error)
+}
