@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"net/url"
 	"reflect"
 	"strings"
@@ -46,6 +47,31 @@ type Config struct {
 	// CORSOrigins are browser apps' origins trusted to make cross-origin
 	// calls.
 	CORSOrigins []string `env:"GATEHOUSE_CORS_ORIGINS" envSeparator:","`
+
+	// MailURL chooses the email sender: console: (the dev default: print
+	// messages), smtp://user:pass@host:port (STARTTLS required; ?tls=none
+	// for a local relay), smtps://… (implicit TLS) or postmark://TOKEN.
+	// Unset outside dev mode: codes, links and recovery answer 503.
+	MailURL string `env:"GATEHOUSE_MAIL_URL"`
+	// MailFrom is the sender address (no-reply@<public host>).
+	MailFrom string `env:"GATEHOUSE_MAIL_FROM"`
+	// PostmarkAPIURL overrides Postmark's API base URL (tests).
+	PostmarkAPIURL string `env:"GATEHOUSE_POSTMARK_API_URL" envDefault:"https://api.postmarkapp.com"`
+	// AppName is the product name in messages and pages.
+	AppName string `env:"GATEHOUSE_APP_NAME" envDefault:"Gatehouse"`
+	// TemplatesDir holds message templates that replace the embedded ones.
+	TemplatesDir string `env:"GATEHOUSE_TEMPLATES_DIR"`
+
+	OTPLength      int           `env:"GATEHOUSE_OTP_LENGTH" envDefault:"6"`
+	OTPTTL         time.Duration `env:"GATEHOUSE_OTP_TTL" envDefault:"5m"`
+	OTPMaxAttempts int           `env:"GATEHOUSE_OTP_MAX_ATTEMPTS" envDefault:"5"`
+	MagicLinkTTL   time.Duration `env:"GATEHOUSE_MAGIC_LINK_TTL" envDefault:"15m"`
+	// AllowedRedirects are the origins a magic link may send the browser
+	// back to (the public URL's origin when unset).
+	AllowedRedirects []string `env:"GATEHOUSE_ALLOWED_REDIRECTS" envSeparator:","`
+	// PasswordlessSignup lets a code or link create the account of an
+	// unknown address.
+	PasswordlessSignup bool `env:"GATEHOUSE_PASSWORDLESS_SIGNUP" envDefault:"true"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"GATEHOUSE_LOG_LEVEL" envDefault:"info"`
@@ -145,10 +171,47 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("GATEHOUSE_SESSION_COOKIE_NAME: %q is not a valid cookie name", c.SessionCookieName)
 	}
 	for _, o := range c.CORSOrigins {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+		if !isOrigin(o) {
 			return fmt.Errorf("GATEHOUSE_CORS_ORIGINS: %q is not an origin such as https://app.example.com", o)
 		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"GATEHOUSE_OTP_TTL", c.OTPTTL}, {"GATEHOUSE_MAGIC_LINK_TTL", c.MagicLinkTTL}} {
+		if d.v < time.Minute || d.v > 24*time.Hour {
+			return fmt.Errorf("%s: must be between 1m and 24h, got %s", d.name, d.v)
+		}
+	}
+	if c.OTPLength < 6 || c.OTPLength > 10 {
+		return fmt.Errorf("GATEHOUSE_OTP_LENGTH: must be 6 to 10 digits, got %d", c.OTPLength)
+	}
+	if c.OTPMaxAttempts < 1 || c.OTPMaxAttempts > 20 {
+		return fmt.Errorf("GATEHOUSE_OTP_MAX_ATTEMPTS: must be 1 to 20, got %d", c.OTPMaxAttempts)
+	}
+	if len(c.AllowedRedirects) == 0 {
+		c.AllowedRedirects = []string{c.PublicURL}
+	}
+	for _, o := range c.AllowedRedirects {
+		if !isOrigin(o) {
+			return fmt.Errorf("GATEHOUSE_ALLOWED_REDIRECTS: %q is not an origin such as https://app.example.com", o)
+		}
+	}
+	if c.MailURL == "" && c.Dev {
+		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
+	}
+	if c.MailFrom == "" {
+		u, _ := url.Parse(c.PublicURL)
+		c.MailFrom = "no-reply@" + u.Hostname()
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return fmt.Errorf("GATEHOUSE_MAIL_FROM: %q is not an email address", c.MailFrom)
+	}
+	if !isOrigin(strings.TrimSuffix(c.PostmarkAPIURL, "/")) && !strings.HasPrefix(c.PostmarkAPIURL, "http") {
+		return fmt.Errorf("GATEHOUSE_POSTMARK_API_URL: %q is not an http(s) URL", c.PostmarkAPIURL)
+	}
+	if strings.TrimSpace(c.AppName) == "" || len(c.AppName) > 100 {
+		return errors.New("GATEHOUSE_APP_NAME: must be 1 to 100 characters")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -161,6 +224,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("GATEHOUSE_LOG_FORMAT: must be text or json, got %q", c.LogFormat)
 	}
 	return nil
+}
+
+// isOrigin accepts scheme://host[:port] with nothing after.
+func isOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.User == nil
 }
 
 // cookieName accepts an RFC 6265 token.
