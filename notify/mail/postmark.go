@@ -1,0 +1,149 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/notify"
+)
+
+// postmarkStream is Postmark's default transactional message stream.
+const postmarkStream = "outbound"
+
+// postmark sends through Postmark's single-email API
+// (POST {base}/email), with plain net/http: the API is one request and an
+// SDK would add a dependency for nothing.
+type postmark struct {
+	endpoint string
+	token    string
+	from     string
+	client   *http.Client
+}
+
+func newPostmark(token, from string, opts Options) (*postmark, error) {
+	base := opts.PostmarkAPIURL
+	if base == "" {
+		base = DefaultPostmarkAPIURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("mail: GATEHOUSE_POSTMARK_API_URL: %q is not an http(s) URL", base)
+	}
+	client := opts.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: opts.Timeout}
+	}
+	return &postmark{
+		endpoint: strings.TrimSuffix(base, "/") + "/email",
+		token:    token,
+		from:     from,
+		client:   client,
+	}, nil
+}
+
+// postmarkEmail is the request body, field for field as Postmark documents
+// it.
+type postmarkEmail struct {
+	From          string `json:"From"`
+	To            string `json:"To"`
+	Subject       string `json:"Subject"`
+	TextBody      string `json:"TextBody"`
+	HTMLBody      string `json:"HtmlBody"`
+	MessageStream string `json:"MessageStream"`
+}
+
+// postmarkReply is the shape of Postmark's answers, success and error alike.
+type postmarkReply struct {
+	ErrorCode int    `json:"ErrorCode"`
+	Message   string `json:"Message"`
+}
+
+// maxReply bounds how much of an answer is read.
+const maxReply = 64 << 10
+
+// Send posts m. Postmark's 4xx answers are permanent (422: an invalid or
+// inactive recipient and the like; 401: a bad token), except 429 (rate
+// limit); 5xx answers and network errors are temporary. Postmark's own
+// ErrorCode and Message are kept in the error.
+func (p *postmark) Send(ctx context.Context, m notify.Email) error {
+	from := m.From
+	if from == "" {
+		from = p.from
+	}
+	body, err := json.Marshal(postmarkEmail{
+		From:          from,
+		To:            m.To,
+		Subject:       m.Subject,
+		TextBody:      m.Text,
+		HTMLBody:      m.HTML,
+		MessageStream: postmarkStream,
+	})
+	if err != nil {
+		return notify.Permanent(fmt.Errorf("mail: postmark: encode: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return notify.Permanent(fmt.Errorf("mail: postmark: request: %w", err))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Postmark-Server-Token", p.token)
+	resp, err := p.client.Do(req)
+	if err != nil {
+		// url.Error names the endpoint, never the token (it is a header).
+		return fmt.Errorf("mail: postmark: %w", err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	if err != nil {
+		return fmt.Errorf("mail: postmark: HTTP %d: read answer: %w", resp.StatusCode, err)
+	}
+	var reply postmarkReply
+	decodeErr := json.Unmarshal(raw, &reply)
+
+	if resp.StatusCode == http.StatusOK {
+		if decodeErr != nil {
+			// Postmark took the request; sending again could deliver twice.
+			return notify.Permanent(fmt.Errorf("mail: postmark: HTTP 200 with an unreadable answer: %w", decodeErr))
+		}
+		if reply.ErrorCode != 0 {
+			return notify.Permanent(fmt.Errorf("mail: postmark: HTTP 200, ErrorCode %d: %s", reply.ErrorCode, reply.Message))
+		}
+		return nil
+	}
+
+	var failure error
+	if decodeErr == nil && (reply.ErrorCode != 0 || reply.Message != "") {
+		failure = fmt.Errorf("mail: postmark: HTTP %d, ErrorCode %d: %s", resp.StatusCode, reply.ErrorCode, reply.Message)
+	} else {
+		failure = fmt.Errorf("mail: postmark: HTTP %d: %s", resp.StatusCode, snippet(raw))
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
+		return failure
+	case resp.StatusCode >= 400:
+		return notify.Permanent(failure)
+	default:
+		return failure
+	}
+}
+
+// snippet answers the start of a non-JSON answer (a proxy's error page) on
+// one line, for the error.
+func snippet(b []byte) string {
+	const n = 200
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	if s == "" {
+		return "(empty answer)"
+	}
+	return s
+}

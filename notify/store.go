@@ -1,0 +1,35 @@
+// Package notify delivers email (and later SMS) through a durable outbox:
+// messages are written to the store in the same transaction as the code
+// they carry, and a worker sends them with retries and backoff, resuming
+// after a restart. Senders (console, SMTP, Postmark) are in notify/mail.
+package notify
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Store is what the outbox worker needs from storage. The SQL store
+// implements it; enqueueing happens through auth.ChallengeStore.PutChallenge
+// so it shares the challenge's transaction.
+type Store interface {
+	// ClaimMessages leases up to limit pending messages whose
+	// NextAttemptAt has come (or whose earlier lease ran out, after a crash)
+	// until now+lease, oldest first, and answers them. Several workers,
+	// on several nodes, never claim the same message at once.
+	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
+	// MessageSent records delivery at now and wipes the payload.
+	MessageSent(ctx context.Context, id string, now time.Time) error
+	// MessageRetry records a failed attempt: attempts, the error, and when
+	// to try again; the lease ends.
+	MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
+	// MessageFailed gives up on a message: status failed, the error, the
+	// attempts, and the payload wiped.
+	MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error
+	// ListMessages answers messages newest first, with status (or any when
+	// empty), before the cursor ID (or from the newest when empty), at most
+	// limit; payloads are not answered.
+	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
+}
