@@ -169,8 +169,11 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 // survive restarts without any setting.
 func devSecret(databaseURL string) (string, error) {
 	dir := "."
-	if p, ok := strings.CutPrefix(databaseURL, "sqlite:"); ok {
-		dir = filepath.Dir(strings.TrimPrefix(p, "//"))
+	for _, scheme := range []string{"sqlite:", "file:"} { // the forms sqlstore opens
+		if p, ok := strings.CutPrefix(databaseURL, scheme); ok {
+			dir = filepath.Dir(strings.TrimPrefix(p, "//"))
+			break
+		}
 	}
 	path := filepath.Join(dir, "gatehouse.secret")
 	b, err := os.ReadFile(path)

@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -48,6 +49,8 @@ type Options struct {
 	TrustedOrigins []string
 	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
 	InsecureCookies bool
+	// Messages lists outbox deliveries for /v1/admin/messages.
+	Messages MessageLister
 	// Version is shown in the OpenAPI document.
 	Version string
 }
@@ -58,10 +61,9 @@ type Server struct {
 	auth    *auth.Service
 	log     *slog.Logger
 	metrics *Metrics
-	mux     *http.ServeMux
+	mux     *routeMux
 	api     huma.API
 	handler http.Handler
-	docs    []byte
 }
 
 var humaErrorOnce sync.Once
@@ -81,7 +83,7 @@ func New(o Options) (*Server, error) {
 	// once to its problem type.
 	humaErrorOnce.Do(func() { huma.NewError = humaError })
 
-	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: http.NewServeMux()}
+	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()}}
 	cfg := huma.DefaultConfig("Gatehouse", o.Version)
 	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
 	cfg.Servers = []*huma.Server{{URL: o.Issuer}}
@@ -89,6 +91,10 @@ func New(o Options) (*Server, error) {
 	cfg.SchemasPath = ""
 	cfg.OpenAPIPath = "/openapi"
 	cfg.CreateHooks = nil // no $schema links in bodies
+	// cfg.Formats is huma's package-level DefaultFormats: writing to it would
+	// race with other servers being built and change every huma API in the
+	// process. Add the form format to a copy.
+	cfg.Formats = maps.Clone(cfg.Formats)
 	cfg.Formats["application/x-www-form-urlencoded"] = formFormat
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":   {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "An access token from POST /v1/token."},
@@ -98,6 +104,9 @@ func New(o Options) (*Server, error) {
 	s.api = humago.New(s.mux, cfg)
 
 	s.registerAuth()
+	s.registerOTP()
+	s.registerVerify()
+	s.registerMessages()
 	s.registerUser()
 	s.registerAdmin()
 	s.registerCheck()
@@ -124,9 +133,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // OpenAPI answers the OpenAPI 3.1 document of every route.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
+// routeMux is the server's ServeMux, keeping every pattern registered on it
+// (huma's operations and the plain routes alike) so that a test can hold
+// them against the OpenAPI document.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.HandleFunc(pattern, h)
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
 // op fills the defaults every operation shares.
 func op(o huma.Operation) huma.Operation {
-	o.MaxBodyBytes = MaxBodyBytes
+	// huma refuses a body that reaches MaxBodyBytes; one byte more makes a
+	// body of exactly 64 KiB acceptable, as API.md promises.
+	o.MaxBodyBytes = MaxBodyBytes + 1
 	if o.Tags == nil {
 		o.Tags = []string{"Sign-in"}
 	}

@@ -39,9 +39,15 @@ func (s *Server) registerOps() {
 	s.mux.HandleFunc("GET /docs", s.docsPage)
 	s.document(&huma.Operation{OperationID: "docs", Method: http.MethodGet, Path: "/docs", Tags: ops, Summary: "This API's documentation as a page"},
 		&huma.Schema{Type: "string"}, "text/html")
-	// huma serves /openapi.json itself; list it too.
+	// huma serves the document itself, in four forms; list them too.
 	s.document(&huma.Operation{OperationID: "openapi", Method: http.MethodGet, Path: "/openapi.json", Tags: ops, Summary: "This OpenAPI 3.1 document"},
-		&huma.Schema{Type: "object"}, "application/json")
+		&huma.Schema{Type: "object"}, "application/openapi+json")
+	s.document(&huma.Operation{OperationID: "openapiYAML", Method: http.MethodGet, Path: "/openapi.yaml", Tags: ops, Summary: "This OpenAPI 3.1 document as YAML"},
+		&huma.Schema{Type: "string"}, "application/openapi+yaml")
+	s.document(&huma.Operation{OperationID: "openapi30", Method: http.MethodGet, Path: "/openapi-3.0.json", Tags: ops, Summary: "This document down-converted to OpenAPI 3.0, for older tools"},
+		&huma.Schema{Type: "object"}, "application/openapi+json")
+	s.document(&huma.Operation{OperationID: "openapi30YAML", Method: http.MethodGet, Path: "/openapi-3.0.yaml", Tags: ops, Summary: "This document down-converted to OpenAPI 3.0, as YAML"},
+		&huma.Schema{Type: "string"}, "application/openapi+yaml")
 
 	s.mux.HandleFunc("/", s.notFound)
 }

@@ -25,10 +25,12 @@ type userEnvelope struct {
 
 type tokenInput struct {
 	Body struct {
-		GrantType    string `json:"grant_type" enum:"password,refresh_token"`
-		Email        string `json:"email,omitempty" doc:"grant_type password."`
+		GrantType    string `json:"grant_type" enum:"password,refresh_token,otp,magic_link"`
+		Email        string `json:"email,omitempty" doc:"grant_type password and otp."`
 		Password     string `json:"password,omitempty" doc:"grant_type password."`
 		RefreshToken string `json:"refresh_token,omitempty" doc:"grant_type refresh_token."`
+		Code         string `json:"code,omitempty" doc:"grant_type otp: the emailed code."`
+		Token        string `json:"token,omitempty" doc:"grant_type magic_link: the token of the emailed link."`
 	}
 }
 
@@ -57,7 +59,8 @@ func (s *Server) registerAuth() {
 		OperationID: "token", Method: http.MethodPost, Path: "/v1/token",
 		Summary: "Sign in, or refresh tokens",
 		Description: "grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
-			"grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one after a 10 s grace period revokes the session (401 token_revoked).",
+			"grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one after a 10 s grace period revokes the session (401 token_revoked). " +
+			"grant_type otp signs in with an emailed code (401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes, when the code is dead); grant_type magic_link with an emailed link's token.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
 		c := clientOf(ctx)
@@ -68,6 +71,10 @@ func (s *Server) registerAuth() {
 			g, err = s.auth.PasswordGrant(ctx, in.Body.Email, in.Body.Password, c)
 		case "refresh_token":
 			g, err = s.auth.RefreshGrant(ctx, in.Body.RefreshToken, c)
+		case "otp":
+			g, err = s.auth.OTPGrant(ctx, in.Body.Email, in.Body.Code, c)
+		case "magic_link":
+			g, err = s.auth.MagicLinkGrant(ctx, in.Body.Token, c)
 		}
 		if err != nil {
 			return nil, s.fail(ctx, err)

@@ -1,0 +1,298 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestAdminAuth(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		u := e.passwordlessUser(t, "someone@example.com")
+		routes := []struct{ method, path string }{
+			{"GET", "/v1/admin/users"},
+			{"POST", "/v1/admin/users"},
+			{"GET", "/v1/admin/users/" + u.ID},
+			{"PATCH", "/v1/admin/users/" + u.ID},
+			{"DELETE", "/v1/admin/users/" + u.ID},
+			{"GET", "/v1/admin/sessions?user_id=" + u.ID},
+			{"DELETE", "/v1/admin/users/" + u.ID + "/sessions"},
+		}
+		last := testAdminKey[len(testAdminKey)-1]
+		for name, opt := range map[string]reqOpt{
+			"no key":              func(*http.Request) {},
+			"empty bearer":        header("Authorization", "Bearer "),
+			"wrong key":           bearer("not-the-admin-key-at-all"),
+			"last character":      bearer(testAdminKey[:len(testAdminKey)-1] + string(last+1)),
+			"prefix":              bearer(testAdminKey[:len(testAdminKey)-1]),
+			"longer":              bearer(testAdminKey + "x"),
+			"other scheme":        header("Authorization", "Basic "+testAdminKey),
+			"bare key":            header("Authorization", testAdminKey),
+			"as X-Api-Key header": header("X-Api-Key", testAdminKey),
+		} {
+			for _, rt := range routes {
+				var body any
+				if rt.method == "POST" || rt.method == "PATCH" {
+					body = map[string]any{"email": "new@example.com", "disabled": true}
+				}
+				r := e.do(t, rt.method, rt.path, body, opt)
+				r.wantProblem(http.StatusUnauthorized, "unauthorized")
+				if !strings.HasPrefix(r.header.Get("Www-Authenticate"), "Bearer") {
+					t.Errorf("%s %s %s: WWW-Authenticate %q", name, rt.method, rt.path, r.header.Get("Www-Authenticate"))
+				}
+			}
+		}
+		// Nothing happened.
+		var got adminUserJSON
+		e.do(t, "GET", "/v1/admin/users/"+u.ID, nil, adminKey()).want(http.StatusOK).strict(&got)
+		if got.Disabled {
+			t.Error("a request without the key disabled the user")
+		}
+		e.do(t, "GET", "/v1/admin/users?query=new%40example.com", nil, adminKey()).want(http.StatusOK)
+		// The scheme is case-insensitive.
+		e.do(t, "GET", "/v1/admin/users", nil, header("Authorization", "bearer "+testAdminKey)).want(http.StatusOK)
+		// A user's access token is no admin key.
+		tok := e.account(t, "user@example.com")
+		e.do(t, "GET", "/v1/admin/users", nil, bearer(tok.AccessToken)).wantProblem(http.StatusUnauthorized, "unauthorized")
+	})
+}
+
+func TestAdminOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB, withoutAdminKey())
+	for _, opt := range []reqOpt{adminKey(), bearer(""), func(*http.Request) {}} {
+		e.do(t, "GET", "/v1/admin/users", nil, opt).wantProblem(http.StatusForbidden, "forbidden")
+	}
+}
+
+func TestAdminUsers(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+
+		t.Run("create", func(t *testing.T) {
+			e.secret("admin-chosen password")
+			var out struct {
+				User adminUserJSON `json:"user"`
+			}
+			e.do(t, "POST", "/v1/admin/users", map[string]any{"email": " Made@Example.com", "password": "admin-chosen password", "name": "Made", "email_verified": true}, adminKey()).
+				want(http.StatusCreated).strict(&out)
+			if out.User.Email != "made@example.com" || out.User.Name != "Made" || !out.User.EmailVerified || !out.User.HasPassword || out.User.Disabled || out.User.DisabledAt != nil {
+				t.Errorf("user %+v", out.User)
+			}
+			e.signIn(t, "made@example.com", "admin-chosen password")
+
+			e.do(t, "POST", "/v1/admin/users", map[string]any{"email": "MADE@example.com"}, adminKey()).wantProblem(http.StatusConflict, "email_taken")
+			e.do(t, "POST", "/v1/admin/users", map[string]any{"email": "bad"}, adminKey()).wantFieldError("invalid_request", "email")
+			e.do(t, "POST", "/v1/admin/users", map[string]any{"email": "weak@example.com", "password": "1234"}, adminKey()).wantFieldError("weak_password", "password")
+			e.do(t, "POST", "/v1/admin/users", map[string]any{"email": "x@example.com", "role": "admin"}, adminKey()).wantFieldError("invalid_request", "role")
+			e.do(t, "POST", "/v1/admin/users", map[string]any{"email": "x@example.com", "email_verified": "yes"}, adminKey()).wantFieldError("invalid_request", "email_verified")
+		})
+
+		t.Run("list and page", func(t *testing.T) {
+			// 7 users whose email holds "page", 3 others.
+			var want []string
+			for i := range 10 {
+				email := fmt.Sprintf("page%02d@example.com", i)
+				if i >= 7 {
+					email = fmt.Sprintf("other%02d@example.org", i)
+				}
+				u := e.passwordlessUser(t, email)
+				if i < 7 {
+					want = append(want, u.ID)
+				}
+			}
+			var got []string
+			cursor := ""
+			for pages := 0; ; pages++ {
+				if pages > 4 {
+					t.Fatal("paging does not end")
+				}
+				q := url.Values{"query": {"PAGE"}, "limit": {"3"}}
+				if cursor != "" {
+					q.Set("cursor", cursor)
+				}
+				var page struct {
+					Users      []adminUserJSON `json:"users"`
+					NextCursor string          `json:"next_cursor"`
+				}
+				e.do(t, "GET", "/v1/admin/users?"+q.Encode(), nil, adminKey()).want(http.StatusOK).strict(&page)
+				if len(page.Users) > 3 {
+					t.Fatalf("a page of %d users, limit 3", len(page.Users))
+				}
+				for _, u := range page.Users {
+					if !strings.HasPrefix(u.Email, "page") {
+						t.Errorf("query PAGE matched %s", u.Email)
+					}
+					got = append(got, u.ID)
+				}
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("paged through %v, want %v (in creation order)", got, want)
+			}
+
+			// Without a query every user is listed (the default limit covers them).
+			var all struct {
+				Users      []adminUserJSON `json:"users"`
+				NextCursor string          `json:"next_cursor"`
+			}
+			e.do(t, "GET", "/v1/admin/users", nil, adminKey()).want(http.StatusOK).decode(&all)
+			if len(all.Users) != 11 || all.NextCursor != "" {
+				t.Errorf("%d users, next cursor %q; want 11 and none", len(all.Users), all.NextCursor)
+			}
+			for _, q := range []string{"limit=0", "limit=201", "limit=x", "query=" + strings.Repeat("q", 201), "cursor=" + strings.Repeat("c", 65)} {
+				e.do(t, "GET", "/v1/admin/users?"+q, nil, adminKey()).wantProblem(http.StatusBadRequest, "invalid_request")
+			}
+		})
+
+		t.Run("get, update, delete", func(t *testing.T) {
+			u := e.passwordlessUser(t, "crud@example.com")
+			var got adminUserJSON
+			e.do(t, "GET", "/v1/admin/users/"+u.ID, nil, adminKey()).want(http.StatusOK).strict(&got)
+			if got.ID != u.ID || got.Email != "crud@example.com" || got.Disabled || got.HasPassword {
+				t.Errorf("user %+v", got)
+			}
+			var upd adminUserJSON
+			e.do(t, "PATCH", "/v1/admin/users/"+u.ID, map[string]any{"name": "Renamed", "email_verified": true}, adminKey()).want(http.StatusOK).strict(&upd)
+			if upd.Name != "Renamed" || !upd.EmailVerified || upd.Disabled {
+				t.Errorf("after PATCH: %+v", upd)
+			}
+			e.do(t, "PATCH", "/v1/admin/users/"+u.ID, map[string]any{"name": 3}, adminKey()).wantFieldError("invalid_request", "name")
+			e.do(t, "PATCH", "/v1/admin/users/"+u.ID, map[string]any{"email": "new@example.com"}, adminKey()).wantFieldError("invalid_request", "email")
+
+			r := e.do(t, "DELETE", "/v1/admin/users/"+u.ID, nil, adminKey()).want(http.StatusNoContent)
+			if len(r.body) != 0 {
+				t.Errorf("204 with a body: %s", r.body)
+			}
+			e.do(t, "DELETE", "/v1/admin/users/"+u.ID, nil, adminKey()).wantProblem(http.StatusNotFound, "not_found")
+			e.do(t, "GET", "/v1/admin/users/"+u.ID, nil, adminKey()).wantProblem(http.StatusNotFound, "not_found")
+			e.do(t, "PATCH", "/v1/admin/users/"+u.ID, map[string]any{"disabled": true}, adminKey()).wantProblem(http.StatusNotFound, "not_found")
+			e.do(t, "GET", "/v1/admin/sessions?user_id="+u.ID, nil, adminKey()).wantProblem(http.StatusNotFound, "not_found")
+			e.do(t, "DELETE", "/v1/admin/users/"+u.ID+"/sessions", nil, adminKey()).wantProblem(http.StatusNotFound, "not_found")
+			e.do(t, "GET", "/v1/admin/users/not-an-id", nil, adminKey()).wantProblem(http.StatusNotFound, "not_found")
+			e.do(t, "GET", "/v1/admin/users/"+strings.Repeat("x", 65), nil, adminKey()).wantFieldError("invalid_request", "id")
+			e.do(t, "GET", "/v1/admin/sessions", nil, adminKey()).wantFieldError("invalid_request", "user_id")
+		})
+	})
+}
+
+// TestAdminDisable: disabling a user ends its sessions at once and stops
+// sign-in; enabling lets it sign in again.
+func TestAdminDisable(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		tok := e.account(t, "eve@example.com")
+		bystander := e.account(t, "bob@example.com")
+		e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+
+		var u adminUserJSON
+		e.do(t, "PATCH", "/v1/admin/users/"+tok.User.ID, map[string]any{"disabled": true}, adminKey()).want(http.StatusOK).strict(&u)
+		if !u.Disabled || u.DisabledAt == nil || !u.DisabledAt.Equal(e.clock.Now()) {
+			t.Errorf("after disable: %+v", u)
+		}
+		e.check(t, bearer(tok.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.refresh(t, tok.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "email": "eve@example.com", "password": testPassword}).
+			wantProblem(http.StatusForbidden, "forbidden")
+		e.check(t, bearer(bystander.AccessToken)).want(http.StatusOK)
+		var list struct {
+			Users []adminUserJSON `json:"users"`
+		}
+		e.do(t, "GET", "/v1/admin/users?query=eve", nil, adminKey()).want(http.StatusOK).decode(&list)
+		if len(list.Users) != 1 || !list.Users[0].Disabled {
+			t.Errorf("list shows %+v", list.Users)
+		}
+
+		var enabled adminUserJSON
+		e.do(t, "PATCH", "/v1/admin/users/"+tok.User.ID, map[string]any{"disabled": false}, adminKey()).want(http.StatusOK).strict(&enabled)
+		if enabled.Disabled || enabled.DisabledAt != nil {
+			t.Errorf("after enable: %+v", enabled)
+		}
+		// Enabling does not bring old sessions back.
+		e.check(t, bearer(tok.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		again := e.signIn(t, "eve@example.com", testPassword)
+		e.check(t, bearer(again.AccessToken)).want(http.StatusOK)
+	})
+}
+
+func TestAdminSessions(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		a := e.account(t, "carl@example.com")
+		b := e.signIn(t, "carl@example.com", testPassword)
+		cookie := e.browserSession(t, "carl@example.com")
+		other := e.account(t, "dora@example.com")
+
+		r := e.do(t, "GET", "/v1/admin/sessions?user_id="+a.User.ID, nil, adminKey()).want(http.StatusOK)
+		var list struct {
+			Sessions []sessionJSON `json:"sessions"`
+		}
+		r.strict(&list)
+		if len(list.Sessions) != 3 {
+			t.Fatalf("%d sessions, want 3: %s", len(list.Sessions), r.body)
+		}
+		browsers := 0
+		for _, s := range list.Sessions {
+			if s.UserID != a.User.ID || s.Current || s.ID == "" {
+				t.Errorf("session %+v", s)
+			}
+			if s.Browser {
+				browsers++
+			}
+		}
+		if browsers != 1 {
+			t.Errorf("%d browser sessions, want 1", browsers)
+		}
+		// Metadata only: no value anywhere in the answer is a credential.
+		for _, secret := range []string{a.AccessToken, a.RefreshToken, b.AccessToken, b.RefreshToken, cookie} {
+			if strings.Contains(string(r.body), secret) {
+				t.Errorf("the admin session list holds a credential: %s", r.body)
+			}
+		}
+		var raw struct {
+			Sessions []map[string]any `json:"sessions"`
+		}
+		r.decode(&raw)
+		for _, s := range raw.Sessions {
+			for k, v := range s {
+				if str, ok := v.(string); ok && len(str) >= 40 {
+					t.Errorf("field %s holds a long opaque value %q", k, str)
+				}
+				if strings.Contains(k, "token") || strings.Contains(k, "hash") || strings.Contains(k, "cookie") {
+					t.Errorf("field %q in an admin session", k)
+				}
+			}
+		}
+
+		r = e.do(t, "DELETE", "/v1/admin/users/"+a.User.ID+"/sessions", nil, adminKey()).want(http.StatusNoContent)
+		if len(r.body) != 0 {
+			t.Errorf("204 with a body: %s", r.body)
+		}
+		var after struct {
+			Sessions []sessionJSON `json:"sessions"`
+		}
+		e.do(t, "GET", "/v1/admin/sessions?user_id="+a.User.ID, nil, adminKey()).want(http.StatusOK).decode(&after)
+		if len(after.Sessions) != 0 {
+			t.Errorf("%d sessions after revoking all", len(after.Sessions))
+		}
+		for _, tok := range []tokensJSON{a, b} {
+			e.check(t, bearer(tok.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
+			e.refresh(t, tok.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
+		}
+		e.check(t, e.cookie(cookie)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		// Another user is untouched, and the user may sign in again.
+		e.check(t, bearer(other.AccessToken)).want(http.StatusOK)
+		e.signIn(t, "carl@example.com", testPassword)
+	})
+}

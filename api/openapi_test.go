@@ -1,0 +1,106 @@
+package api_test
+
+import (
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/danielgtaylor/huma/v2"
+)
+
+// documentedOps answers "METHOD /path" for every operation of the document.
+func documentedOps(doc *huma.OpenAPI) map[string]*huma.Operation {
+	out := map[string]*huma.Operation{}
+	for path, item := range doc.Paths {
+		for method, op := range map[string]*huma.Operation{
+			http.MethodGet: item.Get, http.MethodPut: item.Put, http.MethodPost: item.Post, http.MethodDelete: item.Delete,
+			http.MethodOptions: item.Options, http.MethodHead: item.Head, http.MethodPatch: item.Patch, http.MethodTrace: item.Trace,
+		} {
+			if op != nil {
+				out[method+" "+path] = op
+			}
+		}
+	}
+	return out
+}
+
+var pathParam = regexp.MustCompile(`\{[^}]+\}`)
+
+// TestOpenAPICompleteness fails when the server answers a route that
+// /openapi.json does not list, or lists one it does not answer.
+func TestOpenAPICompleteness(t *testing.T) {
+	t.Parallel()
+	d := newDirect(t, cheapHashing)
+	documented := documentedOps(d.srv.OpenAPI())
+	routes := d.srv.Routes()
+	if len(routes) < 20 {
+		t.Fatalf("only %d routes recorded: %q", len(routes), routes)
+	}
+
+	served := map[string]bool{}
+	catchAll := 0
+	for _, pattern := range routes {
+		if pattern == "/" {
+			catchAll++
+			continue
+		}
+		if served[pattern] {
+			t.Errorf("%s is registered twice", pattern)
+		}
+		served[pattern] = true
+		method, _, ok := strings.Cut(pattern, " ")
+		if !ok || method != strings.ToUpper(method) {
+			t.Errorf("route %q has no method: it answers every method, and the document cannot say so", pattern)
+			continue
+		}
+		if _, ok := documented[pattern]; !ok {
+			t.Errorf("%s is served but not documented in /openapi.json", pattern)
+		}
+	}
+	if catchAll != 1 {
+		t.Errorf("%d catch-all routes, want 1", catchAll)
+	}
+
+	names := make([]string, 0, len(documented))
+	for name := range documented {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	operationIDs := map[string]string{}
+	for _, name := range names {
+		op := documented[name]
+		if op.OperationID == "" || op.Summary == "" {
+			t.Errorf("%s has no operationId or summary", name)
+		}
+		if prev, dup := operationIDs[op.OperationID]; dup {
+			t.Errorf("%s and %s share operationId %q", prev, name, op.OperationID)
+		}
+		operationIDs[op.OperationID] = name
+		if !served[name] {
+			t.Errorf("%s is documented but no route of that pattern is registered", name)
+		}
+		// And a request to it reaches its own route, not the catch-all.
+		method, path, _ := strings.Cut(name, " ")
+		req := httptest.NewRequest(method, pathParam.ReplaceAllString(path, "x"), nil)
+		if got := d.srv.RouteOf(req); got != name {
+			t.Errorf("%s is served by route %q", name, got)
+		}
+		rec := httptest.NewRecorder()
+		d.srv.ServeHTTP(rec, req)
+		if rec.Code == http.StatusNotFound && strings.Contains(rec.Body.String(), "nothing at this path") ||
+			rec.Code == http.StatusMethodNotAllowed || rec.Code == http.StatusInternalServerError {
+			t.Errorf("%s answers %d %s", name, rec.Code, rec.Body)
+		}
+		// What it answers is what the document says it answers.
+		if rec.Code == http.StatusOK {
+			ct, _, _ := mime.ParseMediaType(rec.Header().Get("Content-Type"))
+			if res := op.Responses["200"]; res == nil || res.Content[ct] == nil {
+				t.Errorf("%s answers 200 %s, which its document does not list", name, ct)
+			}
+		}
+	}
+}

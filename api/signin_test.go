@@ -1,0 +1,267 @@
+package api_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+func TestSignUp(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+
+		t.Run("created", func(t *testing.T) {
+			e.secret("Another good passphrase")
+			r := e.do(t, "POST", "/v1/signup", map[string]string{
+				"email": "  Ada@Example.COM ", "password": "Another good passphrase", "name": " Ada Lovelace ",
+			}).want(http.StatusCreated)
+			var out struct {
+				User userJSON `json:"user"`
+			}
+			r.strict(&out)
+			u := out.User
+			if _, err := uuid.Parse(u.ID); err != nil {
+				t.Errorf("id %q is not a UUID", u.ID)
+			}
+			if u.Email != "ada@example.com" || u.Name != "Ada Lovelace" || !u.HasPassword || u.EmailVerified ||
+				u.Phone != "" || u.PhoneVerified || u.Factors == nil || len(u.Factors) != 0 {
+				t.Errorf("user = %+v", u)
+			}
+			if !u.CreatedAt.Equal(e.clock.Now()) || !u.UpdatedAt.Equal(e.clock.Now()) {
+				t.Errorf("created_at %v, updated_at %v, want the clock's %v", u.CreatedAt, u.UpdatedAt, e.clock.Now())
+			}
+			if strings.Contains(string(r.body), "password_hash") || strings.Contains(string(r.body), "argon2") {
+				t.Errorf("the answer shows the password hash: %s", r.body)
+			}
+
+			// Emails compare case-insensitively.
+			p := e.do(t, "POST", "/v1/signup", map[string]string{"email": "ADA@example.com"}).wantProblem(http.StatusConflict, "email_taken")
+			if !p.hasField("email") {
+				t.Errorf("email_taken problem names %q, want email", p.fields())
+			}
+		})
+
+		t.Run("passwordless", func(t *testing.T) {
+			var out struct {
+				User userJSON `json:"user"`
+			}
+			e.do(t, "POST", "/v1/signup", map[string]string{"email": "nopass@example.com"}).want(http.StatusCreated).strict(&out)
+			if out.User.HasPassword || out.User.Email != "nopass@example.com" {
+				t.Errorf("user = %+v", out.User)
+			}
+		})
+
+		// None of these reach the password hasher, so they may run at once.
+		for _, tc := range []struct {
+			name        string
+			body        map[string]any
+			code, field string
+		}{
+			{"email missing", map[string]any{"password": testPassword}, "invalid_request", "email"},
+			{"email empty", map[string]any{"email": " "}, "invalid_request", "email"},
+			{"email without at", map[string]any{"email": "ada.example.com"}, "invalid_request", "email"},
+			{"email with display name", map[string]any{"email": "Ada <ada@example.com>"}, "invalid_request", "email"},
+			{"email without dotted domain", map[string]any{"email": "ada@localhost"}, "invalid_request", "email"},
+			{"email too long", map[string]any{"email": strings.Repeat("a", 250) + "@example.com"}, "invalid_request", "email"},
+			{"password short", map[string]any{"email": "weak1@example.com", "password": "short7!"}, "weak_password", "password"},
+			{"password common", map[string]any{"email": "weak2@example.com", "password": "password123"}, "weak_password", "password"},
+			{"password common 2", map[string]any{"email": "weak3@example.com", "password": "qwertyuiop"}, "weak_password", "password"},
+			{"name too long", map[string]any{"email": "long@example.com", "name": strings.Repeat("n", 201)}, "invalid_request", "name"},
+			{"name control character", map[string]any{"email": "ctl@example.com", "name": "a\x07b"}, "invalid_request", "name"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				if pw, ok := tc.body["password"].(string); ok {
+					e.secret(pw)
+				}
+				e.do(t, "POST", "/v1/signup", tc.body).wantFieldError(tc.code, tc.field)
+			})
+		}
+	})
+}
+
+func TestPasswordGrant(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		u := e.signUp(t, "grace@example.com", testPassword)
+
+		t.Run("ok", func(t *testing.T) {
+			r := e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "email": " GRACE@example.com", "password": testPassword}, header("User-Agent", "test-agent/1.0"))
+			r.want(http.StatusOK)
+			var tok tokensJSON
+			r.strict(&tok)
+			e.secret(tok.AccessToken, tok.RefreshToken)
+			if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 || tok.User.ID != u.ID || tok.User.Email != "grace@example.com" {
+				t.Errorf("tokens = %+v", tok)
+			}
+			if strings.Count(tok.AccessToken, ".") != 2 || len(tok.RefreshToken) < 32 || strings.Contains(tok.RefreshToken, ".") {
+				t.Errorf("access token %q should be a JWT and refresh token %q opaque", tok.AccessToken, tok.RefreshToken)
+			}
+			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control %q, want no-store", cc)
+			}
+			// The session records where it came from.
+			c := e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+			var body struct {
+				User    userJSON    `json:"user"`
+				Session sessionJSON `json:"session"`
+			}
+			c.strict(&body)
+			if body.Session.UserAgent != "test-agent/1.0" || body.Session.IP != "127.0.0.1" || body.Session.AAL != "aal1" ||
+				len(body.Session.AMR) != 1 || body.Session.AMR[0] != "pwd" || body.Session.Browser {
+				t.Errorf("session = %+v", body.Session)
+			}
+		})
+
+		t.Run("form encoded", func(t *testing.T) {
+			form := url.Values{"grant_type": {"password"}, "email": {"grace@example.com"}, "password": {testPassword}}
+			r := e.do(t, "POST", "/v1/token", form.Encode(), header("Content-Type", "application/x-www-form-urlencoded"))
+			var tok tokensJSON
+			r.want(http.StatusOK).strict(&tok)
+			e.secret(tok.AccessToken, tok.RefreshToken)
+			if tok.TokenType != "Bearer" || tok.User.ID != u.ID {
+				t.Errorf("tokens = %+v", tok)
+			}
+			e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+		})
+
+		t.Run("form field twice", func(t *testing.T) {
+			body := "grant_type=password&email=grace%40example.com&password=a&password=b"
+			e.do(t, "POST", "/v1/token", body, header("Content-Type", "application/x-www-form-urlencoded")).
+				wantProblem(http.StatusBadRequest, "invalid_request")
+		})
+
+		t.Run("unsupported media type", func(t *testing.T) {
+			e.do(t, "POST", "/v1/token", "grant_type: password", header("Content-Type", "text/yaml")).
+				wantProblem(http.StatusUnsupportedMediaType, "invalid_request")
+		})
+
+		for _, tc := range []struct {
+			name  string
+			body  map[string]any
+			field string
+		}{
+			{"grant type missing", map[string]any{"email": "grace@example.com", "password": "x"}, "grant_type"},
+			{"grant type unknown", map[string]any{"grant_type": "client_credentials"}, "grant_type"},
+			{"email missing", map[string]any{"grant_type": "password", "password": "x"}, "email"},
+			{"email invalid", map[string]any{"grant_type": "password", "email": "nope", "password": "x"}, "email"},
+			{"password missing", map[string]any{"grant_type": "password", "email": "grace@example.com"}, "password"},
+			{"refresh token missing", map[string]any{"grant_type": "refresh_token"}, "refresh_token"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				e.do(t, "POST", "/v1/token", tc.body).wantFieldError("invalid_request", tc.field)
+			})
+		}
+
+		t.Run("refresh token garbage", func(t *testing.T) {
+			e.refresh(t, "not-a-refresh-token").wantProblem(http.StatusUnauthorized, "token_revoked")
+		})
+	})
+}
+
+// TestInvalidCredentials checks that an unknown email and a wrong password
+// answer the very same thing, and that repeated failures are throttled.
+func TestInvalidCredentials(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		e.signUp(t, "alan@example.com", testPassword)
+		e.passwordlessUser(t, "nopass@example.com")
+
+		signIn := func(email, pw string) *response {
+			e.secret(pw)
+			return e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "email": email, "password": pw})
+		}
+		wrong := signIn("alan@example.com", "wrong password 1")
+		unknown := signIn("nobody@example.com", "wrong password 2")
+		noPassword := signIn("nopass@example.com", "wrong password 3")
+		for _, r := range []*response{wrong, unknown, noPassword} {
+			r.wantProblem(http.StatusUnauthorized, "invalid_credentials")
+			if r.header.Get("Retry-After") != "" {
+				t.Errorf("Retry-After %q before any lockout", r.header.Get("Retry-After"))
+			}
+		}
+		if string(wrong.body) != string(unknown.body) || string(wrong.body) != string(noPassword.body) {
+			t.Errorf("bodies differ:\nwrong password: %s\nunknown email:  %s\nno password:    %s", wrong.body, unknown.body, noPassword.body)
+		}
+		for _, h := range []string{"Content-Type", "Www-Authenticate", "Retry-After"} {
+			if wrong.header.Get(h) != unknown.header.Get(h) {
+				t.Errorf("%s differs: %q vs %q", h, wrong.header.Get(h), unknown.header.Get(h))
+			}
+		}
+
+		// Two more wrong passwords reach five failures for the account.
+		signIn("alan@example.com", "wrong password 4").wantProblem(http.StatusUnauthorized, "invalid_credentials")
+		signIn("alan@example.com", "wrong password 5").wantProblem(http.StatusUnauthorized, "invalid_credentials")
+		// Locked out now: even the right password is refused, with Retry-After.
+		r := signIn("alan@example.com", testPassword)
+		r.wantProblem(http.StatusTooManyRequests, "rate_limited")
+		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		if err != nil || secs < 1 || secs > 3600 {
+			t.Fatalf("Retry-After %q, want whole seconds", r.header.Get("Retry-After"))
+		}
+		// The lockout ends when Retry-After says.
+		e.clock.Advance(time.Duration(secs) * time.Second)
+		e.signIn(t, "alan@example.com", testPassword)
+	})
+}
+
+// TestRefreshRotation follows one refresh token chain through rotation,
+// a concurrent replay within the grace period, and a replay after it.
+func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		first := e.account(t, "rosa@example.com")
+
+		var second tokensJSON
+		e.refresh(t, first.RefreshToken).want(http.StatusOK).strict(&second)
+		if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken {
+			t.Fatal("refresh answered the same tokens")
+		}
+		if second.TokenType != "Bearer" || second.ExpiresIn != 900 || second.User.Email != "rosa@example.com" {
+			t.Errorf("tokens = %+v", second)
+		}
+		c := e.check(t, bearer(second.AccessToken)).want(http.StatusOK)
+		sid := c.header.Get("X-Auth-Session-Id")
+		if first := e.check(t, bearer(first.AccessToken)).want(http.StatusOK); first.header.Get("X-Auth-Session-Id") != sid {
+			t.Error("rotation changed the session")
+		}
+
+		// A concurrent client replays the old token within the grace period
+		// and gets the same successor.
+		e.clock.Advance(5 * time.Second)
+		var replay tokensJSON
+		e.refresh(t, first.RefreshToken).want(http.StatusOK).strict(&replay)
+		if replay.RefreshToken != second.RefreshToken {
+			t.Error("a replay within the grace period answered another successor")
+		}
+		e.check(t, bearer(replay.AccessToken)).want(http.StatusOK)
+
+		// After the grace period a replay is theft: the session dies.
+		e.clock.Advance(6 * time.Second) // 11 s after the rotation
+		e.refresh(t, first.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, bearer(second.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, bearer(replay.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.refresh(t, second.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
+	})
+}
+
+// TestRefreshExpiry checks that a refresh token outlives neither its
+// session's idle timeout nor its absolute lifetime.
+func TestRefreshExpiry(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		tok := e.account(t, "idle@example.com")
+		e.clock.Advance(e.cfg.SessionTTL + time.Second)
+		e.refresh(t, tok.RefreshToken).wantProblem(http.StatusUnauthorized, "token_expired")
+	})
+}

@@ -1,0 +1,152 @@
+package api
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// The pages a link in an email opens. GET only shows a page with one
+// button and consumes nothing, so mail scanners that open links cannot burn
+// them; the button's POST consumes the link.
+var verifyPage = template.Must(template.New("verify").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
+<style>body{font:17px/1.5 system-ui,sans-serif;max-width:26rem;margin:12vh auto;padding:0 1rem;color:#222}
+button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;cursor:pointer}
+input{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0 1rem}.err{color:#b00}</style></head>
+<body><h1>{{.Title}}</h1>{{if .Message}}<p{{if .Error}} class="err"{{end}}>{{.Message}}</p>{{end}}
+{{if .Token}}<form method="post" action="verify"><input type="hidden" name="token" value="{{.Token}}">
+{{if .Recovery}}<label for="new_password">New password</label>
+<input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required>{{end}}
+<button type="submit">{{.Button}}</button></form>{{end}}</body></html>`))
+
+type verifyView struct {
+	Title, Message, Button, Token string
+	Recovery, Error               bool
+}
+
+func (s *Server) renderVerify(w http.ResponseWriter, status int, v verifyView) {
+	var buf bytes.Buffer
+	if err := verifyPage.Execute(&buf, v); err != nil {
+		http.Error(w, "page failed", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *Server) verifyGet(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	purpose, err := s.auth.LinkPurpose(r.Context(), token)
+	if err != nil {
+		s.renderVerify(w, http.StatusServiceUnavailable, verifyView{Title: "Try again shortly", Message: "The server could not check this link just now.", Error: true})
+		return
+	}
+	switch purpose {
+	case auth.PurposeSignIn:
+		s.renderVerify(w, http.StatusOK, verifyView{Title: "Sign in", Message: "Continue to sign in on this device.", Button: "Sign in", Token: token})
+	case auth.PurposeRecovery:
+		s.renderVerify(w, http.StatusOK, verifyView{Title: "Choose a new password", Button: "Set password and sign in", Token: token, Recovery: true})
+	default:
+		s.renderVerify(w, http.StatusNotFound, verifyView{Title: "This link does not work", Message: "It may have been used already, or mistyped. Ask for a new one.", Error: true})
+	}
+}
+
+func (s *Server) verifyPost(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		s.renderVerify(w, http.StatusBadRequest, verifyView{Title: "This link does not work", Message: "The form could not be read.", Error: true})
+		return
+	}
+	token := r.PostForm.Get("token")
+	ctx := r.Context()
+	var res *auth.LinkResult
+	var err error
+	recovery := r.PostForm.Has("new_password")
+	if recovery {
+		res, err = s.auth.RecoverLink(ctx, token, r.PostForm.Get("new_password"), clientOf(ctx))
+	} else {
+		res, err = s.auth.VerifyLink(ctx, token, clientOf(ctx))
+	}
+	if err != nil {
+		v := verifyView{Title: "This link does not work", Error: true}
+		status := http.StatusBadRequest
+		switch auth.KindOf(err) {
+		case auth.KindCodeExpired:
+			v.Message = "It has expired. Ask for a new one."
+		case auth.KindWeakPassword:
+			v = verifyView{Title: "Choose a new password", Button: "Set password and sign in", Token: token, Recovery: true, Error: true,
+				Message: "That password is too weak: " + fieldMessages(err)}
+		case auth.KindForbidden:
+			v.Message = "This account is disabled."
+			status = http.StatusForbidden
+		case auth.KindUnavailable, "":
+			s.log.ErrorContext(ctx, "verify link", "err", err)
+			v = verifyView{Title: "Try again shortly", Message: "The server could not complete this just now.", Error: true}
+			status = http.StatusServiceUnavailable
+		default:
+			v.Message = "It may have been used already. Ask for a new one."
+		}
+		s.renderVerify(w, status, v)
+		return
+	}
+	http.SetCookie(w, s.sessionCookie(res.Cookie, res.Session))
+	http.Redirect(w, r, res.RedirectTo, http.StatusSeeOther)
+}
+
+func fieldMessages(err error) string {
+	var ae *auth.Error
+	msg := ""
+	if errors.As(err, &ae) {
+		for _, f := range ae.Fields {
+			msg += "it " + f.Message + ". "
+		}
+	}
+	return msg
+}
+
+// sessionCookie is the browser session cookie (API.md, "Credentials"). It
+// lasts as long as the session can; the server ends it sooner when idle.
+func (s *Server) sessionCookie(value string, sess *auth.Session) *http.Cookie {
+	return &http.Cookie{
+		Name: s.o.CookieName, Value: value, Path: "/", Expires: sess.AbsoluteExpiresAt,
+		HttpOnly: true, Secure: !s.o.InsecureCookies, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func (s *Server) registerVerify() {
+	s.mux.HandleFunc("GET /v1/verify", s.verifyGet)
+	page := &huma.Schema{Type: "string"}
+	s.document(&huma.Operation{
+		OperationID: "verifyPage", Method: http.MethodGet, Path: "/v1/verify", Tags: []string{"Sign-in"},
+		Summary:     "The page an emailed link opens",
+		Description: "Shows one button (and, for a password reset, a password field). Opening it consumes nothing, so mail scanners cannot burn the link.",
+		Parameters:  []*huma.Param{{Name: "token", In: "query", Required: true, Schema: &huma.Schema{Type: "string"}}},
+	}, page, "text/html")
+	s.mux.HandleFunc("POST /v1/verify", s.verifyPost)
+	o := &huma.Operation{
+		OperationID: "verifyLink", Method: http.MethodPost, Path: "/v1/verify", Tags: []string{"Sign-in"},
+		Summary:     "The button on that page: consume the link",
+		Description: "Form fields token (and new_password for a reset). Sets the session cookie and answers 303 to the redirect_to given at request time if it is allowed, else to /. A bad, expired or used link: an HTML page that says so, and no cookie.",
+		RequestBody: &huma.RequestBody{Content: map[string]*huma.MediaType{"application/x-www-form-urlencoded": {Schema: &huma.Schema{
+			Type: "object", Required: []string{"token"},
+			Properties: map[string]*huma.Schema{"token": {Type: "string"}, "new_password": {Type: "string"}},
+		}}}},
+		Responses: map[string]*huma.Response{"303": {Description: "Signed in; Location is where to go."}},
+	}
+	s.document(o, page, "text/html")
+	delete(o.Responses, "200")
+	o.Responses["400"] = &huma.Response{Description: "The link is bad, expired or used (an HTML page).", Content: map[string]*huma.MediaType{"text/html": {Schema: page}}}
+}

@@ -1,0 +1,330 @@
+package gatehouse_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+const testSecret = "config-test-secret-0123456789-abcdef"
+
+// field answers the Config field read from the variable name, formatted.
+func field(t *testing.T, c gatehouse.Config, name string) string {
+	t.Helper()
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		if v.Type().Field(i).Tag.Get("env") == name {
+			return fmt.Sprint(v.Field(i).Interface())
+		}
+	}
+	t.Fatalf("Config has no field for %s", name)
+	return ""
+}
+
+// TestLoadConfigDefaults holds the defaults against API.md's table
+// ("Configuration"), and the few settings only DESIGN.md names.
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := gatehouse.LoadConfig(map[string]string{"GATEHOUSE_SECRET": testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"GATEHOUSE_ADDR":                "localhost:3000",
+		"GATEHOUSE_PUBLIC_URL":          "http://localhost:3000",
+		"GATEHOUSE_DATABASE_URL":        "sqlite:gatehouse.db",
+		"GATEHOUSE_REDIS_URL":           "",
+		"GATEHOUSE_SECRET":              testSecret,
+		"GATEHOUSE_ADMIN_API_KEY":       "",
+		"GATEHOUSE_DEV":                 "false",
+		"GATEHOUSE_MAIL_FROM":           "no-reply@localhost",
+		"GATEHOUSE_POSTMARK_API_URL":    "https://api.postmarkapp.com",
+		"GATEHOUSE_OTP_LENGTH":          "6",
+		"GATEHOUSE_OTP_TTL":             "5m0s",
+		"GATEHOUSE_OTP_MAX_ATTEMPTS":    "5",
+		"GATEHOUSE_MAGIC_LINK_TTL":      "15m0s",
+		"GATEHOUSE_ACCESS_TOKEN_TTL":    "15m0s",
+		"GATEHOUSE_REFRESH_TOKEN_TTL":   "720h0m0s",
+		"GATEHOUSE_SESSION_TTL":         "168h0m0s",
+		"GATEHOUSE_SESSION_COOKIE_NAME": "gatehouse_session",
+		"GATEHOUSE_ALLOWED_REDIRECTS":   "[http://localhost:3000]",
+		"GATEHOUSE_CORS_ORIGINS":        "[]",
+		"GATEHOUSE_PASSWORDLESS_SIGNUP": "true",
+		// Not in API.md's table: the refresh grace is its "short grace
+		// period" (10 s, DESIGN.md and the OpenAPI text), and logging.
+		"GATEHOUSE_REFRESH_GRACE":   "10s",
+		"GATEHOUSE_LOG_LEVEL":       "info",
+		"GATEHOUSE_LOG_FORMAT":      "",
+		"GATEHOUSE_SKIP_MIGRATIONS": "false",
+	} {
+		if got := field(t, c, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if c.Clock != nil || c.Logger != nil {
+		t.Error("LoadConfig set Clock or Logger")
+	}
+	// Dev mode sends mail to the console unless told otherwise.
+	dev, err := gatehouse.LoadConfig(map[string]string{"GATEHOUSE_DEV": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev.MailURL != "console:" || dev.Secret != "" {
+		t.Errorf("dev mode: GATEHOUSE_MAIL_URL %q, GATEHOUSE_SECRET set %v", dev.MailURL, dev.Secret != "")
+	}
+	// DefaultConfig is an empty environment's.
+	d := gatehouse.DefaultConfig()
+	if d.Addr != "localhost:3000" || d.DatabaseURL != "sqlite:gatehouse.db" || d.AccessTokenTTL != 15*time.Minute || d.Secret != "" {
+		t.Errorf("DefaultConfig %+v", d)
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{
+		"GATEHOUSE_ADDR":                "0.0.0.0:8080",
+		"GATEHOUSE_PUBLIC_URL":          "https://auth.example.com/",
+		"GATEHOUSE_DATABASE_URL":        "postgres://gh:pw@db:5432/gh?sslmode=disable",
+		"GATEHOUSE_SECRET":              testSecret,
+		"GATEHOUSE_ADMIN_API_KEY":       "0123456789abcdef",
+		"GATEHOUSE_DEV":                 "true",
+		"GATEHOUSE_ACCESS_TOKEN_TTL":    "5m",
+		"GATEHOUSE_REFRESH_TOKEN_TTL":   "24h",
+		"GATEHOUSE_REFRESH_GRACE":       "30s",
+		"GATEHOUSE_SESSION_TTL":         "1h30m",
+		"GATEHOUSE_SESSION_COOKIE_NAME": "__Host-gh",
+		"GATEHOUSE_CORS_ORIGINS":        "https://app.example.com,http://localhost:5173",
+		"GATEHOUSE_LOG_LEVEL":           "debug",
+		"GATEHOUSE_LOG_FORMAT":          "text",
+		"GATEHOUSE_SKIP_MIGRATIONS":     "true",
+		"UNRELATED":                     "ignored",
+	}
+	c, err := gatehouse.LoadConfig(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"GATEHOUSE_ADDR":                "0.0.0.0:8080",
+		"GATEHOUSE_PUBLIC_URL":          "https://auth.example.com", // trailing slash trimmed
+		"GATEHOUSE_DATABASE_URL":        "postgres://gh:pw@db:5432/gh?sslmode=disable",
+		"GATEHOUSE_ADMIN_API_KEY":       "0123456789abcdef",
+		"GATEHOUSE_DEV":                 "true",
+		"GATEHOUSE_ACCESS_TOKEN_TTL":    "5m0s",
+		"GATEHOUSE_REFRESH_TOKEN_TTL":   "24h0m0s",
+		"GATEHOUSE_REFRESH_GRACE":       "30s",
+		"GATEHOUSE_SESSION_TTL":         "1h30m0s",
+		"GATEHOUSE_SESSION_COOKIE_NAME": "__Host-gh",
+		"GATEHOUSE_CORS_ORIGINS":        "[https://app.example.com http://localhost:5173]",
+		"GATEHOUSE_ALLOWED_REDIRECTS":   "[https://auth.example.com]",
+		"GATEHOUSE_MAIL_FROM":           "no-reply@auth.example.com",
+		"GATEHOUSE_LOG_LEVEL":           "debug",
+		"GATEHOUSE_LOG_FORMAT":          "text",
+		"GATEHOUSE_SKIP_MIGRATIONS":     "true",
+	} {
+		if got := field(t, c, name); got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestLoadConfigErrors: every bad setting answers one error that starts
+// with the variable's name.
+func TestLoadConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, variable, value string
+	}{
+		{"bad duration", "GATEHOUSE_ACCESS_TOKEN_TTL", "fifteen minutes"},
+		{"duration without unit", "GATEHOUSE_SESSION_TTL", "3600"},
+		{"negative TTL", "GATEHOUSE_SESSION_TTL", "-1h"},
+		{"negative refresh TTL", "GATEHOUSE_REFRESH_TOKEN_TTL", "-720h"},
+		{"zero TTL", "GATEHOUSE_ACCESS_TOKEN_TTL", "0s"},
+		{"access TTL over a day", "GATEHOUSE_ACCESS_TOKEN_TTL", "25h"},
+		{"negative grace", "GATEHOUSE_REFRESH_GRACE", "-10s"},
+		{"grace over a minute", "GATEHOUSE_REFRESH_GRACE", "2m"},
+		{"empty address", "GATEHOUSE_ADDR", "  "},
+		{"public URL not a URL", "GATEHOUSE_PUBLIC_URL", "auth.example.com"},
+		{"public URL scheme", "GATEHOUSE_PUBLIC_URL", "ftp://auth.example.com"},
+		{"public URL path", "GATEHOUSE_PUBLIC_URL", "https://example.com/auth"},
+		{"public URL query", "GATEHOUSE_PUBLIC_URL", "https://auth.example.com?x=1"},
+		{"public URL no host", "GATEHOUSE_PUBLIC_URL", "https://"},
+		{"public URL unparsable", "GATEHOUSE_PUBLIC_URL", "http://[::1"},
+		{"DB URL scheme", "GATEHOUSE_DATABASE_URL", "mysql://root:hunter2@db/gh"},
+		{"DB URL bare path", "GATEHOUSE_DATABASE_URL", "/var/lib/gatehouse.db"},
+		{"short secret", "GATEHOUSE_SECRET", "only-31-characters-long-secret!"},
+		{"short admin key", "GATEHOUSE_ADMIN_API_KEY", "short"},
+		{"bad bool", "GATEHOUSE_DEV", "maybe"},
+		{"cookie name with space", "GATEHOUSE_SESSION_COOKIE_NAME", "my session"},
+		{"cookie name with semicolon", "GATEHOUSE_SESSION_COOKIE_NAME", "a;b"},
+		{"cookie name with equals", "GATEHOUSE_SESSION_COOKIE_NAME", "a=b"},
+		{"cookie name non-ascii", "GATEHOUSE_SESSION_COOKIE_NAME", "sessión"},
+		{"cookie name too long", "GATEHOUSE_SESSION_COOKIE_NAME", strings.Repeat("c", 65)},
+		{"CORS origin with path", "GATEHOUSE_CORS_ORIGINS", "https://app.example.com/app"},
+		{"CORS origin without scheme", "GATEHOUSE_CORS_ORIGINS", "app.example.com"},
+		{"CORS wildcard", "GATEHOUSE_CORS_ORIGINS", "*"},
+		{"CORS second origin bad", "GATEHOUSE_CORS_ORIGINS", "https://ok.example.com,ftp://bad.example.com"},
+		{"bad log level", "GATEHOUSE_LOG_LEVEL", "verbose"},
+		{"log level case", "GATEHOUSE_LOG_LEVEL", "INFO"},
+		{"bad log format", "GATEHOUSE_LOG_FORMAT", "xml"},
+		{"Redis URL set", "GATEHOUSE_REDIS_URL", "redis://localhost:6379/0"},
+		{"OTP too short", "GATEHOUSE_OTP_LENGTH", "4"},
+		{"OTP length not a number", "GATEHOUSE_OTP_LENGTH", "six"},
+		{"OTP TTL too short", "GATEHOUSE_OTP_TTL", "10s"},
+		{"OTP attempts zero", "GATEHOUSE_OTP_MAX_ATTEMPTS", "0"},
+		{"magic link TTL too long", "GATEHOUSE_MAGIC_LINK_TTL", "48h"},
+		{"redirect with path", "GATEHOUSE_ALLOWED_REDIRECTS", "https://app.example.com/return"},
+		{"mail from not an address", "GATEHOUSE_MAIL_FROM", "not an address"},
+		{"bad bool for passwordless sign-up", "GATEHOUSE_PASSWORDLESS_SIGNUP", "sometimes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"GATEHOUSE_SECRET": testSecret, tc.variable: tc.value}
+			_, err := gatehouse.LoadConfig(vars)
+			if err == nil {
+				t.Fatalf("%s=%q accepted", tc.variable, tc.value)
+			}
+			if !strings.HasPrefix(err.Error(), tc.variable+": ") {
+				t.Errorf("error %q does not start with %q", err, tc.variable+": ")
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is more than one line", err)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), testSecret) {
+				t.Errorf("error %q shows a secret", err)
+			}
+		})
+	}
+
+	t.Run("missing secret outside dev", func(t *testing.T) {
+		t.Parallel()
+		_, err := gatehouse.LoadConfig(map[string]string{})
+		if err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_SECRET: ") {
+			t.Errorf("error %v, want one about GATEHOUSE_SECRET", err)
+		}
+		// Dev mode makes its own.
+		if _, err := gatehouse.LoadConfig(map[string]string{"GATEHOUSE_DEV": "true"}); err != nil {
+			t.Errorf("dev mode without a secret: %v", err)
+		}
+	})
+}
+
+// TestValidateThroughNew: New refuses a bad Config built in code, not only
+// one from the environment, before touching any file.
+func TestValidateThroughNew(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := gatehouse.DefaultConfig()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "gatehouse.db")
+	cfg.Secret = testSecret
+	cfg.SessionCookieName = "bad name"
+	if _, err := gatehouse.New(context.Background(), cfg); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_SESSION_COOKIE_NAME: ") {
+		t.Errorf("New with a bad cookie name: %v", err)
+	}
+	cfg = gatehouse.DefaultConfig()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "gatehouse.db")
+	if _, err := gatehouse.New(context.Background(), cfg); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_SECRET: ") {
+		t.Errorf("New without a secret outside dev mode: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused New left files: %v", entries)
+	}
+}
+
+// TestDevSecret: dev mode without a secret keeps a generated one beside the
+// SQLite file, readable by its owner only, and the next start reuses it.
+func TestDevSecret(t *testing.T) {
+	t.Parallel()
+	for _, scheme := range []string{"sqlite:", "sqlite://", "file:"} {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "data")
+			cfg := gatehouse.DefaultConfig()
+			cfg.Dev = true
+			cfg.DatabaseURL = scheme + filepath.Join(dir, "gatehouse.db")
+			cfg.Logger = discardLogger()
+
+			start := func() (secret string, jwks []byte) {
+				t.Helper()
+				g, err := gatehouse.New(context.Background(), cfg)
+				if err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				defer g.Close()
+				return g.Config().Secret, g.Keys().JWKS(time.Now())
+			}
+			secret, jwks := start()
+
+			path := filepath.Join(dir, "gatehouse.secret")
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatalf("no secret file beside the database: %v", err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("secret file mode %v, want 0600", fi.Mode().Perm())
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := strings.TrimSpace(string(b)); len(s) < 32 || s != secret {
+				t.Errorf("secret file holds %d characters, the server uses another one or a short one", len(s))
+			}
+			if cfg.Secret != "" {
+				t.Fatal("New changed the caller's Config")
+			}
+
+			// The next start reuses it: the file is unchanged and the
+			// signing key sealed under it opens (the same key is published).
+			secret2, jwks2 := start()
+			b2, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if secret2 != secret || string(b2) != string(b) {
+				t.Error("the second start made a new secret")
+			}
+			if string(jwks2) != string(jwks) {
+				t.Errorf("the second start publishes other keys:\n%s\n%s", jwks, jwks2)
+			}
+		})
+	}
+
+	t.Run("short file", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "gatehouse.secret"), []byte("too short\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg := gatehouse.DefaultConfig()
+		cfg.Dev = true
+		cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "gatehouse.db")
+		if _, err := gatehouse.New(context.Background(), cfg); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_SECRET: ") {
+			t.Errorf("a short dev secret file: %v", err)
+		}
+	})
+
+	t.Run("given secret wins", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		cfg := gatehouse.DefaultConfig()
+		cfg.Dev = true
+		cfg.Secret = testSecret
+		cfg.DatabaseURL = "sqlite:" + filepath.Join(dir, "gatehouse.db")
+		cfg.Logger = discardLogger()
+		g, err := gatehouse.New(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.Close()
+		if _, err := os.Stat(filepath.Join(dir, "gatehouse.secret")); !os.IsNotExist(err) {
+			t.Errorf("a secret file was written although a secret was given: %v", err)
+		}
+	})
+}

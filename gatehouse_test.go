@@ -1,0 +1,304 @@
+package gatehouse_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
+)
+
+const testPassword = "correct horse battery staple"
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// eachDB runs fn with a fresh database URL on SQLite and on PostgreSQL
+// (skipped unless GATEHOUSE_TEST_POSTGRES_URL is set).
+func eachDB(t *testing.T, fn func(t *testing.T, dbURL string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, sqltest.SQLiteURL(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		if os.Getenv(sqltest.PostgresEnv) == "" {
+			t.Skipf("%s is not set", sqltest.PostgresEnv)
+		}
+		fn(t, sqltest.PostgresURL(t))
+	})
+}
+
+func testConfig(dbURL string, clock auth.Clock) gatehouse.Config {
+	cfg := gatehouse.DefaultConfig()
+	cfg.DatabaseURL = dbURL
+	cfg.Secret = testSecret
+	cfg.PublicURL = "https://auth.example.test"
+	cfg.Clock = clock
+	cfg.Logger = discardLogger()
+	return cfg
+}
+
+func newGatehouse(t *testing.T, cfg gatehouse.Config) *gatehouse.Gatehouse {
+	t.Helper()
+	g, err := gatehouse.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
+}
+
+// signIn makes an account and answers an access token for it.
+func signIn(t *testing.T, g *gatehouse.Gatehouse, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := g.Auth().SignUp(ctx, auth.SignUpInput{Email: email, Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	grant, err := g.Auth().PasswordGrant(ctx, email, testPassword, auth.Client{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return grant.AccessToken
+}
+
+// TestRequireAuth mounts Gatehouse and a protected handler in one app, as
+// API.md's "Go" line describes.
+func TestRequireAuth(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, dbURL string) {
+		clock := &fakeClock{now: time.Now()}
+		g := newGatehouse(t, testConfig(dbURL, clock))
+		tok := signIn(t, g, "app@example.com")
+
+		var calls int
+		var seen *auth.Principal
+		mux := http.NewServeMux()
+		mux.Handle("/", g.Handler())
+		mux.Handle("/app/", g.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls++
+			p, ok := gatehouse.UserFrom(r.Context())
+			if !ok {
+				t.Error("UserFrom found no user behind RequireAuth")
+			}
+			seen = p
+			io.WriteString(w, "hello "+p.User.Email)
+		})))
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+
+		get := func(path string, auth string) (*http.Response, string) {
+			req, _ := http.NewRequest("GET", srv.URL+path, nil)
+			if auth != "" {
+				req.Header.Set("Authorization", auth)
+			}
+			res, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return res, string(b)
+		}
+
+		res, body := get("/app/page", "Bearer "+tok)
+		if res.StatusCode != http.StatusOK || body != "hello app@example.com" {
+			t.Fatalf("signed in: %d %q", res.StatusCode, body)
+		}
+		if seen == nil || seen.User.Email != "app@example.com" || seen.Session.ID == "" {
+			t.Errorf("principal %+v", seen)
+		}
+		if seen != nil && strings.HasPrefix(seen.User.PasswordHash, "$argon2") {
+			t.Error("the principal handed to apps carries the password hash")
+		}
+
+		for _, a := range []string{"", "Bearer garbage", "Basic " + tok} {
+			res, body = get("/app/page", a)
+			var p struct {
+				Status int    `json:"status"`
+				Code   string `json:"code"`
+			}
+			if res.StatusCode != http.StatusUnauthorized || res.Header.Get("Content-Type") != "application/problem+json" ||
+				json.Unmarshal([]byte(body), &p) != nil || p.Code != "unauthorized" || p.Status != 401 {
+				t.Errorf("auth %q: %d %s %s", a, res.StatusCode, res.Header.Get("Content-Type"), body)
+			}
+		}
+		clock.Advance(16 * time.Minute)
+		if res, body = get("/app/page", "Bearer "+tok); res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"token_expired"`) {
+			t.Errorf("expired: %d %s", res.StatusCode, body)
+		}
+		if calls != 1 {
+			t.Errorf("the protected handler ran %d times, want 1", calls)
+		}
+		// Gatehouse itself answers beside the app.
+		if res, _ := get("/healthz", ""); res.StatusCode != http.StatusOK {
+			t.Errorf("/healthz through the app's mux: %d", res.StatusCode)
+		}
+		if _, ok := gatehouse.UserFrom(context.Background()); ok {
+			t.Error("UserFrom found a user in an empty context")
+		}
+	})
+}
+
+func TestNewAnswersEffectiveConfig(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(sqltest.SQLiteURL(t), nil)
+	cfg.PublicURL = "https://auth.example.test/"
+	g := newGatehouse(t, cfg)
+	got := g.Config()
+	if got.PublicURL != "https://auth.example.test" || got.Clock == nil || got.Secret != testSecret {
+		t.Errorf("Config() = PublicURL %q, Clock %v", got.PublicURL, got.Clock)
+	}
+	if g.Handler() != http.Handler(g) || g.Logger() != cfg.Logger || g.Keys() == nil || g.Auth() == nil {
+		t.Error("accessors do not answer the server's own parts")
+	}
+	// The issuer in the metadata is the trimmed public URL.
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/openid-configuration", nil))
+	var meta map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &meta); err != nil || meta["issuer"] != "https://auth.example.test" {
+		t.Errorf("metadata %s", rec.Body)
+	}
+}
+
+// TestMigrateThenSkip: a server told to skip migrations refuses an empty
+// database and starts on one Migrate brought up to date.
+func TestMigrateThenSkip(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, dbURL string) {
+		ctx := context.Background()
+		empty := testConfig(dbURL, nil)
+		empty.SkipMigrations = true
+		if g, err := gatehouse.New(ctx, empty); err == nil {
+			g.Close()
+			t.Error("New with SkipMigrations started on an empty database")
+		}
+
+		mcfg := testConfig(dbURL, nil)
+		if err := gatehouse.Migrate(ctx, mcfg); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		if err := gatehouse.Migrate(ctx, mcfg); err != nil {
+			t.Fatalf("Migrate twice: %v", err)
+		}
+		g := newGatehouse(t, empty)
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("/readyz %d %s", rec.Code, rec.Body)
+		}
+		bad := mcfg
+		bad.PublicURL = "nope"
+		if err := gatehouse.Migrate(ctx, bad); err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_PUBLIC_URL: ") {
+			t.Errorf("Migrate with a bad config: %v", err)
+		}
+	})
+}
+
+// TestDevCookies: the session cookie drops Secure only in dev mode on a
+// plain-http localhost public URL.
+func TestDevCookies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		dev       bool
+		publicURL string
+		secure    bool
+	}{
+		{false, "https://auth.example.test", true},
+		{false, "http://localhost:3000", true},
+		{true, "https://auth.example.test", true},
+		{true, "http://auth.example.test", true},
+		{true, "http://localhost:3000", false},
+		{true, "http://127.0.0.1:3000", false},
+	} {
+		t.Run(fmt.Sprintf("dev=%v %s", tc.dev, tc.publicURL), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(sqltest.SQLiteURL(t), nil)
+			cfg.Dev, cfg.PublicURL = tc.dev, tc.publicURL
+			g := newGatehouse(t, cfg)
+			ctx := context.Background()
+			u, err := g.Auth().SignUp(ctx, auth.SignUpInput{Email: "cookie@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cookie, _, err := g.Auth().BrowserSession(ctx, u, auth.Client{}, []string{auth.MethodOTP})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest("POST", "/v1/logout", nil)
+			req.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: cookie})
+			rec := httptest.NewRecorder()
+			g.ServeHTTP(rec, req)
+			cs := rec.Result().Cookies()
+			if rec.Code != http.StatusNoContent || len(cs) != 1 {
+				t.Fatalf("logout: %d, cookies %v", rec.Code, rec.Header().Values("Set-Cookie"))
+			}
+			if cs[0].Secure != tc.secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteLaxMode {
+				t.Errorf("dev=%v %s: Set-Cookie %q, want Secure=%v", tc.dev, tc.publicURL, rec.Header().Get("Set-Cookie"), tc.secure)
+			}
+		})
+	}
+}
+
+func TestNewLogger(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		dev          bool
+		format       string
+		level        string
+		json, debugs bool
+	}{
+		{false, "", "info", true, false},
+		{true, "", "info", false, false},
+		{true, "json", "debug", true, true},
+		{false, "text", "warn", false, false},
+	} {
+		f, err := os.CreateTemp(t.TempDir(), "log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := gatehouse.DefaultConfig()
+		cfg.Dev, cfg.LogFormat, cfg.LogLevel = tc.dev, tc.format, tc.level
+		l := gatehouse.NewLogger(cfg, f)
+		l.Debug("debug line")
+		l.Warn("warn line", "k", "v")
+		f.Close()
+		b, _ := os.ReadFile(filepath.Clean(f.Name()))
+		lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+		if (len(lines) == 2) != tc.debugs {
+			t.Errorf("%+v: %d lines: %s", tc, len(lines), b)
+		}
+		isJSON := json.Valid(lines[len(lines)-1])
+		if isJSON != tc.json {
+			t.Errorf("%+v: JSON=%v: %s", tc, isJSON, b)
+		}
+	}
+}
