@@ -99,10 +99,29 @@ func LoadConfig(vars map[string]string) (Config, error) {
 	return c, c.Validate()
 }
 
-// DefaultConfig answers the configuration of an empty environment.
+// DefaultConfig answers the configuration of an empty environment, with
+// the defaults that derive from other settings filled in; only Secret (or
+// Dev) is left to set.
 func DefaultConfig() Config {
 	c, _ := LoadConfig(map[string]string{})
+	c.derive()
 	return c
+}
+
+// derive fills defaults computed from other settings.
+func (c *Config) derive() {
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if len(c.AllowedRedirects) == 0 {
+		c.AllowedRedirects = []string{c.PublicURL}
+	}
+	if c.MailURL == "" && c.Dev {
+		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
+	}
+	if c.MailFrom == "" {
+		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
+			c.MailFrom = "no-reply@" + u.Hostname()
+		}
+	}
 }
 
 // envError names the variable behind the library's field-level error.
@@ -133,7 +152,6 @@ func (c *Config) Validate() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 		return fmt.Errorf("GATEHOUSE_PUBLIC_URL: must be an http(s) origin such as https://auth.example.com, got %q", c.PublicURL)
 	}
-	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") &&
 		!strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return fmt.Errorf("GATEHOUSE_DATABASE_URL: must start with sqlite: or postgres://, got %q", redactURL(c.DatabaseURL))
@@ -189,20 +207,11 @@ func (c *Config) Validate() error {
 	if c.OTPMaxAttempts < 1 || c.OTPMaxAttempts > 20 {
 		return fmt.Errorf("GATEHOUSE_OTP_MAX_ATTEMPTS: must be 1 to 20, got %d", c.OTPMaxAttempts)
 	}
-	if len(c.AllowedRedirects) == 0 {
-		c.AllowedRedirects = []string{c.PublicURL}
-	}
+	c.derive()
 	for _, o := range c.AllowedRedirects {
 		if !isOrigin(o) {
 			return fmt.Errorf("GATEHOUSE_ALLOWED_REDIRECTS: %q is not an origin such as https://app.example.com", o)
 		}
-	}
-	if c.MailURL == "" && c.Dev {
-		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
-	}
-	if c.MailFrom == "" {
-		u, _ := url.Parse(c.PublicURL)
-		c.MailFrom = "no-reply@" + u.Hostname()
 	}
 	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
 		return fmt.Errorf("GATEHOUSE_MAIL_FROM: %q is not an email address", c.MailFrom)

@@ -123,7 +123,7 @@ func New(o Options) (*Server, error) {
 		writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
 	}))
 	h = cop.Handler(h)
-	s.handler = s.observe(h)
+	s.handler = s.observe(s.cors(h))
 	return s, nil
 }
 

@@ -178,7 +178,7 @@ func (s *Service) codeHash(challengeID, code string) []byte {
 // and consumes it. Wrong codes count; at the limit the challenge is dead.
 func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*Challenge, error) {
 	if s.challenges == nil {
-		return nil, errNoMail
+		return nil, errInvalidCode // without email no code was ever sent
 	}
 	ch, err := s.challenges.ChallengeByAddress(ctx, purpose, email)
 	if errors.Is(err, ErrNotFound) {
@@ -210,10 +210,8 @@ func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*
 
 // checkLink finds the live challenge of a link token and consumes it.
 func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challenge, error) {
-	if s.challenges == nil {
-		return nil, errNoMail
-	}
-	if token == "" || len(token) > 128 {
+	// Without email no link was ever sent, so none can be valid.
+	if s.challenges == nil || token == "" || len(token) > 128 {
 		return nil, errInvalidLink
 	}
 	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
