@@ -88,6 +88,15 @@ func (d *dialect) nullTime(t *time.Time) any {
 	return d.time(*t)
 }
 
+// zeroNullTime is time for a nullable column whose field is a time.Time
+// rather than a pointer: the zero time stores NULL.
+func (d *dialect) zeroNullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.time(t)
+}
+
 // lockTable answers the statement that, run first in a write transaction,
 // makes concurrent transactions that do the same wait for this one to end,
 // while plain reads go on; "" when the dialect needs none. SQLite's
@@ -99,6 +108,19 @@ func (d *dialect) lockTable(table string) string {
 		return ""
 	}
 	return "LOCK TABLE " + table + " IN SHARE ROW EXCLUSIVE MODE"
+}
+
+// skipLocked answers the locking clause that ends the SELECT picking the
+// messages a worker claims: on PostgreSQL FOR UPDATE SKIP LOCKED, so that
+// workers on several nodes each lock different rows instead of queueing
+// behind (or double-claiming) the same ones; "" on SQLite, where a writing
+// statement holds the database's one write lock from start to end, so two
+// claims cannot interleave at all.
+func (d *dialect) skipLocked() string {
+	if d.unixMicros {
+		return ""
+	}
+	return " FOR UPDATE SKIP LOCKED"
 }
 
 // errClass is what a driver error means to the store.

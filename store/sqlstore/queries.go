@@ -18,6 +18,17 @@ const (
 	keyCols     = `id, algorithm, private_key, public_key, created_at, retired_at`
 )
 
+// Column lists of the challenges and outbox tables.
+const (
+	challengeCols = `id, purpose, address, user_id, code_hash, link_hash, redirect_to,
+		attempts, created_at, expires_at, link_expires_at, consumed_at`
+	// messageCols answers the payload; messageListCols, for admins, not.
+	messageCols = `id, kind, channel, recipient, payload, status, attempts,
+		next_attempt_at, last_error, created_at, sent_at`
+	messageListCols = `id, kind, channel, recipient, status, attempts,
+		next_attempt_at, last_error, created_at, sent_at`
+)
+
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
@@ -30,6 +41,13 @@ type queries struct {
 	createRefresh, refreshByHash, rotateRefresh, refreshExists string
 
 	signingKeys, lockSigningKeys, retireSigningKeys, addSigningKey string
+
+	putChallenge, challengeByAddress, challengeByLinkHash, failChallenge,
+	consumeChallenge, challengeExists string
+
+	addMessage, claimMessages, messageSent, messageRetry, messageFailed,
+	messageExists, listMessages, listMessagesBefore, listMessagesByStatus,
+	listMessagesByStatusBefore string
 }
 
 // likeEscape is the escape character of every LIKE pattern the store builds.
@@ -38,6 +56,24 @@ const likeEscape = `\`
 func newQueries(d *dialect) *queries {
 	userMatch := func(col string) string {
 		return "LOWER(" + col + ") LIKE ? ESCAPE '" + likeEscape + "'"
+	}
+	// listMessages answers a page of messages newest first, optionally of
+	// one status and before a cursor. The cursor is a message ID; the page
+	// goes on from that message's place in (created_at, id) order, so the
+	// order holds whatever the IDs look like.
+	listMessages := func(byStatus, before bool) string {
+		q := `SELECT ` + messageListCols + ` FROM messages`
+		var where []string
+		if byStatus {
+			where = append(where, `status = ?`)
+		}
+		if before {
+			where = append(where, `(created_at, id) < (SELECT created_at, id FROM messages WHERE id = ?)`)
+		}
+		if len(where) > 0 {
+			q += ` WHERE ` + strings.Join(where, ` AND `)
+		}
+		return q + ` ORDER BY created_at DESC, id DESC LIMIT ?`
 	}
 	q := &queries{
 		createUser: `INSERT INTO users (` + userCols + `)
@@ -85,6 +121,57 @@ func newQueries(d *dialect) *queries {
 		lockSigningKeys:   d.lockTable("signing_keys"),
 		retireSigningKeys: `UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL`,
 		addSigningKey:     `INSERT INTO signing_keys (` + keyCols + `) VALUES (?, ?, ?, ?, ?, ?)`,
+
+		// One statement replaces the challenge of the same purpose and
+		// address, if any, with the new one: unlike DELETE then INSERT it
+		// cannot fail with a unique violation when two requests for one
+		// address race on PostgreSQL (the second waits, then updates).
+		putChallenge: `INSERT INTO challenges (` + challengeCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (purpose, address) DO UPDATE SET
+			id = excluded.id, user_id = excluded.user_id, code_hash = excluded.code_hash,
+			link_hash = excluded.link_hash, redirect_to = excluded.redirect_to,
+			attempts = excluded.attempts, created_at = excluded.created_at,
+			expires_at = excluded.expires_at, link_expires_at = excluded.link_expires_at,
+			consumed_at = excluded.consumed_at`,
+		challengeByAddress:  `SELECT ` + challengeCols + ` FROM challenges WHERE purpose = ? AND address = ?`,
+		challengeByLinkHash: `SELECT ` + challengeCols + ` FROM challenges WHERE link_hash = ?`,
+		// The increment happens in the database, so concurrent wrong codes
+		// each count: no read-modify-write in Go.
+		failChallenge: `UPDATE challenges SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`,
+		// As with rotateRefresh, the consumed_at IS NULL guard is the whole
+		// of the concurrency control.
+		consumeChallenge: `UPDATE challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL`,
+		challengeExists:  `SELECT 1 FROM challenges WHERE id = ?`,
+
+		addMessage: `INSERT INTO messages (id, kind, channel, recipient, payload, status,
+			attempts, next_attempt_at, last_error, created_at, sent_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		// The inner SELECT picks (and on PostgreSQL locks, skipping rows
+		// another claim holds) the oldest due messages whose lease, if any,
+		// has ended; the UPDATE leases them in the same statement. A row a
+		// concurrent claim leased between this statement's snapshot and its
+		// lock is re-checked by PostgreSQL against the WHERE and dropped.
+		claimMessages: `UPDATE messages SET locked_until = ?
+			WHERE id IN (SELECT id FROM messages
+				WHERE status = 'pending' AND next_attempt_at <= ?
+				AND (locked_until IS NULL OR locked_until <= ?)
+				ORDER BY created_at, id LIMIT ?` + d.skipLocked() + `)
+			RETURNING ` + messageCols,
+		// The status guard makes the first final state stick: a worker
+		// whose lease ran out cannot turn a message another worker sent
+		// into a failed or pending one.
+		messageSent: `UPDATE messages SET status = 'sent', sent_at = ?, payload = ?,
+			locked_until = NULL WHERE id = ? AND status = 'pending'`,
+		messageRetry: `UPDATE messages SET attempts = ?, next_attempt_at = ?, last_error = ?,
+			locked_until = NULL WHERE id = ? AND status = 'pending'`,
+		messageFailed: `UPDATE messages SET status = 'failed', attempts = ?, last_error = ?,
+			failed_at = ?, payload = ?, locked_until = NULL WHERE id = ? AND status = 'pending'`,
+		messageExists:              `SELECT 1 FROM messages WHERE id = ?`,
+		listMessages:               listMessages(false, false),
+		listMessagesBefore:         listMessages(false, true),
+		listMessagesByStatus:       listMessages(true, false),
+		listMessagesByStatusBefore: listMessages(true, true),
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.updateUser, &q.setPassword,
@@ -93,6 +180,11 @@ func newQueries(d *dialect) *queries {
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions,
 		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists,
 		&q.signingKeys, &q.lockSigningKeys, &q.retireSigningKeys, &q.addSigningKey,
+		&q.putChallenge, &q.challengeByAddress, &q.challengeByLinkHash, &q.failChallenge,
+		&q.consumeChallenge, &q.challengeExists,
+		&q.addMessage, &q.claimMessages, &q.messageSent, &q.messageRetry, &q.messageFailed,
+		&q.messageExists, &q.listMessages, &q.listMessagesBefore, &q.listMessagesByStatus,
+		&q.listMessagesByStatusBefore,
 	} {
 		*p = d.rebind(*p)
 	}
@@ -154,6 +246,18 @@ func (c nullTimeCol) Scan(v any) error {
 	}
 	*c.t = &t
 	return nil
+}
+
+// zeroTimeCol scans a nullable time column into a time.Time that is zero
+// for NULL, for fields whose zero value means "none".
+type zeroTimeCol struct{ t *time.Time }
+
+func (c zeroTimeCol) Scan(v any) error {
+	if v == nil {
+		*c.t = time.Time{}
+		return nil
+	}
+	return timeCol(c).Scan(v)
 }
 
 // nullStringCol scans a nullable text column; NULL gives "".

@@ -1,8 +1,9 @@
 // Package sqlstore is Gatehouse's persistent store: one database/sql
-// implementation of auth.Store for SQLite (the embedded default) and
-// PostgreSQL (for several nodes), with hand-written portable SQL. The few
-// differences between the two live in one unexported dialect type; the
-// schema lives in embedded goose migrations, one folder per database.
+// implementation of auth.Store, auth.ChallengeStore and the outbox's
+// notify.Store for SQLite (the embedded default) and PostgreSQL (for
+// several nodes), with hand-written portable SQL. The few differences
+// between the two live in one unexported dialect type; the schema lives in
+// embedded goose migrations, one folder per database.
 //
 // Times are kept at microsecond precision (what PostgreSQL's timestamptz
 // holds) and always answered in UTC: a time written is truncated to the

@@ -284,6 +284,15 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 				return err
 			},
 			"AddSigningKey": func() error { return s.AddSigningKey(ctx, &auth.SigningKey{ID: "k"}) },
+			"PutChallenge": func() error {
+				return s.PutChallenge(ctx, &auth.Challenge{ID: "c"}, &auth.Message{ID: "m"})
+			},
+			"ChallengeByAddress": func() error { _, err := s.ChallengeByAddress(ctx, "signin", "a@example.com"); return err },
+			"FailChallenge":      func() error { _, err := s.FailChallenge(ctx, "c"); return err },
+			"ConsumeChallenge":   func() error { _, err := s.ConsumeChallenge(ctx, "c", now); return err },
+			"ClaimMessages":      func() error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err },
+			"MessageSent":        func() error { return s.MessageSent(ctx, "m", now) },
+			"ListMessages":       func() error { _, err := s.ListMessages(ctx, "", "", 10); return err },
 		} {
 			err := call()
 			if !errors.Is(err, auth.ErrUnavailable) {

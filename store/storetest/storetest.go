@@ -22,7 +22,9 @@ import (
 
 // Run runs every conformance test as a parallel subtest, each against its
 // own empty store from open, so the tests cannot see each other's rows.
-// open must register the store's clean-up with t.Cleanup.
+// open must register the store's clean-up with t.Cleanup. The challenge and
+// outbox tests run when the store also implements auth.ChallengeStore and
+// MessageStore (notify.Store), and are skipped otherwise.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	t.Helper()
 	for _, tc := range tests {
@@ -31,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 			tc.fn(t, open(t))
 		})
 	}
+	runChallengeTests(t, open)
 }
 
 var tests = []struct {

@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+var _ auth.ChallengeStore = (*Store)(nil)
+
+func scanChallenge(row scanner) (*auth.Challenge, error) {
+	var c auth.Challenge
+	err := row.Scan(&c.ID, &c.Purpose, &c.Address, nullStringCol{&c.UserID}, &c.CodeHash, &c.LinkHash,
+		&c.RedirectTo, &c.Attempts, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt},
+		zeroTimeCol{&c.LinkExpiresAt}, nullTimeCol{&c.ConsumedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// PutChallenge stores c in place of any challenge of the same purpose and
+// address and, when m is not nil, enqueues m, in one transaction: either
+// both are stored or neither is, and the old challenge is gone only if the
+// new one is in. An empty c.UserID stores no user; a c.UserID that does not
+// exist answers auth.ErrNotFound. A zero c.LinkExpiresAt and a nil
+// c.LinkHash store none.
+//
+// m is stored as given, except that an empty Status is pending and a zero
+// NextAttemptAt is m.CreatedAt (due at once).
+func (s *Store) PutChallenge(ctx context.Context, c *auth.Challenge, m *auth.Message) error {
+	put := func(ctx context.Context, x execer) error {
+		d := s.d
+		_, err := x.ExecContext(ctx, s.q.putChallenge,
+			c.ID, c.Purpose, c.Address, nullString(c.UserID), nonNilBytes(c.CodeHash), nullBytes(c.LinkHash),
+			c.RedirectTo, c.Attempts, d.time(c.CreatedAt), d.time(c.ExpiresAt),
+			d.zeroNullTime(c.LinkExpiresAt), d.nullTime(c.ConsumedAt))
+		if err != nil {
+			return s.fail("put challenge", err)
+		}
+		return nil
+	}
+	if m == nil {
+		return put(ctx, s.w)
+	}
+	return s.inTx(ctx, "put challenge", func(tx *sql.Tx) error {
+		if err := put(ctx, tx); err != nil {
+			return err
+		}
+		return s.addMessage(ctx, tx, m)
+	})
+}
+
+// ChallengeByAddress answers the challenge of purpose for address, consumed
+// or expired ones included: the caller decides.
+func (s *Store) ChallengeByAddress(ctx context.Context, purpose, address string) (*auth.Challenge, error) {
+	c, err := scanChallenge(s.r.QueryRowContext(ctx, s.q.challengeByAddress, purpose, address))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The address stays out of the error: errors end up in logs.
+		return nil, notFound("challenge by address")
+	case err != nil:
+		return nil, s.fail("challenge by address", err)
+	}
+	return c, nil
+}
+
+// ChallengeByLinkHash answers the challenge whose link hashes to hash,
+// consumed or expired ones included. No hash finds nothing.
+func (s *Store) ChallengeByLinkHash(ctx context.Context, hash []byte) (*auth.Challenge, error) {
+	if len(hash) == 0 {
+		return nil, notFound("challenge by link")
+	}
+	c, err := scanChallenge(s.r.QueryRowContext(ctx, s.q.challengeByLinkHash, hash))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, notFound("challenge by link")
+	case err != nil:
+		return nil, s.fail("challenge by link", err)
+	}
+	return c, nil
+}
+
+// FailChallenge counts one wrong code against the challenge and answers the
+// new count. The database does the increment, so every one of concurrent
+// calls counts. An unknown ID (or one a new request replaced) is
+// auth.ErrNotFound.
+func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
+	var n int
+	switch err := s.w.QueryRowContext(ctx, s.q.failChallenge, id).Scan(&n); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, notFound("challenge " + id)
+	case err != nil:
+		return 0, s.fail("fail challenge", err)
+	}
+	return n, nil
+}
+
+// ConsumeChallenge marks the challenge used at now. It answers false when
+// it was used already, and auth.ErrNotFound when it does not exist (or a
+// new request replaced it). Of concurrent calls for one challenge exactly
+// one answers true: the UPDATE changes the row only while consumed_at is
+// NULL, and the database lets one UPDATE of a row happen at a time.
+func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, s.q.consumeChallenge, s.d.time(now), id)
+	if err != nil {
+		return false, s.fail("consume challenge", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.fail("consume challenge", err)
+	}
+	if n == 1 {
+		return true, nil
+	}
+	if err := s.exists(ctx, s.q.challengeExists, "challenge "+id, id); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// exists answers nil when query (SELECT 1 … WHERE id = ?) finds a row, and
+// an error matching auth.ErrNotFound naming what when it does not: it tells
+// a conditional UPDATE that changed nothing because of its condition from
+// one that found no such row.
+func (s *Store) exists(ctx context.Context, query, what, id string) error {
+	var one int
+	switch err := s.r.QueryRowContext(ctx, query, id).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound(what)
+	case err != nil:
+		return s.fail("look up "+what, err)
+	}
+	return nil
+}
+
+// nonNilBytes stores a nil slice as an empty one, for NOT NULL byte
+// columns.
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

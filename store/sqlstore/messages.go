@@ -1,0 +1,203 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// Page sizes of ListMessages.
+const (
+	defaultMessagePage = 50
+	maxMessagePage     = 200
+)
+
+// maxLastError bounds the stored text of a delivery error: it comes from a
+// remote mail server and could be anything, of any length.
+const maxLastError = 1000
+
+func scanMessage(row scanner, payload bool) (*auth.Message, error) {
+	var m auth.Message
+	dest := []any{&m.ID, &m.Kind, &m.Channel, &m.To}
+	if payload {
+		dest = append(dest, &m.Payload)
+	}
+	dest = append(dest, &m.Status, &m.Attempts, timeCol{&m.NextAttemptAt}, &m.LastError,
+		timeCol{&m.CreatedAt}, nullTimeCol{&m.SentAt})
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// addMessage inserts m within the caller's transaction.
+func (s *Store) addMessage(ctx context.Context, x execer, m *auth.Message) error {
+	d := s.d
+	status := cmp.Or(m.Status, auth.MessagePending)
+	next := m.NextAttemptAt
+	if next.IsZero() {
+		next = m.CreatedAt
+	}
+	_, err := x.ExecContext(ctx, s.q.addMessage,
+		m.ID, m.Kind, m.Channel, m.To, nonNilBytes(m.Payload), status, m.Attempts,
+		d.time(next), cleanText(m.LastError, maxLastError), d.time(m.CreatedAt), d.nullTime(m.SentAt))
+	if err != nil {
+		return s.fail("enqueue message", err)
+	}
+	return nil
+}
+
+// ClaimMessages leases up to limit pending messages that are due at now
+// (NextAttemptAt not after now) and not leased by another claim (no lease,
+// or one that ended by now, as after a worker died), until now+lease, and
+// answers them oldest first (by CreatedAt, then ID) with their payloads.
+// A limit below 1 claims nothing.
+//
+// It is one statement. On PostgreSQL its SELECT locks the rows it picks
+// with FOR UPDATE SKIP LOCKED, so claims on several connections and nodes
+// pass each other's rows by rather than wait for them, and a row leased by
+// a claim that committed meanwhile is re-checked and left out; on SQLite
+// the statement holds the database's write lock throughout. Either way a
+// message is held by one claim at a time.
+func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error) {
+	if limit < 1 {
+		return []auth.Message{}, nil
+	}
+	d := s.d
+	t := d.time(now)
+	rows, err := s.w.QueryContext(ctx, s.q.claimMessages, d.time(now.Add(lease)), t, t, limit)
+	if err != nil {
+		return nil, s.fail("claim messages", err)
+	}
+	defer rows.Close()
+	out := []auth.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows, true)
+		if err != nil {
+			return nil, s.fail("claim messages", err)
+		}
+		out = append(out, *m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("claim messages", err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.fail("claim messages", err)
+	}
+	// RETURNING promises no order.
+	slices.SortFunc(out, func(a, b auth.Message) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// MessageSent records that the message was delivered at now, wipes its
+// payload and ends its lease. A message that is no longer pending (sent or
+// given up already, by a worker whose lease had not run out) is left as it
+// is and answers nil: the first final state sticks. An unknown ID is
+// auth.ErrNotFound.
+func (s *Store) MessageSent(ctx context.Context, id string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.messageSent, s.d.time(now), []byte{}, id)
+	return s.pendingRow(ctx, "message sent", id, res, err)
+}
+
+// MessageRetry records a failed attempt of a pending message: its attempt
+// count, the error (made valid UTF-8 without NUL and cut to 1000 bytes) and
+// when it is due again; its lease ends. A message no longer pending is left
+// as it is and answers nil; an unknown ID is auth.ErrNotFound.
+func (s *Store) MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error {
+	res, err := s.w.ExecContext(ctx, s.q.messageRetry, attempts, s.d.time(next), cleanText(lastErr, maxLastError), id)
+	return s.pendingRow(ctx, "message retry", id, res, err)
+}
+
+// MessageFailed gives up on a pending message at now: status failed, its
+// attempt count and error (cleaned as by MessageRetry), its payload wiped
+// and its lease ended. A message no longer pending is left as it is and
+// answers nil; an unknown ID is auth.ErrNotFound. auth.Message has no field
+// for the time given up; the store keeps it (failed_at) all the same.
+func (s *Store) MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.messageFailed, attempts, cleanText(lastErr, maxLastError),
+		s.d.time(now), []byte{}, id)
+	return s.pendingRow(ctx, "message failed", id, res, err)
+}
+
+// pendingRow finishes a statement that changes one message only while it is
+// pending: no row changed is fine for a message that exists (no longer
+// pending) and auth.ErrNotFound for one that does not.
+func (s *Store) pendingRow(ctx context.Context, op, id string, res sql.Result, err error) error {
+	if err != nil {
+		return s.fail(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	return s.exists(ctx, s.q.messageExists, "message "+id, id)
+}
+
+// ListMessages answers messages newest first (by CreatedAt, then ID), of
+// status (any when empty), after the message with ID before in that order
+// (from the newest when empty; an unknown cursor answers none), at most
+// limit (default 50, at most 200). Payloads are not read: Payload is nil.
+func (s *Store) ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error) {
+	switch {
+	case limit <= 0:
+		limit = defaultMessagePage
+	case limit > maxMessagePage:
+		limit = maxMessagePage
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	switch {
+	case status == "" && before == "":
+		rows, err = s.r.QueryContext(ctx, s.q.listMessages, limit)
+	case status == "":
+		rows, err = s.r.QueryContext(ctx, s.q.listMessagesBefore, before, limit)
+	case before == "":
+		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatus, status, limit)
+	default:
+		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatusBefore, status, before, limit)
+	}
+	if err != nil {
+		return nil, s.fail("list messages", err)
+	}
+	defer rows.Close()
+	out := []auth.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows, false)
+		if err != nil {
+			return nil, s.fail("list messages", err)
+		}
+		out = append(out, *m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list messages", err)
+	}
+	return out, nil
+}
+
+// cleanText makes s storable as text on both databases (valid UTF-8, no
+// NUL, which PostgreSQL refuses) and at most n bytes long, cut at a rune
+// boundary.
+func cleanText(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
