@@ -1,8 +1,10 @@
 package gatehouse
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/mail"
 	"net/url"
@@ -80,6 +82,15 @@ type Config struct {
 	// SkipMigrations leaves the schema alone at start-up (run `gatehouse
 	// migrate` yourself).
 	SkipMigrations bool `env:"GATEHOUSE_SKIP_MIGRATIONS"`
+
+	// NoDelivery leaves the outbox alone: no worker sends messages from
+	// this process (short-lived commands, or nodes that only answer HTTP).
+	NoDelivery bool `env:"-"`
+	// Console receives console: messages (standard output when nil).
+	Console io.Writer `env:"-"`
+	// MailTLS is the base TLS configuration of SMTP connections (tests
+	// trust their own certificate with it).
+	MailTLS *tls.Config `env:"-"`
 
 	// Clock, when set, replaces the system clock (tests).
 	Clock auth.Clock `env:"-"`

@@ -18,9 +18,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/notify"
+	"github.com/gatehouse/gatehouse/notify/mail"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
@@ -39,6 +42,10 @@ type Gatehouse struct {
 	keys  *token.Keys
 	auth  *auth.Service
 	api   *api.Server
+
+	// stopWorker ends the delivery worker; workerDone closes when it has.
+	stopWorker context.CancelFunc
+	workerDone chan struct{}
 }
 
 // New opens storage (migrating it unless cfg.SkipMigrations), loads the
@@ -91,14 +98,26 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	metrics := api.NewMetrics()
-	svc, err := auth.New(auth.Config{
-		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
-		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
-	}, auth.Deps{
+	deps := auth.Deps{
 		Store: g.store, Hasher: password.New(password.DefaultParams, 0), Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
-	})
+	}
+	if cfg.MailURL != "" {
+		outbox, err := g.startMail(box)
+		if err != nil {
+			return err
+		}
+		deps.Challenges, deps.Outbox = g.store, outbox
+		deps.SendLimiter = throttle.NewWindow(cfg.Clock, throttle.DefaultSendLimits, 0)
+	}
+	svc, err := auth.New(auth.Config{
+		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
+		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
+		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
+		NoPasswordlessSignup: !cfg.PasswordlessSignup, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
+		CodeKey: box.Key("otp-code"),
+	}, deps)
 	if err != nil {
 		return err
 	}
@@ -107,11 +126,49 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
+		Messages: g.store,
 	})
 	if err != nil {
 		return err
 	}
 	return nil
+}
+
+// startMail builds the outbox the flows write to and, unless NoDelivery,
+// starts the worker that delivers from it.
+func (g *Gatehouse) startMail(box *seal.Box) (*notify.Outbox, error) {
+	cfg := g.cfg
+	tpl, err := notify.NewTemplates(cfg.TemplatesDir, cfg.AppName)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
+	}
+	sender, err := mail.New(cfg.MailURL, cfg.MailFrom, mail.Options{
+		Console: cfg.Console, PostmarkAPIURL: cfg.PostmarkAPIURL, TLSConfig: cfg.MailTLS,
+	})
+	if err != nil {
+		return nil, err
+	}
+	outbox := notify.NewOutbox(tpl, box, cfg.Clock)
+	if cfg.NoDelivery {
+		return outbox, nil
+	}
+	worker, err := notify.NewWorker(notify.WorkerConfig{
+		Store: g.store, Box: box, Sender: sender, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
+		// A code older than this is useless to its reader: stop retrying.
+		MaxAge: time.Hour,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stopWorker, g.workerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(g.workerDone)
+		if err := worker.Run(ctx); err != nil {
+			g.log.Error("delivery worker stopped", "err", err)
+		}
+	}()
+	return outbox, nil
 }
 
 // ServeHTTP implements http.Handler.
@@ -132,8 +189,15 @@ func (g *Gatehouse) Config() Config { return g.cfg }
 // Logger answers the logger every part of g writes to.
 func (g *Gatehouse) Logger() *slog.Logger { return g.log }
 
-// Close releases storage.
-func (g *Gatehouse) Close() error { return g.store.Close() }
+// Close stops the delivery worker (a message it was sending is left to
+// another worker or the next start) and releases storage.
+func (g *Gatehouse) Close() error {
+	if g.stopWorker != nil {
+		g.stopWorker()
+		<-g.workerDone
+	}
+	return g.store.Close()
+}
 
 type principalKey struct{}
 

@@ -28,6 +28,9 @@ func open(ctx context.Context, set *flag.FlagSet, c *common, args []string) (*ga
 	if err != nil {
 		return nil, err
 	}
+	// A short-lived command must not start delivering messages it could
+	// abandon half-sent when it exits; the server's worker sends them.
+	cfg.NoDelivery = true
 	return gatehouse.New(ctx, cfg)
 }
 

@@ -233,7 +233,9 @@ func TestServeAndGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errOut bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--public-url", "http://" + addr}, strings.NewReader(""), &out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--public-url", "http://" + addr}, strings.NewReader(""), &out, &errOut)
+	}()
 
 	base := "http://" + addr
 	waitHealthy(t, base, done)
