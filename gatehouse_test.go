@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +21,10 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
 )
 
+// fakeClock is the shared test clock.
+type fakeClock = clocktest.Clock
+
 const testPassword = "correct horse battery staple"
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
@@ -95,7 +81,7 @@ func signIn(t *testing.T, g *gatehouse.Gatehouse, email string) string {
 func TestRequireAuth(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, dbURL string) {
-		clock := &fakeClock{now: time.Now()}
+		clock := clocktest.New(time.Now())
 		g := newGatehouse(t, testConfig(dbURL, clock))
 		tok := signIn(t, g, "app@example.com")
 

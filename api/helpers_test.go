@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"io"
 	"log/slog"
 	"mime"
@@ -20,6 +21,9 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
 )
 
+// fakeClock is the shared test clock.
+type fakeClock = clocktest.Clock
+
 // Test settings shared by every server of these tests.
 const (
 	testSecret   = "api-test-secret-0123456789-abcdefghij" // 32+ characters
@@ -28,28 +32,10 @@ const (
 	testPassword = "correct horse battery staple"
 )
 
-// fakeClock is an auth.Clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 func newFakeClock() *fakeClock {
 	// Start at the real time (whole seconds) so nothing the store writes on
 	// its own is far from what the flows write.
-	return &fakeClock{now: time.Now().UTC().Truncate(time.Second)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return clocktest.New(time.Now().UTC().Truncate(time.Second))
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,32 +21,15 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
+// fakeClock is the shared test clock.
+type fakeClock = clocktest.Clock
+
 // t0 is where every fake clock starts. Its nanoseconds are not a whole
 // microsecond, so every test also checks that what a flow answers equals
 // what the store (which keeps microseconds) reads back.
 var t0 = time.Date(2031, time.March, 14, 15, 9, 26, 535897932, time.UTC)
 
-// fakeClock is an auth.Clock that moves only when a test advances it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{now: t0} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d and answers the new time.
-func (c *fakeClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	return c.now
-}
+func newClock() *fakeClock { return clocktest.New(t0) }
 
 // fastParams keep argon2id real but cheap: 64 KiB, one pass.
 var fastParams = password.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/notify"
 	"github.com/gatehouse/gatehouse/seal"
 )
+
+// fakeClock is the shared test clock.
+type fakeClock = clocktest.Clock
 
 // memStore is an in-memory notify.Store with the SQL store's contract:
 // claims lease messages, a lease that runs out makes the message claimable
@@ -166,32 +170,8 @@ func (s *memStore) ListMessages(_ context.Context, status, before string, limit 
 	return out, nil
 }
 
-// fakeClock is an auth.Clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // fakeSender records what it is asked to send and answers what fn says

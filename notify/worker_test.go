@@ -105,7 +105,7 @@ func TestWorkerDeliversOnce(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil, nil)
 	m := h.enqueue(t, auth.KindMagicLink)
-	h.clock.Add(time.Second)
+	h.clock.Advance(time.Second)
 	h.runOnce(t, 1)
 	h.runOnce(t, 0)
 
@@ -163,9 +163,9 @@ func TestWorkerRetriesWithGrowingBackoff(t *testing.T) {
 		prev = wait
 
 		// Not due before its time, however often the worker polls.
-		h.clock.Add(wait - time.Millisecond)
+		h.clock.Advance(wait - time.Millisecond)
 		h.runOnce(t, 0)
-		h.clock.Add(time.Millisecond)
+		h.clock.Advance(time.Millisecond)
 	}
 	h.runOnce(t, 1)
 	if st := h.store.get(t, m.ID); st.Status != auth.MessageSent {
@@ -198,7 +198,7 @@ func TestWorkerGivesUp(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, func(context.Context, int, notify.Email) error { return tt.err }, tt.edit)
 			m := h.enqueue(t, auth.KindRecovery)
-			h.clock.Add(tt.age)
+			h.clock.Advance(tt.age)
 			for {
 				h.runOnce(t, 1)
 				st := h.store.get(t, m.ID)
@@ -217,7 +217,7 @@ func TestWorkerGivesUp(t *testing.T) {
 			if calls, _ := h.sender.counts(); calls != tt.wantAttempts {
 				t.Errorf("sender called %d times, want %d", calls, tt.wantAttempts)
 			}
-			h.clock.Add(48 * time.Hour)
+			h.clock.Advance(48 * time.Hour)
 			h.runOnce(t, 0)
 			h.checkLogs(t)
 		})
@@ -359,9 +359,9 @@ func TestWorkerCrashMidSendLeavesMessageForLease(t *testing.T) {
 
 	// A restarted worker: the message is leased, so not yet.
 	h.runOnce(t, 0)
-	h.clock.Add(notify.DefaultLease - time.Second)
+	h.clock.Advance(notify.DefaultLease - time.Second)
 	h.runOnce(t, 0)
-	h.clock.Add(time.Second)
+	h.clock.Advance(time.Second)
 	h.runOnce(t, 1)
 	if st := h.store.get(t, m.ID); st.Status != auth.MessageSent {
 		t.Fatalf("after the lease: status %s, want sent", st.Status)

@@ -3,31 +3,17 @@ package throttle
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"sync"
 	"testing"
 	"time"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the shared test clock.
+type fakeClock = clocktest.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return clocktest.New(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 }
 
 // step is one action of a scenario (advance the clock, reset, fail) and the

@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -10,7 +11,7 @@ import (
 
 func benchKeys(b *testing.B) *Keys {
 	b.Helper()
-	return newTestKeys(b, &memStore{}, &fakeClock{t: t0}, testConfig())
+	return newTestKeys(b, &memStore{}, clocktest.New(t0), testConfig())
 }
 
 func BenchmarkSign(b *testing.B) {

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,7 +28,7 @@ func fuzzTokens(tb testing.TB) (*Keys, []string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	k := newTestKeys(tb, &memStore{keys: []auth.SigningKey{*sk}}, &fakeClock{t: t0}, testConfig())
+	k := newTestKeys(tb, &memStore{keys: []auth.SigningKey{*sk}}, clocktest.New(t0), testConfig())
 	full := testClaims(t0)
 	bare := auth.AccessClaims{Subject: "u", IssuedAt: t0, Expiry: t0.Add(10 * time.Minute)}
 	expired := testClaims(t0.Add(-time.Hour))

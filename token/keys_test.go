@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"reflect"
 	"slices"
 	"strings"
@@ -22,6 +23,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/seal"
 )
+
+// fakeClock is the shared test clock.
+type fakeClock = clocktest.Clock
 
 // memStore is an in-memory KeyStore with auth.Store's semantics.
 type memStore struct {
@@ -81,23 +85,6 @@ func copyKey(k auth.SigningKey) auth.SigningKey {
 		k.RetiredAt = &at
 	}
 	return k
-}
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -232,7 +219,7 @@ func goodClaims(now time.Time) accessClaims {
 
 func TestSignVerifyRoundTrip(t *testing.T) {
 	t.Parallel()
-	store, clock := &memStore{}, &fakeClock{t: t0}
+	store, clock := &memStore{}, clocktest.New(t0)
 	k := newTestKeys(t, store, clock, testConfig())
 	c := testClaims(t0)
 	tok := mustSign(t, k, c)
@@ -263,7 +250,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 
 func TestSignValidates(t *testing.T) {
 	t.Parallel()
-	k := newTestKeys(t, &memStore{}, &fakeClock{t: t0}, testConfig())
+	k := newTestKeys(t, &memStore{}, clocktest.New(t0), testConfig())
 	tests := []struct {
 		name   string
 		change func(*auth.AccessClaims)
@@ -285,14 +272,14 @@ func TestSignValidates(t *testing.T) {
 		})
 	}
 	// Sign before Load has nothing to sign with.
-	if _, err := NewKeys(&memStore{}, testBox(t), &fakeClock{t: t0}, Config{}).Sign(context.Background(), testClaims(t0)); err == nil {
+	if _, err := NewKeys(&memStore{}, testBox(t), clocktest.New(t0), Config{}).Sign(context.Background(), testClaims(t0)); err == nil {
 		t.Error("Sign with empty config and no keys succeeded")
 	}
 }
 
 func TestVerifyRejects(t *testing.T) {
 	t.Parallel()
-	store, clock := &memStore{}, &fakeClock{t: t0}
+	store, clock := &memStore{}, clocktest.New(t0)
 	k := newTestKeys(t, store, clock, testConfig())
 	kid, priv := signingPrivate(t, store)
 	pub := priv.Public().(ed25519.PublicKey)
@@ -396,7 +383,7 @@ func TestVerifyRejects(t *testing.T) {
 
 func TestVerifyExpiryBoundary(t *testing.T) {
 	t.Parallel()
-	k := newTestKeys(t, &memStore{}, &fakeClock{t: t0}, testConfig())
+	k := newTestKeys(t, &memStore{}, clocktest.New(t0), testConfig())
 	c := testClaims(t0)
 	c.Expiry = t0.Add(10*time.Minute + 700*time.Millisecond) // exp is truncated to ...:00
 	exp := t0.Add(10 * time.Minute)
@@ -433,7 +420,7 @@ func TestVerifyExpiryBoundary(t *testing.T) {
 
 func TestCachedVerify(t *testing.T) {
 	t.Parallel()
-	k := newTestKeys(t, &memStore{}, &fakeClock{t: t0}, testConfig())
+	k := newTestKeys(t, &memStore{}, clocktest.New(t0), testConfig())
 	c := testClaims(t0)
 	tok := mustSign(t, k, c)
 	ctx := context.Background()
@@ -476,7 +463,7 @@ func TestCachedVerify(t *testing.T) {
 func TestRotate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, clock := &memStore{}, &fakeClock{t: t0}
+	store, clock := &memStore{}, clocktest.New(t0)
 	cfg := testConfig()
 	k := newTestKeys(t, store, clock, cfg)
 	oldKid, _ := signingPrivate(t, store)
@@ -594,7 +581,7 @@ func jwksKids(t testing.TB, body []byte) []string {
 // with the published key set alone, and recompute the kid (RFC 7638).
 func TestJWKSVerifiesTokens(t *testing.T) {
 	t.Parallel()
-	k := newTestKeys(t, &memStore{}, &fakeClock{t: t0}, testConfig())
+	k := newTestKeys(t, &memStore{}, clocktest.New(t0), testConfig())
 	tok := mustSign(t, k, testClaims(t0))
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(k.JWKS(t0), &set); err != nil {
@@ -632,7 +619,7 @@ func TestJWKSVerifiesTokens(t *testing.T) {
 func TestSecondNodePicksUpRotation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, clock := &memStore{}, &fakeClock{t: t0}
+	store, clock := &memStore{}, clocktest.New(t0)
 	a := newTestKeys(t, store, clock, testConfig())
 	b := newTestKeys(t, store, clock, testConfig())
 	if kidA, kidB := segment(t, mustSign(t, a, testClaims(t0)), 0)["kid"], segment(t, mustSign(t, b, testClaims(t0)), 0)["kid"]; kidA != kidB {
@@ -674,7 +661,7 @@ func TestSecondNodePicksUpRotation(t *testing.T) {
 func TestPeriodicReload(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, clock := &memStore{}, &fakeClock{t: t0}
+	store, clock := &memStore{}, clocktest.New(t0)
 	cfg := testConfig()
 	a := newTestKeys(t, store, clock, cfg)
 	b := newTestKeys(t, store, clock, cfg)
@@ -718,7 +705,7 @@ func TestPeriodicReload(t *testing.T) {
 func TestPrivateKeysSealed(t *testing.T) {
 	t.Parallel()
 	store := &memStore{}
-	newTestKeys(t, store, &fakeClock{t: t0}, testConfig())
+	newTestKeys(t, store, clocktest.New(t0), testConfig())
 	keys, _ := store.SigningKeys(context.Background())
 	if len(keys) != 1 {
 		t.Fatalf("store holds %d keys after the first Load, want 1", len(keys))
@@ -743,7 +730,7 @@ func TestPrivateKeysSealed(t *testing.T) {
 		{"another secret", "another secret, 16 bytes or more", nil},
 		{"private half of another key", testSecret, func(s *memStore) {
 			other := &memStore{}
-			newTestKeys(t, other, &fakeClock{t: t0}, testConfig())
+			newTestKeys(t, other, clocktest.New(t0), testConfig())
 			s.keys[0].Private = other.keys[0].Private
 		}},
 		{"public half garbled", testSecret, func(s *memStore) { s.keys[0].Public = []byte("garbage") }},
@@ -760,7 +747,7 @@ func TestPrivateKeysSealed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := NewKeys(s, box, &fakeClock{t: t0}, testConfig()).Load(context.Background()); err == nil {
+			if err := NewKeys(s, box, clocktest.New(t0), testConfig()).Load(context.Background()); err == nil {
 				t.Error("Load succeeded")
 			}
 		})
@@ -770,7 +757,7 @@ func TestPrivateKeysSealed(t *testing.T) {
 func TestLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &fakeClock{t: t0}
+	clock := clocktest.New(t0)
 	store := &memStore{}
 	newTestKeys(t, store, clock, testConfig())
 	newTestKeys(t, store, clock, testConfig())
@@ -817,7 +804,7 @@ func TestLoad(t *testing.T) {
 func TestKeysDoNotPrintSecrets(t *testing.T) {
 	t.Parallel()
 	store := &memStore{}
-	k := newTestKeys(t, store, &fakeClock{t: t0}, testConfig())
+	k := newTestKeys(t, store, clocktest.New(t0), testConfig())
 	tok := mustSign(t, k, testClaims(t0))
 	if _, err := k.Verify(context.Background(), tok, t0); err != nil {
 		t.Fatal(err)
@@ -837,7 +824,7 @@ func TestKeysDoNotPrintSecrets(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	store, clock := &memStore{}, &fakeClock{t: t0}
+	store, clock := &memStore{}, clocktest.New(t0)
 	a := newTestKeys(t, store, clock, testConfig())
 	b := newTestKeys(t, store, clock, testConfig())
 	shared := mustSign(t, a, testClaims(t0))
