@@ -21,9 +21,6 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
 )
 
-// fakeClock is the shared test clock.
-type fakeClock = clocktest.Clock
-
 const testPassword = "correct horse battery staple"
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -24,9 +24,6 @@ import (
 	"github.com/gatehouse/gatehouse/seal"
 )
 
-// fakeClock is the shared test clock.
-type fakeClock = clocktest.Clock
-
 // memStore is an in-memory KeyStore with auth.Store's semantics.
 type memStore struct {
 	mu    sync.Mutex
