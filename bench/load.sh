@@ -5,18 +5,24 @@
 #   bench/load.sh                      # SQLite and PostgreSQL
 #   DBS=sqlite bench/load.sh           # SQLite only
 #   PG_URL=postgres://… bench/load.sh  # another PostgreSQL
+#   DURATION=5s bench/load.sh          # shorter runs
 #
 # Server and load generator share the machine, wrk uses one thread.
+# Email sign-in runs through bench/otpload, which is the server's SMTP
+# server (GATEHOUSE_MAIL_URL points at SMTP_ADDR, 127.0.0.1:2525 unless
+# set) while it runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DBS=${DBS:-"sqlite postgres"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DURATION=${DURATION:-10s}
+SMTP_ADDR=${SMTP_ADDR:-127.0.0.1:2525}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/gatehouse" ./cmd/gatehouse
 go build -o "$work/bare" ./bench/bare
 go build -o "$work/startup" ./bench/startup
+go build -o "$work/otpload" ./bench/otpload
 ADDR=127.0.0.1:3000
 BASE=http://$ADDR
 
@@ -40,7 +46,8 @@ for db in $DBS; do
       psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $dbname" -c "CREATE DATABASE $dbname" >/dev/null
       url="${PG_URL/\/postgres\?/\/$dbname?}" ;;
   esac
-  export GATEHOUSE_DATABASE_URL=$url GATEHOUSE_SECRET=benchmark-secret-benchmark-secret-0123 GATEHOUSE_ADDR=$ADDR GATEHOUSE_PUBLIC_URL=$BASE
+  export GATEHOUSE_DATABASE_URL=$url GATEHOUSE_SECRET=benchmark-secret-benchmark-secret-0123 GATEHOUSE_ADDR=$ADDR GATEHOUSE_PUBLIC_URL=$BASE \
+    GATEHOUSE_MAIL_URL="smtp://$SMTP_ADDR?tls=none"
   "$work/gatehouse" migrate >/dev/null
   echo
   echo "== $db"
@@ -58,11 +65,19 @@ for db in $DBS; do
   echo "-- GET /v1/check, Bearer, 32 connections, $DURATION"
   wrk -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check" | summary
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  # A browser session: a magic link through the real mail path, then its cookie.
+  cookie=$("$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -cookie)
+  echo "-- GET /v1/check, session cookie, 32 connections, $DURATION"
+  wrk -t1 -c32 -d"$DURATION" --latency -H "Cookie: $cookie" "$BASE/v1/check" | summary
+  echo "RSS after: $(rss $pid), peak $(peak $pid)"
   echo "-- POST /v1/token grant password, 8 connections, $DURATION"
   wrk -t1 -c8 -d"$DURATION" --latency -s bench/signin.lua "$BASE/v1/token" | summary
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
   echo "-- POST /v1/token grant password, 500 connections at once, $DURATION"
   wrk -t1 -c500 -d"$DURATION" --timeout 30s --latency -s bench/signin.lua "$BASE/v1/token" | summary
+  echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  echo "-- POST /v1/otp for distinct addresses, the mail they send, grant otp with its codes; 16 connections, $DURATION each"
+  "$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -c 16 -d "$DURATION"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
   kill -INT $pid; wait $pid 2>/dev/null || true
   if [ "$db" = postgres ]; then psql "$PG_URL" -qc "DROP DATABASE $dbname" >/dev/null; fi
