@@ -1,0 +1,127 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Second-factor kinds, as listed in `factors` and used as grant `factor`.
+const (
+	FactorTOTP       = "totp"
+	FactorEmail      = "email"
+	FactorBackupCode = "backup_code"
+)
+
+// MethodEmailCode is the AMR value of an emailed second-factor code.
+const MethodEmailCode = "email"
+
+// MethodBackupCode is the AMR value of a backup code.
+const MethodBackupCode = "backup_code"
+
+// Factor is a second factor of a user. A TOTP factor starts unconfirmed
+// (enrolment) and does nothing until confirmed with a code; an unconfirmed
+// one expires and a new enrolment replaces it.
+type Factor struct {
+	ID     string
+	UserID string
+	Kind   string
+	// Secret is the TOTP secret sealed under the server secret (nil for
+	// the email factor).
+	Secret []byte
+	// LastStep is the last TOTP time step accepted: a code is accepted at
+	// most once, so a shoulder-surfed code cannot be replayed.
+	LastStep    int64
+	CreatedAt   time.Time
+	ConfirmedAt *time.Time
+}
+
+// Confirmed reports whether the factor is on.
+func (f *Factor) Confirmed() bool { return f.ConfirmedAt != nil }
+
+// MFAToken is the proof of a first factor, waiting for the second. Only its
+// hash is stored. It is short-lived, bound to the user and the first
+// factor, and dies after a few wrong second-factor codes.
+type MFAToken struct {
+	ID     string
+	UserID string
+	Hash   []byte
+	// AMR holds the first factor's methods.
+	AMR      []string
+	Attempts int
+	// EmailCodeHash is the emailed second-factor code (HMAC, like challenge
+	// codes) while one is outstanding.
+	EmailCodeHash      []byte
+	EmailCodeExpiresAt *time.Time
+	CreatedAt          time.Time
+	ExpiresAt          time.Time
+	ConsumedAt         *time.Time
+	// Browser is set when the first factor was a magic link opened in a
+	// browser: the second step then ends in a cookie session.
+	Browser    bool
+	RedirectTo string
+}
+
+// FactorStore keeps second factors, backup codes and MFA tokens; the SQL
+// store implements it.
+type FactorStore interface {
+	// PutFactor inserts f; an unconfirmed factor of the same user and kind
+	// is replaced. A confirmed one of the same kind answers ErrFactorExists.
+	PutFactor(ctx context.Context, f *Factor) error
+	// Factors answers every factor of the user, confirmed or not.
+	Factors(ctx context.Context, userID string) ([]Factor, error)
+	// ConfirmFactor marks the factor confirmed at now with the TOTP step
+	// that confirmed it, and replaces the user's backup codes with hashes,
+	// atomically.
+	ConfirmFactor(ctx context.Context, id string, step int64, now time.Time, backupHashes [][]byte) error
+	// UseTOTPStep records step as used when it is later than the last one;
+	// false when it is not (a replay).
+	UseTOTPStep(ctx context.Context, factorID string, step int64) (bool, error)
+	// DeleteFactor removes the user's factor of kind.
+	DeleteFactor(ctx context.Context, userID, kind string) error
+
+	// ReplaceBackupCodes replaces every backup code of the user.
+	ReplaceBackupCodes(ctx context.Context, userID string, hashes [][]byte) error
+	// UseBackupCode marks the unused code with hash used at now; false when
+	// there is none. It answers how many unused codes remain.
+	UseBackupCode(ctx context.Context, userID string, hash []byte, now time.Time) (used bool, remaining int, err error)
+	// BackupCodesLeft answers how many unused backup codes the user has.
+	BackupCodesLeft(ctx context.Context, userID string) (int, error)
+
+	CreateMFAToken(ctx context.Context, t *MFAToken) error
+	MFATokenByHash(ctx context.Context, hash []byte) (*MFAToken, error)
+	// FailMFAToken counts one wrong second-factor code; answers the count.
+	FailMFAToken(ctx context.Context, id string) (int, error)
+	// SetMFAEmailCode records the emailed code of a token and, when m is
+	// not nil, enqueues m, atomically.
+	SetMFAEmailCode(ctx context.Context, id string, hash []byte, expires time.Time, m *Message) error
+	// ConsumeMFAToken marks it used; false when it was used already.
+	ConsumeMFAToken(ctx context.Context, id string, now time.Time) (bool, error)
+	// DeleteUserMFATokens removes every pending MFA token of the user (a
+	// disable or a revocation must kill half-finished sign-ins too).
+	DeleteUserMFATokens(ctx context.Context, userID string) error
+}
+
+// ErrFactorExists is answered by PutFactor for a second confirmed factor
+// of one kind.
+var ErrFactorExists = &Error{Kind: "factor_exists"}
+
+// AuditEvent is a security-relevant event kept for admins (backup code
+// used, factor added or removed, …).
+type AuditEvent struct {
+	ID        string
+	UserID    string
+	Kind      string
+	IP        string
+	UserAgent string
+	// Detail is a short, secret-free note (e.g. "3 backup codes left").
+	Detail    string
+	CreatedAt time.Time
+}
+
+// AuditStore keeps audit events.
+type AuditStore interface {
+	AddAuditEvent(ctx context.Context, e *AuditEvent) error
+	// AuditEvents answers events newest first, of one user (or all when
+	// userID is empty), before the cursor ID, at most limit.
+	AuditEvents(ctx context.Context, userID, before string, limit int) ([]AuditEvent, error)
+}
