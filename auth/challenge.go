@@ -16,6 +16,7 @@ const (
 	KindSignInCode = "signin_code"
 	KindMagicLink  = "magic_link"
 	KindRecovery   = "recovery"
+	KindMFACode    = "mfa_code"
 )
 
 // Challenge is a one-time code (and, for links, a link token) sent to an

@@ -70,8 +70,8 @@ type FactorStore interface {
 	// Factors answers every factor of the user, confirmed or not.
 	Factors(ctx context.Context, userID string) ([]Factor, error)
 	// ConfirmFactor marks the factor confirmed at now with the TOTP step
-	// that confirmed it, and replaces the user's backup codes with hashes,
-	// atomically.
+	// that confirmed it and, when hashes is not nil, replaces the user's
+	// backup codes with them, atomically (nil leaves the codes alone).
 	ConfirmFactor(ctx context.Context, id string, step int64, now time.Time, backupHashes [][]byte) error
 	// UseTOTPStep records step as used when it is later than the last one;
 	// false when it is not (a replay).

@@ -312,7 +312,7 @@ func (s *Service) codeSignIn(ctx context.Context, email, code string, c Client) 
 	if err != nil {
 		return nil, err
 	}
-	return s.startSession(ctx, u, c, []string{MethodOTP})
+	return s.signIn(ctx, u, c, []string{MethodOTP})
 }
 
 // MagicLinkGrant signs in with a magic link's token (API and mobile
@@ -331,7 +331,7 @@ func (s *Service) MagicLinkGrant(ctx context.Context, token string, c Client) (*
 		if err != nil {
 			return nil, err
 		}
-		return s.startSession(ctx, u, c, []string{MethodLink})
+		return s.signIn(ctx, u, c, []string{MethodLink})
 	}()
 	s.observe(method, err)
 	return g, err
@@ -344,6 +344,8 @@ type LinkResult struct {
 	Session    *Session
 	User       *User
 	RedirectTo string
+	// MFA is set instead of a cookie when a second factor is needed.
+	MFA *MFARequired
 }
 
 // VerifyLink consumes a magic link clicked in a browser and starts a cookie
@@ -359,15 +361,11 @@ func (s *Service) VerifyLink(ctx context.Context, token string, c Client) (*Link
 		if err != nil {
 			return nil, err
 		}
-		cookie, sess, err := s.BrowserSession(ctx, u, c, []string{MethodLink})
-		if err != nil {
-			return nil, err
-		}
 		target := s.allowedRedirect(ch.RedirectTo)
 		if target == "" {
 			target = "/"
 		}
-		return &LinkResult{Cookie: cookie, Session: sess, User: u, RedirectTo: target}, nil
+		return s.browserSignIn(ctx, u, c, []string{MethodLink}, target)
 	}()
 	s.observe(method, err)
 	return r, err
@@ -447,11 +445,7 @@ func (s *Service) RecoverLink(ctx context.Context, token, newPassword string, c 
 		if err != nil {
 			return nil, err
 		}
-		cookie, sess, err := s.BrowserSession(ctx, u, c, []string{MethodLink})
-		if err != nil {
-			return nil, err
-		}
-		return &LinkResult{Cookie: cookie, Session: sess, User: u, RedirectTo: "/"}, nil
+		return s.browserSignIn(ctx, u, c, []string{MethodLink}, "/")
 	}()
 	s.observe(method, err)
 	return r, err
@@ -462,7 +456,7 @@ func (s *Service) recover(ctx context.Context, ch *Challenge, password string, c
 	if err != nil {
 		return nil, err
 	}
-	return s.startSession(ctx, u, c, []string{MethodOTP})
+	return s.signIn(ctx, u, c, []string{MethodOTP})
 }
 
 // setRecoveredPassword sets the password of the account a recovery

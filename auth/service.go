@@ -51,6 +51,8 @@ type Config struct {
 	// CodeKey keys the HMAC that codes are stored under (32+ bytes, from
 	// the server secret, the same on every node).
 	CodeKey []byte
+	// AppName is the issuer shown in authenticator apps.
+	AppName string
 }
 
 func (c *Config) defaults() {
@@ -80,6 +82,9 @@ func (c *Config) defaults() {
 	}
 	if c.MagicLinkTTL <= 0 {
 		c.MagicLinkTTL = 15 * time.Minute
+	}
+	if c.AppName == "" {
+		c.AppName = "Gatehouse"
 	}
 }
 
@@ -111,6 +116,11 @@ type Deps struct {
 	Challenges  ChallengeStore
 	Outbox      Outbox
 	SendLimiter SendLimiter
+
+	// Factors and Sealer enable second factors; Audit keeps their events.
+	Factors FactorStore
+	Sealer  Sealer
+	Audit   AuditStore
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -129,6 +139,9 @@ type Service struct {
 	challenges ChallengeStore
 	outbox     Outbox
 	sendLimit  SendLimiter
+	factors    FactorStore
+	sealer     Sealer
+	auditLog   AuditStore
 
 	// dummyMu guards dummyHash, which is made once it is first needed.
 	dummyMu   sync.Mutex
@@ -156,6 +169,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
 		sessions:   newSessionCache(100_000),
 		challenges: d.Challenges, outbox: d.Outbox, sendLimit: d.SendLimiter,
+		auditLog: d.Audit,
+	}
+	if d.Factors != nil && d.Sealer != nil {
+		s.factors, s.sealer = d.Factors, d.Sealer
 	}
 	return s, nil
 }

@@ -152,6 +152,12 @@ func (s *Service) revoke(ctx context.Context, id string) error {
 
 // revokeUser ends every session of a user except keepID.
 func (s *Service) revokeUser(ctx context.Context, userID, keepID string) error {
+	if s.factors != nil {
+		// A sign-in halfway through its second factor must die too.
+		if err := s.factors.DeleteUserMFATokens(ctx, userID); err != nil {
+			return storeErr("delete mfa tokens", err)
+		}
+	}
 	ids, err := s.store.RevokeUserSessions(ctx, userID, keepID, s.now())
 	s.sessions.forget(ids...)
 	if keepID == "" {

@@ -17,6 +17,9 @@ type Grant struct {
 	RefreshToken string
 	User         *User
 	Session      *Session
+	// MFA is set, and nothing else but User, when the account has a second
+	// factor on: the sign-in continues with MFAGrant.
+	MFA *MFARequired
 }
 
 // SignUpInput is a new account. Password is optional (passwordless account).
@@ -131,7 +134,7 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 		s.obs.SignIn(method, "failure")
 		return nil, errDisabled
 	}
-	g, err := s.startSession(ctx, u, c, []string{MethodPassword})
+	g, err := s.signIn(ctx, u, c, []string{MethodPassword})
 	if err != nil {
 		s.obs.SignIn(method, "error")
 		return nil, err
@@ -191,12 +194,17 @@ func (s *Service) fail(ctx context.Context, keys []string) {
 	}
 }
 
-// newSession answers a session for u that starts now.
+// newSession answers a session for u that starts now. A sign-in proven by
+// two methods (a first and a second factor) is aal2.
 func (s *Service) newSession(u *User, c Client, amr []string) *Session {
 	now := s.now()
+	aal := AAL1
+	if len(amr) > 1 {
+		aal = AAL2
+	}
 	sess := &Session{
 		ID: newID(), UserID: u.ID, IP: truncate(c.IP, 64), UserAgent: truncate(c.UserAgent, 512),
-		AAL: AAL1, AMR: amr, CreatedAt: now, LastSeenAt: now,
+		AAL: aal, AMR: amr, CreatedAt: now, LastSeenAt: now,
 		AbsoluteExpiresAt: now.Add(s.cfg.RefreshTokenTTL),
 	}
 	sess.ExpiresAt = minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
