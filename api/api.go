@@ -51,6 +51,8 @@ type Options struct {
 	InsecureCookies bool
 	// Messages lists outbox deliveries for /v1/admin/messages.
 	Messages MessageLister
+	// Audit lists audit events for /v1/admin/audit.
+	Audit AuditLister
 	// Version is shown in the OpenAPI document.
 	Version string
 }
@@ -107,6 +109,8 @@ func New(o Options) (*Server, error) {
 	s.registerOTP()
 	s.registerVerify()
 	s.registerMessages()
+	s.registerMFA()
+	s.registerAudit()
 	s.registerUser()
 	s.registerAdmin()
 	s.registerCheck()

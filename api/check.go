@@ -50,7 +50,7 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter, _ *http.Request) {
 		"issuer":                                s.o.Issuer,
 		"jwks_uri":                              s.o.Issuer + "/.well-known/jwks.json",
 		"token_endpoint":                        s.o.Issuer + "/v1/token",
-		"grant_types_supported":                 []string{"password", "refresh_token", "otp", "magic_link"},
+		"grant_types_supported":                 []string{"password", "refresh_token", "otp", "magic_link", "mfa"},
 		"id_token_signing_alg_values_supported": []string{"EdDSA"},
 		"token_endpoint_auth_methods_supported": []string{"none"},
 		"response_types_supported":              []string{"token"},

@@ -327,7 +327,8 @@ type userJSON struct {
 	PhoneVerified bool      `json:"phone_verified"`
 	Name          string    `json:"name"`
 	HasPassword   bool      `json:"has_password"`
-	Factors       []string  `json:"factors"`
+	Factors       []string  `json:"factors"`           // GET/PATCH /v1/user only
+	BackupCodes   int       `json:"backup_codes_left"` // GET/PATCH /v1/user only
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }

@@ -20,7 +20,7 @@ type MessageLister interface {
 // Message is a delivery as admins see it: never its content.
 type Message struct {
 	ID            string     `json:"id"`
-	Kind          string     `json:"kind" enum:"signin_code,magic_link,recovery"`
+	Kind          string     `json:"kind" enum:"signin_code,magic_link,recovery,mfa_code"`
 	Channel       string     `json:"channel" enum:"email,sms"`
 	To            string     `json:"to" doc:"Masked: a***@example.com."`
 	Status        string     `json:"status" enum:"pending,sent,failed"`

@@ -25,12 +25,14 @@ type userEnvelope struct {
 
 type tokenInput struct {
 	Body struct {
-		GrantType    string `json:"grant_type" enum:"password,refresh_token,otp,magic_link"`
+		GrantType    string `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa"`
 		Email        string `json:"email,omitempty" doc:"grant_type password and otp."`
 		Password     string `json:"password,omitempty" doc:"grant_type password."`
 		RefreshToken string `json:"refresh_token,omitempty" doc:"grant_type refresh_token."`
-		Code         string `json:"code,omitempty" doc:"grant_type otp: the emailed code."`
+		Code         string `json:"code,omitempty" doc:"grant_type otp: the emailed code; grant_type mfa: the second factor's code."`
 		Token        string `json:"token,omitempty" doc:"grant_type magic_link: the token of the emailed link."`
+		MFAToken     string `json:"mfa_token,omitempty" doc:"grant_type mfa: from the mfa_required answer."`
+		Factor       string `json:"factor,omitempty" enum:"totp,email,backup_code" doc:"grant_type mfa."`
 	}
 }
 
@@ -60,7 +62,8 @@ func (s *Server) registerAuth() {
 		Summary: "Sign in, or refresh tokens",
 		Description: "grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
 			"grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one after a 10 s grace period revokes the session (401 token_revoked). " +
-			"grant_type otp signs in with an emailed code (401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes, when the code is dead); grant_type magic_link with an emailed link's token.",
+			"grant_type otp signs in with an emailed code (401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes, when the code is dead); grant_type magic_link with an emailed link's token. " +
+			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
 		c := clientOf(ctx)
@@ -75,6 +78,8 @@ func (s *Server) registerAuth() {
 			g, err = s.auth.OTPGrant(ctx, in.Body.Email, in.Body.Code, c)
 		case "magic_link":
 			g, err = s.auth.MagicLinkGrant(ctx, in.Body.Token, c)
+		case "mfa":
+			g, err = s.auth.MFAGrant(ctx, auth.MFAInput{Token: in.Body.MFAToken, Factor: in.Body.Factor, Code: in.Body.Code}, c)
 		}
 		if err != nil {
 			return nil, s.fail(ctx, err)

@@ -55,7 +55,16 @@ func (s *Server) userOp(o huma.Operation) huma.Operation {
 }
 
 type userOutput struct {
-	Body User
+	Body Profile
+}
+
+// profile answers u with its factors.
+func (s *Server) profile(ctx context.Context, u *auth.User) (*userOutput, error) {
+	kinds, left, err := s.auth.Factors(ctx, principalOf(ctx))
+	if err != nil {
+		return nil, s.fail(ctx, err)
+	}
+	return &userOutput{Body: Profile{User: userView(u), Factors: kinds, BackupCodesLeft: left}}, nil
 }
 
 type updateUserInput struct {
@@ -95,7 +104,7 @@ func (s *Server) registerUser() {
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		return &userOutput{Body: userView(u)}, nil
+		return s.profile(ctx, u)
 	})
 
 	huma.Register(s.api, s.userOp(huma.Operation{
@@ -106,7 +115,7 @@ func (s *Server) registerUser() {
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		return &userOutput{Body: userView(u)}, nil
+		return s.profile(ctx, u)
 	})
 
 	huma.Register(s.api, s.userOp(huma.Operation{

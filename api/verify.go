@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"html/template"
 	"net/http"
 
@@ -24,11 +25,36 @@ input{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0
 {{if .Token}}<form method="post" action="verify"><input type="hidden" name="token" value="{{.Token}}">
 {{if .Recovery}}<label for="new_password">New password</label>
 <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required>{{end}}
-<button type="submit">{{.Button}}</button></form>{{end}}</body></html>`))
+<button type="submit">{{.Button}}</button></form>{{end}}
+{{if .MFAToken}}<form method="post" action="verify"><input type="hidden" name="mfa_token" value="{{.MFAToken}}">
+<fieldset style="border:0;padding:0;margin:0 0 1rem">{{range $i, $f := .Factors}}<label style="display:block">
+<input type="radio" name="factor" value="{{$f}}"{{if eq $i 0}} checked{{end}} style="width:auto;margin:0 .4rem 0 0">{{index $.FactorNames $f}}</label>{{end}}</fieldset>
+<label for="code">Code</label><input id="code" name="code" autocomplete="one-time-code" inputmode="text" maxlength="32" required autofocus>
+<button type="submit">Continue</button></form>
+{{if .CanEmail}}<form method="post" action="verify"><input type="hidden" name="mfa_token" value="{{.MFAToken}}">
+<input type="hidden" name="send" value="email"><p><button type="submit" style="background:#52525b">Email me a code</button></p></form>{{end}}{{end}}
+</body></html>`))
 
 type verifyView struct {
 	Title, Message, Button, Token string
 	Recovery, Error               bool
+	// The second-factor step: the MFA token and the factors to choose from.
+	MFAToken    string
+	Factors     []string
+	CanEmail    bool
+	FactorNames map[string]string
+}
+
+// mfaView is the second-factor step of a browser sign-in.
+func mfaView(m *auth.MFARequired, message string, isErr bool) verifyView {
+	return verifyView{
+		Title: "One more step", Message: message, Error: isErr, MFAToken: m.Token, Factors: m.Factors,
+		CanEmail: slices.Contains(m.Factors, auth.FactorEmail),
+		FactorNames: map[string]string{
+			auth.FactorTOTP: "Code from your authenticator app", auth.FactorEmail: "Code we email you",
+			auth.FactorBackupCode: "A backup code",
+		},
+	}
 }
 
 func (s *Server) renderVerify(w http.ResponseWriter, status int, v verifyView) {
@@ -72,6 +98,10 @@ func (s *Server) verifyPost(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PostForm.Get("token")
 	ctx := r.Context()
+	if r.PostForm.Has("mfa_token") {
+		s.verifyMFA(w, r)
+		return
+	}
 	var res *auth.LinkResult
 	var err error
 	recovery := r.PostForm.Has("new_password")
@@ -102,8 +132,50 @@ func (s *Server) verifyPost(w http.ResponseWriter, r *http.Request) {
 		s.renderVerify(w, status, v)
 		return
 	}
+	s.finishBrowserSignIn(w, r, res)
+}
+
+// finishBrowserSignIn sets the cookie and redirects, or shows the
+// second-factor step.
+func (s *Server) finishBrowserSignIn(w http.ResponseWriter, r *http.Request, res *auth.LinkResult) {
+	if res.MFA != nil {
+		s.renderVerify(w, http.StatusOK, mfaView(res.MFA, "Your account has a second factor on: enter one of these to finish signing in.", false))
+		return
+	}
 	http.SetCookie(w, s.sessionCookie(res.Cookie, res.Session))
 	http.Redirect(w, r, res.RedirectTo, http.StatusSeeOther)
+}
+
+// verifyMFA handles the second-factor form: send an email code, or check a
+// code and finish.
+func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token := r.PostForm.Get("mfa_token")
+	factors := s.auth.MFAFactors(ctx, token)
+	if len(factors) == 0 {
+		s.renderVerify(w, http.StatusBadRequest, verifyView{Title: "This sign-in has ended", Message: "It took too long or was used already. Start again.", Error: true})
+		return
+	}
+	step := &auth.MFARequired{Token: token, Factors: factors}
+	if r.PostForm.Get("send") == auth.FactorEmail {
+		if err := s.auth.MFAChallenge(ctx, token, auth.FactorEmail); err != nil {
+			s.renderVerify(w, http.StatusOK, mfaView(step, problemOf(ctx, s.log, err).Detail, true))
+			return
+		}
+		s.renderVerify(w, http.StatusOK, mfaView(step, "We emailed you a code.", false))
+		return
+	}
+	res, err := s.auth.MFABrowser(ctx, auth.MFAInput{Token: token, Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}, clientOf(ctx))
+	if err != nil {
+		if k := auth.KindOf(err); k == auth.KindInvalidCode || k == auth.KindInvalidRequest {
+			s.renderVerify(w, http.StatusBadRequest, mfaView(step, "That code is not right; try again.", true))
+			return
+		}
+		p := problemOf(ctx, s.log, err)
+		s.renderVerify(w, p.Status, verifyView{Title: "This sign-in has ended", Message: p.Detail + " Start again.", Error: true})
+		return
+	}
+	s.finishBrowserSignIn(w, r, res)
 }
 
 func fieldMessages(err error) string {

@@ -15,7 +15,6 @@ type User struct {
 	PhoneVerified bool      `json:"phone_verified"`
 	Name          string    `json:"name"`
 	HasPassword   bool      `json:"has_password"`
-	Factors       []string  `json:"factors" doc:"Second factors that are on."`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
 }
@@ -23,7 +22,7 @@ type User struct {
 func userView(u *auth.User) User {
 	return User{
 		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Phone: u.Phone, PhoneVerified: u.PhoneVerified,
-		Name: u.Name, HasPassword: u.HasPassword(), Factors: []string{}, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		Name: u.Name, HasPassword: u.HasPassword(), CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
 }
 
@@ -65,17 +64,34 @@ func sessionView(s *auth.Session, current bool) Session {
 }
 
 // Tokens answer a sign-in or a refresh.
+// When the account has a second factor on, a first factor answers only
+// mfa_required, mfa_token and factors; POST /v1/token grant mfa finishes.
 type Tokens struct {
-	AccessToken  string `json:"access_token"`
-	TokenType    string `json:"token_type" enum:"Bearer"`
-	ExpiresIn    int    `json:"expires_in" doc:"Seconds until the access token expires."`
-	RefreshToken string `json:"refresh_token"`
-	User         User   `json:"user"`
+	AccessToken  string   `json:"access_token,omitempty"`
+	TokenType    string   `json:"token_type,omitempty" enum:"Bearer"`
+	ExpiresIn    int      `json:"expires_in,omitempty" doc:"Seconds until the access token expires."`
+	RefreshToken string   `json:"refresh_token,omitempty"`
+	User         *User    `json:"user,omitempty"`
+	MFARequired  bool     `json:"mfa_required,omitempty" doc:"A second factor is needed: no tokens yet."`
+	MFAToken     string   `json:"mfa_token,omitempty" doc:"For grant mfa and POST /v1/mfa/challenge; valid 5 minutes."`
+	Factors      []string `json:"factors,omitempty" doc:"The second factors that can finish this sign-in." enum:"totp,email,backup_code"`
 }
 
 func tokensView(g *auth.Grant) Tokens {
+	if g.MFA != nil {
+		return Tokens{MFARequired: true, MFAToken: g.MFA.Token, Factors: g.MFA.Factors}
+	}
+	u := userView(g.User)
 	return Tokens{
 		AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: int(g.ExpiresIn.Seconds()),
-		RefreshToken: g.RefreshToken, User: userView(g.User),
+		RefreshToken: g.RefreshToken, User: &u,
 	}
+}
+
+// Profile is the signed-in user's own view: the account and its second
+// factors.
+type Profile struct {
+	User
+	Factors         []string `json:"factors" doc:"Second factors that are on." enum:"totp,email"`
+	BackupCodesLeft int      `json:"backup_codes_left" doc:"Unused backup codes."`
 }

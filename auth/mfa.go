@@ -458,3 +458,18 @@ func (s *Service) audit(ctx context.Context, userID, kind string, c Client, deta
 		s.log.WarnContext(ctx, "audit event", "kind", kind, "user_id", userID, "err", err)
 	}
 }
+
+// MFAFactors answers the factors that can finish the sign-in of a live MFA
+// token, or nil when the token is not live (for the browser's second-factor
+// page, which must redraw itself without consuming anything).
+func (s *Service) MFAFactors(ctx context.Context, token string) []string {
+	_, u, err := s.mfaToken(ctx, token)
+	if err != nil {
+		return nil
+	}
+	kinds, err := s.onFactors(ctx, u.ID)
+	if err != nil {
+		return nil
+	}
+	return kinds
+}

@@ -28,7 +28,7 @@ var embedded embed.FS
 // Kinds lists every message kind that has templates, in a fixed order. Each
 // kind has three files: KIND.subject.txt and KIND.txt (text/template) and
 // KIND.html (html/template).
-var Kinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery}
+var Kinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode}
 
 // TemplateData is what a template may show. Its field names are the contract
 // for anyone who overrides a template, so they do not change lightly.

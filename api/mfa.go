@@ -1,0 +1,187 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"net/http"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/pquerna/otp"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// qrPNG renders an otpauth URL as a QR code (pquerna/otp's encoder).
+func qrPNG(url string) ([]byte, error) {
+	key, err := otp.NewKeyFromURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse otpauth url: %w", err)
+	}
+	img, err := key.Image(256, 256)
+	if err != nil {
+		return nil, fmt.Errorf("qr image: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, fmt.Errorf("encode png: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+type totpEnrolOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		Secret     string `json:"secret" doc:"Base32, to type into an app that cannot scan."`
+		OTPAuthURL string `json:"otpauth_url" doc:"otpauth://totp/ URL; issuer GATEHOUSE_APP_NAME, account the email."`
+		QRPNG      string `json:"qr_png" contentEncoding:"base64" doc:"The URL as a PNG QR code, base64."`
+	}
+}
+
+type codeInput struct {
+	Body struct {
+		Code string `json:"code" maxLength:"32"`
+	}
+}
+
+type backupCodesOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		BackupCodes []string `json:"backup_codes" doc:"Shown this once; each works once (xxxx-xxxx-xx)."`
+	}
+}
+
+func backupCodes(codes []string) *backupCodesOutput {
+	out := &backupCodesOutput{CacheControl: "no-store"}
+	out.Body.BackupCodes = codes
+	if codes == nil {
+		out.Body.BackupCodes = []string{}
+	}
+	return out
+}
+
+type pngOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+type mfaChallengeInput struct {
+	Body struct {
+		MFAToken string `json:"mfa_token" maxLength:"128"`
+		Factor   string `json:"factor" enum:"email"`
+	}
+}
+
+func (s *Server) mfaOp(o huma.Operation) huma.Operation {
+	o = s.userOp(o)
+	o.Tags = []string{"Second factors"}
+	return o
+}
+
+func (s *Server) registerMFA() {
+	huma.Register(s.api, s.mfaOp(huma.Operation{
+		OperationID: "enrolTOTP", Method: http.MethodPost, Path: "/v1/mfa/totp",
+		Summary:     "Start setting up an authenticator app",
+		Description: "Answers the secret, its otpauth URL and a QR code. Nothing changes until POST /v1/mfa/totp/verify confirms a code from the app; an unconfirmed set-up expires after 15 minutes and starting again replaces it. With a second factor already on, this needs an aal2 session.",
+		Errors:      []int{http.StatusBadRequest, http.StatusForbidden},
+	}), func(ctx context.Context, _ *struct{}) (*totpEnrolOutput, error) {
+		e, err := s.auth.EnrollTOTP(ctx, principalOf(ctx), clientOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		img, err := qrPNG(e.URL)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &totpEnrolOutput{CacheControl: "no-store"}
+		out.Body.Secret, out.Body.OTPAuthURL, out.Body.QRPNG = e.Secret, e.URL, base64.StdEncoding.EncodeToString(img)
+		return out, nil
+	})
+
+	huma.Register(s.api, s.mfaOp(huma.Operation{
+		OperationID: "confirmTOTP", Method: http.MethodPost, Path: "/v1/mfa/totp/verify",
+		Summary:     "Confirm the authenticator app with a code from it",
+		Description: "Turns the authenticator on and answers 10 backup codes, shown this once (the old ones die).",
+		Errors:      []int{http.StatusBadRequest},
+	}), func(ctx context.Context, in *codeInput) (*backupCodesOutput, error) {
+		codes, err := s.auth.ConfirmTOTP(ctx, principalOf(ctx), in.Body.Code, clientOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return backupCodes(codes), nil
+	})
+
+	huma.Register(s.api, s.mfaOp(huma.Operation{
+		OperationID: "totpQR", Method: http.MethodGet, Path: "/v1/mfa/totp/qr",
+		Summary:     "The authenticator's QR code again (image/png)",
+		Description: "Only for an aal2 session signed in less than 10 minutes ago: the image holds the secret.",
+		Responses:   map[string]*huma.Response{"200": {Description: "PNG", Content: map[string]*huma.MediaType{"image/png": {Schema: &huma.Schema{Type: "string", Format: "binary"}}}}},
+		Errors:      []int{http.StatusForbidden, http.StatusNotFound},
+	}), func(ctx context.Context, _ *struct{}) (*pngOutput, error) {
+		url, err := s.auth.TOTPURL(ctx, principalOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		img, err := qrPNG(url)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &pngOutput{ContentType: "image/png", CacheControl: "no-store", Body: img}, nil
+	})
+
+	for _, kind := range []string{auth.FactorTOTP, auth.FactorEmail} {
+		huma.Register(s.api, s.mfaOp(huma.Operation{
+			OperationID: "remove" + map[string]string{"totp": "TOTP", "email": "EmailFactor"}[kind], Method: http.MethodDelete,
+			Path: "/v1/mfa/" + kind, DefaultStatus: http.StatusNoContent,
+			Summary:     "Turn the " + map[string]string{"totp": "authenticator app", "email": "email second factor"}[kind] + " off",
+			Description: "Needs an aal2 session. When the last factor goes, the backup codes go too.",
+			Errors:      []int{http.StatusForbidden, http.StatusNotFound},
+		}), func(ctx context.Context, _ *struct{}) (*struct{}, error) {
+			if err := s.auth.RemoveFactor(ctx, principalOf(ctx), kind, clientOf(ctx)); err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			return nil, nil
+		})
+	}
+
+	huma.Register(s.api, s.mfaOp(huma.Operation{
+		OperationID: "enableEmailFactor", Method: http.MethodPost, Path: "/v1/mfa/email",
+		Summary:     "Make emailed codes a second factor",
+		Description: "When this is the account's first factor, the answer carries 10 backup codes, shown this once; otherwise backup_codes is empty. With a factor already on, this needs an aal2 session.",
+		Errors:      []int{http.StatusBadRequest, http.StatusForbidden},
+	}), func(ctx context.Context, _ *struct{}) (*backupCodesOutput, error) {
+		codes, err := s.auth.EnableEmailFactor(ctx, principalOf(ctx), clientOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return backupCodes(codes), nil
+	})
+
+	huma.Register(s.api, s.mfaOp(huma.Operation{
+		OperationID: "newBackupCodes", Method: http.MethodPost, Path: "/v1/mfa/backup-codes",
+		Summary:     "A fresh set of 10 backup codes (the old ones die)",
+		Description: "Needs a second factor on and an aal2 session.",
+		Errors:      []int{http.StatusBadRequest, http.StatusForbidden},
+	}), func(ctx context.Context, _ *struct{}) (*backupCodesOutput, error) {
+		codes, err := s.auth.NewBackupCodes(ctx, principalOf(ctx), clientOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return backupCodes(codes), nil
+	})
+
+	huma.Register(s.api, op(huma.Operation{
+		OperationID: "mfaChallenge", Method: http.MethodPost, Path: "/v1/mfa/challenge", DefaultStatus: http.StatusAccepted,
+		Summary:     "Email the second-factor code of a sign-in",
+		Description: "For an mfa_token whose factors include email. 429 rate_limited with Retry-After within a minute of the last message to the address.",
+		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests},
+	}), func(ctx context.Context, in *mfaChallengeInput) (*acceptedOutput, error) {
+		if err := s.auth.MFAChallenge(ctx, in.Body.MFAToken, in.Body.Factor); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &acceptedOutput{}, nil
+	})
+}
