@@ -65,7 +65,9 @@ type MFAToken struct {
 // store implements it.
 type FactorStore interface {
 	// PutFactor inserts f; an unconfirmed factor of the same user and kind
-	// is replaced. A confirmed one of the same kind answers ErrFactorExists.
+	// is replaced. While the user has a confirmed factor of the kind, any
+	// new one (even an enrolment) answers ErrFactorExists: replacing a
+	// factor means deleting it first.
 	PutFactor(ctx context.Context, f *Factor) error
 	// Factors answers every factor of the user, confirmed or not.
 	Factors(ctx context.Context, userID string) ([]Factor, error)
@@ -76,7 +78,8 @@ type FactorStore interface {
 	// UseTOTPStep records step as used when it is later than the last one;
 	// false when it is not (a replay).
 	UseTOTPStep(ctx context.Context, factorID string, step int64) (bool, error)
-	// DeleteFactor removes the user's factor of kind.
+	// DeleteFactor removes the user's factor of kind (the confirmed one and
+	// any enrolment in progress).
 	DeleteFactor(ctx context.Context, userID, kind string) error
 
 	// ReplaceBackupCodes replaces every backup code of the user.

@@ -123,15 +123,28 @@ func (d *dialect) skipLocked() string {
 	return " FOR UPDATE SKIP LOCKED"
 }
 
+// lockRow answers the locking clause that ends a SELECT of one row to make
+// concurrent transactions that lock the same row wait for this one to end:
+// on PostgreSQL FOR NO KEY UPDATE, which (unlike FOR UPDATE) still lets
+// other transactions insert rows that reference the locked one; "" on
+// SQLite, whose write transactions already run one at a time.
+func (d *dialect) lockRow() string {
+	if d.unixMicros {
+		return ""
+	}
+	return " FOR NO KEY UPDATE"
+}
+
 // errClass is what a driver error means to the store.
 type errClass int
 
 const (
-	errOther      errClass = iota // the database could not answer: ErrUnavailable
-	errEmailTaken                 // unique violation on users.email
-	errPhoneTaken                 // unique violation on users.phone
-	errMissingRef                 // foreign key violation: the parent row is gone
-	errConstraint                 // any other constraint: a caller bug, not an outage
+	errOther        errClass = iota // the database could not answer: ErrUnavailable
+	errEmailTaken                   // unique violation on users.email
+	errPhoneTaken                   // unique violation on users.phone
+	errMissingRef                   // foreign key violation: the parent row is gone
+	errFactorExists                 // unique violation on factors (user_id, kind)
+	errConstraint                   // any other constraint: a caller bug, not an outage
 )
 
 // classify maps a driver error to its errClass, by SQLite extended result
@@ -149,6 +162,11 @@ func (d *dialect) classify(err error) errClass {
 				return errEmailTaken
 			case strings.Contains(msg, "users.phone"):
 				return errPhoneTaken
+			case strings.Contains(msg, "factors.user_id, factors.kind"):
+				// Either partial index; only factors_confirmed_key can
+				// be violated, as PutFactor deletes the unconfirmed
+				// factor before it inserts.
+				return errFactorExists
 			}
 			return errConstraint
 		case code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
@@ -167,6 +185,8 @@ func (d *dialect) classify(err error) errClass {
 				return errEmailTaken
 			case "users_phone_key":
 				return errPhoneTaken
+			case "factors_confirmed_key":
+				return errFactorExists
 			}
 			return errConstraint
 		case pe.Code == "23503": // foreign_key_violation

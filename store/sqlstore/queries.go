@@ -29,6 +29,14 @@ const (
 		next_attempt_at, last_error, created_at, sent_at`
 )
 
+// Column lists of the second-factor and audit tables.
+const (
+	factorCols   = `id, user_id, kind, secret, last_step, created_at, confirmed_at`
+	mfaTokenCols = `id, user_id, hash, amr, attempts, email_code_hash, email_code_expires_at,
+		created_at, expires_at, consumed_at, browser, redirect_to`
+	auditCols = `id, user_id, kind, ip, user_agent, detail, created_at`
+)
+
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
@@ -48,6 +56,17 @@ type queries struct {
 	addMessage, claimMessages, messageSent, messageRetry, messageFailed,
 	messageExists, listMessages, listMessagesBefore, listMessagesByStatus,
 	listMessagesByStatusBefore string
+
+	confirmedFactorExists, deletePendingFactors, insertFactor, factors, lockFactorUser,
+	confirmFactor, useTOTPStep, factorExists, deleteFactor string
+
+	lockUser, deleteBackupCodes, insertBackupCode, useBackupCode, backupCodesLeft string
+
+	createMFAToken, mfaTokenByHash, failMFAToken, setMFAEmailCode, consumeMFAToken,
+	mfaTokenExists, deleteUserMFATokens string
+
+	addAuditEvent, auditEvents, auditEventsBefore, auditEventsOfUser,
+	auditEventsOfUserBefore string
 }
 
 // likeEscape is the escape character of every LIKE pattern the store builds.
@@ -69,6 +88,22 @@ func newQueries(d *dialect) *queries {
 		}
 		if before {
 			where = append(where, `(created_at, id) < (SELECT created_at, id FROM messages WHERE id = ?)`)
+		}
+		if len(where) > 0 {
+			q += ` WHERE ` + strings.Join(where, ` AND `)
+		}
+		return q + ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	}
+	// auditEvents is listMessages' twin: newest first, optionally of one
+	// user and before a cursor event.
+	auditEvents := func(byUser, before bool) string {
+		q := `SELECT ` + auditCols + ` FROM audit_events`
+		var where []string
+		if byUser {
+			where = append(where, `user_id = ?`)
+		}
+		if before {
+			where = append(where, `(created_at, id) < (SELECT created_at, id FROM audit_events WHERE id = ?)`)
 		}
 		if len(where) > 0 {
 			q += ` WHERE ` + strings.Join(where, ` AND `)
@@ -172,6 +207,46 @@ func newQueries(d *dialect) *queries {
 		listMessagesBefore:         listMessages(false, true),
 		listMessagesByStatus:       listMessages(true, false),
 		listMessagesByStatusBefore: listMessages(true, true),
+
+		confirmedFactorExists: `SELECT 1 FROM factors WHERE user_id = ? AND kind = ? AND confirmed_at IS NOT NULL`,
+		deletePendingFactors:  `DELETE FROM factors WHERE user_id = ? AND kind = ? AND confirmed_at IS NULL`,
+		insertFactor:          `INSERT INTO factors (` + factorCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		factors:               `SELECT ` + factorCols + ` FROM factors WHERE user_id = ? ORDER BY created_at, id`,
+		// lockUser (below) for the user of a factor: see Store.lockUser.
+		lockFactorUser: `SELECT id FROM users WHERE id = (SELECT user_id FROM factors WHERE id = ?)` + d.lockRow(),
+		confirmFactor:  `UPDATE factors SET confirmed_at = ?, last_step = ? WHERE id = ? AND confirmed_at IS NULL`,
+		// The last_step < ? guard is the whole of the replay protection:
+		// of concurrent uses of one step the database lets one UPDATE
+		// change the row, and the others see the new last_step.
+		useTOTPStep:  `UPDATE factors SET last_step = ? WHERE id = ? AND last_step < ?`,
+		factorExists: `SELECT 1 FROM factors WHERE id = ?`,
+		deleteFactor: `DELETE FROM factors WHERE user_id = ? AND kind = ?`,
+
+		// Serialises changes to one user's factors and backup codes on
+		// PostgreSQL, where two "delete all, insert ten" transactions would
+		// otherwise both delete the old set and both insert, leaving twenty.
+		lockUser:          `SELECT id FROM users WHERE id = ?` + d.lockRow(),
+		deleteBackupCodes: `DELETE FROM backup_codes WHERE user_id = ?`,
+		insertBackupCode:  `INSERT INTO backup_codes (id, user_id, hash, used_at, created_at) VALUES (?, ?, ?, NULL, ?)`,
+		// As with consumeChallenge, the used_at IS NULL guard makes one of
+		// concurrent uses of a code win.
+		useBackupCode:   `UPDATE backup_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL`,
+		backupCodesLeft: `SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL`,
+
+		createMFAToken: `INSERT INTO mfa_tokens (` + mfaTokenCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		mfaTokenByHash:      `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = ?`,
+		failMFAToken:        `UPDATE mfa_tokens SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`,
+		setMFAEmailCode:     `UPDATE mfa_tokens SET email_code_hash = ?, email_code_expires_at = ? WHERE id = ?`,
+		consumeMFAToken:     `UPDATE mfa_tokens SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL`,
+		mfaTokenExists:      `SELECT 1 FROM mfa_tokens WHERE id = ?`,
+		deleteUserMFATokens: `DELETE FROM mfa_tokens WHERE user_id = ?`,
+
+		addAuditEvent:           `INSERT INTO audit_events (` + auditCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		auditEvents:             auditEvents(false, false),
+		auditEventsBefore:       auditEvents(false, true),
+		auditEventsOfUser:       auditEvents(true, false),
+		auditEventsOfUserBefore: auditEvents(true, true),
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.updateUser, &q.setPassword,
@@ -185,6 +260,13 @@ func newQueries(d *dialect) *queries {
 		&q.addMessage, &q.claimMessages, &q.messageSent, &q.messageRetry, &q.messageFailed,
 		&q.messageExists, &q.listMessages, &q.listMessagesBefore, &q.listMessagesByStatus,
 		&q.listMessagesByStatusBefore,
+		&q.confirmedFactorExists, &q.deletePendingFactors, &q.insertFactor, &q.factors, &q.lockFactorUser,
+		&q.confirmFactor, &q.useTOTPStep, &q.factorExists, &q.deleteFactor,
+		&q.lockUser, &q.deleteBackupCodes, &q.insertBackupCode, &q.useBackupCode, &q.backupCodesLeft,
+		&q.createMFAToken, &q.mfaTokenByHash, &q.failMFAToken, &q.setMFAEmailCode, &q.consumeMFAToken,
+		&q.mfaTokenExists, &q.deleteUserMFATokens,
+		&q.addAuditEvent, &q.auditEvents, &q.auditEventsBefore, &q.auditEventsOfUser,
+		&q.auditEventsOfUserBefore,
 	} {
 		*p = d.rebind(*p)
 	}

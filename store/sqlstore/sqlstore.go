@@ -1,6 +1,6 @@
 // Package sqlstore is Gatehouse's persistent store: one database/sql
-// implementation of auth.Store, auth.ChallengeStore and the outbox's
-// notify.Store for SQLite (the embedded default) and PostgreSQL (for
+// implementation of auth.Store, auth.ChallengeStore, auth.FactorStore,
+// auth.AuditStore and the outbox's notify.Store for SQLite (the embedded default) and PostgreSQL (for
 // several nodes), with hand-written portable SQL. The few differences
 // between the two live in one unexported dialect type; the schema lives in
 // embedded goose migrations, one folder per database.
@@ -11,7 +11,8 @@
 // t.Truncate(time.Microsecond).UTC().
 //
 // Errors follow auth.Store: a missing row matches auth.ErrNotFound, a taken
-// email or phone auth.ErrEmailTaken or auth.ErrPhoneTaken, and anything the
+// email or phone auth.ErrEmailTaken or auth.ErrPhoneTaken, a second
+// confirmed factor of a kind auth.ErrFactorExists, and anything the
 // database could not answer (down, closed, busy, timed out, cancelled)
 // matches auth.ErrUnavailable and still wraps the driver's error.
 package sqlstore
@@ -345,6 +346,8 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrEmailTaken)
 	case errPhoneTaken:
 		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrPhoneTaken)
+	case errFactorExists:
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrFactorExists)
 	case errMissingRef:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrNotFound, err)
 	case errConstraint:

@@ -24,7 +24,9 @@ import (
 // own empty store from open, so the tests cannot see each other's rows.
 // open must register the store's clean-up with t.Cleanup. The challenge and
 // outbox tests run when the store also implements auth.ChallengeStore and
-// MessageStore (notify.Store), and are skipped otherwise.
+// MessageStore (notify.Store), the second-factor tests when it implements
+// auth.FactorStore, and the audit tests when it implements auth.AuditStore;
+// each is skipped otherwise.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	t.Helper()
 	for _, tc := range tests {
@@ -34,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		})
 	}
 	runChallengeTests(t, open)
+	runFactorTests(t, open)
 }
 
 var tests = []struct {

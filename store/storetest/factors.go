@@ -1,0 +1,1469 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// factorStore is what the second-factor tests need; auditStore what the
+// audit tests need. A store passed to Run that implements auth.FactorStore
+// (auth.AuditStore) runs them; any other store skips them. Where a test
+// also needs the other port or MessageStore, it checks that part only when
+// the store has it.
+type (
+	factorStore interface {
+		auth.Store
+		auth.FactorStore
+	}
+	auditStore interface {
+		auth.Store
+		auth.AuditStore
+	}
+)
+
+var factorTests = []struct {
+	name string
+	fn   func(t *testing.T, s factorStore)
+}{
+	{"Factor/PutAndList", testPutFactors},
+	{"Factor/ReplaceUnconfirmed", testReplaceUnconfirmedFactor},
+	{"Factor/ReplaceUnconfirmedConcurrently", testReplaceFactorConcurrently},
+	{"Factor/SecondConfirmed", testSecondConfirmedFactor},
+	{"Factor/PutConfirmedConcurrently", testPutConfirmedFactorConcurrently},
+	{"Factor/UnknownUser", testFactorUnknownUser},
+	{"Factor/Confirm", testConfirmFactor},
+	{"Factor/ConfirmConcurrently", testConfirmFactorConcurrently},
+	{"Factor/TOTPStepReplay", testUseTOTPStep},
+	{"Factor/TOTPStepConcurrently", testUseTOTPStepConcurrently},
+	{"Factor/Delete", testDeleteFactor},
+	{"BackupCode/ReplaceWholesale", testReplaceBackupCodes},
+	{"BackupCode/ReplaceIsAtomic", testReplaceBackupCodesAtomic},
+	{"BackupCode/ReplaceConcurrently", testReplaceBackupCodesConcurrently},
+	{"BackupCode/UseOnce", testUseBackupCode},
+	{"BackupCode/UseConcurrently", testUseBackupCodeConcurrently},
+	{"MFAToken/CreateAndGet", testCreateMFAToken},
+	{"MFAToken/FailCounts", testFailMFAToken},
+	{"MFAToken/FailConcurrently", testFailMFATokenConcurrently},
+	{"MFAToken/ConsumeOnce", testConsumeMFAToken},
+	{"MFAToken/ConsumeConcurrently", testConsumeMFATokenConcurrently},
+	{"MFAToken/EmailCode", testSetMFAEmailCode},
+	{"MFAToken/EmailCodeEnqueuesAtomically", testMFAEmailCodeEnqueue},
+	{"MFAToken/DeleteUserTokens", testDeleteUserMFATokens},
+	{"Factor/DeleteUserCascades", testDeleteUserDeletesFactors},
+	{"Factor/UnknownIDs", testFactorUnknownIDs},
+	{"Factor/CancelledContext", testFactorCancelledContext},
+}
+
+var auditTests = []struct {
+	name string
+	fn   func(t *testing.T, s auditStore)
+}{
+	{"Audit/AddAndGet", testAddAuditEvent},
+	{"Audit/ListNewestFirst", testListAuditEvents},
+	{"Audit/ListLimit", testListAuditEventsLimit},
+	{"Audit/AnyText", testAuditEventText},
+	{"Audit/CancelledContext", testAuditCancelledContext},
+}
+
+// runFactorTests adds the tests of this file to Run.
+func runFactorTests(t *testing.T, open func(t *testing.T) auth.Store) {
+	t.Helper()
+	for _, tc := range factorTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			fs, ok := s.(factorStore)
+			if !ok {
+				t.Skipf("%T does not implement auth.FactorStore", s)
+			}
+			tc.fn(t, fs)
+		})
+	}
+	for _, tc := range auditTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			as, ok := s.(auditStore)
+			if !ok {
+				t.Skipf("%T does not implement auth.AuditStore", s)
+			}
+			tc.fn(t, as)
+		})
+	}
+}
+
+func testPutFactors(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	totp := newTOTP(u.ID, base)
+	totp.LastStep = 12345
+	email := newEmailFactor(u.ID, base.Add(time.Second))
+	// Two at one instant: the ID orders them.
+	a, b := newTOTP(v.ID, base), newEmailFactor(v.ID, base)
+	for _, f := range []*auth.Factor{email, totp, b, a} {
+		mustPutFactor(t, s, f)
+	}
+	checkFactors(t, s, u.ID, totp, email)
+	if b.ID < a.ID {
+		a, b = b, a
+	}
+	checkFactors(t, s, v.ID, a, b)
+	got, err := s.Factors(ctx, newID())
+	if err != nil || got == nil || len(got) != 0 {
+		t.Errorf("Factors(unknown user) = %v, %v; want an empty list", got, err)
+	}
+	if totp.Confirmed() || !email.Confirmed() {
+		t.Errorf("Confirmed() = %v, %v; want false, true", totp.Confirmed(), email.Confirmed())
+	}
+}
+
+func testReplaceUnconfirmedFactor(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	old := newTOTP(u.ID, base)
+	mustPutFactor(t, s, old)
+	email := newEmailFactor(u.ID, base)
+	email.ConfirmedAt = nil // an unconfirmed factor of another kind
+	mustPutFactor(t, s, email)
+
+	// Enrolling again replaces the enrolment: its own ID, secret and time.
+	next := newTOTP(u.ID, base.Add(time.Minute))
+	next.LastStep = 7
+	mustPutFactor(t, s, next)
+	checkFactors(t, s, u.ID, email, next)
+	// The old enrolment is gone by every way of reaching it.
+	_, err := s.UseTOTPStep(ctx, old.ID, 99)
+	wantErr(t, "UseTOTPStep of the replaced enrolment", err, auth.ErrNotFound)
+	err = s.ConfirmFactor(ctx, old.ID, 99, now, nil)
+	wantErr(t, "ConfirmFactor of the replaced enrolment", err, auth.ErrNotFound)
+	checkFactors(t, s, u.ID, email, next)
+
+	// A confirmed factor replaces the enrolment of its kind too.
+	confirmed := newTOTP(u.ID, base.Add(2*time.Minute))
+	at := now
+	confirmed.ConfirmedAt = &at
+	mustPutFactor(t, s, confirmed)
+	checkFactors(t, s, u.ID, email, confirmed)
+	_, err = s.UseTOTPStep(ctx, next.ID, 99)
+	wantErr(t, "UseTOTPStep of the enrolment a confirmed factor replaced", err, auth.ErrNotFound)
+}
+
+func testReplaceFactorConcurrently(t *testing.T, s factorStore) {
+	// Enrolment started twice at once (a double click, two tabs): both
+	// succeed and one enrolment is left.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	const n = 16
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		fs    [n]*auth.Factor
+		errs  [n]error
+	)
+	for i := range n {
+		fs[i] = newTOTP(u.ID, base.Add(time.Duration(i)*time.Millisecond))
+		wg.Go(func() {
+			<-start
+			errs[i] = s.PutFactor(ctx, fs[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("PutFactor #%d: %v", i, err)
+		}
+	}
+	got, err := s.Factors(ctx, u.ID)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("Factors after %d concurrent enrolments = %d factors, %v; want 1", n, len(got), err)
+	}
+	i := slices.IndexFunc(fs[:], func(f *auth.Factor) bool { return f.ID == got[0].ID })
+	if i < 0 {
+		t.Fatalf("the factor left, %s, is none of those put", got[0].ID)
+	}
+	checkFactor(t, &got[0], fs[i])
+}
+
+func testSecondConfirmedFactor(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	email := newEmailFactor(u.ID, base)
+	mustPutFactor(t, s, email)
+	again := newEmailFactor(u.ID, base.Add(time.Minute))
+	err := s.PutFactor(ctx, again)
+	wantErr(t, "PutFactor of a second confirmed email factor", err, auth.ErrFactorExists)
+	if errors.Is(err, auth.ErrUnavailable) || errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("PutFactor of a second confirmed factor: %v also matches ErrUnavailable or ErrNotFound", err)
+	}
+	pending := newEmailFactor(u.ID, base.Add(time.Minute))
+	pending.ConfirmedAt = nil
+	wantErr(t, "PutFactor of an unconfirmed email factor beside a confirmed one", s.PutFactor(ctx, pending), auth.ErrFactorExists)
+	checkFactors(t, s, u.ID, email)
+
+	// A confirmed TOTP factor: a new enrolment of the kind is refused
+	// (the old factor must be deleted first), and changes nothing.
+	totp := newTOTP(u.ID, base.Add(time.Second))
+	mustPutFactor(t, s, totp)
+	codes := newHashes(10)
+	if err := s.ConfirmFactor(ctx, totp.ID, 100, now, codes); err != nil {
+		t.Fatalf("ConfirmFactor: %v", err)
+	}
+	enrol := newTOTP(u.ID, base.Add(2*time.Second))
+	wantErr(t, "PutFactor of a TOTP enrolment beside a confirmed TOTP factor", s.PutFactor(ctx, enrol), auth.ErrFactorExists)
+	second := newTOTP(u.ID, base.Add(3*time.Second))
+	second.ConfirmedAt = &now
+	wantErr(t, "PutFactor of a second confirmed TOTP factor", s.PutFactor(ctx, second), auth.ErrFactorExists)
+	confirmed := *totp
+	confirmed.LastStep, confirmed.ConfirmedAt = 100, &now
+	checkFactors(t, s, u.ID, email, &confirmed)
+	_, err = s.UseTOTPStep(ctx, enrol.ID, 1)
+	wantErr(t, "UseTOTPStep of the refused enrolment", err, auth.ErrNotFound)
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	useCode(t, s, u.ID, codes[3], true, 9)
+
+	// Once deleted, the kind can be enrolled again.
+	if err := s.DeleteFactor(ctx, u.ID, auth.FactorTOTP); err != nil {
+		t.Fatalf("DeleteFactor: %v", err)
+	}
+	mustPutFactor(t, s, enrol)
+	checkFactors(t, s, u.ID, email, enrol)
+}
+
+func testPutConfirmedFactorConcurrently(t *testing.T, s factorStore) {
+	// The email factor turned on twice at once: one is stored, the other
+	// answers ErrFactorExists.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	const n = 16
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		fs    [n]*auth.Factor
+		errs  [n]error
+	)
+	for i := range n {
+		fs[i] = newEmailFactor(u.ID, base.Add(time.Duration(i)*time.Millisecond))
+		wg.Go(func() {
+			<-start
+			errs[i] = s.PutFactor(ctx, fs[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("PutFactor #%d and #%d both succeeded", winner, i)
+			}
+			winner = i
+		case !errors.Is(err, auth.ErrFactorExists):
+			t.Errorf("PutFactor #%d: %v; want nil or ErrFactorExists", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no PutFactor succeeded")
+	}
+	checkFactors(t, s, u.ID, fs[winner])
+}
+
+func testFactorUnknownUser(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	mustUser(t, s)
+	for _, f := range []*auth.Factor{newTOTP(newID(), base), newEmailFactor(newID(), base)} {
+		wantErr(t, "PutFactor for an unknown user", s.PutFactor(ctx, f), auth.ErrNotFound)
+		if got, err := s.Factors(ctx, f.UserID); err != nil || len(got) != 0 {
+			t.Errorf("Factors of the unknown user = %d, %v; want none", len(got), err)
+		}
+	}
+	tok := newMFAToken(newID())
+	wantErr(t, "CreateMFAToken for an unknown user", s.CreateMFAToken(ctx, tok), auth.ErrNotFound)
+	_, err := s.MFATokenByHash(ctx, tok.Hash)
+	wantErr(t, "MFATokenByHash of the refused token", err, auth.ErrNotFound)
+}
+
+func testConfirmFactor(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	f := newTOTP(u.ID, base)
+	mustPutFactor(t, s, f)
+	old := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, old)
+	theirs := newHashes(10)
+	mustReplaceBackupCodes(t, s, v.ID, theirs)
+
+	codes := newHashes(10)
+	at := now
+	if err := s.ConfirmFactor(ctx, f.ID, 58_000_123, at, codes); err != nil {
+		t.Fatalf("ConfirmFactor: %v", err)
+	}
+	want := *f
+	want.LastStep, want.ConfirmedAt = 58_000_123, &at
+	checkFactors(t, s, u.ID, &want)
+	got, err := s.Factors(ctx, u.ID)
+	if err == nil && len(got) == 1 && !got[0].Confirmed() {
+		t.Error("Confirmed() of the confirmed factor = false")
+	}
+	// The user's codes were replaced: the old set is dead, the new one
+	// works; the other user's set is untouched.
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	if ok, n, err := s.UseBackupCode(ctx, u.ID, old[0], now); err != nil || ok || n != 10 {
+		t.Errorf("UseBackupCode(old code) = %v, %d, %v; want false, 10", ok, n, err)
+	}
+	if ok, n, err := s.UseBackupCode(ctx, u.ID, codes[0], now); err != nil || !ok || n != 9 {
+		t.Errorf("UseBackupCode(new code) = %v, %d, %v; want true, 9", ok, n, err)
+	}
+	checkBackupCodesLeft(t, s, v.ID, 10)
+
+	// Confirming again is refused and changes nothing: not the time, not
+	// the step, not the codes.
+	err = s.ConfirmFactor(ctx, f.ID, 58_000_999, at.Add(time.Hour), newHashes(10))
+	wantErr(t, "ConfirmFactor of a confirmed factor", err, auth.ErrNotFound)
+	checkFactors(t, s, u.ID, &want)
+	checkBackupCodesLeft(t, s, u.ID, 9)
+
+	// A confirmation with no codes leaves the user's codes as they are
+	// (an email factor turned on beside a TOTP factor).
+	for _, none := range [][][]byte{nil, {}} {
+		g := newTOTP(v.ID, base)
+		mustPutFactor(t, s, g)
+		if err := s.ConfirmFactor(ctx, g.ID, 1, at, none); err != nil {
+			t.Fatalf("ConfirmFactor with no codes: %v", err)
+		}
+		checkBackupCodesLeft(t, s, v.ID, 10)
+		useCode(t, s, v.ID, theirs[0], true, 9)
+		mustReplaceBackupCodes(t, s, v.ID, theirs)
+		if err := s.DeleteFactor(ctx, v.ID, auth.FactorTOTP); err != nil {
+			t.Fatalf("DeleteFactor: %v", err)
+		}
+	}
+}
+
+func testConfirmFactorConcurrently(t *testing.T, s factorStore) {
+	// Two verify requests with the same good code at once: one confirms,
+	// and exactly its backup codes (the ones shown) are the user's.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	f := newTOTP(u.ID, base)
+	mustPutFactor(t, s, f)
+	const n = 16
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		sets  [n][][]byte
+		errs  [n]error
+	)
+	for i := range n {
+		sets[i] = newHashes(10)
+		wg.Go(func() {
+			<-start
+			errs[i] = s.ConfirmFactor(ctx, f.ID, int64(1000+i), now, sets[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			if winner >= 0 {
+				t.Errorf("ConfirmFactor #%d and #%d both succeeded", winner, i)
+			}
+			winner = i
+		case !errors.Is(err, auth.ErrNotFound):
+			t.Errorf("ConfirmFactor #%d: %v; want nil or ErrNotFound", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no ConfirmFactor succeeded")
+	}
+	want := *f
+	want.LastStep, want.ConfirmedAt = int64(1000+winner), &now
+	checkFactors(t, s, u.ID, &want)
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	for i, set := range sets {
+		ok, _, err := s.UseBackupCode(ctx, u.ID, set[0], now)
+		if err != nil || ok != (i == winner) {
+			t.Errorf("UseBackupCode of set #%d (winner #%d) = %v, %v", i, winner, ok, err)
+		}
+	}
+}
+
+func testUseTOTPStep(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	f := newTOTP(u.ID, base)
+	f.LastStep = 100
+	mustPutFactor(t, s, f)
+	other := newEmailFactor(u.ID, base.Add(time.Second))
+	other.LastStep = 500
+	mustPutFactor(t, s, other)
+	for _, tc := range []struct {
+		step int64
+		want bool
+	}{
+		{99, false},  // older than the last
+		{100, false}, // the last one itself: a replay
+		{101, true},
+		{101, false}, // the same code twice
+		{105, true},
+		{103, false}, // an older window after a newer one
+		{105, false},
+		{106, true},
+	} {
+		if ok, err := s.UseTOTPStep(ctx, f.ID, tc.step); err != nil || ok != tc.want {
+			t.Errorf("UseTOTPStep(%d) = %v, %v; want %v", tc.step, ok, err, tc.want)
+		}
+	}
+	want := *f
+	want.LastStep = 106
+	checkFactors(t, s, u.ID, &want, other)
+}
+
+func testUseTOTPStepConcurrently(t *testing.T, s factorStore) {
+	// A shoulder-surfed code replayed while the user signs in with it:
+	// one of them gets in.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	f := newTOTP(u.ID, base)
+	f.ConfirmedAt = &now
+	mustPutFactor(t, s, f)
+	const n = 16
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		won   [n]bool
+		errs  [n]error
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			won[i], errs[i] = s.UseTOTPStep(ctx, f.ID, 58_000_000)
+		})
+	}
+	close(start)
+	wg.Wait()
+	checkOneWinner(t, "UseTOTPStep", won[:], errs[:])
+	want := *f
+	want.LastStep = 58_000_000
+	checkFactors(t, s, u.ID, &want)
+}
+
+func testDeleteFactor(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	totp := newTOTP(u.ID, base)
+	totp.ConfirmedAt = &now
+	email := newEmailFactor(u.ID, base.Add(time.Second))
+	theirs := newTOTP(v.ID, base)
+	theirs.ConfirmedAt = &now
+	for _, f := range []*auth.Factor{totp, email, theirs} {
+		mustPutFactor(t, s, f)
+	}
+	codes := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, codes)
+	if err := s.DeleteFactor(ctx, u.ID, auth.FactorTOTP); err != nil {
+		t.Fatalf("DeleteFactor: %v", err)
+	}
+	checkFactors(t, s, u.ID, email)
+	_, err := s.UseTOTPStep(ctx, totp.ID, 1)
+	wantErr(t, "UseTOTPStep of the deleted factor", err, auth.ErrNotFound)
+	wantErr(t, "DeleteFactor again", s.DeleteFactor(ctx, u.ID, auth.FactorTOTP), auth.ErrNotFound)
+	wantErr(t, "DeleteFactor of an unknown user", s.DeleteFactor(ctx, newID(), auth.FactorEmail), auth.ErrNotFound)
+	// The other user's factor and this user's codes stay.
+	checkFactors(t, s, v.ID, theirs)
+	checkBackupCodesLeft(t, s, u.ID, 10)
+
+	// An enrolment under way is deleted as well.
+	enrol := newTOTP(u.ID, base.Add(time.Hour))
+	mustPutFactor(t, s, enrol)
+	if err := s.DeleteFactor(ctx, u.ID, auth.FactorTOTP); err != nil {
+		t.Fatalf("DeleteFactor(enrolment): %v", err)
+	}
+	wantErr(t, "ConfirmFactor of the deleted enrolment", s.ConfirmFactor(ctx, enrol.ID, 1, now, nil), auth.ErrNotFound)
+	if err := s.DeleteFactor(ctx, u.ID, auth.FactorEmail); err != nil {
+		t.Fatalf("DeleteFactor(email): %v", err)
+	}
+	checkFactors(t, s, u.ID)
+	// The kind can be enrolled and confirmed afresh.
+	again := newTOTP(u.ID, base.Add(2*time.Hour))
+	mustPutFactor(t, s, again)
+	if err := s.ConfirmFactor(ctx, again.ID, 5, now, newHashes(10)); err != nil {
+		t.Errorf("ConfirmFactor after DeleteFactor: %v", err)
+	}
+}
+
+func testReplaceBackupCodes(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	first := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, first)
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	// A hash may be another user's code too.
+	mustReplaceBackupCodes(t, s, v.ID, [][]byte{first[0], first[1]})
+	useCode(t, s, u.ID, first[0], true, 9)
+
+	second := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, second)
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	for _, h := range first {
+		useCode(t, s, u.ID, h, false, 10)
+	}
+	useCode(t, s, u.ID, second[9], true, 9)
+	// The other user's codes were left alone.
+	checkBackupCodesLeft(t, s, v.ID, 2)
+	useCode(t, s, v.ID, first[0], true, 1)
+
+	// A used code can come back in a new set, unused.
+	mustReplaceBackupCodes(t, s, u.ID, [][]byte{second[9]})
+	useCode(t, s, u.ID, second[9], true, 0)
+
+	for _, none := range [][][]byte{nil, {}} {
+		mustReplaceBackupCodes(t, s, u.ID, newHashes(3))
+		mustReplaceBackupCodes(t, s, u.ID, none)
+		checkBackupCodesLeft(t, s, u.ID, 0)
+	}
+	wantErr(t, "ReplaceBackupCodes of an unknown user", s.ReplaceBackupCodes(ctx, newID(), newHashes(2)), auth.ErrNotFound)
+	wantErr(t, "ReplaceBackupCodes(nil) of an unknown user", s.ReplaceBackupCodes(ctx, newID(), nil), auth.ErrNotFound)
+}
+
+func testReplaceBackupCodesAtomic(t *testing.T, s factorStore) {
+	// A set that cannot be stored (a hash twice) leaves the old set.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	old := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, old)
+	bad := newHashes(10)
+	bad[7] = bad[2]
+	err := s.ReplaceBackupCodes(ctx, u.ID, bad)
+	if err == nil {
+		t.Fatal("ReplaceBackupCodes with a hash twice succeeded")
+	}
+	if errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("ReplaceBackupCodes with a hash twice = %v; not a missing row", err)
+	}
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	useCode(t, s, u.ID, old[5], true, 9)
+	useCode(t, s, u.ID, bad[0], false, 9)
+
+	f := newTOTP(u.ID, base)
+	mustPutFactor(t, s, f)
+	if err := s.ConfirmFactor(ctx, f.ID, 1, now, bad); err == nil {
+		t.Fatal("ConfirmFactor with a hash twice succeeded")
+	}
+	checkFactors(t, s, u.ID, f) // still unconfirmed
+	checkBackupCodesLeft(t, s, u.ID, 9)
+}
+
+func testReplaceBackupCodesConcurrently(t *testing.T, s factorStore) {
+	// "New backup codes" pressed twice at once: the user ends with one
+	// whole set, the one of the last to commit, not with both.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	mustReplaceBackupCodes(t, s, u.ID, newHashes(10))
+	const n = 8
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		sets  [n][][]byte
+		errs  [n]error
+	)
+	for i := range n {
+		sets[i] = newHashes(10)
+		wg.Go(func() {
+			<-start
+			errs[i] = s.ReplaceBackupCodes(ctx, u.ID, sets[i])
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("ReplaceBackupCodes #%d: %v", i, err)
+		}
+	}
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	live := 0
+	for _, set := range sets {
+		ok, _, err := s.UseBackupCode(ctx, u.ID, set[0], now)
+		if err != nil {
+			t.Fatalf("UseBackupCode: %v", err)
+		}
+		if ok {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Errorf("codes of %d sets work after %d concurrent replacements, want of exactly 1", live, n)
+	}
+}
+
+func testUseBackupCode(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	codes := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, codes)
+	theirs := newHashes(1)
+	mustReplaceBackupCodes(t, s, v.ID, theirs)
+
+	useCode(t, s, u.ID, codes[4], true, 9)
+	useCode(t, s, u.ID, codes[4], false, 9) // single use
+	useCode(t, s, u.ID, randomBytes(32), false, 9)
+	useCode(t, s, u.ID, nil, false, 9)
+	useCode(t, s, u.ID, theirs[0], false, 9) // another user's code
+	checkBackupCodesLeft(t, s, v.ID, 1)
+	left := 9
+	for i, h := range codes {
+		if i != 4 {
+			left--
+			useCode(t, s, u.ID, h, true, left)
+		}
+	}
+	checkBackupCodesLeft(t, s, u.ID, 0)
+	useCode(t, s, u.ID, codes[0], false, 0)
+	if ok, n, err := s.UseBackupCode(ctx, newID(), codes[0], now); err != nil || ok || n != 0 {
+		t.Errorf("UseBackupCode(unknown user) = %v, %d, %v; want false, 0, nil", ok, n, err)
+	}
+	checkBackupCodesLeft(t, s, newID(), 0)
+}
+
+func testUseBackupCodeConcurrently(t *testing.T, s factorStore) {
+	// One code sent twice at once signs in once.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	codes := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, codes)
+	const n = 16
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		won    [n]bool
+		counts [n]int
+		errs   [n]error
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			won[i], counts[i], errs[i] = s.UseBackupCode(ctx, u.ID, codes[0], now)
+		})
+	}
+	close(start)
+	wg.Wait()
+	checkOneWinner(t, "UseBackupCode", won[:], errs[:])
+	for i, c := range counts {
+		if errs[i] == nil && c != 9 {
+			t.Errorf("UseBackupCode #%d answered %d remaining, want 9", i, c)
+		}
+	}
+	checkBackupCodesLeft(t, s, u.ID, 9)
+}
+
+func testCreateMFAToken(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	bare := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, bare)
+	got := checkStoredMFAToken(t, s, bare)
+	if got.EmailCodeHash != nil || got.EmailCodeExpiresAt != nil || got.ConsumedAt != nil || got.Browser || got.RedirectTo != "" {
+		t.Errorf("bare token = %+v; want no email code, not consumed, no browser, no redirect", *got)
+	}
+
+	full := newMFAToken(u.ID)
+	full.AMR = []string{auth.MethodPassword, "otp"}
+	full.Attempts = 2
+	full.EmailCodeHash = randomBytes(32)
+	exp := base.Add(10 * time.Minute)
+	full.EmailCodeExpiresAt = &exp
+	consumed := now
+	full.ConsumedAt = &consumed
+	full.Browser = true
+	full.RedirectTo = "https://app.example.com/after?x=1"
+	mustCreateMFAToken(t, s, full)
+	checkStoredMFAToken(t, s, full)
+
+	_, err := s.MFATokenByHash(ctx, randomBytes(32))
+	wantErr(t, "MFATokenByHash(unknown)", err, auth.ErrNotFound)
+	_, err = s.MFATokenByHash(ctx, nil)
+	wantErr(t, "MFATokenByHash(nil)", err, auth.ErrNotFound)
+	dup := newMFAToken(u.ID)
+	dup.Hash = bare.Hash
+	if err := s.CreateMFAToken(ctx, dup); err == nil {
+		t.Error("CreateMFAToken with a taken hash succeeded")
+	} else if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrUnavailable) {
+		t.Errorf("CreateMFAToken with a taken hash = %v; want a plain error", err)
+	}
+	checkStoredMFAToken(t, s, bare)
+}
+
+func testFailMFAToken(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	tok := newMFAToken(u.ID)
+	tok.Attempts = 1 // stored as given
+	mustCreateMFAToken(t, s, tok)
+	for want := 2; want <= 5; want++ {
+		if n, err := s.FailMFAToken(ctx, tok.ID); err != nil || n != want {
+			t.Fatalf("FailMFAToken = %d, %v; want %d", n, err, want)
+		}
+	}
+	want := *tok
+	want.Attempts = 5
+	checkStoredMFAToken(t, s, &want)
+}
+
+func testFailMFATokenConcurrently(t *testing.T, s factorStore) {
+	// Wrong codes sent at once must each count, or an attacker gets more
+	// than five tries by sending them in parallel.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	const n = 16
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		counts [n]int
+		errs   [n]error
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			counts[i], errs[i] = s.FailMFAToken(ctx, tok.ID)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("FailMFAToken #%d: %v", i, err)
+		}
+	}
+	got := slices.Sorted(slices.Values(counts[:]))
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i + 1
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("concurrent FailMFAToken answered %v, want each of 1…%d once", got, n)
+	}
+	stored := *tok
+	stored.Attempts = n
+	checkStoredMFAToken(t, s, &stored)
+}
+
+func testConsumeMFAToken(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now); err != nil || !ok {
+		t.Fatalf("ConsumeMFAToken = %v, %v; want true", ok, err)
+	}
+	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Second)); err != nil || ok {
+		t.Fatalf("second ConsumeMFAToken = %v, %v; want false, nil", ok, err)
+	}
+	want := *tok
+	want.ConsumedAt = &now // the first use's time stays
+	checkStoredMFAToken(t, s, &want)
+}
+
+func testConsumeMFATokenConcurrently(t *testing.T, s factorStore) {
+	// The second step sent twice at once gives one session.
+	ctx := t.Context()
+	u := mustUser(t, s)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	const n = 16
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		won   [n]bool
+		errs  [n]error
+	)
+	for i := range n {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		wg.Go(func() {
+			<-start
+			won[i], errs[i] = s.ConsumeMFAToken(ctx, tok.ID, at)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := checkOneWinner(t, "ConsumeMFAToken", won[:], errs[:])
+	want := *tok
+	at := now.Add(time.Duration(winner) * time.Millisecond)
+	want.ConsumedAt = &at // the winner's time
+	checkStoredMFAToken(t, s, &want)
+}
+
+func testSetMFAEmailCode(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	want := *tok
+	for i := range 2 { // a code, then a new one in its place
+		want.EmailCodeHash = randomBytes(32)
+		exp := now.Add(time.Duration(5+i) * time.Minute)
+		want.EmailCodeExpiresAt = &exp
+		if err := s.SetMFAEmailCode(ctx, tok.ID, want.EmailCodeHash, exp, nil); err != nil {
+			t.Fatalf("SetMFAEmailCode: %v", err)
+		}
+		checkStoredMFAToken(t, s, &want)
+	}
+	// The code does not touch the count or the consumption.
+	if n, err := s.FailMFAToken(ctx, tok.ID); err != nil || n != 1 {
+		t.Fatalf("FailMFAToken = %d, %v; want 1", n, err)
+	}
+	want.Attempts = 1
+	checkStoredMFAToken(t, s, &want)
+	// A nil hash clears the code.
+	if err := s.SetMFAEmailCode(ctx, tok.ID, nil, time.Time{}, nil); err != nil {
+		t.Fatalf("SetMFAEmailCode(nil): %v", err)
+	}
+	want.EmailCodeHash, want.EmailCodeExpiresAt = nil, nil
+	checkStoredMFAToken(t, s, &want)
+	err := s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now, nil)
+	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
+}
+
+func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
+	ms, ok := s.(MessageStore)
+	if !ok {
+		t.Skipf("%T does not implement storetest.MessageStore", s)
+	}
+	ctx := t.Context()
+	u := mustUser(t, s)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	m := newMessage(u.Email, base)
+	m.Kind = "mfa_code"
+	m.Status, m.NextAttemptAt = "", time.Time{} // defaults: pending, due at CreatedAt
+	hash := randomBytes(32)
+	exp := now.Add(5 * time.Minute)
+	if err := s.SetMFAEmailCode(ctx, tok.ID, hash, exp, m); err != nil {
+		t.Fatalf("SetMFAEmailCode: %v", err)
+	}
+	want := *tok
+	want.EmailCodeHash, want.EmailCodeExpiresAt = hash, &exp
+	checkStoredMFAToken(t, s, &want)
+	claimed, err := ms.ClaimMessages(ctx, base, time.Minute, 10)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("ClaimMessages = %d messages, %v; want the one enqueued", len(claimed), err)
+	}
+	wantMsg := *m
+	wantMsg.Status, wantMsg.NextAttemptAt = auth.MessagePending, m.CreatedAt
+	checkMessage(t, &claimed[0], &wantMsg, true)
+
+	// A message that cannot be stored (its ID is taken) takes the code
+	// down with it: the old code stays.
+	dup := newMessage(u.Email, base)
+	dup.ID = m.ID
+	if err := s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), exp.Add(time.Minute), dup); err == nil {
+		t.Fatal("SetMFAEmailCode with a duplicate message ID succeeded")
+	} else if errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("SetMFAEmailCode with a duplicate message ID = %v; not a missing row", err)
+	}
+	checkStoredMFAToken(t, s, &want)
+
+	// An unknown token enqueues nothing.
+	lost := newMessage(u.Email, base)
+	err = s.SetMFAEmailCode(ctx, newID(), randomBytes(32), exp, lost)
+	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
+	msgs, err := ms.ListMessages(ctx, "", "", 100)
+	if err != nil || len(msgs) != 1 || msgs[0].ID != m.ID {
+		t.Errorf("ListMessages = %v, %v; want only the first message", messageIDs(msgs), err)
+	}
+}
+
+func testDeleteUserMFATokens(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	pending, consumed, theirs := newMFAToken(u.ID), newMFAToken(u.ID), newMFAToken(v.ID)
+	consumed.ConsumedAt = &now
+	for _, tok := range []*auth.MFAToken{pending, consumed, theirs} {
+		mustCreateMFAToken(t, s, tok)
+	}
+	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUserMFATokens: %v", err)
+	}
+	_, err := s.MFATokenByHash(ctx, pending.Hash)
+	wantErr(t, "MFATokenByHash of a deleted pending token", err, auth.ErrNotFound)
+	_, err = s.FailMFAToken(ctx, pending.ID)
+	wantErr(t, "FailMFAToken of a deleted token", err, auth.ErrNotFound)
+	_, err = s.ConsumeMFAToken(ctx, pending.ID, now)
+	wantErr(t, "ConsumeMFAToken of a deleted token", err, auth.ErrNotFound)
+	checkStoredMFAToken(t, s, theirs)
+	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
+		t.Errorf("DeleteUserMFATokens again: %v", err)
+	}
+	if err := s.DeleteUserMFATokens(ctx, newID()); err != nil {
+		t.Errorf("DeleteUserMFATokens(unknown user): %v", err)
+	}
+}
+
+func testDeleteUserDeletesFactors(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	var userFactors []*auth.Factor
+	for _, id := range []string{u.ID, v.ID} {
+		totp, email := newTOTP(id, base), newEmailFactor(id, base)
+		totp.ConfirmedAt = &now
+		mustPutFactor(t, s, totp)
+		mustPutFactor(t, s, email)
+		mustReplaceBackupCodes(t, s, id, newHashes(10))
+		if id == v.ID {
+			userFactors = []*auth.Factor{totp, email}
+			if email.ID < totp.ID {
+				userFactors = []*auth.Factor{email, totp}
+			}
+		}
+	}
+	tok, kept := newMFAToken(u.ID), newMFAToken(v.ID)
+	mustCreateMFAToken(t, s, tok)
+	mustCreateMFAToken(t, s, kept)
+	as, audits := s.(auth.AuditStore)
+	ev := newAuditEvent(u.ID, base)
+	if audits {
+		if err := as.AddAuditEvent(ctx, ev); err != nil {
+			t.Fatalf("AddAuditEvent: %v", err)
+		}
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUser: %v", err)
+	}
+	checkFactors(t, s, u.ID)
+	checkBackupCodesLeft(t, s, u.ID, 0)
+	_, err := s.MFATokenByHash(ctx, tok.Hash)
+	wantErr(t, "MFATokenByHash of the deleted user's token", err, auth.ErrNotFound)
+	// The other user keeps everything.
+	checkFactors(t, s, v.ID, userFactors...)
+	checkBackupCodesLeft(t, s, v.ID, 10)
+	checkStoredMFAToken(t, s, kept)
+	// The audit trail outlives the user.
+	if audits {
+		got, err := as.AuditEvents(ctx, u.ID, "", 0)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("AuditEvents of the deleted user = %d events, %v; want its event kept", len(got), err)
+		}
+		checkAuditEvent(t, &got[0], ev)
+	}
+	// A new user of the same email starts with no factors.
+	again := newUser("again")
+	again.Email = u.Email
+	mustCreateUser(t, s, again)
+	checkFactors(t, s, again.ID)
+}
+
+func testFactorUnknownIDs(t *testing.T, s factorStore) {
+	// A store with rows in it, so "unknown" is not "empty".
+	u := mustUser(t, s)
+	mustPutFactor(t, s, newTOTP(u.ID, base))
+	mustCreateMFAToken(t, s, newMFAToken(u.ID))
+	mustReplaceBackupCodes(t, s, u.ID, newHashes(2))
+	for _, tc := range []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"ConfirmFactor", func(ctx context.Context) error { return s.ConfirmFactor(ctx, newID(), 1, now, newHashes(1)) }},
+		{"UseTOTPStep", func(ctx context.Context) error { _, err := s.UseTOTPStep(ctx, newID(), 1); return err }},
+		{"DeleteFactor", func(ctx context.Context) error { return s.DeleteFactor(ctx, newID(), auth.FactorTOTP) }},
+		{"DeleteFactor(unknown kind)", func(ctx context.Context) error { return s.DeleteFactor(ctx, u.ID, "sms") }},
+		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, newID(), newHashes(1)) }},
+		{"PutFactor", func(ctx context.Context) error { return s.PutFactor(ctx, newTOTP(newID(), base)) }},
+		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(newID())) }},
+		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, randomBytes(32)); return err }},
+		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, newID()); return err }},
+		{"SetMFAEmailCode", func(ctx context.Context) error {
+			return s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now, nil)
+		}},
+		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, newID(), now); return err }},
+	} {
+		err := tc.call(t.Context())
+		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
+		if errors.Is(err, auth.ErrUnavailable) {
+			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
+		}
+	}
+}
+
+func testFactorCancelledContext(t *testing.T, s factorStore) {
+	u := mustUser(t, s)
+	f := newTOTP(u.ID, base)
+	f.LastStep = 10
+	mustPutFactor(t, s, f)
+	codes := newHashes(10)
+	mustReplaceBackupCodes(t, s, u.ID, codes)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	for _, tc := range []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"PutFactor", func(ctx context.Context) error { return s.PutFactor(ctx, newTOTP(u.ID, base)) }},
+		{"PutFactor(confirmed)", func(ctx context.Context) error { return s.PutFactor(ctx, newEmailFactor(u.ID, base)) }},
+		{"Factors", func(ctx context.Context) error { _, err := s.Factors(ctx, u.ID); return err }},
+		{"ConfirmFactor", func(ctx context.Context) error { return s.ConfirmFactor(ctx, f.ID, 11, now, newHashes(10)) }},
+		{"UseTOTPStep", func(ctx context.Context) error { _, err := s.UseTOTPStep(ctx, f.ID, 11); return err }},
+		{"DeleteFactor", func(ctx context.Context) error { return s.DeleteFactor(ctx, u.ID, auth.FactorTOTP) }},
+		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, u.ID, nil) }},
+		{"UseBackupCode", func(ctx context.Context) error { _, _, err := s.UseBackupCode(ctx, u.ID, codes[0], now); return err }},
+		{"BackupCodesLeft", func(ctx context.Context) error { _, err := s.BackupCodesLeft(ctx, u.ID); return err }},
+		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(u.ID)) }},
+		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, tok.Hash); return err }},
+		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, tok.ID); return err }},
+		{"SetMFAEmailCode", func(ctx context.Context) error {
+			return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now, newMessage(u.Email, base))
+		}},
+		{"SetMFAEmailCode(no message)", func(ctx context.Context) error {
+			return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now, nil)
+		}},
+		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, tok.ID, now); return err }},
+		{"DeleteUserMFATokens", func(ctx context.Context) error { return s.DeleteUserMFATokens(ctx, u.ID) }},
+	} {
+		checkCancelled(t, tc.name, tc.call)
+	}
+	// Nothing of the cancelled calls happened.
+	checkFactors(t, s, u.ID, f)
+	checkBackupCodesLeft(t, s, u.ID, 10)
+	checkStoredMFAToken(t, s, tok)
+}
+
+func testAddAuditEvent(t *testing.T, s auditStore) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	e := newAuditEvent(u.ID, base)
+	mustAddAuditEvent(t, s, e)
+	// An event of no user, and one of a user the store does not know (the
+	// trail does not depend on the account).
+	none := newAuditEvent("", base.Add(time.Second))
+	none.IP, none.UserAgent, none.Detail = "", "", ""
+	mustAddAuditEvent(t, s, none)
+	stranger := newAuditEvent(newID(), base.Add(2*time.Second))
+	mustAddAuditEvent(t, s, stranger)
+
+	for _, tc := range []struct {
+		userID string
+		want   []*auth.AuditEvent
+	}{
+		{u.ID, []*auth.AuditEvent{e}},
+		{stranger.UserID, []*auth.AuditEvent{stranger}},
+		{"", []*auth.AuditEvent{stranger, none, e}},
+		{newID(), nil},
+	} {
+		got, err := s.AuditEvents(ctx, tc.userID, "", 0)
+		if err != nil {
+			t.Fatalf("AuditEvents(%q): %v", tc.userID, err)
+		}
+		if got == nil || len(got) != len(tc.want) {
+			t.Errorf("AuditEvents(%q) = %v; want %v", tc.userID, auditIDs(got), auditIDsOf(tc.want))
+			continue
+		}
+		for i := range got {
+			checkAuditEvent(t, &got[i], tc.want[i])
+		}
+	}
+	dup := newAuditEvent(u.ID, base)
+	dup.ID = e.ID
+	if err := s.AddAuditEvent(ctx, dup); err == nil {
+		t.Error("AddAuditEvent with a taken ID succeeded")
+	} else if errors.Is(err, auth.ErrUnavailable) || errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("AddAuditEvent with a taken ID = %v; want a plain error", err)
+	}
+}
+
+func testListAuditEvents(t *testing.T, s auditStore) {
+	ctx := t.Context()
+	u, v := newID(), newID()
+	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
+	var all []*auth.AuditEvent
+	for i := range 9 {
+		user := u
+		switch i % 3 {
+		case 1:
+			user = v
+		case 2:
+			user = ""
+		}
+		all = append(all, newAuditEvent(user, at(8-i))) // added newest first: order is not insertion
+	}
+	// Two at one instant: the ID orders them.
+	all = append(all, newAuditEvent(u, at(3)), newAuditEvent(v, at(3)))
+	for _, e := range all {
+		mustAddAuditEvent(t, s, e)
+	}
+	slices.SortFunc(all, func(a, b *auth.AuditEvent) int { // newest first
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	for _, user := range []string{"", u, v} {
+		var want []string
+		for _, e := range all {
+			if user == "" || e.UserID == user {
+				want = append(want, e.ID)
+			}
+		}
+		got, err := s.AuditEvents(ctx, user, "", 0)
+		if err != nil {
+			t.Fatalf("AuditEvents(%q): %v", user, err)
+		}
+		if g := auditIDs(got); !slices.Equal(g, want) {
+			t.Errorf("AuditEvents(%q) = %v, want %v (newest first)", user, g, want)
+		}
+		// Pages of 2 through the cursor give the same, without gaps or
+		// repeats, and end with an empty page.
+		var paged []string
+		before := ""
+		for page := 1; ; page++ {
+			if page > 10 {
+				t.Fatalf("AuditEvents(%q) paging does not end: %v", user, paged)
+			}
+			got, err := s.AuditEvents(ctx, user, before, 2)
+			if err != nil {
+				t.Fatalf("AuditEvents(%q, page %d): %v", user, page, err)
+			}
+			if len(got) > 2 {
+				t.Fatalf("AuditEvents(%q, limit 2) answered %d", user, len(got))
+			}
+			if len(got) == 0 {
+				break
+			}
+			paged = append(paged, auditIDs(got)...)
+			before = got[len(got)-1].ID
+		}
+		if !slices.Equal(paged, want) {
+			t.Errorf("AuditEvents(%q) in pages of 2 = %v, want %v", user, paged, want)
+		}
+	}
+	if got, err := s.AuditEvents(ctx, "", newID(), 10); err != nil || len(got) != 0 {
+		t.Errorf("AuditEvents(unknown cursor) = %v, %v; want none", auditIDs(got), err)
+	}
+}
+
+func testListAuditEventsLimit(t *testing.T, s auditStore) {
+	ctx := t.Context()
+	u := newID()
+	for i := range 201 {
+		mustAddAuditEvent(t, s, newAuditEvent(u, base.Add(time.Duration(i)*time.Microsecond)))
+	}
+	for _, user := range []string{"", u} {
+		for _, tc := range []struct{ limit, want int }{
+			{0, 50}, {-1, 50}, {1, 1}, {200, 200}, {201, 200}, {1000, 200},
+		} {
+			got, err := s.AuditEvents(ctx, user, "", tc.limit)
+			if err != nil {
+				t.Fatalf("AuditEvents(%q, limit %d): %v", user, tc.limit, err)
+			}
+			if len(got) != tc.want {
+				t.Errorf("AuditEvents(%q, limit %d) answered %d events, want %d", user, tc.limit, len(got), tc.want)
+			}
+		}
+	}
+}
+
+func testAuditEventText(t *testing.T, s auditStore) {
+	// The user agent comes from the client and the detail may quote
+	// anything: any bytes, any length. The event is stored (as valid
+	// UTF-8 without NUL, cut to a bound), never refused.
+	ctx := t.Context()
+	for i, text := range []string{
+		"bad\x00byte",
+		"\xff\xfe invalid UTF-8",
+		strings.Repeat("é", 3000),
+		"",
+	} {
+		e := newAuditEvent(newID(), base.Add(time.Duration(i)*time.Second))
+		e.UserAgent, e.Detail, e.IP = text, text, text
+		if err := s.AddAuditEvent(ctx, e); err != nil {
+			t.Errorf("AddAuditEvent(%.20q…): %v", text, err)
+			continue
+		}
+		got, err := s.AuditEvents(ctx, e.UserID, "", 1)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("AuditEvents = %d events, %v; want 1", len(got), err)
+		}
+		for field, v := range map[string]string{"IP": got[0].IP, "UserAgent": got[0].UserAgent, "Detail": got[0].Detail} {
+			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || len(v) > 1000 {
+				t.Errorf("%s stored for %.20q… = %.40q… (%d bytes); want valid UTF-8, no NUL, at most 1000 bytes", field, text, v, len(v))
+			}
+			if text != "" && v == "" {
+				t.Errorf("%s for %.20q… was dropped", field, text)
+			}
+		}
+		if utf8.ValidString(text) && !strings.ContainsRune(text, 0) && len(text) <= 1000 &&
+			(got[0].UserAgent != text || got[0].Detail != text) {
+			t.Errorf("UserAgent, Detail = %q, %q; want %q unchanged", got[0].UserAgent, got[0].Detail, text)
+		}
+	}
+}
+
+func testAuditCancelledContext(t *testing.T, s auditStore) {
+	e := newAuditEvent(newID(), base)
+	mustAddAuditEvent(t, s, e)
+	for _, tc := range []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"AddAuditEvent", func(ctx context.Context) error { return s.AddAuditEvent(ctx, newAuditEvent(e.UserID, now)) }},
+		{"AuditEvents", func(ctx context.Context) error { _, err := s.AuditEvents(ctx, "", "", 10); return err }},
+		{"AuditEvents(user, before)", func(ctx context.Context) error {
+			_, err := s.AuditEvents(ctx, e.UserID, e.ID, 10)
+			return err
+		}},
+	} {
+		checkCancelled(t, tc.name, tc.call)
+	}
+	got, err := s.AuditEvents(t.Context(), "", "", 10)
+	if err != nil || len(got) != 1 {
+		t.Errorf("AuditEvents after the cancelled add = %v, %v; want only the first event", auditIDs(got), err)
+	}
+}
+
+// Fixtures.
+
+// newTOTP answers an unconfirmed TOTP factor of the user, with a secret
+// holding every byte value.
+func newTOTP(userID string, created time.Time) *auth.Factor {
+	secret := make([]byte, 0, 300)
+	for i := range 256 {
+		secret = append(secret, byte(i))
+	}
+	return &auth.Factor{
+		ID:        newID(),
+		UserID:    userID,
+		Kind:      auth.FactorTOTP,
+		Secret:    append(secret, randomBytes(28)...),
+		CreatedAt: created,
+	}
+}
+
+// newEmailFactor answers a confirmed email factor (no secret) of the user.
+func newEmailFactor(userID string, created time.Time) *auth.Factor {
+	confirmed := created
+	return &auth.Factor{
+		ID:          newID(),
+		UserID:      userID,
+		Kind:        auth.FactorEmail,
+		CreatedAt:   created,
+		ConfirmedAt: &confirmed,
+	}
+}
+
+func mustPutFactor(t *testing.T, s factorStore, f *auth.Factor) {
+	t.Helper()
+	if err := s.PutFactor(t.Context(), f); err != nil {
+		t.Fatalf("PutFactor(%s %s): %v", f.Kind, f.ID, err)
+	}
+}
+
+// newHashes answers n distinct code hashes.
+func newHashes(n int) [][]byte {
+	hs := make([][]byte, n)
+	for i := range hs {
+		hs[i] = randomBytes(32)
+	}
+	return hs
+}
+
+func mustReplaceBackupCodes(t *testing.T, s factorStore, userID string, hashes [][]byte) {
+	t.Helper()
+	if err := s.ReplaceBackupCodes(t.Context(), userID, hashes); err != nil {
+		t.Fatalf("ReplaceBackupCodes: %v", err)
+	}
+}
+
+func newMFAToken(userID string) *auth.MFAToken {
+	return &auth.MFAToken{
+		ID:        newID(),
+		UserID:    userID,
+		Hash:      randomBytes(32),
+		AMR:       []string{auth.MethodPassword},
+		CreatedAt: base,
+		ExpiresAt: base.Add(5 * time.Minute),
+	}
+}
+
+func mustCreateMFAToken(t *testing.T, s factorStore, tok *auth.MFAToken) {
+	t.Helper()
+	if err := s.CreateMFAToken(t.Context(), tok); err != nil {
+		t.Fatalf("CreateMFAToken: %v", err)
+	}
+}
+
+func newAuditEvent(userID string, created time.Time) *auth.AuditEvent {
+	return &auth.AuditEvent{
+		ID:        newID(),
+		UserID:    userID,
+		Kind:      "backup_code_used",
+		IP:        "2001:db8::7",
+		UserAgent: "storetest/1.0 (+https://example.com)",
+		Detail:    "3 backup codes left",
+		CreatedAt: created,
+	}
+}
+
+func mustAddAuditEvent(t *testing.T, s auditStore, e *auth.AuditEvent) {
+	t.Helper()
+	if err := s.AddAuditEvent(t.Context(), e); err != nil {
+		t.Fatalf("AddAuditEvent: %v", err)
+	}
+}
+
+// Checks.
+
+func checkFactor(t *testing.T, got, want *auth.Factor) {
+	t.Helper()
+	checkTime(t, "factor CreatedAt", got.CreatedAt, want.CreatedAt)
+	checkTimePtr(t, "factor ConfirmedAt", got.ConfirmedAt, want.ConfirmedAt)
+	if got.ID != want.ID || got.UserID != want.UserID || got.Kind != want.Kind ||
+		!bytes.Equal(got.Secret, want.Secret) || (got.Secret == nil) != (len(want.Secret) == 0) ||
+		got.LastStep != want.LastStep {
+		t.Errorf("factor = {%s %s %s secret %d bytes, last step %d}, want {%s %s %s secret %d bytes, last step %d} (bytes must round-trip exactly)",
+			got.ID, got.UserID, got.Kind, len(got.Secret), got.LastStep,
+			want.ID, want.UserID, want.Kind, len(want.Secret), want.LastStep)
+	}
+}
+
+// checkFactors checks that Factors(userID) answers want, in that order.
+func checkFactors(t *testing.T, s factorStore, userID string, want ...*auth.Factor) {
+	t.Helper()
+	got, err := s.Factors(t.Context(), userID)
+	if err != nil {
+		t.Fatalf("Factors: %v", err)
+	}
+	var g, w []string
+	for _, f := range got {
+		g = append(g, f.Kind+":"+f.ID)
+	}
+	for _, f := range want {
+		w = append(w, f.Kind+":"+f.ID)
+	}
+	if !slices.Equal(g, w) {
+		t.Errorf("Factors = %v, want %v (oldest first)", g, w)
+		return
+	}
+	for i := range got {
+		checkFactor(t, &got[i], want[i])
+	}
+}
+
+func checkBackupCodesLeft(t *testing.T, s factorStore, userID string, want int) {
+	t.Helper()
+	if n, err := s.BackupCodesLeft(t.Context(), userID); err != nil || n != want {
+		t.Errorf("BackupCodesLeft = %d, %v; want %d", n, err, want)
+	}
+}
+
+// useCode uses the backup code and checks the answer.
+func useCode(t *testing.T, s factorStore, userID string, hash []byte, wantUsed bool, wantLeft int) {
+	t.Helper()
+	used, left, err := s.UseBackupCode(t.Context(), userID, hash, now)
+	if err != nil || used != wantUsed || left != wantLeft {
+		t.Errorf("UseBackupCode = %v, %d, %v; want %v, %d", used, left, err, wantUsed, wantLeft)
+	}
+}
+
+func checkMFAToken(t *testing.T, got, want *auth.MFAToken) {
+	t.Helper()
+	checkTime(t, "mfa token CreatedAt", got.CreatedAt, want.CreatedAt)
+	checkTime(t, "mfa token ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	checkTimePtr(t, "mfa token EmailCodeExpiresAt", got.EmailCodeExpiresAt, want.EmailCodeExpiresAt)
+	checkTimePtr(t, "mfa token ConsumedAt", got.ConsumedAt, want.ConsumedAt)
+	if got.ID != want.ID || got.UserID != want.UserID || !bytes.Equal(got.Hash, want.Hash) ||
+		!slices.Equal(got.AMR, want.AMR) || got.Attempts != want.Attempts ||
+		!bytes.Equal(got.EmailCodeHash, want.EmailCodeHash) || (got.EmailCodeHash == nil) != (len(want.EmailCodeHash) == 0) ||
+		got.Browser != want.Browser || got.RedirectTo != want.RedirectTo {
+		t.Errorf("mfa token = %+v\nwant %+v", *got, *want)
+	}
+}
+
+// checkStoredMFAToken checks that the token found by want's hash is want,
+// and answers it.
+func checkStoredMFAToken(t *testing.T, s factorStore, want *auth.MFAToken) *auth.MFAToken {
+	t.Helper()
+	got, err := s.MFATokenByHash(t.Context(), want.Hash)
+	if err != nil {
+		t.Fatalf("MFATokenByHash(%s): %v", want.ID, err)
+	}
+	checkMFAToken(t, got, want)
+	return got
+}
+
+func checkAuditEvent(t *testing.T, got, want *auth.AuditEvent) {
+	t.Helper()
+	checkTime(t, "audit event CreatedAt", got.CreatedAt, want.CreatedAt)
+	g, w := *got, *want
+	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
+	if g != w {
+		t.Errorf("audit event = %+v\nwant %+v", g, w)
+	}
+}
+
+// checkOneWinner checks that exactly one of concurrent calls answered true
+// and none failed, and answers the winner's index.
+func checkOneWinner(t *testing.T, name string, won []bool, errs []error) int {
+	t.Helper()
+	winner := -1
+	for i := range won {
+		if errs[i] != nil {
+			t.Errorf("%s #%d: %v", name, i, errs[i])
+		}
+		if won[i] {
+			if winner >= 0 {
+				t.Errorf("%s #%d and #%d both answered true", name, winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no %s answered true", name)
+	}
+	return winner
+}
+
+// checkCancelled checks that call fails, promptly, with a cancelled
+// context.
+func checkCancelled(t *testing.T, name string, call func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- call(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("%s with a cancelled context succeeded", name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s with a cancelled context hangs", name)
+	}
+}
+
+func auditIDs(es []auth.AuditEvent) []string {
+	ids := []string{}
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
+func auditIDsOf(es []*auth.AuditEvent) []string {
+	ids := []string{}
+	for _, e := range es {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
