@@ -78,6 +78,10 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	}
 	g := &Gatehouse{cfg: cfg, log: log, store: st}
 	if err := g.start(ctx, box); err != nil {
+		if g.stopWorker != nil { // started before the failure: it must not outlive New
+			g.stopWorker()
+			<-g.workerDone
+		}
 		_ = st.Close()
 		return nil, err
 	}
@@ -102,6 +106,7 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 		Store: g.store, Hasher: password.New(password.DefaultParams, 0), Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
+		Factors: g.store, Sealer: box, Audit: g.store,
 	}
 	if cfg.MailURL != "" {
 		outbox, err := g.startMail(box)
@@ -116,7 +121,7 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
 		NoPasswordlessSignup: !cfg.PasswordlessSignup, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
-		CodeKey: box.Key("otp-code"),
+		CodeKey: box.Key("otp-code"), AppName: cfg.AppName,
 	}, deps)
 	if err != nil {
 		return err
@@ -126,7 +131,7 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
-		Messages: g.store,
+		Messages: g.store, Audit: g.store,
 	})
 	if err != nil {
 		return err
