@@ -197,7 +197,9 @@ func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*
 	}
 	if !hmac.Equal(s.codeHash(ch.ID, code), ch.CodeHash) {
 		n, err := s.challenges.FailChallenge(ctx, ch.ID)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil, errInvalidCode // a new request replaced it a moment ago
+		} else if err != nil {
 			return nil, storeErr("count wrong code", err)
 		}
 		if n >= s.cfg.OTPMaxAttempts {
@@ -231,7 +233,9 @@ func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challe
 
 func (s *Service) consume(ctx context.Context, ch *Challenge, used *Error) error {
 	ok, err := s.challenges.ConsumeChallenge(ctx, ch.ID, s.now())
-	if err != nil {
+	if errors.Is(err, ErrNotFound) {
+		return used // a new request replaced it a moment ago
+	} else if err != nil {
 		return storeErr("consume challenge", err)
 	}
 	if !ok {
