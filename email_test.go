@@ -111,7 +111,12 @@ func TestEmailCodeSignupOff(t *testing.T) {
 			m := e.mail(t, known, i+1)
 			// The stranger was answered before the known address was asked
 			// for: had that queued a message, the outbox would show it now.
-			list := e.messages(t, "")
+			// The stranger's message is stored suppressed (the same work,
+			// so the same time) and never queued for delivery.
+			if sup := e.messages(t, "suppressed"); len(sup) != i+1 || sup[0].To != "d***@example.com" {
+				t.Fatalf("suppressed after %s requests: %v, want the stranger's %d", kind, sup, i+1)
+			}
+			list := slices.DeleteFunc(e.messages(t, ""), func(m emailMessage) bool { return m.Status == "suppressed" })
 			if len(list) != i+1 {
 				t.Fatalf("outbox after %s requests: %v, want only the known address's %d", kind, list, i+1)
 			}
@@ -496,8 +501,19 @@ func TestEmailEnumeration(t *testing.T) {
 					want["l***@example.com"] = []string{"magic_link", "signin_code"}
 				}
 				got := map[string][]string{}
+				suppressed := 0
 				for _, m := range e.messages(t, "") {
+					if m.Status == "suppressed" {
+						suppressed++
+						continue
+					}
 					got[m.To] = append(got[m.To], m.Kind)
+				}
+				// Every request that sends nothing still stores a suppressed
+				// message: 3 for the disabled address, and for the unknown
+				// one the reset (and with sign-up off, all 3).
+				if wantSup := map[bool]int{true: 4, false: 6}[signup]; suppressed != wantSup {
+					t.Errorf("%d suppressed messages, want %d", suppressed, wantSup)
 				}
 				for to := range got {
 					slices.Sort(got[to])

@@ -23,7 +23,7 @@ type Message struct {
 	Kind          string     `json:"kind" enum:"signin_code,magic_link,recovery,mfa_code"`
 	Channel       string     `json:"channel" enum:"email,sms"`
 	To            string     `json:"to" doc:"Masked: a***@example.com."`
-	Status        string     `json:"status" enum:"pending,sent,failed"`
+	Status        string     `json:"status" enum:"pending,sent,failed,suppressed" doc:"suppressed: asked for an address that gets no mail (no account while sign-up by code is off, recovery of an unknown address, a disabled account)."`
 	Attempts      int        `json:"attempts"`
 	LastError     string     `json:"last_error,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
@@ -47,7 +47,7 @@ func mask(addr string) string {
 }
 
 type listMessagesInput struct {
-	Status string `query:"status" enum:"pending,sent,failed" doc:"Only messages with this status."`
+	Status string `query:"status" enum:"pending,sent,failed,suppressed" doc:"Only messages with this status."`
 	Cursor string `query:"cursor" maxLength:"64" doc:"next_cursor of the previous page."`
 	Limit  int    `query:"limit" minimum:"1" maximum:"199" default:"50"`
 }

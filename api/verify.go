@@ -3,9 +3,9 @@ package api
 import (
 	"bytes"
 	"errors"
-	"slices"
 	"html/template"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 

@@ -51,6 +51,12 @@ const (
 	MessagePending = "pending"
 	MessageSent    = "sent"
 	MessageFailed  = "failed"
+	// MessageSuppressed is a message that is never sent: asked for an
+	// address that gets no mail (no account while sign-up by code is off,
+	// recovery for an unknown address, a disabled account). It is written
+	// all the same, with random bytes of the content's length, so both
+	// answers cost the same work and their timing reveals nothing.
+	MessageSuppressed = "suppressed"
 )
 
 // Message is one email (or SMS) in the durable outbox. It is written in the

@@ -113,18 +113,22 @@ func (s *Service) sendChallenge(ctx context.Context, purpose, kind, email, redir
 		data.Link = s.cfg.PublicURL + "/v1/verify?token=" + plain
 		data.LinkTTL = s.cfg.MagicLinkTTL
 	}
-	// Compose even when nothing will be sent, so both paths cost the same.
+	// Compose and store a message even when nothing will be sent (it is
+	// stored suppressed), so both paths cost the same.
 	msg, err := s.outbox.Compose(ctx, kind, email, data)
 	if err != nil {
 		return fmt.Errorf("auth: compose message: %w", err)
 	}
 	if !send {
-		msg = nil
+		msg.Status = MessageSuppressed
+		if _, err := rand.Read(msg.Payload); err != nil {
+			return fmt.Errorf("auth: random payload: %w", err)
+		}
 	}
 	if err := s.challenges.PutChallenge(ctx, ch, msg); err != nil {
 		return storeErr("store challenge", err)
 	}
-	if msg != nil {
+	if send {
 		s.outbox.Wake()
 	}
 	return nil

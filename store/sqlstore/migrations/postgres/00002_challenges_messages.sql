@@ -44,7 +44,7 @@ CREATE TABLE messages (
     created_at      timestamptz NOT NULL,
     sent_at         timestamptz,
     failed_at       timestamptz,
-    CONSTRAINT messages_status_check CHECK (status IN ('pending', 'sent', 'failed'))
+    CONSTRAINT messages_status_check CHECK (status IN ('pending', 'sent', 'failed', 'suppressed'))
 );
 
 -- Claiming: pending messages in the order they are claimed (oldest

@@ -43,7 +43,7 @@ CREATE TABLE messages (
     created_at      INTEGER NOT NULL,
     sent_at         INTEGER,
     failed_at       INTEGER,
-    CONSTRAINT messages_status_check CHECK (status IN ('pending', 'sent', 'failed'))
+    CONSTRAINT messages_status_check CHECK (status IN ('pending', 'sent', 'failed', 'suppressed'))
 ) STRICT;
 
 -- Claiming: pending messages in the order they are claimed (oldest
