@@ -110,12 +110,13 @@ func LoadConfig(vars map[string]string) (Config, error) {
 	return c, c.Validate()
 }
 
-// DefaultConfig answers the configuration of an empty environment, with
-// the defaults that derive from other settings filled in; only Secret (or
-// Dev) is left to set.
+// DefaultConfig answers the configuration of an empty environment; only
+// Secret (or Dev) is left to set. Defaults that derive from other settings
+// (the allowed redirects and the sender from PublicURL, the console mail
+// sender in dev mode) stay empty and are filled by New from the final
+// settings, so changing PublicURL afterwards cannot leave stale ones.
 func DefaultConfig() Config {
 	c, _ := LoadConfig(map[string]string{})
-	c.derive()
 	return c
 }
 
@@ -249,7 +250,8 @@ func (c *Config) Validate() error {
 // isOrigin accepts scheme://host[:port] with nothing after.
 func isOrigin(o string) bool {
 	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.User == nil
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" &&
+		u.RawQuery == "" && u.Fragment == "" && u.User == nil
 }
 
 // cookieName accepts an RFC 6265 token.

@@ -328,3 +328,22 @@ func TestDevSecret(t *testing.T) {
 		}
 	})
 }
+
+// Defaults derived from the public URL come from the one New is given, not
+// from the default URL DefaultConfig started with.
+func TestDerivedDefaultsFollowPublicURL(t *testing.T) {
+	t.Parallel()
+	cfg := gatehouse.DefaultConfig()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+	cfg.Secret = testSecret
+	cfg.PublicURL = "https://auth.example.com"
+	g, err := gatehouse.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	got := g.Config()
+	if fmt.Sprint(got.AllowedRedirects) != "[https://auth.example.com]" || got.MailFrom != "no-reply@auth.example.com" {
+		t.Fatalf("allowed redirects %v, mail from %q; want the public URL's", got.AllowedRedirects, got.MailFrom)
+	}
+}
