@@ -83,8 +83,9 @@ type Config struct {
 	// migrate` yourself).
 	SkipMigrations bool `env:"GATEHOUSE_SKIP_MIGRATIONS"`
 
-	// NoDelivery leaves the outbox alone: no worker sends messages from
-	// this process (short-lived commands, or nodes that only answer HTTP).
+	// NoDelivery leaves background work to other processes: no worker
+	// sends messages and no hourly purge deletes dead rows from this one
+	// (short-lived commands, or nodes that only answer HTTP).
 	NoDelivery bool `env:"-"`
 	// Console receives console: messages (standard output when nil).
 	Console io.Writer `env:"-"`

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/api"
@@ -43,9 +44,9 @@ type Gatehouse struct {
 	auth  *auth.Service
 	api   *api.Server
 
-	// stopWorker ends the delivery worker; workerDone closes when it has.
-	stopWorker context.CancelFunc
-	workerDone chan struct{}
+	// stop ends the background work (delivery, purging); bg waits for it.
+	stop context.CancelFunc
+	bg   sync.WaitGroup
 }
 
 // New opens storage (migrating it unless cfg.SkipMigrations), loads the
@@ -76,19 +77,18 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Gatehouse{cfg: cfg, log: log, store: st}
-	if err := g.start(ctx, box); err != nil {
-		if g.stopWorker != nil { // started before the failure: it must not outlive New
-			g.stopWorker()
-			<-g.workerDone
-		}
+	bgctx, stop := context.WithCancel(context.Background())
+	g := &Gatehouse{cfg: cfg, log: log, store: st, stop: stop}
+	if err := g.start(ctx, bgctx, box); err != nil {
+		stop() // what started before the failure must not outlive New
+		g.bg.Wait()
 		_ = st.Close()
 		return nil, err
 	}
 	return g, nil
 }
 
-func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
+func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	cfg := g.cfg
 	if !cfg.SkipMigrations {
 		if err := g.store.Migrate(ctx); err != nil {
@@ -108,8 +108,11 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, Sealer: box, Audit: g.store,
 	}
+	if !cfg.NoDelivery {
+		g.background(func() { g.purge(bgctx) })
+	}
 	if cfg.MailURL != "" {
-		outbox, err := g.startMail(box)
+		outbox, err := g.startMail(bgctx, box)
 		if err != nil {
 			return err
 		}
@@ -141,7 +144,7 @@ func (g *Gatehouse) start(ctx context.Context, box *seal.Box) error {
 
 // startMail builds the outbox the flows write to and, unless NoDelivery,
 // starts the worker that delivers from it.
-func (g *Gatehouse) startMail(box *seal.Box) (*notify.Outbox, error) {
+func (g *Gatehouse) startMail(bgctx context.Context, box *seal.Box) (*notify.Outbox, error) {
 	cfg := g.cfg
 	tpl, err := notify.NewTemplates(cfg.TemplatesDir, cfg.AppName)
 	if err != nil {
@@ -165,15 +168,52 @@ func (g *Gatehouse) startMail(box *seal.Box) (*notify.Outbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.stopWorker, g.workerDone = cancel, make(chan struct{})
-	go func() {
-		defer close(g.workerDone)
-		if err := worker.Run(ctx); err != nil {
+	g.background(func() {
+		if err := worker.Run(bgctx); err != nil {
 			g.log.Error("delivery worker stopped", "err", err)
 		}
-	}()
+	})
 	return outbox, nil
+}
+
+// background runs fn in a goroutine that Close waits for.
+func (g *Gatehouse) background(fn func()) {
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		fn()
+	}()
+}
+
+// Retention of what Purge deletes: dead challenges, MFA tokens, stale
+// enrolments and ended sessions after a day; delivered messages (admins
+// look at them) and rotated refresh tokens (a replay of one revokes its
+// session) after a week.
+const (
+	purgeEvery    = time.Hour
+	purgeAfter    = 24 * time.Hour
+	purgeKeepWeek = 7 * 24 * time.Hour
+)
+
+// purge deletes dead rows every hour (and soon after start), so tables stay
+// the size of what is live.
+func (g *Gatehouse) purge(ctx context.Context) {
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := g.cfg.Clock.Now()
+		if n, err := g.store.Purge(ctx, now.Add(-purgeAfter), now.Add(-purgeKeepWeek)); err != nil {
+			g.log.Warn("purge", "err", err)
+		} else if n > 0 {
+			g.log.Info("purged dead rows", "rows", n)
+		}
+		t.Reset(purgeEvery)
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -194,13 +234,11 @@ func (g *Gatehouse) Config() Config { return g.cfg }
 // Logger answers the logger every part of g writes to.
 func (g *Gatehouse) Logger() *slog.Logger { return g.log }
 
-// Close stops the delivery worker (a message it was sending is left to
+// Close stops the background work (a message being sent is left to
 // another worker or the next start) and releases storage.
 func (g *Gatehouse) Close() error {
-	if g.stopWorker != nil {
-		g.stopWorker()
-		<-g.workerDone
-	}
+	g.stop()
+	g.bg.Wait()
 	return g.store.Close()
 }
 
