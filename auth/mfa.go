@@ -299,6 +299,19 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client) (*MFA
 	if err != nil {
 		return nil, nil, err
 	}
+	// Count the try before checking the code: tries made at once must not
+	// all pass on the count read before any of them was recorded, or an
+	// attacker sending many codes in parallel would get far more than
+	// mfaMaxAttempts guesses.
+	tries, err := s.factors.FailMFAToken(ctx, t.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errMFAToken // revoked a moment ago
+	} else if err != nil {
+		return nil, nil, storeErr("count try", err)
+	}
+	if tries > mfaMaxAttempts {
+		return nil, nil, errMFATooMany
+	}
 	var ok bool
 	var method string
 	switch in.Factor {
@@ -317,11 +330,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client) (*MFA
 		return nil, nil, err
 	}
 	if !ok {
-		n, err := s.factors.FailMFAToken(ctx, t.ID)
-		if err != nil {
-			return nil, nil, storeErr("count wrong code", err)
-		}
-		if n >= mfaMaxAttempts {
+		if tries >= mfaMaxAttempts {
 			return nil, nil, errMFATooMany
 		}
 		return nil, nil, errInvalidCode

@@ -83,6 +83,11 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c 
 	if ferr := codeField(code, 6); ferr != nil {
 		return nil, ferr
 	}
+	// Confirming adds a factor (and new backup codes): once another factor
+	// is on, that takes aal2, as starting the enrolment does.
+	if err := s.requireAAL2IfProtected(ctx, p); err != nil {
+		return nil, err
+	}
 	f, err := s.factor(ctx, p.User.ID, FactorTOTP, false)
 	if err != nil {
 		return nil, err
