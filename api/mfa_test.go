@@ -414,8 +414,8 @@ func TestMFAEnrolAndSignIn(t *testing.T) {
 		}
 		// A wrong factor kind and a code of a factor the account lacks.
 		e.grantMFA(t, m.MFAToken, "sms", "123456").wantFieldError("invalid_request", "factor")
-		e.grantMFA(t, m.MFAToken, "email", e.code("654321")).wantProblem(http.StatusUnauthorized, "invalid_code")
-		// Three wrong tries leave two.
+		e.grantMFA(t, m.MFAToken, "email", e.code("654321")).wantFieldError("invalid_request", "factor")
+		// Two wrong tries leave three.
 		e.aal2(t, m.MFAToken, "totp", e.totp(t, en.Secret), "pwd", "totp")
 
 		if len(backup) != 10 {

@@ -92,7 +92,8 @@ type FactorStore interface {
 
 	CreateMFAToken(ctx context.Context, t *MFAToken) error
 	MFATokenByHash(ctx context.Context, hash []byte) (*MFAToken, error)
-	// FailMFAToken counts one wrong second-factor code; answers the count.
+	// FailMFAToken counts one second-factor try (counted before the code is
+	// checked, so parallel tries cannot share one count); answers the count.
 	FailMFAToken(ctx context.Context, id string) (int, error)
 	// SetMFAEmailCode records the emailed code of a token and, when m is
 	// not nil, enqueues m, atomically.

@@ -53,7 +53,7 @@ type MFARequired struct {
 var (
 	errMFAToken       = &Error{Kind: KindTokenRevoked, Message: "This sign-in is not valid any more; start again."}
 	errMFAExpired     = &Error{Kind: KindTokenExpired, Message: "This sign-in took too long; start again."}
-	errMFATooMany     = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again."}
+	errMFATooMany     = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again.", RetryAfter: time.Second}
 	errNoFactor       = &Error{Kind: KindInvalidRequest, Message: "That second factor is not set up for this account.", Fields: []FieldError{{"factor", "is not set up"}}}
 	errNeedAAL2       = &Error{Kind: KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
 	errFactorsOff     = &Error{Kind: KindUnavailable, Message: "Second factors are not configured on this server."}
@@ -98,7 +98,7 @@ func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser
 	if s.factors == nil {
 		return nil, nil
 	}
-	kinds, err := s.onFactors(ctx, u.ID)
+	kinds, err := s.factorsFor(ctx, u.ID, amr)
 	if err != nil || len(kinds) == 0 {
 		return nil, err
 	}
@@ -112,6 +112,30 @@ func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser
 		return nil, storeErr("create mfa token", err)
 	}
 	return &MFARequired{Token: plain, Factors: kinds}, nil
+}
+
+// factorsFor answers the second factors that can follow a first factor
+// with methods amr. After a code or link from the mailbox, another code in
+// the same mailbox proves nothing more, so email is left out: the second
+// factor must be something else (and with nothing else on, the email
+// sign-in stays a single factor, aal1).
+func (s *Service) factorsFor(ctx context.Context, userID string, amr []string) ([]string, error) {
+	kinds, err := s.onFactors(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if emailFirst(amr) {
+		kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == FactorEmail })
+		if !slices.ContainsFunc(kinds, func(k string) bool { return k != FactorBackupCode }) {
+			return nil, nil // only backup codes would be left: no second factor on for this path
+		}
+	}
+	return kinds, nil
+}
+
+// emailFirst reports a first factor proven through the mailbox.
+func emailFirst(amr []string) bool {
+	return slices.Contains(amr, MethodOTP) || slices.Contains(amr, MethodLink)
 }
 
 // onFactors answers the second factors a user can finish a sign-in with.
@@ -204,7 +228,7 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if err != nil {
 		return err
 	}
-	kinds, err := s.onFactors(ctx, u.ID)
+	kinds, err := s.factorsFor(ctx, u.ID, t.AMR)
 	if err != nil {
 		return err
 	}
@@ -215,7 +239,9 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 		return errNoMail
 	}
 	if s.sendLimit != nil {
-		wait, err := s.sendLimit.Allow(ctx, "mail:"+u.Email)
+		// Its own budget: the sign-in code that may have come a moment ago
+		// must not hold this one back.
+		wait, err := s.sendLimit.Allow(ctx, "mfa-mail:"+u.Email)
 		if err != nil {
 			return storeErr("send limit", err)
 		}
@@ -248,7 +274,7 @@ type MFAInput struct {
 
 // MFAGrant finishes a sign-in with a second factor: aal2 tokens.
 func (s *Service) MFAGrant(ctx context.Context, in MFAInput, c Client) (*Grant, error) {
-	t, u, err := s.secondFactor(ctx, in, c)
+	t, u, err := s.secondFactor(ctx, in, c, false)
 	if err != nil {
 		s.observe("mfa", err)
 		return nil, err
@@ -261,7 +287,7 @@ func (s *Service) MFAGrant(ctx context.Context, in MFAInput, c Client) (*Grant, 
 // MFABrowser is MFAGrant for a browser whose first factor was a magic link:
 // a cookie session and where to go.
 func (s *Service) MFABrowser(ctx context.Context, in MFAInput, c Client) (*LinkResult, error) {
-	t, u, err := s.secondFactor(ctx, in, c)
+	t, u, err := s.secondFactor(ctx, in, c, true)
 	if err != nil {
 		s.observe("mfa", err)
 		return nil, err
@@ -280,7 +306,11 @@ func (s *Service) MFABrowser(ctx context.Context, in MFAInput, c Client) (*LinkR
 
 // secondFactor checks the code of one factor against an MFA token and
 // consumes the token; t.AMR then holds both factors' methods.
-func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client) (*MFAToken, *User, error) {
+//
+// browser says which channel is finishing: an MFA token started by a
+// browser (a magic link) ends in a cookie, one started by an API client
+// ends in tokens, never the other way round.
+func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, browser bool) (*MFAToken, *User, error) {
 	var fields []FieldError
 	if in.Token == "" {
 		fields = append(fields, FieldError{"mfa_token", "is required"})
@@ -289,8 +319,10 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client) (*MFA
 		fields = append(fields, FieldError{"factor", "must be totp, email or backup_code"})
 	}
 	code := strings.TrimSpace(in.Code)
-	if code == "" || len(code) > 32 {
+	if code == "" {
 		fields = append(fields, FieldError{"code", "is required"})
+	} else if len(code) > 32 {
+		fields = append(fields, FieldError{"code", "must be at most 32 characters"})
 	}
 	if len(fields) > 0 {
 		return nil, nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
@@ -298,6 +330,16 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client) (*MFA
 	t, u, err := s.mfaToken(ctx, in.Token)
 	if err != nil {
 		return nil, nil, err
+	}
+	if t.Browser != browser {
+		return nil, nil, errMFAToken
+	}
+	kinds, err := s.factorsFor(ctx, u.ID, t.AMR)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.Contains(kinds, in.Factor) {
+		return nil, nil, errNoFactor
 	}
 	// Count the try before checking the code: tries made at once must not
 	// all pass on the count read before any of them was recorded, or an
@@ -472,11 +514,11 @@ func (s *Service) audit(ctx context.Context, userID, kind string, c Client, deta
 // token, or nil when the token is not live (for the browser's second-factor
 // page, which must redraw itself without consuming anything).
 func (s *Service) MFAFactors(ctx context.Context, token string) []string {
-	_, u, err := s.mfaToken(ctx, token)
-	if err != nil {
+	t, u, err := s.mfaToken(ctx, token)
+	if err != nil || !t.Browser {
 		return nil
 	}
-	kinds, err := s.onFactors(ctx, u.ID)
+	kinds, err := s.factorsFor(ctx, u.ID, t.AMR)
 	if err != nil {
 		return nil
 	}

@@ -47,7 +47,7 @@ func totpAt(t testing.TB, secret string, at time.Time) string {
 var (
 	errMFADead       = &auth.Error{Kind: auth.KindTokenRevoked, Message: "This sign-in is not valid any more; start again."}
 	errMFAExpired    = &auth.Error{Kind: auth.KindTokenExpired, Message: "This sign-in took too long; start again."}
-	errMFATooMany    = &auth.Error{Kind: auth.KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again."}
+	errMFATooMany    = &auth.Error{Kind: auth.KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again.", RetryAfter: time.Second}
 	errWrongCode     = &auth.Error{Kind: auth.KindInvalidCode, Message: "The code is not correct."}
 	errNeedAAL2      = &auth.Error{Kind: auth.KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
 	errFactorsOff    = &auth.Error{Kind: auth.KindUnavailable, Message: "Second factors are not configured on this server."}
@@ -1009,4 +1009,82 @@ func linkToken(t testing.TB, m sentMessage) string {
 		t.Fatalf("link %q: %v", m.Data.Link, err)
 	}
 	return u.Query().Get("token")
+}
+
+// After a first factor from the mailbox, the email factor is not offered
+// (another code in the same mailbox proves nothing more); after a password
+// it is. A token started by an API client cannot finish in a browser, nor
+// the other way round.
+func TestMFAEmailAfterEmailAndChannels(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		runMFA(t, st, "email factor and channels", func(t *testing.T, e *mfaEnv) {
+			mu := e.totpUser("channels")
+			if _, err := e.svc.EnableEmailFactor(e.ctx, e.mustGrant(e.mfaToken(mu.addr).Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodPassword, auth.MethodTOTP), client()); err != nil {
+				t.Fatalf("EnableEmailFactor: %v", err)
+			}
+			if m := e.mfaToken(mu.addr); !slices.Equal(m.Factors, []string{auth.FactorBackupCode, auth.FactorEmail, auth.FactorTOTP}) {
+				t.Errorf("after a password: factors %v", m.Factors)
+			}
+			e.clock.Advance(61 * time.Second)
+			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr}); err != nil {
+				t.Fatalf("RequestCode: %v", err)
+			}
+			g, err := e.svc.OTPGrant(e.ctx, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
+			if err != nil || g.MFA == nil {
+				t.Fatalf("OTPGrant: %+v, %v", g, err)
+			}
+			if !slices.Equal(g.MFA.Factors, []string{auth.FactorBackupCode, auth.FactorTOTP}) {
+				t.Errorf("after an email code: factors %v, want no email", g.MFA.Factors)
+			}
+			if err := e.svc.MFAChallenge(e.ctx, g.MFA.Token, auth.FactorEmail); auth.KindOf(err) != auth.KindInvalidRequest {
+				t.Errorf("MFAChallenge email after an email code: %v, want invalid_request", err)
+			}
+			// An API token in the browser's form, and a browser token by API.
+			if _, err := e.svc.MFABrowser(e.ctx, auth.MFAInput{Token: g.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client()); auth.KindOf(err) != auth.KindTokenRevoked {
+				t.Errorf("API token finished in a browser: %v, want token_revoked", err)
+			}
+			if f := e.svc.MFAFactors(e.ctx, g.MFA.Token); f != nil {
+				t.Errorf("the browser page offers factors for an API token: %v", f)
+			}
+			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
+		})
+	})
+}
+
+// Email codes sent in parallel share one attempt count: twenty wrong
+// guesses at once get four invalid_code answers and sixteen
+// too_many_attempts, and the code is dead afterwards. (That the right code
+// is refused when it races past the limit, the point of counting before
+// comparing, is shown deterministically for the MFA path by
+// TestMFAConcurrentGrantsOnOneToken; this is the same order in checkCode.)
+func TestOTPParallelGuessesAreCounted(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		runMFA(t, st, "parallel guesses", func(t *testing.T, e *mfaEnv) {
+			addr := email("guess")
+			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: addr}); err != nil {
+				t.Fatalf("RequestCode: %v", err)
+			}
+			right := e.mail.last(t, auth.KindSignInCode, addr).Data.Code
+			var mu sync.Mutex
+			kinds := map[auth.Kind]int{}
+			var wg sync.WaitGroup
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := e.svc.OTPGrant(e.ctx, addr, fmt.Sprintf("%06d", (atoi(right)+1+i)%1_000_000), client())
+					mu.Lock()
+					kinds[auth.KindOf(err)]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			if kinds[auth.KindInvalidCode] != 4 || kinds[auth.KindTooManyAttempts] != 16 {
+				t.Fatalf("answers to 20 parallel wrong codes: %v; want 4 invalid_code and 16 too_many_attempts", kinds)
+			}
+			if _, err := e.svc.OTPGrant(e.ctx, addr, right, client()); auth.KindOf(err) != auth.KindTooManyAttempts {
+				t.Fatalf("the right code afterwards: %v, want too_many_attempts", err)
+			}
+		})
+	})
 }

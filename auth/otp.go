@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/token/opaque"
 )
@@ -22,7 +23,9 @@ var (
 	errCodeExpired     = &Error{Kind: KindCodeExpired, Message: "The code has expired; ask for a new one."}
 	errInvalidLink     = &Error{Kind: KindInvalidCode, Message: "The link is not valid or was used already."}
 	errLinkExpired     = &Error{Kind: KindCodeExpired, Message: "The link has expired; ask for a new one."}
-	errTooManyAttempts = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; ask for a new one."}
+	// errTooManyAttempts carries Retry-After (every 429 does): the soonest a
+	// new code can be sent to the address.
+	errTooManyAttempts = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; ask for a new one.", RetryAfter: time.Minute}
 	errNoMail          = &Error{Kind: KindUnavailable, Message: "Sign-in by email is not configured on this server."}
 )
 
@@ -199,13 +202,18 @@ func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*
 	case !now.Before(ch.ExpiresAt):
 		return nil, errCodeExpired
 	}
+	// Count the try before comparing: counted after, many guesses sent at
+	// once would all read the old count and pass the limit together.
+	n, err := s.challenges.FailChallenge(ctx, ch.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidCode // a new request replaced it a moment ago
+	} else if err != nil {
+		return nil, storeErr("count try", err)
+	}
+	if n > s.cfg.OTPMaxAttempts {
+		return nil, errTooManyAttempts
+	}
 	if !hmac.Equal(s.codeHash(ch.ID, code), ch.CodeHash) {
-		n, err := s.challenges.FailChallenge(ctx, ch.ID)
-		if errors.Is(err, ErrNotFound) {
-			return nil, errInvalidCode // a new request replaced it a moment ago
-		} else if err != nil {
-			return nil, storeErr("count wrong code", err)
-		}
 		if n >= s.cfg.OTPMaxAttempts {
 			return nil, errTooManyAttempts
 		}
