@@ -19,10 +19,10 @@ import (
 const MethodLink = "link"
 
 var (
-	errInvalidCode     = &Error{Kind: KindInvalidCode, Message: "The code is not correct."}
-	errCodeExpired     = &Error{Kind: KindCodeExpired, Message: "The code has expired; ask for a new one."}
-	errInvalidLink     = &Error{Kind: KindInvalidCode, Message: "The link is not valid or was used already."}
-	errLinkExpired     = &Error{Kind: KindCodeExpired, Message: "The link has expired; ask for a new one."}
+	errInvalidCode = &Error{Kind: KindInvalidCode, Message: "The code is not correct."}
+	errCodeExpired = &Error{Kind: KindCodeExpired, Message: "The code has expired; ask for a new one."}
+	errInvalidLink = &Error{Kind: KindInvalidCode, Message: "The link is not valid or was used already."}
+	errLinkExpired = &Error{Kind: KindCodeExpired, Message: "The link has expired; ask for a new one."}
 	// errTooManyAttempts carries Retry-After (every 429 does): the soonest a
 	// new code can be sent to the address.
 	errTooManyAttempts = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; ask for a new one.", RetryAfter: time.Minute}
