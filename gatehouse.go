@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/notify"
 	"github.com/gatehouse/gatehouse/notify/mail"
 	"github.com/gatehouse/gatehouse/password"
@@ -47,6 +48,9 @@ type Gatehouse struct {
 	// stop ends the background work (delivery, purging); bg waits for it.
 	stop context.CancelFunc
 	bg   sync.WaitGroup
+	// logs buffers the log lines of a logger New made itself (nil when
+	// Config.Logger was given).
+	logs *logbuf.Writer
 }
 
 // New opens storage (migrating it unless cfg.SkipMigrations), loads the
@@ -57,10 +61,6 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = auth.SystemClock{}
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = NewLogger(cfg, os.Stderr)
 	}
 	if cfg.Secret == "" {
 		secret, err := devSecret(cfg.DatabaseURL)
@@ -77,12 +77,16 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	if err != nil {
 		return nil, err
 	}
+	log := cfg.Logger
+	var logs *logbuf.Writer
+	if log == nil {
+		logs = logbuf.New(os.Stderr, 64<<10, 100*time.Millisecond)
+		log = NewLogger(cfg, logs)
+	}
 	bgctx, stop := context.WithCancel(context.Background())
-	g := &Gatehouse{cfg: cfg, log: log, store: st, stop: stop}
+	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop}
 	if err := g.start(ctx, bgctx, box); err != nil {
-		stop() // what started before the failure must not outlive New
-		g.bg.Wait()
-		_ = st.Close()
+		_ = g.Close() // what started before the failure must not outlive New
 		return nil, err
 	}
 	return g, nil
@@ -239,7 +243,11 @@ func (g *Gatehouse) Logger() *slog.Logger { return g.log }
 func (g *Gatehouse) Close() error {
 	g.stop()
 	g.bg.Wait()
-	return g.store.Close()
+	err := g.store.Close()
+	if g.logs != nil {
+		_ = g.logs.Close()
+	}
+	return err
 }
 
 type principalKey struct{}

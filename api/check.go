@@ -31,7 +31,12 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Auth-Session-Id", p.Session.ID)
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	b, _ := json.Marshal(checkBody{User: userView(&p.User), Session: sessionView(&p.Session, true)})
+	// The body is the same for as long as this view of the session is
+	// cached: render it once, not on every request.
+	b := p.Memo(func() any {
+		b, _ := json.Marshal(checkBody{User: userView(&p.User), Session: sessionView(&p.Session, true)})
+		return b
+	}).([]byte)
 	_, _ = w.Write(b)
 }
 

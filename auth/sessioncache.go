@@ -2,6 +2,7 @@ package auth
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -25,6 +26,9 @@ type cacheEntry struct {
 	user     User
 	session  Session
 	loadedAt time.Time
+	// memo holds what a caller derived from this view (Principal.Memo),
+	// made once per entry: a reload is a new entry with an empty memo.
+	memo atomic.Pointer[any]
 }
 
 func newSessionCache(max int) *sessionCache {

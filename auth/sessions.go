@@ -12,6 +12,26 @@ import (
 type Principal struct {
 	User    User
 	Session Session
+
+	// entry is the cached view this principal came from (nil once the
+	// principal no longer matches it).
+	entry *cacheEntry
+}
+
+// Memo answers a value derived from the principal (e.g. a rendered
+// answer), made by make once per cached view of the session rather than on
+// every request; a reload of the session starts afresh. make must depend
+// only on the principal.
+func (p *Principal) Memo(make func() any) any {
+	if p.entry == nil {
+		return make()
+	}
+	if v := p.entry.memo.Load(); v != nil {
+		return *v
+	}
+	v := make()
+	p.entry.memo.Store(&v)
+	return v
 }
 
 var (
@@ -80,6 +100,7 @@ func (s *Service) CookiePrincipal(ctx context.Context, cookie string) (*Principa
 		if err := s.slide(ctx, &p.Session, now); err != nil {
 			return nil, err
 		}
+		p.entry = nil // the session moved on from the cached view
 	}
 	return p, nil
 }
@@ -137,7 +158,7 @@ func (s *Service) principal(e *cacheEntry, now time.Time) (*Principal, error) {
 	if !e.session.Live(now) {
 		return nil, errSessionExpired
 	}
-	return &Principal{User: e.user, Session: e.session}, nil
+	return &Principal{User: e.user, Session: e.session, entry: e}, nil
 }
 
 // revoke ends one session and forgets it here at once.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/logbuf"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,7 +38,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Logger = gatehouse.NewLogger(cfg, stderr)
+	// One line per request: buffer them rather than pay a write system
+	// call each; flushed every 100 ms and when serve returns.
+	logs := logbuf.New(stderr, 64<<10, 100*time.Millisecond)
+	defer logs.Close()
+	cfg.Logger = gatehouse.NewLogger(cfg, logs)
 	g, err := gatehouse.New(ctx, cfg)
 	if err != nil {
 		return err
