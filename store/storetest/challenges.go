@@ -256,33 +256,7 @@ func testFailChallengeConcurrently(t *testing.T, s outboxStore) {
 	c := newChallenge(auth.PurposeSignIn, "failrace-"+newID()[:8]+"@example.com")
 	mustPutChallenge(t, s, c, nil)
 	const n = 16
-	var (
-		wg     sync.WaitGroup
-		start  = make(chan struct{})
-		counts [n]int
-		errs   [n]error
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			counts[i], errs[i] = s.FailChallenge(ctx, c.ID)
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("FailChallenge #%d: %v", i, err)
-		}
-	}
-	got := slices.Sorted(slices.Values(counts[:]))
-	want := make([]int, n)
-	for i := range want {
-		want[i] = i + 1
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("concurrent FailChallenge answered %v, want each of 1…%d once", got, n)
-	}
+	checkCountsOnce(t, "FailChallenge", n, func() (int, error) { return s.FailChallenge(ctx, c.ID) })
 	stored, err := s.ChallengeByAddress(ctx, c.Purpose, c.Address)
 	if err != nil {
 		t.Fatalf("ChallengeByAddress: %v", err)

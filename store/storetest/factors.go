@@ -730,33 +730,7 @@ func testFailMFATokenConcurrently(t *testing.T, s factorStore) {
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
 	const n = 16
-	var (
-		wg     sync.WaitGroup
-		start  = make(chan struct{})
-		counts [n]int
-		errs   [n]error
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			counts[i], errs[i] = s.FailMFAToken(ctx, tok.ID)
-		})
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("FailMFAToken #%d: %v", i, err)
-		}
-	}
-	got := slices.Sorted(slices.Values(counts[:]))
-	want := make([]int, n)
-	for i := range want {
-		want[i] = i + 1
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("concurrent FailMFAToken answered %v, want each of 1…%d once", got, n)
-	}
+	checkCountsOnce(t, "FailMFAToken", n, func() (int, error) { return s.FailMFAToken(ctx, tok.ID) })
 	stored := *tok
 	stored.Attempts = n
 	checkStoredMFAToken(t, s, &stored)

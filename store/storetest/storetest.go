@@ -1255,3 +1255,33 @@ func sortStrings(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// checkCountsOnce calls count from n goroutines released together and
+// checks that the counter answered each of 1…n exactly once: increments
+// made at the same instant are neither lost nor doubled.
+func checkCountsOnce(t *testing.T, name string, n int, count func() (int, error)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	counts, errs := make([]int, n), make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			counts[i], errs[i] = count()
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s #%d: %v", name, i, err)
+		}
+	}
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i + 1
+	}
+	if got := slices.Sorted(slices.Values(counts)); !slices.Equal(got, want) {
+		t.Errorf("concurrent %s answered %v, want each of 1…%d once", name, got, n)
+	}
+}
