@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -745,30 +746,10 @@ func testListMessages(t *testing.T, s outboxStore) {
 				t.Errorf("ListMessages(%q): message %s has status %q, want %q", st, m.ID, m.Status, status[m.ID])
 			}
 		}
-		// Pages of 2 through the cursor give the same, without gaps or
-		// repeats, and end with an empty page.
-		var paged []string
-		before := ""
-		for page := 1; ; page++ {
-			if page > 10 {
-				t.Fatalf("ListMessages(%q) paging does not end: %v", st, paged)
-			}
+		checkPages(t, fmt.Sprintf("ListMessages(%q)", st), want, func(before string) ([]string, error) {
 			got, err := s.ListMessages(ctx, st, before, 2)
-			if err != nil {
-				t.Fatalf("ListMessages(%q, page %d): %v", st, page, err)
-			}
-			if len(got) > 2 {
-				t.Fatalf("ListMessages(%q, limit 2) answered %d", st, len(got))
-			}
-			if len(got) == 0 {
-				break
-			}
-			paged = append(paged, messageIDs(got)...)
-			before = got[len(got)-1].ID
-		}
-		if !slices.Equal(paged, want) {
-			t.Errorf("ListMessages(%q) in pages of 2 = %v, want %v", st, paged, want)
-		}
+			return messageIDs(got), err
+		})
 	}
 	// A message's full state comes back (but the payload).
 	for _, m := range all {

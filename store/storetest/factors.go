@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -1097,30 +1098,10 @@ func testListAuditEvents(t *testing.T, s auditStore) {
 		if g := auditIDs(got); !slices.Equal(g, want) {
 			t.Errorf("AuditEvents(%q) = %v, want %v (newest first)", user, g, want)
 		}
-		// Pages of 2 through the cursor give the same, without gaps or
-		// repeats, and end with an empty page.
-		var paged []string
-		before := ""
-		for page := 1; ; page++ {
-			if page > 10 {
-				t.Fatalf("AuditEvents(%q) paging does not end: %v", user, paged)
-			}
+		checkPages(t, fmt.Sprintf("AuditEvents(%q)", user), want, func(before string) ([]string, error) {
 			got, err := s.AuditEvents(ctx, user, before, 2)
-			if err != nil {
-				t.Fatalf("AuditEvents(%q, page %d): %v", user, page, err)
-			}
-			if len(got) > 2 {
-				t.Fatalf("AuditEvents(%q, limit 2) answered %d", user, len(got))
-			}
-			if len(got) == 0 {
-				break
-			}
-			paged = append(paged, auditIDs(got)...)
-			before = got[len(got)-1].ID
-		}
-		if !slices.Equal(paged, want) {
-			t.Errorf("AuditEvents(%q) in pages of 2 = %v, want %v", user, paged, want)
-		}
+			return auditIDs(got), err
+		})
 	}
 	if got, err := s.AuditEvents(ctx, "", newID(), 10); err != nil || len(got) != 0 {
 		t.Errorf("AuditEvents(unknown cursor) = %v, %v; want none", auditIDs(got), err)

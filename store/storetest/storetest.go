@@ -1285,3 +1285,32 @@ func checkCountsOnce(t *testing.T, name string, n int, count func() (int, error)
 		t.Errorf("concurrent %s answered %v, want each of 1…%d once", name, got, n)
 	}
 }
+
+// checkPages pages through a newest-first list by its cursor, 2 at a time
+// (page answers the IDs of the page before the cursor), and checks that
+// the pages give want, without gaps or repeats, and end with an empty page.
+func checkPages(t *testing.T, name string, want []string, page func(before string) ([]string, error)) {
+	t.Helper()
+	var paged []string
+	before := ""
+	for n := 1; ; n++ {
+		if n > 10 {
+			t.Fatalf("%s paging does not end: %v", name, paged)
+		}
+		got, err := page(before)
+		if err != nil {
+			t.Fatalf("%s, page %d: %v", name, n, err)
+		}
+		if len(got) > 2 {
+			t.Fatalf("%s, limit 2, answered %d", name, len(got))
+		}
+		if len(got) == 0 {
+			break
+		}
+		paged = append(paged, got...)
+		before = got[len(got)-1]
+	}
+	if !slices.Equal(paged, want) {
+		t.Errorf("%s in pages of 2 = %v, want %v", name, paged, want)
+	}
+}
