@@ -1,6 +1,12 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"io/fs"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
 
 // QueryString runs a one-value query on the writer (reader false) or a
 // reader connection, for tests that check connection settings and the
@@ -13,4 +19,40 @@ func (s *Store) QueryString(ctx context.Context, reader bool, q string) (string,
 	var v string
 	err := db.QueryRowContext(ctx, q).Scan(&v)
 	return v, err
+}
+
+// MigrateTo migrates the schema up to version and no further, for tests
+// that upgrade a database holding rows of an older schema. It builds the
+// provider the way Migrate does.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	fsys, err := fs.Sub(migrationsFS, s.d.migrations)
+	if err != nil {
+		return err
+	}
+	opts := []goose.ProviderOption{
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(migrationTable),
+	}
+	if s.d == postgresDialect {
+		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
+	}
+	p, err := goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+// Exec runs q on the writer, with its portable ? placeholders rebound for
+// the dialect and every time.Time argument converted the way the store
+// writes times, for tests that write rows of an older schema by hand.
+func (s *Store) Exec(ctx context.Context, q string, args ...any) error {
+	for i, a := range args {
+		if t, ok := a.(time.Time); ok {
+			args[i] = s.d.time(t)
+		}
+	}
+	_, err := s.w.ExecContext(ctx, s.d.rebind(q), args...)
+	return err
 }

@@ -21,7 +21,7 @@ const (
 // Column lists of the challenges and outbox tables.
 const (
 	challengeCols = `id, purpose, address, user_id, code_hash, link_hash, redirect_to,
-		attempts, created_at, expires_at, link_expires_at, consumed_at`
+		attempts, created_at, expires_at, link_expires_at, consumed_at, target`
 	// messageCols answers the payload; messageListCols, for admins, not.
 	messageCols = `id, kind, channel, recipient, payload, status, attempts,
 		next_attempt_at, last_error, created_at, sent_at`
@@ -40,7 +40,7 @@ const (
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
-	createUser, userByID, userByEmail, updateUser, setPassword, setDisabled,
+	createUser, userByID, userByEmail, userByPhone, updateUser, setPassword, setDisabled,
 	deleteUser, listUsers, listUsersMatching string
 
 	createSession, sessionByID, sessionByCookieHash, listSessions,
@@ -115,6 +115,7 @@ func newQueries(d *dialect) *queries {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		userByID:    `SELECT ` + userCols + ` FROM users WHERE id = ?`,
 		userByEmail: `SELECT ` + userCols + ` FROM users WHERE email = ?`,
+		userByPhone: `SELECT ` + userCols + ` FROM users WHERE phone = ?`,
 		updateUser: `UPDATE users SET email = ?, email_verified = ?, phone = ?,
 			phone_verified = ?, name = ?, updated_at = ? WHERE id = ?`,
 		setPassword: `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
@@ -162,13 +163,13 @@ func newQueries(d *dialect) *queries {
 		// cannot fail with a unique violation when two requests for one
 		// address race on PostgreSQL (the second waits, then updates).
 		putChallenge: `INSERT INTO challenges (` + challengeCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (purpose, address) DO UPDATE SET
 			id = excluded.id, user_id = excluded.user_id, code_hash = excluded.code_hash,
 			link_hash = excluded.link_hash, redirect_to = excluded.redirect_to,
 			attempts = excluded.attempts, created_at = excluded.created_at,
 			expires_at = excluded.expires_at, link_expires_at = excluded.link_expires_at,
-			consumed_at = excluded.consumed_at`,
+			consumed_at = excluded.consumed_at, target = excluded.target`,
 		challengeByAddress:  `SELECT ` + challengeCols + ` FROM challenges WHERE purpose = ? AND address = ?`,
 		challengeByLinkHash: `SELECT ` + challengeCols + ` FROM challenges WHERE link_hash = ?`,
 		// The increment happens in the database, so concurrent wrong codes
@@ -249,7 +250,7 @@ func newQueries(d *dialect) *queries {
 		auditEventsOfUserBefore: auditEvents(true, true),
 	}
 	for _, p := range []*string{
-		&q.createUser, &q.userByID, &q.userByEmail, &q.updateUser, &q.setPassword,
+		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
 		&q.setDisabled, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions,

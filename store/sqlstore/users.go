@@ -18,7 +18,7 @@ const (
 
 func scanUser(row scanner) (*auth.User, error) {
 	var u auth.User
-	err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
+	err := row.Scan(&u.ID, nullStringCol{&u.Email}, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
 		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if err != nil {
 		return nil, err
@@ -26,12 +26,13 @@ func scanUser(row scanner) (*auth.User, error) {
 	return &u, nil
 }
 
-// CreateUser inserts u; the caller has set its ID and normalised its email.
-// An empty phone is stored as NULL so that any number of users can have none.
+// CreateUser inserts u; the caller has set its ID and normalised its email
+// and phone. An empty email or phone is stored as NULL so that any number
+// of users can have none.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	d := s.d
 	_, err := s.w.ExecContext(ctx, s.q.createUser,
-		u.ID, u.Email, u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name,
+		u.ID, nullString(u.Email), u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name,
 		u.PasswordHash, d.nullTime(u.DisabledAt), d.time(u.CreatedAt), d.time(u.UpdatedAt))
 	if err != nil {
 		return s.fail("create user", err)
@@ -65,11 +66,24 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 	return u, nil
 }
 
+// UserByPhone answers the user whose stored (E.164) phone is exactly phone.
+func (s *Store) UserByPhone(ctx context.Context, phone string) (*auth.User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByPhone, phone))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The number stays out of the error: errors end up in logs.
+		return nil, notFound("user by phone")
+	case err != nil:
+		return nil, s.fail("user by phone", err)
+	}
+	return u, nil
+}
+
 // UpdateUser writes u's profile fields and UpdatedAt.
 func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	d := s.d
 	res, err := s.w.ExecContext(ctx, s.q.updateUser,
-		u.Email, u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name, d.time(u.UpdatedAt), u.ID)
+		nullString(u.Email), u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name, d.time(u.UpdatedAt), u.ID)
 	return s.oneRow("update user", "user "+u.ID, res, err)
 }
 

@@ -929,7 +929,7 @@ func checkChallenge(t *testing.T, got, want *auth.Challenge) {
 	if got.ID != want.ID || got.Purpose != want.Purpose || got.Address != want.Address ||
 		got.UserID != want.UserID || !bytes.Equal(got.CodeHash, want.CodeHash) ||
 		!bytes.Equal(got.LinkHash, want.LinkHash) || (got.LinkHash == nil) != (len(want.LinkHash) == 0) ||
-		got.RedirectTo != want.RedirectTo || got.Attempts != want.Attempts {
+		got.RedirectTo != want.RedirectTo || got.Attempts != want.Attempts || got.Target != want.Target {
 		t.Errorf("challenge = %+v\nwant %+v", *got, *want)
 	}
 }
