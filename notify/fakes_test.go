@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/notify"
 	"github.com/gatehouse/gatehouse/seal"
 )
@@ -174,22 +174,22 @@ func newFakeClock() *fakeClock {
 	return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
-// fakeSender records what it is asked to send and answers what fn says
-// (nil fn: success).
-type fakeSender struct {
+// recorder is the core of the fake senders: it records what it is asked to
+// send and answers what fn says (nil fn: success).
+type recorder[M any] struct {
 	mu    sync.Mutex
-	fn    func(ctx context.Context, call int, m notify.Email) error
-	calls []notify.Email
-	ok    []notify.Email
-	// sent is signalled after every successful Send.
+	fn    func(ctx context.Context, call int, m M) error
+	calls []M
+	ok    []M
+	// sent is signalled after every successful send.
 	sent chan struct{}
 }
 
-func newFakeSender(fn func(ctx context.Context, call int, m notify.Email) error) *fakeSender {
-	return &fakeSender{fn: fn, sent: make(chan struct{}, 100)}
+func newRecorder[M any](fn func(ctx context.Context, call int, m M) error) recorder[M] {
+	return recorder[M]{fn: fn, sent: make(chan struct{}, 100)}
 }
 
-func (f *fakeSender) Send(ctx context.Context, m notify.Email) error {
+func (f *recorder[M]) record(ctx context.Context, m M) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, m)
 	call := len(f.calls)
@@ -208,17 +208,42 @@ func (f *fakeSender) Send(ctx context.Context, m notify.Email) error {
 	return err
 }
 
-func (f *fakeSender) counts() (calls, ok int) {
+// respond replaces fn; call it before the worker runs.
+func (f *recorder[M]) respond(fn func(ctx context.Context, call int, m M) error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fn = fn
+}
+
+func (f *recorder[M]) counts() (calls, ok int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.calls), len(f.ok)
 }
 
-func (f *fakeSender) delivered() []notify.Email {
+func (f *recorder[M]) delivered() []M {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.ok)
 }
+
+// fakeSender is a notify.Sender that records emails.
+type fakeSender struct{ recorder[notify.Email] }
+
+func newFakeSender(fn func(ctx context.Context, call int, m notify.Email) error) *fakeSender {
+	return &fakeSender{newRecorder(fn)}
+}
+
+func (f *fakeSender) Send(ctx context.Context, m notify.Email) error { return f.record(ctx, m) }
+
+// fakeSMSSender is a notify.SMSSender that records text messages.
+type fakeSMSSender struct{ recorder[notify.SMS] }
+
+func newFakeSMSSender(fn func(ctx context.Context, call int, m notify.SMS) error) *fakeSMSSender {
+	return &fakeSMSSender{newRecorder(fn)}
+}
+
+func (f *fakeSMSSender) SendSMS(ctx context.Context, m notify.SMS) error { return f.record(ctx, m) }
 
 var errTemp = errors.New("421 4.3.0 try again later")
 

@@ -16,8 +16,12 @@ import (
 // into another sealed column cannot be opened there, nor the reverse.
 const SealPurpose = "message"
 
-// ChannelEmail is the channel of every message this package composes.
-const ChannelEmail = "email"
+// Channels (auth.Message.Channel): which sender the worker hands a message
+// to. A kind's channel is fixed by the list it is in (EmailKinds, SMSKinds).
+const (
+	ChannelEmail = "email"
+	ChannelSMS   = "sms"
+)
 
 // Outbox renders and seals messages for the durable outbox (auth.Outbox).
 // Rendering happens at request time, not at delivery, so the code or link
@@ -38,7 +42,8 @@ func NewOutbox(tpl *Templates, box *seal.Box, clock auth.Clock) *Outbox {
 	return &Outbox{tpl: tpl, box: box, clock: clock, wake: make(chan struct{}, 1)}
 }
 
-// Compose renders kind for to and answers a pending message due now, with
+// Compose renders kind for to (an email address, or an E.164 number for an
+// SMS kind) and answers a pending message due now on kind's channel, with
 // the content sealed in its payload. The caller stores it in the same
 // transaction as the challenge whose code it carries.
 func (o *Outbox) Compose(_ context.Context, kind, to string, data auth.MessageData) (*auth.Message, error) {
@@ -49,6 +54,8 @@ func (o *Outbox) Compose(_ context.Context, kind, to string, data auth.MessageDa
 	if err != nil {
 		return nil, fmt.Errorf("notify: compose %s: %w", kind, err)
 	}
+	// Render knew kind, so it has a channel.
+	channel := o.tpl.kinds[kind].channel
 	plain, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("notify: compose %s: marshal: %w", kind, err)
@@ -65,7 +72,7 @@ func (o *Outbox) Compose(_ context.Context, kind, to string, data auth.MessageDa
 	return &auth.Message{
 		ID:            id.String(),
 		Kind:          kind,
-		Channel:       ChannelEmail,
+		Channel:       channel,
 		To:            to,
 		Payload:       payload,
 		Status:        auth.MessagePending,

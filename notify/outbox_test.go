@@ -16,24 +16,28 @@ func TestOutboxCompose(t *testing.T) {
 	t.Parallel()
 	box, tpl, clock := testBox(t), testTemplates(t), newFakeClock()
 	ob := notify.NewOutbox(tpl, box, clock)
-	data := auth.MessageData{Code: testCode, Link: testLink, ExpiresIn: 5 * time.Minute, LinkTTL: 15 * time.Minute}
+	data := auth.MessageData{Code: testCode, Link: testLink, ExpiresIn: 5 * time.Minute, LinkTTL: 15 * time.Minute, Host: testHost}
 	for _, kind := range notify.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			m, err := ob.Compose(context.Background(), kind, testTo, data)
+			to, channel := testTo, "email"
+			if kind == auth.KindSMSCode {
+				to, channel = testPhone, "sms"
+			}
+			m, err := ob.Compose(context.Background(), kind, to, data)
 			if err != nil {
 				t.Fatalf("Compose: %v", err)
 			}
 			now := clock.Now()
-			if m.Kind != kind || m.Channel != "email" || m.To != testTo || m.Status != auth.MessagePending ||
+			if m.Kind != kind || m.Channel != channel || m.To != to || m.Status != auth.MessagePending ||
 				m.Attempts != 0 || !m.NextAttemptAt.Equal(now) || !m.CreatedAt.Equal(now) || m.SentAt != nil || m.LastError != "" {
-				t.Errorf("message fields: %+v", m)
+				t.Errorf("message fields: %+v, want channel %s to %s", m, channel, to)
 			}
 			id, err := uuid.Parse(m.ID)
 			if err != nil || id.Version() != 7 {
 				t.Errorf("ID %q is not a UUIDv7 (%v)", m.ID, err)
 			}
-			for _, secret := range []string{testCode, testLink, "sign", "Gatehouse"} {
+			for _, secret := range []string{testCode, testLink, testHost, "sign", "Gatehouse"} {
 				if bytes.Contains(m.Payload, []byte(secret)) {
 					t.Errorf("payload holds %q in clear", secret)
 				}
@@ -42,12 +46,15 @@ func TestOutboxCompose(t *testing.T) {
 			if err != nil {
 				t.Fatalf("OpenPayload: %v", err)
 			}
-			want, err := tpl.Render(kind, testTo, data)
+			want, err := tpl.Render(kind, to, data)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != want {
 				t.Errorf("payload opens to %+v, want %+v", got, want)
+			}
+			if sms := got.Subject == "" && got.HTML == ""; got.Text == "" || sms != (channel == "sms") {
+				t.Errorf("%s content %+v: want only Text for an SMS, all three for an email", channel, got)
 			}
 			if _, err := box.Open("signing-key", m.Payload); err == nil {
 				t.Error("payload opens under another purpose")

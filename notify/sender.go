@@ -50,3 +50,16 @@ func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
+
+// SMS is one rendered text message as an SMSSender gets it. To is E.164.
+type SMS struct {
+	To   string
+	Text string
+}
+
+// SMSSender hands a text message to a transport (console, Twilio). Its
+// errors follow Sender's rules: Permanent for what no retry can fix, any
+// other error is retried with backoff.
+type SMSSender interface {
+	SendSMS(ctx context.Context, m SMS) error
+}

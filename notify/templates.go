@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -25,10 +26,22 @@ const DefaultAppName = "Gatehouse"
 //go:embed templates/*
 var embedded embed.FS
 
-// Kinds lists every message kind that has templates, in a fixed order. Each
-// kind has three files: KIND.subject.txt and KIND.txt (text/template) and
-// KIND.html (html/template).
-var Kinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode}
+// The kinds that have templates, in a fixed order. Which list a kind is in
+// decides its channel (auth.Message.Channel) and so its files:
+//
+//   - EmailKinds have three: KIND.subject.txt and KIND.txt (text/template)
+//     and KIND.html (html/template).
+//   - SMSKinds have one: KIND.txt (text/template). A text message has no
+//     subject and no markup, so KIND.subject.txt and KIND.html are never
+//     read, not even from GATEHOUSE_TEMPLATES_DIR: writing them there
+//     changes nothing.
+//
+// Kinds is both, email first.
+var (
+	EmailKinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode}
+	SMSKinds   = []string{auth.KindSMSCode}
+	Kinds      = slices.Concat(EmailKinds, SMSKinds)
+)
 
 // TemplateData is what a template may show. Its field names are the contract
 // for anyone who overrides a template, so they do not change lightly.
@@ -48,26 +61,35 @@ type TemplateData struct {
 	LinkExpiresIn        string
 	LinkExpiresInMinutes int
 	// Recipient is the address the message goes to, so a person who gets
-	// someone else's mail can tell.
+	// someone else's mail can tell; for an SMS, the E.164 phone number.
 	Recipient string
+	// Host is the public host name (of GATEHOUSE_PUBLIC_URL), or empty when
+	// unknown. An SMS template ends with "@{{.Host}} #{{.Code}}" on its own
+	// last line when Host is set: that origin-bound line is what lets a
+	// browser offer the code to that site alone (WebOTP), so an override
+	// keeps it last and leaves it out when Host is empty.
+	Host string
 }
 
-// Content is a rendered email. It is what the outbox seals into a message's
-// payload, so its JSON form is part of the stored format.
+// Content is a rendered message. It is what the outbox seals into a
+// message's payload, so its JSON form is part of the stored format. An SMS
+// has only Text.
 type Content struct {
 	Subject string `json:"subject"`
 	Text    string `json:"text"`
 	HTML    string `json:"html"`
 }
 
-// kindTemplates holds the parsed templates of one kind.
+// kindTemplates holds the parsed templates of one kind; an SMS kind has
+// only text.
 type kindTemplates struct {
+	channel string
 	subject *texttemplate.Template
 	text    *texttemplate.Template
 	html    *htmltemplate.Template
 }
 
-// Templates renders the email of each message kind. Templates are embedded
+// Templates renders the email or SMS of each message kind. Templates are embedded
 // so a bare binary works, and any file can be replaced from a directory so
 // operators can change wording and branding without a rebuild. It is safe
 // for concurrent use.
@@ -97,36 +119,54 @@ func NewTemplates(dir, appName string) (*Templates, error) {
 		}
 	}
 	t := &Templates{appName: appName, kinds: make(map[string]kindTemplates, len(Kinds))}
-	for _, kind := range Kinds {
-		var kt kindTemplates
+	for _, kind := range EmailKinds {
+		kt := kindTemplates{channel: ChannelEmail}
 		var err error
-		name := kind + ".subject.txt"
-		if kt.subject, err = parseText(dir, name); err != nil {
+		if kt.subject, err = parseText(dir, kind+".subject.txt"); err != nil {
 			return nil, err
 		}
-		name = kind + ".txt"
-		if kt.text, err = parseText(dir, name); err != nil {
+		if kt.text, err = parseText(dir, kind+".txt"); err != nil {
 			return nil, err
 		}
-		name = kind + ".html"
-		if kt.html, err = parseHTML(dir, name); err != nil {
+		if kt.html, err = parseHTML(dir, kind+".html"); err != nil {
 			return nil, err
 		}
 		t.kinds[kind] = kt
-		if _, err := t.Render(kind, "someone@example.com", sampleData); err != nil {
+	}
+	for _, kind := range SMSKinds {
+		kt := kindTemplates{channel: ChannelSMS}
+		var err error
+		if kt.text, err = parseText(dir, kind+".txt"); err != nil {
+			return nil, err
+		}
+		t.kinds[kind] = kt
+	}
+	for _, kind := range Kinds {
+		to := sampleEmail
+		if t.kinds[kind].channel == ChannelSMS {
+			to = samplePhone
+		}
+		if _, err := t.Render(kind, to, sampleData); err != nil {
 			return nil, err
 		}
 	}
 	return t, nil
 }
 
-// sampleData exercises every field at start-up, links included.
+// sampleData exercises every field at start-up, links and host included.
 var sampleData = auth.MessageData{
 	Code:      "123456",
 	Link:      "https://gatehouse.example/v1/verify?token=sample",
 	ExpiresIn: 5 * time.Minute,
 	LinkTTL:   15 * time.Minute,
+	Host:      "gatehouse.example",
 }
+
+// Sample recipients for the start-up rendering.
+const (
+	sampleEmail = "someone@example.com"
+	samplePhone = "+15555550100"
+)
 
 // source answers the override in dir when there is one, else the embedded
 // file, and a name for errors that says which.
@@ -181,9 +221,11 @@ type executor interface {
 // AppName answers the product name the templates show.
 func (t *Templates) AppName() string { return t.appName }
 
-// Render renders the subject, text and HTML of kind for the recipient to.
-// The subject is folded onto one line, so no template or data can add a
-// mail header.
+// Render renders kind for the recipient to. An email has a subject, text
+// and HTML; the subject is folded onto one line, so no template or data can
+// add a mail header. An SMS has only text, trimmed of the blank space
+// around it (editors end files with a newline, and a text message pays for
+// every character).
 func (t *Templates) Render(kind, to string, data auth.MessageData) (Content, error) {
 	kt, ok := t.kinds[kind]
 	if !ok {
@@ -196,6 +238,7 @@ func (t *Templates) Render(kind, to string, data auth.MessageData) (Content, err
 		ExpiresIn:        humanMinutes(data.ExpiresIn),
 		ExpiresInMinutes: minutes(data.ExpiresIn),
 		Recipient:        to,
+		Host:             data.Host,
 	}
 	if data.LinkTTL > 0 {
 		d.LinkExpiresIn = humanMinutes(data.LinkTTL)
@@ -203,15 +246,22 @@ func (t *Templates) Render(kind, to string, data auth.MessageData) (Content, err
 	}
 	var c Content
 	var err error
+	if c.Text, err = execute(kt.text, d); err != nil {
+		return Content{}, err
+	}
+	if kt.channel == ChannelSMS {
+		c.Text = strings.TrimSpace(c.Text)
+		if c.Text == "" {
+			return Content{}, fmt.Errorf("notify: template %s: empty text", kt.text.Name())
+		}
+		return c, nil
+	}
 	if c.Subject, err = execute(kt.subject, d); err != nil {
 		return Content{}, err
 	}
 	c.Subject = strings.Join(strings.Fields(c.Subject), " ")
 	if c.Subject == "" {
 		return Content{}, fmt.Errorf("notify: template %s: empty subject", kt.subject.Name())
-	}
-	if c.Text, err = execute(kt.text, d); err != nil {
-		return Content{}, err
 	}
 	if c.HTML, err = execute(kt.html, d); err != nil {
 		return Content{}, err

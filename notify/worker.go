@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,12 +32,17 @@ const (
 // the worker is stopping: recording it is what prevents a second send.
 const storeTimeout = 10 * time.Second
 
-// WorkerConfig configures a Worker. Store, Box and Sender are required; a
-// zero value elsewhere takes the default.
+// WorkerConfig configures a Worker. Store, Box and at least one of Sender
+// and SMS are required; a zero value elsewhere takes the default.
 type WorkerConfig struct {
-	Store  Store
-	Box    *seal.Box
+	Store Store
+	Box   *seal.Box
+	// Sender delivers messages on ChannelEmail.
 	Sender Sender
+	// SMS delivers messages on ChannelSMS. A message whose channel has no
+	// sender here fails at once, for good: waiting cannot configure one,
+	// and its code would expire long before.
+	SMS SMSSender
 	// Clock stamps every time the worker reads or writes (auth.SystemClock
 	// when nil), so tests move through backoff without sleeping.
 	Clock auth.Clock
@@ -55,7 +61,7 @@ type WorkerConfig struct {
 	// Batch is how many messages one claim takes; they are sent
 	// concurrently, so a batch takes about one SendTimeout at worst.
 	Batch int
-	// SendTimeout bounds one Send.
+	// SendTimeout bounds one Send or SendSMS.
 	SendTimeout time.Duration
 	// MaxAttempts and MaxAge bound retries: a message that failed
 	// MaxAttempts times, or is older than MaxAge, is failed for good.
@@ -85,8 +91,8 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 		return nil, errors.New("notify: worker needs a store")
 	case cfg.Box == nil:
 		return nil, errors.New("notify: worker needs a seal box")
-	case cfg.Sender == nil:
-		return nil, errors.New("notify: worker needs a sender")
+	case cfg.Sender == nil && cfg.SMS == nil:
+		return nil, errors.New("notify: worker needs an email or SMS sender")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = auth.SystemClock{}
@@ -167,7 +173,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // deliver sends one claimed message and records the outcome.
 func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 	attempt := m.Attempts + 1
-	log := w.log.With("message_id", m.ID, "kind", m.Kind, "attempt", attempt)
+	log := w.log.With("message_id", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", attempt)
 
 	c, err := OpenPayload(w.cfg.Box, m.Payload)
 	if err != nil {
@@ -175,7 +181,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 		return w.fail(ctx, log, m, attempt, err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
-	err = w.cfg.Sender.Send(sendCtx, Email{To: m.To, Subject: c.Subject, Text: c.Text, HTML: c.HTML})
+	err = w.send(sendCtx, m, c)
 	cancel()
 	if err == nil {
 		now := w.cfg.Clock.Now()
@@ -205,6 +211,26 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 	}
 	log.Warn("message send failed; will retry", "status", auth.MessagePending, "next_attempt_at", next, "error", msg)
 	return nil
+}
+
+// send hands c to the sender of m's channel. A channel without a sender is
+// a Permanent error, so it takes the same path as any other failure (logged,
+// redacted, recorded) but is never retried.
+func (w *Worker) send(ctx context.Context, m *auth.Message, c Content) error {
+	switch m.Channel {
+	case ChannelEmail:
+		if w.cfg.Sender == nil {
+			return Permanent(errors.New("notify: no email sender configured"))
+		}
+		return w.cfg.Sender.Send(ctx, Email{To: m.To, Subject: c.Subject, Text: c.Text, HTML: c.HTML})
+	case ChannelSMS:
+		if w.cfg.SMS == nil {
+			return Permanent(errors.New("notify: no sms sender configured"))
+		}
+		return w.cfg.SMS.SendSMS(ctx, SMS{To: m.To, Text: c.Text})
+	default:
+		return Permanent(fmt.Errorf("notify: unknown channel %q", m.Channel))
+	}
 }
 
 // fail gives up on m.
@@ -240,13 +266,20 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	return d
 }
 
-// redact answers err's text without the recipient's address, which SMTP
-// servers and Postmark echo in their errors: the text is logged and shown
-// to admins, who see only a masked recipient.
+// redact answers err's text without the recipient, which SMTP servers and
+// Postmark echo in their errors, and Twilio too ("The 'To' number
+// +14155552671 is not a valid phone number."): the text is logged and shown
+// to admins, who see only a masked recipient. An E.164 number is also
+// removed without its plus, as Twilio sometimes prints it and as it shows
+// in a form-encoded "To=%2B…".
 func redact(err error, to string) string {
 	s := err.Error()
 	if to == "" {
 		return s
 	}
-	return regexp.MustCompile("(?i)"+regexp.QuoteMeta(to)).ReplaceAllLiteralString(s, "[recipient]")
+	pattern := "(?i)" + regexp.QuoteMeta(to)
+	if digits, ok := strings.CutPrefix(to, "+"); ok && digits != "" && strings.Trim(digits, "0123456789") == "" {
+		pattern = `\+?` + digits
+	}
+	return regexp.MustCompile(pattern).ReplaceAllLiteralString(s, "[recipient]")
 }

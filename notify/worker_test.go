@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,23 +37,26 @@ func (s *syncBuffer) String() string {
 type harness struct {
 	store  *memStore
 	sender *fakeSender
+	sms    *fakeSMSSender
 	clock  *fakeClock
 	outbox *notify.Outbox
 	worker *notify.Worker
 	logs   *syncBuffer
 }
 
-// newHarness wires a worker to an in-memory store, a fake sender and a fake
-// clock; edit adjusts the config before NewWorker.
+// newHarness wires a worker to an in-memory store, fake email and SMS
+// senders and a fake clock; send answers for the email sender (h.sms.respond
+// sets the SMS one), and edit adjusts the config before NewWorker.
 func newHarness(t *testing.T, send func(ctx context.Context, call int, m notify.Email) error, edit func(*notify.WorkerConfig)) *harness {
 	t.Helper()
-	h := &harness{store: newMemStore(), sender: newFakeSender(send), clock: newFakeClock(), logs: &syncBuffer{}}
+	h := &harness{store: newMemStore(), sender: newFakeSender(send), sms: newFakeSMSSender(nil), clock: newFakeClock(), logs: &syncBuffer{}}
 	box := testBox(t)
 	h.outbox = notify.NewOutbox(testTemplates(t), box, h.clock)
 	cfg := notify.WorkerConfig{
 		Store:  h.store,
 		Box:    box,
 		Sender: h.sender,
+		SMS:    h.sms,
 		Clock:  h.clock,
 		Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Wake:   h.outbox.Wakeups(),
@@ -68,12 +72,26 @@ func newHarness(t *testing.T, send func(ctx context.Context, call int, m notify.
 	return h
 }
 
-// enqueue composes a message as a request would and stores it.
+// testData is what every enqueued message carries.
+var testData = auth.MessageData{Code: testCode, Link: testLink, ExpiresIn: 5 * time.Minute, LinkTTL: 15 * time.Minute, Host: testHost}
+
+// enqueue composes a message as a request would, to the test recipient of
+// kind's channel, and stores it.
 func (h *harness) enqueue(t *testing.T, kind string) *auth.Message {
 	t.Helper()
-	m, err := h.outbox.Compose(context.Background(), kind, testTo, auth.MessageData{Code: testCode, Link: testLink, ExpiresIn: 5 * time.Minute, LinkTTL: 15 * time.Minute})
+	return h.enqueueEdited(t, kind, nil)
+}
+
+// enqueueEdited is enqueue with edit applied to the message before it is
+// stored.
+func (h *harness) enqueueEdited(t *testing.T, kind string, edit func(*auth.Message)) *auth.Message {
+	t.Helper()
+	m, err := h.outbox.Compose(context.Background(), kind, recipientFor(kind), testData)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(m)
 	}
 	h.store.add(m)
 	return m
@@ -94,7 +112,7 @@ func (h *harness) runOnce(t *testing.T, want int) {
 func (h *harness) checkLogs(t *testing.T) {
 	t.Helper()
 	logs := h.logs.String()
-	for _, secret := range []string{testCode, testLink, "sign-in", testTo} {
+	for _, secret := range []string{testCode, testLink, "sign-in", testTo, testPhone, strings.TrimPrefix(testPhone, "+")} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs hold %q:\n%s", secret, logs)
 		}
@@ -193,34 +211,41 @@ func TestWorkerGivesUp(t *testing.T) {
 		{name: "default attempts bound", err: errTemp, wantAttempts: notify.DefaultMaxAttempts},
 		{name: "age bound", err: errTemp, age: 25 * time.Hour, wantAttempts: 1},
 	}
+	// The rules are the channel's sender's business only in what error it
+	// answers: both channels retry and give up alike.
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t, func(context.Context, int, notify.Email) error { return tt.err }, tt.edit)
-			m := h.enqueue(t, auth.KindRecovery)
-			h.clock.Advance(tt.age)
-			for {
-				h.runOnce(t, 1)
+		for _, kind := range []string{auth.KindRecovery, auth.KindSMSCode} {
+			t.Run(tt.name+"/"+kind, func(t *testing.T) {
+				t.Parallel()
+				h := newHarness(t, func(context.Context, int, notify.Email) error { return tt.err }, tt.edit)
+				h.sms.respond(func(context.Context, int, notify.SMS) error { return tt.err })
+				m := h.enqueue(t, kind)
+				h.clock.Advance(tt.age)
+				for {
+					h.runOnce(t, 1)
+					st := h.store.get(t, m.ID)
+					if st.Status == auth.MessageFailed {
+						break
+					}
+					if st.Attempts >= tt.wantAttempts {
+						t.Fatalf("still %s after %d attempts", st.Status, st.Attempts)
+					}
+					h.clock.Set(st.NextAttemptAt)
+				}
 				st := h.store.get(t, m.ID)
-				if st.Status == auth.MessageFailed {
-					break
+				if st.Attempts != tt.wantAttempts || st.Payload != nil || !strings.Contains(st.LastError, strings.Fields(tt.err.Error())[0]) {
+					t.Errorf("failed message: attempts %d (want %d), payload %d bytes, LastError %q", st.Attempts, tt.wantAttempts, len(st.Payload), st.LastError)
 				}
-				if st.Attempts >= tt.wantAttempts {
-					t.Fatalf("still %s after %d attempts", st.Status, st.Attempts)
+				emails, _ := h.sender.counts()
+				texts, _ := h.sms.counts()
+				if emails+texts != tt.wantAttempts || (kind == auth.KindSMSCode) != (texts > 0) {
+					t.Errorf("senders called %d times by email, %d by SMS; want %d on the %s channel", emails, texts, tt.wantAttempts, st.Channel)
 				}
-				h.clock.Set(st.NextAttemptAt)
-			}
-			st := h.store.get(t, m.ID)
-			if st.Attempts != tt.wantAttempts || st.Payload != nil || !strings.Contains(st.LastError, strings.Fields(tt.err.Error())[0]) {
-				t.Errorf("failed message: attempts %d (want %d), payload %d bytes, LastError %q", st.Attempts, tt.wantAttempts, len(st.Payload), st.LastError)
-			}
-			if calls, _ := h.sender.counts(); calls != tt.wantAttempts {
-				t.Errorf("sender called %d times, want %d", calls, tt.wantAttempts)
-			}
-			h.clock.Advance(48 * time.Hour)
-			h.runOnce(t, 0)
-			h.checkLogs(t)
-		})
+				h.clock.Advance(48 * time.Hour)
+				h.runOnce(t, 0)
+				h.checkLogs(t)
+			})
+		}
 	}
 }
 
@@ -429,16 +454,18 @@ func TestWorkerStoreErrors(t *testing.T) {
 func TestNewWorkerChecksConfig(t *testing.T) {
 	t.Parallel()
 	box := testBox(t)
-	full := notify.WorkerConfig{Store: newMemStore(), Box: box, Sender: newFakeSender(nil)}
+	full := notify.WorkerConfig{Store: newMemStore(), Box: box, Sender: newFakeSender(nil), SMS: newFakeSMSSender(nil)}
 	tests := []struct {
 		name string
 		edit func(*notify.WorkerConfig)
 		ok   bool
 	}{
 		{"defaults", func(*notify.WorkerConfig) {}, true},
+		{"email only", func(c *notify.WorkerConfig) { c.SMS = nil }, true},
+		{"sms only", func(c *notify.WorkerConfig) { c.Sender = nil }, true},
 		{"no store", func(c *notify.WorkerConfig) { c.Store = nil }, false},
 		{"no box", func(c *notify.WorkerConfig) { c.Box = nil }, false},
-		{"no sender", func(c *notify.WorkerConfig) { c.Sender = nil }, false},
+		{"no sender", func(c *notify.WorkerConfig) { c.Sender, c.SMS = nil, nil }, false},
 		{"lease under send timeout", func(c *notify.WorkerConfig) { c.Lease = 20 * time.Second }, false},
 	}
 	for _, tt := range tests {
@@ -475,5 +502,155 @@ func TestPermanent(t *testing.T) {
 	}
 	if notify.Permanent(nil) != nil || !errors.Is(p, base) || p.Error() != base.Error() || notify.Permanent(p) != p {
 		t.Error("Permanent must keep nil, the chain, the text, and not double-wrap")
+	}
+}
+
+func TestWorkerRoutesByChannel(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	email := h.enqueue(t, auth.KindSignInCode)
+	sms := h.enqueue(t, auth.KindSMSCode)
+	h.runOnce(t, 2)
+	h.runOnce(t, 0)
+
+	want := notify.SMS{To: testPhone, Text: testCode + " is your Gatehouse code. It expires in 5 minutes.\n\n@" + testHost + " #" + testCode}
+	if got := h.sms.delivered(); len(got) != 1 || got[0] != want {
+		t.Errorf("SMS sender got %+v, want only %+v", got, want)
+	}
+	if got := h.sender.delivered(); len(got) != 1 || got[0].To != testTo || !strings.Contains(got[0].Subject, "sign-in code") {
+		t.Errorf("email sender got %+v, want only the sign-in email to %s", got, testTo)
+	}
+	for _, m := range []*auth.Message{email, sms} {
+		if st := h.store.get(t, m.ID); st.Status != auth.MessageSent || st.Attempts != 0 || st.Payload != nil || st.LastError != "" {
+			t.Errorf("%s message after delivery: %+v", m.Channel, st)
+		}
+	}
+	h.checkLogs(t)
+}
+
+func TestWorkerChannelWithoutSender(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		edit    func(*notify.WorkerConfig)
+		kind    string
+		message func(*auth.Message)
+		wantErr string
+	}{
+		{"sms without an sms sender", func(c *notify.WorkerConfig) { c.SMS = nil }, auth.KindSMSCode, nil, "notify: no sms sender configured"},
+		{"email without an email sender", func(c *notify.WorkerConfig) { c.Sender = nil }, auth.KindSignInCode, nil, "notify: no email sender configured"},
+		{"unknown channel", nil, auth.KindSignInCode, func(m *auth.Message) { m.Channel = "fax" }, `notify: unknown channel "fax"`},
+		{"no channel", nil, auth.KindSMSCode, func(m *auth.Message) { m.Channel = "" }, `notify: unknown channel ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil, tt.edit)
+			m := h.enqueueEdited(t, tt.kind, tt.message)
+			h.runOnce(t, 1)
+			st := h.store.get(t, m.ID)
+			if st.Status != auth.MessageFailed || st.Attempts != 1 || st.Payload != nil || st.LastError != tt.wantErr {
+				t.Errorf("message: status %s, attempts %d, payload %d bytes, LastError %q; want failed at once with %q",
+					st.Status, st.Attempts, len(st.Payload), st.LastError, tt.wantErr)
+			}
+			emails, _ := h.sender.counts()
+			texts, _ := h.sms.counts()
+			if emails+texts != 0 {
+				t.Errorf("senders called %d times by email, %d by SMS; want none", emails, texts)
+			}
+			h.clock.Advance(48 * time.Hour)
+			h.runOnce(t, 0) // never retried
+			if logged, _ := json.Marshal(tt.wantErr); !strings.Contains(h.logs.String(), `"error":`+string(logged)) {
+				t.Errorf("logs lack the error %s:\n%s", logged, h.logs)
+			}
+			h.checkLogs(t)
+		})
+	}
+}
+
+func TestWorkerSMSRetriesThenSends(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil, nil)
+	h.sms.respond(func(_ context.Context, call int, m notify.SMS) error {
+		if call == 1 {
+			return fmt.Errorf("sms: twilio: 429: too many requests for %s", m.To)
+		}
+		return nil
+	})
+	m := h.enqueue(t, auth.KindSMSCode)
+	h.runOnce(t, 1)
+	st := h.store.get(t, m.ID)
+	if st.Status != auth.MessagePending || st.Attempts != 1 || st.LastError != "sms: twilio: 429: too many requests for [recipient]" {
+		t.Fatalf("after a temporary failure: %+v, want a redacted retry", st)
+	}
+	wait := st.NextAttemptAt.Sub(h.clock.Now())
+	if wait > notify.DefaultBackoff || wait < notify.DefaultBackoff*4/5 {
+		t.Errorf("backoff %v, want within [%v, %v]", wait, notify.DefaultBackoff*4/5, notify.DefaultBackoff)
+	}
+	h.clock.Advance(wait - time.Millisecond)
+	h.runOnce(t, 0)
+	h.clock.Advance(time.Millisecond)
+	h.runOnce(t, 1)
+	if st := h.store.get(t, m.ID); st.Status != auth.MessageSent || st.Payload != nil {
+		t.Errorf("after the retry: %+v, want sent", st)
+	}
+	if calls, ok := h.sms.counts(); calls != 2 || ok != 1 {
+		t.Errorf("SMS sender called %d times (%d ok), want 2 (1 ok)", calls, ok)
+	}
+	if calls, _ := h.sender.counts(); calls != 0 {
+		t.Errorf("email sender called %d times for an SMS", calls)
+	}
+	h.checkLogs(t)
+}
+
+func TestWorkerRedactsRecipient(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, kind, err, want string
+	}{
+		{
+			name: "twilio invalid number",
+			kind: auth.KindSMSCode,
+			err:  "sms: twilio: 400: error 21211: The 'To' number +14155552671 is not a valid phone number.",
+			want: "sms: twilio: 400: error 21211: The 'To' number [recipient] is not a valid phone number.",
+		},
+		{
+			name: "number without plus",
+			kind: auth.KindSMSCode,
+			err:  "sms: twilio: 400: error 21614: 14155552671 is not a mobile number",
+			want: "sms: twilio: 400: error 21614: [recipient] is not a mobile number",
+		},
+		{
+			name: "form-encoded number",
+			kind: auth.KindSMSCode,
+			err:  "sms: twilio: bad request To=%2B14155552671&Body=...",
+			want: "sms: twilio: bad request To=%2B[recipient]&Body=...",
+		},
+		{
+			name: "other numbers kept",
+			kind: auth.KindSMSCode,
+			err:  `sms: twilio: 400: from +15005550006 to "+14155552671": 141555526710 unknown`,
+			want: `sms: twilio: 400: from +15005550006 to "[recipient]": [recipient]0 unknown`,
+		},
+		{
+			name: "email in another case",
+			kind: auth.KindSignInCode,
+			err:  "550 5.1.1 <Alice@Example.COM>: no such user",
+			want: "550 5.1.1 <[recipient]>: no such user",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fail := notify.Permanent(errors.New(tt.err))
+			h := newHarness(t, func(context.Context, int, notify.Email) error { return fail }, nil)
+			h.sms.respond(func(context.Context, int, notify.SMS) error { return fail })
+			m := h.enqueue(t, tt.kind)
+			h.runOnce(t, 1)
+			if st := h.store.get(t, m.ID); st.Status != auth.MessageFailed || st.LastError != tt.want {
+				t.Errorf("status %s, LastError %q; want failed with %q", st.Status, st.LastError, tt.want)
+			}
+			h.checkLogs(t)
+		})
 	}
 }
