@@ -15,6 +15,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/phone"
 )
 
 // Config is everything Gatehouse can be told. The environment names are the
@@ -59,6 +60,19 @@ type Config struct {
 	MailFrom string `env:"GATEHOUSE_MAIL_FROM"`
 	// PostmarkAPIURL overrides Postmark's API base URL (tests).
 	PostmarkAPIURL string `env:"GATEHOUSE_POSTMARK_API_URL" envDefault:"https://api.postmarkapp.com"`
+	// SMSURL chooses the SMS sender: console: (the dev default) or
+	// twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+15550100 (or
+	// ?messaging_service_sid=MG…). Unset outside dev mode: SMS codes
+	// answer 503.
+	SMSURL string `env:"GATEHOUSE_SMS_URL"`
+	// TwilioAPIURL overrides Twilio's API base URL (tests).
+	TwilioAPIURL string `env:"GATEHOUSE_TWILIO_API_URL" envDefault:"https://api.twilio.com"`
+	// SMSAllowedCountries, when set, are the only countries (ISO 3166-1
+	// alpha-2, e.g. US,CA,GB) whose numbers may get codes.
+	SMSAllowedCountries []string `env:"GATEHOUSE_SMS_ALLOWED_COUNTRIES" envSeparator:","`
+	// SMSCountryHourlyLimit caps codes by SMS per country calling code per
+	// hour on each node, against SMS pumping; 0 turns the cap off.
+	SMSCountryHourlyLimit int `env:"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT" envDefault:"100"`
 	// AppName is the product name in messages and pages.
 	AppName string `env:"GATEHOUSE_APP_NAME" envDefault:"Gatehouse"`
 	// TemplatesDir holds message templates that replace the embedded ones.
@@ -129,6 +143,12 @@ func (c *Config) derive() {
 	}
 	if c.MailURL == "" && c.Dev {
 		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
+	}
+	if c.SMSURL == "" && c.Dev {
+		c.SMSURL = "console:" // outside dev mode, unset means no SMS sign-in
+	}
+	for i, r := range c.SMSAllowedCountries {
+		c.SMSAllowedCountries[i] = strings.ToUpper(strings.TrimSpace(r))
 	}
 	if c.MailFrom == "" {
 		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
@@ -231,6 +251,17 @@ func (c *Config) Validate() error {
 	}
 	if !isOrigin(strings.TrimSuffix(c.PostmarkAPIURL, "/")) && !strings.HasPrefix(c.PostmarkAPIURL, "http") {
 		return fmt.Errorf("GATEHOUSE_POSTMARK_API_URL: %q is not an http(s) URL", c.PostmarkAPIURL)
+	}
+	if !isOrigin(strings.TrimSuffix(c.TwilioAPIURL, "/")) {
+		return fmt.Errorf("GATEHOUSE_TWILIO_API_URL: %q is not an http(s) URL such as https://api.twilio.com", c.TwilioAPIURL)
+	}
+	for _, r := range c.SMSAllowedCountries {
+		if !phone.ValidRegion(r) {
+			return fmt.Errorf("GATEHOUSE_SMS_ALLOWED_COUNTRIES: %q is not a country code such as US or GB", r)
+		}
+	}
+	if c.SMSCountryHourlyLimit < 0 {
+		return fmt.Errorf("GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT: must be 0 (no cap) or more, got %d", c.SMSCountryHourlyLimit)
 	}
 	if strings.TrimSpace(c.AppName) == "" || len(c.AppName) > 100 {
 		return errors.New("GATEHOUSE_APP_NAME: must be 1 to 100 characters")

@@ -57,6 +57,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_ALLOWED_REDIRECTS":   "[http://localhost:3000]",
 		"GATEHOUSE_CORS_ORIGINS":        "[]",
 		"GATEHOUSE_PASSWORDLESS_SIGNUP": "true",
+		"GATEHOUSE_SMS_URL":             "",
+		"GATEHOUSE_TWILIO_API_URL":      "https://api.twilio.com",
+		// Not in API.md's table: the SMS-pumping defences (issue 5).
+		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[]",
+		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "100",
 		// Not in API.md's table: the refresh grace is its "short grace
 		// period" (10 s, DESIGN.md and the OpenAPI text), and logging.
 		"GATEHOUSE_REFRESH_GRACE":   "10s",
@@ -76,8 +81,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dev.MailURL != "console:" || dev.Secret != "" {
-		t.Errorf("dev mode: GATEHOUSE_MAIL_URL %q, GATEHOUSE_SECRET set %v", dev.MailURL, dev.Secret != "")
+	if dev.MailURL != "console:" || dev.SMSURL != "console:" || dev.Secret != "" {
+		t.Errorf("dev mode: GATEHOUSE_MAIL_URL %q, GATEHOUSE_SMS_URL %q, GATEHOUSE_SECRET set %v", dev.MailURL, dev.SMSURL, dev.Secret != "")
 	}
 	// DefaultConfig is an empty environment's.
 	d := gatehouse.DefaultConfig()
@@ -89,44 +94,48 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigValues(t *testing.T) {
 	t.Parallel()
 	vars := map[string]string{
-		"GATEHOUSE_ADDR":                "0.0.0.0:8080",
-		"GATEHOUSE_PUBLIC_URL":          "https://auth.example.com/",
-		"GATEHOUSE_DATABASE_URL":        "postgres://gh:pw@db:5432/gh?sslmode=disable",
-		"GATEHOUSE_SECRET":              testSecret,
-		"GATEHOUSE_ADMIN_API_KEY":       "0123456789abcdef",
-		"GATEHOUSE_DEV":                 "true",
-		"GATEHOUSE_ACCESS_TOKEN_TTL":    "5m",
-		"GATEHOUSE_REFRESH_TOKEN_TTL":   "24h",
-		"GATEHOUSE_REFRESH_GRACE":       "30s",
-		"GATEHOUSE_SESSION_TTL":         "1h30m",
-		"GATEHOUSE_SESSION_COOKIE_NAME": "__Host-gh",
-		"GATEHOUSE_CORS_ORIGINS":        "https://app.example.com,http://localhost:5173",
-		"GATEHOUSE_LOG_LEVEL":           "debug",
-		"GATEHOUSE_LOG_FORMAT":          "text",
-		"GATEHOUSE_SKIP_MIGRATIONS":     "true",
-		"UNRELATED":                     "ignored",
+		"GATEHOUSE_ADDR":                     "0.0.0.0:8080",
+		"GATEHOUSE_PUBLIC_URL":               "https://auth.example.com/",
+		"GATEHOUSE_DATABASE_URL":             "postgres://gh:pw@db:5432/gh?sslmode=disable",
+		"GATEHOUSE_SECRET":                   testSecret,
+		"GATEHOUSE_ADMIN_API_KEY":            "0123456789abcdef",
+		"GATEHOUSE_DEV":                      "true",
+		"GATEHOUSE_ACCESS_TOKEN_TTL":         "5m",
+		"GATEHOUSE_REFRESH_TOKEN_TTL":        "24h",
+		"GATEHOUSE_REFRESH_GRACE":            "30s",
+		"GATEHOUSE_SESSION_TTL":              "1h30m",
+		"GATEHOUSE_SESSION_COOKIE_NAME":      "__Host-gh",
+		"GATEHOUSE_CORS_ORIGINS":             "https://app.example.com,http://localhost:5173",
+		"GATEHOUSE_LOG_LEVEL":                "debug",
+		"GATEHOUSE_LOG_FORMAT":               "text",
+		"GATEHOUSE_SKIP_MIGRATIONS":          "true",
+		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "us, CA,gb",
+		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
+		"UNRELATED":                          "ignored",
 	}
 	c, err := gatehouse.LoadConfig(vars)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{
-		"GATEHOUSE_ADDR":                "0.0.0.0:8080",
-		"GATEHOUSE_PUBLIC_URL":          "https://auth.example.com", // trailing slash trimmed
-		"GATEHOUSE_DATABASE_URL":        "postgres://gh:pw@db:5432/gh?sslmode=disable",
-		"GATEHOUSE_ADMIN_API_KEY":       "0123456789abcdef",
-		"GATEHOUSE_DEV":                 "true",
-		"GATEHOUSE_ACCESS_TOKEN_TTL":    "5m0s",
-		"GATEHOUSE_REFRESH_TOKEN_TTL":   "24h0m0s",
-		"GATEHOUSE_REFRESH_GRACE":       "30s",
-		"GATEHOUSE_SESSION_TTL":         "1h30m0s",
-		"GATEHOUSE_SESSION_COOKIE_NAME": "__Host-gh",
-		"GATEHOUSE_CORS_ORIGINS":        "[https://app.example.com http://localhost:5173]",
-		"GATEHOUSE_ALLOWED_REDIRECTS":   "[https://auth.example.com]",
-		"GATEHOUSE_MAIL_FROM":           "no-reply@auth.example.com",
-		"GATEHOUSE_LOG_LEVEL":           "debug",
-		"GATEHOUSE_LOG_FORMAT":          "text",
-		"GATEHOUSE_SKIP_MIGRATIONS":     "true",
+		"GATEHOUSE_ADDR":                     "0.0.0.0:8080",
+		"GATEHOUSE_PUBLIC_URL":               "https://auth.example.com", // trailing slash trimmed
+		"GATEHOUSE_DATABASE_URL":             "postgres://gh:pw@db:5432/gh?sslmode=disable",
+		"GATEHOUSE_ADMIN_API_KEY":            "0123456789abcdef",
+		"GATEHOUSE_DEV":                      "true",
+		"GATEHOUSE_ACCESS_TOKEN_TTL":         "5m0s",
+		"GATEHOUSE_REFRESH_TOKEN_TTL":        "24h0m0s",
+		"GATEHOUSE_REFRESH_GRACE":            "30s",
+		"GATEHOUSE_SESSION_TTL":              "1h30m0s",
+		"GATEHOUSE_SESSION_COOKIE_NAME":      "__Host-gh",
+		"GATEHOUSE_CORS_ORIGINS":             "[https://app.example.com http://localhost:5173]",
+		"GATEHOUSE_ALLOWED_REDIRECTS":        "[https://auth.example.com]",
+		"GATEHOUSE_MAIL_FROM":                "no-reply@auth.example.com",
+		"GATEHOUSE_LOG_LEVEL":                "debug",
+		"GATEHOUSE_LOG_FORMAT":               "text",
+		"GATEHOUSE_SKIP_MIGRATIONS":          "true",
+		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[US CA GB]",
+		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -182,6 +191,13 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"redirect with path", "GATEHOUSE_ALLOWED_REDIRECTS", "https://app.example.com/return"},
 		{"mail from not an address", "GATEHOUSE_MAIL_FROM", "not an address"},
 		{"bad bool for passwordless sign-up", "GATEHOUSE_PASSWORDLESS_SIGNUP", "sometimes"},
+		{"unknown country", "GATEHOUSE_SMS_ALLOWED_COUNTRIES", "US,XX"},
+		{"country as a name", "GATEHOUSE_SMS_ALLOWED_COUNTRIES", "USA"},
+		{"empty country in the list", "GATEHOUSE_SMS_ALLOWED_COUNTRIES", "US,,CA"},
+		{"negative country cap", "GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "-1"},
+		{"country cap not a number", "GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "lots"},
+		{"Twilio API URL without scheme", "GATEHOUSE_TWILIO_API_URL", "api.twilio.com"},
+		{"Twilio API URL with path", "GATEHOUSE_TWILIO_API_URL", "https://api.twilio.com/2010-04-01"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/notify"
 	"github.com/gatehouse/gatehouse/notify/mail"
+	"github.com/gatehouse/gatehouse/notify/sms"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/seal"
 	"github.com/gatehouse/gatehouse/store/sqlstore"
@@ -115,13 +116,16 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if !cfg.NoDelivery {
 		g.background(func() { g.purge(bgctx) })
 	}
-	if cfg.MailURL != "" {
-		outbox, err := g.startMail(bgctx, box)
+	if cfg.MailURL != "" || cfg.SMSURL != "" {
+		outbox, err := g.startDelivery(bgctx, box)
 		if err != nil {
 			return err
 		}
 		deps.Challenges, deps.Outbox = g.store, outbox
 		deps.SendLimiter = throttle.NewWindow(cfg.Clock, throttle.DefaultSendLimits, 0)
+		if cfg.SMSCountryHourlyLimit > 0 {
+			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, []throttle.Limit{{N: cfg.SMSCountryHourlyLimit, Per: time.Hour}}, 0)
+		}
 	}
 	svc, err := auth.New(auth.Config{
 		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
@@ -129,6 +133,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
 		NoPasswordlessSignup: !cfg.PasswordlessSignup, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
 		CodeKey: box.Key("otp-code"), AppName: cfg.AppName,
+		NoEmail: cfg.MailURL == "", SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 	}, deps)
 	if err != nil {
 		return err
@@ -146,26 +151,34 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	return nil
 }
 
-// startMail builds the outbox the flows write to and, unless NoDelivery,
-// starts the worker that delivers from it.
-func (g *Gatehouse) startMail(bgctx context.Context, box *seal.Box) (*notify.Outbox, error) {
+// startDelivery builds the outbox the flows write to and, unless
+// NoDelivery, starts the worker that delivers from it by email and SMS.
+func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box) (*notify.Outbox, error) {
 	cfg := g.cfg
 	tpl, err := notify.NewTemplates(cfg.TemplatesDir, cfg.AppName)
 	if err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
 	}
-	sender, err := mail.New(cfg.MailURL, cfg.MailFrom, mail.Options{
-		Console: cfg.Console, PostmarkAPIURL: cfg.PostmarkAPIURL, TLSConfig: cfg.MailTLS,
-	})
-	if err != nil {
-		return nil, err
+	var mailer notify.Sender
+	if cfg.MailURL != "" {
+		if mailer, err = mail.New(cfg.MailURL, cfg.MailFrom, mail.Options{
+			Console: cfg.Console, PostmarkAPIURL: cfg.PostmarkAPIURL, TLSConfig: cfg.MailTLS,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	var texter notify.SMSSender
+	if cfg.SMSURL != "" {
+		if texter, err = sms.New(cfg.SMSURL, sms.Options{Console: cfg.Console, TwilioAPIURL: cfg.TwilioAPIURL}); err != nil {
+			return nil, err
+		}
 	}
 	outbox := notify.NewOutbox(tpl, box, cfg.Clock)
 	if cfg.NoDelivery {
 		return outbox, nil
 	}
 	worker, err := notify.NewWorker(notify.WorkerConfig{
-		Store: g.store, Box: box, Sender: sender, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
+		Store: g.store, Box: box, Sender: mailer, SMS: texter, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
 		// A code older than this is useless to its reader: stop retrying.
 		MaxAge: time.Hour,
 	})

@@ -58,10 +58,12 @@ type listUsersOutput struct {
 
 type adminCreateUserInput struct {
 	Body struct {
-		Email         string `json:"email"`
+		Email         string `json:"email,omitempty" doc:"Required unless phone is given."`
+		Phone         string `json:"phone,omitempty" maxLength:"64" doc:"International format; stored as E.164. No code is sent."`
 		Password      string `json:"password,omitempty"`
 		Name          string `json:"name,omitempty" maxLength:"200"`
 		EmailVerified bool   `json:"email_verified,omitempty"`
+		PhoneVerified bool   `json:"phone_verified,omitempty"`
 	}
 }
 
@@ -114,7 +116,10 @@ func (s *Server) registerAdmin() {
 		OperationID: "adminCreateUser", Method: http.MethodPost, Path: "/v1/admin/users", DefaultStatus: http.StatusCreated,
 		Summary: "Create a user", Errors: []int{http.StatusBadRequest, http.StatusConflict},
 	}), func(ctx context.Context, in *adminCreateUserInput) (*adminUserEnvelope, error) {
-		u, err := s.auth.SignUp(ctx, auth.SignUpInput{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name, EmailVerified: in.Body.EmailVerified})
+		u, err := s.auth.SignUp(ctx, auth.SignUpInput{
+			Email: in.Body.Email, Phone: in.Body.Phone, Password: in.Body.Password, Name: in.Body.Name,
+			EmailVerified: in.Body.EmailVerified, PhoneVerified: in.Body.PhoneVerified,
+		})
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

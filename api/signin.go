@@ -11,7 +11,8 @@ import (
 
 type signUpInput struct {
 	Body struct {
-		Email    string `json:"email" doc:"Trimmed and compared case-insensitively."`
+		Email    string `json:"email,omitempty" doc:"Trimmed and compared case-insensitively. Required unless phone is given."`
+		Phone    string `json:"phone,omitempty" maxLength:"64" doc:"International format (+ and the country code); stored as E.164. A sign-in code is sent to it by SMS, which proves it: POST /v1/token with grant_type otp, phone and code."`
 		Password string `json:"password,omitempty" doc:"Optional: an account without one signs in by code or link. At least 8 characters, not a common password."`
 		Name     string `json:"name,omitempty" maxLength:"200"`
 	}
@@ -27,9 +28,10 @@ type tokenInput struct {
 	Body struct {
 		GrantType    string `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa"`
 		Email        string `json:"email,omitempty" doc:"grant_type password and otp."`
+		Phone        string `json:"phone,omitempty" maxLength:"64" doc:"grant_type password and otp, instead of email: the account's phone, in international format."`
 		Password     string `json:"password,omitempty" doc:"grant_type password."`
 		RefreshToken string `json:"refresh_token,omitempty" doc:"grant_type refresh_token."`
-		Code         string `json:"code,omitempty" doc:"grant_type otp: the emailed code; grant_type mfa: the second factor's code."`
+		Code         string `json:"code,omitempty" doc:"grant_type otp: the code sent by email or SMS; grant_type mfa: the second factor's code."`
 		Token        string `json:"token,omitempty" doc:"grant_type magic_link: the token of the emailed link."`
 		MFAToken     string `json:"mfa_token,omitempty" doc:"grant_type mfa: from the mfa_required answer."`
 		Factor       string `json:"factor,omitempty" enum:"totp,email,backup_code" doc:"grant_type mfa."`
@@ -44,11 +46,14 @@ type tokensOutput struct {
 func (s *Server) registerAuth() {
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "signUp", Method: http.MethodPost, Path: "/v1/signup", DefaultStatus: http.StatusCreated,
-		Summary:     "Create an account",
-		Description: "Creates an account with an email and, optionally, a password. Answers 409 email_taken for a known email, 400 weak_password for a short or common password.",
-		Errors:      []int{http.StatusBadRequest, http.StatusConflict},
+		Summary: "Create an account",
+		Description: "Creates an account with an email, a phone or both and, optionally, a password. A phone gets a sign-in code by SMS at once. " +
+			"Answers 409 email_taken or phone_taken for a known email or phone, 400 weak_password for a short or common password, 400 for a phone that is not valid or not from an allowed country (GATEHOUSE_SMS_ALLOWED_COUNTRIES), and 503 unavailable for a phone when SMS is not configured.",
+		Errors: []int{http.StatusBadRequest, http.StatusConflict, http.StatusServiceUnavailable},
 	}), func(ctx context.Context, in *signUpInput) (*userEnvelope, error) {
-		u, err := s.auth.SignUp(ctx, auth.SignUpInput{Email: in.Body.Email, Password: in.Body.Password, Name: in.Body.Name})
+		u, err := s.auth.SignUp(ctx, auth.SignUpInput{
+			Email: in.Body.Email, Phone: in.Body.Phone, Password: in.Body.Password, Name: in.Body.Name, SendCode: true,
+		})
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
@@ -62,7 +67,7 @@ func (s *Server) registerAuth() {
 		Summary: "Sign in, or refresh tokens",
 		Description: "grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
 			"grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one after a 10 s grace period revokes the session (401 token_revoked). " +
-			"grant_type otp signs in with an emailed code (401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes, when the code is dead); grant_type magic_link with an emailed link's token. " +
+			"grant_type otp signs in with a code sent by email or, with phone instead of email, by SMS (401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes, when the code is dead); grant_type magic_link with an emailed link's token. " +
 			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
@@ -71,11 +76,19 @@ func (s *Server) registerAuth() {
 		var err error
 		switch in.Body.GrantType {
 		case "password":
-			g, err = s.auth.PasswordGrant(ctx, in.Body.Email, in.Body.Password, c)
+			if in.Body.Phone != "" && in.Body.Email == "" {
+				g, err = s.auth.PhonePasswordGrant(ctx, in.Body.Phone, in.Body.Password, c)
+			} else {
+				g, err = s.auth.PasswordGrant(ctx, in.Body.Email, in.Body.Password, c)
+			}
 		case "refresh_token":
 			g, err = s.auth.RefreshGrant(ctx, in.Body.RefreshToken, c)
 		case "otp":
-			g, err = s.auth.OTPGrant(ctx, in.Body.Email, in.Body.Code, c)
+			if in.Body.Phone != "" && in.Body.Email == "" {
+				g, err = s.auth.PhoneOTPGrant(ctx, in.Body.Phone, in.Body.Code, c)
+			} else {
+				g, err = s.auth.OTPGrant(ctx, in.Body.Email, in.Body.Code, c)
+			}
 		case "magic_link":
 			g, err = s.auth.MagicLinkGrant(ctx, in.Body.Token, c)
 		case "mfa":

@@ -80,6 +80,18 @@ type changePasswordInput struct {
 	}
 }
 
+type phoneInput struct {
+	Body struct {
+		Phone string `json:"phone" maxLength:"64" doc:"International format (+ and the country code)."`
+	}
+}
+
+type phoneVerifyInput struct {
+	Body struct {
+		Code string `json:"code" maxLength:"16" doc:"The code sent to the new phone."`
+	}
+}
+
 type sessionsOutput struct {
 	Body struct {
 		Sessions []Session `json:"sessions"`
@@ -129,6 +141,33 @@ func (s *Server) registerUser() {
 			return nil, s.fail(ctx, err)
 		}
 		return nil, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "requestPhoneChange", Method: http.MethodPost, Path: "/v1/user/phone", DefaultStatus: http.StatusAccepted,
+		Summary: "Add or change the phone: send a code to it by SMS",
+		Description: "The phone is saved, verified, by POST /v1/user/phone/verify with the code. " +
+			"409 phone_taken when another account has verified the number; 400 for a number that is not valid or not from an allowed country; " +
+			"429 rate_limited as for POST /v1/otp; 503 unavailable when SMS is not configured.",
+		Errors: []int{http.StatusBadRequest, http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable},
+	}), func(ctx context.Context, in *phoneInput) (*acceptedOutput, error) {
+		if err := s.auth.RequestPhoneChange(ctx, principalOf(ctx), in.Body.Phone); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &acceptedOutput{}, nil
+	})
+
+	huma.Register(s.api, s.userOp(huma.Operation{
+		OperationID: "verifyPhone", Method: http.MethodPost, Path: "/v1/user/phone/verify",
+		Summary:     "Save the phone the code was sent to, verified",
+		Description: "Answers the profile with the new phone. 401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes; 409 phone_taken when another account verified the number meanwhile.",
+		Errors:      []int{http.StatusBadRequest, http.StatusConflict, http.StatusTooManyRequests},
+	}), func(ctx context.Context, in *phoneVerifyInput) (*userOutput, error) {
+		u, err := s.auth.VerifyPhone(ctx, principalOf(ctx), in.Body.Code, clientOf(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return s.profile(ctx, u)
 	})
 
 	huma.Register(s.api, s.userOp(huma.Operation{

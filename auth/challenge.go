@@ -9,6 +9,10 @@ import (
 const (
 	PurposeSignIn   = "signin"
 	PurposeRecovery = "recovery"
+	// PurposePhone adds or changes the phone of a signed-in account. Its
+	// challenge is keyed by the account (Address is the user ID), and
+	// Target is the number being proven.
+	PurposePhone = "phone"
 )
 
 // Message kinds: which template a message is rendered from.
@@ -17,6 +21,9 @@ const (
 	KindMagicLink  = "magic_link"
 	KindRecovery   = "recovery"
 	KindMFACode    = "mfa_code"
+	// KindSMSCode is a code by SMS (sign-in or a phone change): the one
+	// kind sent on the "sms" channel.
+	KindSMSCode = "sms_code"
 )
 
 // Challenge is a one-time code (and, for links, a link token) sent to an
@@ -26,8 +33,12 @@ const (
 type Challenge struct {
 	ID      string
 	Purpose string
-	// Address is the normalised email the code went to.
+	// Address is what the challenge is keyed by: the normalised email or
+	// E.164 phone the code went to or, for PurposePhone, the user ID.
 	Address string
+	// Target is what completing the challenge sets: the new phone of a
+	// PurposePhone challenge; empty otherwise.
+	Target string
 	// UserID is empty when no account had the address at request time;
 	// completing the challenge then creates one (passwordless sign-up).
 	UserID string
@@ -66,7 +77,7 @@ const (
 type Message struct {
 	ID            string
 	Kind          string
-	Channel       string // "email"
+	Channel       string // "email" or "sms"
 	To            string
 	Payload       []byte
 	Status        string
@@ -83,6 +94,9 @@ type MessageData struct {
 	Link      string
 	ExpiresIn time.Duration
 	LinkTTL   time.Duration
+	// Host is the public host name, for the origin-bound line of an SMS
+	// code ("@host #123456") that lets browsers fill the code in.
+	Host string
 }
 
 // Outbox renders and seals messages for delivery (package notify).

@@ -20,6 +20,8 @@ const (
 	MethodPassword = "pwd"
 	MethodOTP      = "otp"
 	MethodTOTP     = "totp"
+	// MethodSMS is a code sent by SMS (RFC 8176 "sms").
+	MethodSMS = "sms"
 )
 
 // User is an account. PasswordHash is empty for a passwordless account.

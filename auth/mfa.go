@@ -60,6 +60,7 @@ var (
 	errTOTPExists     = &Error{Kind: KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []FieldError{{"factor", "is set up already"}}}
 	errNoEnrolment    = &Error{Kind: KindInvalidRequest, Message: "Start the authenticator set-up first (POST /v1/mfa/totp).", Fields: []FieldError{{"code", "no set-up is waiting for a code"}}}
 	errQRTooLate      = &Error{Kind: KindForbidden, Message: "Sign in again with your second factor to see the QR code: it is shown only within 10 minutes of signing in."}
+	errNoEmail        = &Error{Kind: KindInvalidRequest, Message: "The account has no email for email codes.", Fields: []FieldError{{"factor", "needs an email on the account"}}}
 	errEmailFactorSet = &Error{Kind: KindInvalidRequest, Message: "Email is a second factor already.", Fields: []FieldError{{"factor", "is set up already"}}}
 )
 
@@ -235,7 +236,7 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if !slices.Contains(kinds, FactorEmail) {
 		return errNoFactor
 	}
-	if s.outbox == nil {
+	if s.outbox == nil || s.cfg.NoEmail {
 		return errNoMail
 	}
 	if s.sendLimit != nil {

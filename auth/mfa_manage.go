@@ -187,8 +187,11 @@ func (s *Service) EnableEmailFactor(ctx context.Context, p *Principal, c Client)
 	if err := s.requireFactors(); err != nil {
 		return nil, err
 	}
-	if s.outbox == nil {
+	if s.outbox == nil || s.cfg.NoEmail {
 		return nil, errNoMail
+	}
+	if p.User.Email == "" {
+		return nil, errNoEmail
 	}
 	if err := s.requireAAL2IfProtected(ctx, p); err != nil {
 		return nil, err

@@ -81,7 +81,11 @@ func (o *fakeOutbox) Compose(_ context.Context, kind, to string, d auth.MessageD
 	payload := make([]byte, 32)
 	_, _ = rand.Read(payload)
 	now := o.clock.Now().UTC().Truncate(time.Microsecond)
-	return &auth.Message{ID: uuid.NewString(), Kind: kind, Channel: "email", To: to, Payload: payload,
+	channel := "email"
+	if kind == auth.KindSMSCode {
+		channel = "sms"
+	}
+	return &auth.Message{ID: uuid.NewString(), Kind: kind, Channel: channel, To: to, Payload: payload,
 		Status: auth.MessagePending, NextAttemptAt: now, CreatedAt: now}, nil
 }
 
@@ -124,14 +128,24 @@ type mfaEnv struct {
 // nil, puts a wrapper between the flows and the factor store.
 func newMFAEnv(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore) auth.FactorStore) *mfaEnv {
 	t.Helper()
+	return newMFAEnvWith(t, st, wrap, nil)
+}
+
+// newMFAEnvWith is newMFAEnv with the config changed by edit (when not nil).
+func newMFAEnvWith(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore) auth.FactorStore, edit func(*auth.Config)) *mfaEnv {
+	t.Helper()
 	e := newEnv(t, st)
 	mail := &fakeOutbox{clock: e.clock}
 	var factors auth.FactorStore = st
 	if wrap != nil {
 		factors = wrap(st)
 	}
-	svc, err := auth.New(auth.Config{SuccessorKey: successorKey, CodeKey: mfaCodeKey, AppName: mfaAppName,
-		PublicURL: testIssuer, AllowedRedirects: []string{testIssuer}}, auth.Deps{
+	cfg := auth.Config{SuccessorKey: successorKey, CodeKey: mfaCodeKey, AppName: mfaAppName,
+		PublicURL: testIssuer, AllowedRedirects: []string{testIssuer}}
+	if edit != nil {
+		edit(&cfg)
+	}
+	svc, err := auth.New(cfg, auth.Deps{
 		Store: st, Hasher: password.New(fastParams, 4), Policy: password.DefaultPolicy, Signer: e.keys, Throttle: e.throttle,
 		Clock: e.clock, Observer: e.obs,
 		Challenges: st, Outbox: mail, SendLimiter: throttle.NewWindow(e.clock, nil, 0),

@@ -30,9 +30,11 @@ var (
 )
 
 // CodeRequest asks for a one-time code, or a magic link carrying one, by
-// email.
+// email, or for a code by SMS.
 type CodeRequest struct {
 	Email string
+	// Phone asks for a code by SMS instead (Email must then be empty).
+	Phone string
 	// Link sends a magic link (with the code too, for another device).
 	Link bool
 	// RedirectTo is where the browser goes after the link; kept only when
@@ -46,6 +48,9 @@ type CodeRequest struct {
 // address gets an account when the code is used (unless passwordless
 // sign-up is off, when it gets no message at all).
 func (s *Service) RequestCode(ctx context.Context, in CodeRequest) error {
+	if in.Phone != "" {
+		return s.requestSMSCode(ctx, in)
+	}
 	email, ferr := emailField("email", in.Email)
 	if ferr != nil {
 		return ferr
@@ -69,44 +74,87 @@ func (s *Service) Recover(ctx context.Context, email string) error {
 }
 
 func (s *Service) sendChallenge(ctx context.Context, purpose, kind, email, redirectTo string, signUp bool) error {
-	if s.challenges == nil || s.outbox == nil {
+	if !s.mailOn() {
 		return errNoMail
 	}
-	if s.sendLimit != nil {
-		wait, err := s.sendLimit.Allow(ctx, "mail:"+email)
-		if err != nil {
-			return storeErr("send limit", err)
-		}
-		if wait > 0 {
-			return &Error{Kind: KindRateLimited, Message: "A message was sent to this address recently; wait before asking again.", RetryAfter: wait}
-		}
+	if err := s.allowSend(ctx, s.sendLimit, "mail:"+email, errSentRecently); err != nil {
+		return err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return storeErr("find user", err)
 	}
+	return s.issue(ctx, outgoing{
+		purpose: purpose, kind: kind, address: email, to: email, user: u, signUp: signUp,
+		redirectTo: redirectTo, link: kind != KindSignInCode,
+	})
+}
+
+var errSentRecently = &Error{Kind: KindRateLimited, Message: "A message was sent to this address recently; wait before asking again."}
+
+// mailOn reports whether email delivery is configured.
+func (s *Service) mailOn() bool {
+	return s.challenges != nil && s.outbox != nil && !s.cfg.NoEmail
+}
+
+// allowSend records one send under key with limiter (nil: no limit) and
+// answers refused, with the wait, when a limit is reached.
+func (s *Service) allowSend(ctx context.Context, limiter SendLimiter, key string, refused *Error) error {
+	if limiter == nil {
+		return nil
+	}
+	wait, err := limiter.Allow(ctx, key)
+	if err != nil {
+		return storeErr("send limit", err)
+	}
+	if wait > 0 {
+		e := *refused
+		e.RetryAfter = wait
+		return &e
+	}
+	return nil
+}
+
+// outgoing is one challenge to issue and the message that carries it.
+type outgoing struct {
+	purpose, kind string
+	// address keys the challenge; to is where the message goes (the same
+	// but for PurposePhone); target is what completing it sets.
+	address, to, target string
+	// user owns the address (nil: no account has it yet).
+	user *User
+	// signUp lets a message go to an address with no account.
+	signUp     bool
+	redirectTo string
+	link       bool
+	host       string
+}
+
+// issue stores a new challenge for o (replacing any live one) with its
+// message in one transaction, and wakes the delivery worker.
+func (s *Service) issue(ctx context.Context, o outgoing) error {
 	send := true
 	switch {
-	case u == nil:
-		send = signUp && !s.cfg.NoPasswordlessSignup
-	case u.Disabled():
+	case o.user == nil:
+		send = o.signUp && !s.cfg.NoPasswordlessSignup
+	case o.user.Disabled():
 		send = false
 	}
 	now := s.now()
 	ch := &Challenge{
-		ID: newID(), Purpose: purpose, Address: email, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.OTPTTL), RedirectTo: s.allowedRedirect(redirectTo),
+		ID: newID(), Purpose: o.purpose, Address: o.address, Target: o.target, CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.OTPTTL), RedirectTo: s.allowedRedirect(o.redirectTo),
 	}
-	if u != nil {
-		ch.UserID = u.ID
+	if o.user != nil {
+		ch.UserID = o.user.ID
 	}
 	code, err := newCode(s.cfg.OTPLength)
 	if err != nil {
 		return err
 	}
 	ch.CodeHash = s.codeHash(ch.ID, code)
-	data := MessageData{Code: code, ExpiresIn: s.cfg.OTPTTL}
-	if kind != KindSignInCode {
+	data := MessageData{Code: code, ExpiresIn: s.cfg.OTPTTL, Host: o.host}
+	if o.link {
 		plain, hash, err := opaque.New()
 		if err != nil {
 			return err
@@ -118,7 +166,7 @@ func (s *Service) sendChallenge(ctx context.Context, purpose, kind, email, redir
 	}
 	// Compose and store a message even when nothing will be sent (it is
 	// stored suppressed), so both paths cost the same.
-	msg, err := s.outbox.Compose(ctx, kind, email, data)
+	msg, err := s.outbox.Compose(ctx, o.kind, o.to, data)
 	if err != nil {
 		return fmt.Errorf("auth: compose message: %w", err)
 	}
@@ -257,18 +305,30 @@ func (s *Service) consume(ctx context.Context, ch *Challenge, used *Error) error
 }
 
 // challengeUser answers the account a completed challenge proves, creating
-// it for a new address when passwordless sign-up is on, and marks the email
-// verified: the person has just shown they read it.
+// it for a new address when passwordless sign-up is on, and marks the
+// address verified: the person has just shown they read it.
 func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, error) {
-	u, err := s.store.UserByEmail(ctx, ch.Address)
+	byPhone := isPhoneAddress(ch.Address)
+	var u *User
+	var err error
+	if byPhone {
+		u, err = s.store.UserByPhone(ctx, ch.Address)
+	} else {
+		u, err = s.store.UserByEmail(ctx, ch.Address)
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if ch.Purpose != PurposeSignIn || s.cfg.NoPasswordlessSignup {
 			return nil, errInvalidCode
 		}
 		now := s.now()
-		u = &User{ID: newID(), Email: ch.Address, EmailVerified: true, CreatedAt: now, UpdatedAt: now}
-		if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrEmailTaken) {
+		u = &User{ID: newID(), CreatedAt: now, UpdatedAt: now}
+		if byPhone {
+			u.Phone, u.PhoneVerified = ch.Address, true
+		} else {
+			u.Email, u.EmailVerified = ch.Address, true
+		}
+		if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrPhoneTaken) {
 			return s.challengeUser(ctx, ch) // created by a concurrent request
 		} else if err != nil {
 			return nil, storeErr("create user", err)
@@ -283,15 +343,25 @@ func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, erro
 	if u.Disabled() {
 		return nil, errDisabled
 	}
-	if !u.EmailVerified {
-		u.EmailVerified = true
+	verified := &u.EmailVerified
+	if byPhone {
+		verified = &u.PhoneVerified
+	}
+	if !*verified {
+		*verified = true
 		u.UpdatedAt = s.now()
 		if err := s.store.UpdateUser(ctx, u); err != nil {
-			return nil, storeErr("verify email", err)
+			return nil, storeErr("verify address", err)
 		}
 		s.sessions.forgetUser(u.ID)
 	}
 	return u, nil
+}
+
+// isPhoneAddress tells a challenge keyed by an E.164 phone from one keyed
+// by an email: a phone has no @.
+func isPhoneAddress(address string) bool {
+	return strings.HasPrefix(address, "+") && !strings.Contains(address, "@")
 }
 
 func codeField(code string, n int) *Error {

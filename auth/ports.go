@@ -28,6 +28,8 @@ type Store interface {
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByEmail matches the normalised (trimmed, lower-case) email.
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserByPhone matches the E.164 phone.
+	UserByPhone(ctx context.Context, phone string) (*User, error)
 	// UpdateUser writes the profile fields (email, phone, name, verified
 	// flags, UpdatedAt); it does not touch the password or disabled state.
 	UpdateUser(ctx context.Context, u *User) error

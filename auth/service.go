@@ -53,6 +53,17 @@ type Config struct {
 	CodeKey []byte
 	// AppName is the issuer shown in authenticator apps.
 	AppName string
+
+	// NoEmail turns the email flows off (they answer unavailable) while
+	// the outbox serves SMS: no mail sender is configured.
+	NoEmail bool
+	// SMS turns the SMS flows on: an SMS sender is configured.
+	SMS bool
+	// SMSRegions, when not empty, are the only countries (ISO 3166-1
+	// alpha-2, upper case) whose numbers may receive a code; any other
+	// number is refused as invalid (SMS pumping usually targets far-away
+	// premium ranges).
+	SMSRegions []string
 }
 
 func (c *Config) defaults() {
@@ -116,6 +127,10 @@ type Deps struct {
 	Challenges  ChallengeStore
 	Outbox      Outbox
 	SendLimiter SendLimiter
+	// CountryLimiter caps codes by SMS per country calling code (keys
+	// "cc:44"), so an SMS-pumping run through many numbers of one
+	// country is cut short; nil for no cap.
+	CountryLimiter SendLimiter
 
 	// Factors and Sealer enable second factors; Audit keeps their events.
 	Factors FactorStore
@@ -139,6 +154,7 @@ type Service struct {
 	challenges ChallengeStore
 	outbox     Outbox
 	sendLimit  SendLimiter
+	ccLimit    SendLimiter
 	factors    FactorStore
 	sealer     Sealer
 	auditLog   AuditStore
@@ -168,7 +184,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		cfg: cfg, store: d.Store, hasher: d.Hasher, policy: d.Policy, signer: d.Signer,
 		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
 		sessions:   newSessionCache(100_000),
-		challenges: d.Challenges, outbox: d.Outbox, sendLimit: d.SendLimiter,
+		challenges: d.Challenges, outbox: d.Outbox, sendLimit: d.SendLimiter, ccLimit: d.CountryLimiter,
 		auditLog: d.Audit,
 	}
 	if d.Factors != nil && d.Sealer != nil {

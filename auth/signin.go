@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/phone"
 	"github.com/gatehouse/gatehouse/token/opaque"
 )
 
@@ -22,22 +23,39 @@ type Grant struct {
 	MFA *MFARequired
 }
 
-// SignUpInput is a new account. Password is optional (passwordless account).
+// SignUpInput is a new account: an email, a phone or both. Password is
+// optional (passwordless account).
 type SignUpInput struct {
 	Email    string
+	Phone    string
 	Password string
 	Name     string
-	// EmailVerified is honoured only from the admin API.
+	// EmailVerified and PhoneVerified are honoured only from the admin API.
 	EmailVerified bool
+	PhoneVerified bool
+	// SendCode sends a sign-in code by SMS to the new phone, which proves
+	// it (public sign-up). The number must then be one codes may go to,
+	// and without SMS the sign-up answers unavailable before creating
+	// anything.
+	SendCode bool
 }
 
 // SignUp creates an account. It answers email_taken for a known address
 // (API.md chooses a clear 409 over enumeration safety for sign-up).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	var fields []FieldError
-	email, ferr := emailField("email", in.Email)
-	if ferr != nil {
-		fields = append(fields, ferr.Fields...)
+	var email string
+	var ferr *Error
+	if in.Email != "" || in.Phone == "" {
+		if email, ferr = emailField("email", in.Email); ferr != nil {
+			fields = append(fields, ferr.Fields...)
+		}
+	}
+	var number phone.Number
+	if in.Phone != "" {
+		if number, ferr = s.phoneField("phone", in.Phone, in.SendCode); ferr != nil {
+			fields = append(fields, ferr.Fields...)
+		}
 	}
 	name, ferr := nameField(in.Name)
 	if ferr != nil {
@@ -45,6 +63,10 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	}
 	if len(fields) > 0 {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
+	}
+	sendCode := in.SendCode && number.E164 != ""
+	if sendCode && !s.smsOn() {
+		return nil, errNoSMS
 	}
 	var hash string
 	if in.Password != "" {
@@ -60,12 +82,22 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 		hash = h
 	}
 	now := s.now()
-	u := &User{ID: newID(), Email: email, EmailVerified: in.EmailVerified, Name: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	u := &User{
+		ID: newID(), Email: email, EmailVerified: in.EmailVerified && email != "",
+		Phone: number.E164, PhoneVerified: in.PhoneVerified && number.E164 != "",
+		Name: name, PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, ErrEmailTaken) {
+		switch {
+		case errors.Is(err, ErrEmailTaken):
 			return nil, &Error{Kind: KindEmailTaken, Message: "An account with this email already exists.", Fields: []FieldError{{"email", "is already registered"}}}
+		case errors.Is(err, ErrPhoneTaken):
+			return nil, errPhoneTaken
 		}
 		return nil, storeErr("create user", err)
+	}
+	if sendCode {
+		s.sendSignUpCode(ctx, u, number)
 	}
 	return u, nil
 }
@@ -87,9 +119,22 @@ var errInvalidCredentials = &Error{Kind: KindInvalidCredentials, Message: "The e
 // client address; a throttled attempt answers rate_limited before the
 // password is looked at, so the limit reveals nothing about it.
 func (s *Service) PasswordGrant(ctx context.Context, email, password string, c Client) (*Grant, error) {
+	addr, ferr := emailField("email", email)
+	return s.passwordGrant(ctx, addr, ferr, password, c, s.store.UserByEmail)
+}
+
+// PhonePasswordGrant is PasswordGrant for an account named by its phone.
+func (s *Service) PhonePasswordGrant(ctx context.Context, number, password string, c Client) (*Grant, error) {
+	n, ferr := s.phoneField("phone", number, false)
+	return s.passwordGrant(ctx, n.E164, ferr, password, c, s.store.UserByPhone)
+}
+
+// passwordGrant checks password for the account find answers for addr
+// (already normalised; ferr is its validation error, if any).
+func (s *Service) passwordGrant(ctx context.Context, addr string, ferr *Error, password string, c Client,
+	find func(context.Context, string) (*User, error)) (*Grant, error) {
 	const method = "password"
 	var fields []FieldError
-	addr, ferr := emailField("email", email)
 	if ferr != nil {
 		fields = append(fields, ferr.Fields...)
 	}
@@ -109,7 +154,7 @@ func (s *Service) PasswordGrant(ctx context.Context, email, password string, c C
 		s.obs.SignIn(method, "error")
 		return nil, hashErr(err)
 	}
-	u, err := s.store.UserByEmail(ctx, addr)
+	u, err := find(ctx, addr)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.obs.SignIn(method, "error")
 		return nil, storeErr("find user", err)
