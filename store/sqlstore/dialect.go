@@ -110,6 +110,15 @@ func (d *dialect) lockTable(table string) string {
 	return "LOCK TABLE " + table + " IN SHARE ROW EXCLUSIVE MODE"
 }
 
+// insertInWith answers q, a statement with an INSERT inside a WITH, or ""
+// on SQLite, which allows none.
+func (d *dialect) insertInWith(q string) string {
+	if d.name == "sqlite" {
+		return ""
+	}
+	return q
+}
+
 // skipLocked answers the locking clause that ends the SELECT picking the
 // messages a worker claims: on PostgreSQL FOR UPDATE SKIP LOCKED, so that
 // workers on several nodes each lock different rows instead of queueing

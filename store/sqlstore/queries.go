@@ -47,6 +47,10 @@ type queries struct {
 	touchSession, revokeSession, revokeUserSessions string
 
 	createRefresh, refreshByHash, rotateRefresh, refreshExists string
+	// createSessionAndRefresh inserts a session and its first refresh
+	// token in one statement; "" where the dialect cannot (SQLite has no
+	// INSERT in a WITH).
+	createSessionAndRefresh string
 
 	signingKeys, lockSigningKeys, retireSigningKeys, addSigningKey string
 
@@ -144,6 +148,9 @@ func newQueries(d *dialect) *queries {
 
 		createRefresh: `INSERT INTO refresh_tokens (` + refreshCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		createSessionAndRefresh: d.insertInWith(`WITH s AS (INSERT INTO sessions (` + sessionCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))
+			INSERT INTO refresh_tokens (` + refreshCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		refreshByHash: `SELECT ` + refreshCols + ` FROM refresh_tokens WHERE hash = ?`,
 		// The rotated_at IS NULL guard is the whole of the concurrency
 		// control: the database lets one UPDATE change the row, and the
@@ -254,7 +261,7 @@ func newQueries(d *dialect) *queries {
 		&q.setDisabled, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions,
-		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists,
+		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists, &q.createSessionAndRefresh,
 		&q.signingKeys, &q.lockSigningKeys, &q.retireSigningKeys, &q.addSigningKey,
 		&q.putChallenge, &q.challengeByAddress, &q.challengeByLinkHash, &q.failChallenge,
 		&q.consumeChallenge, &q.challengeExists,
