@@ -144,6 +144,13 @@ func (c *Config) derive() {
 	if c.MailURL == "" && c.Dev {
 		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
 	}
+	// Over https the cookie takes the __Host- prefix, which browsers honour
+	// only for a Secure cookie with Path=/ and no Domain: no other host,
+	// not even a subdomain, can set or shadow it.
+	if strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.SessionCookieName, "__Host-") &&
+		!strings.HasPrefix(c.SessionCookieName, "__Secure-") {
+		c.SessionCookieName = "__Host-" + c.SessionCookieName
+	}
 	if c.SMSURL == "" && c.Dev {
 		c.SMSURL = "console:" // outside dev mode, unset means no SMS sign-in
 	}

@@ -42,7 +42,7 @@ const (
 	emailPublic   = "https://auth.example.test"
 	emailFrom     = "no-reply@auth.example.test"
 	emailApp      = "https://app.example.test" // on GATEHOUSE_ALLOWED_REDIRECTS
-	emailCookie   = "gh_e2e_session"           // not the default, so the setting is seen to work
+	emailCookie   = "__Host-gh_e2e_session"    // not the default, so the setting is seen to work; __Host- as over https
 	emailPassword = "purple monkey dishwasher 42"
 	// mailWait bounds the wait for a message: the worker is woken at once,
 	// and otherwise polls every second.

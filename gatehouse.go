@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse/gatehouse/api"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
+	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 	"github.com/gatehouse/gatehouse/notify"
 	"github.com/gatehouse/gatehouse/notify/mail"
 	"github.com/gatehouse/gatehouse/notify/sms"
@@ -32,6 +33,7 @@ import (
 	"github.com/gatehouse/gatehouse/store/sqlstore"
 	"github.com/gatehouse/gatehouse/throttle"
 	"github.com/gatehouse/gatehouse/token"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 // Version is set at build time (-ldflags "-X github.com/gatehouse/gatehouse.Version=…").
@@ -139,11 +141,20 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return err
 	}
 	g.auth = svc
+	cookies := sessioncookie.Policy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
+	pages, err := web.New(web.Options{
+		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
+		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log,
+	})
+	if err != nil {
+		return err
+	}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
 		Messages: g.store, Audit: g.store,
+		Pages: pages, PagesForbidden: http.HandlerFunc(pages.Forbidden),
 	})
 	if err != nil {
 		return err

@@ -237,12 +237,19 @@ func TestDevCookies(t *testing.T) {
 				t.Fatal(err)
 			}
 			req := httptest.NewRequest("POST", "/v1/logout", nil)
-			req.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: cookie})
+			req.AddCookie(&http.Cookie{Name: g.Config().SessionCookieName, Value: cookie})
 			rec := httptest.NewRecorder()
 			g.ServeHTTP(rec, req)
 			cs := rec.Result().Cookies()
 			if rec.Code != http.StatusNoContent || len(cs) != 1 {
 				t.Fatalf("logout: %d, cookies %v", rec.Code, rec.Header().Values("Set-Cookie"))
+			}
+			wantName := "gatehouse_session"
+			if strings.HasPrefix(tc.publicURL, "https://") {
+				wantName = "__Host-gatehouse_session" // over https the cookie takes the prefix
+			}
+			if cs[0].Name != wantName || cs[0].Path != "/" || cs[0].Domain != "" {
+				t.Errorf("cookie %q, want %s with Path=/ and no Domain", rec.Header().Get("Set-Cookie"), wantName)
 			}
 			if cs[0].Secure != tc.secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteLaxMode {
 				t.Errorf("dev=%v %s: Set-Cookie %q, want Secure=%v", tc.dev, tc.publicURL, rec.Header().Get("Set-Cookie"), tc.secure)

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
 // MaxBodyBytes is the largest request body accepted (API.md: 64 KiB).
@@ -55,6 +57,11 @@ type Options struct {
 	Audit AuditLister
 	// Version is shown in the OpenAPI document.
 	Version string
+	// Pages, when set, serves every path outside /v1 and /.well-known that
+	// no API route takes (the web pages); PagesForbidden answers a refused
+	// cross-site request to one of them (an HTML page rather than a
+	// problem document).
+	Pages, PagesForbidden http.Handler
 }
 
 // Server is the HTTP face of Gatehouse.
@@ -65,6 +72,7 @@ type Server struct {
 	metrics *Metrics
 	mux     *routeMux
 	api     huma.API
+	cookies sessioncookie.Policy
 	handler http.Handler
 }
 
@@ -85,7 +93,8 @@ func New(o Options) (*Server, error) {
 	// once to its problem type.
 	humaErrorOnce.Do(func() { huma.NewError = humaError })
 
-	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()}}
+	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()},
+		cookies: sessioncookie.Policy{Name: o.CookieName, Insecure: o.InsecureCookies}}
 	cfg := huma.DefaultConfig("Gatehouse", o.Version)
 	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
 	cfg.Servers = []*huma.Server{{URL: o.Issuer}}
@@ -123,7 +132,11 @@ func New(o Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o.PagesForbidden != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			o.PagesForbidden.ServeHTTP(w, r)
+			return
+		}
 		writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
 	}))
 	h = cop.Handler(h)

@@ -26,7 +26,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		{"GET", "/v1", 404, "not_found", ""},
 		{"GET", "/v1/admin/nothing", 404, "not_found", ""},
 		{"GET", "/v1/user/password/x", 404, "not_found", ""},
-		{"GET", "/", 404, "not_found", ""},
+		{"GET", "/.well-known/nothing", 404, "not_found", ""}, // other paths are the web pages'
 		{"GET", "/v1/token", 405, "method_not_allowed", "POST"},
 		{"GET", "/v1/signup", 405, "method_not_allowed", "POST"},
 		{"PUT", "/v1/user", 405, "method_not_allowed", "GET, PATCH"},

@@ -21,8 +21,8 @@ func (s *Server) principalOf(r *http.Request) (*auth.Principal, error) {
 		}
 		return s.auth.BearerPrincipal(r.Context(), strings.TrimSpace(tok))
 	}
-	if c, err := r.Cookie(s.o.CookieName); err == nil && c.Value != "" {
-		return s.auth.CookiePrincipal(r.Context(), c.Value)
+	if v := s.cookies.Value(r); v != "" {
+		return s.auth.CookiePrincipal(r.Context(), v)
 	}
 	return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "Sign-in required: send a Bearer access token or the session cookie."}
 }
@@ -210,7 +210,7 @@ func (s *Server) registerUser() {
 		}
 		out := &logoutOutput{}
 		if p.Session.CookieHash != nil && scope != auth.ScopeOthers {
-			out.SetCookie = []http.Cookie{s.clearCookie()}
+			out.SetCookie = []http.Cookie{*s.cookies.Clear()}
 		}
 		return out, nil
 	})
@@ -218,11 +218,6 @@ func (s *Server) registerUser() {
 
 type logoutOutput struct {
 	SetCookie []http.Cookie `header:"Set-Cookie"`
-}
-
-// clearCookie expires the session cookie in the browser.
-func (s *Server) clearCookie() http.Cookie {
-	return http.Cookie{Name: s.o.CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: !s.o.InsecureCookies, SameSite: http.SameSiteLaxMode}
 }
 
 // RequireAuth wraps next so it runs only for signed-in requests; others get

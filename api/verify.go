@@ -142,7 +142,7 @@ func (s *Server) finishBrowserSignIn(w http.ResponseWriter, r *http.Request, res
 		s.renderVerify(w, http.StatusOK, mfaView(res.MFA, "Your account has a second factor on: enter one of these to finish signing in.", false))
 		return
 	}
-	http.SetCookie(w, s.sessionCookie(res.Cookie, res.Session))
+	http.SetCookie(w, s.cookies.New(res.Cookie, res.Session.AbsoluteExpiresAt))
 	http.Redirect(w, r, res.RedirectTo, http.StatusSeeOther)
 }
 
@@ -187,15 +187,6 @@ func fieldMessages(err error) string {
 		}
 	}
 	return msg
-}
-
-// sessionCookie is the browser session cookie (API.md, "Credentials"). It
-// lasts as long as the session can; the server ends it sooner when idle.
-func (s *Server) sessionCookie(value string, sess *auth.Session) *http.Cookie {
-	return &http.Cookie{
-		Name: s.o.CookieName, Value: value, Path: "/", Expires: sess.AbsoluteExpiresAt,
-		HttpOnly: true, Secure: !s.o.InsecureCookies, SameSite: http.SameSiteLaxMode,
-	}
 }
 
 func (s *Server) registerVerify() {

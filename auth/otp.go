@@ -485,34 +485,38 @@ type RecoverInput struct {
 // other session of the account, and signs in.
 func (s *Service) RecoverVerify(ctx context.Context, in RecoverInput, c Client) (*Grant, error) {
 	const method = "recovery"
-	var ch *Challenge
-	var err error
+	ch, err := s.recoveryChallenge(ctx, in)
+	if err != nil {
+		if KindOf(err) != KindInvalidRequest && KindOf(err) != KindWeakPassword {
+			s.observe(method, err)
+		}
+		return nil, err
+	}
+	g, err := s.recover(ctx, ch, in.NewPassword, c)
+	s.observe(method, err)
+	return g, err
+}
+
+// recoveryChallenge checks the new password and consumes the recovery
+// challenge that in's code (with its email) or link token proves.
+func (s *Service) recoveryChallenge(ctx context.Context, in RecoverInput) (*Challenge, error) {
 	if in.NewPassword == "" {
 		return nil, fieldError("new_password", "is required")
 	}
 	if perr := s.checkPassword("new_password", in.NewPassword); perr != nil {
 		return nil, perr
 	}
-	switch {
-	case in.Token != "":
-		ch, err = s.checkLink(ctx, PurposeRecovery, in.Token)
-	default:
-		addr, ferr := emailField("email", in.Email)
-		if ferr == nil {
-			ferr = codeField(strings.TrimSpace(in.Code), s.cfg.OTPLength)
-		}
-		if ferr != nil {
-			return nil, ferr
-		}
-		ch, err = s.checkCode(ctx, PurposeRecovery, addr, strings.TrimSpace(in.Code))
+	if in.Token != "" {
+		return s.checkLink(ctx, PurposeRecovery, in.Token)
 	}
-	if err != nil {
-		s.observe(method, err)
-		return nil, err
+	addr, ferr := emailField("email", in.Email)
+	if ferr == nil {
+		ferr = codeField(strings.TrimSpace(in.Code), s.cfg.OTPLength)
 	}
-	g, err := s.recover(ctx, ch, in.NewPassword, c)
-	s.observe(method, err)
-	return g, err
+	if ferr != nil {
+		return nil, ferr
+	}
+	return s.checkCode(ctx, PurposeRecovery, addr, strings.TrimSpace(in.Code))
 }
 
 // RecoverLink is the browser form of RecoverVerify: the link's token and a

@@ -130,10 +130,23 @@ func (s *Service) PhonePasswordGrant(ctx context.Context, number, password strin
 }
 
 // passwordGrant checks password for the account find answers for addr
-// (already normalised; ferr is its validation error, if any).
+// (already normalised; ferr is its validation error, if any) and signs in.
 func (s *Service) passwordGrant(ctx context.Context, addr string, ferr *Error, password string, c Client,
 	find func(context.Context, string) (*User, error)) (*Grant, error) {
-	const method = "password"
+	u, err := s.passwordUser(ctx, addr, ferr, password, c, find)
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.signIn(ctx, u, c, []string{MethodPassword})
+	s.observe("password", err)
+	return g, err
+}
+
+// passwordUser answers the account a password proves. Every outcome but a
+// bad request and the success (which the caller counts once the sign-in is
+// done) is counted here.
+func (s *Service) passwordUser(ctx context.Context, addr string, ferr *Error, password string, c Client,
+	find func(context.Context, string) (*User, error)) (*User, error) {
 	var fields []FieldError
 	if ferr != nil {
 		fields = append(fields, ferr.Fields...)
@@ -144,48 +157,42 @@ func (s *Service) passwordGrant(ctx context.Context, addr string, ferr *Error, p
 	if len(fields) > 0 {
 		return nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
 	}
-	keys := throttleKeys(addr, c.IP)
-	if err := s.throttled(ctx, keys); err != nil {
-		s.obs.SignIn(method, "throttled")
-		return nil, err
-	}
-	dummy, err := s.dummy(ctx)
+	u, err := func() (*User, error) {
+		keys := throttleKeys(addr, c.IP)
+		if err := s.throttled(ctx, keys); err != nil {
+			return nil, err
+		}
+		dummy, err := s.dummy(ctx)
+		if err != nil {
+			return nil, hashErr(err)
+		}
+		u, err := find(ctx, addr)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, storeErr("find user", err)
+		}
+		encoded := dummy
+		if u != nil && u.PasswordHash != "" {
+			encoded = u.PasswordHash
+		}
+		ok, err := s.hasher.Verify(ctx, encoded, password)
+		if err != nil {
+			return nil, hashErr(err)
+		}
+		if !ok || u == nil || !u.HasPassword() {
+			s.fail(ctx, keys)
+			return nil, errInvalidCredentials
+		}
+		_ = s.throttle.Reset(ctx, keys[0])
+		s.rehash(ctx, u, password)
+		if u.Disabled() {
+			return nil, errDisabled
+		}
+		return u, nil
+	}()
 	if err != nil {
-		s.obs.SignIn(method, "error")
-		return nil, hashErr(err)
+		s.observe("password", err)
 	}
-	u, err := find(ctx, addr)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.obs.SignIn(method, "error")
-		return nil, storeErr("find user", err)
-	}
-	encoded := dummy
-	if u != nil && u.PasswordHash != "" {
-		encoded = u.PasswordHash
-	}
-	ok, err := s.hasher.Verify(ctx, encoded, password)
-	if err != nil {
-		s.obs.SignIn(method, "error")
-		return nil, hashErr(err)
-	}
-	if !ok || u == nil || !u.HasPassword() {
-		s.fail(ctx, keys)
-		s.obs.SignIn(method, "failure")
-		return nil, errInvalidCredentials
-	}
-	_ = s.throttle.Reset(ctx, keys[0])
-	s.rehash(ctx, u, password)
-	if u.Disabled() {
-		s.obs.SignIn(method, "failure")
-		return nil, errDisabled
-	}
-	g, err := s.signIn(ctx, u, c, []string{MethodPassword})
-	if err != nil {
-		s.obs.SignIn(method, "error")
-		return nil, err
-	}
-	s.obs.SignIn(method, "success")
-	return g, nil
+	return u, err
 }
 
 // rehash upgrades a hash made with older parameters while the plaintext is

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// templates holds one template set per page: the layout and the shared
+// fragments (templates/_*.html) with the page's own file parsed over them,
+// so every page defines "title" and "content" without clashing.
+type templates struct {
+	pages map[string]*template.Template
+}
+
+// assetVersion changes whenever an embedded static file does, so pages can
+// let browsers cache /static/ files and still never see a stale one.
+var assetVersion = func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := staticFS.ReadFile(p)
+		h.Write([]byte(p))
+		h.Write(b)
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}()
+
+var funcs = template.FuncMap{
+	// asset answers the URL of a static file, versioned.
+	"asset": func(name string) string { return "/static/" + name + "?v=" + assetVersion },
+	// field answers the message of a field error, or "".
+	"field": func(fields map[string]string, name string) string { return fields[name] },
+}
+
+func parseTemplates() (*templates, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	var shared []string
+	for _, n := range names {
+		if strings.HasPrefix(path.Base(n), "_") {
+			shared = append(shared, n)
+		}
+	}
+	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, shared...)
+	if err != nil {
+		return nil, fmt.Errorf("web: parse shared templates: %w", err)
+	}
+	t := &templates{pages: map[string]*template.Template{}}
+	for _, n := range names {
+		if strings.HasPrefix(path.Base(n), "_") {
+			continue
+		}
+		page, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse %s: %w", n, err)
+		}
+		t.pages[strings.TrimSuffix(path.Base(n), ".html")] = page
+	}
+	return t, nil
+}
+
+// pageData is what every template gets: the page's own view and what the
+// layout needs.
+type pageData struct {
+	AppName string
+	// User is the signed-in user, for the header; nil on sign-in pages.
+	User *userLink
+	View any
+}
+
+// userLink is the header's view of the signed-in user.
+type userLink struct {
+	Label string
+	Admin bool
+}
+
+// render writes page name (templates/NAME.html) in the layout, or, for an
+// htmx request, only its "content" block: htmx swaps it into <main>.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, view any) {
+	s.renderPart(w, r, status, name, "", view)
+}
+
+// renderPart writes the template part of page name (its whole layout when
+// part is "" and the request is not htmx's).
+func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, status int, name, part string, view any) {
+	t, ok := s.tpl.pages[name]
+	if !ok {
+		s.log.ErrorContext(r.Context(), "no such page template", "page", name)
+		http.Error(w, "page missing", http.StatusInternalServerError)
+		return
+	}
+	if part == "" {
+		part = "layout"
+		if isHTMX(r) {
+			part = "content"
+		}
+	}
+	data := pageData{AppName: s.o.AppName, View: view, User: s.header(r)}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, part, data); err != nil {
+		s.log.ErrorContext(r.Context(), "render page", "page", name, "part", part, "err", err)
+		http.Error(w, "page failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// header answers who is signed in, for the layout's header, from the
+// principal a handler stored in the request's context (none on pages for
+// signed-out visitors).
+func (s *Server) header(r *http.Request) *userLink {
+	p := principalFrom(r.Context())
+	if p == nil {
+		return nil
+	}
+	label := p.User.Email
+	if label == "" {
+		label = p.User.Phone
+	}
+	return &userLink{Label: label, Admin: isAdmin(p)}
+}
+
+// staticHandler serves the embedded static files. Their URLs carry
+// assetVersion, so they may be cached for long.
+func staticHandler() http.Handler {
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	files := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		h.Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
+}
