@@ -88,6 +88,11 @@ type Config struct {
 	// PasswordlessSignup lets a code or link create the account of an
 	// unknown address.
 	PasswordlessSignup bool `env:"GATEHOUSE_PASSWORDLESS_SIGNUP" envDefault:"true"`
+	// ForwardAuthRedirect sends a browser that a proxy forwards to
+	// /v1/check without a live session to the sign-in page (302, or 401
+	// with Location for nginx) instead of a bare 401; API clients always
+	// get 401.
+	ForwardAuthRedirect bool `env:"GATEHOUSE_FORWARD_AUTH_REDIRECT" envDefault:"true"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"GATEHOUSE_LOG_LEVEL" envDefault:"info"`

@@ -68,6 +68,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_LOG_LEVEL":       "info",
 		"GATEHOUSE_LOG_FORMAT":      "",
 		"GATEHOUSE_SKIP_MIGRATIONS": "false",
+		// Not in API.md's table: forward-auth sends browsers to sign in.
+		"GATEHOUSE_FORWARD_AUTH_REDIRECT": "true",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -111,6 +113,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SKIP_MIGRATIONS":          "true",
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "us, CA,gb",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
+		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
 		"UNRELATED":                          "ignored",
 	}
 	c, err := gatehouse.LoadConfig(vars)
@@ -136,6 +139,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SKIP_MIGRATIONS":          "true",
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[US CA GB]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
+		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -198,6 +202,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"country cap not a number", "GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "lots"},
 		{"Twilio API URL without scheme", "GATEHOUSE_TWILIO_API_URL", "api.twilio.com"},
 		{"Twilio API URL with path", "GATEHOUSE_TWILIO_API_URL", "https://api.twilio.com/2010-04-01"},
+		{"bad bool for forward-auth redirect", "GATEHOUSE_FORWARD_AUTH_REDIRECT", "yes please"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -517,6 +517,7 @@ func (e *emailEnv) users(t testing.TB, query string) []emailUser {
 		Users []struct {
 			emailUser
 			Disabled   bool       `json:"disabled"`
+			Admin      bool       `json:"admin"`
 			DisabledAt *time.Time `json:"disabled_at"`
 		} `json:"users"`
 		NextCursor string `json:"next_cursor"`

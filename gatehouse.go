@@ -153,7 +153,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
-		Messages: g.store, Audit: g.store,
+		Messages: g.store, Audit: g.store, NoForwardAuthRedirect: !cfg.ForwardAuthRedirect,
 		Pages: pages, PagesForbidden: http.HandlerFunc(pages.Forbidden),
 	})
 	if err != nil {

@@ -87,6 +87,7 @@ type adminUpdateUserInput struct {
 		Name          *string `json:"name,omitempty" maxLength:"200"`
 		EmailVerified *bool   `json:"email_verified,omitempty"`
 		Disabled      *bool   `json:"disabled,omitempty" doc:"true disables the user and revokes every session at once; false enables it."`
+		Admin         *bool   `json:"admin,omitempty" doc:"true grants the admin role (the /admin page); false takes it away."`
 	}
 }
 
@@ -140,10 +141,12 @@ func (s *Server) registerAdmin() {
 	})
 
 	huma.Register(s.api, s.adminOp(huma.Operation{
-		OperationID: "adminUpdateUser", Method: http.MethodPatch, Path: "/v1/admin/users/{id}", Summary: "Update, disable or enable a user",
+		OperationID: "adminUpdateUser", Method: http.MethodPatch, Path: "/v1/admin/users/{id}", Summary: "Update, disable or enable a user, or change its admin role",
 		Errors: []int{http.StatusBadRequest, http.StatusNotFound},
 	}), func(ctx context.Context, in *adminUpdateUserInput) (*adminUserOutput, error) {
-		u, err := s.auth.AdminUpdateUser(ctx, in.ID, auth.AdminUpdate{Name: in.Body.Name, EmailVerified: in.Body.EmailVerified, Disabled: in.Body.Disabled})
+		u, err := s.auth.AdminUpdateUser(ctx, in.ID, auth.AdminUpdate{
+			Name: in.Body.Name, EmailVerified: in.Body.EmailVerified, Disabled: in.Body.Disabled, Admin: in.Body.Admin,
+		})
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -296,3 +296,71 @@ func TestAdminSessions(t *testing.T) {
 		e.signIn(t, "carl@example.com", testPassword)
 	})
 }
+
+// TestAdminRole: PATCH grants and takes away the admin role, and every
+// admin view of the user shows it.
+func TestAdminRole(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newEnv(t, db)
+		u := e.passwordlessUser(t, "role@example.com")
+		bystander := e.passwordlessUser(t, "plain@example.com")
+		type roleJSON struct {
+			ID       string `json:"id"`
+			Admin    *bool  `json:"admin"`
+			Disabled bool   `json:"disabled"`
+		}
+		// admin answers the role as GET and the list show it.
+		admin := func(id, email string) bool {
+			t.Helper()
+			var one roleJSON
+			e.do(t, "GET", "/v1/admin/users/"+id, nil, adminKey()).want(http.StatusOK).decode(&one)
+			var list struct {
+				Users []roleJSON `json:"users"`
+			}
+			e.do(t, "GET", "/v1/admin/users?query="+url.QueryEscape(email), nil, adminKey()).want(http.StatusOK).decode(&list)
+			if one.Admin == nil || len(list.Users) != 1 || list.Users[0].Admin == nil {
+				t.Fatalf("no admin field: %+v, %+v", one, list.Users)
+			}
+			if *one.Admin != *list.Users[0].Admin {
+				t.Fatalf("GET says admin %v, the list %v", *one.Admin, *list.Users[0].Admin)
+			}
+			return *one.Admin
+		}
+		if admin(u.ID, "role@example.com") {
+			t.Fatal("a new user is an admin")
+		}
+		for _, tc := range []struct {
+			body map[string]any
+			want bool
+		}{
+			{map[string]any{"admin": true}, true},
+			{map[string]any{"name": "Still Admin"}, true}, // other changes keep the role
+			{map[string]any{"admin": true}, true},
+			{map[string]any{"admin": false}, false},
+			{map[string]any{"admin": true, "disabled": true}, true},
+		} {
+			var got roleJSON
+			e.do(t, "PATCH", "/v1/admin/users/"+u.ID, tc.body, adminKey()).want(http.StatusOK).decode(&got)
+			if got.Admin == nil || *got.Admin != tc.want {
+				t.Errorf("PATCH %v answered admin %v, want %v", tc.body, got.Admin, tc.want)
+			}
+			if g := admin(u.ID, "role@example.com"); g != tc.want {
+				t.Errorf("after PATCH %v the user has admin %v, want %v", tc.body, g, tc.want)
+			}
+		}
+		if admin(bystander.ID, "plain@example.com") {
+			t.Error("another user became an admin")
+		}
+		for _, bad := range []struct{ body, field string }{
+			{`{"admin":"yes"}`, "admin"},
+			{`{"admin":1}`, "admin"},
+			{`{"role":"admin"}`, "role"},
+		} {
+			e.do(t, "PATCH", "/v1/admin/users/"+bystander.ID, bad.body, adminKey()).wantFieldError("invalid_request", bad.field)
+		}
+		if admin(bystander.ID, "plain@example.com") {
+			t.Error("a refused PATCH made the user an admin")
+		}
+	})
+}

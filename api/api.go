@@ -51,6 +51,10 @@ type Options struct {
 	TrustedOrigins []string
 	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
 	InsecureCookies bool
+	// NoForwardAuthRedirect keeps /v1/check at 401 for browser navigations
+	// a proxy forwards, instead of sending them to the sign-in page
+	// (GATEHOUSE_FORWARD_AUTH_REDIRECT=false).
+	NoForwardAuthRedirect bool
 	// Messages lists outbox deliveries for /v1/admin/messages.
 	Messages MessageLister
 	// Audit lists audit events for /v1/admin/audit.

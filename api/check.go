@@ -3,9 +3,14 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // checkBody is what /v1/check answers besides its headers.
@@ -18,19 +23,31 @@ type checkBody struct {
 // Gatehouse may pass through it (nginx auth_request, Traefik ForwardAuth,
 // Caddy forward_auth). It is a plain handler, not a huma operation, to keep
 // it to one token verification (usually cached) and one in-process session
-// lookup.
+// lookup. It never sets a cookie: a cookie session slides on the server
+// side only.
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
 	p, err := s.principalOf(r)
 	if err != nil {
+		if login := s.signInRedirect(r, err); login != "" {
+			h.Set("Location", login)
+			if r.Header.Get("X-Original-URL") == "" {
+				w.WriteHeader(http.StatusFound)
+				return
+			}
+			// nginx's auth_request takes only 2xx, 401 and 403 from us
+			// (anything else becomes its own 500), so where the original
+			// URL came the nginx way the answer stays 401 and the proxy
+			// turns its Location into the redirect.
+		}
 		writeProblem(w, problemOf(r.Context(), s.log, err))
 		return
 	}
-	h := w.Header()
 	h.Set("X-Auth-User-Id", p.User.ID)
 	h.Set("X-Auth-Email", p.User.Email)
 	h.Set("X-Auth-Session-Id", p.Session.ID)
 	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
 	// The body is the same for as long as this view of the session is
 	// cached: render it once, not on every request.
 	b := p.Memo(func() any {
@@ -38,6 +55,109 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		return b
 	}).([]byte)
 	_, _ = w.Write(b)
+}
+
+// maxOriginalURL bounds the URL a sign-in redirect carries back; the
+// sign-in page ignores a longer redirect_to anyway.
+const maxOriginalURL = 2048
+
+// signInRedirect answers where to send a browser that asked a proxy for a
+// page without a live session (err said so): the sign-in page, which
+// returns it to the page afterwards. It answers "" (the answer stays 401)
+// when redirects are off, for API clients (an Authorization header, or an
+// Accept without text/html), when no proxy forwarded the original URL or
+// it is not a well-formed absolute http(s) URL, and for errors other than
+// "not signed in" (a store that is down stays 503).
+//
+// Where the browser is sent is always Gatehouse's own sign-in page; the
+// page only ever returns it to an allowed origin
+// (GATEHOUSE_ALLOWED_REDIRECTS), so forged forwarded headers lead nowhere
+// else.
+func (s *Server) signInRedirect(r *http.Request, err error) string {
+	if s.o.NoForwardAuthRedirect || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
+		return ""
+	}
+	switch auth.KindOf(err) {
+	case auth.KindUnauthorized, auth.KindTokenExpired, auth.KindTokenRevoked:
+	default:
+		return ""
+	}
+	orig := originalURL(r.Header)
+	if orig == "" {
+		return ""
+	}
+	return s.o.Issuer + "/login?redirect_to=" + url.QueryEscape(orig)
+}
+
+// acceptsHTML reports an Accept header that lists text/html with a q other
+// than 0. A bare */* does not count: fetch and curl send it too.
+func acceptsHTML(h http.Header) bool {
+	for _, v := range h.Values("Accept") {
+		for part := range strings.SplitSeq(v, ",") {
+			typ, params, _ := strings.Cut(part, ";")
+			typ = strings.ToLower(strings.TrimSpace(typ))
+			if typ != "text/html" {
+				continue
+			}
+			zero := false
+			for param := range strings.SplitSeq(params, ";") {
+				k, v, _ := strings.Cut(param, "=")
+				if strings.EqualFold(strings.TrimSpace(k), "q") {
+					if q, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && q == 0 {
+						zero = true
+					}
+				}
+			}
+			if !zero {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// originalURL answers the URL a proxy asked about: X-Original-URL (the
+// nginx convention, absolute), else X-Forwarded-Proto (https when absent)
+// :// X-Forwarded-Host X-Forwarded-Uri (/ when absent), as Traefik and
+// Caddy send them. It answers "" when no such header is present, and for
+// a value with spaces or control characters, or that is not an absolute
+// http(s) URL without user info on the forwarded host.
+func originalURL(h http.Header) string {
+	raw, host := h.Get("X-Original-URL"), ""
+	if raw == "" {
+		host = firstValue(h.Get("X-Forwarded-Host"))
+		uri := h.Get("X-Forwarded-Uri")
+		if host == "" && uri == "" {
+			return "" // not a request a proxy forwarded
+		}
+		if uri == "" {
+			uri = "/"
+		}
+		if !strings.HasPrefix(uri, "/") {
+			return ""
+		}
+		proto := strings.ToLower(firstValue(h.Get("X-Forwarded-Proto")))
+		if proto == "" {
+			proto = "https"
+		}
+		raw = proto + "://" + host + uri
+	}
+	if len(raw) > maxOriginalURL || strings.IndexFunc(raw, func(c rune) bool { return c <= ' ' || c == 0x7f }) >= 0 {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" || u.User != nil ||
+		(host != "" && !strings.EqualFold(u.Host, host)) {
+		return ""
+	}
+	return raw
+}
+
+// firstValue answers the first of a comma-separated header's values (the
+// client-facing one when proxies are chained).
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
 }
 
 func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
@@ -76,17 +196,40 @@ func (s *Server) document(o *huma.Operation, okSchema *huma.Schema, okType strin
 func (s *Server) registerCheck() {
 	s.mux.HandleFunc("GET /v1/check", s.check)
 	reg := s.api.OpenAPI().Components.Schemas
-	problem := &huma.Response{Description: "Not signed in, or the session has ended.", Content: map[string]*huma.MediaType{
-		"application/problem+json": {Schema: reg.Schema(typeOf[Problem](), true, "")},
-	}}
+	problem := &huma.Response{
+		Description: "Not signed in, or the session has ended. For a browser navigation forwarded by nginx (X-Original-URL), " +
+			"also the Location of the sign-in page, which the proxy turns into a redirect.",
+		Headers: map[string]*huma.Header{
+			"WWW-Authenticate": {Schema: &huma.Schema{Type: "string"}},
+			"Location":         {Description: "Only for an nginx browser navigation: <public URL>/login?redirect_to=<the original URL>.", Schema: &huma.Schema{Type: "string"}},
+		},
+		Content: map[string]*huma.MediaType{
+			"application/problem+json": {Schema: reg.Schema(typeOf[Problem](), true, "")},
+		},
+	}
+	found := &huma.Response{
+		Description: "A browser navigation forwarded by Traefik or Caddy without a live session: go and sign in. No body.",
+		Headers: map[string]*huma.Header{
+			"Location": {Description: "<public URL>/login?redirect_to=<the original URL>", Schema: &huma.Schema{Type: "string"}},
+		},
+	}
 	o := &huma.Operation{
 		OperationID: "check", Method: http.MethodGet, Path: "/v1/check", Tags: []string{"For other applications"},
 		Summary: "Who is signed in (forward-auth target)",
 		Description: "Validates a Bearer access token (signature, expiry, and the session still live) or the session cookie. " +
-			"200 with headers X-Auth-User-Id, X-Auth-Email, X-Auth-Session-Id; 401 otherwise. Revocation takes effect at once on the node that revoked. " +
-			"Use it as the nginx auth_request, Traefik ForwardAuth or Caddy forward_auth target.",
+			"200 with headers X-Auth-User-Id, X-Auth-Email, X-Auth-Session-Id (on 200 only); 401 otherwise. Revocation takes effect at once on the node that revoked. " +
+			"Use it as the nginx auth_request, Traefik ForwardAuth or Caddy forward_auth target. Every answer is Cache-Control: no-store, and none sets a cookie " +
+			"(a cookie session's expiry slides on the server).\n\n" +
+			"Browser navigations: when GATEHOUSE_FORWARD_AUTH_REDIRECT is on (the default), a request without a live session that has no Authorization header, " +
+			"whose Accept lists text/html and that a proxy forwarded (X-Original-URL, X-Forwarded-Host or X-Forwarded-Uri present) is sent to sign in: " +
+			"302 with Location <public URL>/login?redirect_to=<the original URL, query-escaped>. The original URL is X-Original-URL if present, else " +
+			"X-Forwarded-Proto (default https) :// X-Forwarded-Host X-Forwarded-Uri (default /). When it came in X-Original-URL the status stays 401 with the " +
+			"same Location, because nginx's auth_request accepts only 2xx, 401 and 403 (its configuration maps that 401 to the redirect). " +
+			"A value with spaces or control characters, or that is not an absolute http(s) URL on the forwarded host, gets the plain 401. " +
+			"Any Authorization header, or an Accept without text/html (fetch with application/json, curl's */*), always gets 401: API clients are never redirected. " +
+			"The sign-in page returns the browser only to an allowed origin (GATEHOUSE_ALLOWED_REDIRECTS).",
 		Security:  userSecurity,
-		Responses: map[string]*huma.Response{"401": problem},
+		Responses: map[string]*huma.Response{"302": found, "401": problem},
 	}
 	s.document(o, reg.Schema(typeOf[checkBody](), true, ""), "application/json")
 	o.Responses["200"].Headers = map[string]*huma.Header{

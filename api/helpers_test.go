@@ -337,6 +337,7 @@ type adminUserJSON struct {
 	userJSON
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at"`
+	Admin      bool       `json:"admin"`
 }
 
 type tokensJSON struct {

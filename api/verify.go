@@ -16,28 +16,56 @@ import (
 // button and consumes nothing, so mail scanners that open links cannot burn
 // them; the button's POST consumes the link.
 var verifyPage = template.Must(template.New("verify").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>{{.Title}}</title>
-<style>body{font:17px/1.5 system-ui,sans-serif;max-width:26rem;margin:12vh auto;padding:0 1rem;color:#222}
-button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:.4rem;background:#1d4ed8;color:#fff;cursor:pointer}
-input{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0 1rem}.err{color:#b00}</style></head>
-<body><h1>{{.Title}}</h1>{{if .Message}}<p{{if .Error}} class="err"{{end}}>{{.Message}}</p>{{end}}
-{{if .Token}}<form method="post" action="verify"><input type="hidden" name="token" value="{{.Token}}">
-{{if .Recovery}}<label for="new_password">New password</label>
-<input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required>{{end}}
-<button type="submit">{{.Button}}</button></form>{{end}}
-{{if .MFAToken}}<form method="post" action="verify"><input type="hidden" name="mfa_token" value="{{.MFAToken}}">
-<fieldset style="border:0;padding:0;margin:0 0 1rem">{{range $i, $f := .Factors}}<label style="display:block">
-<input type="radio" name="factor" value="{{$f}}"{{if eq $i 0}} checked{{end}} style="width:auto;margin:0 .4rem 0 0">{{index $.FactorNames $f}}</label>{{end}}</fieldset>
-<label for="code">Code</label><input id="code" name="code" autocomplete="one-time-code" inputmode="text" maxlength="32" required autofocus>
-<button type="submit">Continue</button></form>
-{{if .CanEmail}}<form method="post" action="verify"><input type="hidden" name="mfa_token" value="{{.MFAToken}}">
-<input type="hidden" name="send" value="email"><p><button type="submit" style="background:#52525b">Email me a code</button></p></form>{{end}}{{end}}
-</body></html>`))
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{.Title}}</title>
+<link rel="stylesheet" href="/static/style.css">
+</head>
+<body>
+<main id="main" tabindex="-1">
+<section class="card narrow" aria-labelledby="verify-title">
+  <h1 id="verify-title">{{.Title}}</h1>
+  {{if .Message}}{{if .Error}}<p class="alert error" role="alert">{{.Message}}</p>{{else}}<p>{{.Message}}</p>{{end}}{{end}}
+  {{if .Token}}<form method="post" action="verify">
+    <input type="hidden" name="token" value="{{.Token}}">
+    {{if .Recovery}}<label for="new_password">New password</label>
+    <span class="hint" id="new_password-hint">At least 8 characters, and not a common one. You will be signed out everywhere else.</span>
+    <input id="new_password" name="new_password" type="password" autocomplete="new-password" minlength="8" required autofocus aria-describedby="new_password-hint">{{end}}
+    <div class="actions"><button type="submit">{{.Button}}</button></div>
+  </form>{{end}}
+  {{if .MFAToken}}<form method="post" action="verify">
+    <input type="hidden" name="mfa_token" value="{{.MFAToken}}">
+    <fieldset>
+      <legend>Second factor</legend>
+      {{range $i, $f := .Factors}}<label class="choice"><input type="radio" name="factor" value="{{$f}}"{{if eq $i 0}} checked{{end}}> {{index $.FactorNames $f}}</label>
+      {{end}}
+    </fieldset>
+    <label for="code">Code</label>
+    <input id="code" name="code" type="text" class="code" autocomplete="one-time-code" inputmode="text" autocapitalize="none" spellcheck="false" maxlength="32" required autofocus>
+    <div class="actions"><button type="submit">Continue</button></div>
+  </form>
+  {{if .CanEmail}}<div class="alt">
+    <form method="post" action="verify" class="inline">
+      <input type="hidden" name="mfa_token" value="{{.MFAToken}}">
+      <input type="hidden" name="send" value="email">
+      <button type="submit" class="secondary">Email me a code</button>
+    </form>
+  </div>{{end}}{{end}}
+  {{if .Restart}}<p><a href="/login">Go to sign in</a></p>{{end}}
+</section>
+</main>
+</body>
+</html>`))
 
 type verifyView struct {
 	Title, Message, Button, Token string
 	Recovery, Error               bool
+	// Restart links to the sign-in page, for a dead end (set by
+	// renderVerify when the web pages are served).
+	Restart bool
 	// The second-factor step: the MFA token and the factors to choose from.
 	MFAToken    string
 	Factors     []string
@@ -58,6 +86,7 @@ func mfaView(m *auth.MFARequired, message string, isErr bool) verifyView {
 }
 
 func (s *Server) renderVerify(w http.ResponseWriter, status int, v verifyView) {
+	v.Restart = v.Error && v.Token == "" && v.MFAToken == "" && s.o.Pages != nil
 	var buf bytes.Buffer
 	if err := verifyPage.Execute(&buf, v); err != nil {
 		http.Error(w, "page failed", http.StatusInternalServerError)
@@ -68,7 +97,10 @@ func (s *Server) renderVerify(w http.ResponseWriter, status int, v verifyView) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// The page's only resource is the web pages' stylesheet (same origin);
+	// nothing inline runs or styles it.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

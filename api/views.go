@@ -31,10 +31,11 @@ type AdminUser struct {
 	User
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
+	Admin      bool       `json:"admin" doc:"The user has the admin role (the /admin page)."`
 }
 
 func adminUserView(u *auth.User) AdminUser {
-	return AdminUser{User: userView(u), Disabled: u.Disabled(), DisabledAt: u.DisabledAt}
+	return AdminUser{User: userView(u), Disabled: u.Disabled(), DisabledAt: u.DisabledAt, Admin: u.Admin}
 }
 
 // Session is a session's metadata; token values are never shown.

@@ -3,12 +3,14 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
 
-// Admin flows. The caller (the api package) has already proved the admin
-// key; these methods only enforce the domain rules.
+// Admin flows. The caller has already proved the admin key (the api
+// package) or checked AdminAccess (the admin pages); these methods only
+// enforce the domain rules.
 
 var errUserNotFound = &Error{Kind: KindNotFound, Message: "No such user."}
 
@@ -68,10 +70,14 @@ type AdminUpdate struct {
 	Name          *string
 	EmailVerified *bool
 	Disabled      *bool
+	// Admin grants (true) or takes away (false) the admin role.
+	Admin *bool
 }
 
 // AdminUpdateUser changes a user. Disabling one also revokes every session
 // and refresh token at once, so the user stops passing the check endpoint.
+// A change of role takes effect on this node at once: the user's cached
+// sessions are forgotten, so the next request sees the stored role.
 func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate) (*User, error) {
 	u, err := s.userByID(ctx, id)
 	if err != nil {
@@ -92,6 +98,14 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return nil, storeErr("update user", err)
 		}
+		s.sessions.forgetUser(u.ID)
+	}
+	if in.Admin != nil && *in.Admin != u.Admin {
+		u.UpdatedAt = s.now()
+		if err := s.store.SetUserAdmin(ctx, u.ID, *in.Admin, u.UpdatedAt); err != nil {
+			return nil, storeErr("set admin role", err)
+		}
+		u.Admin = *in.Admin
 		s.sessions.forgetUser(u.ID)
 	}
 	if in.Disabled != nil && *in.Disabled != u.Disabled() {
@@ -163,4 +177,71 @@ func (s *Service) AdminRevokeSessions(ctx context.Context, userID string) error 
 		return err
 	}
 	return s.revokeUser(ctx, userID, "")
+}
+
+// AdminFactors answers the second factors a user has on and how many
+// unused backup codes remain, as Factors answers them for the user's own
+// principal.
+func (s *Service) AdminFactors(ctx context.Context, userID string) (kinds []string, backupLeft int, err error) {
+	if _, err := s.userByID(ctx, userID); err != nil {
+		return nil, 0, err
+	}
+	if s.factors == nil {
+		return []string{}, 0, nil
+	}
+	kinds, err = s.onFactors(ctx, userID)
+	if err != nil {
+		return nil, 0, err
+	}
+	kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == FactorBackupCode })
+	if kinds == nil {
+		kinds = []string{}
+	}
+	backupLeft, err = s.factors.BackupCodesLeft(ctx, userID)
+	if err != nil {
+		return nil, 0, storeErr("count backup codes", err)
+	}
+	return kinds, backupLeft, nil
+}
+
+var (
+	errNotAdmin = &Error{Kind: KindForbidden, Message: "This page is for administrators, and your account is not one."}
+	// errAdminNeedsAAL2 says what to do: the account is an admin's, the
+	// session is not strong enough for it.
+	errAdminNeedsAAL2 = &Error{Kind: KindForbidden, Message: "Your account has a second factor, so the admin pages need a session signed in with it. Sign out, then sign in again and finish with your second factor."}
+)
+
+// AdminAccess answers nil when p may act as an administrator in the
+// browser: the account has the admin role as stored now (not as this
+// node cached it: a role taken away on another node counts at once), is
+// not disabled, and, when it has a second factor on, the session was
+// signed in with it (aal2). Otherwise it answers a forbidden error that
+// says which of these is missing.
+func (s *Service) AdminAccess(ctx context.Context, p *Principal) error {
+	if p == nil {
+		return errUnauthorized
+	}
+	u, err := s.store.UserByID(ctx, p.User.ID)
+	if errors.Is(err, ErrNotFound) {
+		return errTokenRevoked
+	} else if err != nil {
+		return storeErr("find user", err)
+	}
+	if u.Disabled() {
+		return errTokenRevoked
+	}
+	if !u.Admin {
+		return errNotAdmin
+	}
+	if p.Session.AAL == AAL2 || s.factors == nil {
+		return nil
+	}
+	kinds, err := s.onFactors(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if len(kinds) > 0 {
+		return errAdminNeedsAAL2
+	}
+	return nil
 }

@@ -35,8 +35,11 @@ type User struct {
 	PasswordHash  string
 	// DisabledAt is set while an administrator has disabled the account.
 	DisabledAt *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Admin gives the account the admin role: the /admin page (with a
+	// second-factor session when the account has a second factor on).
+	Admin     bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Disabled reports whether the account may not sign in.

@@ -55,7 +55,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, c Client) (*TOTP
 		return nil, errTOTPExists
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: s.cfg.AppName, AccountName: p.User.Email, Period: totpPeriod, SecretSize: 20,
+		Issuer: s.cfg.AppName, AccountName: accountName(&p.User), Period: totpPeriod, SecretSize: 20,
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
@@ -144,7 +144,7 @@ func (s *Service) TOTPURL(ctx context.Context, p *Principal) (string, error) {
 		return "", fmt.Errorf("auth: decode totp secret: %w", err)
 	}
 	key, err := totp.Generate(totp.GenerateOpts{
-		Issuer: s.cfg.AppName, AccountName: p.User.Email, Period: totpPeriod, Secret: raw,
+		Issuer: s.cfg.AppName, AccountName: accountName(&p.User), Period: totpPeriod, Secret: raw,
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
@@ -245,4 +245,13 @@ func (s *Service) NewBackupCodes(ctx context.Context, p *Principal, c Client) ([
 	}
 	s.audit(ctx, p.User.ID, "backup_codes_replaced", c, "")
 	return codes, nil
+}
+
+// accountName is how an authenticator app labels the account: its email,
+// or its phone when it has none (the otpauth URL needs one).
+func accountName(u *User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.Phone
 }

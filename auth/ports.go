@@ -34,6 +34,9 @@ type Store interface {
 	// flags, UpdatedAt); it does not touch the password or disabled state.
 	UpdateUser(ctx context.Context, u *User) error
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
+	// SetUserAdmin grants or takes away the admin role; UpdateUser leaves
+	// the role as stored.
+	SetUserAdmin(ctx context.Context, userID string, admin bool, now time.Time) error
 	// SetUserDisabled disables (at != nil) or enables (at == nil) a user.
 	SetUserDisabled(ctx context.Context, userID string, at *time.Time) error
 	// DeleteUser removes the user and everything that belongs to it.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,4 +182,24 @@ func (e *mfaEnv) signInMFA(mu *mfaUser) *auth.Grant {
 	}
 	e.nextStep()
 	return g
+}
+
+// TestTOTPForPhoneOnlyAccount: an account with no email labels its
+// authenticator entry with its phone.
+func TestTOTPForPhoneOnlyAccount(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newSMSEnv(t, st)
+		n := newPhone()
+		g, err := e.svc.PhoneOTPGrant(e.ctx, n, e.smsCode(n), client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		en, err := e.svc.EnrollTOTP(e.ctx, e.bearer(g.AccessToken), client())
+		if err != nil {
+			t.Fatalf("EnrollTOTP for a phone-only account: %v", err)
+		}
+		if want := ":" + n + "?"; !strings.Contains(en.URL, want) {
+			t.Errorf("otpauth URL %q, want it to start with %q", en.URL, want)
+		}
+	})
 }

@@ -1,9 +1,373 @@
 package web
 
-import "github.com/gatehouse/gatehouse/auth"
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
-// registerAdmin registers /admin.
-func (s *Server) registerAdmin() {}
+	"github.com/gatehouse/gatehouse/auth"
+)
 
-// isAdmin reports whether p may use the admin page.
-func isAdmin(p *auth.Principal) bool { return false }
+// The admin page: users (search, paging, one user's facts, sessions and
+// second factors, and the actions an admin takes on them) and recent
+// deliveries. Every request, GET or POST, re-checks auth.AdminAccess: the
+// role as stored now, and a second-factor session for an admin who has a
+// second factor on.
+
+// adminPageSize is how many users one page of the list shows.
+const adminPageSize = 50
+
+// adminDeliveries is how many recent deliveries the page shows.
+const adminDeliveries = 20
+
+// registerAdmin registers /admin. Without Options.Admin the page is off
+// (its addresses answer 404).
+func (s *Server) registerAdmin() {
+	if s.o.Admin == nil {
+		return
+	}
+	s.mux.HandleFunc("GET /admin", s.adminOnly(s.adminHome))
+	s.mux.HandleFunc("GET /admin/users/{id}", s.adminOnly(s.adminUserPage))
+	for action, do := range adminActions {
+		s.mux.HandleFunc("POST /admin/users/{id}/"+action, s.adminOnly(s.adminAction(action, do)))
+	}
+}
+
+// isAdmin reports whether p may use the admin page, for the header's link
+// (the page itself checks more: see auth.AdminAccess).
+func isAdmin(p *auth.Principal) bool { return p != nil && p.User.Admin }
+
+// adminOnly wraps a handler of the admin page: signed-out visitors go to
+// /login, signed-in ones who may not act as admins get 403 and the reason.
+func (s *Server) adminOnly(next func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
+	return s.signedIn(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		err := s.auth.AdminAccess(r.Context(), p)
+		switch kind := auth.KindOf(err); {
+		case err == nil:
+			next(w, r, p)
+		case kind == auth.KindForbidden:
+			msg, _ := s.explain(r, err)
+			s.render(w, r, http.StatusForbidden, "error", errorView{Title: "Admin pages", Message: msg})
+		case kind == auth.KindUnauthorized || kind == auth.KindTokenRevoked:
+			s.redirect(w, r, "/login")
+		default:
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// adminUserRow is a user in the list.
+type adminUserRow struct {
+	ID, Email, Phone             string
+	EmailVerified, PhoneVerified bool
+	Disabled, Admin              bool
+	Created                      adminTime
+}
+
+func adminRow(u *auth.User) adminUserRow {
+	return adminUserRow{
+		ID: u.ID, Email: u.Email, Phone: u.Phone, EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified,
+		Disabled: u.Disabled(), Admin: u.Admin, Created: adminTimeOf(u.CreatedAt),
+	}
+}
+
+// adminTime is a moment as the page shows it: a readable UTC text, its
+// day, and the machine-readable value for <time datetime>.
+type adminTime struct {
+	Text, Date, ISO string
+}
+
+func adminTimeOf(t time.Time) adminTime {
+	if t.IsZero() {
+		return adminTime{}
+	}
+	t = t.UTC()
+	return adminTime{Text: t.Format("2006-01-02 15:04 UTC"), Date: t.Format("2006-01-02"), ISO: t.Format(time.RFC3339)}
+}
+
+// adminDelivery is a delivery as the page shows it: never its content,
+// and its recipient masked.
+type adminDelivery struct {
+	Kind, Channel, To, Status string
+	Attempts                  int
+	LastError                 string
+	Created                   adminTime
+}
+
+// adminHomeView is the data of admin.html.
+type adminHomeView struct {
+	Query string
+	// Fields holds the search field's error.
+	Fields        map[string]string
+	Error, Notice string
+	Users         []adminUserRow
+	// Next is the address of the next page, "" on the last; Paged is set
+	// on every page after the first.
+	Next  string
+	Paged bool
+	// Deliveries are the most recent deliveries; DeliveriesError says why
+	// they could not be read.
+	Deliveries      []adminDelivery
+	DeliveriesError string
+}
+
+func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	q := r.URL.Query()
+	v := adminHomeView{Query: strings.TrimSpace(q.Get("query")), Paged: q.Get("cursor") != ""}
+	status := http.StatusOK
+	users, next, err := s.auth.AdminUsers(r.Context(), auth.UserQuery{Query: v.Query, After: q.Get("cursor"), Limit: adminPageSize})
+	if err != nil {
+		v.Error, v.Fields = s.explain(r, err)
+		if f := v.Fields["cursor"]; f != "" {
+			v.Error = "That page address is not valid. Start again from the first page."
+		}
+		status = statusOf(auth.KindOf(err))
+	}
+	for i := range users {
+		v.Users = append(v.Users, adminRow(&users[i]))
+	}
+	if next != "" {
+		nq := url.Values{"cursor": {next}}
+		if v.Query != "" {
+			nq.Set("query", v.Query)
+		}
+		v.Next = "/admin?" + nq.Encode()
+	}
+	msgs, err := s.o.Admin.ListMessages(r.Context(), "", "", adminDeliveries)
+	if err != nil {
+		v.DeliveriesError, _ = s.explain(r, err)
+	}
+	for _, m := range msgs {
+		kind := adminKindNames[m.Kind]
+		if kind == "" {
+			kind = m.Kind
+		}
+		v.Deliveries = append(v.Deliveries, adminDelivery{
+			Kind: kind, Channel: m.Channel, To: adminMask(m.To), Status: m.Status,
+			Attempts: m.Attempts, LastError: m.LastError, Created: adminTimeOf(m.CreatedAt),
+		})
+	}
+	s.render(w, r, status, "admin", v)
+}
+
+// adminKindNames names the kinds of delivery for people.
+var adminKindNames = map[string]string{
+	auth.KindSignInCode: "Sign-in code", auth.KindMagicLink: "Sign-in link", auth.KindRecovery: "Password reset",
+	auth.KindMFACode: "Second-factor code", auth.KindSMSCode: "Code by SMS",
+}
+
+// adminMask keeps an address recognisable to an admin without showing it
+// whole, as the admin API does: the last four digits of a phone, the
+// first letter of an email's local part.
+func adminMask(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		if len(addr) <= 4 {
+			return strings.Repeat("*", len(addr))
+		}
+		return strings.Repeat("*", len(addr)-4) + addr[len(addr)-4:]
+	}
+	if local == "" {
+		return "***@" + domain
+	}
+	return local[:1] + "***@" + domain
+}
+
+// adminSession is a session of the user shown: metadata only.
+type adminSession struct {
+	Device, UserAgent, IP string
+	SecondFactor          bool
+	Created, LastSeen     adminTime
+}
+
+// adminUserView is the data of admin_user.html.
+type adminUserView struct {
+	User            adminUserRow
+	Name            string
+	HasPassword     bool
+	Updated         adminTime
+	DisabledAt      adminTime
+	Sessions        []adminSession
+	Factors         []string
+	BackupCodesLeft int
+	// Self is set when the admin looks at their own account: the page
+	// offers no action that would lock them out.
+	Self          bool
+	Error, Notice string
+}
+
+// adminFactorNames names second-factor kinds for people.
+var adminFactorNames = map[string]string{auth.FactorTOTP: "Authenticator app", auth.FactorEmail: "Email code"}
+
+// adminUser loads what the page of one user shows.
+func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*adminUserView, error) {
+	ctx := r.Context()
+	u, err := s.auth.AdminUser(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := s.auth.AdminSessions(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	kinds, backup, err := s.auth.AdminFactors(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	v := &adminUserView{
+		User: adminRow(u), Name: u.Name, HasPassword: u.HasPassword(), Updated: adminTimeOf(u.UpdatedAt),
+		BackupCodesLeft: backup, Self: u.ID == p.User.ID,
+	}
+	if u.DisabledAt != nil {
+		v.DisabledAt = adminTimeOf(*u.DisabledAt)
+	}
+	for _, k := range kinds {
+		name := adminFactorNames[k]
+		if name == "" {
+			name = k
+		}
+		v.Factors = append(v.Factors, name)
+	}
+	for _, sess := range sessions {
+		v.Sessions = append(v.Sessions, adminSession{
+			Device: adminDevice(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
+			SecondFactor: sess.AAL == auth.AAL2, Created: adminTimeOf(sess.CreatedAt), LastSeen: adminTimeOf(sess.LastSeenAt),
+		})
+	}
+	return v, nil
+}
+
+// adminNotices are the messages a finished action leaves on the user's
+// page (?done=…); only these fixed texts can appear.
+var adminNotices = map[string]string{
+	"disable":         "The account is disabled: every session of it has ended and it cannot sign in.",
+	"enable":          "The account is enabled: it can sign in again.",
+	"sessions/revoke": "Every session of the account has ended.",
+	"admin/grant":     "The account has the admin role now.",
+	"admin/remove":    "The account no longer has the admin role.",
+}
+
+func (s *Server) adminUserPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+	v, err := s.adminUser(r, p, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Notice = adminNotices[r.URL.Query().Get("done")]
+	s.render(w, r, http.StatusOK, "admin_user", v)
+}
+
+// errAdminSelf refuses an action that would lock the admin out.
+var errAdminSelf = &auth.Error{Kind: auth.KindForbidden, Message: "You cannot do this to your own account: ask another admin."}
+
+// adminActions are the POST actions on a user, by the last part of their
+// address.
+var adminActions = map[string]func(s *Server, r *http.Request, p *auth.Principal, id string) error{
+	"disable": func(s *Server, r *http.Request, p *auth.Principal, id string) error {
+		if id == p.User.ID {
+			return errAdminSelf
+		}
+		_, err := s.auth.AdminUpdateUser(r.Context(), id, auth.AdminUpdate{Disabled: new(true)})
+		return err
+	},
+	"enable": func(s *Server, r *http.Request, _ *auth.Principal, id string) error {
+		_, err := s.auth.AdminUpdateUser(r.Context(), id, auth.AdminUpdate{Disabled: new(false)})
+		return err
+	},
+	"sessions/revoke": func(s *Server, r *http.Request, _ *auth.Principal, id string) error {
+		return s.auth.AdminRevokeSessions(r.Context(), id)
+	},
+	"admin/grant": func(s *Server, r *http.Request, _ *auth.Principal, id string) error {
+		_, err := s.auth.AdminUpdateUser(r.Context(), id, auth.AdminUpdate{Admin: new(true)})
+		return err
+	},
+	"admin/remove": func(s *Server, r *http.Request, p *auth.Principal, id string) error {
+		if id == p.User.ID {
+			return errAdminSelf
+		}
+		_, err := s.auth.AdminUpdateUser(r.Context(), id, auth.AdminUpdate{Admin: new(false)})
+		return err
+	},
+}
+
+// adminAction runs one action and shows the user's page again: a redirect
+// (with the notice) for a plain form post, the page itself for htmx. A
+// refused action shows the page with the reason.
+func (s *Server) adminAction(action string, do func(*Server, *http.Request, *auth.Principal, string) error) func(http.ResponseWriter, *http.Request, *auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		id := r.PathValue("id")
+		if err := do(s, r, p, id); err != nil {
+			kind := auth.KindOf(err)
+			if kind != auth.KindForbidden && kind != auth.KindInvalidRequest {
+				s.fail(w, r, err)
+				return
+			}
+			v, lerr := s.adminUser(r, p, id)
+			if lerr != nil {
+				s.fail(w, r, lerr)
+				return
+			}
+			v.Error, _ = s.explain(r, err)
+			s.render(w, r, statusOf(kind), "admin_user", v)
+			return
+		}
+		if id == p.User.ID && action == "sessions/revoke" {
+			s.redirect(w, r, "/login") // that ended this session too
+			return
+		}
+		page := "/admin/users/" + url.PathEscape(id)
+		if !isHTMX(r) {
+			s.redirect(w, r, page+"?done="+url.QueryEscape(action))
+			return
+		}
+		v, err := s.adminUser(r, p, id)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Notice = adminNotices[action]
+		w.Header().Set("HX-Push-Url", page)
+		s.render(w, r, http.StatusOK, "admin_user", v)
+	}
+}
+
+// adminDevice names the browser and system of a User-Agent in a few
+// words ("Firefox on Linux"); the whole string is shown on hover.
+func adminDevice(ua string) string {
+	if ua == "" {
+		return "Unknown device"
+	}
+	browser := ""
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"},
+		{"Safari/", "Safari"}, {"curl/", "curl"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	system := ""
+	for _, o := range []struct{ token, name string }{
+		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Windows", "Windows"},
+		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			system = o.name
+			break
+		}
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " on " + system
+	case browser != "":
+		return browser
+	case system != "":
+		return system
+	}
+	if r := []rune(ua); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return ua
+}

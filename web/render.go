@@ -155,7 +155,12 @@ func staticHandler() http.Handler {
 			return
 		}
 		h := w.Header()
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		if r.URL.Query().Get("v") == assetVersion {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			// An unversioned URL (the API's link page) must see an upgrade.
+			h.Set("Cache-Control", "no-cache")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	})

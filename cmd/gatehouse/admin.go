@@ -55,11 +55,14 @@ func migrate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 const userUsage = `Usage: gatehouse user COMMAND [flags]
 
 Commands:
-  create --email EMAIL [--name NAME] [--verified] [--password-stdin]
+  create --email EMAIL [--name NAME] [--verified] [--password-stdin] [--admin]
   list [--query TEXT] [--limit N] [--cursor ID]
   disable --email EMAIL | --id ID     (also revokes every session)
   enable --email EMAIL | --id ID
   delete --email EMAIL | --id ID
+  admin --email EMAIL | --id ID [--off]
+                                      grant the admin role (the /admin page),
+                                      or take it away with --off
 `
 
 func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -80,6 +83,7 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		name := set.String("name", "", "display name")
 		verified := set.Bool("verified", false, "mark the email verified")
 		pwStdin := set.Bool("password-stdin", false, "read a password from the first line of standard input (without it the account is passwordless)")
+		admin := set.Bool("admin", false, "give the account the admin role (the /admin page)")
 		g, err := open(ctx, set, &c, args)
 		if err != nil {
 			return err
@@ -100,7 +104,39 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		if err != nil {
 			return describe(err)
 		}
+		if *admin {
+			if _, err := g.Auth().AdminUpdateUser(ctx, u.ID, auth.AdminUpdate{Admin: admin}); err != nil {
+				return fmt.Errorf("created user %s <%s> but could not make it an admin (run gatehouse user admin --id %s): %w", u.ID, u.Email, u.ID, describe(err))
+			}
+			fmt.Fprintf(stdout, "created user %s <%s> with the admin role\n", u.ID, u.Email)
+			return nil
+		}
 		fmt.Fprintf(stdout, "created user %s <%s>\n", u.ID, u.Email)
+		return nil
+	case "admin":
+		set := newFlagSet("user admin", "user admin --email EMAIL | --id ID [--off]", stderr)
+		c.register(set)
+		email := set.String("email", "", "the user's email")
+		id := set.String("id", "", "the user's ID")
+		off := set.Bool("off", false, "take the admin role away instead of granting it")
+		g, err := open(ctx, set, &c, args)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		u, err := find(ctx, g, *email, *id)
+		if err != nil {
+			return err
+		}
+		grant := !*off
+		if _, err := g.Auth().AdminUpdateUser(ctx, u.ID, auth.AdminUpdate{Admin: &grant}); err != nil {
+			return describe(err)
+		}
+		if grant {
+			fmt.Fprintf(stdout, "user %s <%s> is an admin\n", u.ID, u.Email)
+		} else {
+			fmt.Fprintf(stdout, "user %s <%s> is no longer an admin\n", u.ID, u.Email)
+		}
 		return nil
 	case "list":
 		set := newFlagSet("user list", "user list [flags]", stderr)
@@ -118,9 +154,9 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return describe(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tVERIFIED\tPASSWORD\tDISABLED\tCREATED")
+		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tVERIFIED\tPASSWORD\tDISABLED\tADMIN\tCREATED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, yes(u.EmailVerified), yes(u.HasPassword()), yes(u.Disabled()), u.CreatedAt.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.Email, u.Name, yes(u.EmailVerified), yes(u.HasPassword()), yes(u.Disabled()), yes(u.Admin), u.CreatedAt.Format(time.RFC3339))
 		}
 		_ = tw.Flush()
 		if next != "" {

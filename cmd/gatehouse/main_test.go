@@ -57,7 +57,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	env(t)
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "create", "--help"},
-		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "delete", "--help"},
+		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "delete", "--help"}, {"user", "admin", "--help"},
 		{"sessions", "--help"}, {"sessions", "revoke", "--help"}, {"keys", "--help"}, {"keys", "rotate", "--help"},
 		{"keys", "list", "--help"}, {"version", "--help"},
 	} {
@@ -147,6 +147,66 @@ func TestUserLifecycle(t *testing.T) {
 	}
 	if _, _, err := cli(t, "", "user", "disable", "--email", "a@example.com", "--id", "x"); err == nil {
 		t.Fatal("disable with both --email and --id succeeded")
+	}
+}
+
+// TestUserAdmin: the admin role is granted at creation (user create
+// --admin) or later (user admin), taken away with --off, and shown by
+// user list.
+func TestUserAdmin(t *testing.T) {
+	env(t, "GATEHOUSE_DEV", "true")
+	if out := mustCLI(t, "", "user", "create", "--email", "boss@example.com", "--admin"); !regexp.MustCompile(`^created user [0-9a-f-]{36} <boss@example.com> with the admin role\n$`).MatchString(out) {
+		t.Fatalf("create --admin printed %q", out)
+	}
+	mustCLI(t, "", "user", "create", "--email", "staff@example.com")
+	// role answers the ADMIN column of email's row in user list.
+	role := func(email string) string {
+		t.Helper()
+		list := mustCLI(t, "", "user", "list", "--query", email)
+		if !regexp.MustCompile(`DISABLED\s+ADMIN\s+CREATED`).MatchString(list) {
+			t.Fatalf("list has no ADMIN column:\n%s", list)
+		}
+		m := regexp.MustCompile(regexp.QuoteMeta(email) + `\s+(?:yes|no)\s+(?:yes|no)\s+(?:yes|no)\s+(yes|no)\s`).FindStringSubmatch(list)
+		if m == nil {
+			t.Fatalf("list has no row for %s:\n%s", email, list)
+		}
+		return m[1]
+	}
+	if r := role("boss@example.com"); r != "yes" {
+		t.Fatalf("created with --admin: ADMIN %s", r)
+	}
+	if r := role("staff@example.com"); r != "no" {
+		t.Fatalf("created without --admin: ADMIN %s", r)
+	}
+	for _, step := range []struct {
+		args      []string
+		out       string
+		boss, one string
+	}{
+		{[]string{"user", "admin", "--email", "staff@example.com"}, "is an admin", "yes", "yes"},
+		{[]string{"user", "admin", "--email", "Staff@Example.com"}, "is an admin", "yes", "yes"},
+		{[]string{"user", "admin", "--email", "boss@example.com", "--off"}, "is no longer an admin", "no", "yes"},
+		{[]string{"user", "admin", "--email", "staff@example.com", "--off"}, "is no longer an admin", "no", "no"},
+	} {
+		out := mustCLI(t, "", step.args...)
+		if !regexp.MustCompile(`^user [0-9a-f-]{36} <\S+> ` + step.out + `\n$`).MatchString(out) {
+			t.Fatalf("%v printed %q", step.args, out)
+		}
+		if b, s := role("boss@example.com"), role("staff@example.com"); b != step.boss || s != step.one {
+			t.Fatalf("after %v: boss ADMIN %s, staff ADMIN %s; want %s, %s", step.args, b, s, step.boss, step.one)
+		}
+	}
+	if _, _, err := cli(t, "", "user", "admin"); !errors.Is(err, errUsage) {
+		t.Fatalf("admin without a user: err = %v", err)
+	}
+	if _, _, err := cli(t, "", "user", "admin", "--email", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "No such user") {
+		t.Fatalf("admin of an unknown user: err = %v", err)
+	}
+	if _, _, err := cli(t, "", "user", "create", "--email", "boss@example.com", "--admin"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("create --admin of a taken email: err = %v", err)
+	}
+	if r := role("boss@example.com"); r != "no" {
+		t.Fatalf("a refused create --admin changed the existing account's role: ADMIN %s", r)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 // Column lists, in the order the scan functions read them.
 const (
 	userCols = `id, email, email_verified, phone, phone_verified, name,
-		password_hash, disabled_at, created_at, updated_at`
+		password_hash, disabled_at, created_at, updated_at, admin`
 	sessionCols = `id, user_id, cookie_hash, ip, user_agent, aal, amr,
 		created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at`
 	refreshCols = `id, session_id, hash, created_at, expires_at, rotated_at, successor_id`
@@ -40,7 +40,7 @@ const (
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
-	createUser, userByID, userByEmail, userByPhone, updateUser, setPassword, setDisabled,
+	createUser, userByID, userByEmail, userByPhone, updateUser, setPassword, setDisabled, setAdmin,
 	deleteUser, listUsers, listUsersMatching string
 
 	createSession, sessionByID, sessionByCookieHash, listSessions,
@@ -116,12 +116,13 @@ func newQueries(d *dialect) *queries {
 	}
 	q := &queries{
 		createUser: `INSERT INTO users (` + userCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		userByID:    `SELECT ` + userCols + ` FROM users WHERE id = ?`,
 		userByEmail: `SELECT ` + userCols + ` FROM users WHERE email = ?`,
 		userByPhone: `SELECT ` + userCols + ` FROM users WHERE phone = ?`,
 		updateUser: `UPDATE users SET email = ?, email_verified = ?, phone = ?,
 			phone_verified = ?, name = ?, updated_at = ? WHERE id = ?`,
+		setAdmin:    `UPDATE users SET admin = ?, updated_at = ? WHERE id = ?`,
 		setPassword: `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
 		setDisabled: `UPDATE users SET disabled_at = ? WHERE id = ?`,
 		deleteUser:  `DELETE FROM users WHERE id = ?`,
@@ -258,7 +259,7 @@ func newQueries(d *dialect) *queries {
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
-		&q.setDisabled, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
+		&q.setDisabled, &q.setAdmin, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions,
 		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists, &q.createSessionAndRefresh,

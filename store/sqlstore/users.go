@@ -19,7 +19,7 @@ const (
 func scanUser(row scanner) (*auth.User, error) {
 	var u auth.User
 	err := row.Scan(&u.ID, nullStringCol{&u.Email}, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
-		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
+		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &u.Admin)
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	d := s.d
 	_, err := s.w.ExecContext(ctx, s.q.createUser,
 		u.ID, nullString(u.Email), u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name,
-		u.PasswordHash, d.nullTime(u.DisabledAt), d.time(u.CreatedAt), d.time(u.UpdatedAt))
+		u.PasswordHash, d.nullTime(u.DisabledAt), d.time(u.CreatedAt), d.time(u.UpdatedAt), u.Admin)
 	if err != nil {
 		return s.fail("create user", err)
 	}
@@ -79,7 +79,10 @@ func (s *Store) UserByPhone(ctx context.Context, phone string) (*auth.User, erro
 	return u, nil
 }
 
-// UpdateUser writes u's profile fields and UpdatedAt.
+// UpdateUser writes u's profile fields and UpdatedAt. The admin role is not
+// a profile field: SetUserAdmin alone changes it, so that no flow that
+// reads, edits and writes back a profile can restore a role taken away in
+// between.
 func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 	d := s.d
 	res, err := s.w.ExecContext(ctx, s.q.updateUser,
@@ -92,6 +95,12 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, s.q.setPassword, hash, s.d.time(now), userID)
 	return s.oneRow("set password", "user "+userID, res, err)
+}
+
+// SetUserAdmin grants (admin) or takes away the admin role.
+func (s *Store) SetUserAdmin(ctx context.Context, userID string, admin bool, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.setAdmin, admin, s.d.time(now), userID)
+	return s.oneRow("set user admin", "user "+userID, res, err)
 }
 
 // SetUserDisabled disables the user at *at, or enables it when at is nil.

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	runChallengeTests(t, open)
 	runFactorTests(t, open)
 	runPhoneTests(t, open)
+	runAdminTests(t, open)
 }
 
 var tests = []struct {
