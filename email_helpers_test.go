@@ -93,6 +93,13 @@ func newEmailLogs(t testing.TB) *emailLogs {
 	t.Cleanup(func() {
 		if leaked := l.leaks(l.String()); len(leaked) > 0 {
 			t.Errorf("the server log holds secrets %q:\n%s", leaked, l.String())
+		} else if t.Failed() {
+			// What the server did is the first thing to read on a failure.
+			log := l.String()
+			if len(log) > 8000 {
+				log = "…" + log[len(log)-8000:]
+			}
+			t.Logf("server log:\n%s", log)
 		}
 	})
 	return l

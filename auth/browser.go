@@ -90,9 +90,6 @@ func (s *Service) RecoverBrowser(ctx context.Context, in RecoverInput, c Client)
 	const method = "recovery"
 	ch, err := s.recoveryChallenge(ctx, in)
 	if err != nil {
-		if KindOf(err) != KindInvalidRequest && KindOf(err) != KindWeakPassword {
-			s.observe(method, err)
-		}
 		return nil, err
 	}
 	r, err := func() (*LinkResult, error) {

@@ -487,9 +487,6 @@ func (s *Service) RecoverVerify(ctx context.Context, in RecoverInput, c Client) 
 	const method = "recovery"
 	ch, err := s.recoveryChallenge(ctx, in)
 	if err != nil {
-		if KindOf(err) != KindInvalidRequest && KindOf(err) != KindWeakPassword {
-			s.observe(method, err)
-		}
 		return nil, err
 	}
 	g, err := s.recover(ctx, ch, in.NewPassword, c)
@@ -498,8 +495,18 @@ func (s *Service) RecoverVerify(ctx context.Context, in RecoverInput, c Client) 
 }
 
 // recoveryChallenge checks the new password and consumes the recovery
-// challenge that in's code (with its email) or link token proves.
+// challenge that in's code (with its email) or link token proves. A wrong,
+// used or expired code or link counts as a failed recovery; a bad request
+// does not count.
 func (s *Service) recoveryChallenge(ctx context.Context, in RecoverInput) (*Challenge, error) {
+	ch, err := s.recoveryCheck(ctx, in)
+	if err != nil && KindOf(err) != KindInvalidRequest && KindOf(err) != KindWeakPassword {
+		s.observe("recovery", err)
+	}
+	return ch, err
+}
+
+func (s *Service) recoveryCheck(ctx context.Context, in RecoverInput) (*Challenge, error) {
 	if in.NewPassword == "" {
 		return nil, fieldError("new_password", "is required")
 	}

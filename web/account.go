@@ -583,12 +583,18 @@ func (s *Server) accountEmailOn(w http.ResponseWriter, r *http.Request, p *auth.
 		s.accountDone(w, r, p, "email_on")
 		return
 	}
+	s.showCodes(w, r, p, doneNotices["email_on"].text, codes)
+}
+
+// showCodes answers the two-step card with new backup codes: this answer
+// is the only place they are ever shown.
+func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal, notice string, codes []string) {
 	v, err := s.accountView(r.Context(), p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v.MFA.Notice = doneNotices["email_on"].text
+	v.MFA.Notice = notice
 	v.MFA.Codes = codes
 	s.answer(w, r, http.StatusOK, v, cardMFA)
 }
@@ -609,14 +615,7 @@ func (s *Server) accountBackupCodes(w http.ResponseWriter, r *http.Request, p *a
 		s.accountFail(w, r, p, cardMFA, secondFactorFirst(p, err, needAAL2), "", nil)
 		return
 	}
-	v, err := s.accountView(r.Context(), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v.MFA.Notice = "You have new backup codes; the old ones no longer work."
-	v.MFA.Codes = codes
-	s.answer(w, r, http.StatusOK, v, cardMFA)
+	s.showCodes(w, r, p, "You have new backup codes; the old ones no longer work.", codes)
 }
 
 // accountPassword changes (or first sets) the password, which ends every

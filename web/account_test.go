@@ -41,44 +41,12 @@ func acctUser(t *testing.T, e *env, email string) *auth.User {
 	return u
 }
 
-// acctSession starts a browser session of u from a device with user agent
-// ua, signed in with the methods amr (two make it aal2), and answers its
-// cookie value and id.
-func acctSession(t *testing.T, e *env, u *auth.User, ua string, amr ...string) (cookie, id string) {
-	t.Helper()
-	if len(amr) == 0 {
-		amr = []string{auth.MethodPassword}
-	}
-	cookie, sess, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr)
-	if err != nil {
-		t.Fatalf("browser session: %v", err)
-	}
-	return cookie, sess.ID
-}
-
 // acctBrowser answers a browser signed in as u (see acctSession) and the
 // id of its session.
 func acctBrowser(t *testing.T, e *env, u *auth.User, amr ...string) (*browser, string) {
 	t.Helper()
-	cookie, id := acctSession(t, e, u, chromeMac, amr...)
-	b := e.browser()
-	su, _ := url.Parse(e.url)
-	b.client.Jar.SetCookies(su, []*http.Cookie{{Name: e.cfg.SessionCookieName, Value: cookie, Path: "/"}})
-	return b, id
-}
-
-// acctCheck answers the status of GET /v1/check with a session cookie.
-func acctCheck(t *testing.T, e *env, cookie string) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
-	req.Header.Set("Accept", "application/json")
-	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
+	cookie, id := e.session(t, u, chromeMac, amr...)
+	return e.browserWith(cookie), id
 }
 
 // acctToken answers the status of a password grant at POST /v1/token.
@@ -298,7 +266,7 @@ func TestAccountSessions(t *testing.T) {
 	cookies := make([]string, len(devices))
 	ids := make([]string, len(devices))
 	for i, d := range devices {
-		cookies[i], ids[i] = acctSession(t, e, u, d.ua)
+		cookies[i], ids[i] = e.session(t, u, d.ua)
 	}
 	p := b.get(t, "/").want(http.StatusOK).contains(`action="/account/sessions/others"`, "Sign out everywhere else")
 	for _, d := range devices {
@@ -313,10 +281,10 @@ func TestAccountSessions(t *testing.T) {
 
 	// Revoking one ends that session's cookie at once, and only that one.
 	b.post(t, "/account/sessions/"+ids[0]+"/revoke", url.Values{}).redirectsTo("/?done=session#sessions")
-	if got := acctCheck(t, e, cookies[0]); got != http.StatusUnauthorized {
+	if got := e.checkStatus(t, cookies[0]); got != http.StatusUnauthorized {
 		t.Fatalf("revoked session: /v1/check %d, want 401", got)
 	}
-	if got := acctCheck(t, e, cookies[1]); got != http.StatusOK {
+	if got := e.checkStatus(t, cookies[1]); got != http.StatusOK {
 		t.Fatalf("other session: /v1/check %d, want 200", got)
 	}
 	b.get(t, "/?done=session").contains("That device was signed out.").lacks("Firefox on Windows")
@@ -327,17 +295,17 @@ func TestAccountSessions(t *testing.T) {
 
 	// Someone else's session, or no session at all, is not found here.
 	other := acctUser(t, e, "other@example.test")
-	otherCookie, otherID := acctSession(t, e, other, firefoxWin)
+	otherCookie, otherID := e.session(t, other, firefoxWin)
 	b.post(t, "/account/sessions/"+otherID+"/revoke", url.Values{}).want(http.StatusNotFound).contains("No such session.")
 	b.post(t, "/account/sessions/not-an-id/revoke", url.Values{}).want(http.StatusNotFound)
-	if got := acctCheck(t, e, otherCookie); got != http.StatusOK {
+	if got := e.checkStatus(t, otherCookie); got != http.StatusOK {
 		t.Fatalf("another user's session: /v1/check %d, want 200", got)
 	}
 
 	// Sign out everywhere else: every other session ends, this one stays.
 	b.post(t, "/account/sessions/others", url.Values{}).redirectsTo("/?done=others#sessions")
 	for i, c := range cookies {
-		if got := acctCheck(t, e, c); got != http.StatusUnauthorized {
+		if got := e.checkStatus(t, c); got != http.StatusUnauthorized {
 			t.Fatalf("session %d after signing out everywhere else: /v1/check %d, want 401", i, got)
 		}
 	}
@@ -435,7 +403,7 @@ func TestAccountPassword(t *testing.T) {
 	const email = "password@example.test"
 	u := acctUser(t, e, email)
 	b, _ := acctBrowser(t, e, u)
-	other, _ := acctSession(t, e, u, firefoxWin)
+	other, _ := e.session(t, u, firefoxWin)
 	const next = "correct horse battery staple 9"
 
 	for _, tc := range []struct {
@@ -461,12 +429,12 @@ func TestAccountPassword(t *testing.T) {
 			}
 		})
 	}
-	if got := acctCheck(t, e, other); got != http.StatusOK {
+	if got := e.checkStatus(t, other); got != http.StatusOK {
 		t.Fatalf("after failed changes: other session /v1/check %d, want 200", got)
 	}
 
 	b.post(t, "/account/password", url.Values{"current_password": {testPassword}, "new_password": {next}}).redirectsTo("/?done=password#password")
-	if got := acctCheck(t, e, other); got != http.StatusUnauthorized {
+	if got := e.checkStatus(t, other); got != http.StatusUnauthorized {
 		t.Fatalf("after the change: other session /v1/check %d, want 401", got)
 	}
 	b.get(t, "/?done=password").want(http.StatusOK).contains("every other device was signed out", "This is the only device signed in.")
@@ -478,7 +446,7 @@ func TestAccountPassword(t *testing.T) {
 	}
 
 	// htmx: the password card, and the sessions card out of band.
-	acctSession(t, e, u, firefoxWin)
+	e.session(t, u, firefoxWin)
 	b.post(t, "/account/password", url.Values{"current_password": {next}, "new_password": {testPassword}}, htmx()).
 		want(http.StatusOK).fragment("password").
 		contains(`<section class="card" id="sessions" aria-labelledby="sessions-h" hx-swap-oob="true">`, "This is the only device signed in.").

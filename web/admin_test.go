@@ -62,13 +62,7 @@ func admAdmin(t *testing.T, e *env, email string) *auth.User {
 // (two make it aal2) and answers its cookie value.
 func admCookie(t *testing.T, e *env, u *auth.User, amr ...string) string {
 	t.Helper()
-	if len(amr) == 0 {
-		amr = []string{auth.MethodPassword}
-	}
-	cookie, _, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "198.51.100.23", UserAgent: admLinuxFirefox}, amr)
-	if err != nil {
-		t.Fatalf("browser session of %s: %v", u.Email, err)
-	}
+	cookie, _ := e.session(t, u, admLinuxFirefox, amr...)
 	return cookie
 }
 
@@ -77,23 +71,7 @@ func admCookie(t *testing.T, e *env, u *auth.User, amr ...string) string {
 func admBrowser(t *testing.T, e *env, u *auth.User, amr ...string) (*browser, string) {
 	t.Helper()
 	cookie := admCookie(t, e, u, amr...)
-	b := e.browser()
-	su, _ := url.Parse(e.url)
-	b.client.Jar.SetCookies(su, []*http.Cookie{{Name: e.cfg.SessionCookieName, Value: cookie, Path: "/"}})
-	return b, cookie
-}
-
-// admCheck answers the status of GET /v1/check with a session cookie.
-func admCheck(t *testing.T, e *env, cookie string) int {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
-	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
+	return e.browserWith(cookie), cookie
 }
 
 // admStored answers u as stored now.
@@ -190,7 +168,7 @@ func TestAdminAccess(t *testing.T) {
 			if got := admStored(t, e, target); got.Disabled() || got.Admin {
 				t.Fatalf("a refused action changed the user: %+v", got)
 			}
-			if admCheck(t, e, targetCookie) != http.StatusOK {
+			if e.checkStatus(t, targetCookie) != http.StatusOK {
 				t.Fatal("a refused revocation ended the user's sessions")
 			}
 		})
@@ -344,7 +322,7 @@ func TestAdminUserPage(t *testing.T) {
 	p := b.get(t, "/admin/users/"+u.ID).want(http.StatusOK).contains(
 		"<h1 id=\"user-heading\">cleo@example.com</h1>", u.ID, "Cleo Page", admHTML(u.Phone), "Not verified",
 		"Second factors", "<li>Email code</li>", "Unused backup codes: 10",
-		"Firefox on Linux", "198.51.100.23", "Second factor</span>",
+		"Firefox on Linux", "192.0.2.7", "Second factor</span>",
 		"Disable account", "Revoke all sessions", "Make admin",
 	).lacks("Enable account", "Remove admin role", "<li>Authenticator app</li>")
 	// Three live sessions: the one admEmailFactor used and c1, c2.
@@ -393,13 +371,13 @@ func TestAdminActions(t *testing.T) {
 	for _, withHTMX := range []bool{false, true} {
 		t.Run(fmt.Sprintf("htmx %v", withHTMX), func(t *testing.T) {
 			cookie := admCookie(t, e, u)
-			if admCheck(t, e, cookie) != http.StatusOK {
+			if e.checkStatus(t, cookie) != http.StatusOK {
 				t.Fatal("a new session fails /v1/check")
 			}
 
 			act(t, "disable", withHTMX).contains("The account is disabled", `<span class="badge warn">Disabled</span>`, "Enable account").
 				lacks("Disable account", "Firefox on Linux")
-			if admCheck(t, e, cookie) != http.StatusUnauthorized {
+			if e.checkStatus(t, cookie) != http.StatusUnauthorized {
 				t.Fatal("a disabled user's cookie still passes /v1/check")
 			}
 			if !admStored(t, e, u).Disabled() {
@@ -413,14 +391,14 @@ func TestAdminActions(t *testing.T) {
 			if admStored(t, e, u).Disabled() {
 				t.Fatal("still disabled")
 			}
-			if admCheck(t, e, cookie) != http.StatusUnauthorized {
+			if e.checkStatus(t, cookie) != http.StatusUnauthorized {
 				t.Fatal("enabling brought an old session back")
 			}
 
 			c1, c2 := admCookie(t, e, u), admCookie(t, e, u)
 			act(t, "sessions/revoke", withHTMX).contains("Every session of the account has ended.", "No live sessions.")
 			for _, c := range []string{c1, c2} {
-				if admCheck(t, e, c) != http.StatusUnauthorized {
+				if e.checkStatus(t, c) != http.StatusUnauthorized {
 					t.Fatal("a revoked session still passes /v1/check")
 				}
 			}
@@ -453,7 +431,7 @@ func TestAdminActions(t *testing.T) {
 
 	// Revoking one's own sessions signs one out.
 	b.post(t, "/admin/users/"+admin.ID+"/sessions/revoke", url.Values{}).redirectsTo("/login")
-	if admCheck(t, e, own) != http.StatusUnauthorized {
+	if e.checkStatus(t, own) != http.StatusUnauthorized {
 		t.Fatal("the admin's own session survived revoking all of them")
 	}
 	b.get(t, "/admin").redirectsTo("/login?redirect_to=%2Fadmin")
@@ -474,7 +452,7 @@ func TestAdminCrossSite(t *testing.T) {
 	if got := admStored(t, e, u); got.Disabled() || got.Admin {
 		t.Fatalf("a cross-site post changed the user: %+v", got)
 	}
-	if admCheck(t, e, cookie) != http.StatusOK {
+	if e.checkStatus(t, cookie) != http.StatusOK {
 		t.Fatal("a cross-site post ended the user's session")
 	}
 	// The same post from the page itself works: the refusal was the origin.

@@ -248,28 +248,17 @@ func TestBrowserRevokeSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkCookie(t, e, other, http.StatusOK)
+	if got := e.checkStatus(t, other); got != http.StatusOK {
+		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusOK)
+	}
 	step(t, ctx, "reload", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/revoke"] button`)))
 	screenshot(t, ctx, "sessions")
 	step(t, ctx, "revoke the phone's session",
 		chromedp.Click(chromedp.CSS(`form[action$="/revoke"] button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(`form[action$="/revoke"]`)),
 	)
-	checkCookie(t, e, other, http.StatusUnauthorized)
-}
-
-// checkCookie asks /v1/check about a session cookie.
-func checkCookie(t *testing.T, e *env, cookie string, want int) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
-	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != want {
-		t.Fatalf("/v1/check with the cookie: %d, want %d", res.StatusCode, want)
+	if got := e.checkStatus(t, other); got != http.StatusUnauthorized {
+		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusUnauthorized)
 	}
 }
 
@@ -295,7 +284,9 @@ func TestBrowserAdminDisables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkCookie(t, e, cookie, http.StatusOK)
+	if got := e.checkStatus(t, cookie); got != http.StatusOK {
+		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusOK)
+	}
 
 	tab := newTab(t)
 	browserSignIn(t, tab, e, "boss@example.com", 1)
@@ -323,7 +314,9 @@ func TestBrowserAdminDisables(t *testing.T) {
 		t.Errorf("confirmations asked: %q, want one", asked)
 	}
 	screenshot(t, tab, "admin-user-disabled")
-	checkCookie(t, e, cookie, http.StatusUnauthorized)
+	if got := e.checkStatus(t, cookie); got != http.StatusUnauthorized {
+		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusUnauthorized)
+	}
 }
 
 // TestBrowserOnAPhone: every page for signed-out visitors fits a phone's

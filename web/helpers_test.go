@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/notify/sms/twiliotest"
 	"github.com/gatehouse/gatehouse/notify/smtptest"
@@ -291,4 +292,42 @@ func (e *env) signUp(t testing.TB, email string) {
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("sign-up of %s: %d", email, res.StatusCode)
 	}
+}
+
+// session starts a browser session of u from a device with user agent ua,
+// signed in with the methods amr (password when none; two make it aal2),
+// and answers its cookie value and id.
+func (e *env) session(t testing.TB, u *auth.User, ua string, amr ...string) (cookie, id string) {
+	t.Helper()
+	if len(amr) == 0 {
+		amr = []string{auth.MethodPassword}
+	}
+	cookie, sess, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr)
+	if err != nil {
+		t.Fatalf("browser session of %s: %v", u.ID, err)
+	}
+	return cookie, sess.ID
+}
+
+// browserWith answers a browser that holds the session cookie.
+func (e *env) browserWith(cookie string) *browser {
+	b := e.browser()
+	su, _ := url.Parse(e.url)
+	b.client.Jar.SetCookies(su, []*http.Cookie{{Name: e.cfg.SessionCookieName, Value: cookie, Path: "/"}})
+	return b
+}
+
+// checkStatus answers the status of GET /v1/check (as an API client asks)
+// with a session cookie.
+func (e *env) checkStatus(t testing.TB, cookie string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
+	req.Header.Set("Accept", "application/json")
+	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }

@@ -60,6 +60,14 @@ type loginView struct {
 	Fields     map[string]string
 }
 
+// identity answers the address as the flows take it: an email, or a phone.
+func (v loginView) identity() (email, phone string) {
+	if v.Phone {
+		return "", v.Address
+	}
+	return v.Address, ""
+}
+
 func (s *Server) loginView(step, address, redirectTo string) loginView {
 	cfg := s.auth.Config()
 	return loginView{
@@ -124,11 +132,7 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request, link bool) {
 		return
 	}
 	in := auth.CodeRequest{Link: link, RedirectTo: v.RedirectTo}
-	if v.Phone {
-		in.Phone = v.Address
-	} else {
-		in.Email = v.Address
-	}
+	in.Email, in.Phone = v.identity()
 	if err := s.auth.RequestCode(r.Context(), in); err != nil {
 		msg, fields := s.explain(r, err)
 		if auth.KindOf(err) == auth.KindRateLimited {
@@ -152,11 +156,7 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.loginView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("address")), s.allowedTarget(r.PostForm.Get("redirect_to")))
 	in := auth.BrowserSignIn{Code: r.PostForm.Get("code"), RedirectTo: v.RedirectTo}
-	if v.Phone {
-		in.Phone = v.Address
-	} else {
-		in.Email = v.Address
-	}
+	in.Email, in.Phone = v.identity()
 	res, err := s.auth.CodeBrowser(r.Context(), in, client(r))
 	if err == nil {
 		s.startSession(w, r, res)
@@ -203,11 +203,7 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login", v)
 		return
 	}
-	if v.Phone {
-		in.Phone = v.Address
-	} else {
-		in.Email = v.Address
-	}
+	in.Email, in.Phone = v.identity()
 	res, err := s.auth.PasswordBrowser(r.Context(), in, client(r))
 	if err == nil {
 		s.startSession(w, r, res)
