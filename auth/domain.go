@@ -40,6 +40,11 @@ type User struct {
 	Admin     bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// NoFactors is set by a store that looked when it read the user and
+	// found no confirmed second factor, so a sign-in need not list them.
+	// Its zero value makes the flows look for themselves: a store that
+	// does not fill it in costs a lookup, never a skipped second factor.
+	NoFactors bool
 }
 
 // Disabled reports whether the account may not sign in.

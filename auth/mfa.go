@@ -96,7 +96,7 @@ func (s *Service) browserSignIn(ctx context.Context, u *User, c Client, amr []st
 // requireMFA answers nil when u has no second factor on, else a fresh MFA
 // token bound to u and the first factor.
 func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser bool, redirectTo string) (*MFARequired, error) {
-	if s.factors == nil {
+	if s.factors == nil || u.NoFactors {
 		return nil, nil
 	}
 	kinds, err := s.factorsFor(ctx, u.ID, amr)

@@ -12,6 +12,11 @@ import (
 const (
 	userCols = `id, email, email_verified, phone, phone_verified, name,
 		password_hash, disabled_at, created_at, updated_at, admin`
+	// userRead is what a user lookup answers: the columns, and whether a
+	// confirmed second factor exists, so a sign-in of a user without one
+	// needs no second round trip to list factors.
+	userRead = userCols + `, NOT EXISTS (SELECT 1 FROM factors f
+		WHERE f.user_id = users.id AND f.confirmed_at IS NOT NULL)`
 	sessionCols = `id, user_id, cookie_hash, ip, user_agent, aal, amr,
 		created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at`
 	refreshCols = `id, session_id, hash, created_at, expires_at, rotated_at, successor_id`
@@ -117,17 +122,17 @@ func newQueries(d *dialect) *queries {
 	q := &queries{
 		createUser: `INSERT INTO users (` + userCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		userByID:    `SELECT ` + userCols + ` FROM users WHERE id = ?`,
-		userByEmail: `SELECT ` + userCols + ` FROM users WHERE email = ?`,
-		userByPhone: `SELECT ` + userCols + ` FROM users WHERE phone = ?`,
+		userByID:    `SELECT ` + userRead + ` FROM users WHERE id = ?`,
+		userByEmail: `SELECT ` + userRead + ` FROM users WHERE email = ?`,
+		userByPhone: `SELECT ` + userRead + ` FROM users WHERE phone = ?`,
 		updateUser: `UPDATE users SET email = ?, email_verified = ?, phone = ?,
 			phone_verified = ?, name = ?, updated_at = ? WHERE id = ?`,
 		setAdmin:    `UPDATE users SET admin = ?, updated_at = ? WHERE id = ?`,
 		setPassword: `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
 		setDisabled: `UPDATE users SET disabled_at = ? WHERE id = ?`,
 		deleteUser:  `DELETE FROM users WHERE id = ?`,
-		listUsers:   `SELECT ` + userCols + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`,
-		listUsersMatching: `SELECT ` + userCols + ` FROM users WHERE id > ?
+		listUsers:   `SELECT ` + userRead + ` FROM users WHERE id > ? ORDER BY id LIMIT ?`,
+		listUsersMatching: `SELECT ` + userRead + ` FROM users WHERE id > ?
 			AND (` + userMatch("email") + ` OR ` + userMatch("name") + ` OR ` + userMatch("phone") + `)
 			ORDER BY id LIMIT ?`,
 

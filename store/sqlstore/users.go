@@ -19,7 +19,7 @@ const (
 func scanUser(row scanner) (*auth.User, error) {
 	var u auth.User
 	err := row.Scan(&u.ID, nullStringCol{&u.Email}, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
-		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &u.Admin)
+		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &u.Admin, &u.NoFactors)
 	if err != nil {
 		return nil, err
 	}

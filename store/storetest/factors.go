@@ -60,6 +60,7 @@ var factorTests = []struct {
 	{"MFAToken/EmailCodeEnqueuesAtomically", testMFAEmailCodeEnqueue},
 	{"MFAToken/DeleteUserTokens", testDeleteUserMFATokens},
 	{"Factor/DeleteUserCascades", testDeleteUserDeletesFactors},
+	{"Factor/UserNoFactors", testUserNoFactors},
 	{"Factor/UnknownIDs", testFactorUnknownIDs},
 	{"Factor/CancelledContext", testFactorCancelledContext},
 }
@@ -1421,4 +1422,42 @@ func auditIDsOf(es []*auth.AuditEvent) []string {
 		ids = append(ids, e.ID)
 	}
 	return ids
+}
+
+// testUserNoFactors: every user lookup says whether the user has no
+// confirmed second factor; an enrolment still waiting for its code does
+// not count.
+func testUserNoFactors(t *testing.T, s factorStore) {
+	ctx := t.Context()
+	u, other := mustUser(t, s), mustUser(t, s)
+	check := func(when string, want bool) {
+		t.Helper()
+		byID, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byEmail, err := s.UserByEmail(ctx, u.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := s.ListUsers(ctx, auth.UserQuery{Query: u.Email})
+		if err != nil || len(listed) != 1 {
+			t.Fatalf("ListUsers: %v, %v", listed, err)
+		}
+		if byID.NoFactors != want || byEmail.NoFactors != want || listed[0].NoFactors != want {
+			t.Errorf("%s: NoFactors by id %v, by email %v, listed %v; want %v", when, byID.NoFactors, byEmail.NoFactors, listed[0].NoFactors, want)
+		}
+	}
+	check("no factor", true)
+	mustPutFactor(t, s, newTOTP(u.ID, base))
+	check("an enrolment waiting for its code", true)
+	mustPutFactor(t, s, newEmailFactor(u.ID, base.Add(time.Second)))
+	check("a confirmed factor", false)
+	if o, err := s.UserByID(ctx, other.ID); err != nil || !o.NoFactors {
+		t.Errorf("another user: %+v, %v; want NoFactors", o, err)
+	}
+	if err := s.DeleteFactor(ctx, u.ID, auth.FactorEmail); err != nil {
+		t.Fatal(err)
+	}
+	check("the factor removed", true)
 }

@@ -1159,8 +1159,9 @@ func checkUser(t *testing.T, got, want *auth.User) {
 	checkTime(t, "user CreatedAt", g.CreatedAt, w.CreatedAt)
 	checkTime(t, "user UpdatedAt", g.UpdatedAt, w.UpdatedAt)
 	checkTimePtr(t, "user DisabledAt", g.DisabledAt, w.DisabledAt)
-	g.CreatedAt, g.UpdatedAt, g.DisabledAt = time.Time{}, time.Time{}, nil
-	w.CreatedAt, w.UpdatedAt, w.DisabledAt = time.Time{}, time.Time{}, nil
+	// NoFactors is read, not written: Factor/UserNoFactors checks it.
+	g.CreatedAt, g.UpdatedAt, g.DisabledAt, g.NoFactors = time.Time{}, time.Time{}, nil, false
+	w.CreatedAt, w.UpdatedAt, w.DisabledAt, w.NoFactors = time.Time{}, time.Time{}, nil, false
 	if g != w {
 		t.Errorf("user = %+v\nwant %+v", g, w)
 	}
