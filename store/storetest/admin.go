@@ -13,26 +13,12 @@ import (
 // alone by UpdateUser (a profile write must not restore a role taken away
 // since the profile was read).
 
-var adminTests = []struct {
-	name string
-	fn   func(t *testing.T, s auth.Store)
-}{
+var adminTests = []storeTest[auth.Store]{
 	{"Admin/DefaultFalse", testAdminDefaultFalse},
 	{"Admin/Create", testAdminCreate},
 	{"Admin/SetAndClear", testAdminSetAndClear},
 	{"Admin/OtherWritesKeepIt", testAdminOtherWritesKeepIt},
 	{"Admin/ProfileWriteKeepsIt", testAdminProfileWriteKeepsIt},
-}
-
-// runAdminTests adds the tests of this file to Run.
-func runAdminTests(t *testing.T, open func(t *testing.T) auth.Store) {
-	t.Helper()
-	for _, tc := range adminTests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open(t))
-		})
-	}
 }
 
 // checkAdmin checks that every lookup of u (by ID, email, phone and in the

@@ -35,10 +35,7 @@ type outboxStore interface {
 	MessageStore
 }
 
-var challengeTests = []struct {
-	name string
-	fn   func(t *testing.T, s outboxStore)
-}{
+var challengeTests = []storeTest[outboxStore]{
 	{"Challenge/PutAndGet", testPutChallenge},
 	{"Challenge/Replace", testReplaceChallenge},
 	{"Challenge/ReplaceConcurrently", testReplaceChallengeConcurrently},
@@ -60,22 +57,6 @@ var challengeTests = []struct {
 	{"Message/ListLimit", testListMessagesLimit},
 	{"Challenge/UnknownIDs", testChallengeUnknownIDs},
 	{"Challenge/CancelledContext", testChallengeCancelledContext},
-}
-
-// runChallengeTests adds the tests of this file to Run.
-func runChallengeTests(t *testing.T, open func(t *testing.T) auth.Store) {
-	t.Helper()
-	for _, tc := range challengeTests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			cs, ok := s.(outboxStore)
-			if !ok {
-				t.Skipf("%T does not implement auth.ChallengeStore and storetest.MessageStore", s)
-			}
-			tc.fn(t, cs)
-		})
-	}
 }
 
 func testPutChallenge(t *testing.T, s outboxStore) {

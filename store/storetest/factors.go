@@ -31,10 +31,7 @@ type (
 	}
 )
 
-var factorTests = []struct {
-	name string
-	fn   func(t *testing.T, s factorStore)
-}{
+var factorTests = []storeTest[factorStore]{
 	{"Factor/PutAndList", testPutFactors},
 	{"Factor/ReplaceUnconfirmed", testReplaceUnconfirmedFactor},
 	{"Factor/ReplaceUnconfirmedConcurrently", testReplaceFactorConcurrently},
@@ -65,42 +62,12 @@ var factorTests = []struct {
 	{"Factor/CancelledContext", testFactorCancelledContext},
 }
 
-var auditTests = []struct {
-	name string
-	fn   func(t *testing.T, s auditStore)
-}{
+var auditTests = []storeTest[auditStore]{
 	{"Audit/AddAndGet", testAddAuditEvent},
 	{"Audit/ListNewestFirst", testListAuditEvents},
 	{"Audit/ListLimit", testListAuditEventsLimit},
 	{"Audit/AnyText", testAuditEventText},
 	{"Audit/CancelledContext", testAuditCancelledContext},
-}
-
-// runFactorTests adds the tests of this file to Run.
-func runFactorTests(t *testing.T, open func(t *testing.T) auth.Store) {
-	t.Helper()
-	for _, tc := range factorTests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			fs, ok := s.(factorStore)
-			if !ok {
-				t.Skipf("%T does not implement auth.FactorStore", s)
-			}
-			tc.fn(t, fs)
-		})
-	}
-	for _, tc := range auditTests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			as, ok := s.(auditStore)
-			if !ok {
-				t.Skipf("%T does not implement auth.AuditStore", s)
-			}
-			tc.fn(t, as)
-		})
-	}
 }
 
 func testPutFactors(t *testing.T, s factorStore) {

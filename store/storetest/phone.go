@@ -12,10 +12,7 @@ import (
 // Phone identities: an account may have a phone and no email (stored as
 // NULL and answered as ""), found by its exact E.164 number.
 
-var phoneTests = []struct {
-	name string
-	fn   func(t *testing.T, s auth.Store)
-}{
+var phoneTests = []storeTest[auth.Store]{
 	{"Phone/PhoneOnlyUsers", testPhoneOnlyUsers},
 	{"Phone/UserByPhoneIsExact", testUserByPhoneExact},
 	{"Phone/Duplicates", testPhoneDuplicates},
@@ -24,34 +21,8 @@ var phoneTests = []struct {
 	{"Phone/DeletePhoneOnlyUser", testDeletePhoneOnlyUser},
 }
 
-var phoneChallengeTests = []struct {
-	name string
-	fn   func(t *testing.T, s outboxStore)
-}{
+var phoneChallengeTests = []storeTest[outboxStore]{
 	{"Phone/ChallengeTarget", testChallengeTarget},
-}
-
-// runPhoneTests adds the tests of this file to Run; the challenge ones run
-// when the store also implements auth.ChallengeStore and MessageStore.
-func runPhoneTests(t *testing.T, open func(t *testing.T) auth.Store) {
-	t.Helper()
-	for _, tc := range phoneTests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open(t))
-		})
-	}
-	for _, tc := range phoneChallengeTests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			s := open(t)
-			cs, ok := s.(outboxStore)
-			if !ok {
-				t.Skipf("%T does not implement auth.ChallengeStore and storetest.MessageStore", s)
-			}
-			tc.fn(t, cs)
-		})
-	}
 }
 
 // newPhoneUser answers a user with phone and no email.

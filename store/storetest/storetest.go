@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -29,22 +30,41 @@ import (
 // each is skipped otherwise.
 func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	t.Helper()
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open(t))
-		})
-	}
-	runChallengeTests(t, open)
-	runFactorTests(t, open)
-	runPhoneTests(t, open)
-	runAdminTests(t, open)
+	runTests(t, open, tests)
+	runTests(t, open, challengeTests)
+	runTests(t, open, factorTests)
+	runTests(t, open, auditTests)
+	runTests(t, open, phoneTests)
+	runTests(t, open, phoneChallengeTests)
+	runTests(t, open, adminTests)
 }
 
-var tests = []struct {
+// storeTest is one conformance test of stores that implement S: auth.Store
+// itself, or a wider interface such as outboxStore.
+type storeTest[S any] struct {
 	name string
-	fn   func(t *testing.T, s auth.Store)
-}{
+	fn   func(t *testing.T, s S)
+}
+
+// runTests runs each test as a parallel subtest on a fresh store from
+// open, skipping it when that store does not implement S: a store passes
+// the groups of the interfaces it offers.
+func runTests[S any](t *testing.T, open func(t *testing.T) auth.Store, list []storeTest[S]) {
+	t.Helper()
+	for _, tc := range list {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			ss, ok := s.(S)
+			if !ok {
+				t.Skipf("%T does not implement %v", s, reflect.TypeFor[S]())
+			}
+			tc.fn(t, ss)
+		})
+	}
+}
+
+var tests = []storeTest[auth.Store]{
 	{"Ping", testPing},
 	{"User/CreateAndGet", testCreateAndGetUser},
 	{"User/DuplicateEmail", testDuplicateEmail},
