@@ -18,7 +18,6 @@ import (
 	"net/http/httptest"
 	netmail "net/mail"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -50,29 +49,18 @@ const (
 )
 
 // emailDB is where a test server keeps its data.
-type emailDB struct {
-	name string
-	url  func(testing.TB) string
-}
+type emailDB = sqltest.DB
 
 var (
-	emailSQLite   = emailDB{"sqlite", sqltest.SQLiteURL}
-	emailPostgres = emailDB{"postgres", sqltest.PostgresURL}
+	emailSQLite   = sqltest.SQLiteDB
+	emailPostgres = sqltest.PostgresDB
 )
 
 // eachEmailDB runs fn on SQLite and on PostgreSQL (skipped unless
 // GATEHOUSE_TEST_POSTGRES_URL is set), in parallel.
 func eachEmailDB(t *testing.T, fn func(t *testing.T, db emailDB)) {
 	t.Helper()
-	for _, db := range []emailDB{emailSQLite, emailPostgres} {
-		t.Run(db.name, func(t *testing.T) {
-			t.Parallel()
-			if db.name == "postgres" && os.Getenv(sqltest.PostgresEnv) == "" {
-				t.Skipf("%s is not set", sqltest.PostgresEnv)
-			}
-			fn(t, db)
-		})
-	}
+	sqltest.EachDB(t, fn)
 }
 
 // newEmailClock answers a fake clock at the real time (whole seconds), so

@@ -40,7 +40,7 @@ const sendGap = 61 * time.Second
 func TestEmailCodeSignIn(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 
 		// A known, passwordless account whose email is not verified yet.
 		const known = "ann@example.com"
@@ -97,7 +97,7 @@ func TestEmailCodeSignIn(t *testing.T) {
 func TestEmailCodeSignupOff(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t), withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = false }))
+		e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = false }))
 		const known, stranger = "cat@example.com", "dan@example.com"
 		e.signUp(t, known, "")
 
@@ -140,7 +140,7 @@ func TestEmailCodeSignupOff(t *testing.T) {
 func TestEmailCodeWrongCodes(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "eve@example.com"
 		e.requestCode(t, map[string]any{"email": addr}).accepted()
 		m := e.mail(t, addr, 1)
@@ -173,7 +173,7 @@ func TestEmailCodeExpiry(t *testing.T) {
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		// Not the defaults, so the settings are seen to work.
 		const ttl, length = 3 * time.Minute, 8
-		e := newEmailEnv(t, db.url(t), withEmailConfig(func(c *gatehouse.Config) { c.OTPTTL, c.OTPLength = ttl, length }))
+		e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) { c.OTPTTL, c.OTPLength = ttl, length }))
 		for _, c := range []struct {
 			addr    string
 			advance time.Duration
@@ -205,7 +205,7 @@ func TestEmailCodeExpiry(t *testing.T) {
 func TestEmailCodeReplacement(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "hal@example.com"
 		e.requestCode(t, map[string]any{"email": addr}).accepted()
 		first := e.mail(t, addr, 1)
@@ -243,7 +243,7 @@ func TestEmailCodeReplacement(t *testing.T) {
 func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const n = 8
 		race := func(what string, try func() (int, string), win int) {
 			t.Helper()
@@ -349,7 +349,7 @@ func TestEmailNewFailureStopsWorker(t *testing.T) {
 func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t), withEmailConfig(func(c *gatehouse.Config) {
+		e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) {
 			c.NoDelivery = true   // the codes are never read here
 			c.OTPMaxAttempts = 20 // keep the wrong codes counting
 		}))
@@ -401,7 +401,7 @@ func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 func TestEmailSendLimits(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const known, unknown = "ida@example.com", "jon@example.com"
 		e.signUp(t, known, "")
 		both := func(what string, status int) *emailResp {
@@ -462,7 +462,7 @@ func TestEmailEnumeration(t *testing.T) {
 		for _, signup := range []bool{true, false} {
 			t.Run(fmt.Sprintf("signup=%v", signup), func(t *testing.T) {
 				t.Parallel()
-				e := newEmailEnv(t, db.url(t), withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = signup }))
+				e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = signup }))
 				const known, disabled, unknown = "kim@example.com", "vic@example.com", "lou@example.com"
 				e.signUp(t, known, emailPassword)
 				v := e.signUp(t, disabled, emailPassword)
@@ -529,7 +529,7 @@ func TestEmailEnumeration(t *testing.T) {
 func TestMagicLinkSignIn(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "max@example.com"
 		u := e.signUp(t, addr, "")
 		target := emailApp + "/welcome?from=mail"
@@ -624,7 +624,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 func TestMagicLinkRedirectAllowList(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		for i, c := range []struct{ redirect, want string }{
 			{"", "/"},
 			{emailApp + "/welcome?x=1#top", emailApp + "/welcome?x=1#top"},
@@ -678,7 +678,7 @@ func TestMagicLinkRedirectAllowList(t *testing.T) {
 func TestMagicLinkRedirectRecheckedAtClick(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		dbURL := db.url(t)
+		dbURL := db.URL(t)
 		clock := newEmailClock()
 		logs := newEmailLogs(t)
 		before := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs))
@@ -704,7 +704,7 @@ func TestMagicLinkRedirectRecheckedAtClick(t *testing.T) {
 func TestMagicLinkExpiry(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		ttl := e.cfg.MagicLinkTTL
 		for _, c := range []struct {
 			addr    string
@@ -744,7 +744,7 @@ func TestMagicLinkExpiry(t *testing.T) {
 func TestMagicLinkGrant(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "pia@example.com" // unknown: sign-up by link
 		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).accepted()
 		m := e.mail(t, addr, 1)
@@ -776,7 +776,7 @@ func TestMagicLinkDevModeCookie(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		const local = "http://localhost:3000"
-		e := newEmailEnv(t, db.url(t), withEmailConfig(func(c *gatehouse.Config) {
+		e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) {
 			c.Dev = true
 			c.PublicURL = local
 			c.AllowedRedirects = []string{local}
@@ -806,7 +806,7 @@ func TestMagicLinkDevModeCookie(t *testing.T) {
 func TestRecoverPassword(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "rae@example.com"
 		e.signUp(t, addr, emailPassword)
 		mails := 0
@@ -944,7 +944,7 @@ func TestRecoverPassword(t *testing.T) {
 func TestOutboxRetry(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "sam@example.com"
 		e.smtp.RejectRecipients(smtpReject(451, "Mailbox busy, try again later"))
 		e.requestCode(t, map[string]any{"email": addr}).accepted()
@@ -985,7 +985,7 @@ func TestOutboxRetry(t *testing.T) {
 func TestOutboxPermanentFailure(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.url(t))
+		e := newEmailEnv(t, db.URL(t))
 		const addr = "amy@example.com"
 		// Relays repeat the address in their errors; admins must not see it.
 		e.smtp.RejectRecipients(smtpReject(550, "<"+addr+">: Recipient address rejected: User unknown"))
@@ -1028,7 +1028,7 @@ func TestOutboxPermanentFailure(t *testing.T) {
 func TestOutboxRestart(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		dbURL := db.url(t)
+		dbURL := db.URL(t)
 		clock := newEmailClock()
 		logs := newEmailLogs(t)
 		longCodes := withEmailConfig(func(c *gatehouse.Config) { c.OTPTTL = 10 * time.Minute }) // outlive the lease
@@ -1225,7 +1225,7 @@ func TestPostmarkDelivery(t *testing.T) {
 					_, _ = io.WriteString(w, text)
 				}))
 				t.Cleanup(pm.Close)
-				e := newEmailEnv(t, db.url(t), withEmailConfig(func(cfg *gatehouse.Config) {
+				e := newEmailEnv(t, db.URL(t), withEmailConfig(func(cfg *gatehouse.Config) {
 					cfg.MailURL = "postmark://" + token
 					cfg.PostmarkAPIURL = pm.URL
 				}))
@@ -1276,7 +1276,7 @@ func benchmarkRequestCode(b *testing.B, known bool) {
 		dbs = append(dbs, emailPostgres)
 	}
 	for _, db := range dbs {
-		b.Run(db.name, func(b *testing.B) { benchmarkRequestCodeOn(b, db, known) })
+		b.Run(db.Name, func(b *testing.B) { benchmarkRequestCodeOn(b, db, known) })
 	}
 }
 
@@ -1290,7 +1290,7 @@ func benchmarkRequestCodeOn(b *testing.B, db emailDB, known bool) {
 		{"recover", "/v1/recover", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			e := newEmailEnv(b, db.url(b), withEmailQuietLog(), withEmailConfig(func(cfg *gatehouse.Config) {
+			e := newEmailEnv(b, db.URL(b), withEmailQuietLog(), withEmailConfig(func(cfg *gatehouse.Config) {
 				cfg.NoDelivery = true
 				cfg.PasswordlessSignup = c.signup
 			}))

@@ -45,7 +45,7 @@ func newSMSEnv(t *testing.T, db emailDB, opts ...emailOpt) *smsEnv {
 		c.SMSURL = "twilio://" + twilioSID + ":" + twilioToken + "@?from=" + twilioFrom
 		c.TwilioAPIURL = tw.URL()
 	})}
-	e := newEmailEnv(t, db.url(t), append(base, opts...)...)
+	e := newEmailEnv(t, db.URL(t), append(base, opts...)...)
 	e.logs.secret(twilioToken)
 	return &smsEnv{emailEnv: e, tw: tw}
 }
@@ -442,7 +442,7 @@ func TestSMSPhoneChange(t *testing.T) {
 // SMS flow answers 503, and email keeps working.
 func TestSMSNotConfigured(t *testing.T) {
 	t.Parallel()
-	e := newEmailEnv(t, emailSQLite.url(t))
+	e := newEmailEnv(t, emailSQLite.URL(t))
 	e.requestCode(t, map[string]any{"phone": phoneUS}).wantProblem(http.StatusServiceUnavailable, "unavailable")
 	e.do(t, "POST", "/v1/signup", map[string]string{"phone": phoneUS}).wantProblem(http.StatusServiceUnavailable, "unavailable")
 	u := e.signUp(t, "dee@example.com", emailPassword)

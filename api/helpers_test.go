@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -57,29 +56,18 @@ func (b *syncBuffer) String() string {
 }
 
 // database is where a test server keeps its data.
-type database struct {
-	name string
-	url  func(testing.TB) string
-}
+type database = sqltest.DB
 
 var (
-	sqliteDB   = database{"sqlite", sqltest.SQLiteURL}
-	postgresDB = database{"postgres", sqltest.PostgresURL}
+	sqliteDB   = sqltest.SQLiteDB
+	postgresDB = sqltest.PostgresDB
 )
 
 // eachDB runs fn once on SQLite and once on PostgreSQL (skipped unless
 // GATEHOUSE_TEST_POSTGRES_URL is set), in parallel.
 func eachDB(t *testing.T, fn func(t *testing.T, db database)) {
 	t.Helper()
-	for _, db := range []database{sqliteDB, postgresDB} {
-		t.Run(db.name, func(t *testing.T) {
-			t.Parallel()
-			if db.name == "postgres" && os.Getenv(sqltest.PostgresEnv) == "" {
-				t.Skipf("%s is not set", sqltest.PostgresEnv)
-			}
-			fn(t, db)
-		})
-	}
+	sqltest.EachDB(t, fn)
 }
 
 // env is one Gatehouse served over HTTP on its own fresh database, with a
@@ -120,7 +108,7 @@ func newEnv(t testing.TB, db database, opts ...option) *env {
 	clock := newFakeClock()
 	logs := &syncBuffer{}
 	cfg := gatehouse.DefaultConfig()
-	cfg.DatabaseURL = db.url(t)
+	cfg.DatabaseURL = db.URL(t)
 	cfg.PublicURL = testIssuer
 	cfg.Secret = testSecret
 	cfg.AdminAPIKey = testAdminKey

@@ -21,17 +21,11 @@ import (
 // were on), that foreign keys are enforced afterwards, that email is
 // optional and that the unique constraints still hold.
 func TestMigrateUpgradeKeepsRows(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(testing.TB) string
-	}{
-		{"sqlite", sqltest.SQLiteURL},
-		{"postgres", sqltest.PostgresURL},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range []sqltest.DB{sqltest.SQLiteDB, sqltest.PostgresDB} {
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s, err := sqlstore.Open(ctx, tc.url(t), sqlstore.Options{})
+			s, err := sqlstore.Open(ctx, tc.URL(t), sqlstore.Options{})
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}

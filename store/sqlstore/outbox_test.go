@@ -113,15 +113,9 @@ func TestPayloadWiped(t *testing.T) {
 // two nodes (PostgreSQL) or two processes on one file (SQLite) would, with
 // several workers each: every message is claimed exactly once.
 func TestClaimTwoNodes(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(testing.TB) string
-	}{
-		{"sqlite", sqltest.SQLiteURL},
-		{"postgres", sqltest.PostgresURL},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			u := tc.url(t)
+	for _, tc := range []sqltest.DB{sqltest.SQLiteDB, sqltest.PostgresDB} {
+		t.Run(tc.Name, func(t *testing.T) {
+			u := tc.URL(t)
 			ctx := t.Context()
 			var nodes [2]*sqlstore.Store
 			for i := range nodes {

@@ -216,15 +216,9 @@ func TestMigrateTwiceIsNoOp(t *testing.T) {
 }
 
 func TestConcurrentMigrate(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		url  func(testing.TB) string
-	}{
-		{"sqlite", sqltest.SQLiteURL},
-		{"postgres", sqltest.PostgresURL},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			u := tc.url(t)
+	for _, tc := range []sqltest.DB{sqltest.SQLiteDB, sqltest.PostgresDB} {
+		t.Run(tc.Name, func(t *testing.T) {
+			u := tc.URL(t)
 			ctx := t.Context()
 			// Two nodes on PostgreSQL; on SQLite two callers of one store
 			// (one process owns a SQLite file).
@@ -234,7 +228,7 @@ func TestConcurrentMigrate(t *testing.T) {
 			}
 			defer a.Close()
 			b := a
-			if tc.name == "postgres" {
+			if tc.Name == sqltest.PostgresDB.Name {
 				if b, err = sqlstore.Open(ctx, u, sqlstore.Options{}); err != nil {
 					t.Fatalf("Open: %v", err)
 				}

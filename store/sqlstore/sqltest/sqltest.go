@@ -108,6 +108,36 @@ func Each(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// DB is a kind of database a test server can run on: its subtest name and
+// a function that answers the URL of a fresh, empty database of that kind.
+type DB struct {
+	Name string
+	URL  func(testing.TB) string
+}
+
+// The two kinds of database, for tests that start whole servers (which
+// open and migrate the database themselves) rather than take a store.
+var (
+	SQLiteDB   = DB{"sqlite", SQLiteURL}
+	PostgresDB = DB{"postgres", PostgresURL}
+)
+
+// EachDB runs fn as parallel subtests "sqlite" and "postgres", the second
+// skipped when GATEHOUSE_TEST_POSTGRES_URL is unset: Each for tests that
+// want a database URL rather than an open store.
+func EachDB(t *testing.T, fn func(t *testing.T, db DB)) {
+	t.Helper()
+	for _, db := range []DB{SQLiteDB, PostgresDB} {
+		t.Run(db.Name, func(t *testing.T) {
+			t.Parallel()
+			if db.Name == PostgresDB.Name && os.Getenv(PostgresEnv) == "" {
+				t.Skipf("%s is not set", PostgresEnv)
+			}
+			fn(t, db)
+		})
+	}
+}
+
 func open(tb testing.TB, dbURL string) *sqlstore.Store {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
