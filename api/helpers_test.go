@@ -58,10 +58,7 @@ func (b *syncBuffer) String() string {
 // database is where a test server keeps its data.
 type database = sqltest.DB
 
-var (
-	sqliteDB   = sqltest.SQLiteDB
-	postgresDB = sqltest.PostgresDB
-)
+var sqliteDB = sqltest.SQLiteDB
 
 // eachDB runs fn once on SQLite and once on PostgreSQL (skipped unless
 // GATEHOUSE_TEST_POSTGRES_URL is set), in parallel.
