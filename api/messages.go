@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -29,21 +28,6 @@ type Message struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty" doc:"Pending messages only."`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
-}
-
-// mask keeps an address recognisable to an admin without showing it whole.
-func mask(addr string) string {
-	local, domain, ok := strings.Cut(addr, "@")
-	if !ok {
-		if len(addr) <= 4 {
-			return strings.Repeat("*", len(addr))
-		}
-		return strings.Repeat("*", len(addr)-4) + addr[len(addr)-4:] // a phone: the last four digits
-	}
-	if local == "" {
-		return "***@" + domain
-	}
-	return local[:1] + "***@" + domain
 }
 
 type listMessagesInput struct {
@@ -89,7 +73,7 @@ func (s *Server) registerMessages() {
 		}
 		out.Body.Messages = make([]Message, len(list))
 		for i, m := range list {
-			v := Message{ID: m.ID, Kind: m.Kind, Channel: m.Channel, To: mask(m.To), Status: m.Status,
+			v := Message{ID: m.ID, Kind: m.Kind, Channel: m.Channel, To: auth.MaskAddress(m.To), Status: m.Status,
 				Attempts: m.Attempts, LastError: m.LastError, CreatedAt: m.CreatedAt, SentAt: m.SentAt}
 			if m.Status == auth.MessagePending {
 				next := m.NextAttemptAt

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -86,6 +87,23 @@ type Message struct {
 	LastError     string
 	CreatedAt     time.Time
 	SentAt        *time.Time
+}
+
+// MaskAddress keeps an address recognisable to an admin without showing it
+// whole: the first letter of an email's local part, the last four digits
+// of a phone.
+func MaskAddress(addr string) string {
+	local, domain, ok := strings.Cut(addr, "@")
+	if !ok {
+		if len(addr) <= 4 {
+			return strings.Repeat("*", len(addr))
+		}
+		return strings.Repeat("*", len(addr)-4) + addr[len(addr)-4:]
+	}
+	if local == "" {
+		return "***@" + domain
+	}
+	return local[:1] + "***@" + domain
 }
 
 // MessageData is what a template may show.

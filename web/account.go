@@ -54,9 +54,9 @@ func (s *Server) registerAccount() {
 		"POST /account/totp":                 s.accountTOTP,
 		"POST /account/totp/confirm":         s.accountTOTPConfirm,
 		"POST /account/totp/show":            s.accountTOTPShow,
-		"POST /account/totp/remove":          s.accountTOTPRemove,
+		"POST /account/totp/remove":          s.accountRemoveFactor(auth.FactorTOTP, "totp_removed"),
 		"POST /account/mfa/email/on":         s.accountEmailOn,
-		"POST /account/mfa/email/off":        s.accountEmailOff,
+		"POST /account/mfa/email/off":        s.accountRemoveFactor(auth.FactorEmail, "email_off"),
 		"POST /account/backup-codes":         s.accountBackupCodes,
 		"POST /account/password":             s.accountPassword,
 	} {
@@ -563,12 +563,16 @@ func (s *Server) accountTOTPShow(w http.ResponseWriter, r *http.Request, p *auth
 	s.answer(w, r, http.StatusOK, v, cardMFA)
 }
 
-func (s *Server) accountTOTPRemove(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := s.auth.RemoveFactor(r.Context(), p, auth.FactorTOTP, client(r)); err != nil {
-		s.accountFail(w, r, p, cardMFA, secondFactorFirst(p, err, needAAL2), "", nil)
-		return
+// accountRemoveFactor answers the handler that turns off the second factor
+// kind (it needs an aal2 session) and reports done.
+func (s *Server) accountRemoveFactor(kind, done string) func(http.ResponseWriter, *http.Request, *auth.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
+		if err := s.auth.RemoveFactor(r.Context(), p, kind, client(r)); err != nil {
+			s.accountFail(w, r, p, cardMFA, secondFactorFirst(p, err, needAAL2), "", nil)
+			return
+		}
+		s.accountDone(w, r, p, done)
 	}
-	s.accountDone(w, r, p, "totp_removed")
 }
 
 // accountEmailOn makes email codes a second factor; the first factor on
@@ -597,14 +601,6 @@ func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	v.MFA.Notice = notice
 	v.MFA.Codes = codes
 	s.answer(w, r, http.StatusOK, v, cardMFA)
-}
-
-func (s *Server) accountEmailOff(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	if err := s.auth.RemoveFactor(r.Context(), p, auth.FactorEmail, client(r)); err != nil {
-		s.accountFail(w, r, p, cardMFA, secondFactorFirst(p, err, needAAL2), "", nil)
-		return
-	}
-	s.accountDone(w, r, p, "email_off")
 }
 
 // accountBackupCodes replaces the backup codes and shows the new ones, in

@@ -144,7 +144,7 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 			kind = m.Kind
 		}
 		v.Deliveries = append(v.Deliveries, adminDelivery{
-			Kind: kind, Channel: m.Channel, To: adminMask(m.To), Status: m.Status,
+			Kind: kind, Channel: m.Channel, To: auth.MaskAddress(m.To), Status: m.Status,
 			Attempts: m.Attempts, LastError: m.LastError, Created: adminTimeOf(m.CreatedAt),
 		})
 	}
@@ -155,23 +155,6 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 var adminKindNames = map[string]string{
 	auth.KindSignInCode: "Sign-in code", auth.KindMagicLink: "Sign-in link", auth.KindRecovery: "Password reset",
 	auth.KindMFACode: "Second-factor code", auth.KindSMSCode: "Code by SMS",
-}
-
-// adminMask keeps an address recognisable to an admin without showing it
-// whole, as the admin API does: the last four digits of a phone, the
-// first letter of an email's local part.
-func adminMask(addr string) string {
-	local, domain, ok := strings.Cut(addr, "@")
-	if !ok {
-		if len(addr) <= 4 {
-			return strings.Repeat("*", len(addr))
-		}
-		return strings.Repeat("*", len(addr)-4) + addr[len(addr)-4:]
-	}
-	if local == "" {
-		return "***@" + domain
-	}
-	return local[:1] + "***@" + domain
 }
 
 // adminSession is a session of the user shown: metadata only.
@@ -231,7 +214,7 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	}
 	for _, sess := range sessions {
 		v.Sessions = append(v.Sessions, adminSession{
-			Device: adminDevice(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
+			Device: deviceName(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
 			SecondFactor: sess.AAL == auth.AAL2, Created: adminTimeOf(sess.CreatedAt), LastSeen: adminTimeOf(sess.LastSeenAt),
 		})
 	}
@@ -330,44 +313,4 @@ func (s *Server) adminAction(action string, do func(*Server, *http.Request, *aut
 		w.Header().Set("HX-Push-Url", page)
 		s.render(w, r, http.StatusOK, "admin_user", v)
 	}
-}
-
-// adminDevice names the browser and system of a User-Agent in a few
-// words ("Firefox on Linux"); the whole string is shown on hover.
-func adminDevice(ua string) string {
-	if ua == "" {
-		return "Unknown device"
-	}
-	browser := ""
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"OPR/", "Opera"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"},
-		{"Safari/", "Safari"}, {"curl/", "curl"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	system := ""
-	for _, o := range []struct{ token, name string }{
-		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Android", "Android"}, {"Windows", "Windows"},
-		{"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, o.token) {
-			system = o.name
-			break
-		}
-	}
-	switch {
-	case browser != "" && system != "":
-		return browser + " on " + system
-	case browser != "":
-		return browser
-	case system != "":
-		return system
-	}
-	if r := []rune(ua); len(r) > 40 {
-		return string(r[:40]) + "…"
-	}
-	return ua
 }
