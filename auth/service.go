@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -159,6 +160,10 @@ type Service struct {
 	sealer     Sealer
 	auditLog   AuditStore
 
+	// host is the public URL's host, for the SMS line that lets a browser
+	// on that host fill the code in.
+	host string
+
 	// dummyMu guards dummyHash, which is made once it is first needed.
 	dummyMu   sync.Mutex
 	dummyHash string
@@ -186,6 +191,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		sessions:   newSessionCache(100_000),
 		challenges: d.Challenges, outbox: d.Outbox, sendLimit: d.SendLimiter, ccLimit: d.CountryLimiter,
 		auditLog: d.Audit,
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil {
+		s.host = u.Hostname()
 	}
 	if d.Factors != nil && d.Sealer != nil {
 		s.factors, s.sealer = d.Factors, d.Sealer

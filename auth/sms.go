@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,18 +55,8 @@ func (s *Service) sendSMS(ctx context.Context, n phone.Number, o outgoing) error
 	if err := s.allowSend(ctx, s.ccLimit, "cc:"+strconv.Itoa(n.CallingCode), errCountryBusy); err != nil {
 		return err
 	}
-	o.kind, o.to, o.host = KindSMSCode, n.E164, s.publicHost()
+	o.kind, o.to, o.host = KindSMSCode, n.E164, s.host
 	return s.issue(ctx, o)
-}
-
-// publicHost is the host of the public URL, for the SMS line that lets a
-// browser on that host fill the code in by itself.
-func (s *Service) publicHost() string {
-	u, err := url.Parse(s.cfg.PublicURL)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
 }
 
 // requestSMSCode sends a sign-in code by SMS; like the email form, the
