@@ -263,7 +263,9 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 			for _, s := range statuses {
 				count[s]++
 			}
-			if count[win] != 1 || count[win]+count[http.StatusUnauthorized]+count[http.StatusBadRequest] != n {
+			// Tries are counted before comparing, so past the fifth even
+			// the right code answers too_many_attempts (429).
+			if count[win] != 1 || count[win]+count[http.StatusUnauthorized]+count[http.StatusBadRequest]+count[http.StatusTooManyRequests] != n {
 				t.Errorf("%s, %d at once: answers %v, want one %d", what, n, count, win)
 			}
 		}

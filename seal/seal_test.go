@@ -138,7 +138,10 @@ func TestSealFormat(t *testing.T) {
 			if bytes.Equal(a, b) {
 				t.Errorf("two seals of the same plaintext are equal: nonce reused")
 			}
-			if len(tt.plain) > 0 && bytes.Contains(a, tt.plain) {
+			// A plaintext of a few bytes turns up in any 30 random bytes
+			// by chance (one byte: one time in nine), so only a longer one
+			// says anything.
+			if len(tt.plain) >= 8 && bytes.Contains(a, tt.plain) {
 				t.Errorf("sealed value contains the plaintext")
 			}
 			got, err := box.Open("p", a)
