@@ -29,6 +29,9 @@ type cacheEntry struct {
 	// memo holds what a caller derived from this view (Principal.Memo),
 	// made once per entry: a reload is a new entry with an empty memo.
 	memo atomic.Pointer[any]
+	// reloading is set while a background reload of this view runs
+	// (Service.view), so a busy session starts one, not one per check.
+	reloading atomic.Bool
 }
 
 func newSessionCache(max int) *sessionCache {

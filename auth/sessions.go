@@ -59,14 +59,11 @@ func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Pri
 	} else if err != nil {
 		return nil, errUnauthorized
 	}
-	e := s.sessions.get(claims.SessionID)
-	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
-		e, err = s.load(ctx, now, errTokenRevoked, func() (*Session, error) {
-			return s.store.SessionByID(ctx, claims.SessionID)
-		})
-		if err != nil {
-			return nil, err
-		}
+	e, err := s.view(ctx, s.sessions.get(claims.SessionID), now, errTokenRevoked, func(ctx context.Context) (*Session, error) {
+		return s.store.SessionByID(ctx, claims.SessionID)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if e.user.ID != claims.Subject {
 		return nil, errUnauthorized
@@ -82,15 +79,11 @@ func (s *Service) CookiePrincipal(ctx context.Context, cookie string) (*Principa
 	}
 	now := s.now()
 	hash := opaque.Hash(cookie)
-	e := s.sessions.getByCookie(hash)
-	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
-		var err error
-		e, err = s.load(ctx, now, errUnauthorized, func() (*Session, error) {
-			return s.store.SessionByCookieHash(ctx, hash)
-		})
-		if err != nil {
-			return nil, err
-		}
+	e, err := s.view(ctx, s.sessions.getByCookie(hash), now, errUnauthorized, func(ctx context.Context) (*Session, error) {
+		return s.store.SessionByCookieHash(ctx, hash)
+	})
+	if err != nil {
+		return nil, err
 	}
 	p, err := s.principal(e, now)
 	if err != nil {
@@ -120,11 +113,54 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 	return nil
 }
 
+// view answers the cached view e while it is trusted (younger than
+// CacheTTL), else a view loaded from the store now (find reads the session).
+//
+// A view past half of CacheTTL is also reloaded in the background, once at
+// a time, so a session in steady use is renewed before it is too old and
+// its checks never wait for the store. Without that, every check that came
+// in just after the view expired loaded it again at once: a herd of store
+// round trips each CacheTTL, which made the tail of /v1/check on
+// PostgreSQL. The staleness bound stays CacheTTL either way.
+func (s *Service) view(ctx context.Context, e *cacheEntry, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
+	if e == nil {
+		return s.load(ctx, now, notFound, find)
+	}
+	age := now.Sub(e.loadedAt)
+	if age > s.cfg.CacheTTL {
+		return s.load(ctx, now, notFound, find)
+	}
+	if age > s.cfg.CacheTTL/2 && e.reloading.CompareAndSwap(false, true) {
+		go s.reload(ctx, e, notFound, find)
+	}
+	return e, nil
+}
+
+// reloadTimeout bounds a background reload; the request that started it
+// has long been answered.
+const reloadTimeout = 5 * time.Second
+
+// reload renews the cached view old from the store in the background.
+func (s *Service) reload(ctx context.Context, old *cacheEntry, notFound *Error, find func(context.Context) (*Session, error)) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+	defer cancel()
+	// Whatever happens, a later check may start another reload: the store
+	// may have failed, or the cache refused the new view because a session
+	// was forgotten meanwhile (sessionCache.gen).
+	defer old.reloading.Store(false)
+	_, err := s.load(ctx, s.now(), notFound, find)
+	if err == notFound || err == errTokenRevoked {
+		// The session or its user is gone: stop answering the old view now
+		// rather than when it expires.
+		s.sessions.forget(old.session.ID)
+	}
+}
+
 // load reads a session (with find) and its user from the store and caches
 // them. notFound is the answer for a session the store does not have.
-func (s *Service) load(ctx context.Context, now time.Time, notFound *Error, find func() (*Session, error)) (*cacheEntry, error) {
+func (s *Service) load(ctx context.Context, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
 	gen := s.sessions.generation()
-	sess, err := find()
+	sess, err := find(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return nil, notFound
 	} else if err != nil {
