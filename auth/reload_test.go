@@ -12,14 +12,18 @@ import (
 )
 
 // countingStore is the real store, counting the session reads of the check
-// path.
+// path. While gate is set, reads by ID wait for it to close.
 type countingStore struct {
 	*sqlstore.Store
 	reads atomic.Int64
+	gate  chan struct{}
 }
 
 func (c *countingStore) SessionByID(ctx context.Context, id string) (*auth.Session, error) {
 	c.reads.Add(1)
+	if c.gate != nil {
+		<-c.gate
+	}
 	return c.Store.SessionByID(ctx, id)
 }
 
@@ -139,5 +143,33 @@ func TestBackgroundReloadEndsGoneSessions(t *testing.T) {
 				checkErr(t, "bearer after the reload", err, errSessionEnded)
 			})
 		}
+	})
+}
+
+// TestColdChecksShareOneLoad: checks of a session that is not cached, all
+// at once (every client after a restart), wait for one store read between
+// them instead of making one each.
+func TestColdChecksShareOneLoad(t *testing.T) {
+	const checks = 16
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		counting := &countingStore{Store: st}
+		run(t, st, "burst", func(t *testing.T, e *env) {
+			u, _ := e.newUser("cold")
+			g := e.signIn(u.Email, goodPassword, client())
+			counting.gate = make(chan struct{})
+			var wg sync.WaitGroup
+			for range checks {
+				wg.Go(func() {
+					if p, err := e.svc.BearerPrincipal(e.ctx, g.AccessToken); err != nil || p.Session.ID != g.Session.ID {
+						t.Errorf("check: %v", err)
+					}
+				})
+			}
+			eventually(t, "the first read", func() bool { return counting.reads.Load() > 0 })
+			time.Sleep(50 * time.Millisecond) // the other checks arrive meanwhile
+			close(counting.gate)
+			wg.Wait()
+			wantReads(t, counting, 1)
+		}, withStore(func(*sqlstore.Store) auth.Store { return counting }))
 	})
 }

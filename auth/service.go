@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/singleflight"
 )
 
 // Config holds the flow settings; zero fields take the defaults of API.md.
@@ -151,6 +152,8 @@ type Service struct {
 	obs      Observer
 	log      *slog.Logger
 	sessions *sessionCache
+	// loads joins concurrent store loads of one uncached session.
+	loads singleflight.Group
 
 	challenges ChallengeStore
 	outbox     Outbox

@@ -59,7 +59,7 @@ func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Pri
 	} else if err != nil {
 		return nil, errUnauthorized
 	}
-	e, err := s.view(ctx, s.sessions.get(claims.SessionID), now, errTokenRevoked, func(ctx context.Context) (*Session, error) {
+	e, err := s.view(ctx, "id:"+claims.SessionID, s.sessions.get(claims.SessionID), now, errTokenRevoked, func(ctx context.Context) (*Session, error) {
 		return s.store.SessionByID(ctx, claims.SessionID)
 	})
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Service) CookiePrincipal(ctx context.Context, cookie string) (*Principa
 	}
 	now := s.now()
 	hash := opaque.Hash(cookie)
-	e, err := s.view(ctx, s.sessions.getByCookie(hash), now, errUnauthorized, func(ctx context.Context) (*Session, error) {
+	e, err := s.view(ctx, "cookie:"+string(hash), s.sessions.getByCookie(hash), now, errUnauthorized, func(ctx context.Context) (*Session, error) {
 		return s.store.SessionByCookieHash(ctx, hash)
 	})
 	if err != nil {
@@ -114,7 +114,8 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 }
 
 // view answers the cached view e while it is trusted (younger than
-// CacheTTL), else a view loaded from the store now (find reads the session).
+// CacheTTL), else a view loaded from the store now (find reads the session;
+// key names it among concurrent loads).
 //
 // A view past half of CacheTTL is also reloaded in the background, once at
 // a time, so a session in steady use is renewed before it is too old and
@@ -122,22 +123,44 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 // in just after the view expired loaded it again at once: a herd of store
 // round trips each CacheTTL, which made the tail of /v1/check on
 // PostgreSQL. The staleness bound stays CacheTTL either way.
-func (s *Service) view(ctx context.Context, e *cacheEntry, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
-	if e == nil {
-		return s.load(ctx, now, notFound, find)
+func (s *Service) view(ctx context.Context, key string, e *cacheEntry, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
+	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
+		return s.loadShared(ctx, key, now, notFound, find)
 	}
-	age := now.Sub(e.loadedAt)
-	if age > s.cfg.CacheTTL {
-		return s.load(ctx, now, notFound, find)
-	}
-	if age > s.cfg.CacheTTL/2 && e.reloading.CompareAndSwap(false, true) {
+	if now.Sub(e.loadedAt) > s.cfg.CacheTTL/2 && e.reloading.CompareAndSwap(false, true) {
 		go s.reload(ctx, e, notFound, find)
 	}
 	return e, nil
 }
 
-// reloadTimeout bounds a background reload; the request that started it
-// has long been answered.
+// loadShared is load for the checks of one session that miss the cache at
+// the same time: the first loads and the others wait for its answer. A
+// burst on a session that is not cached yet (every client at once after a
+// restart) then costs one store round trip, not one per check with the
+// database pool opening connections for all of them; on PostgreSQL that
+// stalled the first checks after a start by tens of milliseconds.
+//
+// The load does not end with the request that started it, since others
+// wait on it; a waiter whose own request ends stops waiting.
+func (s *Service) loadShared(ctx context.Context, key string, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
+	done := s.loads.DoChan(key, func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+		defer cancel()
+		return s.load(ctx, now, notFound, find)
+	})
+	select {
+	case r := <-done:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*cacheEntry), nil
+	case <-ctx.Done():
+		return nil, storeErr("find session", ctx.Err())
+	}
+}
+
+// reloadTimeout bounds a load that outlives the request that started it:
+// a background reload, or a load others wait on.
 const reloadTimeout = 5 * time.Second
 
 // reload renews the cached view old from the store in the background.
