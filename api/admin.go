@@ -188,4 +188,18 @@ func (s *Server) registerAdmin() {
 		}
 		return nil, nil
 	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminResetFactors", Method: http.MethodDelete, Path: "/v1/admin/users/{id}/factors", DefaultStatus: http.StatusNoContent,
+		Summary: "Turn off every second factor of a user",
+		Description: "Removes the authenticator app, email codes and the backup codes, and ends every session of the user and every sign-in " +
+			"waiting for its second factor: for someone who lost the device their authenticator app was on. The user then signs in with " +
+			"one factor and may set up a new one. Recorded in the audit log as factors_reset.",
+		Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *userIDInput) (*struct{}, error) {
+		if err := s.auth.AdminResetFactors(ctx, in.ID, clientOf(ctx)); err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return nil, nil
+	})
 }

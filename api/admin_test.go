@@ -22,6 +22,7 @@ func TestAdminAuth(t *testing.T) {
 			{"DELETE", "/v1/admin/users/" + u.ID},
 			{"GET", "/v1/admin/sessions?user_id=" + u.ID},
 			{"DELETE", "/v1/admin/users/" + u.ID + "/sessions"},
+			{"DELETE", "/v1/admin/users/" + u.ID + "/factors"},
 		}
 		last := testAdminKey[len(testAdminKey)-1]
 		for name, opt := range map[string]reqOpt{

@@ -833,3 +833,38 @@ func TestMFARevocationKillsMFATokens(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminResetFactorsFlow: DELETE /v1/admin/users/{id}/factors turns the
+// factors off and ends the sessions; the password alone signs in again.
+func TestAdminResetFactorsFlow(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := newMFAEnv(t, db, false)
+		const addr = "lost-phone@example.com"
+		tok := e.account(t, addr)
+		who := bearer(tok.AccessToken)
+		en, _ := e.enrolTOTP(t, addr, who)
+		aal2 := e.aal2(t, e.passwordMFA(t, addr, "backup_code", "totp").MFAToken, "totp", e.totp(t, en.Secret), "pwd", "totp")
+		pending := e.passwordMFA(t, addr, "backup_code", "totp")
+
+		r := e.do(t, "DELETE", "/v1/admin/users/"+tok.User.ID+"/factors", nil, adminKey()).want(http.StatusNoContent)
+		if len(r.body) != 0 {
+			t.Errorf("204 with a body: %s", r.body)
+		}
+		for name, o := range map[string]reqOpt{"aal1": who, "aal2": bearer(aal2.AccessToken)} {
+			if r := e.check(t, o); r.status != http.StatusUnauthorized {
+				t.Errorf("%s session after the reset: check %d, want 401", name, r.status)
+			}
+		}
+		e.nextStep()
+		e.grantMFA(t, pending.MFAToken, "totp", e.totp(t, en.Secret)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		// The password alone signs in (strict: tokens, no second-factor
+		// step), and the account has no factor left.
+		after := e.signIn(t, addr, testPassword)
+		e.checkFactors(t, bearer(after.AccessToken), 0)
+
+		e.do(t, "DELETE", "/v1/admin/users/01a204d3-0000-7000-8000-000000000000/factors", nil, adminKey()).
+			wantProblem(http.StatusNotFound, "not_found")
+		e.do(t, "DELETE", "/v1/admin/users/"+tok.User.ID+"/factors", nil).wantProblem(http.StatusUnauthorized, "unauthorized")
+	})
+}

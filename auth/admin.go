@@ -179,6 +179,38 @@ func (s *Service) AdminRevokeSessions(ctx context.Context, userID string) error 
 	return s.revokeUser(ctx, userID, "")
 }
 
+// AdminResetFactors turns off every second factor of a user (the
+// authenticator app, email codes, the backup codes) and ends every session
+// and every sign-in halfway through its second factor: what an admin does
+// for someone who lost the phone their authenticator app was on. The user
+// signs in with one factor afterwards and may set up a new one. The
+// sessions go too, since a lost or stolen device may hold one.
+func (s *Service) AdminResetFactors(ctx context.Context, userID string, c Client) error {
+	if _, err := s.userByID(ctx, userID); err != nil {
+		return err
+	}
+	if s.factors != nil {
+		fs, err := s.factors.Factors(ctx, userID)
+		if err != nil {
+			return storeErr("list factors", err)
+		}
+		for _, f := range fs {
+			// ErrNotFound: a concurrent reset removed it a moment ago.
+			if err := s.factors.DeleteFactor(ctx, userID, f.Kind); err != nil && !errors.Is(err, ErrNotFound) {
+				return storeErr("delete factor", err)
+			}
+		}
+		if err := s.factors.ReplaceBackupCodes(ctx, userID, nil); err != nil {
+			return storeErr("delete backup codes", err)
+		}
+	}
+	if err := s.revokeUser(ctx, userID, ""); err != nil {
+		return err
+	}
+	s.audit(ctx, userID, "factors_reset", c, "")
+	return nil
+}
+
 // AdminFactors answers the second factors a user has on and how many
 // unused backup codes remain, as Factors answers them for the user's own
 // principal.

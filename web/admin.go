@@ -229,6 +229,7 @@ var adminNotices = map[string]string{
 	"sessions/revoke": "Every session of the account has ended.",
 	"admin/grant":     "The account has the admin role now.",
 	"admin/remove":    "The account no longer has the admin role.",
+	"factors/reset":   "Every second factor of the account is off, and every session of it has ended.",
 }
 
 func (s *Server) adminUserPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -271,6 +272,14 @@ var adminActions = map[string]func(s *Server, r *http.Request, p *auth.Principal
 		}
 		_, err := s.auth.AdminUpdateUser(r.Context(), id, auth.AdminUpdate{Admin: new(false)})
 		return err
+	},
+	// An admin's own factors are turned off from the account page, with
+	// the second factor in hand; here only another's.
+	"factors/reset": func(s *Server, r *http.Request, p *auth.Principal, id string) error {
+		if id == p.User.ID {
+			return errAdminSelf
+		}
+		return s.auth.AdminResetFactors(r.Context(), id, client(r))
 	},
 }
 

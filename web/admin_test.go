@@ -115,7 +115,7 @@ func TestAdminAccess(t *testing.T) {
 	admEmailFactor(t, e, strong)
 	targetCookie := admCookie(t, e, target)
 	pages := []string{"/admin", "/admin/users/" + target.ID}
-	actions := []string{"disable", "enable", "sessions/revoke", "admin/grant", "admin/remove"}
+	actions := []string{"disable", "enable", "sessions/revoke", "admin/grant", "admin/remove", "factors/reset"}
 
 	for _, tc := range []struct {
 		name    string
@@ -350,7 +350,7 @@ func TestAdminActions(t *testing.T) {
 	e := newEnv(t, nil)
 	admin := admAdmin(t, e, "boss@example.com")
 	u := admUser(t, e, "dan@example.com")
-	b, own := admBrowser(t, e, admin)
+	b, _ := admBrowser(t, e, admin)
 	userPage := "/admin/users/" + u.ID
 
 	// act posts action as a plain form, follows the redirect and answers
@@ -403,6 +403,18 @@ func TestAdminActions(t *testing.T) {
 				}
 			}
 
+			admEmailFactor(t, e, u)
+			c3 := admCookie(t, e, u)
+			b.get(t, userPage).want(http.StatusOK).contains("Turn off second factors").lacks("None: the account signs in with one factor.")
+			act(t, "factors/reset", withHTMX).contains("Every second factor of the account is off", "None: the account signs in with one factor.",
+				"Unused backup codes: 0", "No live sessions.").lacks("Turn off second factors")
+			if kinds, left, err := e.g.Auth().AdminFactors(context.Background(), u.ID); err != nil || len(kinds) != 0 || left != 0 {
+				t.Fatalf("after the reset: factors %v, %d backup codes, %v", kinds, left, err)
+			}
+			if e.checkStatus(t, c3) != http.StatusUnauthorized {
+				t.Fatal("a session survived the reset of the second factors")
+			}
+
 			act(t, "admin/grant", withHTMX).contains("The account has the admin role now.", "Remove admin role").lacks("Make admin")
 			if !admStored(t, e, u).Admin {
 				t.Fatal("no admin role after Make admin")
@@ -415,13 +427,18 @@ func TestAdminActions(t *testing.T) {
 	}
 
 	// One's own role and account are refused, with the reason.
-	for _, action := range []string{"admin/remove", "disable"} {
+	admEmailFactor(t, e, admin)
+	b, own := admBrowser(t, e, admin, auth.MethodPassword, auth.MethodEmailCode)
+	for _, action := range []string{"admin/remove", "disable", "factors/reset"} {
 		for _, opt := range [][]reqOpt{nil, {htmx()}} {
 			b.post(t, "/admin/users/"+admin.ID+"/"+action, url.Values{}, opt...).want(http.StatusForbidden).contains(admSelfText)
 		}
 	}
 	if got := admStored(t, e, admin); !got.Admin || got.Disabled() {
 		t.Fatalf("the admin changed their own account: %+v", got)
+	}
+	if kinds, _, err := e.g.Auth().AdminFactors(context.Background(), admin.ID); err != nil || len(kinds) != 1 {
+		t.Fatalf("the admin turned off their own second factor: %v, %v", kinds, err)
 	}
 	b.get(t, "/admin").want(http.StatusOK)
 
@@ -446,7 +463,7 @@ func TestAdminCrossSite(t *testing.T) {
 	u := admUser(t, e, "eve@example.com")
 	cookie := admCookie(t, e, u)
 	b, _ := admBrowser(t, e, admin)
-	for _, action := range []string{"disable", "sessions/revoke", "admin/grant"} {
+	for _, action := range []string{"disable", "sessions/revoke", "admin/grant", "factors/reset"} {
 		b.post(t, "/admin/users/"+u.ID+"/"+action, url.Values{}, crossSite()).want(http.StatusForbidden).contains("sent from another site")
 	}
 	if got := admStored(t, e, u); got.Disabled() || got.Admin {
