@@ -149,6 +149,13 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request, link bool) {
 	s.render(w, r, http.StatusOK, "login", v)
 }
 
+// codeMessages are what a wrong or an expired code shows at the code field,
+// on every page that takes one.
+var codeMessages = map[auth.Kind]string{
+	auth.KindInvalidCode: "That code is not correct. Check it and try again.",
+	auth.KindCodeExpired: "That code has expired. Send a new one below.",
+}
+
 // loginVerify checks the code and signs in, or shows the second factor.
 func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) {
 	if !s.readSignInForm(w, r) {
@@ -164,10 +171,8 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	msg, fields := s.explain(r, err)
 	switch auth.KindOf(err) {
-	case auth.KindInvalidCode:
-		v.Fields = map[string]string{"code": "That code is not correct. Check it and try again."}
-	case auth.KindCodeExpired:
-		v.Fields = map[string]string{"code": "That code has expired. Send a new one below."}
+	case auth.KindInvalidCode, auth.KindCodeExpired:
+		v.Fields = map[string]string{"code": codeMessages[auth.KindOf(err)]}
 	case auth.KindInvalidRequest:
 		if fields["code"] != "" {
 			v.Fields = map[string]string{"code": fields["code"]}
@@ -339,7 +344,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 	msg, fields := s.explain(r, err)
 	switch auth.KindOf(err) {
 	case auth.KindInvalidCode:
-		v.Fields = map[string]string{"code": "That code is not correct. Check it and try again."}
+		v.Fields = map[string]string{"code": codeMessages[auth.KindInvalidCode]}
 	case auth.KindInvalidRequest:
 		if fields["code"] != "" {
 			v.Fields = map[string]string{"code": fields["code"]}
@@ -533,10 +538,8 @@ func (s *Server) recoverVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	msg, fields := s.explain(r, err)
 	switch auth.KindOf(err) {
-	case auth.KindInvalidCode:
-		v.Fields = map[string]string{"code": "That code is not correct. Check it and try again."}
-	case auth.KindCodeExpired:
-		v.Fields = map[string]string{"code": "That code has expired. Send a new one below."}
+	case auth.KindInvalidCode, auth.KindCodeExpired:
+		v.Fields = map[string]string{"code": codeMessages[auth.KindOf(err)]}
 	case auth.KindInvalidRequest, auth.KindWeakPassword:
 		v.Fields = map[string]string{}
 		for _, f := range []string{"code", "new_password"} {
