@@ -155,10 +155,7 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.phoneHeldElsewhere(ctx, ch.Target, p.User.ID); err != nil {
-		return nil, err
-	}
-	if err := s.releaseUnverifiedPhone(ctx, ch.Target, p.User.ID); err != nil {
+	if err := s.takePhone(ctx, ch.Target, p.User.ID); err != nil {
 		return nil, err
 	}
 	u, err := s.userByID(ctx, p.User.ID)
@@ -176,17 +173,21 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 	return u, nil
 }
 
-// releaseUnverifiedPhone removes number from another account that holds
-// it unverified, so that its proven owner can take it.
-func (s *Service) releaseUnverifiedPhone(ctx context.Context, number, userID string) error {
+// takePhone clears the way for userID, who has just proven number: it
+// answers phone_taken when another account has verified the number, and
+// removes it from another account that holds it unverified. One lookup
+// serves both.
+func (s *Service) takePhone(ctx context.Context, number, userID string) error {
 	holder, err := s.store.UserByPhone(ctx, number)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil
 	case err != nil:
 		return storeErr("find user", err)
-	case holder.ID == userID || holder.PhoneVerified:
+	case holder.ID == userID:
 		return nil
+	case holder.PhoneVerified:
+		return errPhoneTaken
 	}
 	holder.Phone, holder.UpdatedAt = "", s.now()
 	if err := s.store.UpdateUser(ctx, holder); err != nil {
