@@ -131,16 +131,26 @@ func (s *Service) RequestPhoneChange(ctx context.Context, p *Principal, number s
 // phoneHeldElsewhere answers phone_taken when another account has
 // verified the number.
 func (s *Service) phoneHeldElsewhere(ctx context.Context, number, userID string) error {
+	holder, err := s.otherPhoneHolder(ctx, number, userID)
+	if err == nil && holder != nil && holder.PhoneVerified {
+		return errPhoneTaken
+	}
+	return err
+}
+
+// otherPhoneHolder answers the account other than userID that has number,
+// verified or not, or nil when there is none.
+func (s *Service) otherPhoneHolder(ctx context.Context, number, userID string) (*User, error) {
 	holder, err := s.store.UserByPhone(ctx, number)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return nil
+		return nil, nil
 	case err != nil:
-		return storeErr("find user", err)
-	case holder.ID != userID && holder.PhoneVerified:
-		return errPhoneTaken
+		return nil, storeErr("find user", err)
+	case holder.ID == userID:
+		return nil, nil
 	}
-	return nil
+	return holder, nil
 }
 
 // VerifyPhone saves the phone the last RequestPhoneChange code went to as
@@ -178,14 +188,10 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 // removes it from another account that holds it unverified. One lookup
 // serves both.
 func (s *Service) takePhone(ctx context.Context, number, userID string) error {
-	holder, err := s.store.UserByPhone(ctx, number)
+	holder, err := s.otherPhoneHolder(ctx, number, userID)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil
-	case err != nil:
-		return storeErr("find user", err)
-	case holder.ID == userID:
-		return nil
+	case err != nil || holder == nil:
+		return err
 	case holder.PhoneVerified:
 		return errPhoneTaken
 	}
