@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/notify"
+	"github.com/gatehouse/gatehouse/notify/provider"
 )
 
 // postmarkStream is Postmark's default transactional message stream.
@@ -27,23 +25,15 @@ type postmark struct {
 }
 
 func newPostmark(token, from string, opts Options) (*postmark, error) {
-	base := opts.PostmarkAPIURL
-	if base == "" {
-		base = DefaultPostmarkAPIURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("mail: GATEHOUSE_POSTMARK_API_URL: %q is not an http(s) URL", base)
-	}
-	client := opts.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: opts.Timeout}
+	base, err := provider.BaseURL("mail: GATEHOUSE_POSTMARK_API_URL", opts.PostmarkAPIURL, DefaultPostmarkAPIURL)
+	if err != nil {
+		return nil, err
 	}
 	return &postmark{
-		endpoint: strings.TrimSuffix(base, "/") + "/email",
+		endpoint: base + "/email",
 		token:    token,
 		from:     from,
-		client:   client,
+		client:   provider.Client(opts.HTTPClient, opts.Timeout),
 	}, nil
 }
 
@@ -63,9 +53,6 @@ type postmarkReply struct {
 	ErrorCode int    `json:"ErrorCode"`
 	Message   string `json:"Message"`
 }
-
-// maxReply bounds how much of an answer is read.
-const maxReply = 64 << 10
 
 // Send posts m. Postmark's 4xx answers are permanent (422: an invalid or
 // inactive recipient and the like; 401: a bad token), except 429 (rate
@@ -100,7 +87,7 @@ func (p *postmark) Send(ctx context.Context, m notify.Email) error {
 		return fmt.Errorf("mail: postmark: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	raw, err := provider.ReadReply(resp)
 	if err != nil {
 		return fmt.Errorf("mail: postmark: HTTP %d: read answer: %w", resp.StatusCode, err)
 	}
@@ -122,28 +109,7 @@ func (p *postmark) Send(ctx context.Context, m notify.Email) error {
 	if decodeErr == nil && (reply.ErrorCode != 0 || reply.Message != "") {
 		failure = fmt.Errorf("mail: postmark: HTTP %d, ErrorCode %d: %s", resp.StatusCode, reply.ErrorCode, reply.Message)
 	} else {
-		failure = fmt.Errorf("mail: postmark: HTTP %d: %s", resp.StatusCode, snippet(raw))
+		failure = fmt.Errorf("mail: postmark: HTTP %d: %s", resp.StatusCode, provider.Snippet(raw))
 	}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return failure
-	case resp.StatusCode >= 400:
-		return notify.Permanent(failure)
-	default:
-		return failure
-	}
-}
-
-// snippet answers the start of a non-JSON answer (a proxy's error page) on
-// one line, for the error.
-func snippet(b []byte) string {
-	const n = 200
-	s := strings.Join(strings.Fields(string(b)), " ")
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	if s == "" {
-		return "(empty answer)"
-	}
-	return s
+	return provider.ByStatus(resp.StatusCode, failure)
 }

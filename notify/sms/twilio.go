@@ -4,13 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/notify"
+	"github.com/gatehouse/gatehouse/notify/provider"
 )
 
 // twilio sends through Twilio's Messages API
@@ -26,25 +25,17 @@ type twilio struct {
 }
 
 func newTwilio(cfg twilioConfig, opts Options) (*twilio, error) {
-	base := opts.TwilioAPIURL
-	if base == "" {
-		base = DefaultTwilioAPIURL
-	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("sms: GATEHOUSE_TWILIO_API_URL: %q is not an http(s) URL", base)
-	}
-	client := opts.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: opts.Timeout}
+	base, err := provider.BaseURL("sms: GATEHOUSE_TWILIO_API_URL", opts.TwilioAPIURL, DefaultTwilioAPIURL)
+	if err != nil {
+		return nil, err
 	}
 	return &twilio{
-		endpoint:   strings.TrimSuffix(base, "/") + "/2010-04-01/Accounts/" + url.PathEscape(cfg.accountSID) + "/Messages.json",
+		endpoint:   base + "/2010-04-01/Accounts/" + url.PathEscape(cfg.accountSID) + "/Messages.json",
 		accountSID: cfg.accountSID,
 		authToken:  cfg.authToken,
 		from:       cfg.from,
 		serviceSID: cfg.serviceSID,
-		client:     client,
+		client:     provider.Client(opts.HTTPClient, opts.Timeout),
 	}, nil
 }
 
@@ -55,9 +46,6 @@ type twilioError struct {
 	MoreInfo string `json:"more_info"`
 	Status   int    `json:"status"`
 }
-
-// maxReply bounds how much of an answer is read.
-const maxReply = 64 << 10
 
 // SendSMS posts m. Twilio's 4xx answers are permanent (400: an invalid or
 // unreachable number and the like; 401: bad credentials), except 429 (rate
@@ -91,7 +79,7 @@ func (t *twilio) SendSMS(ctx context.Context, m notify.SMS) error {
 		return fmt.Errorf("sms: twilio: %w", err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
+	raw, err := provider.ReadReply(resp)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		// Twilio took the message (201 Created); what it says about it is
 		// of no use to the outbox, and sending again could deliver twice.
@@ -103,18 +91,11 @@ func (t *twilio) SendSMS(ctx context.Context, m notify.SMS) error {
 	var reply twilioError
 	var failure error
 	if json.Unmarshal(raw, &reply) == nil && (reply.Code != 0 || reply.Message != "") {
-		failure = fmt.Errorf("sms: twilio: %d: error %d: %s", resp.StatusCode, reply.Code, t.redact(cut(reply.Message, 500)))
+		failure = fmt.Errorf("sms: twilio: %d: error %d: %s", resp.StatusCode, reply.Code, t.redact(provider.Cut(reply.Message, 500)))
 	} else {
-		failure = fmt.Errorf("sms: twilio: %d: %s", resp.StatusCode, t.redact(snippet(raw)))
+		failure = fmt.Errorf("sms: twilio: %d: %s", resp.StatusCode, t.redact(provider.Snippet(raw)))
 	}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return failure
-	case resp.StatusCode >= 400:
-		return notify.Permanent(failure)
-	default:
-		return failure
-	}
+	return provider.ByStatus(resp.StatusCode, failure)
 }
 
 // redact blanks the auth token out of text that came from the other end,
@@ -122,25 +103,4 @@ func (t *twilio) SendSMS(ctx context.Context, m notify.SMS) error {
 // in the admin's view of a delivery.
 func (t *twilio) redact(s string) string {
 	return strings.ReplaceAll(s, t.authToken, "[auth token]")
-}
-
-// snippet answers the start of a non-JSON answer (a proxy's error page) on
-// one line, for the error.
-func snippet(b []byte) string {
-	s := cut(strings.Join(strings.Fields(string(b)), " "), 200)
-	if s == "" {
-		return "(empty answer)"
-	}
-	return s
-}
-
-// cut shortens s to at most n bytes without splitting a UTF-8 sequence.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
