@@ -460,18 +460,25 @@ func (s *Server) accountTOTP(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		s.accountFail(w, r, p, cardMFA, secondFactorFirst(p, err, needAAL2), "", nil)
 		return
 	}
-	tv, err := newTOTPView(e.URL)
+	if v, tv, ok := s.accountWithTOTP(w, r, p, e.URL); ok {
+		v.MFA.Enrol = tv
+		s.answer(w, r, http.StatusOK, v, cardMFA)
+	}
+}
+
+// accountWithTOTP answers the account page's view and the view of the
+// authenticator at otpURL (its QR code and key), or answers the request
+// with the failure and ok false.
+func (s *Server) accountWithTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal, otpURL string) (v *accountView, tv *totpView, ok bool) {
+	tv, err := newTOTPView(otpURL)
+	if err == nil {
+		v, err = s.accountView(r.Context(), p)
+	}
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return nil, nil, false
 	}
-	v, err := s.accountView(r.Context(), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v.MFA.Enrol = tv
-	s.answer(w, r, http.StatusOK, v, cardMFA)
+	return v, tv, true
 }
 
 // accountTOTPConfirm turns the authenticator on with its first code and
@@ -549,18 +556,10 @@ func (s *Server) accountTOTPShow(w http.ResponseWriter, r *http.Request, p *auth
 		s.accountFail(w, r, p, cardMFA, secondFactorFirst(p, err, "Sign in again with your second factor to see the QR code again."), "", nil)
 		return
 	}
-	tv, err := newTOTPView(u)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if v, tv, ok := s.accountWithTOTP(w, r, p, u); ok {
+		v.MFA.Reveal = tv
+		s.answer(w, r, http.StatusOK, v, cardMFA)
 	}
-	v, err := s.accountView(r.Context(), p)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v.MFA.Reveal = tv
-	s.answer(w, r, http.StatusOK, v, cardMFA)
 }
 
 // accountRemoveFactor answers the handler that turns off the second factor
