@@ -116,18 +116,12 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "admin":
 		set := newFlagSet("user admin", "user admin --email EMAIL | --id ID [--off]", stderr)
 		c.register(set)
-		email := set.String("email", "", "the user's email")
-		id := set.String("id", "", "the user's ID")
 		off := set.Bool("off", false, "take the admin role away instead of granting it")
-		g, err := open(ctx, set, &c, args)
+		g, u, err := openUser(ctx, set, &c, args)
 		if err != nil {
 			return err
 		}
 		defer g.Close()
-		u, err := find(ctx, g, *email, *id)
-		if err != nil {
-			return err
-		}
 		grant := !*off
 		if _, err := g.Auth().AdminUpdateUser(ctx, u.ID, auth.AdminUpdate{Admin: &grant}); err != nil {
 			return describe(err)
@@ -166,17 +160,11 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	case "disable", "enable", "delete":
 		set := newFlagSet("user "+sub, "user "+sub+" --email EMAIL | --id ID", stderr)
 		c.register(set)
-		email := set.String("email", "", "the user's email")
-		id := set.String("id", "", "the user's ID")
-		g, err := open(ctx, set, &c, args)
+		g, u, err := openUser(ctx, set, &c, args)
 		if err != nil {
 			return err
 		}
 		defer g.Close()
-		u, err := find(ctx, g, *email, *id)
-		if err != nil {
-			return err
-		}
 		switch sub {
 		case "delete":
 			err = g.Auth().AdminDeleteUser(ctx, u.ID)
@@ -192,6 +180,23 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprint(stderr, userUsage)
 	return fmt.Errorf("unknown user command %q: %w", sub, errUsage)
+}
+
+// openUser is open for a command about one user: it adds --email and --id
+// to set and also answers the user they name.
+func openUser(ctx context.Context, set *flag.FlagSet, c *common, args []string) (*gatehouse.Gatehouse, *auth.User, error) {
+	email := set.String("email", "", "the user's email")
+	id := set.String("id", "", "the user's ID")
+	g, err := open(ctx, set, c, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := find(ctx, g, *email, *id)
+	if err != nil {
+		g.Close()
+		return nil, nil, err
+	}
+	return g, u, nil
 }
 
 func find(ctx context.Context, g *gatehouse.Gatehouse, email, id string) (*auth.User, error) {
@@ -225,17 +230,11 @@ func sessions(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var c common
 	set := newFlagSet("sessions revoke", synopsis, stderr)
 	c.register(set)
-	email := set.String("email", "", "the user's email")
-	id := set.String("id", "", "the user's ID")
-	g, err := open(ctx, set, &c, args[1:])
+	g, u, err := openUser(ctx, set, &c, args[1:])
 	if err != nil {
 		return err
 	}
 	defer g.Close()
-	u, err := find(ctx, g, *email, *id)
-	if err != nil {
-		return err
-	}
 	if err := g.Auth().AdminRevokeSessions(ctx, u.ID); err != nil {
 		return describe(err)
 	}
