@@ -291,6 +291,11 @@ func newSID() string {
 	return "SM" + hex.EncodeToString(b)
 }
 
+// isE164 and isAlphanumericID are Twilio's rules written out again on
+// purpose, not taken from package sms: the fake stands for Twilio, and a
+// rule shared with the sender would let a mistake in the sender's own
+// check pass unseen.
+
 // isE164 reports whether s is + and 8 to 15 digits, the first not 0.
 func isE164(s string) bool {
 	digits, ok := strings.CutPrefix(s, "+")
