@@ -15,7 +15,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/phone"
+	"github.com/gatehouse/gatehouse/internal/phone"
 )
 
 // Config is everything Gatehouse can be told. The environment names are the

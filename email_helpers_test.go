@@ -30,8 +30,8 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
-	"github.com/gatehouse/gatehouse/notify/smtptest"
-	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
+	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 // Settings shared by every server of the email tests.

@@ -28,9 +28,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/notify"
-	"github.com/gatehouse/gatehouse/notify/smtptest"
-	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
+	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 // sendGap is a little more than the per-address limit of one message a

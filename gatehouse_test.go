@@ -18,7 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 const testPassword = "correct horse battery staple"

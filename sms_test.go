@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/notify"
-	"github.com/gatehouse/gatehouse/notify/sms/twiliotest"
+	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 )
 
 const (

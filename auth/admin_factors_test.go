@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 // TestAdminResetFactors: an admin turns off every second factor of a user

@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/seal"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
-	"github.com/gatehouse/gatehouse/throttle"
-	"github.com/gatehouse/gatehouse/token"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
+	"github.com/gatehouse/gatehouse/internal/throttle"
+	"github.com/gatehouse/gatehouse/internal/token"
 )
 
 // fakeClock is the shared test clock.

@@ -14,7 +14,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/gatehouse/gatehouse/token/opaque"
+	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 // Sealer seals secrets at rest (seal.Box satisfies it).

@@ -18,9 +18,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/throttle"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/throttle"
 )
 
 // Second factors through the Service API, on real stores (issue 4).

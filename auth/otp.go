@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/token/opaque"
+	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 // MethodLink is the AMR value of a magic-link sign-in.

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 func TestPasswordGrant(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
-	"github.com/gatehouse/gatehouse/token/opaque"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 func TestRefreshGrant(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 // countingStore is the real store, counting the session reads of the check

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/password"
-	"github.com/gatehouse/gatehouse/store/sqlstore/sqltest"
-	"github.com/gatehouse/gatehouse/throttle"
+	"github.com/gatehouse/gatehouse/internal/password"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
+	"github.com/gatehouse/gatehouse/internal/throttle"
 )
 
 func TestNew(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gatehouse/gatehouse/token/opaque"
+	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 // Principal is who a request is signed in as.

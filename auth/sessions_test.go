@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 func TestSessions(t *testing.T) {

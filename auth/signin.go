@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/phone"
-	"github.com/gatehouse/gatehouse/token/opaque"
+	"github.com/gatehouse/gatehouse/internal/phone"
+	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 // Grant is what a successful sign-in or refresh answers.

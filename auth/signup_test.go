@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 func TestSignUp(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/phone"
+	"github.com/gatehouse/gatehouse/internal/phone"
 )
 
 var (

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 // phoneSeq hands out US numbers no other test uses: +1 415 555 0000

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/store/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 // TestStoreDown closes the store under a running service: every flow that

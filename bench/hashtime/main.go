@@ -13,7 +13,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/internal/password"
 )
 
 func main() {

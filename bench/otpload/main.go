@@ -48,7 +48,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/gatehouse/gatehouse/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
 )
 
 func main() {

@@ -1,0 +1,118 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
+)
+
+// Purge takes exactly the rows that can no longer be used and leaves every
+// live one.
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	sqltest.Each(t, func(t *testing.T, s *sqlstore.Store) {
+		t.Parallel()
+		ctx := context.Background()
+		now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+		id := func() string { return uuid.Must(uuid.NewV7()).String() }
+		must := func(err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		u := &auth.User{ID: id(), Email: "purge@example.com", CreatedAt: now, UpdatedAt: now}
+		must(s.CreateUser(ctx, u))
+
+		// Dead: expired two days ago, or ended, or sent, long before now.
+		old := now.Add(-48 * time.Hour)
+		oldCh := &auth.Challenge{ID: id(), Purpose: auth.PurposeSignIn, Address: "old@example.com", CodeHash: []byte("a"),
+			CreatedAt: old, ExpiresAt: old.Add(5 * time.Minute)}
+		sent := &auth.Message{ID: id(), Kind: auth.KindSignInCode, Channel: "email", To: "old@example.com", Payload: []byte("x"),
+			Status: auth.MessagePending, NextAttemptAt: old.Add(-8 * 24 * time.Hour), CreatedAt: old.Add(-8 * 24 * time.Hour)}
+		must(s.PutChallenge(ctx, oldCh, sent))
+		must(s.MessageSent(ctx, sent.ID, old))
+		oldTok := &auth.MFAToken{ID: id(), UserID: u.ID, Hash: []byte("old-mfa"), AMR: []string{"pwd"}, CreatedAt: old, ExpiresAt: old.Add(5 * time.Minute)}
+		must(s.CreateMFAToken(ctx, oldTok))
+		oldSess := &auth.Session{ID: id(), UserID: u.ID, AAL: auth.AAL1, CreatedAt: old, LastSeenAt: old, ExpiresAt: old.Add(time.Hour), AbsoluteExpiresAt: old.Add(time.Hour)}
+		oldRT := &auth.RefreshToken{ID: id(), SessionID: oldSess.ID, Hash: []byte("old-rt"), CreatedAt: old, ExpiresAt: old.Add(time.Hour)}
+		must(s.CreateSession(ctx, oldSess, oldRT))
+		enrol := &auth.Factor{ID: id(), UserID: u.ID, Kind: auth.FactorTOTP, Secret: []byte("s"), CreatedAt: old}
+		must(s.PutFactor(ctx, enrol))
+
+		// Live: a fresh challenge with a pending message, a live session
+		// whose first refresh token was rotated a moment ago, a fresh MFA
+		// token, a confirmed factor.
+		liveCh := &auth.Challenge{ID: id(), Purpose: auth.PurposeSignIn, Address: "new@example.com", CodeHash: []byte("b"),
+			CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		pending := &auth.Message{ID: id(), Kind: auth.KindSignInCode, Channel: "email", To: "new@example.com", Payload: []byte("y"),
+			Status: auth.MessagePending, NextAttemptAt: now, CreatedAt: now}
+		must(s.PutChallenge(ctx, liveCh, pending))
+		liveSess := &auth.Session{ID: id(), UserID: u.ID, AAL: auth.AAL1, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour)}
+		rt1 := &auth.RefreshToken{ID: id(), SessionID: liveSess.ID, Hash: []byte("rt1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		must(s.CreateSession(ctx, liveSess, rt1))
+		rt2 := &auth.RefreshToken{ID: id(), SessionID: liveSess.ID, Hash: []byte("rt2"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if won, err := s.RotateRefreshToken(ctx, rt1.ID, rt2, now); err != nil || !won {
+			t.Fatalf("rotate: %v %v", won, err)
+		}
+		liveTok := &auth.MFAToken{ID: id(), UserID: u.ID, Hash: []byte("new-mfa"), AMR: []string{"pwd"}, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		must(s.CreateMFAToken(ctx, liveTok))
+		email := &auth.Factor{ID: id(), UserID: u.ID, Kind: auth.FactorEmail, CreatedAt: old}
+		must(s.PutFactor(ctx, email))
+		must(s.ConfirmFactor(ctx, email.ID, 0, old, nil))
+
+		n, err := s.Purge(ctx, now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
+		must(err)
+		// old challenge, old MFA token, the enrolment, old session (and its
+		// refresh token by cascade, not counted), the old sent message.
+		if n != 5 {
+			t.Errorf("purged %d rows, want 5", n)
+		}
+		gone := func(what string, err error) {
+			t.Helper()
+			if !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("%s survived the purge: %v", what, err)
+			}
+		}
+		_, err = s.ChallengeByAddress(ctx, auth.PurposeSignIn, "old@example.com")
+		gone("expired challenge", err)
+		_, err = s.MFATokenByHash(ctx, []byte("old-mfa"))
+		gone("expired mfa token", err)
+		_, err = s.SessionByID(ctx, oldSess.ID)
+		gone("ended session", err)
+		_, err = s.RefreshTokenByHash(ctx, []byte("old-rt"))
+		gone("ended session's refresh token", err)
+
+		kept := func(what string, err error) {
+			t.Helper()
+			if err != nil {
+				t.Errorf("%s was purged: %v", what, err)
+			}
+		}
+		_, err = s.ChallengeByAddress(ctx, auth.PurposeSignIn, "new@example.com")
+		kept("live challenge", err)
+		_, err = s.MFATokenByHash(ctx, []byte("new-mfa"))
+		kept("live mfa token", err)
+		_, err = s.SessionByID(ctx, liveSess.ID)
+		kept("live session", err)
+		_, err = s.RefreshTokenByHash(ctx, []byte("rt1"))
+		kept("recently rotated refresh token (reuse detection)", err)
+		factors, err := s.Factors(ctx, u.ID)
+		must(err)
+		if len(factors) != 1 || factors[0].Kind != auth.FactorEmail {
+			t.Errorf("factors after purge: %+v, want only the confirmed email factor", factors)
+		}
+		msgs, err := s.ListMessages(ctx, "", "", 10)
+		must(err)
+		if len(msgs) != 1 || msgs[0].ID != pending.ID {
+			t.Errorf("messages after purge: %v, want only the pending one", msgs)
+		}
+	})
+}

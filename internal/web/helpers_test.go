@@ -1,0 +1,333 @@
+package web_test
+
+// Shared harness of the page tests: a real Gatehouse (SQLite, fresh file)
+// served over HTTP, mailing through an in-process SMTP server and texting
+// through a fake Twilio, with a browser-like client that keeps cookies and
+// does not follow redirects, so each answer can be checked.
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
+	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
+)
+
+// Settings of every test server.
+const (
+	testSecret   = "web-test-secret-0123456789-abcdefghijkl"
+	testAdminKey = "web-test-admin-key-0123456789"
+	testPassword = "purple monkey dishwasher 42"
+	twilioSID    = "AC0123456789abcdef0123456789abcdef"
+	twilioToken  = "twilio-auth-token-0123456789abcdef"
+	twilioFrom   = "+15005550006"
+	// appOrigin is an allowed redirect origin besides the server itself.
+	appOrigin = "https://app.example.test"
+	wait      = 15 * time.Second
+)
+
+// env is one server and what it delivers to.
+type env struct {
+	t     testing.TB
+	g     *gatehouse.Gatehouse
+	srv   *httptest.Server
+	url   string
+	cfg   gatehouse.Config
+	clock *clocktest.Clock
+	smtp  *smtptest.Server
+	tw    *twiliotest.Server
+}
+
+// newEnv starts a server; edit may change the configuration first.
+func newEnv(t testing.TB, edit func(*gatehouse.Config)) *env {
+	t.Helper()
+	e := &env{t: t, smtp: smtptest.Start(t, smtptest.Config{}), tw: twiliotest.Start(t, twilioSID, twilioToken)}
+	e.srv = httptest.NewUnstartedServer(nil)
+	e.url = "http://" + e.srv.Listener.Addr().String()
+	c := gatehouse.DefaultConfig()
+	c.DatabaseURL = sqltest.SQLiteURL(t)
+	c.PublicURL = e.url
+	c.AllowedRedirects = []string{e.url, appOrigin}
+	c.Secret = testSecret
+	c.AdminAPIKey = testAdminKey
+	c.MailURL = "smtp://" + e.smtp.Addr + "?tls=none"
+	c.MailFrom = "no-reply@example.test"
+	c.SMSURL = "twilio://" + twilioSID + ":" + twilioToken + "@?from=" + twilioFrom
+	c.TwilioAPIURL = e.tw.URL()
+	c.Dev = true // http://127.0.0.1: cookies without Secure, as in dev mode
+	e.clock = clocktest.New(time.Now().UTC().Truncate(time.Second))
+	c.Clock = e.clock
+	c.Logger = slog.New(slog.DiscardHandler)
+	if edit != nil {
+		edit(&c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g, err := gatehouse.New(ctx, c)
+	if err != nil {
+		t.Fatalf("gatehouse.New: %v", err)
+	}
+	e.g, e.cfg = g, g.Config()
+	e.srv.Config.Handler = g
+	e.srv.Start()
+	t.Cleanup(func() {
+		e.srv.Close()
+		if err := g.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return e
+}
+
+// browser is a client with its own cookie jar that does not follow
+// redirects. Requests carry Sec-Fetch-Site: same-origin, as a browser's
+// own form posts do; cross-site tests set another value.
+type browser struct {
+	e      *env
+	client *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &browser{e: e, client: &http.Client{
+		Jar:           jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}}
+}
+
+// page is an answer read whole.
+type page struct {
+	t      testing.TB
+	req    string
+	status int
+	header http.Header
+	body   string
+}
+
+type reqOpt func(*http.Request)
+
+// htmx marks a request as htmx's (it wants a fragment).
+func htmx() reqOpt { return func(r *http.Request) { r.Header.Set("HX-Request", "true") } }
+
+// crossSite marks a request as a form post from another site.
+func crossSite() reqOpt {
+	return func(r *http.Request) {
+		r.Header.Set("Sec-Fetch-Site", "cross-site")
+		r.Header.Set("Origin", "https://evil.example")
+	}
+}
+
+// get loads a page.
+func (b *browser) get(t testing.TB, path string, opts ...reqOpt) *page {
+	t.Helper()
+	return b.do(t, http.MethodGet, path, nil, opts...)
+}
+
+// post submits a form.
+func (b *browser) post(t testing.TB, path string, form url.Values, opts ...reqOpt) *page {
+	t.Helper()
+	return b.do(t, http.MethodPost, path, form, opts...)
+}
+
+func (b *browser) do(t testing.TB, method, path string, form url.Values, opts ...reqOpt) *page {
+	t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Accept", "text/html")
+	for _, o := range opts {
+		o(req)
+	}
+	res, err := b.client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &page{t: t, req: method + " " + path, status: res.StatusCode, header: res.Header, body: string(raw)}
+}
+
+// want fails the test unless the status is status.
+func (p *page) want(status int) *page {
+	p.t.Helper()
+	if p.status != status {
+		p.t.Fatalf("%s: status %d, want %d; body:\n%s", p.req, p.status, status, p.body)
+	}
+	return p
+}
+
+// redirectsTo fails the test unless the answer is a 303 (or, for htmx, an
+// HX-Redirect) to target.
+func (p *page) redirectsTo(target string) *page {
+	p.t.Helper()
+	got := p.header.Get("Location")
+	if p.status == http.StatusOK {
+		got = p.header.Get("HX-Redirect")
+	} else if p.status != http.StatusSeeOther {
+		p.t.Fatalf("%s: status %d, want a redirect to %s; body:\n%s", p.req, p.status, target, p.body)
+	}
+	if got != target {
+		p.t.Fatalf("%s: redirect to %q, want %q", p.req, got, target)
+	}
+	return p
+}
+
+// contains fails the test unless the body holds every s.
+func (p *page) contains(s ...string) *page {
+	p.t.Helper()
+	for _, x := range s {
+		if !strings.Contains(p.body, x) {
+			p.t.Fatalf("%s: body lacks %q:\n%s", p.req, x, p.body)
+		}
+	}
+	return p
+}
+
+// lacks fails the test if the body holds any s.
+func (p *page) lacks(s ...string) *page {
+	p.t.Helper()
+	for _, x := range s {
+		if strings.Contains(p.body, x) {
+			p.t.Fatalf("%s: body holds %q:\n%s", p.req, x, p.body)
+		}
+	}
+	return p
+}
+
+var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
+
+// mailCode waits for message n (counting from 1) to address and answers the
+// code it carries, and its link when it has one.
+func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		var mine []smtptest.Message
+		for _, m := range e.smtp.Messages() {
+			for _, to := range m.To {
+				if to == address {
+					mine = append(mine, m)
+				}
+			}
+		}
+		if len(mine) >= n {
+			p, err := mine[n-1].Parse()
+			if err != nil {
+				t.Fatal(err)
+			}
+			code = codeRE.FindString(p.Text)
+			if i := strings.Index(p.Text, e.url+"/v1/verify?token="); i >= 0 {
+				link = strings.Fields(p.Text[i:])[0]
+			}
+			return code, link
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no message %d to %s after %v", n, address, wait)
+		}
+		e.smtp.Wait(t, len(e.smtp.Messages())+1, time.Until(deadline))
+	}
+}
+
+// smsCode waits until the fake Twilio has n messages and answers the code
+// of the last, which must have gone to number.
+func (e *env) smsCode(t testing.TB, number string, n int) string {
+	t.Helper()
+	m := e.tw.Wait(t, n, wait)[n-1]
+	if m.To != number {
+		t.Fatalf("SMS %d went to %s, want %s", n, m.To, number)
+	}
+	return codeRE.FindString(m.Body)
+}
+
+// cookie answers the session cookie the browser holds for the server, or "".
+func (b *browser) cookie() string {
+	u, _ := url.Parse(b.e.url)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == b.e.cfg.SessionCookieName {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// signUp creates an account with a password through the admin API's flow.
+func (e *env) signUp(t testing.TB, email string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url+"/v1/signup", strings.NewReader(`{"email":"`+email+`","password":"`+testPassword+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("sign-up of %s: %d", email, res.StatusCode)
+	}
+}
+
+// session starts a browser session of u from a device with user agent ua,
+// signed in with the methods amr (password when none; two make it aal2),
+// and answers its cookie value and id.
+func (e *env) session(t testing.TB, u *auth.User, ua string, amr ...string) (cookie, id string) {
+	t.Helper()
+	if len(amr) == 0 {
+		amr = []string{auth.MethodPassword}
+	}
+	cookie, sess, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr)
+	if err != nil {
+		t.Fatalf("browser session of %s: %v", u.ID, err)
+	}
+	return cookie, sess.ID
+}
+
+// browserWith answers a browser that holds the session cookie.
+func (e *env) browserWith(cookie string) *browser {
+	b := e.browser()
+	su, _ := url.Parse(e.url)
+	b.client.Jar.SetCookies(su, []*http.Cookie{{Name: e.cfg.SessionCookieName, Value: cookie, Path: "/"}})
+	return b
+}
+
+// checkStatus answers the status of GET /v1/check (as an API client asks)
+// with a session cookie.
+func (e *env) checkStatus(t testing.TB, cookie string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
+	req.Header.Set("Accept", "application/json")
+	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}

@@ -1,0 +1,305 @@
+// Package web serves Gatehouse's pages: sign-in, sign-up, recovery, the
+// second-factor step, the account page and the admin page. They are
+// server-rendered html/template pages that work with JavaScript off (plain
+// form posts and redirects); htmx, served from embedded files, only makes
+// them smoother (partial swaps, inline errors). Handlers parse a form, call
+// one flow of package auth, and render, like package api does for JSON.
+package web
+
+//go:generate cp ../../node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/sessioncookie"
+)
+
+// Options configure a Server.
+type Options struct {
+	Auth *auth.Service
+	// AppName is shown in titles and headings (GATEHOUSE_APP_NAME).
+	AppName string
+	// PublicURL is Gatehouse's own origin.
+	PublicURL string
+	// Cookies names and flags the session cookie.
+	Cookies sessioncookie.Policy
+	// AllowedRedirects are the origins a sign-in may return the browser
+	// to; the pages' Content-Security-Policy allows forms to lead there.
+	AllowedRedirects []string
+	// Admin backs the admin page (users, sessions, deliveries); nil
+	// turns the page off.
+	Admin  AdminStore
+	Logger *slog.Logger
+}
+
+// AdminStore is what the admin page reads beyond the flows: recent
+// deliveries (masked, never their content).
+type AdminStore interface {
+	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
+}
+
+// Server serves the pages. It is an http.Handler.
+type Server struct {
+	o    Options
+	auth *auth.Service
+	log  *slog.Logger
+	mux  *http.ServeMux
+	tpl  *templates
+	csp  string
+}
+
+// New parses the templates and registers every page.
+func New(o Options) (*Server, error) {
+	if o.Auth == nil {
+		return nil, errors.New("web: Options.Auth is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.AppName == "" {
+		o.AppName = "Gatehouse"
+	}
+	tpl, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, auth: o.Auth, log: o.Logger, mux: http.NewServeMux(), tpl: tpl, csp: contentSecurityPolicy(o.AllowedRedirects)}
+	s.mux.Handle("GET /static/", staticHandler())
+	s.registerSignIn()
+	s.registerAccount()
+	s.registerAdmin()
+	s.mux.HandleFunc("/", s.notFound)
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/static/") {
+		securityHeaders(w.Header(), s.csp)
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Forbidden answers a state-changing request from another site, which
+// the cross-origin protection refused.
+func (s *Server) Forbidden(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w.Header(), s.csp)
+	s.render(w, r, http.StatusForbidden, "error", errorView{
+		Title:   "Request refused",
+		Message: "This form was sent from another site, so it was refused. Go back to the page on this site and try again.",
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusNotFound, "error", errorView{Title: "Page not found", Message: "There is no page at this address."})
+}
+
+// contentSecurityPolicy allows nothing inline and nothing from elsewhere,
+// except that forms may lead to the allowed redirect origins (a sign-in
+// form's answer is a redirect there, which form-action governs).
+func contentSecurityPolicy(redirects []string) string {
+	formAction := "'self'"
+	for _, o := range redirects {
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+			formAction += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+		"form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// securityHeaders are on every page. Pages carry codes, tokens in links
+// and personal data: none is cached, none leaks through a Referer.
+func securityHeaders(h http.Header, csp string) {
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+// client describes the browser for sessions and throttling.
+func client(r *http.Request) auth.Client {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
+}
+
+// principal answers the signed-in user of r's session cookie, or nil.
+func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
+	v := s.o.Cookies.Value(r)
+	if v == "" {
+		return nil, nil
+	}
+	p, err := s.auth.CookiePrincipal(r.Context(), v)
+	switch kind := auth.KindOf(err); {
+	case err == nil:
+		return p, nil
+	case kind == auth.KindUnauthorized || kind == auth.KindTokenRevoked || kind == auth.KindTokenExpired:
+		return nil, nil // an ended session is no session
+	default:
+		return nil, err
+	}
+}
+
+// signedIn wraps a handler that needs a signed-in user: without one the
+// browser goes to /login and comes back here afterwards.
+func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *auth.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.principal(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if p == nil {
+			back := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				back = "/"
+			}
+			s.redirect(w, r, "/login?redirect_to="+url.QueryEscape(back))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
+	}
+}
+
+type principalKey struct{}
+
+// principalFrom answers the principal signedIn stored, or nil.
+func principalFrom(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
+	return p
+}
+
+// startSession sets the cookie of a finished browser sign-in and sends the
+// browser on; a sign-in that needs a second factor goes to that step.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.LinkResult) {
+	if res.MFA != nil {
+		s.renderMFA(w, r, http.StatusOK, res.MFA, "")
+		return
+	}
+	http.SetCookie(w, s.o.Cookies.New(res.Cookie, res.Session.AbsoluteExpiresAt))
+	s.redirect(w, r, res.RedirectTo)
+}
+
+// redirect sends the browser to target: 303 for a plain request, and for
+// htmx an HX-Redirect, which makes it load the page in full.
+func (s *Server) redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if isHTMX(r) {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// isHTMX reports a request made by htmx, which wants a fragment back.
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// errorView is the page of an error that has no form to go back to.
+type errorView struct {
+	Title, Message string
+}
+
+// fail renders an error the flows answered where no form can show it.
+// Errors that are not the client's are logged and shown in general terms.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	msg, _ := s.explain(r, err)
+	status := http.StatusServiceUnavailable
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		status = statusOf(ae.Kind)
+	}
+	s.render(w, r, status, "error", errorView{Title: "Something went wrong", Message: msg})
+}
+
+// explain answers what to tell the person about err: the flows' message
+// and per-field messages for their own errors, a general sentence (and a
+// log line) for anything else.
+func (s *Server) explain(r *http.Request, err error) (string, map[string]string) {
+	var ae *auth.Error
+	if !errors.As(err, &ae) || ae.Kind == "" {
+		s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "err", err)
+		return "Something went wrong on our side. Please try again in a moment.", nil
+	}
+	if ae.Kind == auth.KindUnavailable {
+		s.log.WarnContext(r.Context(), "page unavailable", "path", r.URL.Path, "err", err)
+	}
+	var fields map[string]string
+	if len(ae.Fields) > 0 {
+		fields = make(map[string]string, len(ae.Fields))
+		for _, f := range ae.Fields {
+			fields[f.Field] = fieldLabel(f.Field) + " " + f.Message
+		}
+	}
+	msg := ae.Message
+	if ae.RetryAfter > 0 {
+		msg = fmt.Sprintf("%s (Try again in %s.)", strings.TrimSuffix(msg, "."), humanWait(ae.RetryAfter.Seconds()))
+	}
+	return msg, fields
+}
+
+// fieldLabel names a form field in a sentence.
+func fieldLabel(field string) string {
+	switch field {
+	case "email":
+		return "Email"
+	case "phone":
+		return "Phone"
+	case "password", "new_password", "current_password":
+		return "Password"
+	case "code":
+		return "Code"
+	case "name":
+		return "Name"
+	}
+	return strings.ToUpper(field[:1]) + strings.ReplaceAll(field[1:], "_", " ")
+}
+
+func humanWait(seconds float64) string {
+	switch n := int(seconds + 0.999); {
+	case n < 60:
+		if n == 1 {
+			return "a second"
+		}
+		return fmt.Sprintf("%d seconds", n)
+	case n < 3600:
+		if m := (n + 59) / 60; m > 1 {
+			return fmt.Sprintf("%d minutes", m)
+		}
+		return "a minute"
+	default:
+		return fmt.Sprintf("%d hours", (n+3599)/3600)
+	}
+}
+
+// statusOf maps an error kind to the page's status, as package api maps
+// it for problems.
+func statusOf(k auth.Kind) int {
+	switch k {
+	case auth.KindInvalidRequest, auth.KindWeakPassword:
+		return http.StatusBadRequest
+	case auth.KindInvalidCredentials, auth.KindInvalidCode, auth.KindCodeExpired, auth.KindUnauthorized,
+		auth.KindTokenExpired, auth.KindTokenRevoked:
+		return http.StatusUnauthorized
+	case auth.KindForbidden:
+		return http.StatusForbidden
+	case auth.KindNotFound:
+		return http.StatusNotFound
+	case auth.KindEmailTaken, auth.KindPhoneTaken:
+		return http.StatusConflict
+	case auth.KindRateLimited, auth.KindTooManyAttempts:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusServiceUnavailable
+}
