@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/opaque"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
-	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 func TestBearerPrincipal(t *testing.T) {
