@@ -1,4 +1,4 @@
-package gatehouse_test
+package e2e_test
 
 // Helpers of the email end-to-end tests (email_test.go): a real Gatehouse
 // served over HTTP on a fresh database, delivering to an in-process SMTP

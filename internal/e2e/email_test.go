@@ -1,4 +1,4 @@
-package gatehouse_test
+package e2e_test
 
 // End-to-end tests of email sign-in (codes, magic links, recovery) and of
 // the delivery outbox, through the real server: gatehouse.New behind

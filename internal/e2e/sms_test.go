@@ -1,4 +1,4 @@
-package gatehouse_test
+package e2e_test
 
 // End-to-end tests of sign-in by SMS code: a real Gatehouse over HTTP on a
 // fresh database, delivering through the Twilio sender to a local fake of
