@@ -83,32 +83,6 @@ func (s *Service) requestSMSCode(ctx context.Context, in CodeRequest) error {
 	return s.sendSMS(ctx, n, outgoing{purpose: PurposeSignIn, address: n.E164, user: u, signUp: true})
 }
 
-// PhoneOTPGrant signs in with a code sent by SMS; an unknown number gets
-// an account when passwordless sign-up is on.
-func (s *Service) PhoneOTPGrant(ctx context.Context, number, code string, c Client) (*Grant, error) {
-	const method = "sms"
-	n, ferr := s.phoneField("phone", number, false)
-	if ferr == nil {
-		ferr = codeField(strings.TrimSpace(code), s.cfg.OTPLength)
-	}
-	if ferr != nil {
-		return nil, ferr
-	}
-	g, err := func() (*Grant, error) {
-		ch, err := s.checkCode(ctx, PurposeSignIn, n.E164, strings.TrimSpace(code))
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.challengeUser(ctx, ch)
-		if err != nil {
-			return nil, err
-		}
-		return s.signIn(ctx, u, c, []string{MethodSMS})
-	}()
-	s.observe(method, err)
-	return g, err
-}
-
 // RequestPhoneChange sends a code by SMS to a phone the signed-in user
 // wants to add or change to. A number another account has verified is
 // refused; one another account only claimed (never verified) is not, as

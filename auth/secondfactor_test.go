@@ -204,7 +204,7 @@ func (e *mfaEnv) totpUser(tag string) *mfaUser {
 // be asked for.
 func (e *mfaEnv) mfaToken(addr string) *auth.MFARequired {
 	e.t.Helper()
-	g, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, client())
+	g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
 	if err != nil {
 		e.t.Fatalf("PasswordGrant(%s): %v", addr, err)
 	}
@@ -219,7 +219,7 @@ func (e *mfaEnv) mfaToken(addr string) *auth.MFARequired {
 
 // grant finishes a sign-in with a second factor.
 func (e *mfaEnv) grant(token, factor, code string) (*auth.Grant, error) {
-	return e.svc.MFAGrant(e.ctx, auth.MFAInput{Token: token, Factor: factor, Code: code}, client())
+	return mfaGrant(e.ctx, e.svc, auth.MFAInput{Token: token, Factor: factor, Code: code}, client())
 }
 
 // mustGrant finishes a sign-in that must succeed with an aal2 session of
@@ -277,7 +277,7 @@ func TestMFAFactorsOff(t *testing.T) {
 		p := e.bearer(g.AccessToken)
 		_, err := e.svc.EnrollTOTP(e.ctx, p, client())
 		checkErr(t, "EnrollTOTP", err, errFactorsOff)
-		_, err = e.svc.MFAGrant(e.ctx, auth.MFAInput{Token: "x", Factor: auth.FactorTOTP, Code: "123456"}, client())
+		_, err = mfaGrant(e.ctx, e.svc, auth.MFAInput{Token: "x", Factor: auth.FactorTOTP, Code: "123456"}, client())
 		checkErr(t, "MFAGrant", err, errFactorsOff)
 		kinds, left, err := e.svc.Factors(e.ctx, p)
 		if err != nil || kinds == nil || len(kinds) != 0 || left != 0 {
@@ -667,7 +667,7 @@ func TestMFAConcurrentGrantsOnOneToken(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			ctx := context.WithValue(e.ctx, gateKey{}, gt)
-			_, err := e.svc.MFAGrant(ctx, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: right}, client())
+			_, err := mfaGrant(ctx, e.svc, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: right}, client())
 			done <- err
 		}()
 		<-gt.read
@@ -689,7 +689,7 @@ func TestMFAConcurrentGrantsOnOneToken(t *testing.T) {
 		gt = &gate{read: make(chan struct{}), release: make(chan struct{})}
 		go func() {
 			ctx := context.WithValue(e.ctx, gateKey{}, gt)
-			_, err := e.svc.MFAGrant(ctx, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
+			_, err := mfaGrant(ctx, e.svc, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
 			done <- err
 		}()
 		<-gt.read
@@ -951,7 +951,7 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr}); err != nil {
 				t.Fatalf("RequestCode: %v", err)
 			}
-			g, err := e.svc.OTPGrant(e.ctx, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
+			g, err := otpGrant(e.ctx, e.svc, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
 				t.Fatalf("OTPGrant: %+v, %v; want the second-factor step", g, err)
 			}
@@ -962,7 +962,7 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr, Link: true}); err != nil {
 				t.Fatalf("RequestCode link: %v", err)
 			}
-			g, err = e.svc.MagicLinkGrant(e.ctx, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
+			g, err = magicLinkGrant(e.ctx, e.svc, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
 				t.Fatalf("MagicLinkGrant: %+v, %v; want the second-factor step", g, err)
 			}
@@ -974,14 +974,14 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr, Link: true, RedirectTo: testIssuer + "/app"}); err != nil {
 				t.Fatalf("RequestCode link: %v", err)
 			}
-			r, err := e.svc.VerifyLink(e.ctx, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
+			r, err := verifyLink(e.ctx, e.svc, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
 			if err != nil || r.MFA == nil || r.Cookie != "" || r.Session != nil {
 				t.Fatalf("VerifyLink: %+v, %v; want the second-factor step", r, err)
 			}
 			if f := e.svc.MFAFactors(e.ctx, r.MFA.Token); !slices.Equal(f, []string{auth.FactorBackupCode, auth.FactorTOTP}) {
 				t.Errorf("MFAFactors %v", f)
 			}
-			br, err := e.svc.MFABrowser(e.ctx, auth.MFAInput{Token: r.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
+			br, err := mfaBrowser(e.ctx, e.svc, auth.MFAInput{Token: r.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
 			if err != nil {
 				t.Fatalf("MFABrowser: %v", err)
 			}
@@ -1003,12 +1003,12 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.Recover(e.ctx, mu.addr); err != nil {
 				t.Fatalf("Recover: %v", err)
 			}
-			g, err = e.svc.RecoverVerify(e.ctx, auth.RecoverInput{Email: mu.addr, Code: e.mail.last(t, auth.KindRecovery, mu.addr).Data.Code, NewPassword: newPassword}, client())
+			g, err = recoverGrant(e.ctx, e.svc, auth.RecoverInput{Email: mu.addr, Code: e.mail.last(t, auth.KindRecovery, mu.addr).Data.Code, NewPassword: newPassword}, client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
 				t.Fatalf("RecoverVerify: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
-			if g, err := e.svc.PasswordGrant(e.ctx, mu.addr, newPassword, client()); err != nil || g.MFA == nil {
+			if g, err := passwordGrant(e.ctx, e.svc, mu.addr, newPassword, client()); err != nil || g.MFA == nil {
 				t.Errorf("sign-in with the new password: %+v, %v", g, err)
 			}
 		})
@@ -1043,7 +1043,7 @@ func TestMFAEmailAfterEmailAndChannels(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr}); err != nil {
 				t.Fatalf("RequestCode: %v", err)
 			}
-			g, err := e.svc.OTPGrant(e.ctx, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
+			g, err := otpGrant(e.ctx, e.svc, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
 			if err != nil || g.MFA == nil {
 				t.Fatalf("OTPGrant: %+v, %v", g, err)
 			}
@@ -1054,7 +1054,7 @@ func TestMFAEmailAfterEmailAndChannels(t *testing.T) {
 				t.Errorf("MFAChallenge email after an email code: %v, want invalid_request", err)
 			}
 			// An API token in the browser's form, and a browser token by API.
-			if _, err := e.svc.MFABrowser(e.ctx, auth.MFAInput{Token: g.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client()); auth.KindOf(err) != auth.KindTokenRevoked {
+			if _, err := mfaBrowser(e.ctx, e.svc, auth.MFAInput{Token: g.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client()); auth.KindOf(err) != auth.KindTokenRevoked {
 				t.Errorf("API token finished in a browser: %v, want token_revoked", err)
 			}
 			if f := e.svc.MFAFactors(e.ctx, g.MFA.Token); f != nil {
@@ -1086,7 +1086,7 @@ func TestOTPParallelGuessesAreCounted(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, err := e.svc.OTPGrant(e.ctx, addr, fmt.Sprintf("%06d", (atoi(right)+1+i)%1_000_000), client())
+					_, err := otpGrant(e.ctx, e.svc, addr, fmt.Sprintf("%06d", (atoi(right)+1+i)%1_000_000), client())
 					mu.Lock()
 					kinds[auth.KindOf(err)]++
 					mu.Unlock()
@@ -1096,7 +1096,7 @@ func TestOTPParallelGuessesAreCounted(t *testing.T) {
 			if kinds[auth.KindInvalidCode] != 4 || kinds[auth.KindTooManyAttempts] != 16 {
 				t.Fatalf("answers to 20 parallel wrong codes: %v; want 4 invalid_code and 16 too_many_attempts", kinds)
 			}
-			if _, err := e.svc.OTPGrant(e.ctx, addr, right, client()); auth.KindOf(err) != auth.KindTooManyAttempts {
+			if _, err := otpGrant(e.ctx, e.svc, addr, right, client()); auth.KindOf(err) != auth.KindTooManyAttempts {
 				t.Fatalf("the right code afterwards: %v, want too_many_attempts", err)
 			}
 		})
