@@ -82,7 +82,7 @@ func (s *Service) mailOn() bool {
 }
 
 // allowSend records one send under key with limiter (nil: no limit) and
-// answers refused, with the wait, when a limit is reached.
+// returns refused, with the wait, when a limit is reached.
 func (s *Service) allowSend(ctx context.Context, limiter SendLimiter, key string, refused *Error) error {
 	if limiter == nil {
 		return nil
@@ -169,7 +169,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 	return nil
 }
 
-// allowedRedirect answers target when its origin is on the allow-list (or
+// allowedRedirect returns target when its origin is on the allow-list (or
 // it is a path on this server), else "": a link never sends a browser to a
 // place the operator did not allow.
 func (s *Service) allowedRedirect(target string) string {
@@ -195,7 +195,7 @@ func (s *Service) allowedRedirect(target string) string {
 	return ""
 }
 
-// newCode answers n decimal digits, uniform, from crypto/rand.
+// newCode returns n decimal digits, uniform, from crypto/rand.
 func newCode(n int) (string, error) {
 	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
 	v, err := rand.Int(rand.Reader, limit)
@@ -261,7 +261,7 @@ func (s *Service) consume(ctx context.Context, ch *Challenge, used *Error) error
 	return nil
 }
 
-// challengeUser answers the account a completed challenge proves, creating
+// challengeUser returns the account a completed challenge proves, creating
 // it for a new address when passwordless sign-up is on, and marks the
 // address verified: the person has just shown they read it.
 func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, error) {

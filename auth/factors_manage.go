@@ -35,7 +35,7 @@ type Sealer interface {
 	Open(purpose string, sealed []byte) ([]byte, error)
 }
 
-// requireFactors answers errFactorsOff when second factors are not wired.
+// requireFactors returns errFactorsOff when second factors are not wired.
 func (s *Service) requireFactors() error {
 	if s.factors == nil {
 		return errFactorsOff
@@ -98,7 +98,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, c Client) (*TOTP
 }
 
 // ConfirmTOTP turns the pending authenticator on with a code from it and
-// answers ten fresh backup codes, shown this once.
+// returns ten fresh backup codes, shown this once.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c Client) ([]string, error) {
 	if err := s.requireFactors(); err != nil {
 		return nil, err
@@ -138,7 +138,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c 
 	return codes, nil
 }
 
-// TOTPURL answers the otpauth URL of the confirmed authenticator again, to
+// TOTPURL returns the otpauth URL of the confirmed authenticator again, to
 // show its QR code: only to an aal2 session under 10 minutes old, since it
 // reveals the secret.
 func (s *Service) TOTPURL(ctx context.Context, p *Principal) (string, error) {
@@ -204,7 +204,7 @@ func (s *Service) RemoveFactor(ctx context.Context, p *Principal, kind string, c
 }
 
 // EnableEmailFactor makes emailed codes a second factor. The first factor
-// a user turns on also gets backup codes, answered here once (nil when the
+// a user turns on also gets backup codes, returned here once (nil when the
 // user had a factor already).
 func (s *Service) EnableEmailFactor(ctx context.Context, p *Principal, c Client) ([]string, error) {
 	if err := s.requireFactors(); err != nil {
@@ -244,7 +244,7 @@ func (s *Service) EnableEmailFactor(ctx context.Context, p *Principal, c Client)
 }
 
 // NewBackupCodes replaces the user's backup codes (the old ones die) and
-// answers the new ones, shown this once. It needs a factor on and aal2.
+// returns the new ones, shown this once. It needs a factor on and aal2.
 func (s *Service) NewBackupCodes(ctx context.Context, p *Principal, c Client) ([]string, error) {
 	if err := s.requireFactors(); err != nil {
 		return nil, err
@@ -279,7 +279,7 @@ func accountName(u *User) string {
 	return u.Phone
 }
 
-// Factors answers the second factors the principal has on, and how many
+// Factors returns the second factors the principal has on, and how many
 // unused backup codes remain.
 func (s *Service) Factors(ctx context.Context, p *Principal) (kinds []string, backupLeft int, err error) {
 	if s.factors == nil {
@@ -300,7 +300,7 @@ func (s *Service) Factors(ctx context.Context, p *Principal) (kinds []string, ba
 	return kinds, backupLeft, nil
 }
 
-// factor answers the user's factor of kind (confirmed or the pending
+// factor returns the user's factor of kind (confirmed or the pending
 // enrolment), or nil.
 func (s *Service) factor(ctx context.Context, userID, kind string, confirmed bool) (*Factor, error) {
 	list, err := s.factors.Factors(ctx, userID)
@@ -319,7 +319,7 @@ func (s *Service) factor(ctx context.Context, userID, kind string, confirmed boo
 // code read aloud or copied by hand is hard to get wrong.
 const backupAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
-// newBackupCodes answers n codes formatted xxxx-xxxx-xx and their hashes.
+// newBackupCodes returns n codes formatted xxxx-xxxx-xx and their hashes.
 func (s *Service) newBackupCodes(userID string) ([]string, [][]byte, error) {
 	codes := make([]string, backupCodeCount)
 	hashes := make([][]byte, backupCodeCount)

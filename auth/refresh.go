@@ -81,7 +81,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	return s.grant(ctx, u, sess, next)
 }
 
-// liveSession loads a session and its user from the store and answers
+// liveSession loads a session and its user from the store and returns
 // token_revoked or token_expired when it can no longer be used.
 func (s *Service) liveSession(ctx context.Context, id string) (*Session, *User, error) {
 	sess, err := s.store.SessionByID(ctx, id)

@@ -26,7 +26,8 @@ const (
 	mfaTokenTTL = 5 * time.Minute
 )
 
-// MFARequired is what a first factor answers when a second is needed.
+// MFARequired is what Finish returns when a second factor is needed: the
+// MFA token to continue with (SecondFactor) and the factors it takes.
 type MFARequired struct {
 	Token   string
 	Factors []string
@@ -46,7 +47,7 @@ var (
 	errEmailFactorSet = &Error{Kind: KindInvalidRequest, Message: "Email is a second factor already.", Fields: []FieldError{{"factor", "is set up already"}}}
 )
 
-// factorsFor answers the second factors that can follow a first factor
+// factorsFor returns the second factors that can follow a first factor
 // with methods amr. After a code or link from the mailbox, another code in
 // the same mailbox proves nothing more, so email is left out: the second
 // factor must be something else (and with nothing else on, the email
@@ -70,7 +71,7 @@ func emailFirst(amr []string) bool {
 	return slices.Contains(amr, MethodOTP) || slices.Contains(amr, MethodLink)
 }
 
-// onFactors answers the second factors a user can finish a sign-in with.
+// onFactors returns the second factors a user can finish a sign-in with.
 func (s *Service) onFactors(ctx context.Context, userID string) ([]string, error) {
 	list, err := s.factors.Factors(ctx, userID)
 	if err != nil {
@@ -289,7 +290,7 @@ func (s *Service) checkTOTP(ctx context.Context, userID, code string) (bool, err
 	return fresh, nil
 }
 
-// matchTOTP answers the time step whose code equals code, comparing each
+// matchTOTP returns the time step whose code equals code, comparing each
 // candidate in constant time.
 func (s *Service) matchTOTP(f *Factor, code string) (int64, bool, error) {
 	secret, err := s.sealer.Open(totpSealPurpose, f.Secret)
@@ -328,7 +329,7 @@ func (s *Service) useBackupCode(ctx context.Context, u *User, code string, c Cli
 	return used, nil
 }
 
-// MFAFactors answers the factors that can finish the sign-in of a live MFA
+// MFAFactors returns the factors that can finish the sign-in of a live MFA
 // token, or nil when the token is not live (for the browser's second-factor
 // page, which must redraw itself without consuming anything).
 func (s *Service) MFAFactors(ctx context.Context, token string) []string {

@@ -19,13 +19,14 @@ type SignUpInput struct {
 	PhoneVerified bool
 	// SendCode sends a sign-in code by SMS to the new phone, which proves
 	// it (public sign-up). The number must then be one codes may go to,
-	// and without SMS the sign-up answers unavailable before creating
+	// and without SMS the sign-up returns unavailable before creating
 	// anything.
 	SendCode bool
 }
 
-// SignUp creates an account. It answers email_taken for a known address
-// (API.md chooses a clear 409 over enumeration safety for sign-up).
+// SignUp creates an account. It returns email_taken for a known address
+// (docs/contract.md chooses a clear 409 over enumeration safety for
+// sign-up).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	var fields []FieldError
 	var email string

@@ -102,7 +102,7 @@ func (s *Service) RequestPhoneChange(ctx context.Context, p *Principal, number s
 	return s.sendSMS(ctx, n, outgoing{purpose: PurposePhone, address: u.ID, target: n.E164, user: &u})
 }
 
-// phoneHeldElsewhere answers phone_taken when another account has
+// phoneHeldElsewhere returns phone_taken when another account has
 // verified the number.
 func (s *Service) phoneHeldElsewhere(ctx context.Context, number, userID string) error {
 	holder, err := s.otherPhoneHolder(ctx, number, userID)
@@ -112,7 +112,7 @@ func (s *Service) phoneHeldElsewhere(ctx context.Context, number, userID string)
 	return err
 }
 
-// otherPhoneHolder answers the account other than userID that has number,
+// otherPhoneHolder returns the account other than userID that has number,
 // verified or not, or nil when there is none.
 func (s *Service) otherPhoneHolder(ctx context.Context, number, userID string) (*User, error) {
 	holder, err := s.store.UserByPhone(ctx, number)
@@ -158,7 +158,7 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 }
 
 // takePhone clears the way for userID, who has just proven number: it
-// answers phone_taken when another account has verified the number, and
+// returns phone_taken when another account has verified the number, and
 // removes it from another account that holds it unverified. One lookup
 // serves both.
 func (s *Service) takePhone(ctx context.Context, number, userID string) error {
