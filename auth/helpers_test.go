@@ -215,7 +215,7 @@ func (e *env) signIn(addr, pw string, c auth.Client) *auth.Grant {
 	e.t.Helper()
 	g, err := passwordGrant(e.ctx, e.svc, addr, pw, c)
 	if err != nil {
-		e.t.Fatalf("PasswordGrant(%q): %v", addr, err)
+		e.t.Fatalf("SignInPassword(%q): %v", addr, err)
 	}
 	return g
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
-func TestPasswordGrant(t *testing.T) {
+func TestSignInPassword(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		run(t, st, "success", func(t *testing.T, e *env) {
 			addr := email("grant")
@@ -20,7 +20,7 @@ func TestPasswordGrant(t *testing.T) {
 			c := auth.Client{IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (flow test)"}
 			g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, c)
 			if err != nil {
-				t.Fatalf("PasswordGrant: %v", err)
+				t.Fatalf("SignInPassword: %v", err)
 			}
 			now := e.now()
 			if g.AccessToken == "" || g.RefreshToken == "" || g.ExpiresIn != 15*time.Minute {
@@ -77,7 +77,7 @@ func TestPasswordGrant(t *testing.T) {
 			for _, tt := range tests {
 				g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, auth.Client{IP: "203.0.113.8", UserAgent: tt.ua})
 				if err != nil {
-					t.Errorf("PasswordGrant with user agent %.20q: %v", tt.ua, err)
+					t.Errorf("SignInPassword with user agent %.20q: %v", tt.ua, err)
 					continue
 				}
 				if got := e.storedSession(g.Session.ID).UserAgent; got != tt.want {
@@ -149,7 +149,7 @@ func TestPasswordGrant(t *testing.T) {
 			}
 			for _, tt := range tests {
 				_, err := passwordGrant(e.ctx, e.svc, tt.email, tt.password, client())
-				checkErr(t, "PasswordGrant("+tt.email+")", err, tt.want)
+				checkErr(t, "SignInPassword("+tt.email+")", err, tt.want)
 			}
 			if ev := e.obs.take(); len(ev) != 0 {
 				t.Errorf("invalid requests were observed as sign-ins: %q", ev)
@@ -175,7 +175,7 @@ func TestPasswordGrant(t *testing.T) {
 	})
 }
 
-func TestPasswordGrantDefaultParams(t *testing.T) {
+func TestSignInPasswordDefaultParams(t *testing.T) {
 	forEachEnv(t, func(t *testing.T, e *env) {
 		addr := email("default")
 		u := e.signUp(addr, goodPassword)
@@ -193,7 +193,7 @@ func TestPasswordGrantDefaultParams(t *testing.T) {
 	}, withParams(password.DefaultParams))
 }
 
-func TestPasswordGrantThrottle(t *testing.T) {
+func TestSignInPasswordThrottle(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		run(t, st, "per account", func(t *testing.T, e *env) {
 			addr := email("victim")

@@ -206,13 +206,13 @@ func (e *mfaEnv) mfaToken(addr string) *auth.MFARequired {
 	e.t.Helper()
 	g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
 	if err != nil {
-		e.t.Fatalf("PasswordGrant(%s): %v", addr, err)
+		e.t.Fatalf("SignInPassword(%s): %v", addr, err)
 	}
 	if g.MFA == nil || g.MFA.Token == "" {
-		e.t.Fatalf("PasswordGrant(%s): no second factor asked for: %+v", addr, g)
+		e.t.Fatalf("SignInPassword(%s): no second factor asked for: %+v", addr, g)
 	}
 	if g.AccessToken != "" || g.RefreshToken != "" || g.Session != nil {
-		e.t.Fatalf("PasswordGrant(%s) asked for a second factor and answered credentials too: %+v", addr, g)
+		e.t.Fatalf("SignInPassword(%s) asked for a second factor and answered credentials too: %+v", addr, g)
 	}
 	return g.MFA
 }
@@ -228,13 +228,13 @@ func (e *mfaEnv) mustGrant(token, factor, code string, amr ...string) *auth.Prin
 	e.t.Helper()
 	g, err := e.grant(token, factor, code)
 	if err != nil {
-		e.t.Fatalf("MFAGrant(%s): %v", factor, err)
+		e.t.Fatalf("SecondFactor(%s): %v", factor, err)
 	}
 	if g.AccessToken == "" || g.RefreshToken == "" || g.Session == nil || g.MFA != nil {
-		e.t.Fatalf("MFAGrant(%s): %+v", factor, g)
+		e.t.Fatalf("SecondFactor(%s): %+v", factor, g)
 	}
 	if g.Session.AAL != auth.AAL2 || !slices.Equal(g.Session.AMR, amr) {
-		e.t.Errorf("MFAGrant(%s): session aal %q amr %v; want aal2 %v", factor, g.Session.AAL, g.Session.AMR, amr)
+		e.t.Errorf("SecondFactor(%s): session aal %q amr %v; want aal2 %v", factor, g.Session.AAL, g.Session.AMR, amr)
 	}
 	checkSession(e.t, "stored aal2 session", e.storedSession(g.Session.ID), g.Session)
 	p := e.bearer(g.AccessToken)
@@ -278,7 +278,7 @@ func TestMFAFactorsOff(t *testing.T) {
 		_, err := e.svc.EnrollTOTP(e.ctx, p, client())
 		checkErr(t, "EnrollTOTP", err, errFactorsOff)
 		_, err = mfaGrant(e.ctx, e.svc, auth.MFAInput{Token: "x", Factor: auth.FactorTOTP, Code: "123456"}, client())
-		checkErr(t, "MFAGrant", err, errFactorsOff)
+		checkErr(t, "SecondFactor", err, errFactorsOff)
 		kinds, left, err := e.svc.Factors(e.ctx, p)
 		if err != nil || kinds == nil || len(kinds) != 0 || left != 0 {
 			t.Errorf("Factors = %v, %d, %v; want [] 0", kinds, left, err)
@@ -953,7 +953,7 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			}
 			g, err := otpGrant(e.ctx, e.svc, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
-				t.Fatalf("OTPGrant: %+v, %v; want the second-factor step", g, err)
+				t.Fatalf("SignInCode: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
 
@@ -964,7 +964,7 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			}
 			g, err = magicLinkGrant(e.ctx, e.svc, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
-				t.Fatalf("MagicLinkGrant: %+v, %v; want the second-factor step", g, err)
+				t.Fatalf("SignInLink: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodLink, auth.MethodTOTP)
 
@@ -976,17 +976,17 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			}
 			r, err := verifyLink(e.ctx, e.svc, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
 			if err != nil || r.MFA == nil || r.Cookie != "" || r.Session != nil {
-				t.Fatalf("VerifyLink: %+v, %v; want the second-factor step", r, err)
+				t.Fatalf("SignInLink: %+v, %v; want the second-factor step", r, err)
 			}
 			if f := e.svc.MFAFactors(e.ctx, r.MFA.Token); !slices.Equal(f, []string{auth.FactorBackupCode, auth.FactorTOTP}) {
 				t.Errorf("MFAFactors %v", f)
 			}
 			br, err := mfaBrowser(e.ctx, e.svc, auth.MFAInput{Token: r.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
 			if err != nil {
-				t.Fatalf("MFABrowser: %v", err)
+				t.Fatalf("SecondFactor: %v", err)
 			}
 			if br.Cookie == "" || br.Session == nil || br.Session.AAL != auth.AAL2 || br.RedirectTo != testIssuer+"/app" {
-				t.Errorf("MFABrowser: %+v", br)
+				t.Errorf("SecondFactor: %+v", br)
 			}
 			cp, err := e.svc.CookiePrincipal(e.ctx, br.Cookie)
 			if err != nil || cp.Session.AAL != auth.AAL2 || !slices.Equal(cp.Session.AMR, []string{auth.MethodLink, auth.MethodTOTP}) {
@@ -1005,7 +1005,7 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			}
 			g, err = recoverGrant(e.ctx, e.svc, auth.RecoverInput{Email: mu.addr, Code: e.mail.last(t, auth.KindRecovery, mu.addr).Data.Code, NewPassword: newPassword}, client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
-				t.Fatalf("RecoverVerify: %+v, %v; want the second-factor step", g, err)
+				t.Fatalf("ResetPassword: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
 			if g, err := passwordGrant(e.ctx, e.svc, mu.addr, newPassword, client()); err != nil || g.MFA == nil {
@@ -1045,7 +1045,7 @@ func TestMFAEmailAfterEmailAndChannels(t *testing.T) {
 			}
 			g, err := otpGrant(e.ctx, e.svc, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
 			if err != nil || g.MFA == nil {
-				t.Fatalf("OTPGrant: %+v, %v", g, err)
+				t.Fatalf("SignInCode: %+v, %v", g, err)
 			}
 			if !slices.Equal(g.MFA.Factors, []string{auth.FactorBackupCode, auth.FactorTOTP}) {
 				t.Errorf("after an email code: factors %v, want no email", g.MFA.Factors)

@@ -49,7 +49,7 @@ func TestSMSFlows(t *testing.T) {
 			e.clock.Advance(e.cfg.OTPTTL)
 			_, err := phoneOTPGrant(e.ctx, e.svc, n, code, client())
 			if auth.KindOf(err) != auth.KindCodeExpired {
-				t.Fatalf("PhoneOTPGrant after the TTL: %v, want code_expired", err)
+				t.Fatalf("SignInCode after the TTL: %v, want code_expired", err)
 			}
 		})
 
@@ -69,7 +69,7 @@ func TestSMSFlows(t *testing.T) {
 					} else if k := auth.KindOf(err); k != auth.KindInvalidCode && k != auth.KindTooManyAttempts {
 						// Tries are counted before comparing, so past the
 						// fifth even the right code is too many.
-						t.Errorf("losing PhoneOTPGrant: %v", err)
+						t.Errorf("losing SignInCode: %v", err)
 					}
 				})
 			}
@@ -95,7 +95,7 @@ func TestSMSFlows(t *testing.T) {
 			}
 			g, err := phoneOTPGrant(e.ctx, e.svc, n, e.smsCode(n), client())
 			if err != nil || g.MFA == nil {
-				t.Fatalf("PhoneOTPGrant with factors on: %+v, %v", g, err)
+				t.Fatalf("SignInCode with factors on: %+v, %v", g, err)
 			}
 			// The mailbox is another channel than the phone: email stays a
 			// second factor here, unlike after an email code.
@@ -180,7 +180,7 @@ func (e *mfaEnv) signInMFA(mu *mfaUser) *auth.Grant {
 	tok := e.mfaToken(mu.addr)
 	g, err := e.grant(tok.Token, auth.FactorTOTP, e.code(mu.secret))
 	if err != nil {
-		e.t.Fatalf("MFAGrant: %v", err)
+		e.t.Fatalf("SecondFactor: %v", err)
 	}
 	e.nextStep()
 	return g
