@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +28,9 @@ type Proof struct {
 	// SecondFactor), bound to the channel its MFA token was made for.
 	second  bool
 	channel Channel
+	// finished is set by the Finish that uses the proof: one proof, one
+	// session, as each step's code, link or token is used once.
+	finished atomic.Bool
 }
 
 // User returns the account the proof is for.
@@ -73,14 +77,21 @@ type Grant struct {
 	MFA *MFARequired
 }
 
-var errNoProof = &Error{Kind: KindInvalidRequest, Message: "There is nothing to finish: sign in first."}
+var (
+	errNoProof       = &Error{Kind: KindInvalidRequest, Message: "There is nothing to finish: sign in first."}
+	errProofFinished = &Error{Kind: KindInvalidRequest, Message: "This sign-in was finished already; sign in again."}
+)
 
 // Finish ends a sign-in that p proved: a session delivered on ch, or,
 // when the account has a second factor on and p holds only the first, an
-// MFA token to continue with (bound to ch and its redirect target).
+// MFA token to continue with (bound to ch and its redirect target). A
+// proof finishes once.
 func (s *Service) Finish(ctx context.Context, p *Proof, c Client, ch Channel) (*Grant, error) {
 	if p == nil || p.user == nil || len(p.methods) == 0 {
 		return nil, errNoProof
+	}
+	if !p.finished.CompareAndSwap(false, true) {
+		return nil, errProofFinished
 	}
 	g, err := s.finish(ctx, p, c, ch)
 	s.observe(p.flow, err)

@@ -51,6 +51,23 @@ func TestFinish(t *testing.T) {
 			}
 		})
 
+		runMFA(t, st, "a proof finishes once", func(t *testing.T, e *mfaEnv) {
+			addr := email("once")
+			e.signUp(addr, goodPassword)
+			p, err := e.svc.SignInPassword(e.ctx, auth.Identity{Email: addr}, goodPassword, client())
+			if err != nil {
+				t.Fatalf("SignInPassword: %v", err)
+			}
+			if _, err := e.svc.Finish(e.ctx, p, client(), auth.Tokens); err != nil {
+				t.Fatalf("Finish: %v", err)
+			}
+			for _, ch := range []auth.Channel{auth.Tokens, auth.Cookie("")} {
+				if _, err := e.svc.Finish(e.ctx, p, client(), ch); auth.KindOf(err) != auth.KindInvalidRequest {
+					t.Errorf("Finish again: %v, want invalid_request", err)
+				}
+			}
+		})
+
 		runMFA(t, st, "no proof", func(t *testing.T, e *mfaEnv) {
 			for _, p := range []*auth.Proof{nil, {}} {
 				_, err := e.svc.Finish(e.ctx, p, client(), auth.Tokens)
@@ -82,17 +99,34 @@ func TestFinish(t *testing.T) {
 			if !slices.Equal(second.Methods(), []string{auth.MethodPassword, auth.MethodTOTP}) {
 				t.Errorf("methods %v", second.Methods())
 			}
-			// A proof from a browser's second factor cannot be cashed
-			// for tokens either.
-			if _, err := e.svc.Finish(e.ctx, second, client(), auth.Tokens); auth.KindOf(err) != auth.KindTokenRevoked {
-				t.Errorf("a browser's second factor finished for tokens: %v, want token_revoked", err)
-			}
 			g, err = e.svc.Finish(e.ctx, second, client(), auth.Cookie(""))
 			if err != nil {
 				t.Fatalf("Finish: %v", err)
 			}
 			if g.Cookie == "" || g.Session.AAL != auth.AAL2 || g.RedirectTo != testIssuer+"/after" {
 				t.Errorf("Finish after the second factor: %+v", g)
+			}
+
+			// A proof from a browser's second factor cannot be cashed
+			// for tokens either, and the try uses it up.
+			e.nextStep()
+			p, err = e.svc.SignInPassword(e.ctx, auth.Identity{Email: mu.addr}, goodPassword, client())
+			if err != nil {
+				t.Fatalf("SignInPassword: %v", err)
+			}
+			g, err = e.svc.Finish(e.ctx, p, client(), auth.Cookie(""))
+			if err != nil || g.MFA == nil {
+				t.Fatalf("Finish with a factor on: %+v, %v", g, err)
+			}
+			second, err = e.svc.SecondFactor(e.ctx, auth.MFAInput{Token: g.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client(), auth.Cookie(""))
+			if err != nil {
+				t.Fatalf("SecondFactor: %v", err)
+			}
+			if _, err := e.svc.Finish(e.ctx, second, client(), auth.Tokens); auth.KindOf(err) != auth.KindTokenRevoked {
+				t.Errorf("a browser's second factor finished for tokens: %v, want token_revoked", err)
+			}
+			if _, err := e.svc.Finish(e.ctx, second, client(), auth.Cookie("")); auth.KindOf(err) != auth.KindInvalidRequest {
+				t.Errorf("the proof after a refused finish: %v, want invalid_request", err)
 			}
 		})
 
