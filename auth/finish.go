@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -33,11 +34,16 @@ type Proof struct {
 	finished atomic.Bool
 }
 
-// User returns the account the proof is for.
-func (p *Proof) User() *User { return p.user }
+// User returns a copy of the account the proof is for: changing it
+// changes nothing Finish does.
+func (p *Proof) User() *User {
+	u := *p.user
+	return &u
+}
 
-// Methods returns the authentication methods proven (the session's amr).
-func (p *Proof) Methods() []string { return p.methods }
+// Methods returns a copy of the authentication methods proven (the
+// session's amr).
+func (p *Proof) Methods() []string { return slices.Clone(p.methods) }
 
 // Channel says how Finish delivers a sign-in: Tokens for API clients, or
 // Cookie for a browser. It is part of an MFA token too, so a second factor

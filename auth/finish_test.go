@@ -33,11 +33,16 @@ func TestFinish(t *testing.T) {
 				if p.User().ID != u.ID || !slices.Equal(p.Methods(), []string{auth.MethodPassword}) {
 					t.Errorf("%s: proof of %s by %v", tt.name, p.User().ID, p.Methods())
 				}
+				// What the caller reads cannot change what Finish does.
+				p.User().ID, p.Methods()[0] = "someone else", auth.MethodTOTP
 				g, err := e.svc.Finish(e.ctx, p, client(), tt.ch)
 				if err != nil {
 					t.Fatalf("%s: Finish: %v", tt.name, err)
 				}
 				checkSession(t, tt.name, e.storedSession(g.Session.ID), g.Session)
+				if g.Session.UserID != u.ID || !slices.Equal(g.Session.AMR, []string{auth.MethodPassword}) {
+					t.Errorf("%s: session of %s by %v", tt.name, g.Session.UserID, g.Session.AMR)
+				}
 				if tt.cookie {
 					if g.Cookie == "" || g.AccessToken != "" || g.RefreshToken != "" || g.RedirectTo != tt.target {
 						t.Errorf("%s: %+v, want a cookie and %q", tt.name, g, tt.target)
