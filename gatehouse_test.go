@@ -59,14 +59,19 @@ func newGatehouse(t *testing.T, cfg gatehouse.Config) *gatehouse.Gatehouse {
 	return g
 }
 
-// signIn makes an account and answers an access token for it.
+// signIn makes an account and returns an access token for it.
 func signIn(t *testing.T, g *gatehouse.Gatehouse, email string) string {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := g.Auth().SignUp(ctx, auth.SignUpInput{Email: email, Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}
-	grant, err := g.Auth().PasswordGrant(ctx, email, testPassword, auth.Client{IP: "192.0.2.1"})
+	c := auth.Client{IP: "192.0.2.1"}
+	p, err := g.Auth().SignInPassword(ctx, auth.Identity{Email: email}, testPassword, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant, err := g.Auth().Finish(ctx, p, c, auth.Tokens)
 	if err != nil {
 		t.Fatal(err)
 	}

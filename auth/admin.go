@@ -27,7 +27,7 @@ func (s *Service) userByID(ctx context.Context, id string) (*User, error) {
 	return u, nil
 }
 
-// AdminUser answers one user by ID.
+// AdminUser returns one user by ID.
 func (s *Service) AdminUser(ctx context.Context, id string) (*User, error) {
 	return s.userByID(ctx, id)
 }
@@ -35,7 +35,7 @@ func (s *Service) AdminUser(ctx context.Context, id string) (*User, error) {
 // maxQueryLength bounds an admin search string.
 const maxQueryLength = 200
 
-// AdminUsers answers one page of users matching q and the cursor of the next
+// AdminUsers returns one page of users matching q and the cursor of the next
 // page ("" on the last page).
 func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, error) {
 	q.Query = strings.TrimSpace(q.Query)
@@ -45,7 +45,7 @@ func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, 
 	if q.After != "" && !validID(q.After) {
 		return nil, "", fieldError("cursor", "must be the next_cursor of a previous page")
 	}
-	// The store answers at most 200 rows and one more than a page tells
+	// The store returns at most 200 rows and one more than a page tells
 	// whether another follows, so a page holds at most 199.
 	if q.Limit <= 0 {
 		q.Limit = 50
@@ -143,7 +143,7 @@ func (s *Service) AdminDeleteUser(ctx context.Context, id string) error {
 	return nil
 }
 
-// AdminUserByEmail answers the user with that email (for the CLI).
+// AdminUserByEmail returns the user with that email (for the CLI).
 func (s *Service) AdminUserByEmail(ctx context.Context, email string) (*User, error) {
 	e, ferr := emailField("email", email)
 	if ferr != nil {
@@ -211,8 +211,8 @@ func (s *Service) AdminResetFactors(ctx context.Context, userID string, c Client
 	return nil
 }
 
-// AdminFactors answers the second factors a user has on and how many
-// unused backup codes remain, as Factors answers them for the user's own
+// AdminFactors returns the second factors a user has on and how many
+// unused backup codes remain, as Factors returns them for the user's own
 // principal.
 func (s *Service) AdminFactors(ctx context.Context, userID string) (kinds []string, backupLeft int, err error) {
 	if _, err := s.userByID(ctx, userID); err != nil {
@@ -243,11 +243,11 @@ var (
 	errAdminNeedsAAL2 = &Error{Kind: KindForbidden, Message: "Your account has a second factor, so the admin pages need a session signed in with it. Sign out, then sign in again and finish with your second factor."}
 )
 
-// AdminAccess answers nil when p may act as an administrator in the
+// AdminAccess returns nil when p may act as an administrator in the
 // browser: the account has the admin role as stored now (not as this
 // node cached it: a role taken away on another node counts at once), is
 // not disabled, and, when it has a second factor on, the session was
-// signed in with it (aal2). Otherwise it answers a forbidden error that
+// signed in with it (aal2). Otherwise it returns a forbidden error that
 // says which of these is missing.
 func (s *Service) AdminAccess(ctx context.Context, p *Principal) error {
 	if p == nil {

@@ -46,7 +46,7 @@ func TestAdminResetFactors(t *testing.T) {
 			if err := e.svc.AdminResetFactors(e.ctx, mu.user.ID, client()); err != nil {
 				t.Fatalf("AdminResetFactors: %v", err)
 			}
-			g, err := e.svc.PasswordGrant(e.ctx, mu.addr, goodPassword, client())
+			g, err := passwordGrant(e.ctx, e.svc, mu.addr, goodPassword, client())
 			if err != nil || g.MFA != nil || g.AccessToken == "" {
 				t.Fatalf("password sign-in after the reset: %+v, %v; want tokens without a second factor", g, err)
 			}

@@ -231,7 +231,7 @@ func TestAdminUser(t *testing.T) {
 			if err := e.svc.AdminDeleteUser(e.ctx, u.ID); err != nil {
 				t.Fatal(err)
 			}
-			_, err := e.svc.PasswordGrant(e.ctx, u.Email, goodPassword, client())
+			_, err := passwordGrant(e.ctx, e.svc, u.Email, goodPassword, client())
 			checkErr(t, "sign-in", err, errInvalidCredentials)
 			if _, err := e.store.SessionByID(e.ctx, g.Session.ID); !errors.Is(err, auth.ErrNotFound) {
 				t.Errorf("session after delete: %v; want not found", err)

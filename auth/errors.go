@@ -5,11 +5,12 @@ import (
 	"time"
 )
 
-// Kind classifies an Error. Each kind is one stable `code` of API.md; the
+// Kind classifies an Error. Each kind is one stable `code` of the contract
+// (docs/contract.md, /openapi.json); the
 // api package maps kinds to HTTP statuses.
 type Kind string
 
-// The kinds of Error (API.md, "Conventions").
+// The kinds of Error (docs/contract.md, "Conventions").
 const (
 	KindInvalidRequest     Kind = "invalid_request"
 	KindEmailTaken         Kind = "email_taken"
@@ -34,7 +35,7 @@ type FieldError struct {
 	Message string
 }
 
-// Error is the one error type flows answer. Message is safe to show to the
+// Error is the one error type flows return. Message is safe to show to the
 // client; nothing internal goes into it.
 type Error struct {
 	Kind    Kind
@@ -65,7 +66,7 @@ var (
 	ErrUnavailable = &Error{Kind: KindUnavailable}
 )
 
-// KindOf answers the kind of err, or "" when err is not an *Error.
+// KindOf returns the kind of err, or "" when err is not an *Error.
 func KindOf(err error) Kind {
 	var e *Error
 	if errors.As(err, &e) {

@@ -213,9 +213,9 @@ func (e *env) signUp(addr, pw string) *auth.User {
 // signIn answers a password grant that must succeed.
 func (e *env) signIn(addr, pw string, c auth.Client) *auth.Grant {
 	e.t.Helper()
-	g, err := e.svc.PasswordGrant(e.ctx, addr, pw, c)
+	g, err := passwordGrant(e.ctx, e.svc, addr, pw, c)
 	if err != nil {
-		e.t.Fatalf("PasswordGrant(%q): %v", addr, err)
+		e.t.Fatalf("SignInPassword(%q): %v", addr, err)
 	}
 	return g
 }
@@ -364,4 +364,55 @@ func sessionIDs(list []auth.Session) []string {
 		ids[i] = s.ID
 	}
 	return ids
+}
+
+// finished finishes a proof on ch, as the API (Tokens) and the pages
+// (Cookie) do after a sign-in step.
+func finished(ctx context.Context, svc *auth.Service, c auth.Client, ch auth.Channel) func(*auth.Proof, error) (*auth.Grant, error) {
+	return func(p *auth.Proof, err error) (*auth.Grant, error) {
+		if err != nil {
+			return nil, err
+		}
+		return svc.Finish(ctx, p, c, ch)
+	}
+}
+
+// passwordGrant is grant_type password of POST /v1/token.
+func passwordGrant(ctx context.Context, svc *auth.Service, addr, pw string, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Tokens)(svc.SignInPassword(ctx, auth.Identity{Email: addr}, pw, c))
+}
+
+// otpGrant is grant_type otp of POST /v1/token with an email.
+func otpGrant(ctx context.Context, svc *auth.Service, addr, code string, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Tokens)(svc.SignInCode(ctx, auth.Identity{Email: addr}, code))
+}
+
+// phoneOTPGrant is grant_type otp of POST /v1/token with a phone.
+func phoneOTPGrant(ctx context.Context, svc *auth.Service, number, code string, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Tokens)(svc.SignInCode(ctx, auth.Identity{Phone: number}, code))
+}
+
+// magicLinkGrant is grant_type magic_link of POST /v1/token.
+func magicLinkGrant(ctx context.Context, svc *auth.Service, token string, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Tokens)(svc.SignInLink(ctx, token))
+}
+
+// verifyLink is a link opened in a browser: a cookie session.
+func verifyLink(ctx context.Context, svc *auth.Service, token string, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Cookie(""))(svc.SignInLink(ctx, token))
+}
+
+// mfaGrant is grant_type mfa of POST /v1/token.
+func mfaGrant(ctx context.Context, svc *auth.Service, in auth.MFAInput, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Tokens)(svc.SecondFactor(ctx, in, c, auth.Tokens))
+}
+
+// mfaBrowser is the second-factor step of the pages.
+func mfaBrowser(ctx context.Context, svc *auth.Service, in auth.MFAInput, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Cookie(""))(svc.SecondFactor(ctx, in, c, auth.Cookie("")))
+}
+
+// recoverGrant is POST /v1/recover/verify.
+func recoverGrant(ctx context.Context, svc *auth.Service, in auth.RecoverInput, c auth.Client) (*auth.Grant, error) {
+	return finished(ctx, svc, c, auth.Tokens)(svc.ResetPassword(ctx, in))
 }

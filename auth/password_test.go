@@ -11,16 +11,16 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
-func TestPasswordGrant(t *testing.T) {
+func TestSignInPassword(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		run(t, st, "success", func(t *testing.T, e *env) {
 			addr := email("grant")
 			u := e.signUp(addr, goodPassword)
 			e.clock.Advance(time.Hour)
 			c := auth.Client{IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (flow test)"}
-			g, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, c)
+			g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, c)
 			if err != nil {
-				t.Fatalf("PasswordGrant: %v", err)
+				t.Fatalf("SignInPassword: %v", err)
 			}
 			now := e.now()
 			if g.AccessToken == "" || g.RefreshToken == "" || g.ExpiresIn != 15*time.Minute {
@@ -75,9 +75,9 @@ func TestPasswordGrant(t *testing.T) {
 				{"curl/8\x00evil", "curl/8\uFFFDevil"},
 			}
 			for _, tt := range tests {
-				g, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, auth.Client{IP: "203.0.113.8", UserAgent: tt.ua})
+				g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, auth.Client{IP: "203.0.113.8", UserAgent: tt.ua})
 				if err != nil {
-					t.Errorf("PasswordGrant with user agent %.20q: %v", tt.ua, err)
+					t.Errorf("SignInPassword with user agent %.20q: %v", tt.ua, err)
 					continue
 				}
 				if got := e.storedSession(g.Session.ID).UserAgent; got != tt.want {
@@ -100,7 +100,7 @@ func TestPasswordGrant(t *testing.T) {
 			}
 			var errs []error
 			for _, a := range attempts {
-				g, err := e.svc.PasswordGrant(e.ctx, a.email, a.password, client())
+				g, err := passwordGrant(e.ctx, e.svc, a.email, a.password, client())
 				if g != nil {
 					t.Errorf("%s: answered a grant", a.name)
 				}
@@ -123,9 +123,9 @@ func TestPasswordGrant(t *testing.T) {
 			if _, err := e.svc.AdminUpdateUser(e.ctx, u.ID, auth.AdminUpdate{Disabled: new(true)}); err != nil {
 				t.Fatal(err)
 			}
-			_, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, client())
+			_, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
 			checkErr(t, "right password", err, errDisabled)
-			_, err = e.svc.PasswordGrant(e.ctx, addr, "not-the-password", client())
+			_, err = passwordGrant(e.ctx, e.svc, addr, "not-the-password", client())
 			checkErr(t, "wrong password", err, errInvalidCredentials)
 			if _, err := e.svc.AdminUpdateUser(e.ctx, u.ID, auth.AdminUpdate{Disabled: new(false)}); err != nil {
 				t.Fatal(err)
@@ -148,8 +148,8 @@ func TestPasswordGrant(t *testing.T) {
 				{"a@b", "x", invalid(emailInvalid)},
 			}
 			for _, tt := range tests {
-				_, err := e.svc.PasswordGrant(e.ctx, tt.email, tt.password, client())
-				checkErr(t, "PasswordGrant("+tt.email+")", err, tt.want)
+				_, err := passwordGrant(e.ctx, e.svc, tt.email, tt.password, client())
+				checkErr(t, "SignInPassword("+tt.email+")", err, tt.want)
 			}
 			if ev := e.obs.take(); len(ev) != 0 {
 				t.Errorf("invalid requests were observed as sign-ins: %q", ev)
@@ -175,7 +175,7 @@ func TestPasswordGrant(t *testing.T) {
 	})
 }
 
-func TestPasswordGrantDefaultParams(t *testing.T) {
+func TestSignInPasswordDefaultParams(t *testing.T) {
 	forEachEnv(t, func(t *testing.T, e *env) {
 		addr := email("default")
 		u := e.signUp(addr, goodPassword)
@@ -186,36 +186,36 @@ func TestPasswordGrantDefaultParams(t *testing.T) {
 		if g.User.PasswordHash != u.PasswordHash || e.storedUser(u.ID).PasswordHash != u.PasswordHash {
 			t.Errorf("a hash with the current parameters was rewritten")
 		}
-		_, err := e.svc.PasswordGrant(e.ctx, addr, "not-the-password", client())
+		_, err := passwordGrant(e.ctx, e.svc, addr, "not-the-password", client())
 		checkErr(t, "wrong password", err, errInvalidCredentials)
-		_, err = e.svc.PasswordGrant(e.ctx, email("ghost"), goodPassword, client())
+		_, err = passwordGrant(e.ctx, e.svc, email("ghost"), goodPassword, client())
 		checkErr(t, "unknown email", err, errInvalidCredentials)
 	}, withParams(password.DefaultParams))
 }
 
-func TestPasswordGrantThrottle(t *testing.T) {
+func TestSignInPasswordThrottle(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		run(t, st, "per account", func(t *testing.T, e *env) {
 			addr := email("victim")
 			e.signUp(addr, goodPassword)
 			for i := range 5 {
 				// A new address each time: only the account counts.
-				_, err := e.svc.PasswordGrant(e.ctx, addr, "guess", client())
+				_, err := passwordGrant(e.ctx, e.svc, addr, "guess", client())
 				checkErr(t, "guess", err, errInvalidCredentials)
 				if i < 4 {
 					e.clock.Advance(time.Second)
 				}
 			}
 			e.obs.take()
-			_, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, client())
+			_, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
 			checkErr(t, "right password while locked", err, rateLimited(time.Minute))
-			_, err = e.svc.PasswordGrant(e.ctx, strings.ToUpper(addr), "guess", client())
+			_, err = passwordGrant(e.ctx, e.svc, strings.ToUpper(addr), "guess", client())
 			checkErr(t, "wrong password while locked", err, rateLimited(time.Minute))
 			if ev := e.obs.take(); !slices.Equal(ev, []string{"password:throttled", "password:throttled"}) {
 				t.Errorf("observed %q", ev)
 			}
 			e.clock.Advance(59 * time.Second)
-			_, err = e.svc.PasswordGrant(e.ctx, addr, goodPassword, client())
+			_, err = passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
 			checkErr(t, "a second before the end", err, rateLimited(time.Second))
 			// Another account is not affected.
 			other := email("bystander")
@@ -229,12 +229,12 @@ func TestPasswordGrantThrottle(t *testing.T) {
 		run(t, st, "per address", func(t *testing.T, e *env) {
 			c := client()
 			for range 5 {
-				_, err := e.svc.PasswordGrant(e.ctx, email("spray"), "guess", c)
+				_, err := passwordGrant(e.ctx, e.svc, email("spray"), "guess", c)
 				checkErr(t, "spray", err, errInvalidCredentials)
 			}
 			addr := email("sixth")
 			e.signUp(addr, goodPassword)
-			_, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, c)
+			_, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, c)
 			checkErr(t, "sixth email from the address", err, rateLimited(time.Minute))
 			// The account itself is fine from elsewhere.
 			e.signIn(addr, goodPassword, client())
@@ -249,21 +249,21 @@ func TestPasswordGrantThrottle(t *testing.T) {
 			e.signUp(addr, goodPassword)
 			c := client()
 			for range 4 {
-				_, err := e.svc.PasswordGrant(e.ctx, addr, "guess", c)
+				_, err := passwordGrant(e.ctx, e.svc, addr, "guess", c)
 				checkErr(t, "guess", err, errInvalidCredentials)
 			}
 			e.signIn(addr, goodPassword, c)
 			// The account starts over: four more failures from elsewhere
 			// leave it open.
 			for range 4 {
-				_, err := e.svc.PasswordGrant(e.ctx, addr, "guess", client())
+				_, err := passwordGrant(e.ctx, e.svc, addr, "guess", client())
 				checkErr(t, "guess after reset", err, errInvalidCredentials)
 			}
 			e.signIn(addr, goodPassword, client())
 			// The address still holds its four: one more locks it.
-			_, err := e.svc.PasswordGrant(e.ctx, email("other"), "guess", c)
+			_, err := passwordGrant(e.ctx, e.svc, email("other"), "guess", c)
 			checkErr(t, "fifth failure from the address", err, errInvalidCredentials)
-			_, err = e.svc.PasswordGrant(e.ctx, addr, goodPassword, c)
+			_, err = passwordGrant(e.ctx, e.svc, addr, goodPassword, c)
 			checkErr(t, "address locked", err, rateLimited(time.Minute))
 		})
 
@@ -272,10 +272,10 @@ func TestPasswordGrantThrottle(t *testing.T) {
 			e.signUp(addr, goodPassword)
 			for _, block := range []time.Duration{time.Minute, 2 * time.Minute} {
 				for range 5 {
-					_, err := e.svc.PasswordGrant(e.ctx, addr, "guess", client())
+					_, err := passwordGrant(e.ctx, e.svc, addr, "guess", client())
 					checkErr(t, "guess", err, errInvalidCredentials)
 				}
-				_, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, client())
+				_, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
 				checkErr(t, "locked", err, rateLimited(block))
 				e.clock.Advance(block)
 			}

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// User answers the principal's account as stored now (not the cached view).
+// User returns the principal's account as stored now (not the cached view).
 func (s *Service) User(ctx context.Context, p *Principal) (*User, error) {
 	u, err := s.store.UserByID(ctx, p.User.ID)
 	if errors.Is(err, ErrNotFound) {

@@ -39,7 +39,8 @@ type Config struct {
 	OTPLength int
 	// OTPTTL is how long a code is valid (5m).
 	OTPTTL time.Duration
-	// OTPMaxAttempts is how many wrong codes kill a challenge (5).
+	// OTPMaxAttempts is how many wrong codes kill a challenge (5): a
+	// sign-in, recovery or phone code, or an MFA token's second factor.
 	OTPMaxAttempts int
 	// MagicLinkTTL is how long a link is valid (15m).
 	MagicLinkTTL time.Duration

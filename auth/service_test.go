@@ -118,10 +118,10 @@ func TestDummyHashRecovers(t *testing.T) {
 		e.signUp(addr, goodPassword)
 		gone, cancel := context.WithCancel(e.ctx)
 		cancel()
-		_, err := e.svc.PasswordGrant(gone, addr, goodPassword, client())
+		_, err := passwordGrant(gone, e.svc, addr, goodPassword, client())
 		checkErr(t, "cancelled sign-in", err, &auth.Error{Kind: auth.KindUnavailable, Message: "The server is busy; try again."})
 		e.signIn(addr, goodPassword, client())
-		_, err = e.svc.PasswordGrant(e.ctx, email("ghost"), goodPassword, client())
+		_, err = passwordGrant(e.ctx, e.svc, email("ghost"), goodPassword, client())
 		checkErr(t, "unknown email", err, errInvalidCredentials)
 	})
 }

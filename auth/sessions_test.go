@@ -186,7 +186,7 @@ func TestChangePassword(t *testing.T) {
 			if _, err := e.svc.RefreshGrant(e.ctx, a.RefreshToken, client()); err != nil {
 				t.Errorf("current session's refresh: %v", err)
 			}
-			_, err = e.svc.PasswordGrant(e.ctx, u.Email, goodPassword, client())
+			_, err = passwordGrant(e.ctx, e.svc, u.Email, goodPassword, client())
 			checkErr(t, "old password", err, errInvalidCredentials)
 			e.signIn(u.Email, newPassword, client())
 		})
@@ -220,7 +220,7 @@ func TestChangePassword(t *testing.T) {
 			}
 			checkErr(t, "right current while locked", e.svc.ChangePassword(e.ctx, p, goodPassword, newPassword, client()), rateLimited(time.Minute))
 			// The account's sign-in is locked too.
-			_, err := e.svc.PasswordGrant(e.ctx, u.Email, goodPassword, client())
+			_, err := passwordGrant(e.ctx, e.svc, u.Email, goodPassword, client())
 			checkErr(t, "sign-in while locked", err, rateLimited(time.Minute))
 			e.clock.Advance(time.Minute)
 			if err := e.svc.ChangePassword(e.ctx, p, goodPassword, newPassword, client()); err != nil {

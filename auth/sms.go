@@ -83,32 +83,6 @@ func (s *Service) requestSMSCode(ctx context.Context, in CodeRequest) error {
 	return s.sendSMS(ctx, n, outgoing{purpose: PurposeSignIn, address: n.E164, user: u, signUp: true})
 }
 
-// PhoneOTPGrant signs in with a code sent by SMS; an unknown number gets
-// an account when passwordless sign-up is on.
-func (s *Service) PhoneOTPGrant(ctx context.Context, number, code string, c Client) (*Grant, error) {
-	const method = "sms"
-	n, ferr := s.phoneField("phone", number, false)
-	if ferr == nil {
-		ferr = codeField(strings.TrimSpace(code), s.cfg.OTPLength)
-	}
-	if ferr != nil {
-		return nil, ferr
-	}
-	g, err := func() (*Grant, error) {
-		ch, err := s.checkCode(ctx, PurposeSignIn, n.E164, strings.TrimSpace(code))
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.challengeUser(ctx, ch)
-		if err != nil {
-			return nil, err
-		}
-		return s.signIn(ctx, u, c, []string{MethodSMS})
-	}()
-	s.observe(method, err)
-	return g, err
-}
-
 // RequestPhoneChange sends a code by SMS to a phone the signed-in user
 // wants to add or change to. A number another account has verified is
 // refused; one another account only claimed (never verified) is not, as
@@ -128,7 +102,7 @@ func (s *Service) RequestPhoneChange(ctx context.Context, p *Principal, number s
 	return s.sendSMS(ctx, n, outgoing{purpose: PurposePhone, address: u.ID, target: n.E164, user: &u})
 }
 
-// phoneHeldElsewhere answers phone_taken when another account has
+// phoneHeldElsewhere returns phone_taken when another account has
 // verified the number.
 func (s *Service) phoneHeldElsewhere(ctx context.Context, number, userID string) error {
 	holder, err := s.otherPhoneHolder(ctx, number, userID)
@@ -138,7 +112,7 @@ func (s *Service) phoneHeldElsewhere(ctx context.Context, number, userID string)
 	return err
 }
 
-// otherPhoneHolder answers the account other than userID that has number,
+// otherPhoneHolder returns the account other than userID that has number,
 // verified or not, or nil when there is none.
 func (s *Service) otherPhoneHolder(ctx context.Context, number, userID string) (*User, error) {
 	holder, err := s.store.UserByPhone(ctx, number)
@@ -184,7 +158,7 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 }
 
 // takePhone clears the way for userID, who has just proven number: it
-// answers phone_taken when another account has verified the number, and
+// returns phone_taken when another account has verified the number, and
 // removes it from another account that holds it unverified. One lookup
 // serves both.
 func (s *Service) takePhone(ctx context.Context, number, userID string) error {

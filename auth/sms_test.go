@@ -47,9 +47,9 @@ func TestSMSFlows(t *testing.T) {
 			n := newPhone()
 			code := e.smsCode(n)
 			e.clock.Advance(e.cfg.OTPTTL)
-			_, err := e.svc.PhoneOTPGrant(e.ctx, n, code, client())
+			_, err := phoneOTPGrant(e.ctx, e.svc, n, code, client())
 			if auth.KindOf(err) != auth.KindCodeExpired {
-				t.Fatalf("PhoneOTPGrant after the TTL: %v, want code_expired", err)
+				t.Fatalf("SignInCode after the TTL: %v, want code_expired", err)
 			}
 		})
 
@@ -64,12 +64,12 @@ func TestSMSFlows(t *testing.T) {
 			for range 8 {
 				wg.Go(func() {
 					<-start
-					if _, err := e.svc.PhoneOTPGrant(e.ctx, n, code, client()); err == nil {
+					if _, err := phoneOTPGrant(e.ctx, e.svc, n, code, client()); err == nil {
 						wins.Add(1)
 					} else if k := auth.KindOf(err); k != auth.KindInvalidCode && k != auth.KindTooManyAttempts {
 						// Tries are counted before comparing, so past the
 						// fifth even the right code is too many.
-						t.Errorf("losing PhoneOTPGrant: %v", err)
+						t.Errorf("losing SignInCode: %v", err)
 					}
 				})
 			}
@@ -93,9 +93,9 @@ func TestSMSFlows(t *testing.T) {
 			if _, err := e.svc.EnableEmailFactor(e.ctx, e.bearer(e.signInMFA(mu).AccessToken), client()); err != nil {
 				t.Fatalf("EnableEmailFactor: %v", err)
 			}
-			g, err := e.svc.PhoneOTPGrant(e.ctx, n, e.smsCode(n), client())
+			g, err := phoneOTPGrant(e.ctx, e.svc, n, e.smsCode(n), client())
 			if err != nil || g.MFA == nil {
-				t.Fatalf("PhoneOTPGrant with factors on: %+v, %v", g, err)
+				t.Fatalf("SignInCode with factors on: %+v, %v", g, err)
 			}
 			// The mailbox is another channel than the phone: email stays a
 			// second factor here, unlike after an email code.
@@ -110,7 +110,7 @@ func TestSMSFlows(t *testing.T) {
 			e := newSMSEnv(t, st)
 			n := newPhone()
 			code := e.smsCode(n)
-			g, err := e.svc.PhoneOTPGrant(e.ctx, n, code, client())
+			g, err := phoneOTPGrant(e.ctx, e.svc, n, code, client())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +180,7 @@ func (e *mfaEnv) signInMFA(mu *mfaUser) *auth.Grant {
 	tok := e.mfaToken(mu.addr)
 	g, err := e.grant(tok.Token, auth.FactorTOTP, e.code(mu.secret))
 	if err != nil {
-		e.t.Fatalf("MFAGrant: %v", err)
+		e.t.Fatalf("SecondFactor: %v", err)
 	}
 	e.nextStep()
 	return g
@@ -192,7 +192,7 @@ func TestTOTPForPhoneOnlyAccount(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		e := newSMSEnv(t, st)
 		n := newPhone()
-		g, err := e.svc.PhoneOTPGrant(e.ctx, n, e.smsCode(n), client())
+		g, err := phoneOTPGrant(e.ctx, e.svc, n, e.smsCode(n), client())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,8 +35,8 @@ func TestStoreDown(t *testing.T) {
 				_, err := e.svc.SignUp(e.ctx, auth.SignUpInput{Email: email("new")})
 				return err
 			}},
-			{"PasswordGrant", func() error { _, err := e.svc.PasswordGrant(e.ctx, u.Email, goodPassword, client()); return err }},
-			{"PasswordGrant unknown", func() error { _, err := e.svc.PasswordGrant(e.ctx, email("x"), goodPassword, client()); return err }},
+			{"SignInPassword", func() error { _, err := passwordGrant(e.ctx, e.svc, u.Email, goodPassword, client()); return err }},
+			{"SignInPassword unknown", func() error { _, err := passwordGrant(e.ctx, e.svc, email("x"), goodPassword, client()); return err }},
 			{"RefreshGrant", func() error { _, err := e.svc.RefreshGrant(e.ctx, g.RefreshToken, client()); return err }},
 			{"RefreshGrant unknown", func() error { _, err := e.svc.RefreshGrant(e.ctx, "unknown", client()); return err }},
 			{"BearerPrincipal", func() error { _, err := e.svc.BearerPrincipal(e.ctx, g.AccessToken); return err }},

@@ -14,7 +14,7 @@ const maxEmailLength = 254
 // maxNameLength bounds a display name, in characters.
 const maxNameLength = 200
 
-// NormalizeEmail trims and lower-cases an address, and answers false when
+// NormalizeEmail trims and lower-cases an address, and returns false when
 // it is not a plain address (no display name, one @, a dotted domain).
 func NormalizeEmail(s string) (string, bool) {
 	// ToLower would turn invalid UTF-8 into U+FFFD, so that different
@@ -61,7 +61,7 @@ func nameField(name string) (string, *Error) {
 }
 
 // validID reports whether id can be one of ours (a UUID in canonical
-// form). Anything else is answered not_found without asking the store, so
+// form). Anything else gets not_found without asking the store, so
 // bytes PostgreSQL refuses in text never reach it.
 func validID(id string) bool {
 	u, err := uuid.Parse(id)

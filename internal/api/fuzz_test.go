@@ -31,7 +31,12 @@ func FuzzDecodeJSON(f *testing.F) {
 	if _, err := d.auth.SignUp(ctx, auth.SignUpInput{Email: "fuzz@example.com", Password: testPassword}); err != nil {
 		f.Fatal(err)
 	}
-	g, err := d.auth.PasswordGrant(ctx, "fuzz@example.com", testPassword, auth.Client{IP: "192.0.2.1"})
+	c := auth.Client{IP: "192.0.2.1"}
+	p, err := d.auth.SignInPassword(ctx, auth.Identity{Email: "fuzz@example.com"}, testPassword, c)
+	if err != nil {
+		f.Fatal(err)
+	}
+	g, err := d.auth.Finish(ctx, p, c, auth.Tokens)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -74,9 +74,13 @@ func (s *Server) registerOTP() {
 		Description: "Signs in and revokes every other session of the account. 401 invalid_code/code_expired; 429 too_many_attempts after 5 wrong codes.",
 		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *recoverVerifyInput) (*tokensOutput, error) {
-		g, err := s.auth.RecoverVerify(ctx, auth.RecoverInput{
+		p, err := s.auth.ResetPassword(ctx, auth.RecoverInput{
 			Email: in.Body.Email, Code: in.Body.Code, Token: in.Body.Token, NewPassword: in.Body.NewPassword,
-		}, clientOf(ctx))
+		})
+		var g *auth.Grant
+		if err == nil {
+			g, err = s.auth.Finish(ctx, p, clientOf(ctx), auth.Tokens)
+		}
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -72,27 +72,24 @@ func (s *Server) registerAuth() {
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
 		c := clientOf(ctx)
+		id := auth.Identity{Email: in.Body.Email, Phone: in.Body.Phone}
+		var p *auth.Proof
 		var g *auth.Grant
 		var err error
 		switch in.Body.GrantType {
 		case "password":
-			if in.Body.Phone != "" && in.Body.Email == "" {
-				g, err = s.auth.PhonePasswordGrant(ctx, in.Body.Phone, in.Body.Password, c)
-			} else {
-				g, err = s.auth.PasswordGrant(ctx, in.Body.Email, in.Body.Password, c)
-			}
+			p, err = s.auth.SignInPassword(ctx, id, in.Body.Password, c)
 		case "refresh_token":
 			g, err = s.auth.RefreshGrant(ctx, in.Body.RefreshToken, c)
 		case "otp":
-			if in.Body.Phone != "" && in.Body.Email == "" {
-				g, err = s.auth.PhoneOTPGrant(ctx, in.Body.Phone, in.Body.Code, c)
-			} else {
-				g, err = s.auth.OTPGrant(ctx, in.Body.Email, in.Body.Code, c)
-			}
+			p, err = s.auth.SignInCode(ctx, id, in.Body.Code)
 		case "magic_link":
-			g, err = s.auth.MagicLinkGrant(ctx, in.Body.Token, c)
+			p, err = s.auth.SignInLink(ctx, in.Body.Token)
 		case "mfa":
-			g, err = s.auth.MFAGrant(ctx, auth.MFAInput{Token: in.Body.MFAToken, Factor: in.Body.Factor, Code: in.Body.Code}, c)
+			p, err = s.auth.SecondFactor(ctx, auth.MFAInput{Token: in.Body.MFAToken, Factor: in.Body.Factor, Code: in.Body.Code}, c, auth.Tokens)
+		}
+		if p != nil {
+			g, err = s.auth.Finish(ctx, p, c, auth.Tokens)
 		}
 		if err != nil {
 			return nil, s.fail(ctx, err)

@@ -134,13 +134,16 @@ func (s *Server) verifyPost(w http.ResponseWriter, r *http.Request) {
 		s.verifyMFA(w, r)
 		return
 	}
-	var res *auth.LinkResult
+	var p *auth.Proof
 	var err error
-	recovery := r.PostForm.Has("new_password")
-	if recovery {
-		res, err = s.auth.RecoverLink(ctx, token, r.PostForm.Get("new_password"), clientOf(ctx))
+	if r.PostForm.Has("new_password") {
+		p, err = s.auth.ResetPassword(ctx, auth.RecoverInput{Token: token, NewPassword: r.PostForm.Get("new_password")})
 	} else {
-		res, err = s.auth.VerifyLink(ctx, token, clientOf(ctx))
+		p, err = s.auth.SignInLink(ctx, token)
+	}
+	var res *auth.Grant
+	if err == nil {
+		res, err = s.auth.Finish(ctx, p, clientOf(ctx), auth.Cookie(""))
 	}
 	if err != nil {
 		v := verifyView{Title: "This link does not work", Error: true}
@@ -169,7 +172,7 @@ func (s *Server) verifyPost(w http.ResponseWriter, r *http.Request) {
 
 // finishBrowserSignIn sets the cookie and redirects, or shows the
 // second-factor step.
-func (s *Server) finishBrowserSignIn(w http.ResponseWriter, r *http.Request, res *auth.LinkResult) {
+func (s *Server) finishBrowserSignIn(w http.ResponseWriter, r *http.Request, res *auth.Grant) {
 	if res.MFA != nil {
 		s.renderVerify(w, http.StatusOK, mfaView(res.MFA, "Your account has a second factor on: enter one of these to finish signing in.", false))
 		return
@@ -197,7 +200,11 @@ func (s *Server) verifyMFA(w http.ResponseWriter, r *http.Request) {
 		s.renderVerify(w, http.StatusOK, mfaView(step, "We emailed you a code.", false))
 		return
 	}
-	res, err := s.auth.MFABrowser(ctx, auth.MFAInput{Token: token, Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}, clientOf(ctx))
+	p, err := s.auth.SecondFactor(ctx, auth.MFAInput{Token: token, Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}, clientOf(ctx), auth.Cookie(""))
+	var res *auth.Grant
+	if err == nil {
+		res, err = s.auth.Finish(ctx, p, clientOf(ctx), auth.Cookie(""))
+	}
 	if err != nil {
 		if k := auth.KindOf(err); k == auth.KindInvalidCode || k == auth.KindInvalidRequest {
 			s.renderVerify(w, http.StatusBadRequest, mfaView(step, "That code is not right; try again.", true))

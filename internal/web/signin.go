@@ -60,12 +60,12 @@ type loginView struct {
 	Fields     map[string]string
 }
 
-// identity answers the address as the flows take it: an email, or a phone.
-func (v loginView) identity() (email, phone string) {
+// identity returns the address as the flows take it: an email, or a phone.
+func (v loginView) identity() auth.Identity {
 	if v.Phone {
-		return "", v.Address
+		return auth.Identity{Phone: v.Address}
 	}
-	return v.Address, ""
+	return auth.Identity{Email: v.Address}
 }
 
 func (s *Server) loginView(step, address, redirectTo string) loginView {
@@ -131,8 +131,8 @@ func (s *Server) sendCode(w http.ResponseWriter, r *http.Request, link bool) {
 		s.render(w, r, http.StatusBadRequest, "login", v)
 		return
 	}
-	in := auth.CodeRequest{Link: link, RedirectTo: v.RedirectTo}
-	in.Email, in.Phone = v.identity()
+	id := v.identity()
+	in := auth.CodeRequest{Email: id.Email, Phone: id.Phone, Link: link, RedirectTo: v.RedirectTo}
 	if err := s.auth.RequestCode(r.Context(), in); err != nil {
 		msg, fields := s.explain(r, err)
 		if auth.KindOf(err) == auth.KindRateLimited {
@@ -162,9 +162,7 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.loginView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("address")), s.allowedTarget(r.PostForm.Get("redirect_to")))
-	in := auth.BrowserSignIn{Code: r.PostForm.Get("code"), RedirectTo: v.RedirectTo}
-	in.Email, in.Phone = v.identity()
-	res, err := s.auth.CodeBrowser(r.Context(), in, client(r))
+	res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInCode(r.Context(), v.identity(), r.PostForm.Get("code")))
 	if err == nil {
 		s.startSession(w, r, res)
 		return
@@ -202,14 +200,12 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.loginView(loginPasswordStep, strings.TrimSpace(r.PostForm.Get("address")), s.allowedTarget(r.PostForm.Get("redirect_to")))
-	in := auth.BrowserSignIn{Password: r.PostForm.Get("password"), RedirectTo: v.RedirectTo}
 	if v.Address == "" {
 		v.Fields = map[string]string{"address": "Enter your email or phone number."}
 		s.render(w, r, http.StatusBadRequest, "login", v)
 		return
 	}
-	in.Email, in.Phone = v.identity()
-	res, err := s.auth.PasswordBrowser(r.Context(), in, client(r))
+	res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(r.Context(), v.identity(), r.PostForm.Get("password"), client(r)))
 	if err == nil {
 		s.startSession(w, r, res)
 		return
@@ -328,7 +324,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
-	res, err := s.auth.MFABrowser(ctx, in, client(r))
+	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
 	if err == nil {
 		s.startSession(w, r, res)
 		return
@@ -454,7 +450,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !byPhone && password != "" {
-		res, err := s.auth.PasswordBrowser(ctx, auth.BrowserSignIn{Email: v.Address, Password: password, RedirectTo: v.RedirectTo}, client(r))
+		res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r)))
 		if err != nil {
 			// The account exists; let the person sign in to it.
 			lv := s.loginView(loginPasswordStep, v.Address, v.RedirectTo)
@@ -531,7 +527,7 @@ func (s *Server) recoverVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.recoverView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("email")))
 	in := auth.RecoverInput{Email: v.Email, Code: r.PostForm.Get("code"), NewPassword: r.PostForm.Get("new_password")}
-	res, err := s.auth.RecoverBrowser(r.Context(), in, client(r))
+	res, err := s.finish(r, auth.Cookie(""))(s.auth.ResetPassword(r.Context(), in))
 	if err == nil {
 		s.startSession(w, r, res)
 		return

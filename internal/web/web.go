@@ -183,13 +183,24 @@ func principalFrom(ctx context.Context) *auth.Principal {
 
 // startSession sets the cookie of a finished browser sign-in and sends the
 // browser on; a sign-in that needs a second factor goes to that step.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.LinkResult) {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.Grant) {
 	if res.MFA != nil {
 		s.renderMFA(w, r, http.StatusOK, res.MFA, "")
 		return
 	}
 	http.SetCookie(w, s.o.Cookies.New(res.Cookie, res.Session.AbsoluteExpiresAt))
 	s.redirect(w, r, res.RedirectTo)
+}
+
+// finish ends a sign-in step's proof on ch, for the request's client; a
+// step that failed passes its error through.
+func (s *Server) finish(r *http.Request, ch auth.Channel) func(*auth.Proof, error) (*auth.Grant, error) {
+	return func(p *auth.Proof, err error) (*auth.Grant, error) {
+		if err != nil {
+			return nil, err
+		}
+		return s.auth.Finish(r.Context(), p, client(r), ch)
+	}
 }
 
 // redirect sends the browser to target: 303 for a plain request, and for

@@ -2,17 +2,40 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
 
-// Enrolment and removal of second factors by the signed-in user.
+// Enrolment and removal of second factors by the signed-in user, and the
+// backup codes that come with them.
 
-// requireFactors answers errFactorsOff when second factors are not wired.
+const (
+	// enrolTTL is how long an unconfirmed authenticator enrolment lives.
+	enrolTTL = 15 * time.Minute
+	// qrMaxSessionAge bounds how old an aal2 session may be to see the QR
+	// code (the secret) again.
+	qrMaxSessionAge = 10 * time.Minute
+	// backupCodeCount codes of backupCodeLength characters from a 32-letter
+	// alphabet: 50 bits each.
+	backupCodeCount  = 10
+	backupCodeLength = 10
+)
+
+// Sealer seals secrets at rest (seal.Box satisfies it).
+type Sealer interface {
+	Seal(purpose string, plaintext []byte) ([]byte, error)
+	Open(purpose string, sealed []byte) ([]byte, error)
+}
+
+// requireFactors returns errFactorsOff when second factors are not wired.
 func (s *Service) requireFactors() error {
 	if s.factors == nil {
 		return errFactorsOff
@@ -75,7 +98,7 @@ func (s *Service) EnrollTOTP(ctx context.Context, p *Principal, c Client) (*TOTP
 }
 
 // ConfirmTOTP turns the pending authenticator on with a code from it and
-// answers ten fresh backup codes, shown this once.
+// returns ten fresh backup codes, shown this once.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c Client) ([]string, error) {
 	if err := s.requireFactors(); err != nil {
 		return nil, err
@@ -115,7 +138,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string, c 
 	return codes, nil
 }
 
-// TOTPURL answers the otpauth URL of the confirmed authenticator again, to
+// TOTPURL returns the otpauth URL of the confirmed authenticator again, to
 // show its QR code: only to an aal2 session under 10 minutes old, since it
 // reveals the secret.
 func (s *Service) TOTPURL(ctx context.Context, p *Principal) (string, error) {
@@ -181,7 +204,7 @@ func (s *Service) RemoveFactor(ctx context.Context, p *Principal, kind string, c
 }
 
 // EnableEmailFactor makes emailed codes a second factor. The first factor
-// a user turns on also gets backup codes, answered here once (nil when the
+// a user turns on also gets backup codes, returned here once (nil when the
 // user had a factor already).
 func (s *Service) EnableEmailFactor(ctx context.Context, p *Principal, c Client) ([]string, error) {
 	if err := s.requireFactors(); err != nil {
@@ -221,7 +244,7 @@ func (s *Service) EnableEmailFactor(ctx context.Context, p *Principal, c Client)
 }
 
 // NewBackupCodes replaces the user's backup codes (the old ones die) and
-// answers the new ones, shown this once. It needs a factor on and aal2.
+// returns the new ones, shown this once. It needs a factor on and aal2.
 func (s *Service) NewBackupCodes(ctx context.Context, p *Principal, c Client) ([]string, error) {
 	if err := s.requireFactors(); err != nil {
 		return nil, err
@@ -254,4 +277,79 @@ func accountName(u *User) string {
 		return u.Email
 	}
 	return u.Phone
+}
+
+// Factors returns the second factors the principal has on, and how many
+// unused backup codes remain.
+func (s *Service) Factors(ctx context.Context, p *Principal) (kinds []string, backupLeft int, err error) {
+	if s.factors == nil {
+		return []string{}, 0, nil
+	}
+	kinds, err = s.onFactors(ctx, p.User.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == FactorBackupCode })
+	if kinds == nil {
+		kinds = []string{}
+	}
+	backupLeft, err = s.factors.BackupCodesLeft(ctx, p.User.ID)
+	if err != nil {
+		return nil, 0, storeErr("count backup codes", err)
+	}
+	return kinds, backupLeft, nil
+}
+
+// factor returns the user's factor of kind (confirmed or the pending
+// enrolment), or nil.
+func (s *Service) factor(ctx context.Context, userID, kind string, confirmed bool) (*Factor, error) {
+	list, err := s.factors.Factors(ctx, userID)
+	if err != nil {
+		return nil, storeErr("list factors", err)
+	}
+	for i := range list {
+		if list[i].Kind == kind && list[i].Confirmed() == confirmed {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// backupAlphabet is Crockford's base32 in lower case: no i, l, o, u, so a
+// code read aloud or copied by hand is hard to get wrong.
+const backupAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// newBackupCodes returns n codes formatted xxxx-xxxx-xx and their hashes.
+func (s *Service) newBackupCodes(userID string) ([]string, [][]byte, error) {
+	codes := make([]string, backupCodeCount)
+	hashes := make([][]byte, backupCodeCount)
+	buf := make([]byte, backupCodeLength)
+	for i := range codes {
+		if _, err := rand.Read(buf); err != nil {
+			return nil, nil, fmt.Errorf("auth: random backup code: %w", err)
+		}
+		var b strings.Builder
+		for j, c := range buf {
+			if j == 4 || j == 8 {
+				b.WriteByte('-')
+			}
+			b.WriteByte(backupAlphabet[c&31]) // 256 is a multiple of 32: uniform
+		}
+		codes[i] = b.String()
+		hashes[i] = s.backupHash(userID, codes[i])
+	}
+	return codes, hashes, nil
+}
+
+// normalizeBackupCode undoes what people do to codes: case, dashes and
+// spaces, and Crockford's look-alikes.
+func normalizeBackupCode(code string) string {
+	r := strings.NewReplacer("-", "", " ", "", "i", "1", "l", "1", "o", "0", "u", "v")
+	return r.Replace(strings.ToLower(code))
+}
+
+// backupHash keys the hash by the server secret and the user: 50 bits is
+// too few for a plain hash to withstand a stolen database.
+func (s *Service) backupHash(userID, code string) []byte {
+	return s.codeHash("backup:"+userID, normalizeBackupCode(code))
 }

@@ -15,14 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
-// MethodLink is the AMR value of a magic-link sign-in.
-const MethodLink = "link"
-
 var (
 	errInvalidCode = &Error{Kind: KindInvalidCode, Message: "The code is not correct."}
 	errCodeExpired = &Error{Kind: KindCodeExpired, Message: "The code has expired; ask for a new one."}
-	errInvalidLink = &Error{Kind: KindInvalidCode, Message: "The link is not valid or was used already."}
-	errLinkExpired = &Error{Kind: KindCodeExpired, Message: "The link has expired; ask for a new one."}
 	// errTooManyAttempts carries Retry-After (every 429 does): the soonest a
 	// new code can be sent to the address.
 	errTooManyAttempts = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; ask for a new one.", RetryAfter: time.Minute}
@@ -62,17 +57,6 @@ func (s *Service) RequestCode(ctx context.Context, in CodeRequest) error {
 	return s.sendChallenge(ctx, PurposeSignIn, kind, email, in.RedirectTo, true)
 }
 
-// Recover sends a password-reset code and link. Like RequestCode it
-// answers the same for every address; only existing, enabled accounts get
-// a message.
-func (s *Service) Recover(ctx context.Context, email string) error {
-	addr, ferr := emailField("email", email)
-	if ferr != nil {
-		return ferr
-	}
-	return s.sendChallenge(ctx, PurposeRecovery, KindRecovery, addr, "", false)
-}
-
 func (s *Service) sendChallenge(ctx context.Context, purpose, kind, email, redirectTo string, signUp bool) error {
 	if !s.mailOn() {
 		return errNoMail
@@ -98,7 +82,7 @@ func (s *Service) mailOn() bool {
 }
 
 // allowSend records one send under key with limiter (nil: no limit) and
-// answers refused, with the wait, when a limit is reached.
+// returns refused, with the wait, when a limit is reached.
 func (s *Service) allowSend(ctx context.Context, limiter SendLimiter, key string, refused *Error) error {
 	if limiter == nil {
 		return nil
@@ -185,7 +169,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 	return nil
 }
 
-// allowedRedirect answers target when its origin is on the allow-list (or
+// allowedRedirect returns target when its origin is on the allow-list (or
 // it is a path on this server), else "": a link never sends a browser to a
 // place the operator did not allow.
 func (s *Service) allowedRedirect(target string) string {
@@ -211,7 +195,7 @@ func (s *Service) allowedRedirect(target string) string {
 	return ""
 }
 
-// newCode answers n decimal digits, uniform, from crypto/rand.
+// newCode returns n decimal digits, uniform, from crypto/rand.
 func newCode(n int) (string, error) {
 	limit := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil)
 	v, err := rand.Int(rand.Reader, limit)
@@ -230,7 +214,8 @@ func (s *Service) codeHash(challengeID, code string) []byte {
 }
 
 // checkCode verifies code against the live challenge of purpose for email
-// and consumes it. Wrong codes count; at the limit the challenge is dead.
+// and consumes it. Wrong codes count (tryCode); at the limit the challenge
+// is dead.
 func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*Challenge, error) {
 	if s.challenges == nil {
 		return nil, errInvalidCode // without email no code was ever sent
@@ -245,52 +230,24 @@ func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*
 	switch {
 	case ch.ConsumedAt != nil:
 		return nil, errInvalidCode
-	case ch.Attempts >= s.cfg.OTPMaxAttempts:
+	case s.spent(ch.Attempts):
 		return nil, errTooManyAttempts
 	case !now.Before(ch.ExpiresAt):
 		return nil, errCodeExpired
 	}
-	// Count the try before comparing: counted after, many guesses sent at
-	// once would all read the old count and pass the limit together.
-	n, err := s.challenges.FailChallenge(ctx, ch.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errInvalidCode // a new request replaced it a moment ago
-	} else if err != nil {
-		return nil, storeErr("count try", err)
-	}
-	if n > s.cfg.OTPMaxAttempts {
-		return nil, errTooManyAttempts
-	}
-	if !hmac.Equal(s.codeHash(ch.ID, code), ch.CodeHash) {
-		if n >= s.cfg.OTPMaxAttempts {
-			return nil, errTooManyAttempts
-		}
-		return nil, errInvalidCode
+	err = s.tryCode(ctx, attempt{
+		count: func(ctx context.Context) (int, error) { return s.challenges.FailChallenge(ctx, ch.ID) },
+		match: func(context.Context) (bool, error) { return hmac.Equal(s.codeHash(ch.ID, code), ch.CodeHash), nil },
+		// gone: a new request replaced the challenge a moment ago.
+		gone: errInvalidCode, tooMany: errTooManyAttempts, wrong: errInvalidCode,
+	})
+	if err != nil {
+		return nil, err
 	}
 	return ch, s.consume(ctx, ch, errInvalidCode)
 }
 
-// checkLink finds the live challenge of a link token and consumes it.
-func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challenge, error) {
-	// Without email no link was ever sent, so none can be valid.
-	if s.challenges == nil || token == "" || len(token) > 128 {
-		return nil, errInvalidLink
-	}
-	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
-	if errors.Is(err, ErrNotFound) {
-		return nil, errInvalidLink
-	} else if err != nil {
-		return nil, storeErr("find challenge", err)
-	}
-	if ch.Purpose != purpose || ch.ConsumedAt != nil {
-		return nil, errInvalidLink
-	}
-	if !s.now().Before(ch.LinkExpiresAt) {
-		return nil, errLinkExpired
-	}
-	return ch, s.consume(ctx, ch, errInvalidLink)
-}
-
+// consume uses ch up; used is the error when another request did first.
 func (s *Service) consume(ctx context.Context, ch *Challenge, used *Error) error {
 	ok, err := s.challenges.ConsumeChallenge(ctx, ch.ID, s.now())
 	if errors.Is(err, ErrNotFound) {
@@ -304,7 +261,7 @@ func (s *Service) consume(ctx context.Context, ch *Challenge, used *Error) error
 	return nil
 }
 
-// challengeUser answers the account a completed challenge proves, creating
+// challengeUser returns the account a completed challenge proves, creating
 // it for a new address when passwordless sign-up is on, and marks the
 // address verified: the person has just shown they read it.
 func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, error) {
@@ -374,42 +331,25 @@ func codeField(code string, n int) *Error {
 	return nil
 }
 
-// OTPGrant signs in with an emailed code.
-func (s *Service) OTPGrant(ctx context.Context, email, code string, c Client) (*Grant, error) {
-	const method = "otp"
-	addr, ferr := emailField("email", email)
+// SignInCode proves the mailbox or phone that id names with the code
+// RequestCode sent there; Finish then ends the sign-in. An unknown address
+// gets an account when passwordless sign-up is on. Wrong codes count
+// against the code; at Config.OTPMaxAttempts it is dead.
+func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (*Proof, error) {
+	addr, ferr, byPhone := s.address(id)
+	code = strings.TrimSpace(code)
 	if ferr == nil {
-		ferr = codeField(strings.TrimSpace(code), s.cfg.OTPLength)
+		ferr = codeField(code, s.cfg.OTPLength)
 	}
 	if ferr != nil {
 		return nil, ferr
 	}
-	g, err := s.codeSignIn(ctx, addr, strings.TrimSpace(code), c)
-	s.observe(method, err)
-	return g, err
-}
-
-func (s *Service) codeSignIn(ctx context.Context, email, code string, c Client) (*Grant, error) {
-	ch, err := s.checkCode(ctx, PurposeSignIn, email, code)
-	if err != nil {
-		return nil, err
+	flow, method := "otp", MethodOTP
+	if byPhone {
+		flow, method = "sms", MethodSMS
 	}
-	u, err := s.challengeUser(ctx, ch)
-	if err != nil {
-		return nil, err
-	}
-	return s.signIn(ctx, u, c, []string{MethodOTP})
-}
-
-// MagicLinkGrant signs in with a magic link's token (API and mobile
-// clients; browsers use VerifyLink).
-func (s *Service) MagicLinkGrant(ctx context.Context, token string, c Client) (*Grant, error) {
-	const method = "magic_link"
-	if token == "" {
-		return nil, fieldError("token", "is required")
-	}
-	g, err := func() (*Grant, error) {
-		ch, err := s.checkLink(ctx, PurposeSignIn, token)
+	p, err := func() (*Proof, error) {
+		ch, err := s.checkCode(ctx, PurposeSignIn, addr, code)
 		if err != nil {
 			return nil, err
 		}
@@ -417,177 +357,10 @@ func (s *Service) MagicLinkGrant(ctx context.Context, token string, c Client) (*
 		if err != nil {
 			return nil, err
 		}
-		return s.signIn(ctx, u, c, []string{MethodLink})
+		return &Proof{user: u, methods: []string{method}, flow: flow}, nil
 	}()
-	s.observe(method, err)
-	return g, err
-}
-
-// LinkResult is a browser sign-in by magic link: the cookie to set and
-// where to send the browser.
-type LinkResult struct {
-	Cookie     string
-	Session    *Session
-	User       *User
-	RedirectTo string
-	// MFA is set instead of a cookie when a second factor is needed.
-	MFA *MFARequired
-}
-
-// VerifyLink consumes a magic link clicked in a browser and starts a cookie
-// session. RedirectTo is the allowed target given at request time, or "/".
-func (s *Service) VerifyLink(ctx context.Context, token string, c Client) (*LinkResult, error) {
-	const method = "magic_link"
-	r, err := func() (*LinkResult, error) {
-		ch, err := s.checkLink(ctx, PurposeSignIn, token)
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.challengeUser(ctx, ch)
-		if err != nil {
-			return nil, err
-		}
-		target := s.allowedRedirect(ch.RedirectTo)
-		if target == "" {
-			target = "/"
-		}
-		return s.browserSignIn(ctx, u, c, []string{MethodLink}, target)
-	}()
-	s.observe(method, err)
-	return r, err
-}
-
-// LinkPurpose answers what a link token is for, without consuming it, so
-// the page a link opens can show the right form. Unknown tokens answer "".
-func (s *Service) LinkPurpose(ctx context.Context, token string) (string, error) {
-	if s.challenges == nil || token == "" || len(token) > 128 {
-		return "", nil
-	}
-	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
-	if errors.Is(err, ErrNotFound) {
-		return "", nil
-	} else if err != nil {
-		return "", storeErr("find challenge", err)
-	}
-	return ch.Purpose, nil
-}
-
-// RecoverInput resets a password with the emailed code (and the email) or
-// the link's token.
-type RecoverInput struct {
-	Email       string
-	Code        string
-	Token       string
-	NewPassword string
-}
-
-// RecoverVerify sets a new password after proving the email, revokes every
-// other session of the account, and signs in.
-func (s *Service) RecoverVerify(ctx context.Context, in RecoverInput, c Client) (*Grant, error) {
-	const method = "recovery"
-	ch, err := s.recoveryChallenge(ctx, in)
 	if err != nil {
-		return nil, err
+		s.observe(flow, err)
 	}
-	g, err := s.recover(ctx, ch, in.NewPassword, c)
-	s.observe(method, err)
-	return g, err
-}
-
-// recoveryChallenge checks the new password and consumes the recovery
-// challenge that in's code (with its email) or link token proves. A wrong,
-// used or expired code or link counts as a failed recovery; a bad request
-// does not count.
-func (s *Service) recoveryChallenge(ctx context.Context, in RecoverInput) (*Challenge, error) {
-	ch, err := s.recoveryCheck(ctx, in)
-	if err != nil && KindOf(err) != KindInvalidRequest && KindOf(err) != KindWeakPassword {
-		s.observe("recovery", err)
-	}
-	return ch, err
-}
-
-func (s *Service) recoveryCheck(ctx context.Context, in RecoverInput) (*Challenge, error) {
-	if in.NewPassword == "" {
-		return nil, fieldError("new_password", "is required")
-	}
-	if perr := s.checkPassword("new_password", in.NewPassword); perr != nil {
-		return nil, perr
-	}
-	if in.Token != "" {
-		return s.checkLink(ctx, PurposeRecovery, in.Token)
-	}
-	addr, ferr := emailField("email", in.Email)
-	if ferr == nil {
-		ferr = codeField(strings.TrimSpace(in.Code), s.cfg.OTPLength)
-	}
-	if ferr != nil {
-		return nil, ferr
-	}
-	return s.checkCode(ctx, PurposeRecovery, addr, strings.TrimSpace(in.Code))
-}
-
-// RecoverLink is the browser form of RecoverVerify: the link's token and a
-// new password, answered with a cookie session instead of tokens.
-func (s *Service) RecoverLink(ctx context.Context, token, newPassword string, c Client) (*LinkResult, error) {
-	const method = "recovery"
-	if perr := s.checkPassword("new_password", newPassword); perr != nil {
-		return nil, perr
-	}
-	r, err := func() (*LinkResult, error) {
-		ch, err := s.checkLink(ctx, PurposeRecovery, token)
-		if err != nil {
-			return nil, err
-		}
-		u, err := s.setRecoveredPassword(ctx, ch, newPassword)
-		if err != nil {
-			return nil, err
-		}
-		return s.browserSignIn(ctx, u, c, []string{MethodLink}, "/")
-	}()
-	s.observe(method, err)
-	return r, err
-}
-
-func (s *Service) recover(ctx context.Context, ch *Challenge, password string, c Client) (*Grant, error) {
-	u, err := s.setRecoveredPassword(ctx, ch, password)
-	if err != nil {
-		return nil, err
-	}
-	return s.signIn(ctx, u, c, []string{MethodOTP})
-}
-
-// setRecoveredPassword sets the password of the account a recovery
-// challenge proves and ends every session it had.
-func (s *Service) setRecoveredPassword(ctx context.Context, ch *Challenge, password string) (*User, error) {
-	u, err := s.challengeUser(ctx, ch)
-	if err != nil {
-		return nil, err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return nil, hashErr(err)
-	}
-	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.now()); err != nil {
-		return nil, storeErr("set password", err)
-	}
-	u.PasswordHash = hash
-	if err := s.revokeUser(ctx, u.ID, ""); err != nil {
-		return nil, err
-	}
-	_ = s.throttle.Reset(ctx, "acct:"+u.Email)
-	return u, nil
-}
-
-// observe counts a sign-in attempt's outcome.
-func (s *Service) observe(method string, err error) {
-	switch k := KindOf(err); {
-	case err == nil:
-		s.obs.SignIn(method, "success")
-	case k == KindRateLimited || k == KindTooManyAttempts:
-		s.obs.SignIn(method, "throttled")
-	case k == KindUnavailable || k == "":
-		s.obs.SignIn(method, "error")
-	default:
-		s.obs.SignIn(method, "failure")
-	}
+	return p, err
 }

@@ -3,288 +3,19 @@ package auth_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
-	"github.com/gatehouse/gatehouse/internal/throttle"
 )
-
-// Second factors through the Service API, on real stores (issue 4).
-
-// mfaAppName is the issuer authenticator apps show for the test service.
-const mfaAppName = "Gatehouse MFA Test"
-
-var mfaCodeKey = bytes.Repeat([]byte{0x3c}, 32)
-
-// totpOpts are RFC 6238's parameters as authenticator apps use them.
-var totpOpts = totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-
-// totpAt computes the code an authenticator app shows at at.
-func totpAt(t testing.TB, secret string, at time.Time) string {
-	t.Helper()
-	code, err := totp.GenerateCodeCustom(secret, at, totpOpts)
-	if err != nil {
-		t.Fatalf("totp code: %v", err)
-	}
-	return code
-}
-
-// The errors of the second-factor flows, as clients see them.
-var (
-	errMFADead       = &auth.Error{Kind: auth.KindTokenRevoked, Message: "This sign-in is not valid any more; start again."}
-	errMFAExpired    = &auth.Error{Kind: auth.KindTokenExpired, Message: "This sign-in took too long; start again."}
-	errMFATooMany    = &auth.Error{Kind: auth.KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again.", RetryAfter: time.Second}
-	errWrongCode     = &auth.Error{Kind: auth.KindInvalidCode, Message: "The code is not correct."}
-	errNeedAAL2      = &auth.Error{Kind: auth.KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
-	errFactorsOff    = &auth.Error{Kind: auth.KindUnavailable, Message: "Second factors are not configured on this server."}
-	errQRTooLate     = &auth.Error{Kind: auth.KindForbidden, Message: "Sign in again with your second factor to see the QR code: it is shown only within 10 minutes of signing in."}
-	errTOTPExists    = &auth.Error{Kind: auth.KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []auth.FieldError{{Field: "factor", Message: "is set up already"}}}
-	errNoEnrolment   = &auth.Error{Kind: auth.KindInvalidRequest, Message: "Start the authenticator set-up first (POST /v1/mfa/totp).", Fields: []auth.FieldError{{Field: "code", Message: "no set-up is waiting for a code"}}}
-	errEnrolCode     = &auth.Error{Kind: auth.KindInvalidCode, Message: "The code is not correct; check the app's clock and try the next code.", Fields: []auth.FieldError{{Field: "code", Message: "is not correct"}}}
-	errNoFactor      = &auth.Error{Kind: auth.KindInvalidRequest, Message: "That second factor is not set up for this account.", Fields: []auth.FieldError{{Field: "factor", Message: "is not set up"}}}
-	errFactorNotSet  = &auth.Error{Kind: auth.KindNotFound, Message: "That second factor is not set up."}
-	errEmailFactorOn = &auth.Error{Kind: auth.KindInvalidRequest, Message: "Email is a second factor already.", Fields: []auth.FieldError{{Field: "factor", Message: "is set up already"}}}
-	errNoFactorOn    = &auth.Error{Kind: auth.KindInvalidRequest, Message: "Turn on a second factor first: backup codes stand in for one."}
-)
-
-// fakeOutbox records what the flows send; the store enqueues the message
-// it answers like a real one.
-type fakeOutbox struct {
-	clock auth.Clock
-	mu    sync.Mutex
-	sent  []sentMessage
-}
-
-type sentMessage struct {
-	Kind, To string
-	Data     auth.MessageData
-}
-
-func (o *fakeOutbox) Compose(_ context.Context, kind, to string, d auth.MessageData) (*auth.Message, error) {
-	o.mu.Lock()
-	o.sent = append(o.sent, sentMessage{Kind: kind, To: to, Data: d})
-	o.mu.Unlock()
-	payload := make([]byte, 32)
-	_, _ = rand.Read(payload)
-	now := o.clock.Now().UTC().Truncate(time.Microsecond)
-	channel := "email"
-	if kind == auth.KindSMSCode {
-		channel = "sms"
-	}
-	return &auth.Message{ID: uuid.NewString(), Kind: kind, Channel: channel, To: to, Payload: payload,
-		Status: auth.MessagePending, NextAttemptAt: now, CreatedAt: now}, nil
-}
-
-func (o *fakeOutbox) Wake() {}
-
-// last answers the last message of kind to address.
-func (o *fakeOutbox) last(t testing.TB, kind, to string) sentMessage {
-	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for i := len(o.sent) - 1; i >= 0; i-- {
-		if m := o.sent[i]; m.Kind == kind && m.To == to {
-			return m
-		}
-	}
-	t.Fatalf("no %s message to %s among %d", kind, to, len(o.sent))
-	return sentMessage{}
-}
-
-func (o *fakeOutbox) count(kind, to string) int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	n := 0
-	for _, m := range o.sent {
-		if m.Kind == kind && m.To == to {
-			n++
-		}
-	}
-	return n
-}
-
-// mfaEnv is an env whose Service has second factors, audit and email
-// wired to the real store (and a recording outbox).
-type mfaEnv struct {
-	*env
-	mail *fakeOutbox
-}
-
-// newMFAEnv wires a Service with second factors over st. wrap, when not
-// nil, puts a wrapper between the flows and the factor store.
-func newMFAEnv(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore) auth.FactorStore) *mfaEnv {
-	t.Helper()
-	return newMFAEnvWith(t, st, wrap, nil)
-}
-
-// newMFAEnvWith is newMFAEnv with the config changed by edit (when not nil).
-func newMFAEnvWith(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore) auth.FactorStore, edit func(*auth.Config)) *mfaEnv {
-	t.Helper()
-	e := newEnv(t, st)
-	mail := &fakeOutbox{clock: e.clock}
-	var factors auth.FactorStore = st
-	if wrap != nil {
-		factors = wrap(st)
-	}
-	cfg := auth.Config{SuccessorKey: successorKey, CodeKey: mfaCodeKey, AppName: mfaAppName,
-		PublicURL: testIssuer, AllowedRedirects: []string{testIssuer}}
-	if edit != nil {
-		edit(&cfg)
-	}
-	svc, err := auth.New(cfg, auth.Deps{
-		Store: st, Hasher: password.New(fastParams, 4), Policy: password.DefaultPolicy, Signer: e.keys, Throttle: e.throttle,
-		Clock: e.clock, Observer: e.obs,
-		Challenges: st, Outbox: mail, SendLimiter: throttle.NewWindow(e.clock, nil, 0),
-		Factors: factors, Sealer: testBox(), Audit: st,
-	})
-	if err != nil {
-		t.Fatalf("auth.New: %v", err)
-	}
-	e.svc, e.cfg = svc, svc.Config()
-	return &mfaEnv{env: e, mail: mail}
-}
-
-// runMFA runs fn as a parallel subtest with its own mfaEnv on st.
-func runMFA(t *testing.T, st *sqlstore.Store, name string, fn func(t *testing.T, e *mfaEnv)) {
-	t.Helper()
-	t.Run(name, func(t *testing.T) {
-		t.Parallel()
-		fn(t, newMFAEnv(t, st, nil))
-	})
-}
-
-// code answers the authenticator's code now.
-func (e *mfaEnv) code(secret string) string { return totpAt(e.t, secret, e.clock.Now()) }
-
-// nextStep moves the clock to the next 30-second TOTP step.
-func (e *mfaEnv) nextStep() { e.clock.Advance(30 * time.Second) }
-
-// mfaUser is an account with an authenticator app on.
-type mfaUser struct {
-	addr   string
-	user   *auth.User
-	aal1   *auth.Principal // a session from before the factor was on
-	secret string
-	backup []string
-}
-
-// totpUser signs up, signs in (aal1) and turns an authenticator on.
-func (e *mfaEnv) totpUser(tag string) *mfaUser {
-	e.t.Helper()
-	addr := email(tag)
-	u := e.signUp(addr, goodPassword)
-	p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
-	en, err := e.svc.EnrollTOTP(e.ctx, p, client())
-	if err != nil {
-		e.t.Fatalf("EnrollTOTP: %v", err)
-	}
-	codes, err := e.svc.ConfirmTOTP(e.ctx, p, e.code(en.Secret), client())
-	if err != nil {
-		e.t.Fatalf("ConfirmTOTP: %v", err)
-	}
-	e.nextStep() // the confirming code's step is used
-	return &mfaUser{addr: addr, user: u, aal1: p, secret: en.Secret, backup: codes}
-}
-
-// mfaToken signs in with the password and answers the MFA step, which must
-// be asked for.
-func (e *mfaEnv) mfaToken(addr string) *auth.MFARequired {
-	e.t.Helper()
-	g, err := e.svc.PasswordGrant(e.ctx, addr, goodPassword, client())
-	if err != nil {
-		e.t.Fatalf("PasswordGrant(%s): %v", addr, err)
-	}
-	if g.MFA == nil || g.MFA.Token == "" {
-		e.t.Fatalf("PasswordGrant(%s): no second factor asked for: %+v", addr, g)
-	}
-	if g.AccessToken != "" || g.RefreshToken != "" || g.Session != nil {
-		e.t.Fatalf("PasswordGrant(%s) asked for a second factor and answered credentials too: %+v", addr, g)
-	}
-	return g.MFA
-}
-
-// grant finishes a sign-in with a second factor.
-func (e *mfaEnv) grant(token, factor, code string) (*auth.Grant, error) {
-	return e.svc.MFAGrant(e.ctx, auth.MFAInput{Token: token, Factor: factor, Code: code}, client())
-}
-
-// mustGrant finishes a sign-in that must succeed with an aal2 session of
-// methods amr, and answers the principal of its access token.
-func (e *mfaEnv) mustGrant(token, factor, code string, amr ...string) *auth.Principal {
-	e.t.Helper()
-	g, err := e.grant(token, factor, code)
-	if err != nil {
-		e.t.Fatalf("MFAGrant(%s): %v", factor, err)
-	}
-	if g.AccessToken == "" || g.RefreshToken == "" || g.Session == nil || g.MFA != nil {
-		e.t.Fatalf("MFAGrant(%s): %+v", factor, g)
-	}
-	if g.Session.AAL != auth.AAL2 || !slices.Equal(g.Session.AMR, amr) {
-		e.t.Errorf("MFAGrant(%s): session aal %q amr %v; want aal2 %v", factor, g.Session.AAL, g.Session.AMR, amr)
-	}
-	checkSession(e.t, "stored aal2 session", e.storedSession(g.Session.ID), g.Session)
-	p := e.bearer(g.AccessToken)
-	if p.Session.AAL != auth.AAL2 || !slices.Equal(p.Session.AMR, amr) {
-		e.t.Errorf("principal of the aal2 token: aal %q amr %v", p.Session.AAL, p.Session.AMR)
-	}
-	return p
-}
-
-// factors answers Factors of p, which must not fail.
-func (e *mfaEnv) factors(p *auth.Principal) ([]string, int) {
-	e.t.Helper()
-	kinds, left, err := e.svc.Factors(e.ctx, p)
-	if err != nil {
-		e.t.Fatalf("Factors: %v", err)
-	}
-	return kinds, left
-}
-
-var backupRE = regexp.MustCompile(`^[0-9abcdefghjkmnpqrstvwxyz]{4}-[0-9abcdefghjkmnpqrstvwxyz]{4}-[0-9abcdefghjkmnpqrstvwxyz]{2}$`)
-
-func checkBackupCodes(t testing.TB, codes []string) {
-	t.Helper()
-	if len(codes) != 10 {
-		t.Fatalf("%d backup codes, want 10: %q", len(codes), codes)
-	}
-	for _, c := range codes {
-		if !backupRE.MatchString(c) {
-			t.Errorf("backup code %q is not xxxx-xxxx-xx in Crockford's alphabet", c)
-		}
-	}
-	if n := len(slices.Compact(slices.Sorted(slices.Values(codes)))); n != len(codes) {
-		t.Errorf("backup codes repeat: %q", codes)
-	}
-}
-
-func TestMFAFactorsOff(t *testing.T) {
-	forEachEnv(t, func(t *testing.T, e *env) {
-		_, g := e.newUser("nofactors")
-		p := e.bearer(g.AccessToken)
-		_, err := e.svc.EnrollTOTP(e.ctx, p, client())
-		checkErr(t, "EnrollTOTP", err, errFactorsOff)
-		_, err = e.svc.MFAGrant(e.ctx, auth.MFAInput{Token: "x", Factor: auth.FactorTOTP, Code: "123456"}, client())
-		checkErr(t, "MFAGrant", err, errFactorsOff)
-		kinds, left, err := e.svc.Factors(e.ctx, p)
-		if err != nil || kinds == nil || len(kinds) != 0 || left != 0 {
-			t.Errorf("Factors = %v, %d, %v; want [] 0", kinds, left, err)
-		}
-	})
-}
 
 func TestMFATOTP(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
@@ -667,7 +398,7 @@ func TestMFAConcurrentGrantsOnOneToken(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			ctx := context.WithValue(e.ctx, gateKey{}, gt)
-			_, err := e.svc.MFAGrant(ctx, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: right}, client())
+			_, err := mfaGrant(ctx, e.svc, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: right}, client())
 			done <- err
 		}()
 		<-gt.read
@@ -689,7 +420,7 @@ func TestMFAConcurrentGrantsOnOneToken(t *testing.T) {
 		gt = &gate{read: make(chan struct{}), release: make(chan struct{})}
 		go func() {
 			ctx := context.WithValue(e.ctx, gateKey{}, gt)
-			_, err := e.svc.MFAGrant(ctx, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
+			_, err := mfaGrant(ctx, e.svc, auth.MFAInput{Token: m.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
 			done <- err
 		}()
 		<-gt.read
@@ -786,103 +517,6 @@ func TestMFAEmailFactor(t *testing.T) {
 	})
 }
 
-func TestMFAAssuranceRules(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
-		runMFA(t, st, "aal1 refused, aal2 allowed", func(t *testing.T, e *mfaEnv) {
-			mu := e.totpUser("aal")
-			p1 := mu.aal1
-			_, err := e.svc.TOTPURL(e.ctx, p1)
-			checkErr(t, "TOTPURL with aal1", err, errNeedAAL2)
-			for _, kind := range []string{auth.FactorTOTP, auth.FactorEmail} {
-				checkErr(t, "RemoveFactor "+kind+" with aal1", e.svc.RemoveFactor(e.ctx, p1, kind, client()), errNeedAAL2)
-			}
-			_, err = e.svc.EnableEmailFactor(e.ctx, p1, client())
-			checkErr(t, "EnableEmailFactor with aal1", err, errNeedAAL2)
-			_, err = e.svc.NewBackupCodes(e.ctx, p1, client())
-			checkErr(t, "NewBackupCodes with aal1", err, errNeedAAL2)
-
-			p2 := e.mustGrant(e.mfaToken(mu.addr).Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodPassword, auth.MethodTOTP)
-			u, err := e.svc.TOTPURL(e.ctx, p2)
-			if err != nil {
-				t.Fatalf("TOTPURL: %v", err)
-			}
-			if key, err := otp.NewKeyFromURL(u); err != nil || key.Secret() != mu.secret || key.Issuer() != mfaAppName || key.AccountName() != mu.addr {
-				t.Errorf("TOTPURL %q, %v", u, err)
-			}
-			if codes, err := e.svc.EnableEmailFactor(e.ctx, p2, client()); err != nil || codes != nil {
-				t.Errorf("EnableEmailFactor with aal2 and codes: %q, %v; want no new codes", codes, err)
-			}
-			e.clock.Advance(10*time.Minute - time.Second)
-			if _, err := e.svc.TOTPURL(e.ctx, p2); err != nil {
-				t.Errorf("TOTPURL just under 10 minutes: %v", err)
-			}
-			e.clock.Advance(time.Second)
-			_, err = e.svc.TOTPURL(e.ctx, p2)
-			checkErr(t, "TOTPURL after 10 minutes", err, errQRTooLate)
-
-			checkErr(t, "RemoveFactor sms", e.svc.RemoveFactor(e.ctx, p2, "sms", client()), errFactorNotSet)
-			if err := e.svc.RemoveFactor(e.ctx, p2, auth.FactorTOTP, client()); err != nil {
-				t.Fatalf("RemoveFactor totp: %v", err)
-			}
-			if kinds, left := e.factors(p2); !slices.Equal(kinds, []string{auth.FactorEmail}) || left != 10 {
-				t.Errorf("after removing totp: %v, %d", kinds, left)
-			}
-			checkErr(t, "RemoveFactor totp twice", e.svc.RemoveFactor(e.ctx, p2, auth.FactorTOTP, client()), errFactorNotSet)
-			if err := e.svc.RemoveFactor(e.ctx, p2, auth.FactorEmail, client()); err != nil {
-				t.Fatalf("RemoveFactor email: %v", err)
-			}
-			if kinds, left := e.factors(p2); len(kinds) != 0 || left != 0 {
-				t.Errorf("after removing the last factor: %v, %d; want no factor and no backup code", kinds, left)
-			}
-			_, err = e.svc.NewBackupCodes(e.ctx, p2, client())
-			checkErr(t, "NewBackupCodes without a factor", err, errNoFactorOn)
-			if g := e.signIn(mu.addr, goodPassword, client()); g.MFA != nil || g.AccessToken == "" {
-				t.Errorf("sign-in with no factor left: %+v", g)
-			}
-			var kinds []string
-			for _, ev := range mustAudit(t, e, mu.user.ID) {
-				kinds = append(kinds, ev.Kind+":"+ev.Detail)
-			}
-			want := []string{"factor_removed:email", "factor_removed:totp", "factor_added:email", "factor_added:totp"}
-			if !slices.Equal(kinds, want) {
-				t.Errorf("audit %q, want %q", kinds, want)
-			}
-		})
-
-		// Confirming an authenticator is adding a factor: once another
-		// factor is on, an aal1 session may not, even with an enrolment it
-		// started before (which would also hand it fresh backup codes).
-		runMFA(t, st, "confirm with aal1 once protected", func(t *testing.T, e *mfaEnv) {
-			addr := email("confirm")
-			e.signUp(addr, goodPassword)
-			p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
-			en, err := e.svc.EnrollTOTP(e.ctx, p, client())
-			if err != nil {
-				t.Fatalf("EnrollTOTP: %v", err)
-			}
-			backup, err := e.svc.EnableEmailFactor(e.ctx, p, client())
-			if err != nil {
-				t.Fatalf("EnableEmailFactor: %v", err)
-			}
-			_, err = e.svc.ConfirmTOTP(e.ctx, p, e.code(en.Secret), client())
-			checkErr(t, "ConfirmTOTP with aal1 and email on", err, errNeedAAL2)
-			if kinds, left := e.factors(p); !slices.Equal(kinds, []string{auth.FactorEmail}) || left != 10 {
-				t.Errorf("factors %v, %d", kinds, left)
-			}
-			e.mustGrant(e.mfaToken(addr).Token, auth.FactorBackupCode, backup[0], auth.MethodPassword, auth.MethodBackupCode)
-		})
-	})
-}
-
-func mustAudit(t *testing.T, e *mfaEnv, userID string) []auth.AuditEvent {
-	t.Helper()
-	events, err := e.store.AuditEvents(e.ctx, userID, "", 100)
-	if err != nil {
-		t.Fatalf("AuditEvents: %v", err)
-	}
-	return events
-}
-
 func TestMFARevocationKillsPendingSignIns(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		for _, tc := range []struct {
@@ -951,9 +585,9 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr}); err != nil {
 				t.Fatalf("RequestCode: %v", err)
 			}
-			g, err := e.svc.OTPGrant(e.ctx, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
+			g, err := otpGrant(e.ctx, e.svc, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
-				t.Fatalf("OTPGrant: %+v, %v; want the second-factor step", g, err)
+				t.Fatalf("SignInCode: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
 
@@ -962,9 +596,9 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr, Link: true}); err != nil {
 				t.Fatalf("RequestCode link: %v", err)
 			}
-			g, err = e.svc.MagicLinkGrant(e.ctx, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
+			g, err = magicLinkGrant(e.ctx, e.svc, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
-				t.Fatalf("MagicLinkGrant: %+v, %v; want the second-factor step", g, err)
+				t.Fatalf("SignInLink: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodLink, auth.MethodTOTP)
 
@@ -974,19 +608,19 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr, Link: true, RedirectTo: testIssuer + "/app"}); err != nil {
 				t.Fatalf("RequestCode link: %v", err)
 			}
-			r, err := e.svc.VerifyLink(e.ctx, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
+			r, err := verifyLink(e.ctx, e.svc, linkToken(t, e.mail.last(t, auth.KindMagicLink, mu.addr)), client())
 			if err != nil || r.MFA == nil || r.Cookie != "" || r.Session != nil {
-				t.Fatalf("VerifyLink: %+v, %v; want the second-factor step", r, err)
+				t.Fatalf("SignInLink: %+v, %v; want the second-factor step", r, err)
 			}
 			if f := e.svc.MFAFactors(e.ctx, r.MFA.Token); !slices.Equal(f, []string{auth.FactorBackupCode, auth.FactorTOTP}) {
 				t.Errorf("MFAFactors %v", f)
 			}
-			br, err := e.svc.MFABrowser(e.ctx, auth.MFAInput{Token: r.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
+			br, err := mfaBrowser(e.ctx, e.svc, auth.MFAInput{Token: r.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client())
 			if err != nil {
-				t.Fatalf("MFABrowser: %v", err)
+				t.Fatalf("SecondFactor: %v", err)
 			}
 			if br.Cookie == "" || br.Session == nil || br.Session.AAL != auth.AAL2 || br.RedirectTo != testIssuer+"/app" {
-				t.Errorf("MFABrowser: %+v", br)
+				t.Errorf("SecondFactor: %+v", br)
 			}
 			cp, err := e.svc.CookiePrincipal(e.ctx, br.Cookie)
 			if err != nil || cp.Session.AAL != auth.AAL2 || !slices.Equal(cp.Session.AMR, []string{auth.MethodLink, auth.MethodTOTP}) {
@@ -1003,12 +637,12 @@ func TestMFAOtherFirstFactors(t *testing.T) {
 			if err := e.svc.Recover(e.ctx, mu.addr); err != nil {
 				t.Fatalf("Recover: %v", err)
 			}
-			g, err = e.svc.RecoverVerify(e.ctx, auth.RecoverInput{Email: mu.addr, Code: e.mail.last(t, auth.KindRecovery, mu.addr).Data.Code, NewPassword: newPassword}, client())
+			g, err = recoverGrant(e.ctx, e.svc, auth.RecoverInput{Email: mu.addr, Code: e.mail.last(t, auth.KindRecovery, mu.addr).Data.Code, NewPassword: newPassword}, client())
 			if err != nil || g.MFA == nil || g.AccessToken != "" {
-				t.Fatalf("RecoverVerify: %+v, %v; want the second-factor step", g, err)
+				t.Fatalf("ResetPassword: %+v, %v; want the second-factor step", g, err)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
-			if g, err := e.svc.PasswordGrant(e.ctx, mu.addr, newPassword, client()); err != nil || g.MFA == nil {
+			if g, err := passwordGrant(e.ctx, e.svc, mu.addr, newPassword, client()); err != nil || g.MFA == nil {
 				t.Errorf("sign-in with the new password: %+v, %v", g, err)
 			}
 		})
@@ -1043,9 +677,9 @@ func TestMFAEmailAfterEmailAndChannels(t *testing.T) {
 			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: mu.addr}); err != nil {
 				t.Fatalf("RequestCode: %v", err)
 			}
-			g, err := e.svc.OTPGrant(e.ctx, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
+			g, err := otpGrant(e.ctx, e.svc, mu.addr, e.mail.last(t, auth.KindSignInCode, mu.addr).Data.Code, client())
 			if err != nil || g.MFA == nil {
-				t.Fatalf("OTPGrant: %+v, %v", g, err)
+				t.Fatalf("SignInCode: %+v, %v", g, err)
 			}
 			if !slices.Equal(g.MFA.Factors, []string{auth.FactorBackupCode, auth.FactorTOTP}) {
 				t.Errorf("after an email code: factors %v, want no email", g.MFA.Factors)
@@ -1054,51 +688,13 @@ func TestMFAEmailAfterEmailAndChannels(t *testing.T) {
 				t.Errorf("MFAChallenge email after an email code: %v, want invalid_request", err)
 			}
 			// An API token in the browser's form, and a browser token by API.
-			if _, err := e.svc.MFABrowser(e.ctx, auth.MFAInput{Token: g.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client()); auth.KindOf(err) != auth.KindTokenRevoked {
+			if _, err := mfaBrowser(e.ctx, e.svc, auth.MFAInput{Token: g.MFA.Token, Factor: auth.FactorTOTP, Code: e.code(mu.secret)}, client()); auth.KindOf(err) != auth.KindTokenRevoked {
 				t.Errorf("API token finished in a browser: %v, want token_revoked", err)
 			}
 			if f := e.svc.MFAFactors(e.ctx, g.MFA.Token); f != nil {
 				t.Errorf("the browser page offers factors for an API token: %v", f)
 			}
 			e.mustGrant(g.MFA.Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodOTP, auth.MethodTOTP)
-		})
-	})
-}
-
-// Email codes sent in parallel share one attempt count: twenty wrong
-// guesses at once get four invalid_code answers and sixteen
-// too_many_attempts, and the code is dead afterwards. (That the right code
-// is refused when it races past the limit, the point of counting before
-// comparing, is shown deterministically for the MFA path by
-// TestMFAConcurrentGrantsOnOneToken; this is the same order in checkCode.)
-func TestOTPParallelGuessesAreCounted(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
-		runMFA(t, st, "parallel guesses", func(t *testing.T, e *mfaEnv) {
-			addr := email("guess")
-			if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: addr}); err != nil {
-				t.Fatalf("RequestCode: %v", err)
-			}
-			right := e.mail.last(t, auth.KindSignInCode, addr).Data.Code
-			var mu sync.Mutex
-			kinds := map[auth.Kind]int{}
-			var wg sync.WaitGroup
-			for i := range 20 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, err := e.svc.OTPGrant(e.ctx, addr, fmt.Sprintf("%06d", (atoi(right)+1+i)%1_000_000), client())
-					mu.Lock()
-					kinds[auth.KindOf(err)]++
-					mu.Unlock()
-				}()
-			}
-			wg.Wait()
-			if kinds[auth.KindInvalidCode] != 4 || kinds[auth.KindTooManyAttempts] != 16 {
-				t.Fatalf("answers to 20 parallel wrong codes: %v; want 4 invalid_code and 16 too_many_attempts", kinds)
-			}
-			if _, err := e.svc.OTPGrant(e.ctx, addr, right, client()); auth.KindOf(err) != auth.KindTooManyAttempts {
-				t.Fatalf("the right code afterwards: %v, want too_many_attempts", err)
-			}
 		})
 	})
 }

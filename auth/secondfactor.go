@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -17,12 +16,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
-// Sealer seals secrets at rest (seal.Box satisfies it).
-type Sealer interface {
-	Seal(purpose string, plaintext []byte) ([]byte, error)
-	Open(purpose string, sealed []byte) ([]byte, error)
-}
-
 const (
 	// totpSealPurpose binds sealed TOTP secrets to their use.
 	totpSealPurpose = "totp-secret"
@@ -31,20 +24,10 @@ const (
 	totpSkew   = 1
 	// mfaTokenTTL is how long a first factor waits for the second.
 	mfaTokenTTL = 5 * time.Minute
-	// mfaMaxAttempts wrong second-factor codes kill an MFA token.
-	mfaMaxAttempts = 5
-	// enrolTTL is how long an unconfirmed authenticator enrolment lives.
-	enrolTTL = 15 * time.Minute
-	// qrMaxSessionAge bounds how old an aal2 session may be to see the QR
-	// code (the secret) again.
-	qrMaxSessionAge = 10 * time.Minute
-	// backupCodeCount codes of backupCodeLength characters from a 32-letter
-	// alphabet: 50 bits each.
-	backupCodeCount  = 10
-	backupCodeLength = 10
 )
 
-// MFARequired is what a first factor answers when a second is needed.
+// MFARequired is what Finish returns when a second factor is needed: the
+// MFA token to continue with (SecondFactor) and the factors it takes.
 type MFARequired struct {
 	Token   string
 	Factors []string
@@ -64,58 +47,7 @@ var (
 	errEmailFactorSet = &Error{Kind: KindInvalidRequest, Message: "Email is a second factor already.", Fields: []FieldError{{"factor", "is set up already"}}}
 )
 
-// signIn completes a first factor: tokens, or mfa_required when the user
-// has a second factor on.
-func (s *Service) signIn(ctx context.Context, u *User, c Client, amr []string) (*Grant, error) {
-	m, err := s.requireMFA(ctx, u, amr, false, "")
-	if err != nil {
-		return nil, err
-	}
-	if m != nil {
-		return &Grant{User: u, MFA: m}, nil
-	}
-	return s.startSession(ctx, u, c, amr)
-}
-
-// browserSignIn is signIn for a browser: a cookie session, or the MFA step.
-func (s *Service) browserSignIn(ctx context.Context, u *User, c Client, amr []string, redirectTo string) (*LinkResult, error) {
-	m, err := s.requireMFA(ctx, u, amr, true, redirectTo)
-	if err != nil {
-		return nil, err
-	}
-	if m != nil {
-		return &LinkResult{User: u, MFA: m, RedirectTo: redirectTo}, nil
-	}
-	cookie, sess, err := s.BrowserSession(ctx, u, c, amr)
-	if err != nil {
-		return nil, err
-	}
-	return &LinkResult{Cookie: cookie, Session: sess, User: u, RedirectTo: redirectTo}, nil
-}
-
-// requireMFA answers nil when u has no second factor on, else a fresh MFA
-// token bound to u and the first factor.
-func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser bool, redirectTo string) (*MFARequired, error) {
-	if s.factors == nil || u.NoFactors {
-		return nil, nil
-	}
-	kinds, err := s.factorsFor(ctx, u.ID, amr)
-	if err != nil || len(kinds) == 0 {
-		return nil, err
-	}
-	plain, hash, err := opaque.New()
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	t := &MFAToken{ID: newID(), UserID: u.ID, Hash: hash, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(mfaTokenTTL), Browser: browser, RedirectTo: redirectTo}
-	if err := s.factors.CreateMFAToken(ctx, t); err != nil {
-		return nil, storeErr("create mfa token", err)
-	}
-	return &MFARequired{Token: plain, Factors: kinds}, nil
-}
-
-// factorsFor answers the second factors that can follow a first factor
+// factorsFor returns the second factors that can follow a first factor
 // with methods amr. After a code or link from the mailbox, another code in
 // the same mailbox proves nothing more, so email is left out: the second
 // factor must be something else (and with nothing else on, the email
@@ -139,7 +71,7 @@ func emailFirst(amr []string) bool {
 	return slices.Contains(amr, MethodOTP) || slices.Contains(amr, MethodLink)
 }
 
-// onFactors answers the second factors a user can finish a sign-in with.
+// onFactors returns the second factors a user can finish a sign-in with.
 func (s *Service) onFactors(ctx context.Context, userID string) ([]string, error) {
 	list, err := s.factors.Factors(ctx, userID)
 	if err != nil {
@@ -165,27 +97,6 @@ func (s *Service) onFactors(ctx context.Context, userID string) ([]string, error
 	return kinds, nil
 }
 
-// Factors answers the second factors the principal has on, and how many
-// unused backup codes remain.
-func (s *Service) Factors(ctx context.Context, p *Principal) (kinds []string, backupLeft int, err error) {
-	if s.factors == nil {
-		return []string{}, 0, nil
-	}
-	kinds, err = s.onFactors(ctx, p.User.ID)
-	if err != nil {
-		return nil, 0, err
-	}
-	kinds = slices.DeleteFunc(kinds, func(k string) bool { return k == FactorBackupCode })
-	if kinds == nil {
-		kinds = []string{}
-	}
-	backupLeft, err = s.factors.BackupCodesLeft(ctx, p.User.ID)
-	if err != nil {
-		return nil, 0, storeErr("count backup codes", err)
-	}
-	return kinds, backupLeft, nil
-}
-
 // mfaToken loads a live MFA token.
 func (s *Service) mfaToken(ctx context.Context, token string) (*MFAToken, *User, error) {
 	if s.factors == nil {
@@ -203,7 +114,7 @@ func (s *Service) mfaToken(ctx context.Context, token string) (*MFAToken, *User,
 	switch {
 	case t.ConsumedAt != nil:
 		return nil, nil, errMFAToken
-	case t.Attempts >= mfaMaxAttempts:
+	case s.spent(t.Attempts):
 		return nil, nil, errMFATooMany
 	case !s.now().Before(t.ExpiresAt):
 		return nil, nil, errMFAExpired
@@ -273,45 +184,29 @@ type MFAInput struct {
 	Code   string
 }
 
-// MFAGrant finishes a sign-in with a second factor: aal2 tokens.
-func (s *Service) MFAGrant(ctx context.Context, in MFAInput, c Client) (*Grant, error) {
-	t, u, err := s.secondFactor(ctx, in, c, false)
+// SecondFactor proves the second factor of a sign-in that Finish paused
+// with an MFA token, and uses the token up; Finish then ends the sign-in
+// with both factors' methods (aal2). ch must be the channel the first
+// factor was finished on: a sign-in started by a browser ends in a cookie,
+// one started by an API client in tokens, never the other way round.
+// Every wrong code counts against the token; at Config.OTPMaxAttempts it
+// is dead.
+func (s *Service) SecondFactor(ctx context.Context, in MFAInput, c Client, ch Channel) (*Proof, error) {
+	const flow = "mfa"
+	t, u, method, err := s.secondFactor(ctx, in, c, ch)
 	if err != nil {
-		s.observe("mfa", err)
+		s.observe(flow, err)
 		return nil, err
 	}
-	g, err := s.startSession(ctx, u, c, t.AMR)
-	s.observe("mfa", err)
-	return g, err
-}
-
-// MFABrowser is MFAGrant for a browser whose first factor was a magic link:
-// a cookie session and where to go.
-func (s *Service) MFABrowser(ctx context.Context, in MFAInput, c Client) (*LinkResult, error) {
-	t, u, err := s.secondFactor(ctx, in, c, true)
-	if err != nil {
-		s.observe("mfa", err)
-		return nil, err
-	}
-	cookie, sess, err := s.BrowserSession(ctx, u, c, t.AMR)
-	s.observe("mfa", err)
-	if err != nil {
-		return nil, err
-	}
-	target := s.allowedRedirect(t.RedirectTo)
-	if target == "" {
-		target = "/"
-	}
-	return &LinkResult{Cookie: cookie, Session: sess, User: u, RedirectTo: target}, nil
+	return &Proof{
+		user: u, methods: append(slices.Clone(t.AMR), method), flow: flow,
+		redirectTo: t.RedirectTo, second: true, channel: ch,
+	}, nil
 }
 
 // secondFactor checks the code of one factor against an MFA token and
-// consumes the token; t.AMR then holds both factors' methods.
-//
-// browser says which channel is finishing: an MFA token started by a
-// browser (a magic link) ends in a cookie, one started by an API client
-// ends in tokens, never the other way round.
-func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, browser bool) (*MFAToken, *User, error) {
+// consumes the token; it returns the method the factor proved.
+func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Channel) (*MFAToken, *User, string, error) {
 	var fields []FieldError
 	if in.Token == "" {
 		fields = append(fields, FieldError{"mfa_token", "is required"})
@@ -326,67 +221,55 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, brows
 		fields = append(fields, FieldError{"code", "must be at most 32 characters"})
 	}
 	if len(fields) > 0 {
-		return nil, nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
+		return nil, nil, "", &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
 	}
 	t, u, err := s.mfaToken(ctx, in.Token)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	if t.Browser != browser {
-		return nil, nil, errMFAToken
+	if t.Browser != ch.cookie {
+		return nil, nil, "", errMFAToken
 	}
 	kinds, err := s.factorsFor(ctx, u.ID, t.AMR)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if !slices.Contains(kinds, in.Factor) {
-		return nil, nil, errNoFactor
+		return nil, nil, "", errNoFactor
 	}
-	// Count the try before checking the code: tries made at once must not
-	// all pass on the count read before any of them was recorded, or an
-	// attacker sending many codes in parallel would get far more than
-	// mfaMaxAttempts guesses.
-	tries, err := s.factors.FailMFAToken(ctx, t.ID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, errMFAToken // revoked a moment ago
-	} else if err != nil {
-		return nil, nil, storeErr("count try", err)
-	}
-	if tries > mfaMaxAttempts {
-		return nil, nil, errMFATooMany
-	}
-	var ok bool
 	var method string
+	var match func(context.Context) (bool, error)
 	switch in.Factor {
 	case FactorTOTP:
 		method = MethodTOTP
-		ok, err = s.checkTOTP(ctx, u.ID, code)
+		match = func(ctx context.Context) (bool, error) { return s.checkTOTP(ctx, u.ID, code) }
 	case FactorEmail:
 		method = MethodEmailCode
-		ok = t.EmailCodeHash != nil && t.EmailCodeExpiresAt != nil && s.now().Before(*t.EmailCodeExpiresAt) &&
-			hmac.Equal(s.codeHash(t.ID, code), t.EmailCodeHash)
+		match = func(context.Context) (bool, error) {
+			return t.EmailCodeHash != nil && t.EmailCodeExpiresAt != nil && s.now().Before(*t.EmailCodeExpiresAt) &&
+				hmac.Equal(s.codeHash(t.ID, code), t.EmailCodeHash), nil
+		}
 	case FactorBackupCode:
 		method = MethodBackupCode
-		ok, err = s.useBackupCode(ctx, u, code, c)
+		match = func(ctx context.Context) (bool, error) { return s.useBackupCode(ctx, u, code, c) }
 	}
+	err = s.tryCode(ctx, attempt{
+		count: func(ctx context.Context) (int, error) { return s.factors.FailMFAToken(ctx, t.ID) },
+		match: match,
+		// gone: the token was revoked a moment ago.
+		gone: errMFAToken, tooMany: errMFATooMany, wrong: errInvalidCode,
+	})
 	if err != nil {
-		return nil, nil, err
-	}
-	if !ok {
-		if tries >= mfaMaxAttempts {
-			return nil, nil, errMFATooMany
-		}
-		return nil, nil, errInvalidCode
+		return nil, nil, "", err
 	}
 	used, err := s.factors.ConsumeMFAToken(ctx, t.ID, s.now())
 	if err != nil {
-		return nil, nil, storeErr("consume mfa token", err)
+		return nil, nil, "", storeErr("consume mfa token", err)
 	}
 	if !used {
-		return nil, nil, errMFAToken
+		return nil, nil, "", errMFAToken
 	}
-	t.AMR = append(slices.Clone(t.AMR), method)
-	return t, u, nil
+	return t, u, method, nil
 }
 
 // checkTOTP accepts a code of the confirmed authenticator for the current
@@ -407,7 +290,7 @@ func (s *Service) checkTOTP(ctx context.Context, userID, code string) (bool, err
 	return fresh, nil
 }
 
-// matchTOTP answers the time step whose code equals code, comparing each
+// matchTOTP returns the time step whose code equals code, comparing each
 // candidate in constant time.
 func (s *Service) matchTOTP(f *Factor, code string) (int64, bool, error) {
 	secret, err := s.sealer.Open(totpSealPurpose, f.Secret)
@@ -432,60 +315,6 @@ func (s *Service) matchTOTP(f *Factor, code string) (int64, bool, error) {
 
 var totpOpts = totp.ValidateOpts{Period: totpPeriod, Skew: totpSkew, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
 
-// factor answers the user's factor of kind (confirmed or the pending
-// enrolment), or nil.
-func (s *Service) factor(ctx context.Context, userID, kind string, confirmed bool) (*Factor, error) {
-	list, err := s.factors.Factors(ctx, userID)
-	if err != nil {
-		return nil, storeErr("list factors", err)
-	}
-	for i := range list {
-		if list[i].Kind == kind && list[i].Confirmed() == confirmed {
-			return &list[i], nil
-		}
-	}
-	return nil, nil
-}
-
-// backupAlphabet is Crockford's base32 in lower case: no i, l, o, u, so a
-// code read aloud or copied by hand is hard to get wrong.
-const backupAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-
-// newBackupCodes answers n codes formatted xxxx-xxxx-xx and their hashes.
-func (s *Service) newBackupCodes(userID string) ([]string, [][]byte, error) {
-	codes := make([]string, backupCodeCount)
-	hashes := make([][]byte, backupCodeCount)
-	buf := make([]byte, backupCodeLength)
-	for i := range codes {
-		if _, err := rand.Read(buf); err != nil {
-			return nil, nil, fmt.Errorf("auth: random backup code: %w", err)
-		}
-		var b strings.Builder
-		for j, c := range buf {
-			if j == 4 || j == 8 {
-				b.WriteByte('-')
-			}
-			b.WriteByte(backupAlphabet[c&31]) // 256 is a multiple of 32: uniform
-		}
-		codes[i] = b.String()
-		hashes[i] = s.backupHash(userID, codes[i])
-	}
-	return codes, hashes, nil
-}
-
-// normalizeBackupCode undoes what people do to codes: case, dashes and
-// spaces, and Crockford's look-alikes.
-func normalizeBackupCode(code string) string {
-	r := strings.NewReplacer("-", "", " ", "", "i", "1", "l", "1", "o", "0", "u", "v")
-	return r.Replace(strings.ToLower(code))
-}
-
-// backupHash keys the hash by the server secret and the user: 50 bits is
-// too few for a plain hash to withstand a stolen database.
-func (s *Service) backupHash(userID, code string) []byte {
-	return s.codeHash("backup:"+userID, normalizeBackupCode(code))
-}
-
 func (s *Service) useBackupCode(ctx context.Context, u *User, code string, c Client) (bool, error) {
 	if len(normalizeBackupCode(code)) != backupCodeLength {
 		return false, nil
@@ -500,18 +329,7 @@ func (s *Service) useBackupCode(ctx context.Context, u *User, code string, c Cli
 	return used, nil
 }
 
-// audit records an event; a failure is logged, never fatal to the flow.
-func (s *Service) audit(ctx context.Context, userID, kind string, c Client, detail string) {
-	if s.auditLog == nil {
-		return
-	}
-	e := &AuditEvent{ID: newID(), UserID: userID, Kind: kind, IP: truncate(c.IP, 64), UserAgent: truncate(c.UserAgent, 512), Detail: detail, CreatedAt: s.now()}
-	if err := s.auditLog.AddAuditEvent(ctx, e); err != nil {
-		s.log.WarnContext(ctx, "audit event", "kind", kind, "user_id", userID, "err", err)
-	}
-}
-
-// MFAFactors answers the factors that can finish the sign-in of a live MFA
+// MFAFactors returns the factors that can finish the sign-in of a live MFA
 // token, or nil when the token is not live (for the browser's second-factor
 // page, which must redraw itself without consuming anything).
 func (s *Service) MFAFactors(ctx context.Context, token string) []string {

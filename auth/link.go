@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse/gatehouse/internal/opaque"
+)
+
+// MethodLink is the AMR value of a magic-link sign-in.
+const MethodLink = "link"
+
+var (
+	errInvalidLink = &Error{Kind: KindInvalidCode, Message: "The link is not valid or was used already."}
+	errLinkExpired = &Error{Kind: KindCodeExpired, Message: "The link has expired; ask for a new one."}
+)
+
+// SignInLink proves the mailbox a sign-in link (RequestCode with Link) went
+// to and uses the link up; Finish then ends the sign-in, in a browser
+// (where the link was opened) or for an API or mobile client. An unknown
+// address gets an account when passwordless sign-up is on. The browser
+// then goes where the request asked, when that is allowed.
+func (s *Service) SignInLink(ctx context.Context, token string) (*Proof, error) {
+	const flow = "magic_link"
+	if token == "" {
+		return nil, fieldError("token", "is required")
+	}
+	p, err := func() (*Proof, error) {
+		ch, err := s.checkLink(ctx, PurposeSignIn, token)
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.challengeUser(ctx, ch)
+		if err != nil {
+			return nil, err
+		}
+		return &Proof{user: u, methods: []string{MethodLink}, flow: flow, redirectTo: ch.RedirectTo}, nil
+	}()
+	if err != nil {
+		s.observe(flow, err)
+	}
+	return p, err
+}
+
+// checkLink finds the live challenge of a link token and consumes it.
+func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challenge, error) {
+	// Without email no link was ever sent, so none can be valid.
+	if s.challenges == nil || token == "" || len(token) > 128 {
+		return nil, errInvalidLink
+	}
+	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, errInvalidLink
+	} else if err != nil {
+		return nil, storeErr("find challenge", err)
+	}
+	if ch.Purpose != purpose || ch.ConsumedAt != nil {
+		return nil, errInvalidLink
+	}
+	if !s.now().Before(ch.LinkExpiresAt) {
+		return nil, errLinkExpired
+	}
+	return ch, s.consume(ctx, ch, errInvalidLink)
+}
+
+// LinkPurpose returns what a link token is for, without consuming it, so
+// the page a link opens can show the right form. Unknown tokens return "".
+func (s *Service) LinkPurpose(ctx context.Context, token string) (string, error) {
+	if s.challenges == nil || token == "" || len(token) > 128 {
+		return "", nil
+	}
+	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", storeErr("find challenge", err)
+	}
+	return ch.Purpose, nil
+}
