@@ -19,7 +19,7 @@ import (
 )
 
 // Config is everything Gatehouse can be told. The environment names are the
-// contract of API.md ("Configuration"); LoadConfig reads them.
+// contract of docs/contract.md ("Configuration"); LoadConfig reads them.
 type Config struct {
 	// Addr is where `gatehouse serve` listens.
 	Addr string `env:"GATEHOUSE_ADDR" envDefault:"localhost:3000"`

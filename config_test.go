@@ -28,7 +28,7 @@ func field(t *testing.T, c gatehouse.Config, name string) string {
 	return ""
 }
 
-// TestLoadConfigDefaults holds the defaults against API.md's table
+// TestLoadConfigDefaults holds the defaults against docs/contract.md's table
 // ("Configuration"), and the few settings only DESIGN.md names.
 func TestLoadConfigDefaults(t *testing.T) {
 	t.Parallel()
@@ -59,16 +59,16 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_PASSWORDLESS_SIGNUP": "true",
 		"GATEHOUSE_SMS_URL":             "",
 		"GATEHOUSE_TWILIO_API_URL":      "https://api.twilio.com",
-		// Not in API.md's table: the SMS-pumping defences (issue 5).
+		// Not in docs/contract.md's table: the SMS-pumping defences (issue 5).
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "100",
-		// Not in API.md's table: the refresh grace is its "short grace
+		// Not in docs/contract.md's table: the refresh grace is its "short grace
 		// period" (10 s, DESIGN.md and the OpenAPI text), and logging.
 		"GATEHOUSE_REFRESH_GRACE":   "10s",
 		"GATEHOUSE_LOG_LEVEL":       "info",
 		"GATEHOUSE_LOG_FORMAT":      "",
 		"GATEHOUSE_SKIP_MIGRATIONS": "false",
-		// Not in API.md's table: forward-auth sends browsers to sign in.
+		// Not in docs/contract.md's table: forward-auth sends browsers to sign in.
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT": "true",
 	} {
 		if got := field(t, c, name); got != want {

@@ -247,7 +247,7 @@ func (g *Gatehouse) purge(ctx context.Context) {
 // ServeHTTP implements http.Handler.
 func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.api.ServeHTTP(w, r) }
 
-// Handler answers g as an http.Handler (API.md names it so).
+// Handler answers g as an http.Handler (docs/contract.md names it so).
 func (g *Gatehouse) Handler() http.Handler { return g }
 
 // Auth answers the flows, for the CLI and for programs embedding Gatehouse.

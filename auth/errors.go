@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// Kind classifies an Error. Each kind is one stable `code` of API.md; the
+// Kind classifies an Error. Each kind is one stable `code` of docs/contract.md; the
 // api package maps kinds to HTTP statuses.
 type Kind string
 
-// The kinds of Error (API.md, "Conventions").
+// The kinds of Error (docs/contract.md, "Conventions").
 const (
 	KindInvalidRequest     Kind = "invalid_request"
 	KindEmailTaken         Kind = "email_taken"

@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Config holds the flow settings; zero fields take the defaults of API.md.
+// Config holds the flow settings; zero fields take the defaults of docs/contract.md.
 type Config struct {
 	// AccessTokenTTL is how long an access token is valid (15m).
 	AccessTokenTTL time.Duration

@@ -41,7 +41,7 @@ type SignUpInput struct {
 }
 
 // SignUp creates an account. It answers email_taken for a known address
-// (API.md chooses a clear 409 over enumeration safety for sign-up).
+// (docs/contract.md chooses a clear 409 over enumeration safety for sign-up).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	var fields []FieldError
 	var email string

@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
-// MaxBodyBytes is the largest request body accepted (API.md: 64 KiB).
+// MaxBodyBytes is the largest request body accepted (docs/contract.md: 64 KiB).
 const MaxBodyBytes = 64 << 10
 
 // KeySet answers the public signing keys as a JWKS document.
@@ -175,7 +175,7 @@ func (m *routeMux) Handle(pattern string, h http.Handler) {
 // op fills the defaults every operation shares.
 func op(o huma.Operation) huma.Operation {
 	// huma refuses a body that reaches MaxBodyBytes; one byte more makes a
-	// body of exactly 64 KiB acceptable, as API.md promises.
+	// body of exactly 64 KiB acceptable, as docs/contract.md promises.
 	o.MaxBodyBytes = MaxBodyBytes + 1
 	if o.Tags == nil {
 		o.Tags = []string{"Sign-in"}

@@ -1,7 +1,7 @@
 // Package sessioncookie writes and reads the browser session cookie the same
 // way wherever Gatehouse sets it (the API's link pages and the web pages):
 // HttpOnly, SameSite=Lax, Path=/, Secure except in dev mode on
-// http://localhost (API.md, "Credentials").
+// http://localhost (docs/contract.md, "Credentials").
 package sessioncookie
 
 import (

@@ -253,7 +253,7 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 	return tok, nil
 }
 
-// accessClaims is the JSON payload of an access token (API.md, "Credentials").
+// accessClaims is the JSON payload of an access token (docs/contract.md, "Credentials").
 type accessClaims struct {
 	Issuer    string           `json:"iss"`
 	Subject   string           `json:"sub"`
