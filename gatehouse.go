@@ -133,9 +133,9 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
-		NoPasswordlessSignup: !cfg.PasswordlessSignup, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
+		PasswordlessSignup: new(cfg.PasswordlessSignup), PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
 		CodeKey: box.Key("otp-code"), AppName: cfg.AppName,
-		NoEmail: cfg.MailURL == "", SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
+		Email: new(cfg.MailURL != ""), SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 	}, deps)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
-		Messages: g.store, Audit: g.store, NoForwardAuthRedirect: !cfg.ForwardAuthRedirect,
+		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
 		Pages: pages, PagesForbidden: http.HandlerFunc(pages.Forbidden),
 	})
 	if err != nil {

@@ -9,6 +9,10 @@ import (
 	"time"
 )
 
+// DefaultName is the cookie's name when GATEHOUSE_SESSION_COOKIE_NAME is
+// not set.
+const DefaultName = "gatehouse_session"
+
 // Policy is how the cookie is named and flagged.
 type Policy struct {
 	// Name is the cookie's name (GATEHOUSE_SESSION_COOKIE_NAME, with the
