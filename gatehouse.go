@@ -62,6 +62,7 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.resolved()
 	if cfg.Clock == nil {
 		cfg.Clock = auth.SystemClock{}
 	}
