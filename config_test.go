@@ -2,7 +2,10 @@ package gatehouse_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -538,5 +541,57 @@ func TestDerivedDefaultsFollowPublicURL(t *testing.T) {
 	got := g.Config()
 	if fmt.Sprint(got.AllowedRedirects) != "[https://auth.example.com]" || got.MailFrom != "no-reply@auth.example.com" {
 		t.Fatalf("allowed redirects %v, mail from %q; want the public URL's", got.AllowedRedirects, got.MailFrom)
+	}
+}
+
+// TestOpenAPIFollowsConfig: /openapi.json quotes the settings this server
+// runs with, not the defaults.
+func TestOpenAPIFollowsConfig(t *testing.T) {
+	t.Parallel()
+	cfg := gatehouse.DefaultConfig()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+	cfg.Secret = testSecret
+	cfg.Logger = discardLogger()
+	cfg.OTPMaxAttempts = 3
+	cfg.OTPLength = 8
+	cfg.OTPTTL = 10 * time.Minute
+	cfg.MagicLinkTTL = time.Hour
+	cfg.RefreshGrace = 30 * time.Second
+	cfg.AccessTokenTTL = 5 * time.Minute
+	cfg.SessionTTL = 48 * time.Hour
+	cfg.RefreshTokenTTL = 90 * time.Minute
+	g, err := gatehouse.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/openapi.json: %d", rec.Code)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, text string }{
+		{"/v1/token", "after 3 wrong codes"},
+		{"/v1/token", "replaying a rotated one more than 30 seconds after its rotation revokes the session"},
+		{"/v1/token", "An access token lives 5 minutes"},
+		{"/v1/token", "A session unused for 2 days ends, and none outlives 90 minutes after its sign-in"},
+		{"/v1/recover/verify", "after 3 wrong codes"},
+		{"/v1/user/phone/verify", "after 3 wrong codes"},
+		{"/v1/otp", "A code has 8 digits and is valid 10 minutes; a link is valid 1 hour."},
+	} {
+		if d := doc.Paths[tc.path]["post"].Description; !strings.Contains(d, tc.text) {
+			t.Errorf("POST %s says %q; want it to contain %q", tc.path, d, tc.text)
+		}
+	}
+	if body := rec.Body.String(); strings.Contains(body, "5 wrong codes") || strings.Contains(body, "10 seconds") {
+		t.Error("the document still quotes a default")
 	}
 }
