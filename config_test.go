@@ -70,8 +70,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		// Not in docs/contract.md's table: the SMS-pumping defences (issue 5).
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "100",
-		// Not in docs/contract.md's table: the refresh grace is its "short grace
-		// period" (10 s, DESIGN.md and the OpenAPI text), and logging.
+		// Not in docs/contract.md's table: the refresh grace is its "short
+		// grace period" (10 s, DESIGN.md), and logging.
 		"GATEHOUSE_REFRESH_GRACE":   "10s",
 		"GATEHOUSE_LOG_LEVEL":       "info",
 		"GATEHOUSE_LOG_FORMAT":      "",
