@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/mail"
+	netmail "net/mail"
 	"net/url"
 	"reflect"
 	"strings"
@@ -15,19 +15,38 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/notify/mail"
+	"github.com/gatehouse/gatehouse/internal/notify/sms"
 	"github.com/gatehouse/gatehouse/internal/phone"
+	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
 // Config is everything Gatehouse can be told. The environment names are the
-// contract of API.md ("Configuration"); LoadConfig reads them.
+// contract of docs/contract.md ("Configuration"); LoadConfig reads them.
+//
+// Every setting has one default, written once, in the package that uses
+// it: auth.DefaultConfig for the lifetimes, the codes and sign-up; the mail
+// and SMS senders for their providers' API URLs; sessioncookie for the
+// cookie name; this file (DefaultConfig) for what only the server uses
+// (address, public and database URLs, the SMS country cap, the forward-auth
+// redirect, logging). The rule: DefaultConfig gathers them, LoadConfig
+// starts from DefaultConfig and replaces what the environment sets, and no
+// struct tag holds a default. So a Config built in code starts from
+// DefaultConfig as well: a zero field is a value, not "the default", and
+// Validate reports those that cannot be zero.
+//
+// The settings derived from others (MailFrom and AllowedRedirects from the
+// public URL, console senders in dev mode, the __Host- cookie prefix over
+// https) stay empty in DefaultConfig; New fills them from the settings it
+// is given, so changing PublicURL after DefaultConfig leaves no stale one.
 type Config struct {
 	// Addr is where `gatehouse serve` listens.
-	Addr string `env:"GATEHOUSE_ADDR" envDefault:"localhost:3000"`
+	Addr string `env:"GATEHOUSE_ADDR"`
 	// PublicURL is how browsers and other apps reach Gatehouse: the tokens'
 	// issuer and the base of links in messages.
-	PublicURL string `env:"GATEHOUSE_PUBLIC_URL" envDefault:"http://localhost:3000"`
+	PublicURL string `env:"GATEHOUSE_PUBLIC_URL"`
 	// DatabaseURL is `sqlite:PATH` (embedded, the default) or `postgres://…`.
-	DatabaseURL string `env:"GATEHOUSE_DATABASE_URL" envDefault:"sqlite:gatehouse.db"`
+	DatabaseURL string `env:"GATEHOUSE_DATABASE_URL"`
 	// RedisURL moves codes, rate limits and the session cache to Redis.
 	RedisURL string `env:"GATEHOUSE_REDIS_URL"`
 	// Secret seals secrets at rest (signing keys) and keys HMACs; required
@@ -39,14 +58,14 @@ type Config struct {
 	// cookies without Secure on http://localhost, readable text logs.
 	Dev bool `env:"GATEHOUSE_DEV"`
 
-	AccessTokenTTL  time.Duration `env:"GATEHOUSE_ACCESS_TOKEN_TTL" envDefault:"15m"`
-	RefreshTokenTTL time.Duration `env:"GATEHOUSE_REFRESH_TOKEN_TTL" envDefault:"720h"`
+	AccessTokenTTL  time.Duration `env:"GATEHOUSE_ACCESS_TOKEN_TTL"`
+	RefreshTokenTTL time.Duration `env:"GATEHOUSE_REFRESH_TOKEN_TTL"`
 	// RefreshGrace is how long a just-rotated refresh token may be replayed
 	// by a concurrent client and answered with the same successor.
-	RefreshGrace time.Duration `env:"GATEHOUSE_REFRESH_GRACE" envDefault:"10s"`
+	RefreshGrace time.Duration `env:"GATEHOUSE_REFRESH_GRACE"`
 	// SessionTTL is the sliding idle timeout of a session.
-	SessionTTL        time.Duration `env:"GATEHOUSE_SESSION_TTL" envDefault:"168h"`
-	SessionCookieName string        `env:"GATEHOUSE_SESSION_COOKIE_NAME" envDefault:"gatehouse_session"`
+	SessionTTL        time.Duration `env:"GATEHOUSE_SESSION_TTL"`
+	SessionCookieName string        `env:"GATEHOUSE_SESSION_COOKIE_NAME"`
 	// CORSOrigins are browser apps' origins trusted to make cross-origin
 	// calls.
 	CORSOrigins []string `env:"GATEHOUSE_CORS_ORIGINS" envSeparator:","`
@@ -59,43 +78,43 @@ type Config struct {
 	// MailFrom is the sender address (no-reply@<public host>).
 	MailFrom string `env:"GATEHOUSE_MAIL_FROM"`
 	// PostmarkAPIURL overrides Postmark's API base URL (tests).
-	PostmarkAPIURL string `env:"GATEHOUSE_POSTMARK_API_URL" envDefault:"https://api.postmarkapp.com"`
+	PostmarkAPIURL string `env:"GATEHOUSE_POSTMARK_API_URL"`
 	// SMSURL chooses the SMS sender: console: (the dev default) or
 	// twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+15550100 (or
 	// ?messaging_service_sid=MG…). Unset outside dev mode: SMS codes
 	// answer 503.
 	SMSURL string `env:"GATEHOUSE_SMS_URL"`
 	// TwilioAPIURL overrides Twilio's API base URL (tests).
-	TwilioAPIURL string `env:"GATEHOUSE_TWILIO_API_URL" envDefault:"https://api.twilio.com"`
+	TwilioAPIURL string `env:"GATEHOUSE_TWILIO_API_URL"`
 	// SMSAllowedCountries, when set, are the only countries (ISO 3166-1
 	// alpha-2, e.g. US,CA,GB) whose numbers may get codes.
 	SMSAllowedCountries []string `env:"GATEHOUSE_SMS_ALLOWED_COUNTRIES" envSeparator:","`
 	// SMSCountryHourlyLimit caps codes by SMS per country calling code per
 	// hour on each node, against SMS pumping; 0 turns the cap off.
-	SMSCountryHourlyLimit int `env:"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT" envDefault:"100"`
+	SMSCountryHourlyLimit int `env:"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT"`
 	// AppName is the product name in messages and pages.
-	AppName string `env:"GATEHOUSE_APP_NAME" envDefault:"Gatehouse"`
+	AppName string `env:"GATEHOUSE_APP_NAME"`
 	// TemplatesDir holds message templates that replace the embedded ones.
 	TemplatesDir string `env:"GATEHOUSE_TEMPLATES_DIR"`
 
-	OTPLength      int           `env:"GATEHOUSE_OTP_LENGTH" envDefault:"6"`
-	OTPTTL         time.Duration `env:"GATEHOUSE_OTP_TTL" envDefault:"5m"`
-	OTPMaxAttempts int           `env:"GATEHOUSE_OTP_MAX_ATTEMPTS" envDefault:"5"`
-	MagicLinkTTL   time.Duration `env:"GATEHOUSE_MAGIC_LINK_TTL" envDefault:"15m"`
+	OTPLength      int           `env:"GATEHOUSE_OTP_LENGTH"`
+	OTPTTL         time.Duration `env:"GATEHOUSE_OTP_TTL"`
+	OTPMaxAttempts int           `env:"GATEHOUSE_OTP_MAX_ATTEMPTS"`
+	MagicLinkTTL   time.Duration `env:"GATEHOUSE_MAGIC_LINK_TTL"`
 	// AllowedRedirects are the origins a magic link may send the browser
 	// back to (the public URL's origin when unset).
 	AllowedRedirects []string `env:"GATEHOUSE_ALLOWED_REDIRECTS" envSeparator:","`
 	// PasswordlessSignup lets a code or link create the account of an
 	// unknown address.
-	PasswordlessSignup bool `env:"GATEHOUSE_PASSWORDLESS_SIGNUP" envDefault:"true"`
+	PasswordlessSignup bool `env:"GATEHOUSE_PASSWORDLESS_SIGNUP"`
 	// ForwardAuthRedirect sends a browser that a proxy forwards to
 	// /v1/check without a live session to the sign-in page (302, or 401
 	// with Location for nginx) instead of a bare 401; API clients always
 	// get 401.
-	ForwardAuthRedirect bool `env:"GATEHOUSE_FORWARD_AUTH_REDIRECT" envDefault:"true"`
+	ForwardAuthRedirect bool `env:"GATEHOUSE_FORWARD_AUTH_REDIRECT"`
 
 	// LogLevel is debug, info, warn or error.
-	LogLevel string `env:"GATEHOUSE_LOG_LEVEL" envDefault:"info"`
+	LogLevel string `env:"GATEHOUSE_LOG_LEVEL"`
 	// LogFormat is text or json (json is the default outside dev mode).
 	LogFormat string `env:"GATEHOUSE_LOG_FORMAT"`
 	// SkipMigrations leaves the schema alone at start-up (run `gatehouse
@@ -119,35 +138,99 @@ type Config struct {
 	Logger *slog.Logger `env:"-"`
 }
 
+// DefaultConfig returns the configuration of an empty environment, each
+// default taken from the package that owns it; only Secret (or Dev) is
+// left to set. Derived settings stay empty (see Config).
+func DefaultConfig() Config {
+	a := auth.DefaultConfig()
+	return Config{
+		Addr:        "localhost:3000",
+		PublicURL:   "http://localhost:3000",
+		DatabaseURL: "sqlite:gatehouse.db",
+
+		AccessTokenTTL:    a.AccessTokenTTL,
+		RefreshTokenTTL:   a.RefreshTokenTTL,
+		RefreshGrace:      a.RefreshGrace,
+		SessionTTL:        a.SessionTTL,
+		SessionCookieName: sessioncookie.DefaultName,
+
+		PostmarkAPIURL: mail.DefaultPostmarkAPIURL,
+		TwilioAPIURL:   sms.DefaultTwilioAPIURL,
+		// Against SMS pumping: enough for a busy country, far below what a
+		// pumping run needs to pay off.
+		SMSCountryHourlyLimit: 100,
+		AppName:               a.AppName,
+
+		OTPLength:          a.OTPLength,
+		OTPTTL:             a.OTPTTL,
+		OTPMaxAttempts:     a.OTPMaxAttempts,
+		MagicLinkTTL:       a.MagicLinkTTL,
+		PasswordlessSignup: *a.PasswordlessSignup,
+		// Proxies send browsers to sign in rather than to a bare 401.
+		ForwardAuthRedirect: true,
+
+		LogLevel: "info",
+	}
+}
+
 // LoadConfig reads the configuration from vars (variable name → value;
-// pass the environment merged with a .env file). Every problem is reported
-// as one line that names the variable.
+// pass the environment merged with a .env file): DefaultConfig, with every
+// variable that is set replacing its setting. It returns the configuration
+// with derived settings filled in, or every problem at once, one line each
+// that names its variable. Values that do not parse are reported alone:
+// the checks of Validate would then judge a setting the environment did not
+// mean (GATEHOUSE_DEV=maybe would also report a missing secret).
 func LoadConfig(vars map[string]string) (Config, error) {
-	var c Config
+	c := DefaultConfig()
 	if err := env.ParseWithOptions(&c, env.Options{Environment: vars}); err != nil {
 		return c, envError(err)
 	}
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		return c, err
+	}
+	return c.resolved(), nil
 }
 
-// DefaultConfig answers the configuration of an empty environment; only
-// Secret (or Dev) is left to set. Defaults that derive from other settings
-// (the allowed redirects and the sender from PublicURL, the console mail
-// sender in dev mode) stay empty and are filled by New from the final
-// settings, so changing PublicURL afterwards cannot leave stale ones.
-func DefaultConfig() Config {
-	c, _ := LoadConfig(map[string]string{})
-	return c
+// envError names the variable behind each of the library's field-level
+// errors.
+func envError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) || len(agg.Errors) == 0 {
+		return err
+	}
+	errs := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		f, ok := reflect.StructField{}, false
+		if errors.As(e, &pe) {
+			f, ok = reflect.TypeFor[Config]().FieldByName(pe.Name)
+		}
+		if !ok {
+			errs = append(errs, e)
+			continue
+		}
+		msg := pe.Err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		errs = append(errs, fmt.Errorf("%s: %s", f.Tag.Get("env"), msg))
+	}
+	return errors.Join(errs...)
 }
 
-// derive fills defaults computed from other settings.
-func (c *Config) derive() {
+// resolved returns c with the settings derived from others filled in. It
+// changes nothing in c (slices included) and resolving twice changes
+// nothing more; New and LoadConfig call it after Validate.
+func (c Config) resolved() Config {
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if len(c.AllowedRedirects) == 0 {
 		c.AllowedRedirects = []string{c.PublicURL}
 	}
 	if c.MailURL == "" && c.Dev {
 		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
+	}
+	if c.SMSURL == "" && c.Dev {
+		c.SMSURL = "console:" // outside dev mode, unset means no SMS sign-in
 	}
 	// Over https the cookie takes the __Host- prefix, which browsers honour
 	// only for a Secure cookie with Path=/ and no Domain: no other host,
@@ -156,139 +239,154 @@ func (c *Config) derive() {
 		!strings.HasPrefix(c.SessionCookieName, "__Secure-") {
 		c.SessionCookieName = "__Host-" + c.SessionCookieName
 	}
-	if c.SMSURL == "" && c.Dev {
-		c.SMSURL = "console:" // outside dev mode, unset means no SMS sign-in
-	}
-	for i, r := range c.SMSAllowedCountries {
-		c.SMSAllowedCountries[i] = strings.ToUpper(strings.TrimSpace(r))
-	}
+	c.SMSAllowedCountries = countryCodes(c.SMSAllowedCountries)
 	if c.MailFrom == "" {
-		if u, err := url.Parse(c.PublicURL); err == nil && u.Hostname() != "" {
-			c.MailFrom = "no-reply@" + u.Hostname()
-		}
+		c.MailFrom = defaultMailFrom(c.PublicURL)
 	}
+	return c
 }
 
-// envError names the variable behind the library's field-level error.
-func envError(err error) error {
-	var agg env.AggregateError
-	if !errors.As(err, &agg) || len(agg.Errors) == 0 {
-		return err
+// countryCodes returns the list in the form phone.ValidRegion takes, as a
+// new slice.
+func countryCodes(list []string) []string {
+	if list == nil {
+		return nil
 	}
-	var pe env.ParseError
-	if errors.As(agg.Errors[0], &pe) {
-		if f, ok := reflect.TypeFor[Config]().FieldByName(pe.Name); ok {
-			msg := pe.Err.Error()
-			if i := strings.LastIndex(msg, ": "); i >= 0 {
-				msg = msg[i+2:]
-			}
-			return fmt.Errorf("%s: %s", f.Tag.Get("env"), msg)
-		}
+	out := make([]string, len(list))
+	for i, r := range list {
+		out[i] = strings.ToUpper(strings.TrimSpace(r))
 	}
-	return agg.Errors[0]
+	return out
 }
 
-// Validate checks the settings that can be checked without I/O.
-func (c *Config) Validate() error {
+// defaultMailFrom returns no-reply@ the public URL's host, or "" when the
+// URL has none.
+func defaultMailFrom(publicURL string) string {
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+		return "no-reply@" + u.Hostname()
+	}
+	return ""
+}
+
+// Validate checks the settings that can be checked without I/O and returns
+// every problem at once (errors.Join: one line each, starting with the
+// variable's name), or nil. It changes nothing: derived settings are
+// checked as New will derive them.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(variable, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
+	}
 	if strings.TrimSpace(c.Addr) == "" {
-		return errors.New("GATEHOUSE_ADDR: must not be empty (e.g. localhost:3000)")
+		bad("GATEHOUSE_ADDR", "must not be empty (e.g. localhost:3000)")
 	}
-	u, err := url.Parse(c.PublicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-		return fmt.Errorf("GATEHOUSE_PUBLIC_URL: must be an http(s) origin such as https://auth.example.com, got %q", c.PublicURL)
+	// Only an origin can be the tokens' issuer and the default allowed
+	// redirect; a trailing slash is trimmed.
+	publicOK := isOrigin(strings.TrimSuffix(c.PublicURL, "/"))
+	if !publicOK {
+		bad("GATEHOUSE_PUBLIC_URL", "must be an http(s) origin such as https://auth.example.com, got %q", c.PublicURL)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") &&
 		!strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return fmt.Errorf("GATEHOUSE_DATABASE_URL: must start with sqlite: or postgres://, got %q", redactURL(c.DatabaseURL))
+		bad("GATEHOUSE_DATABASE_URL", "must start with sqlite: or postgres://, got %q", redactURL(c.DatabaseURL))
 	}
 	if c.RedisURL != "" {
-		return errors.New("GATEHOUSE_REDIS_URL: Redis support is not available in this version; unset it")
+		bad("GATEHOUSE_REDIS_URL", "Redis support is not available in this version; unset it")
 	}
-	if c.Secret == "" && !c.Dev {
-		return errors.New("GATEHOUSE_SECRET: required outside dev mode (at least 32 characters, e.g. from `openssl rand -base64 32`)")
-	}
-	if c.Secret != "" && len(c.Secret) < 32 {
-		return errors.New("GATEHOUSE_SECRET: must be at least 32 characters (e.g. from `openssl rand -base64 32`)")
+	switch {
+	case c.Secret == "" && !c.Dev:
+		bad("GATEHOUSE_SECRET", "required outside dev mode (at least 32 characters, e.g. from `openssl rand -base64 32`)")
+	case c.Secret != "" && len(c.Secret) < 32:
+		bad("GATEHOUSE_SECRET", "must be at least 32 characters (e.g. from `openssl rand -base64 32`)")
 	}
 	if c.AdminAPIKey != "" && len(c.AdminAPIKey) < 16 {
-		return errors.New("GATEHOUSE_ADMIN_API_KEY: must be at least 16 characters")
+		bad("GATEHOUSE_ADMIN_API_KEY", "must be at least 16 characters")
 	}
+
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{
 		{"GATEHOUSE_ACCESS_TOKEN_TTL", c.AccessTokenTTL}, {"GATEHOUSE_REFRESH_TOKEN_TTL", c.RefreshTokenTTL},
-		{"GATEHOUSE_SESSION_TTL", c.SessionTTL}, {"GATEHOUSE_REFRESH_GRACE", c.RefreshGrace},
+		{"GATEHOUSE_REFRESH_GRACE", c.RefreshGrace}, {"GATEHOUSE_SESSION_TTL", c.SessionTTL},
 	} {
 		if d.v <= 0 {
-			return fmt.Errorf("%s: must be a positive duration such as 15m, got %s", d.name, d.v)
+			bad(d.name, "must be a positive duration such as 15m, got %s", d.v)
 		}
 	}
 	if c.AccessTokenTTL > 24*time.Hour {
-		return errors.New("GATEHOUSE_ACCESS_TOKEN_TTL: must be at most 24h: access tokens cannot be recalled from apps that verify them offline")
+		bad("GATEHOUSE_ACCESS_TOKEN_TTL", "must be at most 24h: access tokens cannot be recalled from apps that verify them offline")
 	}
 	if c.RefreshGrace > time.Minute {
-		return errors.New("GATEHOUSE_REFRESH_GRACE: must be at most 1m")
+		bad("GATEHOUSE_REFRESH_GRACE", "must be at most 1m")
 	}
 	if !cookieName(c.SessionCookieName) {
-		return fmt.Errorf("GATEHOUSE_SESSION_COOKIE_NAME: %q is not a valid cookie name", c.SessionCookieName)
+		bad("GATEHOUSE_SESSION_COOKIE_NAME", "%q is not a valid cookie name", c.SessionCookieName)
 	}
 	for _, o := range c.CORSOrigins {
 		if !isOrigin(o) {
-			return fmt.Errorf("GATEHOUSE_CORS_ORIGINS: %q is not an origin such as https://app.example.com", o)
+			bad("GATEHOUSE_CORS_ORIGINS", "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+
+	if c.MailFrom != "" || publicOK { // else the public URL's line says it all
+		from := c.MailFrom
+		if from == "" {
+			from = defaultMailFrom(c.PublicURL)
+		}
+		if _, err := netmail.ParseAddress(from); err != nil {
+			bad("GATEHOUSE_MAIL_FROM", "%q is not an email address", from)
+		}
+	}
+	if !isOrigin(strings.TrimSuffix(c.PostmarkAPIURL, "/")) && !strings.HasPrefix(c.PostmarkAPIURL, "http") {
+		bad("GATEHOUSE_POSTMARK_API_URL", "%q is not an http(s) URL", c.PostmarkAPIURL)
+	}
+	if !isOrigin(strings.TrimSuffix(c.TwilioAPIURL, "/")) {
+		bad("GATEHOUSE_TWILIO_API_URL", "%q is not an http(s) URL such as https://api.twilio.com", c.TwilioAPIURL)
+	}
+	for _, r := range countryCodes(c.SMSAllowedCountries) {
+		if !phone.ValidRegion(r) {
+			bad("GATEHOUSE_SMS_ALLOWED_COUNTRIES", "%q is not a country code such as US or GB", r)
+		}
+	}
+	if c.SMSCountryHourlyLimit < 0 {
+		bad("GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "must be 0 (no cap) or more, got %d", c.SMSCountryHourlyLimit)
+	}
+	if strings.TrimSpace(c.AppName) == "" || len(c.AppName) > 100 {
+		bad("GATEHOUSE_APP_NAME", "must be 1 to 100 characters")
+	}
+
+	if c.OTPLength < 6 || c.OTPLength > 10 {
+		bad("GATEHOUSE_OTP_LENGTH", "must be 6 to 10 digits, got %d", c.OTPLength)
 	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"GATEHOUSE_OTP_TTL", c.OTPTTL}, {"GATEHOUSE_MAGIC_LINK_TTL", c.MagicLinkTTL}} {
 		if d.v < time.Minute || d.v > 24*time.Hour {
-			return fmt.Errorf("%s: must be between 1m and 24h, got %s", d.name, d.v)
+			bad(d.name, "must be between 1m and 24h, got %s", d.v)
 		}
-	}
-	if c.OTPLength < 6 || c.OTPLength > 10 {
-		return fmt.Errorf("GATEHOUSE_OTP_LENGTH: must be 6 to 10 digits, got %d", c.OTPLength)
 	}
 	if c.OTPMaxAttempts < 1 || c.OTPMaxAttempts > 20 {
-		return fmt.Errorf("GATEHOUSE_OTP_MAX_ATTEMPTS: must be 1 to 20, got %d", c.OTPMaxAttempts)
+		bad("GATEHOUSE_OTP_MAX_ATTEMPTS", "must be 1 to 20, got %d", c.OTPMaxAttempts)
 	}
-	c.derive()
 	for _, o := range c.AllowedRedirects {
 		if !isOrigin(o) {
-			return fmt.Errorf("GATEHOUSE_ALLOWED_REDIRECTS: %q is not an origin such as https://app.example.com", o)
+			bad("GATEHOUSE_ALLOWED_REDIRECTS", "%q is not an origin such as https://app.example.com", o)
 		}
 	}
-	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
-		return fmt.Errorf("GATEHOUSE_MAIL_FROM: %q is not an email address", c.MailFrom)
-	}
-	if !isOrigin(strings.TrimSuffix(c.PostmarkAPIURL, "/")) && !strings.HasPrefix(c.PostmarkAPIURL, "http") {
-		return fmt.Errorf("GATEHOUSE_POSTMARK_API_URL: %q is not an http(s) URL", c.PostmarkAPIURL)
-	}
-	if !isOrigin(strings.TrimSuffix(c.TwilioAPIURL, "/")) {
-		return fmt.Errorf("GATEHOUSE_TWILIO_API_URL: %q is not an http(s) URL such as https://api.twilio.com", c.TwilioAPIURL)
-	}
-	for _, r := range c.SMSAllowedCountries {
-		if !phone.ValidRegion(r) {
-			return fmt.Errorf("GATEHOUSE_SMS_ALLOWED_COUNTRIES: %q is not a country code such as US or GB", r)
-		}
-	}
-	if c.SMSCountryHourlyLimit < 0 {
-		return fmt.Errorf("GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT: must be 0 (no cap) or more, got %d", c.SMSCountryHourlyLimit)
-	}
-	if strings.TrimSpace(c.AppName) == "" || len(c.AppName) > 100 {
-		return errors.New("GATEHOUSE_APP_NAME: must be 1 to 100 characters")
-	}
+
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("GATEHOUSE_LOG_LEVEL: must be debug, info, warn or error, got %q", c.LogLevel)
+		bad("GATEHOUSE_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
 	}
 	switch c.LogFormat {
 	case "", "text", "json":
 	default:
-		return fmt.Errorf("GATEHOUSE_LOG_FORMAT: must be text or json, got %q", c.LogFormat)
+		bad("GATEHOUSE_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // isOrigin accepts scheme://host[:port] with nothing after.

@@ -2,15 +2,23 @@ package gatehouse_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/notify/mail"
+	"github.com/gatehouse/gatehouse/internal/notify/sms"
+	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
 const testSecret = "config-test-secret-0123456789-abcdef"
@@ -28,7 +36,7 @@ func field(t *testing.T, c gatehouse.Config, name string) string {
 	return ""
 }
 
-// TestLoadConfigDefaults holds the defaults against API.md's table
+// TestLoadConfigDefaults holds the defaults against docs/contract.md's table
 // ("Configuration"), and the few settings only DESIGN.md names.
 func TestLoadConfigDefaults(t *testing.T) {
 	t.Parallel()
@@ -59,16 +67,16 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_PASSWORDLESS_SIGNUP": "true",
 		"GATEHOUSE_SMS_URL":             "",
 		"GATEHOUSE_TWILIO_API_URL":      "https://api.twilio.com",
-		// Not in API.md's table: the SMS-pumping defences (issue 5).
+		// Not in docs/contract.md's table: the SMS-pumping defences (issue 5).
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "100",
-		// Not in API.md's table: the refresh grace is its "short grace
-		// period" (10 s, DESIGN.md and the OpenAPI text), and logging.
+		// Not in docs/contract.md's table: the refresh grace is its "short
+		// grace period" (10 s, DESIGN.md), and logging.
 		"GATEHOUSE_REFRESH_GRACE":   "10s",
 		"GATEHOUSE_LOG_LEVEL":       "info",
 		"GATEHOUSE_LOG_FORMAT":      "",
 		"GATEHOUSE_SKIP_MIGRATIONS": "false",
-		// Not in API.md's table: forward-auth sends browsers to sign in.
+		// Not in docs/contract.md's table: forward-auth sends browsers to sign in.
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT": "true",
 	} {
 		if got := field(t, c, name); got != want {
@@ -236,6 +244,173 @@ func TestLoadConfigErrors(t *testing.T) {
 	})
 }
 
+// TestLoadConfigEveryProblem: with many bad settings at once, the one
+// error has a line for each, naming its variable. Values that do not parse
+// come first and alone (what Validate would say of the others could be a
+// consequence of them); values that parse but are out of bounds all come
+// together next.
+func TestLoadConfigEveryProblem(t *testing.T) {
+	t.Parallel()
+	type setting struct{ variable, value string }
+	for _, tc := range []struct {
+		name string
+		bad  []setting
+	}{
+		{"values that do not parse", []setting{
+			{"GATEHOUSE_DEV", "maybe"},
+			{"GATEHOUSE_SESSION_TTL", "3600"},
+			{"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "lots"},
+			{"GATEHOUSE_OTP_LENGTH", "six"},
+			{"GATEHOUSE_PASSWORDLESS_SIGNUP", "sometimes"},
+			{"GATEHOUSE_FORWARD_AUTH_REDIRECT", "yes please"},
+		}},
+		{"values out of bounds", []setting{
+			{"GATEHOUSE_ADDR", "  "},
+			{"GATEHOUSE_PUBLIC_URL", "ftp://auth.example.com"},
+			{"GATEHOUSE_DATABASE_URL", "mysql://root:hunter2@db/gh"},
+			{"GATEHOUSE_REDIS_URL", "redis://localhost:6379/0"},
+			{"GATEHOUSE_SECRET", "only-31-characters-long-secret!"},
+			{"GATEHOUSE_ADMIN_API_KEY", "short"},
+			{"GATEHOUSE_ACCESS_TOKEN_TTL", "25h"},
+			{"GATEHOUSE_REFRESH_TOKEN_TTL", "-720h"},
+			{"GATEHOUSE_REFRESH_GRACE", "2m"},
+			{"GATEHOUSE_SESSION_TTL", "0s"},
+			{"GATEHOUSE_SESSION_COOKIE_NAME", "a;b"},
+			{"GATEHOUSE_CORS_ORIGINS", "*"},
+			{"GATEHOUSE_MAIL_FROM", "not an address"},
+			{"GATEHOUSE_POSTMARK_API_URL", "api.postmarkapp.com"},
+			{"GATEHOUSE_TWILIO_API_URL", "https://api.twilio.com/2010-04-01"},
+			{"GATEHOUSE_SMS_ALLOWED_COUNTRIES", "us,XX"},
+			{"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "-1"},
+			{"GATEHOUSE_APP_NAME", " "},
+			{"GATEHOUSE_OTP_LENGTH", "4"},
+			{"GATEHOUSE_OTP_TTL", "10s"},
+			{"GATEHOUSE_OTP_MAX_ATTEMPTS", "0"},
+			{"GATEHOUSE_MAGIC_LINK_TTL", "48h"},
+			{"GATEHOUSE_ALLOWED_REDIRECTS", "https://app.example.com/return"},
+			{"GATEHOUSE_LOG_LEVEL", "verbose"},
+			{"GATEHOUSE_LOG_FORMAT", "xml"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"GATEHOUSE_SECRET": testSecret}
+			var want []string
+			for _, b := range tc.bad {
+				vars[b.variable] = b.value
+				want = append(want, b.variable)
+			}
+			_, err := gatehouse.LoadConfig(vars)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var got []string
+			for line := range strings.SplitSeq(err.Error(), "\n") {
+				name, _, ok := strings.Cut(line, ": ")
+				if !ok || !strings.HasPrefix(name, "GATEHOUSE_") {
+					t.Errorf("line %q does not start with a variable's name", line)
+				}
+				got = append(got, name)
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("lines name\n%q\nwant one for each of\n%q\nerror:\n%v", got, want, err)
+			}
+			if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), testSecret) ||
+				strings.Contains(err.Error(), vars["GATEHOUSE_SECRET"]) {
+				t.Errorf("error shows a secret:\n%v", err)
+			}
+		})
+	}
+}
+
+// TestValidateChangesNothing: Validate only reports; the derived settings
+// (trimmed URL, default redirects and sender, console senders, cookie
+// prefix, upper-case countries) are New's to fill, on its own copy.
+func TestValidateChangesNothing(t *testing.T) {
+	t.Parallel()
+	cfg := gatehouse.DefaultConfig()
+	cfg.Dev = true
+	cfg.PublicURL = "https://auth.example.com/"
+	cfg.SMSAllowedCountries = []string{"us", " gb"}
+	cfg.CORSOrigins = []string{"https://app.example.com"}
+	before := cfg
+	before.SMSAllowedCountries = slices.Clone(cfg.SMSAllowedCountries)
+	before.CORSOrigins = slices.Clone(cfg.CORSOrigins)
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, before) {
+		t.Errorf("Validate changed the Config:\n%+v\nwas\n%+v", cfg, before)
+	}
+
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+	cfg.Logger = discardLogger()
+	before.DatabaseURL, before.Logger = cfg.DatabaseURL, cfg.Logger
+	g, err := gatehouse.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if !reflect.DeepEqual(cfg, before) {
+		t.Errorf("New changed the caller's Config:\n%+v\nwas\n%+v", cfg, before)
+	}
+	got := g.Config()
+	if got.PublicURL != "https://auth.example.com" || got.MailURL != "console:" || got.SMSURL != "console:" ||
+		got.SessionCookieName != "__Host-gatehouse_session" || fmt.Sprint(got.SMSAllowedCountries) != "[US GB]" {
+		t.Errorf("New did not derive the settings: %+v", got)
+	}
+}
+
+// TestDefaultsHaveOneHome: no struct tag holds a default (so there is no
+// second copy to drift), DefaultConfig takes each from the package that
+// owns it, and an empty environment means DefaultConfig.
+func TestDefaultsHaveOneHome(t *testing.T) {
+	t.Parallel()
+	typ := reflect.TypeFor[gatehouse.Config]()
+	for i := range typ.NumField() {
+		if d, ok := typ.Field(i).Tag.Lookup("envDefault"); ok {
+			t.Errorf("Config.%s has a default in its tag (%q): defaults live in DefaultConfig and the packages it reads", typ.Field(i).Name, d)
+		}
+	}
+
+	d, a := gatehouse.DefaultConfig(), auth.DefaultConfig()
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"AccessTokenTTL", d.AccessTokenTTL, a.AccessTokenTTL},
+		{"RefreshTokenTTL", d.RefreshTokenTTL, a.RefreshTokenTTL},
+		{"RefreshGrace", d.RefreshGrace, a.RefreshGrace},
+		{"SessionTTL", d.SessionTTL, a.SessionTTL},
+		{"OTPLength", d.OTPLength, a.OTPLength},
+		{"OTPTTL", d.OTPTTL, a.OTPTTL},
+		{"OTPMaxAttempts", d.OTPMaxAttempts, a.OTPMaxAttempts},
+		{"MagicLinkTTL", d.MagicLinkTTL, a.MagicLinkTTL},
+		{"PasswordlessSignup", d.PasswordlessSignup, *a.PasswordlessSignup},
+		{"AppName", d.AppName, a.AppName},
+		{"SessionCookieName", d.SessionCookieName, sessioncookie.DefaultName},
+		{"PostmarkAPIURL", d.PostmarkAPIURL, mail.DefaultPostmarkAPIURL},
+		{"TwilioAPIURL", d.TwilioAPIURL, sms.DefaultTwilioAPIURL},
+	} {
+		if c.got != c.want {
+			t.Errorf("DefaultConfig().%s = %v, its owner's default is %v", c.name, c.got, c.want)
+		}
+	}
+
+	loaded, err := gatehouse.LoadConfig(map[string]string{"GATEHOUSE_SECRET": testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Secret = testSecret
+	// Derived from the public URL by LoadConfig, empty in DefaultConfig.
+	loaded.AllowedRedirects, loaded.MailFrom = nil, ""
+	if !reflect.DeepEqual(loaded, d) {
+		t.Errorf("an empty environment loads\n%+v\nDefaultConfig is\n%+v", loaded, d)
+	}
+}
+
 // TestValidateThroughNew: New refuses a bad Config built in code, not only
 // one from the environment, before touching any file.
 func TestValidateThroughNew(t *testing.T) {
@@ -366,5 +541,57 @@ func TestDerivedDefaultsFollowPublicURL(t *testing.T) {
 	got := g.Config()
 	if fmt.Sprint(got.AllowedRedirects) != "[https://auth.example.com]" || got.MailFrom != "no-reply@auth.example.com" {
 		t.Fatalf("allowed redirects %v, mail from %q; want the public URL's", got.AllowedRedirects, got.MailFrom)
+	}
+}
+
+// TestOpenAPIFollowsConfig: /openapi.json quotes the settings this server
+// runs with, not the defaults.
+func TestOpenAPIFollowsConfig(t *testing.T) {
+	t.Parallel()
+	cfg := gatehouse.DefaultConfig()
+	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
+	cfg.Secret = testSecret
+	cfg.Logger = discardLogger()
+	cfg.OTPMaxAttempts = 3
+	cfg.OTPLength = 8
+	cfg.OTPTTL = 10 * time.Minute
+	cfg.MagicLinkTTL = time.Hour
+	cfg.RefreshGrace = 30 * time.Second
+	cfg.AccessTokenTTL = 5 * time.Minute
+	cfg.SessionTTL = 48 * time.Hour
+	cfg.RefreshTokenTTL = 90 * time.Minute
+	g, err := gatehouse.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	rec := httptest.NewRecorder()
+	g.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/openapi.json: %d", rec.Code)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, text string }{
+		{"/v1/token", "after 3 wrong codes"},
+		{"/v1/token", "replaying a rotated one more than 30 seconds after its rotation revokes the session"},
+		{"/v1/token", "An access token lives 5 minutes"},
+		{"/v1/token", "A session unused for 2 days ends, and none outlives 90 minutes after its sign-in"},
+		{"/v1/recover/verify", "after 3 wrong codes"},
+		{"/v1/user/phone/verify", "after 3 wrong codes"},
+		{"/v1/otp", "A code has 8 digits and is valid 10 minutes; a link is valid 1 hour."},
+	} {
+		if d := doc.Paths[tc.path]["post"].Description; !strings.Contains(d, tc.text) {
+			t.Errorf("POST %s says %q; want it to contain %q", tc.path, d, tc.text)
+		}
+	}
+	if body := rec.Body.String(); strings.Contains(body, "5 wrong codes") || strings.Contains(body, "10 seconds") {
+		t.Error("the document still quotes a default")
 	}
 }

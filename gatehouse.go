@@ -62,6 +62,7 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.resolved()
 	if cfg.Clock == nil {
 		cfg.Clock = auth.SystemClock{}
 	}
@@ -133,9 +134,9 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
-		NoPasswordlessSignup: !cfg.PasswordlessSignup, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
+		PasswordlessSignup: new(cfg.PasswordlessSignup), PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
 		CodeKey: box.Key("otp-code"), AppName: cfg.AppName,
-		NoEmail: cfg.MailURL == "", SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
+		Email: new(cfg.MailURL != ""), SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 	}, deps)
 	if err != nil {
 		return err
@@ -153,7 +154,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
-		Messages: g.store, Audit: g.store, NoForwardAuthRedirect: !cfg.ForwardAuthRedirect,
+		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
 		Pages: pages, PagesForbidden: http.HandlerFunc(pages.Forbidden),
 	})
 	if err != nil {
@@ -247,7 +248,7 @@ func (g *Gatehouse) purge(ctx context.Context) {
 // ServeHTTP implements http.Handler.
 func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.api.ServeHTTP(w, r) }
 
-// Handler answers g as an http.Handler (API.md names it so).
+// Handler answers g as an http.Handler (docs/contract.md names it so).
 func (g *Gatehouse) Handler() http.Handler { return g }
 
 // Auth answers the flows, for the CLI and for programs embedding Gatehouse.

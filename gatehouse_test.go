@@ -79,7 +79,7 @@ func signIn(t *testing.T, g *gatehouse.Gatehouse, email string) string {
 }
 
 // TestRequireAuth mounts Gatehouse and a protected handler in one app, as
-// API.md's "Go" line describes.
+// docs/contract.md's "Go" line describes.
 func TestRequireAuth(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, dbURL string) {

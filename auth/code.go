@@ -78,7 +78,7 @@ var errSentRecently = &Error{Kind: KindRateLimited, Message: "A message was sent
 
 // mailOn reports whether email delivery is configured.
 func (s *Service) mailOn() bool {
-	return s.challenges != nil && s.outbox != nil && !s.cfg.NoEmail
+	return s.challenges != nil && s.outbox != nil && *s.cfg.Email
 }
 
 // allowSend records one send under key with limiter (nil: no limit) and
@@ -120,7 +120,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 	send := true
 	switch {
 	case o.user == nil:
-		send = o.signUp && !s.cfg.NoPasswordlessSignup
+		send = o.signUp && *s.cfg.PasswordlessSignup
 	case o.user.Disabled():
 		send = false
 	}
@@ -275,7 +275,7 @@ func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, erro
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if ch.Purpose != PurposeSignIn || s.cfg.NoPasswordlessSignup {
+		if ch.Purpose != PurposeSignIn || !*s.cfg.PasswordlessSignup {
 			return nil, errInvalidCode
 		}
 		now := s.now()

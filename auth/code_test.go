@@ -54,7 +54,7 @@ func TestSignInCode(t *testing.T) {
 
 		t.Run("no account without passwordless sign-up", func(t *testing.T) {
 			t.Parallel()
-			e := newMFAEnvWith(t, st, nil, func(c *auth.Config) { c.NoPasswordlessSignup = true })
+			e := newMFAEnvWith(t, st, nil, func(c *auth.Config) { c.PasswordlessSignup = new(false) })
 			addr := email("nosignup")
 			_, err := e.svc.SignInCode(e.ctx, auth.Identity{Email: addr}, e.emailCode(addr))
 			checkErr(t, "the code of a suppressed message", err, errWrongSignInCode)

@@ -210,7 +210,7 @@ func (s *Service) EnableEmailFactor(ctx context.Context, p *Principal, c Client)
 	if err := s.requireFactors(); err != nil {
 		return nil, err
 	}
-	if s.outbox == nil || s.cfg.NoEmail {
+	if s.outbox == nil || !*s.cfg.Email {
 		return nil, errNoMail
 	}
 	if p.User.Email == "" {

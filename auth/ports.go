@@ -95,7 +95,7 @@ type PasswordPolicy interface {
 	Check(password string) string
 }
 
-// AccessClaims are the claims of an access token (API.md, "Credentials").
+// AccessClaims are the claims of an access token (docs/contract.md, "Credentials").
 type AccessClaims struct {
 	Subject   string
 	SessionID string

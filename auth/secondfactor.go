@@ -147,7 +147,7 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if !slices.Contains(kinds, FactorEmail) {
 		return errNoFactor
 	}
-	if s.outbox == nil || s.cfg.NoEmail {
+	if s.outbox == nil || !*s.cfg.Email {
 		return errNoMail
 	}
 	if s.sendLimit != nil {

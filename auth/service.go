@@ -14,39 +14,46 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Config holds the flow settings; zero fields take the defaults of API.md.
+// Config holds the flow settings. DefaultConfig returns the defaults of
+// docs/contract.md ("Configuration"), and New takes every zero field (nil
+// for a *bool) from it, so a zero Config means exactly those defaults and
+// each default is written once. A setting that is on by default is a
+// *bool: a plain bool could not tell "turned off" from "not set", and a
+// zero Config (which tests and embedders write) must keep meaning the
+// defaults; a setting that is off by default is a plain bool.
 type Config struct {
-	// AccessTokenTTL is how long an access token is valid (15m).
+	// AccessTokenTTL is how long an access token is valid.
 	AccessTokenTTL time.Duration
-	// RefreshTokenTTL is the absolute lifetime of a sign-in (720h): no
-	// session or refresh token outlives it, however often it is used.
+	// RefreshTokenTTL is the absolute lifetime of a sign-in: no session or
+	// refresh token outlives it, however often it is used.
 	RefreshTokenTTL time.Duration
-	// SessionTTL is the sliding idle timeout (168h): a session unused for
-	// this long ends.
+	// SessionTTL is the sliding idle timeout: a session unused for this
+	// long ends.
 	SessionTTL time.Duration
 	// RefreshGrace is how long after a rotation a replay of the old refresh
-	// token answers the same successor instead of revoking the session (10s).
+	// token answers the same successor instead of revoking the session.
 	RefreshGrace time.Duration
 	// SuccessorKey derives refresh-token successors (see opaque.Derive); it
 	// must be the same on every node, so it comes from the server secret.
 	SuccessorKey []byte
 	// CacheTTL bounds how long this node trusts its in-process view of a
-	// session before asking the store again (2s). Revocations made on this
-	// node take effect at once; the TTL bounds staleness from other nodes.
+	// session before asking the store again. Revocations made on this node
+	// take effect at once; the TTL bounds staleness from other nodes.
 	CacheTTL time.Duration
 
-	// OTPLength is the number of digits of a one-time code (6).
+	// OTPLength is the number of digits of a one-time code.
 	OTPLength int
-	// OTPTTL is how long a code is valid (5m).
+	// OTPTTL is how long a code is valid.
 	OTPTTL time.Duration
-	// OTPMaxAttempts is how many wrong codes kill a challenge (5): a
-	// sign-in, recovery or phone code, or an MFA token's second factor.
+	// OTPMaxAttempts is how many wrong codes kill a challenge: a sign-in,
+	// recovery or phone code, or an MFA token's second factor.
 	OTPMaxAttempts int
-	// MagicLinkTTL is how long a link is valid (15m).
+	// MagicLinkTTL is how long a link is valid.
 	MagicLinkTTL time.Duration
-	// NoPasswordlessSignup stops codes and links from creating accounts:
-	// unknown addresses then get the same answer and no message.
-	NoPasswordlessSignup bool
+	// PasswordlessSignup lets a code or link create the account of an
+	// unknown address (on when nil). Off, unknown addresses get the same
+	// answer and no message, so the answer still reveals nothing.
+	PasswordlessSignup *bool
 	// PublicURL is the base of links in messages.
 	PublicURL string
 	// AllowedRedirects are the origins a link may send the browser back to.
@@ -54,12 +61,14 @@ type Config struct {
 	// CodeKey keys the HMAC that codes are stored under (32+ bytes, from
 	// the server secret, the same on every node).
 	CodeKey []byte
-	// AppName is the issuer shown in authenticator apps.
+	// AppName is the issuer shown in authenticator apps and the product
+	// name in messages and pages.
 	AppName string
 
-	// NoEmail turns the email flows off (they answer unavailable) while
-	// the outbox serves SMS: no mail sender is configured.
-	NoEmail bool
+	// Email turns the email flows on (on when nil): the outbox delivers
+	// email. Off, they answer unavailable while the outbox serves SMS (no
+	// mail sender is configured).
+	Email *bool
 	// SMS turns the SMS flows on: an SMS sender is configured.
 	SMS bool
 	// SMSRegions, when not empty, are the only countries (ISO 3166-1
@@ -69,37 +78,59 @@ type Config struct {
 	SMSRegions []string
 }
 
-func (c *Config) defaults() {
-	if c.AccessTokenTTL <= 0 {
-		c.AccessTokenTTL = 15 * time.Minute
+// DefaultConfig returns the default of every setting that has one; it is
+// the one place they are written (the gatehouse package's DefaultConfig
+// and the environment's defaults come from here). Keys, URLs and the SMS
+// settings have no default.
+func DefaultConfig() Config {
+	return Config{
+		AccessTokenTTL:     15 * time.Minute,
+		RefreshTokenTTL:    720 * time.Hour,
+		SessionTTL:         168 * time.Hour,
+		RefreshGrace:       10 * time.Second,
+		CacheTTL:           2 * time.Second,
+		OTPLength:          6,
+		OTPTTL:             5 * time.Minute,
+		OTPMaxAttempts:     5,
+		MagicLinkTTL:       15 * time.Minute,
+		PasswordlessSignup: new(true),
+		AppName:            "Gatehouse",
+		Email:              new(true),
 	}
-	if c.RefreshTokenTTL <= 0 {
-		c.RefreshTokenTTL = 720 * time.Hour
-	}
-	if c.SessionTTL <= 0 {
-		c.SessionTTL = 168 * time.Hour
-	}
-	if c.RefreshGrace <= 0 {
-		c.RefreshGrace = 10 * time.Second
-	}
-	if c.CacheTTL <= 0 {
-		c.CacheTTL = 2 * time.Second
+}
+
+// withDefaults returns c with every zero or negative setting taken from
+// DefaultConfig. Its *bool fields point to values of its own, so whoever
+// keeps c (or a Config the Service returned) cannot change a running
+// Service's settings through them.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&c.AccessTokenTTL, &d.AccessTokenTTL}, {&c.RefreshTokenTTL, &d.RefreshTokenTTL},
+		{&c.SessionTTL, &d.SessionTTL}, {&c.RefreshGrace, &d.RefreshGrace}, {&c.CacheTTL, &d.CacheTTL},
+		{&c.OTPTTL, &d.OTPTTL}, {&c.MagicLinkTTL, &d.MagicLinkTTL},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
 	if c.OTPLength <= 0 {
-		c.OTPLength = 6
-	}
-	if c.OTPTTL <= 0 {
-		c.OTPTTL = 5 * time.Minute
+		c.OTPLength = d.OTPLength
 	}
 	if c.OTPMaxAttempts <= 0 {
-		c.OTPMaxAttempts = 5
-	}
-	if c.MagicLinkTTL <= 0 {
-		c.MagicLinkTTL = 15 * time.Minute
+		c.OTPMaxAttempts = d.OTPMaxAttempts
 	}
 	if c.AppName == "" {
-		c.AppName = "Gatehouse"
+		c.AppName = d.AppName
 	}
+	for _, f := range []struct{ v, def **bool }{{&c.PasswordlessSignup, &d.PasswordlessSignup}, {&c.Email, &d.Email}} {
+		if *f.v == nil {
+			*f.v = *f.def
+		} else {
+			*f.v = new(**f.v)
+		}
+	}
+	return c
 }
 
 // Observer hears about outcomes worth counting (metrics); it must not block.
@@ -176,7 +207,7 @@ type Service struct {
 // New answers a Service; every port in d is required except Observer and
 // Logger.
 func New(cfg Config, d Deps) (*Service, error) {
-	cfg.defaults()
+	cfg = cfg.withDefaults()
 	if d.Store == nil || d.Hasher == nil || d.Policy == nil || d.Signer == nil || d.Throttle == nil || d.Clock == nil {
 		return nil, errors.New("auth: a required dependency is missing")
 	}
@@ -205,8 +236,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return s, nil
 }
 
-// Config answers the effective configuration (defaults applied).
-func (s *Service) Config() Config { return s.cfg }
+// Config returns the effective configuration (defaults applied); changing
+// it changes nothing in s.
+func (s *Service) Config() Config { return s.cfg.withDefaults() }
 
 // Client describes where a request came from; it is recorded on sessions and
 // keys the per-address sign-in throttle.

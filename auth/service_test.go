@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -124,4 +125,45 @@ func TestDummyHashRecovers(t *testing.T) {
 		_, err = passwordGrant(e.ctx, e.svc, email("ghost"), goodPassword, client())
 		checkErr(t, "unknown email", err, errInvalidCredentials)
 	})
+}
+
+// TestConfigDefaults: a zero Config means exactly DefaultConfig, settings
+// that are on by default can be turned off, and neither the Config given
+// to New nor the one Config returns reaches the running Service.
+func TestConfigDefaults(t *testing.T) {
+	t.Parallel()
+	st := sqltest.SQLite(t)
+	clock := newClock()
+	deps := auth.Deps{
+		Store: st, Hasher: password.New(fastParams, 1), Policy: password.DefaultPolicy,
+		Signer: newKeys(t, st, clock), Throttle: throttle.NewMemory(clock, throttle.Config{}), Clock: clock,
+	}
+	s, err := auth.New(auth.Config{SuccessorKey: successorKey}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := auth.DefaultConfig()
+	want.SuccessorKey = successorKey
+	if got := s.Config(); !reflect.DeepEqual(got, want) {
+		t.Errorf("a zero Config became\n%+v\nwant DefaultConfig\n%+v", got, want)
+	}
+	if !*want.PasswordlessSignup || !*want.Email || want.SMS {
+		t.Errorf("DefaultConfig: passwordless sign-up %v, email %v, SMS %v; want on, on, off",
+			*want.PasswordlessSignup, *want.Email, want.SMS)
+	}
+
+	off := false
+	s, err = auth.New(auth.Config{SuccessorKey: successorKey, PasswordlessSignup: &off, Email: new(false)}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off = true
+	got := s.Config()
+	if *got.PasswordlessSignup || *got.Email {
+		t.Errorf("turned off, then the caller's variable changed: passwordless sign-up %v, email %v", *got.PasswordlessSignup, *got.Email)
+	}
+	*got.PasswordlessSignup = true
+	if *s.Config().PasswordlessSignup {
+		t.Error("changing the Config that Config returned changed the Service")
+	}
 }

@@ -284,7 +284,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string) er
 	return s.revoke(ctx, id)
 }
 
-// Logout scopes (API.md).
+// Logout scopes (docs/contract.md).
 const (
 	ScopeLocal  = "local"
 	ScopeOthers = "others"

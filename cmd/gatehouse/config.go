@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/joho/godotenv"
@@ -14,13 +16,14 @@ import (
 	"github.com/gatehouse/gatehouse"
 )
 
-// common are the flags every command that opens the database takes. Each is
-// another spelling of a GATEHOUSE_* variable and wins over it.
+// common are the flags every command that opens the database takes. Each
+// flag that names a setting is another spelling of its GATEHOUSE_*
+// variable and wins over it; like the variables, it has no default of its
+// own (not given, it changes nothing), and its help shows the default
+// gatehouse.DefaultConfig holds, the one place it is written.
 type common struct {
-	envFile     string
-	dev         bool
-	databaseURL string
-	vars        map[string]string // flag-given variables
+	envFile string
+	vars    map[string]string // flag-given variables
 	// secretOptional is for commands that never use the secret (migrate),
 	// so they run with only a database URL.
 	secretOptional bool
@@ -38,8 +41,48 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 
 func (c *common) register(set *flag.FlagSet) {
 	set.StringVar(&c.envFile, "env-file", ".env", "read variables from this file if it exists (variables already set win)")
-	set.BoolVar(&c.dev, "dev", false, "development mode (GATEHOUSE_DEV=true)")
-	set.StringVar(&c.databaseURL, "database-url", "", "sqlite:PATH or postgres://… (GATEHOUSE_DATABASE_URL)")
+	c.switchFlag(set, "dev", "GATEHOUSE_DEV", "development mode")
+	c.setting(set, "database-url", "GATEHOUSE_DATABASE_URL", "the database `URL`: sqlite:PATH or postgres://…")
+}
+
+// setting registers flag name as another spelling of variable.
+func (c *common) setting(set *flag.FlagSet, name, variable, usage string) {
+	set.Func(name, usage+" ("+variable+defaultOf(variable)+")", func(v string) error {
+		c.set(variable, v)
+		return nil
+	})
+}
+
+// switchFlag registers a boolean flag name as another spelling of
+// variable: -name sets it to true, -name=false to false.
+func (c *common) switchFlag(set *flag.FlagSet, name, variable, usage string) {
+	set.BoolFunc(name, usage+" ("+variable+"=true"+defaultOf(variable)+")", func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		c.set(variable, strconv.FormatBool(b))
+		return nil
+	})
+}
+
+func (c *common) set(variable, value string) {
+	if c.vars == nil {
+		c.vars = map[string]string{}
+	}
+	c.vars[variable] = value
+}
+
+// defaultOf returns "; default VALUE" for the variable's setting in
+// gatehouse.DefaultConfig, or "" when it has none (or is false).
+func defaultOf(variable string) string {
+	d := reflect.ValueOf(gatehouse.DefaultConfig())
+	for i := range d.NumField() {
+		if d.Type().Field(i).Tag.Get("env") == variable && !d.Field(i).IsZero() {
+			return fmt.Sprintf("; default %v", d.Field(i).Interface())
+		}
+	}
+	return ""
 }
 
 // config merges, lowest first: the .env file, the environment, the flags.
@@ -65,12 +108,6 @@ func (c *common) config(set *flag.FlagSet) (gatehouse.Config, error) {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GATEHOUSE_") {
 			vars[k] = v
 		}
-	}
-	if c.dev {
-		vars["GATEHOUSE_DEV"] = "true"
-	}
-	if c.databaseURL != "" {
-		vars["GATEHOUSE_DATABASE_URL"] = c.databaseURL
 	}
 	for k, v := range c.vars {
 		vars[k] = v

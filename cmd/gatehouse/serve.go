@@ -17,22 +17,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c common
 	set := newFlagSet("serve", "serve [flags]", stderr)
 	c.register(set)
-	addr := set.String("addr", "", "listen address, e.g. localhost:3000 (GATEHOUSE_ADDR)")
-	publicURL := set.String("public-url", "", "how clients reach this server (GATEHOUSE_PUBLIC_URL)")
-	noMigrate := set.Bool("no-migrate", false, "do not migrate the database at start-up (GATEHOUSE_SKIP_MIGRATIONS=true)")
+	c.setting(set, "addr", "GATEHOUSE_ADDR", "listen `address`")
+	c.setting(set, "public-url", "GATEHOUSE_PUBLIC_URL", "the `URL` clients reach this server at")
+	c.switchFlag(set, "no-migrate", "GATEHOUSE_SKIP_MIGRATIONS", "do not migrate the database at start-up")
 	shutdownWait := set.Duration("shutdown-timeout", 30*time.Second, "how long to let requests in flight finish on SIGINT/SIGTERM")
 	if err := set.Parse(args); err != nil {
 		return err
-	}
-	c.vars = map[string]string{}
-	if *addr != "" {
-		c.vars["GATEHOUSE_ADDR"] = *addr
-	}
-	if *publicURL != "" {
-		c.vars["GATEHOUSE_PUBLIC_URL"] = *publicURL
-	}
-	if *noMigrate {
-		c.vars["GATEHOUSE_SKIP_MIGRATIONS"] = "true"
 	}
 	cfg, err := c.config(set)
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
-// MaxBodyBytes is the largest request body accepted (API.md: 64 KiB).
+// MaxBodyBytes is the largest request body accepted (docs/contract.md: 64 KiB).
 const MaxBodyBytes = 64 << 10
 
 // KeySet answers the public signing keys as a JWKS document.
@@ -51,10 +51,11 @@ type Options struct {
 	TrustedOrigins []string
 	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
 	InsecureCookies bool
-	// NoForwardAuthRedirect keeps /v1/check at 401 for browser navigations
-	// a proxy forwards, instead of sending them to the sign-in page
-	// (GATEHOUSE_FORWARD_AUTH_REDIRECT=false).
-	NoForwardAuthRedirect bool
+	// ForwardAuthRedirect sends a browser navigation that a proxy forwards
+	// to /v1/check without a live session to the sign-in page instead of
+	// answering a bare 401 (GATEHOUSE_FORWARD_AUTH_REDIRECT; the gatehouse
+	// package turns it on by default).
+	ForwardAuthRedirect bool
 	// Messages lists outbox deliveries for /v1/admin/messages.
 	Messages MessageLister
 	// Audit lists audit events for /v1/admin/audit.
@@ -91,7 +92,7 @@ func New(o Options) (*Server, error) {
 		o.Metrics = NewMetrics()
 	}
 	if o.CookieName == "" {
-		o.CookieName = "gatehouse_session"
+		o.CookieName = sessioncookie.DefaultName
 	}
 	// huma's error constructor is a package variable: Gatehouse sets it
 	// once to its problem type.
@@ -175,7 +176,7 @@ func (m *routeMux) Handle(pattern string, h http.Handler) {
 // op fills the defaults every operation shares.
 func op(o huma.Operation) huma.Operation {
 	// huma refuses a body that reaches MaxBodyBytes; one byte more makes a
-	// body of exactly 64 KiB acceptable, as API.md promises.
+	// body of exactly 64 KiB acceptable, as docs/contract.md promises.
 	o.MaxBodyBytes = MaxBodyBytes + 1
 	if o.Tags == nil {
 		o.Tags = []string{"Sign-in"}

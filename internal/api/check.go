@@ -74,7 +74,7 @@ const maxOriginalURL = 2048
 // (GATEHOUSE_ALLOWED_REDIRECTS), so forged forwarded headers lead nowhere
 // else.
 func (s *Server) signInRedirect(r *http.Request, err error) string {
-	if s.o.NoForwardAuthRedirect || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
+	if !s.o.ForwardAuthRedirect || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
 		return ""
 	}
 	switch auth.KindOf(err) {

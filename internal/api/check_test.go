@@ -184,7 +184,7 @@ func TestWellKnown(t *testing.T) {
 			}
 		}
 
-		// The published key verifies an access token, with the claims API.md lists.
+		// The published key verifies an access token, with the claims docs/contract.md lists.
 		parsed, err := jwt.ParseSigned(tok.AccessToken, []jose.SignatureAlgorithm{jose.EdDSA})
 		if err != nil {
 			t.Fatal(err)

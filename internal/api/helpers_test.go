@@ -242,7 +242,7 @@ func (r *response) decode(v any) {
 	}
 }
 
-// problem is an RFC 9457 problem document as API.md describes it.
+// problem is an RFC 9457 problem document as docs/contract.md describes it.
 type problem struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -13,7 +14,7 @@ type otpInput struct {
 	Body struct {
 		Email      string `json:"email,omitempty" doc:"Where to send the code or link; or"`
 		Phone      string `json:"phone,omitempty" maxLength:"64" doc:"a phone in international format (+ and the country code), for a code by SMS."`
-		Type       string `json:"type,omitempty" enum:"code,link" doc:"code (default): a 6-digit code; link: a magic link that also shows the code (email only)."`
+		Type       string `json:"type,omitempty" enum:"code,link" doc:"code (default): a numeric code; link: a magic link that also shows the code (email only)."`
 		RedirectTo string `json:"redirect_to,omitempty" maxLength:"2048" doc:"Where the link sends the browser; used only when its origin is in GATEHOUSE_ALLOWED_REDIRECTS."`
 	}
 }
@@ -38,10 +39,12 @@ type acceptedOutput struct {
 }
 
 func (s *Server) registerOTP() {
+	cfg := s.settings()
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "requestCode", Method: http.MethodPost, Path: "/v1/otp", DefaultStatus: http.StatusAccepted,
 		Summary: "Send a sign-in code or magic link by email, or a code by SMS",
 		Description: "Always 202, whether or not an account has the address (and in the same time), so the answer reveals nothing. " +
+			fmt.Sprintf("A code has %d digits and is valid %s; a link is valid %s. ", cfg.OTPLength, span(cfg.OTPTTL), span(cfg.MagicLinkTTL)) +
 			"An unknown address gets an account when the code or link is used, unless GATEHOUSE_PASSWORDLESS_SIGNUP is false. " +
 			"429 rate_limited with Retry-After when the address was sent a message in the last minute, or ten in the last hour, or (SMS) when the number's country reached its hourly cap (GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT). " +
 			"400 for a phone that is not valid or not from an allowed country (GATEHOUSE_SMS_ALLOWED_COUNTRIES); 503 unavailable when the channel is not configured.",
@@ -71,7 +74,7 @@ func (s *Server) registerOTP() {
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "recoverVerify", Method: http.MethodPost, Path: "/v1/recover/verify",
 		Summary:     "Set a new password with the emailed code or link",
-		Description: "Signs in and revokes every other session of the account. 401 invalid_code/code_expired; 429 too_many_attempts after 5 wrong codes.",
+		Description: fmt.Sprintf("Signs in and revokes every other session of the account. 401 invalid_code/code_expired; 429 too_many_attempts after %s.", plural(cfg.OTPMaxAttempts, "wrong code")),
 		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *recoverVerifyInput) (*tokensOutput, error) {
 		p, err := s.auth.ResetPassword(ctx, auth.RecoverInput{

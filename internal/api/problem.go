@@ -16,7 +16,7 @@ import (
 )
 
 // Problem is an RFC 9457 problem document with Gatehouse's stable `code`
-// and per-field `errors` (API.md, "Conventions").
+// and per-field `errors` (docs/contract.md, "Conventions").
 type Problem struct {
 	Type   string       `json:"type" doc:"Always about:blank; code carries the meaning."`
 	Title  string       `json:"title" doc:"The HTTP status phrase."`
@@ -128,7 +128,7 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 
 // humaError replaces huma's error constructor so that errors huma raises
 // itself (malformed JSON, unknown fields, wrong types, oversized bodies)
-// are the same problems, with status 400 as API.md requires.
+// are the same problems, with status 400 as docs/contract.md requires.
 func humaError(status int, msg string, errs ...error) huma.StatusError {
 	switch status {
 	case http.StatusUnprocessableEntity, http.StatusRequestEntityTooLarge, http.StatusBadRequest:

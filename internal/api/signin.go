@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -44,6 +45,7 @@ type tokensOutput struct {
 }
 
 func (s *Server) registerAuth() {
+	cfg := s.settings()
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "signUp", Method: http.MethodPost, Path: "/v1/signup", DefaultStatus: http.StatusCreated,
 		Summary: "Create an account",
@@ -66,8 +68,10 @@ func (s *Server) registerAuth() {
 		OperationID: "token", Method: http.MethodPost, Path: "/v1/token",
 		Summary: "Sign in, or refresh tokens",
 		Description: "grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
-			"grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one after a 10 s grace period revokes the session (401 token_revoked). " +
-			"grant_type otp signs in with a code sent by email or, with phone instead of email, by SMS (401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes, when the code is dead); grant_type magic_link with an emailed link's token. " +
+			fmt.Sprintf("An access token lives %s (expires_in). ", span(cfg.AccessTokenTTL)) +
+			fmt.Sprintf("grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one more than %s after its rotation revokes the session (401 token_revoked). ", span(cfg.RefreshGrace)) +
+			fmt.Sprintf("A session unused for %s ends, and none outlives %s after its sign-in. ", span(cfg.SessionTTL), span(cfg.RefreshTokenTTL)) +
+			fmt.Sprintf("grant_type otp signs in with a code sent by email or, with phone instead of email, by SMS (401 invalid_code or code_expired; 429 too_many_attempts after %s, when the code is dead); grant_type magic_link with an emailed link's token. ", plural(cfg.OTPMaxAttempts, "wrong code")) +
 			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {

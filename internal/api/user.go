@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -160,7 +161,7 @@ func (s *Server) registerUser() {
 	huma.Register(s.api, s.userOp(huma.Operation{
 		OperationID: "verifyPhone", Method: http.MethodPost, Path: "/v1/user/phone/verify",
 		Summary:     "Save the phone the code was sent to, verified",
-		Description: "Answers the profile with the new phone. 401 invalid_code or code_expired; 429 too_many_attempts after 5 wrong codes; 409 phone_taken when another account verified the number meanwhile.",
+		Description: fmt.Sprintf("Answers the profile with the new phone. 401 invalid_code or code_expired; 429 too_many_attempts after %s; 409 phone_taken when another account verified the number meanwhile.", plural(s.settings().OTPMaxAttempts, "wrong code")),
 		Errors:      []int{http.StatusBadRequest, http.StatusConflict, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *phoneVerifyInput) (*userOutput, error) {
 		u, err := s.auth.VerifyPhone(ctx, principalOf(ctx), in.Body.Code, clientOf(ctx))

@@ -1269,7 +1269,7 @@ func TestPostmarkDelivery(t *testing.T) {
 // with or without an account (on SQLite, and on PostgreSQL when
 // GATEHOUSE_TEST_POSTGRES_URL is set): POST /v1/otp with sign-up by code on (the
 // default) and off, and POST /v1/recover. Known and unknown must cost the
-// same (API.md: "the same … in body, status and (within noise) timing").
+// same (docs/contract.md: "the same … in body, status and (within noise) timing").
 // The clock moves past the send limits before each request; nothing is
 // delivered (the outbox only fills).
 func benchmarkRequestCode(b *testing.B, known bool) {

@@ -19,10 +19,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// DefaultAppName is the product name messages show when GATEHOUSE_APP_NAME
-// is not set.
-const DefaultAppName = "Gatehouse"
-
 //go:embed templates/*
 var embedded embed.FS
 
@@ -100,14 +96,14 @@ type Templates struct {
 
 // NewTemplates parses the embedded templates, replacing each file found in
 // dir (GATEHOUSE_TEMPLATES_DIR; empty for none) by the override of the same
-// name. appName is GATEHOUSE_APP_NAME (DefaultAppName when empty).
+// name. appName is GATEHOUSE_APP_NAME (auth's default when empty).
 //
 // Every template is parsed and rendered once with sample data here, so a
 // broken override stops the server at start-up, with an error naming the
 // file, rather than failing each delivery later.
 func NewTemplates(dir, appName string) (*Templates, error) {
 	if appName == "" {
-		appName = DefaultAppName
+		appName = auth.DefaultConfig().AppName
 	}
 	if dir != "" {
 		st, err := os.Stat(dir)

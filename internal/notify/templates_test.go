@@ -115,7 +115,7 @@ func TestTemplatesAppName(t *testing.T) {
 	if strings.Contains(c.Text+c.HTML, "Gatehouse") {
 		t.Error("body still names Gatehouse")
 	}
-	if tpl.AppName() != "Acme ID" || testTemplates(t).AppName() != notify.DefaultAppName {
+	if tpl.AppName() != "Acme ID" || testTemplates(t).AppName() != auth.DefaultConfig().AppName {
 		t.Error("AppName does not follow the setting")
 	}
 }

@@ -52,7 +52,7 @@ type Policy struct {
 	MaxLength int
 }
 
-// DefaultPolicy is what API.md promises: at least 8 characters, and
+// DefaultPolicy is what docs/contract.md promises: at least 8 characters, and
 // 256 at most.
 var DefaultPolicy = Policy{MinLength: 8, MaxLength: 256}
 

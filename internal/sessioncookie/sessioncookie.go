@@ -1,13 +1,17 @@
 // Package sessioncookie writes and reads the browser session cookie the same
 // way wherever Gatehouse sets it (the API's link pages and the web pages):
 // HttpOnly, SameSite=Lax, Path=/, Secure except in dev mode on
-// http://localhost (API.md, "Credentials").
+// http://localhost (docs/contract.md, "Credentials").
 package sessioncookie
 
 import (
 	"net/http"
 	"time"
 )
+
+// DefaultName is the cookie's name when GATEHOUSE_SESSION_COOKIE_NAME is
+// not set.
+const DefaultName = "gatehouse_session"
 
 // Policy is how the cookie is named and flagged.
 type Policy struct {

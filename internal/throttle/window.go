@@ -14,7 +14,7 @@ type Limit struct {
 	Per time.Duration
 }
 
-// DefaultSendLimits bound messages to one address (API.md, email bombing):
+// DefaultSendLimits bound messages to one address (docs/contract.md, email bombing):
 // one a minute and ten an hour.
 var DefaultSendLimits = []Limit{{N: 1, Per: time.Minute}, {N: 10, Per: time.Hour}}
 

@@ -53,7 +53,8 @@ const (
 	// reloadRetry is how soon a failed periodic reload is tried again.
 	reloadRetry = 5 * time.Second
 
-	defaultAccessTTL   = 15 * time.Minute
+	// defaultReloadEvery is Config.ReloadEvery's default. AccessTTL's is
+	// auth's AccessTokenTTL: one setting, one default.
 	defaultReloadEvery = time.Minute
 )
 
@@ -72,7 +73,9 @@ type Config struct {
 	Issuer string
 	// Audience is the single "aud" claim. Required.
 	Audience string
-	// AccessTTL is the longest lifetime of an access token (default 15m). A
+	// AccessTTL is the longest lifetime of an access token (default: auth's
+	// AccessTokenTTL, since auth decides how long the tokens it asks for
+	// live). A
 	// retired key stays trusted, and in the JWKS, for AccessTTL plus
 	// ReloadEvery after its retirement: long enough for every token it
 	// signed, including those signed by a node that had not yet reloaded.
@@ -166,7 +169,7 @@ func NewKeys(store KeyStore, box *seal.Box, clock auth.Clock, cfg Config) *Keys 
 		clock = auth.SystemClock{}
 	}
 	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = defaultAccessTTL
+		cfg.AccessTTL = auth.DefaultConfig().AccessTokenTTL
 	}
 	if cfg.ReloadEvery <= 0 {
 		cfg.ReloadEvery = defaultReloadEvery
@@ -253,7 +256,7 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 	return tok, nil
 }
 
-// accessClaims is the JSON payload of an access token (API.md, "Credentials").
+// accessClaims is the JSON payload of an access token (docs/contract.md, "Credentials").
 type accessClaims struct {
 	Issuer    string           `json:"iss"`
 	Subject   string           `json:"sub"`

@@ -252,7 +252,7 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 	}
 	v.MFA.Any = len(kinds) > 0
 	switch {
-	case cfg.NoEmail:
+	case !*cfg.Email:
 		v.MFA.EmailNote = "This server sends no email, so email codes are not available."
 	case u.Email == "":
 		v.MFA.EmailNote = "Email codes need an email address on your account."

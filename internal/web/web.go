@@ -65,7 +65,7 @@ func New(o Options) (*Server, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.AppName == "" {
-		o.AppName = "Gatehouse"
+		o.AppName = o.Auth.Config().AppName
 	}
 	tpl, err := parseTemplates()
 	if err != nil {
