@@ -95,4 +95,13 @@ func TestMiddleware(t *testing.T) {
 			}
 		})
 	}
+
+	// An issuer that cannot be asked is neither trust nor refusal: 503.
+	fresh := is.signIn("mw@example.com")
+	is.checkDown.Store(true)
+	if res, body := get("Bearer " + fresh); res.StatusCode != http.StatusServiceUnavailable ||
+		res.Header.Get("Content-Type") != "application/problem+json" || !strings.Contains(body, `"code":"unavailable"`) ||
+		res.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("check endpoint down: %d %s %q", res.StatusCode, body, res.Header.Get("WWW-Authenticate"))
+	}
 }
