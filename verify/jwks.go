@@ -27,10 +27,6 @@ const (
 	// maxKeys bounds the keys taken from one JWKS; Gatehouse publishes the
 	// signing key and, for a few minutes after a rotation, the one before.
 	maxKeys = 100
-	// KIDRefetchInterval is the least time between two JWKS fetches caused
-	// by a token naming an unknown kid, so tokens with made-up kids cannot
-	// turn into a flood of requests to the issuer.
-	KIDRefetchInterval = 30 * time.Second
 	// refreshEvery is how often the JWKS is fetched again anyway, so keys
 	// the issuer stopped publishing (retired past their grace) stop
 	// verifying here too.
@@ -38,6 +34,11 @@ const (
 	// refreshRetry is how soon a failed periodic fetch is tried again.
 	refreshRetry = 30 * time.Second
 )
+
+// KIDRefetchInterval is the least time between two JWKS fetches caused by
+// tokens naming an unknown kid, so tokens with made-up kids cannot turn into
+// a flood of requests to the issuer.
+const KIDRefetchInterval = 30 * time.Second
 
 // get fetches url and returns its body, which must come with status 200
 // and be at most limit bytes.

@@ -45,11 +45,12 @@ const (
 	// tokens that say so are accepted, so no other JWT the issuer signs (an
 	// ID token, one day) can be replayed as an access token.
 	typAccess = "at+jwt"
-	// DefaultLeeway is how far the verifier's clock may be behind or ahead
-	// of the issuer's when exp and nbf are checked. A service's clock is not
-	// the issuer's, and NTP keeps hosts well within it.
-	DefaultLeeway = 30 * time.Second
 )
+
+// DefaultLeeway is how far the verifier's clock may be behind or ahead of
+// the issuer's when exp and nbf are checked. A service's clock is not the
+// issuer's, and NTP keeps hosts well within it.
+const DefaultLeeway = 30 * time.Second
 
 // signatureAlgorithms are the only algorithms a token may be parsed with:
 // asymmetric ones. HMAC is never accepted (a public key would become a
