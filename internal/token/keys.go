@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/verify"
 )
 
 // Errors from Keys.Verify; returned errors wrap one of them (errors.Is).
@@ -40,8 +41,8 @@ const (
 	algEdDSA = string(jose.EdDSA)
 	// purposeSigningKey is the seal purpose of a signing key's private half.
 	purposeSigningKey = "signing-key"
-	// typAccess is the JWT "typ" of an access token (RFC 9068 §2.1). Verify
-	// insists on it so that no other JWT we might sign one day can be
+	// typAccess is the JWT "typ" of an access token (RFC 9068 §2.1); package
+	// verify insists on it so that no other JWT we might sign one day can be
 	// replayed as an access token.
 	typAccess = "at+jwt"
 	// maxTokenLen bounds the work done on garbage input; our tokens are well
@@ -116,8 +117,11 @@ type Keys struct {
 	// lastKidReload is when an unknown kid last caused a reload (Unix ns).
 	lastKidReload atomic.Int64
 
-	cache   verifyCache
-	noCache bool // benchmarks of the uncached path
+	// verifier checks tokens with the keys of set (nil when Issuer or
+	// Audience is empty: Load refuses such a config).
+	verifier *verify.Verifier
+	cache    verifyCache
+	noCache  bool // benchmarks of the uncached path
 }
 
 // Format prints a placeholder for every verb, so Keys logged by mistake
@@ -174,13 +178,19 @@ func NewKeys(store KeyStore, box *seal.Box, clock auth.Clock, cfg Config) *Keys 
 	if cfg.ReloadEvery <= 0 {
 		cfg.ReloadEvery = defaultReloadEvery
 	}
-	return &Keys{
+	k := &Keys{
 		store: store,
 		box:   box,
 		clock: clock,
 		cfg:   cfg,
 		grace: cfg.AccessTTL + cfg.ReloadEvery,
 	}
+	if cfg.Issuer != "" && cfg.Audience != "" {
+		// No leeway: every node checks exp against the same store's keys
+		// and its own clock, and exp is already truncated to the second.
+		k.verifier, _ = verify.NewWithKeys(cfg.Issuer, keySource{k}, verify.WithAudience(cfg.Audience), verify.WithLeeway(0))
+	}
+	return k
 }
 
 // Load reads the keys from the store and opens the signing key's private
@@ -280,15 +290,17 @@ type accessClaims struct {
 // runs a little ahead does not break others. Errors match ErrExpired (only
 // for an otherwise valid token) or ErrInvalid.
 //
-// A successful verification is cached until the token's exp, so checking the
-// same token again costs a map lookup rather than a signature check.
+// The checks are package verify's, the same code other services run on our
+// tokens, with our keys in memory as its key set (keySource). A successful
+// verification is cached until the token's exp, so checking the same token
+// again costs a map lookup rather than a signature check.
 func (k *Keys) Verify(ctx context.Context, tok string, now time.Time) (*auth.AccessClaims, error) {
 	if len(tok) > maxTokenLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, maxTokenLen)
 	}
 	k.maybeReload(ctx)
 	ks := k.set.Load()
-	if ks == nil {
+	if ks == nil || k.verifier == nil {
 		return nil, fmt.Errorf("%w: no keys loaded", ErrInvalid)
 	}
 	if !k.noCache {
@@ -296,61 +308,21 @@ func (k *Keys) Verify(ctx context.Context, tok string, now time.Time) (*auth.Acc
 			return e.check(now)
 		}
 	}
-	e, err := k.verify(ctx, ks, tok, now)
-	if err != nil {
-		return nil, err
-	}
-	if !k.noCache {
-		k.cache.put(tok, e, now)
-	}
-	return e.check(now)
-}
-
-// verify is Verify without the cache. It answers a cache entry for a token
-// that is authentic and meant for us; expiry is left to entry.check.
-func (k *Keys) verify(ctx context.Context, ks *keySet, tok string, now time.Time) (cacheEntry, error) {
-	if !wellFormed(tok) {
-		return cacheEntry{}, fmt.Errorf("%w: malformed", ErrInvalid)
-	}
-	parsed, err := jwt.ParseSigned(tok, []jose.SignatureAlgorithm{jose.EdDSA})
-	if err != nil {
-		return cacheEntry{}, fmt.Errorf("%w: parse: %v", ErrInvalid, err)
-	}
-	if len(parsed.Headers) != 1 {
-		return cacheEntry{}, fmt.Errorf("%w: want one signature", ErrInvalid)
-	}
-	h := parsed.Headers[0]
-	if h.Algorithm != algEdDSA {
-		return cacheEntry{}, fmt.Errorf("%w: alg %q", ErrInvalid, h.Algorithm)
-	}
-	if !isAccessType(h.ExtraHeaders[jose.HeaderType]) {
-		return cacheEntry{}, fmt.Errorf("%w: typ is not %s", ErrInvalid, typAccess)
-	}
-	vk := ks.key(h.KeyID)
-	if vk == nil {
-		ks = k.reloadForKid(ctx, ks, h.KeyID)
-		if vk = ks.key(h.KeyID); vk == nil {
-			return cacheEntry{}, fmt.Errorf("%w: unknown key id", ErrInvalid)
-		}
-	}
-	if !vk.trusted(now) {
-		return cacheEntry{}, fmt.Errorf("%w: key %s no longer trusted", ErrInvalid, vk.id)
-	}
-	var c accessClaims
-	if err := parsed.Claims(vk.pub, &c); err != nil {
-		return cacheEntry{}, fmt.Errorf("%w: signature or claims: %v", ErrInvalid, err)
-	}
+	c, err := k.verifier.VerifyAt(ctx, tok, now)
 	switch {
-	case c.Issuer != k.cfg.Issuer:
-		return cacheEntry{}, fmt.Errorf("%w: issuer", ErrInvalid)
-	case !c.Audience.Contains(k.cfg.Audience):
-		return cacheEntry{}, fmt.Errorf("%w: audience", ErrInvalid)
-	case c.Subject == "":
-		return cacheEntry{}, fmt.Errorf("%w: no subject", ErrInvalid)
-	case c.Expiry == nil:
-		return cacheEntry{}, fmt.Errorf("%w: no expiry", ErrInvalid)
-	case c.NotBefore != nil && now.Before(c.NotBefore.Time()):
-		return cacheEntry{}, fmt.Errorf("%w: not valid yet", ErrInvalid)
+	case errors.Is(err, verify.ErrExpired):
+		return nil, fmt.Errorf("%w: %v", ErrExpired, err)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	// The cache entry records the set the key is in now and the end of the
+	// key's trust. kid names one stored row, whose public half never
+	// changes, so the key found here is the one that verified the token;
+	// if a reload dropped it meanwhile, the token is no longer trusted.
+	ks = k.set.Load()
+	vk := ks.key(c.KeyID)
+	if vk == nil {
+		return nil, fmt.Errorf("%w: key %s no longer trusted", ErrInvalid, c.KeyID)
 	}
 	e := cacheEntry{
 		set: ks,
@@ -361,19 +333,36 @@ func (k *Keys) verify(ctx context.Context, ks *keySet, tok string, now time.Time
 			AAL:       c.AAL,
 			AMR:       c.AMR,
 			ID:        c.ID,
-			Expiry:    c.Expiry.Time().UTC(),
+			IssuedAt:  c.IssuedAt,
+			Expiry:    c.Expiry,
 		},
 		trustEnd: vk.trustEnd,
 	}
-	if c.IssuedAt != nil {
-		e.claims.IssuedAt = c.IssuedAt.Time().UTC()
+	if !k.noCache {
+		k.cache.put(tok, e, now)
 	}
-	return e, nil
+	return e.check(now)
 }
 
-func isAccessType(v any) bool {
-	s, ok := v.(string)
-	return ok && (strings.EqualFold(s, typAccess) || strings.EqualFold(s, "application/"+typAccess))
+// keySource is the loaded key set as package verify sees it.
+type keySource struct{ k *Keys }
+
+// Key implements verify.KeySet: the key kid of the current set, trusted at
+// now. An unknown kid reloads the store first, at most once per
+// kidReloadInterval.
+func (s keySource) Key(ctx context.Context, kid string, now time.Time) (verify.Key, error) {
+	ks := s.k.set.Load()
+	vk := ks.key(kid)
+	if vk == nil {
+		ks = s.k.reloadForKid(ctx, ks, kid)
+		if vk = ks.key(kid); vk == nil {
+			return verify.Key{}, fmt.Errorf("%w: unknown key id", verify.ErrInvalid)
+		}
+	}
+	if !vk.trusted(now) {
+		return verify.Key{}, fmt.Errorf("%w: key %s no longer trusted", verify.ErrInvalid, vk.id)
+	}
+	return verify.Key{ID: vk.id, Algorithm: algEdDSA, Public: vk.pub}, nil
 }
 
 // JWKS answers the JSON Web Key Set (RFC 7517) of every key trusted at now,

@@ -1,0 +1,74 @@
+// Command embed is an application that serves Gatehouse from its own
+// process: Gatehouse's API and pages (sign-up, sign-in, account) at the
+// root, and the application's own pages under /app/, for signed-in users
+// only.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+func main() {
+	addr := flag.String("addr", "localhost:8080", "address to listen on")
+	data := flag.String("data", "embed-data", "folder of the SQLite database (and, in dev mode, the generated secret)")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	cfg := gatehouse.DefaultConfig()
+	// Dev mode: a secret generated beside the database, codes and links
+	// printed on the console, cookies without Secure on http://localhost.
+	// In production set cfg.Secret (GATEHOUSE_SECRET) and a mail URL, and
+	// serve over https.
+	cfg.Dev = true
+	cfg.PublicURL = "http://" + *addr
+	cfg.DatabaseURL = "sqlite:" + *data + "/gatehouse.db"
+	g, err := gatehouse.New(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer g.Close()
+
+	mux := http.NewServeMux()
+	// Gatehouse answers /v1/..., /.well-known/..., /login, /signup and its
+	// other pages; its public URL is this server's, so it must sit at the
+	// root.
+	mux.Handle("/", g.Handler())
+	// RequireAuth lets through requests with the session cookie (signed in
+	// at /login) or a Bearer access token, and answers 401 to others.
+	mux.Handle("/app/", g.RequireAuth(http.HandlerFunc(hello)))
+
+	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdown)
+	}()
+	log.Printf("sign in at %s/login, then visit %s/app/", cfg.PublicURL, cfg.PublicURL)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		log.Fatal(err)
+	}
+}
+
+// hello is the application: it knows who is signed in without asking.
+func hello(w http.ResponseWriter, r *http.Request) {
+	p, ok := gatehouse.UserFrom(r.Context())
+	if !ok {
+		http.Error(w, "not signed in", http.StatusUnauthorized) // RequireAuth stops such requests first
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "Hello %s (user %s, session %s).\n", p.User.Email, p.User.ID, p.Session.ID)
+}
