@@ -109,7 +109,7 @@ func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser
 	}
 	now := s.now()
 	t := &MFAToken{ID: newID(), UserID: u.ID, Hash: hash, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(mfaTokenTTL), Browser: browser, RedirectTo: redirectTo}
-	if err := s.factors.CreateMFAToken(ctx, t); err != nil {
+	if err := s.mfaTokens.CreateMFAToken(ctx, t); err != nil {
 		return nil, storeErr("create mfa token", err)
 	}
 	return &MFARequired{Token: plain, Factors: kinds}, nil
@@ -194,7 +194,7 @@ func (s *Service) mfaToken(ctx context.Context, token string) (*MFAToken, *User,
 	if token == "" || len(token) > 128 {
 		return nil, nil, errMFAToken
 	}
-	t, err := s.factors.MFATokenByHash(ctx, opaque.Hash(token))
+	t, err := s.mfaTokens.MFATokenByHash(ctx, opaque.Hash(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, errMFAToken
 	} else if err != nil {
@@ -259,7 +259,7 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 		return fmt.Errorf("auth: compose message: %w", err)
 	}
 	expires := s.now().Add(min(s.cfg.OTPTTL, t.ExpiresAt.Sub(s.now())))
-	if err := s.factors.SetMFAEmailCode(ctx, t.ID, s.codeHash(t.ID, code), expires, msg); err != nil {
+	if err := s.setMFAEmailCode(ctx, t.ID, s.codeHash(t.ID, code), expires, msg); err != nil {
 		return storeErr("store email code", err)
 	}
 	s.outbox.Wake()
@@ -346,7 +346,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, brows
 	// all pass on the count read before any of them was recorded, or an
 	// attacker sending many codes in parallel would get far more than
 	// mfaMaxAttempts guesses.
-	tries, err := s.factors.FailMFAToken(ctx, t.ID)
+	tries, err := s.mfaTokens.FailMFAToken(ctx, t.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, errMFAToken // revoked a moment ago
 	} else if err != nil {
@@ -378,7 +378,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, brows
 		}
 		return nil, nil, errInvalidCode
 	}
-	used, err := s.factors.ConsumeMFAToken(ctx, t.ID, s.now())
+	used, err := s.mfaTokens.ConsumeMFAToken(ctx, t.ID, s.now())
 	if err != nil {
 		return nil, nil, storeErr("consume mfa token", err)
 	}

@@ -1,13 +1,11 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -15,64 +13,96 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// factorStore is what the second-factor tests need; auditStore what the
-// audit tests need. A store passed to Run that implements auth.FactorStore
-// (auth.AuditStore) runs them; any other store skips them. Where a test
-// also needs the other port or MessageStore, it checks that part only when
-// the store has it.
-type (
-	factorStore interface {
-		auth.Store
-		auth.FactorStore
-	}
-	auditStore interface {
-		auth.Store
-		auth.AuditStore
-	}
-)
+// factorsTogetherStore keeps users, factors and MFA tokens in one
+// database.
+type factorsTogetherStore interface {
+	auth.UserStore
+	auth.FactorStore
+	auth.MFATokenStore
+}
 
-var factorTests = []storeTest[factorStore]{
-	{"Factor/PutAndList", testPutFactors},
-	{"Factor/ReplaceUnconfirmed", testReplaceUnconfirmedFactor},
-	{"Factor/ReplaceUnconfirmedConcurrently", testReplaceFactorConcurrently},
-	{"Factor/SecondConfirmed", testSecondConfirmedFactor},
-	{"Factor/PutConfirmedConcurrently", testPutConfirmedFactorConcurrently},
-	{"Factor/UnknownUser", testFactorUnknownUser},
-	{"Factor/Confirm", testConfirmFactor},
-	{"Factor/ConfirmConcurrently", testConfirmFactorConcurrently},
-	{"Factor/TOTPStepReplay", testUseTOTPStep},
-	{"Factor/TOTPStepConcurrently", testUseTOTPStepConcurrently},
-	{"Factor/Delete", testDeleteFactor},
+// mfaMessageStore keeps MFA tokens beside the outbox and can record an
+// emailed code with its message in one transaction.
+type mfaMessageStore interface {
+	auth.MFATokenStore
+	auth.MFAEmailCodeMessageSetter
+	MessageStore
+}
+
+// Factors runs the conformance tests of auth.FactorStore.
+func Factors(t *testing.T, open func(t *testing.T) auth.FactorStore) {
+	t.Helper()
+	runGroup(t, "Factors", open, factorTests)
+}
+
+// MFATokens runs the conformance tests of auth.MFATokenStore.
+func MFATokens(t *testing.T, open func(t *testing.T) auth.MFATokenStore) {
+	t.Helper()
+	runGroup(t, "MFATokens", open, mfaTokenTests)
+}
+
+// Audit runs the conformance tests of auth.AuditStore.
+func Audit(t *testing.T, open func(t *testing.T) auth.AuditStore) {
+	t.Helper()
+	runGroup(t, "Audit", open, auditTests)
+}
+
+var factorTests = []storeTest[auth.FactorStore]{
+	{"PutAndList", testPutFactors},
+	{"ReplaceUnconfirmed", testReplaceUnconfirmedFactor},
+	{"ReplaceUnconfirmedConcurrently", testReplaceFactorConcurrently},
+	{"SecondConfirmed", testSecondConfirmedFactor},
+	{"PutConfirmedConcurrently", testPutConfirmedFactorConcurrently},
+	{"Confirm", testConfirmFactor},
+	{"ConfirmConcurrently", testConfirmFactorConcurrently},
+	{"TOTPStepReplay", testUseTOTPStep},
+	{"TOTPStepConcurrently", testUseTOTPStepConcurrently},
+	{"Delete", testDeleteFactor},
 	{"BackupCode/ReplaceWholesale", testReplaceBackupCodes},
 	{"BackupCode/ReplaceIsAtomic", testReplaceBackupCodesAtomic},
 	{"BackupCode/ReplaceConcurrently", testReplaceBackupCodesConcurrently},
 	{"BackupCode/UseOnce", testUseBackupCode},
 	{"BackupCode/UseConcurrently", testUseBackupCodeConcurrently},
-	{"MFAToken/CreateAndGet", testCreateMFAToken},
-	{"MFAToken/FailCounts", testFailMFAToken},
-	{"MFAToken/FailConcurrently", testFailMFATokenConcurrently},
-	{"MFAToken/ConsumeOnce", testConsumeMFAToken},
-	{"MFAToken/ConsumeConcurrently", testConsumeMFATokenConcurrently},
-	{"MFAToken/EmailCode", testSetMFAEmailCode},
-	{"MFAToken/EmailCodeEnqueuesAtomically", testMFAEmailCodeEnqueue},
-	{"MFAToken/DeleteUserTokens", testDeleteUserMFATokens},
+	{"UnknownIDs", testFactorUnknownIDs},
+	{"CancelledContext", testFactorCancelledContext},
+}
+
+var mfaTokenTests = []storeTest[auth.MFATokenStore]{
+	{"CreateAndGet", testCreateMFAToken},
+	{"FailCounts", testFailMFAToken},
+	{"FailConcurrently", testFailMFATokenConcurrently},
+	{"ConsumeOnce", testConsumeMFAToken},
+	{"ConsumeConcurrently", testConsumeMFATokenConcurrently},
+	{"EmailCode", testSetMFAEmailCode},
+	{"DeleteUserTokens", testDeleteUserMFATokens},
+	{"UnknownIDs", testMFATokenUnknownIDs},
+	{"CancelledContext", testMFATokenCancelledContext},
+}
+
+var auditTests = []storeTest[auth.AuditStore]{
+	{"AddAndGet", testAddAuditEvent},
+	{"ListNewestFirst", testListAuditEvents},
+	{"ListLimit", testListAuditEventsLimit},
+	{"AnyText", testAuditEventText},
+	{"CancelledContext", testAuditCancelledContext},
+}
+
+// factorsTogetherTests check a store that keeps users, factors and MFA
+// tokens in one database.
+var factorsTogetherTests = []storeTest[factorsTogetherStore]{
+	{"Factor/UnknownUser", testFactorUnknownUser},
 	{"Factor/DeleteUserCascades", testDeleteUserDeletesFactors},
 	{"Factor/UserNoFactors", testUserNoFactors},
-	{"Factor/UnknownIDs", testFactorUnknownIDs},
-	{"Factor/CancelledContext", testFactorCancelledContext},
 }
 
-var auditTests = []storeTest[auditStore]{
-	{"Audit/AddAndGet", testAddAuditEvent},
-	{"Audit/ListNewestFirst", testListAuditEvents},
-	{"Audit/ListLimit", testListAuditEventsLimit},
-	{"Audit/AnyText", testAuditEventText},
-	{"Audit/CancelledContext", testAuditCancelledContext},
+// mfaTogetherTests check a store that keeps MFA tokens beside the outbox.
+var mfaTogetherTests = []storeTest[mfaMessageStore]{
+	{"MFAToken/EmailCodeEnqueuesAtomically", testMFAEmailCodeEnqueue},
 }
 
-func testPutFactors(t *testing.T, s factorStore) {
+func testPutFactors(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	totp := newTOTP(u.ID, base)
 	totp.LastStep = 12345
 	email := newEmailFactor(u.ID, base.Add(time.Second))
@@ -95,9 +125,9 @@ func testPutFactors(t *testing.T, s factorStore) {
 	}
 }
 
-func testReplaceUnconfirmedFactor(t *testing.T, s factorStore) {
+func testReplaceUnconfirmedFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	old := newTOTP(u.ID, base)
 	mustPutFactor(t, s, old)
 	email := newEmailFactor(u.ID, base)
@@ -126,32 +156,17 @@ func testReplaceUnconfirmedFactor(t *testing.T, s factorStore) {
 	wantErr(t, "UseTOTPStep of the enrolment a confirmed factor replaced", err, auth.ErrNotFound)
 }
 
-func testReplaceFactorConcurrently(t *testing.T, s factorStore) {
+func testReplaceFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// Enrolment started twice at once (a double click, two tabs): both
 	// succeed and one enrolment is left.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		fs    [n]*auth.Factor
-		errs  [n]error
-	)
+	var fs [n]*auth.Factor
 	for i := range n {
 		fs[i] = newTOTP(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-		wg.Go(func() {
-			<-start
-			errs[i] = s.PutFactor(ctx, fs[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("PutFactor #%d: %v", i, err)
-		}
-	}
+	noErrors(t, "PutFactor", raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) }))
 	got, err := s.Factors(ctx, u.ID)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Factors after %d concurrent enrolments = %d factors, %v; want 1", n, len(got), err)
@@ -163,9 +178,9 @@ func testReplaceFactorConcurrently(t *testing.T, s factorStore) {
 	checkFactor(t, &got[0], fs[i])
 }
 
-func testSecondConfirmedFactor(t *testing.T, s factorStore) {
+func testSecondConfirmedFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	email := newEmailFactor(u.ID, base)
 	mustPutFactor(t, s, email)
 	again := newEmailFactor(u.ID, base.Add(time.Minute))
@@ -208,46 +223,22 @@ func testSecondConfirmedFactor(t *testing.T, s factorStore) {
 	checkFactors(t, s, u.ID, email, enrol)
 }
 
-func testPutConfirmedFactorConcurrently(t *testing.T, s factorStore) {
+func testPutConfirmedFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// The email factor turned on twice at once: one is stored, the other
 	// answers ErrFactorExists.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		fs    [n]*auth.Factor
-		errs  [n]error
-	)
+	var fs [n]*auth.Factor
 	for i := range n {
 		fs[i] = newEmailFactor(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-		wg.Go(func() {
-			<-start
-			errs[i] = s.PutFactor(ctx, fs[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				t.Errorf("PutFactor #%d and #%d both succeeded", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, auth.ErrFactorExists):
-			t.Errorf("PutFactor #%d: %v; want nil or ErrFactorExists", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no PutFactor succeeded")
-	}
+	errs := raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) })
+	winner := oneSucceeds(t, "PutFactor", errs, auth.ErrFactorExists)
 	checkFactors(t, s, u.ID, fs[winner])
 }
 
-func testFactorUnknownUser(t *testing.T, s factorStore) {
+func testFactorUnknownUser(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	mustUser(t, s)
 	for _, f := range []*auth.Factor{newTOTP(newID(), base), newEmailFactor(newID(), base)} {
@@ -262,9 +253,9 @@ func testFactorUnknownUser(t *testing.T, s factorStore) {
 	wantErr(t, "MFATokenByHash of the refused token", err, auth.ErrNotFound)
 }
 
-func testConfirmFactor(t *testing.T, s factorStore) {
+func testConfirmFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	f := newTOTP(u.ID, base)
 	mustPutFactor(t, s, f)
 	old := newHashes(10)
@@ -319,44 +310,20 @@ func testConfirmFactor(t *testing.T, s factorStore) {
 	}
 }
 
-func testConfirmFactorConcurrently(t *testing.T, s factorStore) {
+func testConfirmFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// Two verify requests with the same good code at once: one confirms,
 	// and exactly its backup codes (the ones shown) are the user's.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	mustPutFactor(t, s, f)
 	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		sets  [n][][]byte
-		errs  [n]error
-	)
+	var sets [n][][]byte
 	for i := range n {
 		sets[i] = newHashes(10)
-		wg.Go(func() {
-			<-start
-			errs[i] = s.ConfirmFactor(ctx, f.ID, int64(1000+i), now, sets[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				t.Errorf("ConfirmFactor #%d and #%d both succeeded", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, auth.ErrNotFound):
-			t.Errorf("ConfirmFactor #%d: %v; want nil or ErrNotFound", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no ConfirmFactor succeeded")
-	}
+	errs := raceAll(n, func(i int) error { return s.ConfirmFactor(ctx, f.ID, int64(1000+i), now, sets[i]) })
+	winner := oneSucceeds(t, "ConfirmFactor", errs, auth.ErrNotFound)
 	want := *f
 	want.LastStep, want.ConfirmedAt = int64(1000+winner), &now
 	checkFactors(t, s, u.ID, &want)
@@ -369,9 +336,9 @@ func testConfirmFactorConcurrently(t *testing.T, s factorStore) {
 	}
 }
 
-func testUseTOTPStep(t *testing.T, s factorStore) {
+func testUseTOTPStep(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	f.LastStep = 100
 	mustPutFactor(t, s, f)
@@ -400,38 +367,24 @@ func testUseTOTPStep(t *testing.T, s factorStore) {
 	checkFactors(t, s, u.ID, &want, other)
 }
 
-func testUseTOTPStepConcurrently(t *testing.T, s factorStore) {
+func testUseTOTPStepConcurrently(t *testing.T, s auth.FactorStore) {
 	// A shoulder-surfed code replayed while the user signs in with it:
 	// one of them gets in.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	f.ConfirmedAt = &now
 	mustPutFactor(t, s, f)
-	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		won   [n]bool
-		errs  [n]error
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			won[i], errs[i] = s.UseTOTPStep(ctx, f.ID, 58_000_000)
-		})
-	}
-	close(start)
-	wg.Wait()
-	checkOneWinner(t, "UseTOTPStep", won[:], errs[:])
+	won, errs := race(16, func(int) (bool, error) { return s.UseTOTPStep(ctx, f.ID, 58_000_000) })
+	oneWins(t, "UseTOTPStep", won, errs)
 	want := *f
 	want.LastStep = 58_000_000
 	checkFactors(t, s, u.ID, &want)
 }
 
-func testDeleteFactor(t *testing.T, s factorStore) {
+func testDeleteFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	totp := newTOTP(u.ID, base)
 	totp.ConfirmedAt = &now
 	email := newEmailFactor(u.ID, base.Add(time.Second))
@@ -473,9 +426,9 @@ func testDeleteFactor(t *testing.T, s factorStore) {
 	}
 }
 
-func testReplaceBackupCodes(t *testing.T, s factorStore) {
+func testReplaceBackupCodes(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	first := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, first)
 	checkBackupCodesLeft(t, s, u.ID, 10)
@@ -507,10 +460,10 @@ func testReplaceBackupCodes(t *testing.T, s factorStore) {
 	wantErr(t, "ReplaceBackupCodes(nil) of an unknown user", s.ReplaceBackupCodes(ctx, newID(), nil), auth.ErrNotFound)
 }
 
-func testReplaceBackupCodesAtomic(t *testing.T, s factorStore) {
+func testReplaceBackupCodesAtomic(t *testing.T, s auth.FactorStore) {
 	// A set that cannot be stored (a hash twice) leaves the old set.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	old := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, old)
 	bad := newHashes(10)
@@ -535,33 +488,18 @@ func testReplaceBackupCodesAtomic(t *testing.T, s factorStore) {
 	checkBackupCodesLeft(t, s, u.ID, 9)
 }
 
-func testReplaceBackupCodesConcurrently(t *testing.T, s factorStore) {
+func testReplaceBackupCodesConcurrently(t *testing.T, s auth.FactorStore) {
 	// "New backup codes" pressed twice at once: the user ends with one
 	// whole set, the one of the last to commit, not with both.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	mustReplaceBackupCodes(t, s, u.ID, newHashes(10))
 	const n = 8
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		sets  [n][][]byte
-		errs  [n]error
-	)
+	var sets [n][][]byte
 	for i := range n {
 		sets[i] = newHashes(10)
-		wg.Go(func() {
-			<-start
-			errs[i] = s.ReplaceBackupCodes(ctx, u.ID, sets[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("ReplaceBackupCodes #%d: %v", i, err)
-		}
-	}
+	noErrors(t, "ReplaceBackupCodes", raceAll(n, func(i int) error { return s.ReplaceBackupCodes(ctx, u.ID, sets[i]) }))
 	checkBackupCodesLeft(t, s, u.ID, 10)
 	live := 0
 	for _, set := range sets {
@@ -578,9 +516,9 @@ func testReplaceBackupCodesConcurrently(t *testing.T, s factorStore) {
 	}
 }
 
-func testUseBackupCode(t *testing.T, s factorStore) {
+func testUseBackupCode(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
 	theirs := newHashes(1)
@@ -607,40 +545,34 @@ func testUseBackupCode(t *testing.T, s factorStore) {
 	checkBackupCodesLeft(t, s, newID(), 0)
 }
 
-func testUseBackupCodeConcurrently(t *testing.T, s factorStore) {
+func testUseBackupCodeConcurrently(t *testing.T, s auth.FactorStore) {
 	// One code sent twice at once signs in once.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
-	const n = 16
-	var (
-		wg     sync.WaitGroup
-		start  = make(chan struct{})
-		won    [n]bool
-		counts [n]int
-		errs   [n]error
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			won[i], counts[i], errs[i] = s.UseBackupCode(ctx, u.ID, codes[0], now)
-		})
+	type use struct {
+		used bool
+		left int
 	}
-	close(start)
-	wg.Wait()
-	checkOneWinner(t, "UseBackupCode", won[:], errs[:])
-	for i, c := range counts {
-		if errs[i] == nil && c != 9 {
-			t.Errorf("UseBackupCode #%d answered %d remaining, want 9", i, c)
+	uses, errs := race(16, func(int) (use, error) {
+		used, left, err := s.UseBackupCode(ctx, u.ID, codes[0], now)
+		return use{used, left}, err
+	})
+	won := make([]bool, len(uses))
+	for i, u := range uses {
+		won[i] = u.used
+		if errs[i] == nil && u.left != 9 {
+			t.Errorf("UseBackupCode #%d returned %d remaining, want 9", i, u.left)
 		}
 	}
+	oneWins(t, "UseBackupCode", won, errs)
 	checkBackupCodesLeft(t, s, u.ID, 9)
 }
 
-func testCreateMFAToken(t *testing.T, s factorStore) {
+func testCreateMFAToken(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	bare := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, bare)
 	got := checkStoredMFAToken(t, s, bare)
@@ -675,9 +607,9 @@ func testCreateMFAToken(t *testing.T, s factorStore) {
 	checkStoredMFAToken(t, s, bare)
 }
 
-func testFailMFAToken(t *testing.T, s factorStore) {
+func testFailMFAToken(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	tok.Attempts = 1 // stored as given
 	mustCreateMFAToken(t, s, tok)
@@ -691,11 +623,11 @@ func testFailMFAToken(t *testing.T, s factorStore) {
 	checkStoredMFAToken(t, s, &want)
 }
 
-func testFailMFATokenConcurrently(t *testing.T, s factorStore) {
+func testFailMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 	// Wrong codes sent at once must each count, or an attacker gets more
 	// than five tries by sending them in parallel.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
 	const n = 16
@@ -705,9 +637,9 @@ func testFailMFATokenConcurrently(t *testing.T, s factorStore) {
 	checkStoredMFAToken(t, s, &stored)
 }
 
-func testConsumeMFAToken(t *testing.T, s factorStore) {
+func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
 	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now); err != nil || !ok {
@@ -721,38 +653,25 @@ func testConsumeMFAToken(t *testing.T, s factorStore) {
 	checkStoredMFAToken(t, s, &want)
 }
 
-func testConsumeMFATokenConcurrently(t *testing.T, s factorStore) {
+func testConsumeMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 	// The second step sent twice at once gives one session.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
-	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		won   [n]bool
-		errs  [n]error
-	)
-	for i := range n {
-		at := now.Add(time.Duration(i) * time.Millisecond)
-		wg.Go(func() {
-			<-start
-			won[i], errs[i] = s.ConsumeMFAToken(ctx, tok.ID, at)
-		})
-	}
-	close(start)
-	wg.Wait()
-	winner := checkOneWinner(t, "ConsumeMFAToken", won[:], errs[:])
+	won, errs := race(16, func(i int) (bool, error) {
+		return s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Duration(i)*time.Millisecond))
+	})
+	winner := oneWins(t, "ConsumeMFAToken", won, errs)
 	want := *tok
 	at := now.Add(time.Duration(winner) * time.Millisecond)
 	want.ConsumedAt = &at // the winner's time
 	checkStoredMFAToken(t, s, &want)
 }
 
-func testSetMFAEmailCode(t *testing.T, s factorStore) {
+func testSetMFAEmailCode(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
 	want := *tok
@@ -760,7 +679,7 @@ func testSetMFAEmailCode(t *testing.T, s factorStore) {
 		want.EmailCodeHash = randomBytes(32)
 		exp := now.Add(time.Duration(5+i) * time.Minute)
 		want.EmailCodeExpiresAt = &exp
-		if err := s.SetMFAEmailCode(ctx, tok.ID, want.EmailCodeHash, exp, nil); err != nil {
+		if err := s.SetMFAEmailCode(ctx, tok.ID, want.EmailCodeHash, exp); err != nil {
 			t.Fatalf("SetMFAEmailCode: %v", err)
 		}
 		checkStoredMFAToken(t, s, &want)
@@ -772,22 +691,19 @@ func testSetMFAEmailCode(t *testing.T, s factorStore) {
 	want.Attempts = 1
 	checkStoredMFAToken(t, s, &want)
 	// A nil hash clears the code.
-	if err := s.SetMFAEmailCode(ctx, tok.ID, nil, time.Time{}, nil); err != nil {
+	if err := s.SetMFAEmailCode(ctx, tok.ID, nil, time.Time{}); err != nil {
 		t.Fatalf("SetMFAEmailCode(nil): %v", err)
 	}
 	want.EmailCodeHash, want.EmailCodeExpiresAt = nil, nil
 	checkStoredMFAToken(t, s, &want)
-	err := s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now, nil)
+	err := s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now)
 	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
 }
 
-func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
-	ms, ok := s.(MessageStore)
-	if !ok {
-		t.Skipf("%T does not implement storetest.MessageStore", s)
-	}
+func testMFAEmailCodeEnqueue(t *testing.T, s mfaMessageStore) {
+	ms := s
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
 	m := newMessage(u.Email, base)
@@ -795,8 +711,8 @@ func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
 	m.Status, m.NextAttemptAt = "", time.Time{} // defaults: pending, due at CreatedAt
 	hash := randomBytes(32)
 	exp := now.Add(5 * time.Minute)
-	if err := s.SetMFAEmailCode(ctx, tok.ID, hash, exp, m); err != nil {
-		t.Fatalf("SetMFAEmailCode: %v", err)
+	if err := s.SetMFAEmailCodeWithMessage(ctx, tok.ID, hash, exp, m); err != nil {
+		t.Fatalf("SetMFAEmailCodeWithMessage: %v", err)
 	}
 	want := *tok
 	want.EmailCodeHash, want.EmailCodeExpiresAt = hash, &exp
@@ -813,7 +729,7 @@ func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
 	// down with it: the old code stays.
 	dup := newMessage(u.Email, base)
 	dup.ID = m.ID
-	if err := s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), exp.Add(time.Minute), dup); err == nil {
+	if err := s.SetMFAEmailCodeWithMessage(ctx, tok.ID, randomBytes(32), exp.Add(time.Minute), dup); err == nil {
 		t.Fatal("SetMFAEmailCode with a duplicate message ID succeeded")
 	} else if errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("SetMFAEmailCode with a duplicate message ID = %v; not a missing row", err)
@@ -822,7 +738,7 @@ func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
 
 	// An unknown token enqueues nothing.
 	lost := newMessage(u.Email, base)
-	err = s.SetMFAEmailCode(ctx, newID(), randomBytes(32), exp, lost)
+	err = s.SetMFAEmailCodeWithMessage(ctx, newID(), randomBytes(32), exp, lost)
 	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
 	msgs, err := ms.ListMessages(ctx, "", "", 100)
 	if err != nil || len(msgs) != 1 || msgs[0].ID != m.ID {
@@ -830,9 +746,9 @@ func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
 	}
 }
 
-func testDeleteUserMFATokens(t *testing.T, s factorStore) {
+func testDeleteUserMFATokens(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	pending, consumed, theirs := newMFAToken(u.ID), newMFAToken(u.ID), newMFAToken(v.ID)
 	consumed.ConsumedAt = &now
 	for _, tok := range []*auth.MFAToken{pending, consumed, theirs} {
@@ -856,7 +772,7 @@ func testDeleteUserMFATokens(t *testing.T, s factorStore) {
 	}
 }
 
-func testDeleteUserDeletesFactors(t *testing.T, s factorStore) {
+func testDeleteUserDeletesFactors(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	u, v := mustUser(t, s), mustUser(t, s)
 	var userFactors []*auth.Factor
@@ -909,11 +825,10 @@ func testDeleteUserDeletesFactors(t *testing.T, s factorStore) {
 	checkFactors(t, s, again.ID)
 }
 
-func testFactorUnknownIDs(t *testing.T, s factorStore) {
+func testFactorUnknownIDs(t *testing.T, s auth.FactorStore) {
 	// A store with rows in it, so "unknown" is not "empty".
-	u := mustUser(t, s)
+	u := owner(t, s)
 	mustPutFactor(t, s, newTOTP(u.ID, base))
-	mustCreateMFAToken(t, s, newMFAToken(u.ID))
 	mustReplaceBackupCodes(t, s, u.ID, newHashes(2))
 	for _, tc := range []struct {
 		name string
@@ -924,13 +839,25 @@ func testFactorUnknownIDs(t *testing.T, s factorStore) {
 		{"DeleteFactor", func(ctx context.Context) error { return s.DeleteFactor(ctx, newID(), auth.FactorTOTP) }},
 		{"DeleteFactor(unknown kind)", func(ctx context.Context) error { return s.DeleteFactor(ctx, u.ID, "sms") }},
 		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, newID(), newHashes(1)) }},
-		{"PutFactor", func(ctx context.Context) error { return s.PutFactor(ctx, newTOTP(newID(), base)) }},
-		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(newID())) }},
+	} {
+		err := tc.call(t.Context())
+		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
+		if errors.Is(err, auth.ErrUnavailable) {
+			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
+		}
+	}
+}
+
+func testMFATokenUnknownIDs(t *testing.T, s auth.MFATokenStore) {
+	// A store with rows in it, so "unknown" is not "empty".
+	mustCreateMFAToken(t, s, newMFAToken(owner(t, s).ID))
+	for _, tc := range []struct {
+		name string
+		call func(context.Context) error
+	}{
 		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, randomBytes(32)); return err }},
 		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, newID()); return err }},
-		{"SetMFAEmailCode", func(ctx context.Context) error {
-			return s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now, nil)
-		}},
+		{"SetMFAEmailCode", func(ctx context.Context) error { return s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now) }},
 		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, newID(), now); return err }},
 	} {
 		err := tc.call(t.Context())
@@ -941,15 +868,13 @@ func testFactorUnknownIDs(t *testing.T, s factorStore) {
 	}
 }
 
-func testFactorCancelledContext(t *testing.T, s factorStore) {
-	u := mustUser(t, s)
+func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	f.LastStep = 10
 	mustPutFactor(t, s, f)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
 	for _, tc := range []struct {
 		name string
 		call func(context.Context) error
@@ -963,29 +888,43 @@ func testFactorCancelledContext(t *testing.T, s factorStore) {
 		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, u.ID, nil) }},
 		{"UseBackupCode", func(ctx context.Context) error { _, _, err := s.UseBackupCode(ctx, u.ID, codes[0], now); return err }},
 		{"BackupCodesLeft", func(ctx context.Context) error { _, err := s.BackupCodesLeft(ctx, u.ID); return err }},
-		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(u.ID)) }},
-		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, tok.Hash); return err }},
-		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, tok.ID); return err }},
-		{"SetMFAEmailCode", func(ctx context.Context) error {
-			return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now, newMessage(u.Email, base))
-		}},
-		{"SetMFAEmailCode(no message)", func(ctx context.Context) error {
-			return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now, nil)
-		}},
-		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, tok.ID, now); return err }},
-		{"DeleteUserMFATokens", func(ctx context.Context) error { return s.DeleteUserMFATokens(ctx, u.ID) }},
 	} {
 		checkCancelled(t, tc.name, tc.call)
 	}
 	// Nothing of the cancelled calls happened.
 	checkFactors(t, s, u.ID, f)
 	checkBackupCodesLeft(t, s, u.ID, 10)
+}
+
+func testMFATokenCancelledContext(t *testing.T, s auth.MFATokenStore) {
+	u := owner(t, s)
+	tok := newMFAToken(u.ID)
+	mustCreateMFAToken(t, s, tok)
+	for _, tc := range []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(u.ID)) }},
+		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, tok.Hash); return err }},
+		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, tok.ID); return err }},
+		{"SetMFAEmailCode", func(ctx context.Context) error { return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now) }},
+		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, tok.ID, now); return err }},
+		{"DeleteUserMFATokens", func(ctx context.Context) error { return s.DeleteUserMFATokens(ctx, u.ID) }},
+	} {
+		checkCancelled(t, tc.name, tc.call)
+	}
+	if p, ok := s.(auth.MFAEmailCodeMessageSetter); ok {
+		checkCancelled(t, "SetMFAEmailCodeWithMessage", func(ctx context.Context) error {
+			return p.SetMFAEmailCodeWithMessage(ctx, tok.ID, randomBytes(32), now, newMessage(u.Email, base))
+		})
+	}
+	// Nothing of the cancelled calls happened.
 	checkStoredMFAToken(t, s, tok)
 }
 
-func testAddAuditEvent(t *testing.T, s auditStore) {
+func testAddAuditEvent(t *testing.T, s auth.AuditStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	e := newAuditEvent(u.ID, base)
 	mustAddAuditEvent(t, s, e)
 	// An event of no user, and one of a user the store does not know (the
@@ -1026,7 +965,7 @@ func testAddAuditEvent(t *testing.T, s auditStore) {
 	}
 }
 
-func testListAuditEvents(t *testing.T, s auditStore) {
+func testListAuditEvents(t *testing.T, s auth.AuditStore) {
 	ctx := t.Context()
 	u, v := newID(), newID()
 	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
@@ -1076,7 +1015,7 @@ func testListAuditEvents(t *testing.T, s auditStore) {
 	}
 }
 
-func testListAuditEventsLimit(t *testing.T, s auditStore) {
+func testListAuditEventsLimit(t *testing.T, s auth.AuditStore) {
 	ctx := t.Context()
 	u := newID()
 	for i := range 201 {
@@ -1097,7 +1036,7 @@ func testListAuditEventsLimit(t *testing.T, s auditStore) {
 	}
 }
 
-func testAuditEventText(t *testing.T, s auditStore) {
+func testAuditEventText(t *testing.T, s auth.AuditStore) {
 	// The user agent comes from the client and the detail may quote
 	// anything: any bytes, any length. The event is stored (as valid
 	// UTF-8 without NUL, cut to a bound), never refused.
@@ -1133,7 +1072,7 @@ func testAuditEventText(t *testing.T, s auditStore) {
 	}
 }
 
-func testAuditCancelledContext(t *testing.T, s auditStore) {
+func testAuditCancelledContext(t *testing.T, s auth.AuditStore) {
 	e := newAuditEvent(newID(), base)
 	mustAddAuditEvent(t, s, e)
 	for _, tc := range []struct {
@@ -1185,7 +1124,7 @@ func newEmailFactor(userID string, created time.Time) *auth.Factor {
 	}
 }
 
-func mustPutFactor(t *testing.T, s factorStore, f *auth.Factor) {
+func mustPutFactor(t *testing.T, s auth.FactorStore, f *auth.Factor) {
 	t.Helper()
 	if err := s.PutFactor(t.Context(), f); err != nil {
 		t.Fatalf("PutFactor(%s %s): %v", f.Kind, f.ID, err)
@@ -1201,7 +1140,7 @@ func newHashes(n int) [][]byte {
 	return hs
 }
 
-func mustReplaceBackupCodes(t *testing.T, s factorStore, userID string, hashes [][]byte) {
+func mustReplaceBackupCodes(t *testing.T, s auth.FactorStore, userID string, hashes [][]byte) {
 	t.Helper()
 	if err := s.ReplaceBackupCodes(t.Context(), userID, hashes); err != nil {
 		t.Fatalf("ReplaceBackupCodes: %v", err)
@@ -1219,7 +1158,7 @@ func newMFAToken(userID string) *auth.MFAToken {
 	}
 }
 
-func mustCreateMFAToken(t *testing.T, s factorStore, tok *auth.MFAToken) {
+func mustCreateMFAToken(t *testing.T, s auth.MFATokenStore, tok *auth.MFAToken) {
 	t.Helper()
 	if err := s.CreateMFAToken(t.Context(), tok); err != nil {
 		t.Fatalf("CreateMFAToken: %v", err)
@@ -1238,7 +1177,7 @@ func newAuditEvent(userID string, created time.Time) *auth.AuditEvent {
 	}
 }
 
-func mustAddAuditEvent(t *testing.T, s auditStore, e *auth.AuditEvent) {
+func mustAddAuditEvent(t *testing.T, s auth.AuditStore, e *auth.AuditEvent) {
 	t.Helper()
 	if err := s.AddAuditEvent(t.Context(), e); err != nil {
 		t.Fatalf("AddAuditEvent: %v", err)
@@ -1249,19 +1188,11 @@ func mustAddAuditEvent(t *testing.T, s auditStore, e *auth.AuditEvent) {
 
 func checkFactor(t *testing.T, got, want *auth.Factor) {
 	t.Helper()
-	checkTime(t, "factor CreatedAt", got.CreatedAt, want.CreatedAt)
-	checkTimePtr(t, "factor ConfirmedAt", got.ConfirmedAt, want.ConfirmedAt)
-	if got.ID != want.ID || got.UserID != want.UserID || got.Kind != want.Kind ||
-		!bytes.Equal(got.Secret, want.Secret) || (got.Secret == nil) != (len(want.Secret) == 0) ||
-		got.LastStep != want.LastStep {
-		t.Errorf("factor = {%s %s %s secret %d bytes, last step %d}, want {%s %s %s secret %d bytes, last step %d} (bytes must round-trip exactly)",
-			got.ID, got.UserID, got.Kind, len(got.Secret), got.LastStep,
-			want.ID, want.UserID, want.Kind, len(want.Secret), want.LastStep)
-	}
+	equal(t, "factor", got, want)
 }
 
 // checkFactors checks that Factors(userID) answers want, in that order.
-func checkFactors(t *testing.T, s factorStore, userID string, want ...*auth.Factor) {
+func checkFactors(t *testing.T, s auth.FactorStore, userID string, want ...*auth.Factor) {
 	t.Helper()
 	got, err := s.Factors(t.Context(), userID)
 	if err != nil {
@@ -1283,7 +1214,7 @@ func checkFactors(t *testing.T, s factorStore, userID string, want ...*auth.Fact
 	}
 }
 
-func checkBackupCodesLeft(t *testing.T, s factorStore, userID string, want int) {
+func checkBackupCodesLeft(t *testing.T, s auth.FactorStore, userID string, want int) {
 	t.Helper()
 	if n, err := s.BackupCodesLeft(t.Context(), userID); err != nil || n != want {
 		t.Errorf("BackupCodesLeft = %d, %v; want %d", n, err, want)
@@ -1291,7 +1222,7 @@ func checkBackupCodesLeft(t *testing.T, s factorStore, userID string, want int) 
 }
 
 // useCode uses the backup code and checks the answer.
-func useCode(t *testing.T, s factorStore, userID string, hash []byte, wantUsed bool, wantLeft int) {
+func useCode(t *testing.T, s auth.FactorStore, userID string, hash []byte, wantUsed bool, wantLeft int) {
 	t.Helper()
 	used, left, err := s.UseBackupCode(t.Context(), userID, hash, now)
 	if err != nil || used != wantUsed || left != wantLeft {
@@ -1301,21 +1232,12 @@ func useCode(t *testing.T, s factorStore, userID string, hash []byte, wantUsed b
 
 func checkMFAToken(t *testing.T, got, want *auth.MFAToken) {
 	t.Helper()
-	checkTime(t, "mfa token CreatedAt", got.CreatedAt, want.CreatedAt)
-	checkTime(t, "mfa token ExpiresAt", got.ExpiresAt, want.ExpiresAt)
-	checkTimePtr(t, "mfa token EmailCodeExpiresAt", got.EmailCodeExpiresAt, want.EmailCodeExpiresAt)
-	checkTimePtr(t, "mfa token ConsumedAt", got.ConsumedAt, want.ConsumedAt)
-	if got.ID != want.ID || got.UserID != want.UserID || !bytes.Equal(got.Hash, want.Hash) ||
-		!slices.Equal(got.AMR, want.AMR) || got.Attempts != want.Attempts ||
-		!bytes.Equal(got.EmailCodeHash, want.EmailCodeHash) || (got.EmailCodeHash == nil) != (len(want.EmailCodeHash) == 0) ||
-		got.Browser != want.Browser || got.RedirectTo != want.RedirectTo {
-		t.Errorf("mfa token = %+v\nwant %+v", *got, *want)
-	}
+	equal(t, "mfa token", got, want)
 }
 
 // checkStoredMFAToken checks that the token found by want's hash is want,
 // and answers it.
-func checkStoredMFAToken(t *testing.T, s factorStore, want *auth.MFAToken) *auth.MFAToken {
+func checkStoredMFAToken(t *testing.T, s auth.MFATokenStore, want *auth.MFAToken) *auth.MFAToken {
 	t.Helper()
 	got, err := s.MFATokenByHash(t.Context(), want.Hash)
 	if err != nil {
@@ -1327,34 +1249,7 @@ func checkStoredMFAToken(t *testing.T, s factorStore, want *auth.MFAToken) *auth
 
 func checkAuditEvent(t *testing.T, got, want *auth.AuditEvent) {
 	t.Helper()
-	checkTime(t, "audit event CreatedAt", got.CreatedAt, want.CreatedAt)
-	g, w := *got, *want
-	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if g != w {
-		t.Errorf("audit event = %+v\nwant %+v", g, w)
-	}
-}
-
-// checkOneWinner checks that exactly one of concurrent calls answered true
-// and none failed, and answers the winner's index.
-func checkOneWinner(t *testing.T, name string, won []bool, errs []error) int {
-	t.Helper()
-	winner := -1
-	for i := range won {
-		if errs[i] != nil {
-			t.Errorf("%s #%d: %v", name, i, errs[i])
-		}
-		if won[i] {
-			if winner >= 0 {
-				t.Errorf("%s #%d and #%d both answered true", name, winner, i)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("no %s answered true", name)
-	}
-	return winner
+	equal(t, "audit event", got, want)
 }
 
 // checkCancelled checks that call fails, promptly, with a cancelled
@@ -1394,7 +1289,7 @@ func auditIDsOf(es []*auth.AuditEvent) []string {
 // testUserNoFactors: every user lookup says whether the user has no
 // confirmed second factor; an enrolment still waiting for its code does
 // not count.
-func testUserNoFactors(t *testing.T, s factorStore) {
+func testUserNoFactors(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	u, other := mustUser(t, s), mustUser(t, s)
 	check := func(when string, want bool) {
