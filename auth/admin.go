@@ -133,6 +133,13 @@ func (s *Service) AdminDeleteUser(ctx context.Context, id string) error {
 	if !validID(id) {
 		return errUserNotFound
 	}
+	if s.mfaTokens != nil {
+		// Codes kept apart from users (a shared cache) do not go with the
+		// user's row: a half-finished sign-in must not outlive the account.
+		if err := s.mfaTokens.DeleteUserMFATokens(ctx, id); err != nil {
+			return storeErr("delete mfa tokens", err)
+		}
+	}
 	err := s.store.DeleteUser(ctx, id)
 	s.forgetUser(ctx, id)
 	if errors.Is(err, ErrNotFound) {

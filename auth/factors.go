@@ -135,6 +135,8 @@ type AuditEvent struct {
 
 // AuditStore keeps audit events. It is durable.
 type AuditStore interface {
+	// AddAuditEvent inserts e. An event may name a user the store does not
+	// know, and outlives the user it names: the trail is kept for admins.
 	AddAuditEvent(ctx context.Context, e *AuditEvent) error
 	// AuditEvents answers events newest first, of one user (or all when
 	// userID is empty), before the cursor ID, at most limit.

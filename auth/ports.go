@@ -37,6 +37,8 @@ type UserStore interface {
 	// CreateUser inserts u (ID set by the caller). A duplicate email returns
 	// ErrEmailTaken, a duplicate phone ErrPhoneTaken.
 	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns the user with id, disabled or not. Every lookup may
+	// fill in User.NoFactors (see there).
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByEmail matches the normalised (trimmed, lower-case) email.
 	UserByEmail(ctx context.Context, email string) (*User, error)
@@ -45,6 +47,8 @@ type UserStore interface {
 	// UpdateUser writes the profile fields (email, phone, name, verified
 	// flags, UpdatedAt); it does not touch the password or disabled state.
 	UpdateUser(ctx context.Context, u *User) error
+	// SetPasswordHash replaces the password hash ("" for none) and sets
+	// UpdatedAt to now.
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
 	// SetUserAdmin grants or takes away the admin role; UpdateUser leaves
 	// the role as stored.
@@ -64,7 +68,11 @@ type SessionStore interface {
 	// CreateSession inserts s and, when rt is not nil, its first refresh
 	// token, atomically.
 	CreateSession(ctx context.Context, s *Session, rt *RefreshToken) error
+	// SessionByID returns the session with id, revoked or expired ones
+	// included: the caller decides.
 	SessionByID(ctx context.Context, id string) (*Session, error)
+	// SessionByCookieHash returns the session whose cookie hashes to hash,
+	// as SessionByID; sessions without a cookie are never found.
 	SessionByCookieHash(ctx context.Context, hash []byte) (*Session, error)
 	// ListSessions returns the user's sessions that are not revoked and not
 	// expired at now, newest first.
@@ -77,6 +85,8 @@ type SessionStore interface {
 	// keepID (empty keeps none) and returns the IDs it revoked.
 	RevokeUserSessions(ctx context.Context, userID, keepID string, now time.Time) ([]string, error)
 
+	// RefreshTokenByHash returns the refresh token whose hash is hash,
+	// rotated ones included (a replay of one is how theft is detected).
 	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
 	// RotateRefreshToken atomically marks the token oldID rotated at now with
 	// next as its successor and inserts next. It returns rotated=false (and

@@ -15,11 +15,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// MessageStore is the outbox side of a store: the methods of notify.Store,
-// repeated here so that this package keeps depending on package auth alone.
-// A store passed to Run that implements auth.ChallengeStore and
-// MessageStore runs the challenge and outbox tests; any other store skips
-// them.
+// MessageStore is the worker's side of the outbox: the methods of
+// notify.Store, repeated here so that this package keeps depending on
+// package auth alone.
 type MessageStore interface {
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
 	MessageSent(ctx context.Context, id string, now time.Time) error
