@@ -792,10 +792,7 @@ func testChallengeUnknownIDs(t *testing.T, s auth.ChallengeStore) {
 	// A store with rows in it, so "unknown" is not "empty".
 	c := newChallenge(auth.PurposeSignIn, "known-"+newID()[:8]+"@example.com")
 	mustPutChallenge(t, s, c)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"ChallengeByAddress", func(ctx context.Context) error {
 			_, err := s.ChallengeByAddress(ctx, auth.PurposeSignIn, "unknown@example.com")
 			return err
@@ -803,41 +800,23 @@ func testChallengeUnknownIDs(t *testing.T, s auth.ChallengeStore) {
 		{"ChallengeByLinkHash", func(ctx context.Context) error { _, err := s.ChallengeByLinkHash(ctx, randomBytes(32)); return err }},
 		{"FailChallenge", func(ctx context.Context) error { _, err := s.FailChallenge(ctx, newID()); return err }},
 		{"ConsumeChallenge", func(ctx context.Context) error { _, err := s.ConsumeChallenge(ctx, newID(), now); return err }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 }
 
 func testMessageUnknownIDs(t *testing.T, s OutboxStore) {
 	enqueue(t, s, base, base) // a store with rows in it, so "unknown" is not "empty"
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, newID(), now) }},
 		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, newID(), 1, now, "x") }},
 		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, newID(), 1, "x", now) }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 }
 
 func testChallengeCancelledContext(t *testing.T, s auth.ChallengeStore) {
 	c := newChallenge(auth.PurposeSignIn, "cancel-"+newID()[:8]+"@example.com")
 	c.LinkHash = randomBytes(32)
 	mustPutChallenge(t, s, c)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"PutChallenge", func(ctx context.Context) error { return s.PutChallenge(ctx, newChallenge(c.Purpose, c.Address)) }},
 		{"ChallengeByAddress", func(ctx context.Context) error {
 			_, err := s.ChallengeByAddress(ctx, c.Purpose, c.Address)
@@ -846,9 +825,7 @@ func testChallengeCancelledContext(t *testing.T, s auth.ChallengeStore) {
 		{"ChallengeByLinkHash", func(ctx context.Context) error { _, err := s.ChallengeByLinkHash(ctx, c.LinkHash); return err }},
 		{"FailChallenge", func(ctx context.Context) error { _, err := s.FailChallenge(ctx, c.ID); return err }},
 		{"ConsumeChallenge", func(ctx context.Context) error { _, err := s.ConsumeChallenge(ctx, c.ID, now); return err }},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	if p, ok := s.(auth.ChallengeMessagePutter); ok {
 		checkCancelled(t, "PutChallengeWithMessage", func(ctx context.Context) error {
 			return p.PutChallengeWithMessage(ctx, newChallenge(c.Purpose, c.Address), newMessage(c.Address, base))
@@ -860,19 +837,14 @@ func testChallengeCancelledContext(t *testing.T, s auth.ChallengeStore) {
 
 func testMessageCancelledContext(t *testing.T, s OutboxStore) {
 	m := enqueue(t, s, base, base)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"Enqueue", func(ctx context.Context) error { return s.Enqueue(ctx, newMessage("cancel@example.com", base)) }},
 		{"ClaimMessages", func(ctx context.Context) error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err }},
 		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, m.ID, now) }},
 		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, m.ID, 1, now, "x") }},
 		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, m.ID, 1, "x", now) }},
 		{"ListMessages", func(ctx context.Context) error { _, err := s.ListMessages(ctx, "", "", 10); return err }},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	// Nothing of the cancelled calls happened.
 	msgs, err := s.ListMessages(t.Context(), "", "", 10)
 	if err != nil || len(msgs) != 1 {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // equal checks that got is want as a store keeps it, comparing every field
@@ -192,5 +195,52 @@ func checkCountsOnce(t *testing.T, name string, n int, count func() (int, error)
 	}
 	if got := slices.Sorted(slices.Values(counts)); !slices.Equal(got, want) {
 		t.Errorf("concurrent %s returned %v, want each of 1…%d once", name, got, n)
+	}
+}
+
+// call is one store call of a table of calls: its name for messages, and
+// the call with the context to make it with.
+type call struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// checkUnknownIDs checks that each call, made for something the store does
+// not have, fails with an error matching auth.ErrNotFound and not
+// auth.ErrUnavailable (the flows answer "not found", not "try later").
+func checkUnknownIDs(t *testing.T, calls []call) {
+	t.Helper()
+	for _, c := range calls {
+		err := c.fn(t.Context())
+		wantErr(t, c.name+" of an unknown ID", err, auth.ErrNotFound)
+		if errors.Is(err, auth.ErrUnavailable) {
+			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", c.name, err)
+		}
+	}
+}
+
+// checkCancelled checks that call fails, promptly, with a cancelled
+// context.
+func checkCancelled(t *testing.T, name string, call func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- call(ctx) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("%s with a cancelled context succeeded", name)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s with a cancelled context hangs", name)
+	}
+}
+
+// checkCancelledCalls checks each call with checkCancelled.
+func checkCancelledCalls(t *testing.T, calls []call) {
+	t.Helper()
+	for _, c := range calls {
+		checkCancelled(t, c.name, c.fn)
 	}
 }

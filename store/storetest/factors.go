@@ -830,42 +830,24 @@ func testFactorUnknownIDs(t *testing.T, s auth.FactorStore) {
 	u := owner(t, s)
 	mustPutFactor(t, s, newTOTP(u.ID, base))
 	mustReplaceBackupCodes(t, s, u.ID, newHashes(2))
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"ConfirmFactor", func(ctx context.Context) error { return s.ConfirmFactor(ctx, newID(), 1, now, newHashes(1)) }},
 		{"UseTOTPStep", func(ctx context.Context) error { _, err := s.UseTOTPStep(ctx, newID(), 1); return err }},
 		{"DeleteFactor", func(ctx context.Context) error { return s.DeleteFactor(ctx, newID(), auth.FactorTOTP) }},
 		{"DeleteFactor(unknown kind)", func(ctx context.Context) error { return s.DeleteFactor(ctx, u.ID, "sms") }},
 		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, newID(), newHashes(1)) }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 }
 
 func testMFATokenUnknownIDs(t *testing.T, s auth.MFATokenStore) {
 	// A store with rows in it, so "unknown" is not "empty".
 	mustCreateMFAToken(t, s, newMFAToken(owner(t, s).ID))
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, randomBytes(32)); return err }},
 		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, newID()); return err }},
 		{"SetMFAEmailCode", func(ctx context.Context) error { return s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now) }},
 		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, newID(), now); return err }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 }
 
 func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
@@ -875,10 +857,7 @@ func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 	mustPutFactor(t, s, f)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"PutFactor", func(ctx context.Context) error { return s.PutFactor(ctx, newTOTP(u.ID, base)) }},
 		{"PutFactor(confirmed)", func(ctx context.Context) error { return s.PutFactor(ctx, newEmailFactor(u.ID, base)) }},
 		{"Factors", func(ctx context.Context) error { _, err := s.Factors(ctx, u.ID); return err }},
@@ -888,9 +867,7 @@ func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, u.ID, nil) }},
 		{"UseBackupCode", func(ctx context.Context) error { _, _, err := s.UseBackupCode(ctx, u.ID, codes[0], now); return err }},
 		{"BackupCodesLeft", func(ctx context.Context) error { _, err := s.BackupCodesLeft(ctx, u.ID); return err }},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	// Nothing of the cancelled calls happened.
 	checkFactors(t, s, u.ID, f)
 	checkBackupCodesLeft(t, s, u.ID, 10)
@@ -900,19 +877,14 @@ func testMFATokenCancelledContext(t *testing.T, s auth.MFATokenStore) {
 	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(u.ID)) }},
 		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, tok.Hash); return err }},
 		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, tok.ID); return err }},
 		{"SetMFAEmailCode", func(ctx context.Context) error { return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now) }},
 		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, tok.ID, now); return err }},
 		{"DeleteUserMFATokens", func(ctx context.Context) error { return s.DeleteUserMFATokens(ctx, u.ID) }},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	if p, ok := s.(auth.MFAEmailCodeMessageSetter); ok {
 		checkCancelled(t, "SetMFAEmailCodeWithMessage", func(ctx context.Context) error {
 			return p.SetMFAEmailCodeWithMessage(ctx, tok.ID, randomBytes(32), now, newMessage(u.Email, base))
@@ -1075,19 +1047,14 @@ func testAuditEventText(t *testing.T, s auth.AuditStore) {
 func testAuditCancelledContext(t *testing.T, s auth.AuditStore) {
 	e := newAuditEvent(newID(), base)
 	mustAddAuditEvent(t, s, e)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"AddAuditEvent", func(ctx context.Context) error { return s.AddAuditEvent(ctx, newAuditEvent(e.UserID, now)) }},
 		{"AuditEvents", func(ctx context.Context) error { _, err := s.AuditEvents(ctx, "", "", 10); return err }},
 		{"AuditEvents(user, before)", func(ctx context.Context) error {
 			_, err := s.AuditEvents(ctx, e.UserID, e.ID, 10)
 			return err
 		}},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	got, err := s.AuditEvents(t.Context(), "", "", 10)
 	if err != nil || len(got) != 1 {
 		t.Errorf("AuditEvents after the cancelled add = %v, %v; want only the first event", auditIDs(got), err)
@@ -1250,24 +1217,6 @@ func checkStoredMFAToken(t *testing.T, s auth.MFATokenStore, want *auth.MFAToken
 func checkAuditEvent(t *testing.T, got, want *auth.AuditEvent) {
 	t.Helper()
 	equal(t, "audit event", got, want)
-}
-
-// checkCancelled checks that call fails, promptly, with a cancelled
-// context.
-func checkCancelled(t *testing.T, name string, call func(context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	done := make(chan error, 1)
-	go func() { done <- call(ctx) }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Errorf("%s with a cancelled context succeeded", name)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s with a cancelled context hangs", name)
-	}
 }
 
 func auditIDs(es []auth.AuditEvent) []string {

@@ -998,10 +998,7 @@ func testUserUnknownIDs(t *testing.T, s auth.UserStore) {
 	mustUser(t, s) // a store with rows in it, so "unknown" is not "empty"
 	at := now
 	unknown := newUser("unknown")
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, newID()); return err }},
 		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, unknown.Email); return err }},
 		{"UpdateUser", func(ctx context.Context) error { return s.UpdateUser(ctx, unknown) }},
@@ -1009,13 +1006,7 @@ func testUserUnknownIDs(t *testing.T, s auth.UserStore) {
 		{"SetUserDisabled(at)", func(ctx context.Context) error { return s.SetUserDisabled(ctx, newID(), &at) }},
 		{"SetUserDisabled(nil)", func(ctx context.Context) error { return s.SetUserDisabled(ctx, newID(), nil) }},
 		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, newID()) }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 	if got, err := s.ListUsers(t.Context(), auth.UserQuery{After: "\U0010FFFF"}); err != nil || len(got) != 0 {
 		t.Errorf("ListUsers after the last ID = %d users, %v; want none", len(got), err)
 	}
@@ -1024,10 +1015,7 @@ func testUserUnknownIDs(t *testing.T, s auth.UserStore) {
 func testUserCancelledContext(t *testing.T, s auth.UserStore) {
 	u := mustUser(t, s)
 	at := now
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"CreateUser", func(ctx context.Context) error { return s.CreateUser(ctx, newUser("cancel")) }},
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, u.ID); return err }},
 		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, u.Email); return err }},
@@ -1036,9 +1024,7 @@ func testUserCancelledContext(t *testing.T, s auth.UserStore) {
 		{"SetUserDisabled", func(ctx context.Context) error { return s.SetUserDisabled(ctx, u.ID, &at) }},
 		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, u.ID) }},
 		{"ListUsers", func(ctx context.Context) error { _, err := s.ListUsers(ctx, auth.UserQuery{}); return err }},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	// Nothing of the cancelled calls happened.
 	checkStoredUser(t, s, u)
 }
@@ -1057,10 +1043,7 @@ func testUnknownIDs(t *testing.T, s auth.Store) {
 	mustCreateSession(t, s, sess, newRefresh(sess.ID))
 	at := now
 	unknown := newUser("unknown")
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, newID()); return err }},
 		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, unknown.Email); return err }},
 		{"UpdateUser", func(ctx context.Context) error { return s.UpdateUser(ctx, unknown) }},
@@ -1077,13 +1060,7 @@ func testUnknownIDs(t *testing.T, s auth.Store) {
 			_, err := s.RotateRefreshToken(ctx, newID(), newRefresh(sess.ID), now)
 			return err
 		}},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 	if got, err := s.ListUsers(t.Context(), auth.UserQuery{After: "\U0010FFFF"}); err != nil || len(got) != 0 {
 		t.Errorf("ListUsers after the last ID = %d users, %v; want none", len(got), err)
 	}
@@ -1098,10 +1075,7 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 	rt := newRefresh(sess.ID)
 	mustCreateSession(t, s, sess, rt)
 	at := now
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
 		{"CreateUser", func(ctx context.Context) error { return s.CreateUser(ctx, newUser("cancel")) }},
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, u.ID); return err }},
@@ -1126,9 +1100,7 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 			_, err := s.RotateRefreshToken(ctx, rt.ID, newRefresh(sess.ID), now)
 			return err
 		}},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	// Nothing of the cancelled calls happened.
 	if _, err := s.UserByID(t.Context(), u.ID); err != nil {
 		t.Errorf("UserByID after the cancelled DeleteUser: %v", err)
