@@ -73,8 +73,9 @@ const (
 
 // Message is one email (or SMS) in the durable outbox. It is enqueued with
 // the challenge whose code it carries (in one transaction where the store
-// allows) and delivered by a worker with retries. Payload is the rendered content sealed under the
-// server secret (it holds a code) and is wiped once delivered.
+// allows) and delivered by a worker with retries. Payload is the rendered
+// content sealed under the server secret (it holds a code) and is wiped
+// once delivered.
 type Message struct {
 	ID            string
 	Kind          string
