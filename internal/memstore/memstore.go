@@ -1,7 +1,8 @@
 // Package memstore keeps auth's short-lived ports in process memory: codes
 // (auth.ChallengeStore, auth.MFATokenStore) and revocations
 // (auth.Revocations). Counters, the other short-lived ports, already have
-// in-process implementations in internal/throttle.
+// in-process implementations in internal/throttle, which pass their groups
+// (storetest.Throttles, storetest.SendLimiters) too.
 //
 // It exists to show that those ports can be implemented without SQL and
 // without touching package auth: it passes their store/storetest groups,

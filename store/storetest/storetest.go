@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite of auth's storage ports, one
 // group per port: Users, Sessions and Keys, Factors and Audit (durable);
-// Challenges, MFATokens and Revocations (short-lived); Outbox (the message
-// queue and its worker's side). A store's own tests call the group of each
+// Challenges, MFATokens, Revocations, Throttles and SendLimiters
+// (short-lived); Outbox (the message queue and its worker's side). A store's own tests call the group of each
 // port it implements with a function that opens a fresh, empty store, or
 // Run for a store that keeps everything in one database, which also checks
 // what ports kept together do together (deleting a user takes its codes
