@@ -973,18 +973,10 @@ func checkNoMessages(t *testing.T, s MessageStore) {
 	}
 }
 
-func messageIDs(ms []auth.Message) []string {
-	ids := []string{}
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	return ids
+func messageIDs(xs []auth.Message) []string {
+	return idsOf(xs, func(m auth.Message) string { return m.ID })
 }
 
-func messageIDsOf(ms []*auth.Message) []string {
-	ids := []string{}
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	return ids
+func messageIDsOf(xs []*auth.Message) []string {
+	return idsOf(xs, func(m *auth.Message) string { return m.ID })
 }

@@ -244,3 +244,13 @@ func checkCancelledCalls(t *testing.T, calls []call) {
 		checkCancelled(t, c.name, c.fn)
 	}
 }
+
+// idsOf returns the IDs of xs, in order, through id: what list tests
+// compare.
+func idsOf[T any](xs []T, id func(T) string) []string {
+	ids := []string{}
+	for _, x := range xs {
+		ids = append(ids, id(x))
+	}
+	return ids
+}

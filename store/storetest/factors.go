@@ -1219,20 +1219,12 @@ func checkAuditEvent(t *testing.T, got, want *auth.AuditEvent) {
 	equal(t, "audit event", got, want)
 }
 
-func auditIDs(es []auth.AuditEvent) []string {
-	ids := []string{}
-	for _, e := range es {
-		ids = append(ids, e.ID)
-	}
-	return ids
+func auditIDs(xs []auth.AuditEvent) []string {
+	return idsOf(xs, func(e auth.AuditEvent) string { return e.ID })
 }
 
-func auditIDsOf(es []*auth.AuditEvent) []string {
-	ids := []string{}
-	for _, e := range es {
-		ids = append(ids, e.ID)
-	}
-	return ids
+func auditIDsOf(xs []*auth.AuditEvent) []string {
+	return idsOf(xs, func(e *auth.AuditEvent) string { return e.ID })
 }
 
 // testUserNoFactors: every user lookup says whether the user has no

@@ -1244,20 +1244,10 @@ func checkKey(t *testing.T, got, want auth.SigningKey) {
 	equal(t, "key "+want.ID, got, want)
 }
 
-func userIDs(us []auth.User) []string {
-	ids := []string{}
-	for _, u := range us {
-		ids = append(ids, u.ID)
-	}
-	return ids
-}
+func userIDs(xs []auth.User) []string { return idsOf(xs, func(u auth.User) string { return u.ID }) }
 
 func sortedIDs(us []*auth.User) []string {
-	ids := []string{}
-	for _, u := range us {
-		ids = append(ids, u.ID)
-	}
-	return sortStrings(ids)
+	return sortStrings(idsOf(us, func(u *auth.User) string { return u.ID }))
 }
 
 func lastID(us []auth.User) string {
@@ -1267,20 +1257,12 @@ func lastID(us []auth.User) string {
 	return us[len(us)-1].ID
 }
 
-func sessionIDs(ss []auth.Session) []string {
-	ids := []string{}
-	for _, s := range ss {
-		ids = append(ids, s.ID)
-	}
-	return ids
+func sessionIDs(xs []auth.Session) []string {
+	return idsOf(xs, func(s auth.Session) string { return s.ID })
 }
 
-func sessionIDsOf(ss []*auth.Session) []string {
-	ids := []string{}
-	for _, s := range ss {
-		ids = append(ids, s.ID)
-	}
-	return ids
+func sessionIDsOf(xs []*auth.Session) []string {
+	return idsOf(xs, func(s *auth.Session) string { return s.ID })
 }
 
 func sortStrings(s []string) []string {
