@@ -3,12 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -21,30 +18,10 @@ type factorsTogetherStore interface {
 	auth.MFATokenStore
 }
 
-// mfaMessageStore keeps MFA tokens beside the outbox and can record an
-// emailed code with its message in one transaction.
-type mfaMessageStore interface {
-	auth.MFATokenStore
-	auth.MFAEmailCodeMessageSetter
-	MessageStore
-}
-
 // Factors runs the conformance tests of auth.FactorStore.
 func Factors(t *testing.T, open func(t *testing.T) auth.FactorStore) {
 	t.Helper()
 	runGroup(t, "Factors", open, factorTests)
-}
-
-// MFATokens runs the conformance tests of auth.MFATokenStore.
-func MFATokens(t *testing.T, open func(t *testing.T) auth.MFATokenStore) {
-	t.Helper()
-	runGroup(t, "MFATokens", open, mfaTokenTests)
-}
-
-// Audit runs the conformance tests of auth.AuditStore.
-func Audit(t *testing.T, open func(t *testing.T) auth.AuditStore) {
-	t.Helper()
-	runGroup(t, "Audit", open, auditTests)
 }
 
 var factorTests = []storeTest[auth.FactorStore]{
@@ -67,37 +44,12 @@ var factorTests = []storeTest[auth.FactorStore]{
 	{"CancelledContext", testFactorCancelledContext},
 }
 
-var mfaTokenTests = []storeTest[auth.MFATokenStore]{
-	{"CreateAndGet", testCreateMFAToken},
-	{"FailCounts", testFailMFAToken},
-	{"FailConcurrently", testFailMFATokenConcurrently},
-	{"ConsumeOnce", testConsumeMFAToken},
-	{"ConsumeConcurrently", testConsumeMFATokenConcurrently},
-	{"EmailCode", testSetMFAEmailCode},
-	{"DeleteUserTokens", testDeleteUserMFATokens},
-	{"UnknownIDs", testMFATokenUnknownIDs},
-	{"CancelledContext", testMFATokenCancelledContext},
-}
-
-var auditTests = []storeTest[auth.AuditStore]{
-	{"AddAndGet", testAddAuditEvent},
-	{"ListNewestFirst", testListAuditEvents},
-	{"ListLimit", testListAuditEventsLimit},
-	{"AnyText", testAuditEventText},
-	{"CancelledContext", testAuditCancelledContext},
-}
-
 // factorsTogetherTests check a store that keeps users, factors and MFA
 // tokens in one database.
 var factorsTogetherTests = []storeTest[factorsTogetherStore]{
 	{"Factor/UnknownUser", testFactorUnknownUser},
 	{"Factor/DeleteUserCascades", testDeleteUserDeletesFactors},
 	{"Factor/UserNoFactors", testUserNoFactors},
-}
-
-// mfaTogetherTests check a store that keeps MFA tokens beside the outbox.
-var mfaTogetherTests = []storeTest[mfaMessageStore]{
-	{"MFAToken/EmailCodeEnqueuesAtomically", testMFAEmailCodeEnqueue},
 }
 
 func testPutFactors(t *testing.T, s auth.FactorStore) {
@@ -570,208 +522,6 @@ func testUseBackupCodeConcurrently(t *testing.T, s auth.FactorStore) {
 	checkBackupCodesLeft(t, s, u.ID, 9)
 }
 
-func testCreateMFAToken(t *testing.T, s auth.MFATokenStore) {
-	ctx := t.Context()
-	u := owner(t, s)
-	bare := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, bare)
-	got := checkStoredMFAToken(t, s, bare)
-	if got.EmailCodeHash != nil || got.EmailCodeExpiresAt != nil || got.ConsumedAt != nil || got.Browser || got.RedirectTo != "" {
-		t.Errorf("bare token = %+v; want no email code, not consumed, no browser, no redirect", *got)
-	}
-
-	full := newMFAToken(u.ID)
-	full.AMR = []string{auth.MethodPassword, "otp"}
-	full.Attempts = 2
-	full.EmailCodeHash = randomBytes(32)
-	exp := base.Add(10 * time.Minute)
-	full.EmailCodeExpiresAt = &exp
-	consumed := now
-	full.ConsumedAt = &consumed
-	full.Browser = true
-	full.RedirectTo = "https://app.example.com/after?x=1"
-	mustCreateMFAToken(t, s, full)
-	checkStoredMFAToken(t, s, full)
-
-	_, err := s.MFATokenByHash(ctx, randomBytes(32))
-	wantErr(t, "MFATokenByHash(unknown)", err, auth.ErrNotFound)
-	_, err = s.MFATokenByHash(ctx, nil)
-	wantErr(t, "MFATokenByHash(nil)", err, auth.ErrNotFound)
-	dup := newMFAToken(u.ID)
-	dup.Hash = bare.Hash
-	if err := s.CreateMFAToken(ctx, dup); err == nil {
-		t.Error("CreateMFAToken with a taken hash succeeded")
-	} else if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrUnavailable) {
-		t.Errorf("CreateMFAToken with a taken hash = %v; want a plain error", err)
-	}
-	checkStoredMFAToken(t, s, bare)
-}
-
-func testFailMFAToken(t *testing.T, s auth.MFATokenStore) {
-	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	tok.Attempts = 1 // stored as given
-	mustCreateMFAToken(t, s, tok)
-	for want := 2; want <= 5; want++ {
-		if n, err := s.FailMFAToken(ctx, tok.ID); err != nil || n != want {
-			t.Fatalf("FailMFAToken = %d, %v; want %d", n, err, want)
-		}
-	}
-	want := *tok
-	want.Attempts = 5
-	checkStoredMFAToken(t, s, &want)
-}
-
-func testFailMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
-	// Wrong codes sent at once must each count, or an attacker gets more
-	// than five tries by sending them in parallel.
-	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	const n = 16
-	checkCountsOnce(t, "FailMFAToken", n, func() (int, error) { return s.FailMFAToken(ctx, tok.ID) })
-	stored := *tok
-	stored.Attempts = n
-	checkStoredMFAToken(t, s, &stored)
-}
-
-func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
-	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now); err != nil || !ok {
-		t.Fatalf("ConsumeMFAToken = %v, %v; want true", ok, err)
-	}
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Second)); err != nil || ok {
-		t.Fatalf("second ConsumeMFAToken = %v, %v; want false, nil", ok, err)
-	}
-	want := *tok
-	want.ConsumedAt = &now // the first use's time stays
-	checkStoredMFAToken(t, s, &want)
-}
-
-func testConsumeMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
-	// The second step sent twice at once gives one session.
-	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	won, errs := race(16, func(i int) (bool, error) {
-		return s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Duration(i)*time.Millisecond))
-	})
-	winner := oneWins(t, "ConsumeMFAToken", won, errs)
-	want := *tok
-	at := now.Add(time.Duration(winner) * time.Millisecond)
-	want.ConsumedAt = &at // the winner's time
-	checkStoredMFAToken(t, s, &want)
-}
-
-func testSetMFAEmailCode(t *testing.T, s auth.MFATokenStore) {
-	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	want := *tok
-	for i := range 2 { // a code, then a new one in its place
-		want.EmailCodeHash = randomBytes(32)
-		exp := now.Add(time.Duration(5+i) * time.Minute)
-		want.EmailCodeExpiresAt = &exp
-		if err := s.SetMFAEmailCode(ctx, tok.ID, want.EmailCodeHash, exp); err != nil {
-			t.Fatalf("SetMFAEmailCode: %v", err)
-		}
-		checkStoredMFAToken(t, s, &want)
-	}
-	// The code does not touch the count or the consumption.
-	if n, err := s.FailMFAToken(ctx, tok.ID); err != nil || n != 1 {
-		t.Fatalf("FailMFAToken = %d, %v; want 1", n, err)
-	}
-	want.Attempts = 1
-	checkStoredMFAToken(t, s, &want)
-	// A nil hash clears the code.
-	if err := s.SetMFAEmailCode(ctx, tok.ID, nil, time.Time{}); err != nil {
-		t.Fatalf("SetMFAEmailCode(nil): %v", err)
-	}
-	want.EmailCodeHash, want.EmailCodeExpiresAt = nil, nil
-	checkStoredMFAToken(t, s, &want)
-	err := s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now)
-	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
-}
-
-func testMFAEmailCodeEnqueue(t *testing.T, s mfaMessageStore) {
-	ms := s
-	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	m := newMessage(u.Email, base)
-	m.Kind = "mfa_code"
-	m.Status, m.NextAttemptAt = "", time.Time{} // defaults: pending, due at CreatedAt
-	hash := randomBytes(32)
-	exp := now.Add(5 * time.Minute)
-	if err := s.SetMFAEmailCodeWithMessage(ctx, tok.ID, hash, exp, m); err != nil {
-		t.Fatalf("SetMFAEmailCodeWithMessage: %v", err)
-	}
-	want := *tok
-	want.EmailCodeHash, want.EmailCodeExpiresAt = hash, &exp
-	checkStoredMFAToken(t, s, &want)
-	claimed, err := ms.ClaimMessages(ctx, base, time.Minute, 10)
-	if err != nil || len(claimed) != 1 {
-		t.Fatalf("ClaimMessages = %d messages, %v; want the one enqueued", len(claimed), err)
-	}
-	wantMsg := *m
-	wantMsg.Status, wantMsg.NextAttemptAt = auth.MessagePending, m.CreatedAt
-	checkMessage(t, &claimed[0], &wantMsg, true)
-
-	// A message that cannot be stored (its ID is taken) takes the code
-	// down with it: the old code stays.
-	dup := newMessage(u.Email, base)
-	dup.ID = m.ID
-	if err := s.SetMFAEmailCodeWithMessage(ctx, tok.ID, randomBytes(32), exp.Add(time.Minute), dup); err == nil {
-		t.Fatal("SetMFAEmailCode with a duplicate message ID succeeded")
-	} else if errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("SetMFAEmailCode with a duplicate message ID = %v; not a missing row", err)
-	}
-	checkStoredMFAToken(t, s, &want)
-
-	// An unknown token enqueues nothing.
-	lost := newMessage(u.Email, base)
-	err = s.SetMFAEmailCodeWithMessage(ctx, newID(), randomBytes(32), exp, lost)
-	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
-	msgs, err := ms.ListMessages(ctx, "", "", 100)
-	if err != nil || len(msgs) != 1 || msgs[0].ID != m.ID {
-		t.Errorf("ListMessages = %v, %v; want only the first message", messageIDs(msgs), err)
-	}
-}
-
-func testDeleteUserMFATokens(t *testing.T, s auth.MFATokenStore) {
-	ctx := t.Context()
-	u, v := owner(t, s), owner(t, s)
-	pending, consumed, theirs := newMFAToken(u.ID), newMFAToken(u.ID), newMFAToken(v.ID)
-	consumed.ConsumedAt = &now
-	for _, tok := range []*auth.MFAToken{pending, consumed, theirs} {
-		mustCreateMFAToken(t, s, tok)
-	}
-	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
-		t.Fatalf("DeleteUserMFATokens: %v", err)
-	}
-	_, err := s.MFATokenByHash(ctx, pending.Hash)
-	wantErr(t, "MFATokenByHash of a deleted pending token", err, auth.ErrNotFound)
-	_, err = s.FailMFAToken(ctx, pending.ID)
-	wantErr(t, "FailMFAToken of a deleted token", err, auth.ErrNotFound)
-	_, err = s.ConsumeMFAToken(ctx, pending.ID, now)
-	wantErr(t, "ConsumeMFAToken of a deleted token", err, auth.ErrNotFound)
-	checkStoredMFAToken(t, s, theirs)
-	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
-		t.Errorf("DeleteUserMFATokens again: %v", err)
-	}
-	if err := s.DeleteUserMFATokens(ctx, newID()); err != nil {
-		t.Errorf("DeleteUserMFATokens(unknown user): %v", err)
-	}
-}
-
 func testDeleteUserDeletesFactors(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	u, v := mustUser(t, s), mustUser(t, s)
@@ -839,17 +589,6 @@ func testFactorUnknownIDs(t *testing.T, s auth.FactorStore) {
 	})
 }
 
-func testMFATokenUnknownIDs(t *testing.T, s auth.MFATokenStore) {
-	// A store with rows in it, so "unknown" is not "empty".
-	mustCreateMFAToken(t, s, newMFAToken(owner(t, s).ID))
-	checkUnknownIDs(t, []call{
-		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, randomBytes(32)); return err }},
-		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, newID()); return err }},
-		{"SetMFAEmailCode", func(ctx context.Context) error { return s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now) }},
-		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, newID(), now); return err }},
-	})
-}
-
 func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 	u := owner(t, s)
 	f := newTOTP(u.ID, base)
@@ -872,196 +611,6 @@ func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 	checkFactors(t, s, u.ID, f)
 	checkBackupCodesLeft(t, s, u.ID, 10)
 }
-
-func testMFATokenCancelledContext(t *testing.T, s auth.MFATokenStore) {
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	checkCancelledCalls(t, []call{
-		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(u.ID)) }},
-		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, tok.Hash); return err }},
-		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, tok.ID); return err }},
-		{"SetMFAEmailCode", func(ctx context.Context) error { return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now) }},
-		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, tok.ID, now); return err }},
-		{"DeleteUserMFATokens", func(ctx context.Context) error { return s.DeleteUserMFATokens(ctx, u.ID) }},
-	})
-	if p, ok := s.(auth.MFAEmailCodeMessageSetter); ok {
-		checkCancelled(t, "SetMFAEmailCodeWithMessage", func(ctx context.Context) error {
-			return p.SetMFAEmailCodeWithMessage(ctx, tok.ID, randomBytes(32), now, newMessage(u.Email, base))
-		})
-	}
-	// Nothing of the cancelled calls happened.
-	checkStoredMFAToken(t, s, tok)
-}
-
-func testAddAuditEvent(t *testing.T, s auth.AuditStore) {
-	ctx := t.Context()
-	u := owner(t, s)
-	e := newAuditEvent(u.ID, base)
-	mustAddAuditEvent(t, s, e)
-	// An event of no user, and one of a user the store does not know (the
-	// trail does not depend on the account).
-	none := newAuditEvent("", base.Add(time.Second))
-	none.IP, none.UserAgent, none.Detail = "", "", ""
-	mustAddAuditEvent(t, s, none)
-	stranger := newAuditEvent(newID(), base.Add(2*time.Second))
-	mustAddAuditEvent(t, s, stranger)
-
-	for _, tc := range []struct {
-		userID string
-		want   []*auth.AuditEvent
-	}{
-		{u.ID, []*auth.AuditEvent{e}},
-		{stranger.UserID, []*auth.AuditEvent{stranger}},
-		{"", []*auth.AuditEvent{stranger, none, e}},
-		{newID(), nil},
-	} {
-		got, err := s.AuditEvents(ctx, tc.userID, "", 0)
-		if err != nil {
-			t.Fatalf("AuditEvents(%q): %v", tc.userID, err)
-		}
-		if got == nil || len(got) != len(tc.want) {
-			t.Errorf("AuditEvents(%q) = %v; want %v", tc.userID, auditIDs(got), auditIDsOf(tc.want))
-			continue
-		}
-		for i := range got {
-			checkAuditEvent(t, &got[i], tc.want[i])
-		}
-	}
-	dup := newAuditEvent(u.ID, base)
-	dup.ID = e.ID
-	if err := s.AddAuditEvent(ctx, dup); err == nil {
-		t.Error("AddAuditEvent with a taken ID succeeded")
-	} else if errors.Is(err, auth.ErrUnavailable) || errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("AddAuditEvent with a taken ID = %v; want a plain error", err)
-	}
-}
-
-func testListAuditEvents(t *testing.T, s auth.AuditStore) {
-	ctx := t.Context()
-	u, v := newID(), newID()
-	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
-	var all []*auth.AuditEvent
-	for i := range 9 {
-		user := u
-		switch i % 3 {
-		case 1:
-			user = v
-		case 2:
-			user = ""
-		}
-		all = append(all, newAuditEvent(user, at(8-i))) // added newest first: order is not insertion
-	}
-	// Two at one instant: the ID orders them.
-	all = append(all, newAuditEvent(u, at(3)), newAuditEvent(v, at(3)))
-	for _, e := range all {
-		mustAddAuditEvent(t, s, e)
-	}
-	slices.SortFunc(all, func(a, b *auth.AuditEvent) int { // newest first
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-	for _, user := range []string{"", u, v} {
-		var want []string
-		for _, e := range all {
-			if user == "" || e.UserID == user {
-				want = append(want, e.ID)
-			}
-		}
-		got, err := s.AuditEvents(ctx, user, "", 0)
-		if err != nil {
-			t.Fatalf("AuditEvents(%q): %v", user, err)
-		}
-		if g := auditIDs(got); !slices.Equal(g, want) {
-			t.Errorf("AuditEvents(%q) = %v, want %v (newest first)", user, g, want)
-		}
-		checkPages(t, fmt.Sprintf("AuditEvents(%q)", user), want, func(before string) ([]string, error) {
-			got, err := s.AuditEvents(ctx, user, before, 2)
-			return auditIDs(got), err
-		})
-	}
-	if got, err := s.AuditEvents(ctx, "", newID(), 10); err != nil || len(got) != 0 {
-		t.Errorf("AuditEvents(unknown cursor) = %v, %v; want none", auditIDs(got), err)
-	}
-}
-
-func testListAuditEventsLimit(t *testing.T, s auth.AuditStore) {
-	ctx := t.Context()
-	u := newID()
-	for i := range 201 {
-		mustAddAuditEvent(t, s, newAuditEvent(u, base.Add(time.Duration(i)*time.Microsecond)))
-	}
-	for _, user := range []string{"", u} {
-		for _, tc := range []struct{ limit, want int }{
-			{0, 50}, {-1, 50}, {1, 1}, {200, 200}, {201, 200}, {1000, 200},
-		} {
-			got, err := s.AuditEvents(ctx, user, "", tc.limit)
-			if err != nil {
-				t.Fatalf("AuditEvents(%q, limit %d): %v", user, tc.limit, err)
-			}
-			if len(got) != tc.want {
-				t.Errorf("AuditEvents(%q, limit %d) answered %d events, want %d", user, tc.limit, len(got), tc.want)
-			}
-		}
-	}
-}
-
-func testAuditEventText(t *testing.T, s auth.AuditStore) {
-	// The user agent comes from the client and the detail may quote
-	// anything: any bytes, any length. The event is stored (as valid
-	// UTF-8 without NUL, cut to a bound), never refused.
-	ctx := t.Context()
-	for i, text := range []string{
-		"bad\x00byte",
-		"\xff\xfe invalid UTF-8",
-		strings.Repeat("é", 3000),
-		"",
-	} {
-		e := newAuditEvent(newID(), base.Add(time.Duration(i)*time.Second))
-		e.UserAgent, e.Detail, e.IP = text, text, text
-		if err := s.AddAuditEvent(ctx, e); err != nil {
-			t.Errorf("AddAuditEvent(%.20q…): %v", text, err)
-			continue
-		}
-		got, err := s.AuditEvents(ctx, e.UserID, "", 1)
-		if err != nil || len(got) != 1 {
-			t.Fatalf("AuditEvents = %d events, %v; want 1", len(got), err)
-		}
-		for field, v := range map[string]string{"IP": got[0].IP, "UserAgent": got[0].UserAgent, "Detail": got[0].Detail} {
-			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || len(v) > 1000 {
-				t.Errorf("%s stored for %.20q… = %.40q… (%d bytes); want valid UTF-8, no NUL, at most 1000 bytes", field, text, v, len(v))
-			}
-			if text != "" && v == "" {
-				t.Errorf("%s for %.20q… was dropped", field, text)
-			}
-		}
-		if utf8.ValidString(text) && !strings.ContainsRune(text, 0) && len(text) <= 1000 &&
-			(got[0].UserAgent != text || got[0].Detail != text) {
-			t.Errorf("UserAgent, Detail = %q, %q; want %q unchanged", got[0].UserAgent, got[0].Detail, text)
-		}
-	}
-}
-
-func testAuditCancelledContext(t *testing.T, s auth.AuditStore) {
-	e := newAuditEvent(newID(), base)
-	mustAddAuditEvent(t, s, e)
-	checkCancelledCalls(t, []call{
-		{"AddAuditEvent", func(ctx context.Context) error { return s.AddAuditEvent(ctx, newAuditEvent(e.UserID, now)) }},
-		{"AuditEvents", func(ctx context.Context) error { _, err := s.AuditEvents(ctx, "", "", 10); return err }},
-		{"AuditEvents(user, before)", func(ctx context.Context) error {
-			_, err := s.AuditEvents(ctx, e.UserID, e.ID, 10)
-			return err
-		}},
-	})
-	got, err := s.AuditEvents(t.Context(), "", "", 10)
-	if err != nil || len(got) != 1 {
-		t.Errorf("AuditEvents after the cancelled add = %v, %v; want only the first event", auditIDs(got), err)
-	}
-}
-
-// Fixtures.
 
 // newTOTP answers an unconfirmed TOTP factor of the user, with a secret
 // holding every byte value.
@@ -1114,45 +663,6 @@ func mustReplaceBackupCodes(t *testing.T, s auth.FactorStore, userID string, has
 	}
 }
 
-func newMFAToken(userID string) *auth.MFAToken {
-	return &auth.MFAToken{
-		ID:        newID(),
-		UserID:    userID,
-		Hash:      randomBytes(32),
-		AMR:       []string{auth.MethodPassword},
-		CreatedAt: base,
-		ExpiresAt: base.Add(5 * time.Minute),
-	}
-}
-
-func mustCreateMFAToken(t *testing.T, s auth.MFATokenStore, tok *auth.MFAToken) {
-	t.Helper()
-	if err := s.CreateMFAToken(t.Context(), tok); err != nil {
-		t.Fatalf("CreateMFAToken: %v", err)
-	}
-}
-
-func newAuditEvent(userID string, created time.Time) *auth.AuditEvent {
-	return &auth.AuditEvent{
-		ID:        newID(),
-		UserID:    userID,
-		Kind:      "backup_code_used",
-		IP:        "2001:db8::7",
-		UserAgent: "storetest/1.0 (+https://example.com)",
-		Detail:    "3 backup codes left",
-		CreatedAt: created,
-	}
-}
-
-func mustAddAuditEvent(t *testing.T, s auth.AuditStore, e *auth.AuditEvent) {
-	t.Helper()
-	if err := s.AddAuditEvent(t.Context(), e); err != nil {
-		t.Fatalf("AddAuditEvent: %v", err)
-	}
-}
-
-// Checks.
-
 func checkFactor(t *testing.T, got, want *auth.Factor) {
 	t.Helper()
 	equal(t, "factor", got, want)
@@ -1195,36 +705,6 @@ func useCode(t *testing.T, s auth.FactorStore, userID string, hash []byte, wantU
 	if err != nil || used != wantUsed || left != wantLeft {
 		t.Errorf("UseBackupCode = %v, %d, %v; want %v, %d", used, left, err, wantUsed, wantLeft)
 	}
-}
-
-func checkMFAToken(t *testing.T, got, want *auth.MFAToken) {
-	t.Helper()
-	equal(t, "mfa token", got, want)
-}
-
-// checkStoredMFAToken checks that the token found by want's hash is want,
-// and answers it.
-func checkStoredMFAToken(t *testing.T, s auth.MFATokenStore, want *auth.MFAToken) *auth.MFAToken {
-	t.Helper()
-	got, err := s.MFATokenByHash(t.Context(), want.Hash)
-	if err != nil {
-		t.Fatalf("MFATokenByHash(%s): %v", want.ID, err)
-	}
-	checkMFAToken(t, got, want)
-	return got
-}
-
-func checkAuditEvent(t *testing.T, got, want *auth.AuditEvent) {
-	t.Helper()
-	equal(t, "audit event", got, want)
-}
-
-func auditIDs(xs []auth.AuditEvent) []string {
-	return idsOf(xs, func(e auth.AuditEvent) string { return e.ID })
-}
-
-func auditIDsOf(xs []*auth.AuditEvent) []string {
-	return idsOf(xs, func(e *auth.AuditEvent) string { return e.ID })
 }
 
 // testUserNoFactors: every user lookup says whether the user has no
