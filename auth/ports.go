@@ -23,9 +23,9 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // Short-lived ports (ChallengeStore and MFATokenStore for codes, Throttle
 // and SendLimiter for counters, Revocations) keep what dies within minutes
 // or only has to reach the other nodes, so a shared cache such as Redis can
-// hold them; MessageQueue hands composed messages to delivery. Every port is
-// implementable on its own: an adapter for the short-lived ones needs no
-// change here. Every implementation passes its group of store/storetest.
+// hold them, each on its own, with no change here. MessageQueue hands
+// composed messages to the durable outbox (package notify delivers them).
+// Every implementation passes its port's group of store/storetest.
 //
 // Throughout, lookups that find nothing return an error matching
 // ErrNotFound, and a backend that cannot be reached returns an error
