@@ -114,7 +114,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Store: g.store, Hasher: password.New(password.DefaultParams, 0), Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
-		Factors: g.store, Sealer: box, Audit: g.store,
+		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
 	}
 	if !cfg.NoDelivery {
 		g.background(func() { g.purge(bgctx) })
@@ -124,7 +124,9 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		if err != nil {
 			return err
 		}
-		deps.Challenges, deps.Outbox = g.store, outbox
+		// Codes stay in the SQL store beside their outbox message, which
+		// it writes in the same transaction (auth.ChallengeMessagePutter).
+		deps.Challenges, deps.Outbox, deps.Messages = g.store, outbox, g.store
 		deps.SendLimiter = throttle.NewWindow(cfg.Clock, throttle.DefaultSendLimits, 0)
 		if cfg.SMSCountryHourlyLimit > 0 {
 			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, []throttle.Limit{{N: cfg.SMSCountryHourlyLimit, Per: time.Hour}}, 0)
@@ -266,6 +268,9 @@ func (g *Gatehouse) Logger() *slog.Logger { return g.log }
 // Close stops the background work (a message being sent is left to
 // another worker or the next start) and releases storage.
 func (g *Gatehouse) Close() error {
+	if g.auth != nil {
+		g.auth.Close()
+	}
 	g.stop()
 	g.bg.Wait()
 	err := g.store.Close()

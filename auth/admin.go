@@ -98,7 +98,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return nil, storeErr("update user", err)
 		}
-		s.sessions.forgetUser(u.ID)
+		s.forgetUser(ctx, u.ID)
 	}
 	if in.Admin != nil && *in.Admin != u.Admin {
 		u.UpdatedAt = s.now()
@@ -106,7 +106,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 			return nil, storeErr("set admin role", err)
 		}
 		u.Admin = *in.Admin
-		s.sessions.forgetUser(u.ID)
+		s.forgetUser(ctx, u.ID)
 	}
 	if in.Disabled != nil && *in.Disabled != u.Disabled() {
 		if *in.Disabled {
@@ -133,8 +133,15 @@ func (s *Service) AdminDeleteUser(ctx context.Context, id string) error {
 	if !validID(id) {
 		return errUserNotFound
 	}
+	if s.mfaTokens != nil {
+		// Codes kept apart from users (a shared cache) do not go with the
+		// user's row: a half-finished sign-in must not outlive the account.
+		if err := s.mfaTokens.DeleteUserMFATokens(ctx, id); err != nil {
+			return storeErr("delete mfa tokens", err)
+		}
+	}
 	err := s.store.DeleteUser(ctx, id)
-	s.sessions.forgetUser(id)
+	s.forgetUser(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return errUserNotFound
 	} else if err != nil {

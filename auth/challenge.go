@@ -71,10 +71,11 @@ const (
 	MessageSuppressed = "suppressed"
 )
 
-// Message is one email (or SMS) in the durable outbox. It is written in the
-// same transaction as the challenge whose code it carries and delivered by
-// a worker with retries. Payload is the rendered content sealed under the
-// server secret (it holds a code) and is wiped once delivered.
+// Message is one email (or SMS) in the durable outbox. It is enqueued with
+// the challenge whose code it carries (in one transaction where the store
+// allows) and delivered by a worker with retries. Payload is the rendered
+// content sealed under the server secret (it holds a code) and is wiped
+// once delivered.
 type Message struct {
 	ID            string
 	Kind          string
@@ -117,35 +118,46 @@ type MessageData struct {
 	Host string
 }
 
-// Outbox renders and seals messages for delivery (package notify).
+// Outbox renders and seals messages for delivery (package notify); the
+// flows hand what it composes to a MessageQueue.
 type Outbox interface {
-	// Compose renders a message of kind for to; the caller stores it with
-	// its challenge.
+	// Compose renders a message of kind for to; the caller enqueues it
+	// (with its challenge, when the store can do both at once).
 	Compose(ctx context.Context, kind, to string, data MessageData) (*Message, error)
 	// Wake tells the delivery worker that a message was committed, so it
 	// goes out at once rather than at the next poll.
 	Wake()
 }
 
-// ChallengeStore keeps challenges; the SQL store implements it.
+// ChallengeStore keeps challenges: short-lived codes and links, dead within
+// MagicLinkTTL. A store that keeps them beside the outbox may also
+// implement ChallengeMessagePutter, so a code and its message are stored
+// together or not at all.
 type ChallengeStore interface {
-	// PutChallenge deletes any challenge of c's purpose and address,
-	// inserts c and, when m is not nil, enqueues m, in one transaction.
-	PutChallenge(ctx context.Context, c *Challenge, m *Message) error
-	// ChallengeByAddress answers the challenge of purpose for address.
+	// PutChallenge deletes any challenge of c's purpose and address and
+	// inserts c, atomically: of concurrent puts for one purpose and
+	// address, one challenge survives whole. An empty c.UserID keeps no
+	// user; a zero c.LinkExpiresAt and a nil c.LinkHash keep none.
+	PutChallenge(ctx context.Context, c *Challenge) error
+	// ChallengeByAddress returns the challenge of purpose for address,
+	// consumed or expired ones included: the caller decides.
 	ChallengeByAddress(ctx context.Context, purpose, address string) (*Challenge, error)
-	// ChallengeByLinkHash answers the challenge whose link hashes to hash.
+	// ChallengeByLinkHash returns the challenge whose link hashes to hash;
+	// an empty hash finds nothing.
 	ChallengeByLinkHash(ctx context.Context, hash []byte) (*Challenge, error)
-	// FailChallenge counts one wrong code and answers the new count.
+	// FailChallenge counts one wrong code and returns the new count; every
+	// one of concurrent calls counts. A challenge that a new put replaced
+	// is ErrNotFound.
 	FailChallenge(ctx context.Context, id string) (int, error)
 	// ConsumeChallenge marks the challenge used at now; false when it was
-	// used already (of two concurrent calls exactly one answers true).
+	// used already (of two concurrent calls exactly one returns true).
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error)
 }
 
-// SendLimiter bounds how often codes go to one address (email bombing).
+// SendLimiter bounds how often codes go to one address (email bombing). It
+// is a short-lived counter, like Throttle.
 type SendLimiter interface {
-	// Allow records one send to key and answers 0, or how long to wait
+	// Allow records one send to key and returns 0, or how long to wait
 	// when a limit is reached (nothing is recorded then).
 	Allow(ctx context.Context, key string) (time.Duration, error)
 }

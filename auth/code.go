@@ -160,7 +160,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 			return fmt.Errorf("auth: random payload: %w", err)
 		}
 	}
-	if err := s.challenges.PutChallenge(ctx, ch, msg); err != nil {
+	if err := s.putChallenge(ctx, ch, msg); err != nil {
 		return storeErr("store challenge", err)
 	}
 	if send {
@@ -310,7 +310,7 @@ func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, erro
 		if err := s.store.UpdateUser(ctx, u); err != nil {
 			return nil, storeErr("verify address", err)
 		}
-		s.sessions.forgetUser(u.ID)
+		s.forgetUser(ctx, u.ID)
 	}
 	return u, nil
 }

@@ -61,8 +61,7 @@ type MFAToken struct {
 	RedirectTo string
 }
 
-// FactorStore keeps second factors, backup codes and MFA tokens; the SQL
-// store implements it.
+// FactorStore keeps second factors and backup codes. It is durable.
 type FactorStore interface {
 	// PutFactor inserts f; an unconfirmed factor of the same user and kind
 	// is replaced. While the user has a confirmed factor of the kind, any
@@ -89,23 +88,35 @@ type FactorStore interface {
 	UseBackupCode(ctx context.Context, userID string, hash []byte, now time.Time) (used bool, remaining int, err error)
 	// BackupCodesLeft answers how many unused backup codes the user has.
 	BackupCodesLeft(ctx context.Context, userID string) (int, error)
+}
 
+// MFATokenStore keeps MFA tokens: the proof of a first factor waiting for
+// the second, dead within minutes, so a short-lived store may keep them. A
+// store that keeps them beside the outbox may also implement
+// MFAEmailCodeMessageSetter.
+type MFATokenStore interface {
+	// CreateMFAToken inserts t.
 	CreateMFAToken(ctx context.Context, t *MFAToken) error
+	// MFATokenByHash returns the token whose hash is hash, consumed or
+	// expired ones included.
 	MFATokenByHash(ctx context.Context, hash []byte) (*MFAToken, error)
 	// FailMFAToken counts one second-factor try (counted before the code is
-	// checked, so parallel tries cannot share one count); answers the count.
+	// checked, so parallel tries cannot share one count) and returns the
+	// count; every one of concurrent calls counts.
 	FailMFAToken(ctx context.Context, id string) (int, error)
-	// SetMFAEmailCode records the emailed code of a token and, when m is
-	// not nil, enqueues m, atomically.
-	SetMFAEmailCode(ctx context.Context, id string, hash []byte, expires time.Time, m *Message) error
-	// ConsumeMFAToken marks it used; false when it was used already.
+	// SetMFAEmailCode records hash as the token's emailed code, valid until
+	// expires, in place of any earlier one; a nil hash clears it.
+	SetMFAEmailCode(ctx context.Context, id string, hash []byte, expires time.Time) error
+	// ConsumeMFAToken marks it used at now; false when it was used already
+	// (of concurrent calls exactly one returns true).
 	ConsumeMFAToken(ctx context.Context, id string, now time.Time) (bool, error)
-	// DeleteUserMFATokens removes every pending MFA token of the user (a
-	// disable or a revocation must kill half-finished sign-ins too).
+	// DeleteUserMFATokens removes every MFA token of the user (a disable or
+	// a revocation must kill half-finished sign-ins too); none is not an
+	// error.
 	DeleteUserMFATokens(ctx context.Context, userID string) error
 }
 
-// ErrFactorExists is answered by PutFactor for a second confirmed factor
+// ErrFactorExists is returned by PutFactor for a second confirmed factor
 // of one kind.
 var ErrFactorExists = &Error{Kind: "factor_exists"}
 
@@ -122,8 +133,10 @@ type AuditEvent struct {
 	CreatedAt time.Time
 }
 
-// AuditStore keeps audit events.
+// AuditStore keeps audit events. It is durable.
 type AuditStore interface {
+	// AddAuditEvent inserts e. An event may name a user the store does not
+	// know, and outlives the user it names: the trail is kept for admins.
 	AddAuditEvent(ctx context.Context, e *AuditEvent) error
 	// AuditEvents answers events newest first, of one user (or all when
 	// userID is empty), before the cursor ID, at most limit.

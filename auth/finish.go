@@ -162,7 +162,7 @@ func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser
 	}
 	now := s.now()
 	t := &MFAToken{ID: newID(), UserID: u.ID, Hash: hash, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(mfaTokenTTL), Browser: browser, RedirectTo: redirectTo}
-	if err := s.factors.CreateMFAToken(ctx, t); err != nil {
+	if err := s.mfaTokens.CreateMFAToken(ctx, t); err != nil {
 		return nil, storeErr("create mfa token", err)
 	}
 	return &MFARequired{Token: plain, Factors: kinds}, nil

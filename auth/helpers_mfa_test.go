@@ -123,20 +123,20 @@ type mfaEnv struct {
 }
 
 // newMFAEnv wires a Service with second factors over st. wrap, when not
-// nil, puts a wrapper between the flows and the factor store.
-func newMFAEnv(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore) auth.FactorStore) *mfaEnv {
+// nil, puts a wrapper between the flows and the MFA token store.
+func newMFAEnv(t *testing.T, st *sqlstore.Store, wrap func(auth.MFATokenStore) auth.MFATokenStore) *mfaEnv {
 	t.Helper()
 	return newMFAEnvWith(t, st, wrap, nil)
 }
 
 // newMFAEnvWith is newMFAEnv with the config changed by edit (when not nil).
-func newMFAEnvWith(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore) auth.FactorStore, edit func(*auth.Config)) *mfaEnv {
+func newMFAEnvWith(t *testing.T, st *sqlstore.Store, wrap func(auth.MFATokenStore) auth.MFATokenStore, edit func(*auth.Config)) *mfaEnv {
 	t.Helper()
 	e := newEnv(t, st)
 	mail := &fakeOutbox{clock: e.clock}
-	var factors auth.FactorStore = st
+	var tokens auth.MFATokenStore = st
 	if wrap != nil {
-		factors = wrap(st)
+		tokens = wrap(st)
 	}
 	cfg := auth.Config{SuccessorKey: successorKey, CodeKey: mfaCodeKey, AppName: mfaAppName,
 		PublicURL: testIssuer, AllowedRedirects: []string{testIssuer}}
@@ -146,8 +146,8 @@ func newMFAEnvWith(t *testing.T, st *sqlstore.Store, wrap func(auth.FactorStore)
 	svc, err := auth.New(cfg, auth.Deps{
 		Store: st, Hasher: password.New(fastParams, 4), Policy: password.DefaultPolicy, Signer: e.keys, Throttle: e.throttle,
 		Clock: e.clock, Observer: e.obs,
-		Challenges: st, Outbox: mail, SendLimiter: throttle.NewWindow(e.clock, nil, 0),
-		Factors: factors, Sealer: testBox(), Audit: st,
+		Challenges: st, Outbox: mail, Messages: st, SendLimiter: throttle.NewWindow(e.clock, nil, 0),
+		Factors: st, MFATokens: tokens, Sealer: testBox(), Audit: st,
 	})
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)

@@ -83,9 +83,10 @@ type env struct {
 type envOption func(*envSettings)
 
 type envSettings struct {
-	cfg    auth.Config
-	params password.Params
-	wrap   func(*sqlstore.Store) auth.Store
+	cfg         auth.Config
+	params      password.Params
+	wrap        func(*sqlstore.Store) auth.Store
+	revocations auth.Revocations
 }
 
 func withConfig(f func(*auth.Config)) envOption {
@@ -146,10 +147,13 @@ func newEnv(t *testing.T, st *sqlstore.Store, opts ...envOption) *env {
 		Throttle: e.throttle,
 		Clock:    clock,
 		Observer: e.obs,
+
+		Revocations: set.revocations,
 	})
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}
+	t.Cleanup(svc.Close)
 	e.svc = svc
 	e.cfg = svc.Config()
 	return e

@@ -17,14 +17,28 @@ type SystemClock struct{}
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// Store is everything the flows need from persistent storage. Every
-// implementation passes store/storetest. Lookups that find nothing return an
-// error matching ErrNotFound; a backend that cannot be reached returns an
-// error matching ErrUnavailable.
-type Store interface {
-	// CreateUser inserts u (ID set by the caller). A duplicate email answers
+// The ports below are split by how long what they keep lives. Durable ports
+// (UserStore, SessionStore, KeyStore, FactorStore, AuditStore) keep what
+// must survive any restart and sit in one database, the SQL store today.
+// Short-lived ports (ChallengeStore and MFATokenStore for codes, Throttle
+// and SendLimiter for counters, Revocations) keep what dies within minutes
+// or only has to reach the other nodes, so a shared cache such as Redis can
+// hold them, each on its own, with no change here. MessageQueue hands
+// composed messages to the durable outbox (package notify delivers them).
+// Every implementation passes its port's group of store/storetest.
+//
+// Throughout, lookups that find nothing return an error matching
+// ErrNotFound, and a backend that cannot be reached returns an error
+// matching ErrUnavailable. Times go in at any precision and zone and come
+// back in UTC at microseconds.
+
+// UserStore keeps accounts. It is durable.
+type UserStore interface {
+	// CreateUser inserts u (ID set by the caller). A duplicate email returns
 	// ErrEmailTaken, a duplicate phone ErrPhoneTaken.
 	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns the user with id, disabled or not. Every lookup may
+	// fill in User.NoFactors (see there).
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByEmail matches the normalised (trimmed, lower-case) email.
 	UserByEmail(ctx context.Context, email string) (*User, error)
@@ -33,23 +47,34 @@ type Store interface {
 	// UpdateUser writes the profile fields (email, phone, name, verified
 	// flags, UpdatedAt); it does not touch the password or disabled state.
 	UpdateUser(ctx context.Context, u *User) error
+	// SetPasswordHash replaces the password hash ("" for none) and sets
+	// UpdatedAt to now.
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
 	// SetUserAdmin grants or takes away the admin role; UpdateUser leaves
 	// the role as stored.
 	SetUserAdmin(ctx context.Context, userID string, admin bool, now time.Time) error
 	// SetUserDisabled disables (at != nil) or enables (at == nil) a user.
 	SetUserDisabled(ctx context.Context, userID string, at *time.Time) error
-	// DeleteUser removes the user and everything that belongs to it.
+	// DeleteUser removes the user and everything of it that the same
+	// backend keeps (sessions, factors, and codes when it keeps those too).
 	DeleteUser(ctx context.Context, userID string) error
-	// ListUsers answers users ordered by ID, after q.After, at most q.Limit.
+	// ListUsers returns users ordered by ID, after q.After, at most q.Limit.
 	ListUsers(ctx context.Context, q UserQuery) ([]User, error)
+}
 
+// SessionStore keeps sessions and their refresh tokens. It is durable: a
+// session outlives restarts for as long as RefreshTokenTTL.
+type SessionStore interface {
 	// CreateSession inserts s and, when rt is not nil, its first refresh
 	// token, atomically.
 	CreateSession(ctx context.Context, s *Session, rt *RefreshToken) error
+	// SessionByID returns the session with id, revoked or expired ones
+	// included: the caller decides.
 	SessionByID(ctx context.Context, id string) (*Session, error)
+	// SessionByCookieHash returns the session whose cookie hashes to hash,
+	// as SessionByID; sessions without a cookie are never found.
 	SessionByCookieHash(ctx context.Context, hash []byte) (*Session, error)
-	// ListSessions answers the user's sessions that are not revoked and not
+	// ListSessions returns the user's sessions that are not revoked and not
 	// expired at now, newest first.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
 	// TouchSession records use: LastSeenAt and the sliding ExpiresAt.
@@ -57,24 +82,37 @@ type Store interface {
 	// RevokeSession marks one session revoked; revoking twice is not an error.
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	// RevokeUserSessions revokes every live session of the user except
-	// keepID (empty keeps none) and answers the IDs it revoked.
+	// keepID (empty keeps none) and returns the IDs it revoked.
 	RevokeUserSessions(ctx context.Context, userID, keepID string, now time.Time) ([]string, error)
 
+	// RefreshTokenByHash returns the refresh token whose hash is hash,
+	// rotated ones included (a replay of one is how theft is detected).
 	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
 	// RotateRefreshToken atomically marks the token oldID rotated at now with
-	// next as its successor and inserts next. It answers rotated=false (and
+	// next as its successor and inserts next. It returns rotated=false (and
 	// inserts nothing) when oldID was already rotated: of two concurrent
 	// calls for one token exactly one wins.
 	RotateRefreshToken(ctx context.Context, oldID string, next *RefreshToken, now time.Time) (rotated bool, err error)
+}
 
-	// SigningKeys answers every stored signing key, oldest first.
+// Store is the durable core every Service needs: accounts and sessions, and
+// a health check.
+type Store interface {
+	UserStore
+	SessionStore
+	// Ping checks that the backend answers.
+	Ping(ctx context.Context) error
+}
+
+// KeyStore keeps the signing keys, encrypted by the caller. It is durable
+// and shared by every node, so all of them sign and verify with one set.
+// The flows reach it only through their TokenSigner (package token).
+type KeyStore interface {
+	// SigningKeys returns every stored signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// AddSigningKey inserts k and marks every other unretired key retired at
 	// k.CreatedAt, atomically, so exactly one key signs.
 	AddSigningKey(ctx context.Context, k *SigningKey) error
-
-	// Ping checks that the backend answers.
-	Ping(ctx context.Context) error
 }
 
 // PasswordHasher hashes and checks passwords. Implementations bound how many
@@ -116,10 +154,12 @@ type TokenSigner interface {
 }
 
 // Throttle counts failed sign-ins per key (an account or a client address)
-// and says how long a key must wait. The in-process implementation lives in
-// package throttle; a shared one comes with Redis.
+// and says how long a key must wait. It is a short-lived counter: losing it
+// forgets some failures, never a security state. The in-process
+// implementation lives in internal/throttle; nodes that must agree share one
+// (Redis).
 type Throttle interface {
-	// Wait answers how long key must still wait (0: may try now).
+	// Wait returns how long key must still wait (0: may try now).
 	Wait(ctx context.Context, key string) (time.Duration, error)
 	// Fail records a failure for key.
 	Fail(ctx context.Context, key string) error

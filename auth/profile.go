@@ -38,7 +38,7 @@ func (s *Service) UpdateProfile(ctx context.Context, p *Principal, in ProfileUpd
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return nil, storeErr("update user", err)
 	}
-	s.sessions.forgetUser(u.ID)
+	s.forgetUser(ctx, u.ID)
 	return u, nil
 }
 
@@ -82,6 +82,6 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash, s.now()); err != nil {
 		return storeErr("set password", err)
 	}
-	s.sessions.forgetUser(u.ID) // has_password may have changed
+	s.forgetUser(ctx, u.ID) // has_password may have changed
 	return s.revokeUser(ctx, u.ID, p.Session.ID)
 }

@@ -105,7 +105,7 @@ func (s *Service) mfaToken(ctx context.Context, token string) (*MFAToken, *User,
 	if token == "" || len(token) > 128 {
 		return nil, nil, errMFAToken
 	}
-	t, err := s.factors.MFATokenByHash(ctx, opaque.Hash(token))
+	t, err := s.mfaTokens.MFATokenByHash(ctx, opaque.Hash(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil, errMFAToken
 	} else if err != nil {
@@ -170,7 +170,7 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 		return fmt.Errorf("auth: compose message: %w", err)
 	}
 	expires := s.now().Add(min(s.cfg.OTPTTL, t.ExpiresAt.Sub(s.now())))
-	if err := s.factors.SetMFAEmailCode(ctx, t.ID, s.codeHash(t.ID, code), expires, msg); err != nil {
+	if err := s.setMFAEmailCode(ctx, t.ID, s.codeHash(t.ID, code), expires, msg); err != nil {
 		return storeErr("store email code", err)
 	}
 	s.outbox.Wake()
@@ -254,7 +254,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 		match = func(ctx context.Context) (bool, error) { return s.useBackupCode(ctx, u, code, c) }
 	}
 	err = s.tryCode(ctx, attempt{
-		count: func(ctx context.Context) (int, error) { return s.factors.FailMFAToken(ctx, t.ID) },
+		count: func(ctx context.Context) (int, error) { return s.mfaTokens.FailMFAToken(ctx, t.ID) },
 		match: match,
 		// gone: the token was revoked a moment ago.
 		gone: errMFAToken, tooMany: errMFATooMany, wrong: errInvalidCode,
@@ -262,7 +262,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 	if err != nil {
 		return nil, nil, "", err
 	}
-	used, err := s.factors.ConsumeMFAToken(ctx, t.ID, s.now())
+	used, err := s.mfaTokens.ConsumeMFAToken(ctx, t.ID, s.now())
 	if err != nil {
 		return nil, nil, "", storeErr("consume mfa token", err)
 	}

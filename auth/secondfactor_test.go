@@ -371,12 +371,12 @@ type gateKey struct{}
 
 type gate struct{ read, release chan struct{} }
 
-// gatedFactors holds a marked grant right after it read its MFA token, so
+// gatedTokens holds a marked grant right after it read its MFA token, so
 // a test can make other grants meanwhile.
-type gatedFactors struct{ auth.FactorStore }
+type gatedTokens struct{ auth.MFATokenStore }
 
-func (g gatedFactors) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken, error) {
-	t, err := g.FactorStore.MFATokenByHash(ctx, hash)
+func (g gatedTokens) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken, error) {
+	t, err := g.MFATokenStore.MFATokenByHash(ctx, hash)
 	if gt, ok := ctx.Value(gateKey{}).(*gate); ok {
 		close(gt.read)
 		<-gt.release
@@ -389,7 +389,7 @@ func (g gatedFactors) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MF
 // request. And of grants that read one token at once, one wins.
 func TestMFAConcurrentGrantsOnOneToken(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
-		e := newMFAEnv(t, st, func(f auth.FactorStore) auth.FactorStore { return gatedFactors{f} })
+		e := newMFAEnv(t, st, func(f auth.MFATokenStore) auth.MFATokenStore { return gatedTokens{f} })
 		mu := e.totpUser("gated")
 		m := e.mfaToken(mu.addr)
 		right := e.code(mu.secret)

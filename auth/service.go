@@ -145,8 +145,10 @@ type nopObserver struct{}
 
 func (nopObserver) SignIn(string, string) {}
 
-// Deps are the ports a Service works through.
+// Deps are the ports a Service works through (see ports.go for how they
+// split into durable and short-lived ones).
 type Deps struct {
+	// Store keeps accounts and sessions (durable).
 	Store    Store
 	Hasher   PasswordHasher
 	Policy   PasswordPolicy
@@ -156,20 +158,28 @@ type Deps struct {
 	Observer Observer
 	Logger   *slog.Logger
 
-	// Challenges, Outbox and SendLimiter are needed by the code, link and
-	// recovery flows; without them those flows answer unavailable.
+	// Challenges, Outbox, Messages and SendLimiter are needed by the code,
+	// link and recovery flows; without them those flows answer
+	// unavailable. Outbox composes messages, Messages queues them.
 	Challenges  ChallengeStore
 	Outbox      Outbox
+	Messages    MessageQueue
 	SendLimiter SendLimiter
 	// CountryLimiter caps codes by SMS per country calling code (keys
 	// "cc:44"), so an SMS-pumping run through many numbers of one
 	// country is cut short; nil for no cap.
 	CountryLimiter SendLimiter
 
-	// Factors and Sealer enable second factors; Audit keeps their events.
-	Factors FactorStore
-	Sealer  Sealer
-	Audit   AuditStore
+	// Factors, MFATokens and Sealer enable second factors; Audit keeps
+	// their events.
+	Factors   FactorStore
+	MFATokens MFATokenStore
+	Sealer    Sealer
+	Audit     AuditStore
+
+	// Revocations carries revocations to the other nodes and theirs to
+	// this one; nil for a single node.
+	Revocations Revocations
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -187,13 +197,18 @@ type Service struct {
 	// loads joins concurrent store loads of one uncached session.
 	loads singleflight.Group
 
-	challenges ChallengeStore
-	outbox     Outbox
-	sendLimit  SendLimiter
-	ccLimit    SendLimiter
-	factors    FactorStore
-	sealer     Sealer
-	auditLog   AuditStore
+	challenges  ChallengeStore
+	outbox      Outbox
+	messages    MessageQueue
+	sendLimit   SendLimiter
+	ccLimit     SendLimiter
+	factors     FactorStore
+	mfaTokens   MFATokenStore
+	sealer      Sealer
+	auditLog    AuditStore
+	revocations Revocations
+	// stopWatch ends the subscription to revocations (Close).
+	stopWatch context.CancelFunc
 
 	// host is the public URL's host, for the SMS line that lets a browser
 	// on that host fill the code in.
@@ -204,12 +219,16 @@ type Service struct {
 	dummyHash string
 }
 
-// New answers a Service; every port in d is required except Observer and
-// Logger.
+// New returns a Service. Store, Hasher, Policy, Signer, Throttle and Clock
+// are required; an Outbox needs Messages to queue what it composes. With
+// Revocations, New subscribes to it until Close.
 func New(cfg Config, d Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if d.Store == nil || d.Hasher == nil || d.Policy == nil || d.Signer == nil || d.Throttle == nil || d.Clock == nil {
 		return nil, errors.New("auth: a required dependency is missing")
+	}
+	if d.Outbox != nil && d.Messages == nil {
+		return nil, errors.New("auth: an Outbox needs a MessageQueue (Deps.Messages)")
 	}
 	if len(cfg.SuccessorKey) < 32 {
 		return nil, errors.New("auth: SuccessorKey must be at least 32 bytes")
@@ -224,14 +243,22 @@ func New(cfg Config, d Deps) (*Service, error) {
 		cfg: cfg, store: d.Store, hasher: d.Hasher, policy: d.Policy, signer: d.Signer,
 		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
 		sessions:   newSessionCache(100_000),
-		challenges: d.Challenges, outbox: d.Outbox, sendLimit: d.SendLimiter, ccLimit: d.CountryLimiter,
-		auditLog: d.Audit,
+		challenges: d.Challenges, outbox: d.Outbox, messages: d.Messages, sendLimit: d.SendLimiter, ccLimit: d.CountryLimiter,
+		auditLog: d.Audit, revocations: d.Revocations,
 	}
 	if u, err := url.Parse(cfg.PublicURL); err == nil {
 		s.host = u.Hostname()
 	}
-	if d.Factors != nil && d.Sealer != nil {
-		s.factors, s.sealer = d.Factors, d.Sealer
+	if d.Factors != nil && d.MFATokens != nil && d.Sealer != nil {
+		s.factors, s.mfaTokens, s.sealer = d.Factors, d.MFATokens, d.Sealer
+	}
+	if d.Revocations != nil {
+		ctx, stop := context.WithCancel(context.Background())
+		if err := d.Revocations.Watch(ctx, s.heard); err != nil {
+			stop()
+			return nil, fmt.Errorf("auth: watch revocations: %w", err)
+		}
+		s.stopWatch = stop
 	}
 	return s, nil
 }

@@ -8,9 +8,10 @@ import (
 
 // sessionCache is this node's view of sessions that were recently checked,
 // so the check endpoint does not cost a store round trip per request.
-// Revocations made through this node remove entries at once; entries older
-// than Config.CacheTTL are reloaded, which bounds how stale a revocation made
-// on another node can be.
+// Revocations made through this node remove entries at once, and those of
+// other nodes as soon as Revocations delivers them; entries older than
+// Config.CacheTTL are reloaded, which bounds how stale a view can be when a
+// revocation is not delivered (no Revocations, or one that failed).
 type sessionCache struct {
 	mu       sync.RWMutex
 	max      int
@@ -119,4 +120,14 @@ func (c *sessionCache) forgetUser(userID string) {
 			c.dropLocked(id, e)
 		}
 	}
+}
+
+// forgetAll empties the cache, when revocations may have been missed
+// (Revocation.Resync).
+func (c *sessionCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	clear(c.byID)
+	clear(c.byCookie)
 }

@@ -109,6 +109,8 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 	if err := s.store.TouchSession(ctx, sess.ID, sess.LastSeenAt, sess.ExpiresAt); err != nil {
 		return storeErr("touch session", err)
 	}
+	// Only this node's view moved on: other nodes reload theirs within
+	// CacheTTL, and a slide is no revocation to publish.
 	s.sessions.forget(sess.ID)
 	return nil
 }
@@ -220,10 +222,10 @@ func (s *Service) principal(e *cacheEntry, now time.Time) (*Principal, error) {
 	return &Principal{User: e.user, Session: e.session, entry: e}, nil
 }
 
-// revoke ends one session and forgets it here at once.
+// revoke ends one session and forgets it on every node.
 func (s *Service) revoke(ctx context.Context, id string) error {
 	err := s.store.RevokeSession(ctx, id, s.now())
-	s.sessions.forget(id)
+	s.forget(ctx, id)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return storeErr("revoke session", err)
 	}
@@ -232,16 +234,17 @@ func (s *Service) revoke(ctx context.Context, id string) error {
 
 // revokeUser ends every session of a user except keepID.
 func (s *Service) revokeUser(ctx context.Context, userID, keepID string) error {
-	if s.factors != nil {
+	if s.mfaTokens != nil {
 		// A sign-in halfway through its second factor must die too.
-		if err := s.factors.DeleteUserMFATokens(ctx, userID); err != nil {
+		if err := s.mfaTokens.DeleteUserMFATokens(ctx, userID); err != nil {
 			return storeErr("delete mfa tokens", err)
 		}
 	}
 	ids, err := s.store.RevokeUserSessions(ctx, userID, keepID, s.now())
-	s.sessions.forget(ids...)
 	if keepID == "" {
-		s.sessions.forgetUser(userID)
+		s.forgetUser(ctx, userID)
+	} else {
+		s.forget(ctx, ids...)
 	}
 	if err != nil {
 		return storeErr("revoke sessions", err)

@@ -152,7 +152,7 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 	} else if err != nil {
 		return nil, storeErr("save phone", err)
 	}
-	s.sessions.forgetUser(u.ID)
+	s.forgetUser(ctx, u.ID)
 	s.audit(ctx, u.ID, AuditPhoneChanged, c, "")
 	return u, nil
 }
@@ -173,7 +173,7 @@ func (s *Service) takePhone(ctx context.Context, number, userID string) error {
 	if err := s.store.UpdateUser(ctx, holder); err != nil {
 		return storeErr("release phone", err)
 	}
-	s.sessions.forgetUser(holder.ID)
+	s.forgetUser(ctx, holder.ID)
 	return nil
 }
 

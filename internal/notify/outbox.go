@@ -44,8 +44,8 @@ func NewOutbox(tpl *Templates, box *seal.Box, clock auth.Clock) *Outbox {
 
 // Compose renders kind for to (an email address, or an E.164 number for an
 // SMS kind) and answers a pending message due now on kind's channel, with
-// the content sealed in its payload. The caller stores it in the same
-// transaction as the challenge whose code it carries.
+// the content sealed in its payload. The caller enqueues it with the
+// challenge whose code it carries (auth.MessageQueue).
 func (o *Outbox) Compose(_ context.Context, kind, to string, data auth.MessageData) (*auth.Message, error) {
 	if to == "" {
 		return nil, errors.New("notify: compose: empty recipient")

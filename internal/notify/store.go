@@ -12,8 +12,9 @@ import (
 )
 
 // Store is what the outbox worker needs from storage. The SQL store
-// implements it; enqueueing happens through auth.ChallengeStore.PutChallenge
-// so it shares the challenge's transaction.
+// implements it. Enqueueing is auth's port (auth.MessageQueue, with
+// auth.ChallengeMessagePutter for a code and its message in one
+// transaction), since the flows enqueue and only the worker claims.
 type Store interface {
 	// ClaimMessages leases up to limit pending messages whose
 	// NextAttemptAt has come (or whose earlier lease ran out, after a crash)

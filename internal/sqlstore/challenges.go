@@ -9,7 +9,10 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-var _ auth.ChallengeStore = (*Store)(nil)
+var (
+	_ auth.ChallengeStore         = (*Store)(nil)
+	_ auth.ChallengeMessagePutter = (*Store)(nil)
+)
 
 func scanChallenge(row scanner) (*auth.Challenge, error) {
 	var c auth.Challenge
@@ -23,35 +26,35 @@ func scanChallenge(row scanner) (*auth.Challenge, error) {
 }
 
 // PutChallenge stores c in place of any challenge of the same purpose and
-// address and, when m is not nil, enqueues m, in one transaction: either
-// both are stored or neither is, and the old challenge is gone only if the
-// new one is in. An empty c.UserID stores no user; a c.UserID that does not
-// exist answers auth.ErrNotFound. A zero c.LinkExpiresAt and a nil
-// c.LinkHash store none.
-//
-// m is stored as given, except that an empty Status is pending and a zero
-// NextAttemptAt is m.CreatedAt (due at once).
-func (s *Store) PutChallenge(ctx context.Context, c *auth.Challenge, m *auth.Message) error {
-	put := func(ctx context.Context, x execer) error {
-		d := s.d
-		_, err := x.ExecContext(ctx, s.q.putChallenge,
-			c.ID, c.Purpose, c.Address, nullString(c.UserID), nonNilBytes(c.CodeHash), nullBytes(c.LinkHash),
-			c.RedirectTo, c.Attempts, d.time(c.CreatedAt), d.time(c.ExpiresAt),
-			d.zeroNullTime(c.LinkExpiresAt), d.nullTime(c.ConsumedAt), c.Target)
-		if err != nil {
-			return s.fail("put challenge", err)
-		}
-		return nil
-	}
-	if m == nil {
-		return put(ctx, s.w)
-	}
+// address, in one statement: the old challenge is gone only if the new one
+// is in. An empty c.UserID stores no user; a c.UserID that does not exist
+// answers auth.ErrNotFound. A zero c.LinkExpiresAt and a nil c.LinkHash
+// store none.
+func (s *Store) PutChallenge(ctx context.Context, c *auth.Challenge) error {
+	return s.putChallenge(ctx, s.w, c)
+}
+
+// PutChallengeWithMessage is PutChallenge and Enqueue of m in one
+// transaction: either both are stored or neither is.
+func (s *Store) PutChallengeWithMessage(ctx context.Context, c *auth.Challenge, m *auth.Message) error {
 	return s.inTx(ctx, "put challenge", func(tx *sql.Tx) error {
-		if err := put(ctx, tx); err != nil {
+		if err := s.putChallenge(ctx, tx, c); err != nil {
 			return err
 		}
 		return s.addMessage(ctx, tx, m)
 	})
+}
+
+func (s *Store) putChallenge(ctx context.Context, x execer, c *auth.Challenge) error {
+	d := s.d
+	_, err := x.ExecContext(ctx, s.q.putChallenge,
+		c.ID, c.Purpose, c.Address, nullString(c.UserID), nonNilBytes(c.CodeHash), nullBytes(c.LinkHash),
+		c.RedirectTo, c.Attempts, d.time(c.CreatedAt), d.time(c.ExpiresAt),
+		d.zeroNullTime(c.LinkExpiresAt), d.nullTime(c.ConsumedAt), c.Target)
+	if err != nil {
+		return s.fail("put challenge", err)
+	}
+	return nil
 }
 
 // ChallengeByAddress answers the challenge of purpose for address, consumed

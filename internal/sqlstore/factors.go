@@ -13,7 +13,11 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-var _ auth.FactorStore = (*Store)(nil)
+var (
+	_ auth.FactorStore               = (*Store)(nil)
+	_ auth.MFATokenStore             = (*Store)(nil)
+	_ auth.MFAEmailCodeMessageSetter = (*Store)(nil)
+)
 
 func scanFactor(row scanner) (*auth.Factor, error) {
 	var f auth.Factor
@@ -272,28 +276,31 @@ func (s *Store) FailMFAToken(ctx context.Context, id string) (int, error) {
 }
 
 // SetMFAEmailCode records hash as the token's emailed code, valid until
-// expires, in place of any earlier one (a nil hash clears it), and, when m
-// is not nil, enqueues m (as PutChallenge does), in one transaction: the
-// code is stored only if its message is, and the other way round. An
-// unknown ID is auth.ErrNotFound and enqueues nothing.
-func (s *Store) SetMFAEmailCode(ctx context.Context, id string, hash []byte, expires time.Time, m *auth.Message) error {
-	set := func(ctx context.Context, x execer) error {
-		exp := s.d.zeroNullTime(expires)
-		if len(hash) == 0 {
-			exp = nil
-		}
-		res, err := x.ExecContext(ctx, s.q.setMFAEmailCode, nullBytes(hash), exp, id)
-		return s.oneRow("set mfa email code", "mfa token "+id, res, err)
-	}
-	if m == nil {
-		return set(ctx, s.w)
-	}
+// expires, in place of any earlier one (a nil hash clears it). An unknown
+// ID is auth.ErrNotFound.
+func (s *Store) SetMFAEmailCode(ctx context.Context, id string, hash []byte, expires time.Time) error {
+	return s.setMFAEmailCode(ctx, s.w, id, hash, expires)
+}
+
+// SetMFAEmailCodeWithMessage is SetMFAEmailCode and Enqueue of m in one
+// transaction: the code is stored only if its message is, and the other way
+// round. An unknown ID is auth.ErrNotFound and enqueues nothing.
+func (s *Store) SetMFAEmailCodeWithMessage(ctx context.Context, id string, hash []byte, expires time.Time, m *auth.Message) error {
 	return s.inTx(ctx, "set mfa email code", func(tx *sql.Tx) error {
-		if err := set(ctx, tx); err != nil {
+		if err := s.setMFAEmailCode(ctx, tx, id, hash, expires); err != nil {
 			return err
 		}
 		return s.addMessage(ctx, tx, m)
 	})
+}
+
+func (s *Store) setMFAEmailCode(ctx context.Context, x execer, id string, hash []byte, expires time.Time) error {
+	exp := s.d.zeroNullTime(expires)
+	if len(hash) == 0 {
+		exp = nil
+	}
+	res, err := x.ExecContext(ctx, s.q.setMFAEmailCode, nullBytes(hash), exp, id)
+	return s.oneRow("set mfa email code", "mfa token "+id, res, err)
 }
 
 // ConsumeMFAToken marks the token used at now. It answers false when it was

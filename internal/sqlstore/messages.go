@@ -36,7 +36,16 @@ func scanMessage(row scanner, payload bool) (*auth.Message, error) {
 	return &m, nil
 }
 
-// addMessage inserts m within the caller's transaction.
+var _ auth.MessageQueue = (*Store)(nil)
+
+// Enqueue stores m in the outbox. m is stored as given, except that an
+// empty Status is pending and a zero NextAttemptAt is m.CreatedAt (due at
+// once).
+func (s *Store) Enqueue(ctx context.Context, m *auth.Message) error {
+	return s.addMessage(ctx, s.w, m)
+}
+
+// addMessage inserts m within the caller's transaction (or on its own).
 func (s *Store) addMessage(ctx context.Context, x execer, m *auth.Message) error {
 	d := s.d
 	status := cmp.Or(m.Status, auth.MessagePending)

@@ -41,8 +41,8 @@ func putMessage(tb testing.TB, s *sqlstore.Store, id string, created time.Time) 
 		Payload: []byte("sealed payload " + id), Status: auth.MessagePending,
 		NextAttemptAt: created, CreatedAt: created,
 	}
-	if err := s.PutChallenge(context.Background(), c, m); err != nil {
-		tb.Fatalf("PutChallenge: %v", err)
+	if err := s.PutChallengeWithMessage(context.Background(), c, m); err != nil {
+		tb.Fatalf("PutChallengeWithMessage: %v", err)
 	}
 	return m
 }
@@ -99,7 +99,7 @@ func TestPayloadWiped(t *testing.T) {
 				ID: fmt.Sprintf("again-%d", i), Purpose: auth.PurposeSignIn, Address: "sent@example.com",
 				CodeHash: []byte{1}, CreatedAt: t0, ExpiresAt: t0,
 			}
-			if err := s.PutChallenge(ctx, c, nil); err != nil {
+			if err := s.PutChallenge(ctx, c); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -37,7 +37,7 @@ func TestPurge(t *testing.T) {
 			CreatedAt: old, ExpiresAt: old.Add(5 * time.Minute)}
 		sent := &auth.Message{ID: id(), Kind: auth.KindSignInCode, Channel: "email", To: "old@example.com", Payload: []byte("x"),
 			Status: auth.MessagePending, NextAttemptAt: old.Add(-8 * 24 * time.Hour), CreatedAt: old.Add(-8 * 24 * time.Hour)}
-		must(s.PutChallenge(ctx, oldCh, sent))
+		must(s.PutChallengeWithMessage(ctx, oldCh, sent))
 		must(s.MessageSent(ctx, sent.ID, old))
 		oldTok := &auth.MFAToken{ID: id(), UserID: u.ID, Hash: []byte("old-mfa"), AMR: []string{"pwd"}, CreatedAt: old, ExpiresAt: old.Add(5 * time.Minute)}
 		must(s.CreateMFAToken(ctx, oldTok))
@@ -54,7 +54,7 @@ func TestPurge(t *testing.T) {
 			CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
 		pending := &auth.Message{ID: id(), Kind: auth.KindSignInCode, Channel: "email", To: "new@example.com", Payload: []byte("y"),
 			Status: auth.MessagePending, NextAttemptAt: now, CreatedAt: now}
-		must(s.PutChallenge(ctx, liveCh, pending))
+		must(s.PutChallengeWithMessage(ctx, liveCh, pending))
 		liveSess := &auth.Session{ID: id(), UserID: u.ID, AAL: auth.AAL1, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour)}
 		rt1 := &auth.RefreshToken{ID: id(), SessionID: liveSess.ID, Hash: []byte("rt1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 		must(s.CreateSession(ctx, liveSess, rt1))

@@ -1,7 +1,10 @@
 // Package sqlstore is Gatehouse's persistent store: one database/sql
-// implementation of auth.Store, auth.ChallengeStore, auth.FactorStore,
-// auth.AuditStore and the outbox's notify.Store for SQLite (the embedded default) and PostgreSQL (for
-// several nodes), with hand-written portable SQL. The few differences
+// implementation of auth's durable ports (auth.Store, auth.KeyStore,
+// auth.FactorStore, auth.AuditStore), of its codes (auth.ChallengeStore,
+// auth.MFATokenStore, with their optional one-transaction forms that
+// enqueue a message beside the code), of auth.MessageQueue and of the
+// outbox's notify.Store, for SQLite (the embedded default) and PostgreSQL
+// (for several nodes), with hand-written portable SQL. The few differences
 // between the two live in one unexported dialect type; the schema lives in
 // embedded goose migrations, one folder per database.
 //
@@ -80,7 +83,10 @@ type Store struct {
 	closeErr  error
 }
 
-var _ auth.Store = (*Store)(nil)
+var (
+	_ auth.Store    = (*Store)(nil)
+	_ auth.KeyStore = (*Store)(nil)
+)
 
 // Open connects to the database named by url, the value of
 // GATEHOUSE_DATABASE_URL: sqlite:PATH (also sqlite://PATH or file:PATH;

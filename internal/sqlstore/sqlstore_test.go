@@ -278,9 +278,10 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 				return err
 			},
 			"AddSigningKey": func() error { return s.AddSigningKey(ctx, &auth.SigningKey{ID: "k"}) },
-			"PutChallenge": func() error {
-				return s.PutChallenge(ctx, &auth.Challenge{ID: "c"}, &auth.Message{ID: "m"})
+			"PutChallengeWithMessage": func() error {
+				return s.PutChallengeWithMessage(ctx, &auth.Challenge{ID: "c"}, &auth.Message{ID: "m"})
 			},
+			"Enqueue":            func() error { return s.Enqueue(ctx, &auth.Message{ID: "m"}) },
 			"ChallengeByAddress": func() error { _, err := s.ChallengeByAddress(ctx, "signin", "a@example.com"); return err },
 			"FailChallenge":      func() error { _, err := s.FailChallenge(ctx, "c"); return err },
 			"ConsumeChallenge":   func() error { _, err := s.ConsumeChallenge(ctx, "c", now); return err },

@@ -13,17 +13,9 @@ import (
 // alone by UpdateUser (a profile write must not restore a role taken away
 // since the profile was read).
 
-var adminTests = []storeTest[auth.Store]{
-	{"Admin/DefaultFalse", testAdminDefaultFalse},
-	{"Admin/Create", testAdminCreate},
-	{"Admin/SetAndClear", testAdminSetAndClear},
-	{"Admin/OtherWritesKeepIt", testAdminOtherWritesKeepIt},
-	{"Admin/ProfileWriteKeepsIt", testAdminProfileWriteKeepsIt},
-}
-
 // checkAdmin checks that every lookup of u (by ID, email, phone and in the
 // list) answers want as its Admin flag.
-func checkAdmin(t *testing.T, s auth.Store, u *auth.User, want bool) {
+func checkAdmin(t *testing.T, s auth.UserStore, u *auth.User, want bool) {
 	t.Helper()
 	ctx := t.Context()
 	lookups := []struct {
@@ -49,7 +41,7 @@ func checkAdmin(t *testing.T, s auth.Store, u *auth.User, want bool) {
 }
 
 // listedUser answers user id as ListUsers (with query, if any) lists it.
-func listedUser(t *testing.T, s auth.Store, id, query string) (*auth.User, error) {
+func listedUser(t *testing.T, s auth.UserStore, id, query string) (*auth.User, error) {
 	t.Helper()
 	list, err := s.ListUsers(t.Context(), auth.UserQuery{Query: query, Limit: 200})
 	if err != nil {
@@ -72,14 +64,14 @@ func newAdminTestUser(label string) *auth.User {
 	return u
 }
 
-func testAdminDefaultFalse(t *testing.T, s auth.Store) {
+func testAdminDefaultFalse(t *testing.T, s auth.UserStore) {
 	u := newAdminTestUser("plain")
 	mustCreateUser(t, s, u)
 	checkAdmin(t, s, u, false)
 	checkStoredUser(t, s, u)
 }
 
-func testAdminCreate(t *testing.T, s auth.Store) {
+func testAdminCreate(t *testing.T, s auth.UserStore) {
 	u := newAdminTestUser("boss")
 	u.Admin = true
 	mustCreateUser(t, s, u)
@@ -91,7 +83,7 @@ func testAdminCreate(t *testing.T, s auth.Store) {
 	checkAdmin(t, s, v, false)
 }
 
-func testAdminSetAndClear(t *testing.T, s auth.Store) {
+func testAdminSetAndClear(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	u, bystander := newAdminTestUser("promoted"), newAdminTestUser("bystander")
 	mustCreateUser(t, s, u)
@@ -115,7 +107,7 @@ func testAdminSetAndClear(t *testing.T, s auth.Store) {
 
 // testAdminProfileWriteKeepsIt: UpdateUser with a stale copy of the user
 // (read before the role changed) leaves the stored role as it is.
-func testAdminProfileWriteKeepsIt(t *testing.T, s auth.Store) {
+func testAdminProfileWriteKeepsIt(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	u := newAdminTestUser("stale")
 	u.Admin = true
@@ -134,7 +126,7 @@ func testAdminProfileWriteKeepsIt(t *testing.T, s auth.Store) {
 
 // testAdminOtherWritesKeepIt: the writes that are not UpdateUser leave the
 // role as it is.
-func testAdminOtherWritesKeepIt(t *testing.T, s auth.Store) {
+func testAdminOtherWritesKeepIt(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	u := newAdminTestUser("keeps")
 	u.Admin = true

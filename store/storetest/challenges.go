@@ -1,73 +1,66 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// MessageStore is the outbox side of a store: the methods of notify.Store,
-// repeated here so that this package keeps depending on package auth alone.
-// A store passed to Run that implements auth.ChallengeStore and
-// MessageStore runs the challenge and outbox tests; any other store skips
-// them.
-type MessageStore interface {
-	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
-	MessageSent(ctx context.Context, id string, now time.Time) error
-	MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
-	MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error
-	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
+// Challenges runs the conformance tests of auth.ChallengeStore.
+func Challenges(t *testing.T, open func(t *testing.T) auth.ChallengeStore) {
+	t.Helper()
+	runGroup(t, "Challenges", open, challengeTests)
 }
 
-// outboxStore is what the tests of this file need.
-type outboxStore interface {
-	auth.Store
-	auth.ChallengeStore
-	MessageStore
+var challengeTests = []storeTest[auth.ChallengeStore]{
+	{"PutAndGet", testPutChallenge},
+	{"Replace", testReplaceChallenge},
+	{"ReplaceConcurrently", testReplaceChallengeConcurrently},
+	{"FailCounts", testFailChallenge},
+	{"FailConcurrently", testFailChallengeConcurrently},
+	{"ConsumeOnce", testConsumeChallenge},
+	{"ConsumeConcurrently", testConsumeChallengeConcurrently},
+	{"PhoneTarget", testChallengeTarget},
+	{"UnknownIDs", testChallengeUnknownIDs},
+	{"CancelledContext", testChallengeCancelledContext},
 }
 
-var challengeTests = []storeTest[outboxStore]{
-	{"Challenge/PutAndGet", testPutChallenge},
-	{"Challenge/Replace", testReplaceChallenge},
-	{"Challenge/ReplaceConcurrently", testReplaceChallengeConcurrently},
+var outboxTests = []storeTest[OutboxStore]{
+	{"EnqueueDefaults", testEnqueueDefaults},
+	{"ClaimDueOldestFirst", testClaimDueOldestFirst},
+	{"LeaseHidesUntilItEnds", testClaimLease},
+	{"TwoWorkersClaimEachOnce", testClaimWorkers},
+	{"Retry", testMessageRetry},
+	{"SentAndFailed", testMessageSentAndFailed},
+	{"FirstFinalStateSticks", testMessageFinalStateSticks},
+	{"AnyErrorText", testMessageErrorText},
+	{"ListNewestFirst", testListMessages},
+	{"ListLimit", testListMessagesLimit},
+	{"UnknownIDs", testMessageUnknownIDs},
+	{"CancelledContext", testMessageCancelledContext},
+}
+
+// challengesTogetherTests check a store that keeps users, challenges and
+// the outbox in one database.
+var challengesTogetherTests = []storeTest[challengeOutboxStore]{
 	{"Challenge/UnknownUser", testChallengeUnknownUser},
-	{"Challenge/FailCounts", testFailChallenge},
-	{"Challenge/FailConcurrently", testFailChallengeConcurrently},
-	{"Challenge/ConsumeOnce", testConsumeChallenge},
-	{"Challenge/ConsumeConcurrently", testConsumeChallengeConcurrently},
 	{"Challenge/DeleteUserCascades", testDeleteUserDeletesChallenges},
 	{"Challenge/EnqueueAtomically", testEnqueueAtomically},
-	{"Message/ClaimDueOldestFirst", testClaimDueOldestFirst},
-	{"Message/LeaseHidesUntilItEnds", testClaimLease},
-	{"Message/TwoWorkersClaimEachOnce", testClaimWorkers},
-	{"Message/Retry", testMessageRetry},
-	{"Message/SentAndFailed", testMessageSentAndFailed},
-	{"Message/FirstFinalStateSticks", testMessageFinalStateSticks},
-	{"Message/AnyErrorText", testMessageErrorText},
-	{"Message/ListNewestFirst", testListMessages},
-	{"Message/ListLimit", testListMessagesLimit},
-	{"Challenge/UnknownIDs", testChallengeUnknownIDs},
-	{"Challenge/CancelledContext", testChallengeCancelledContext},
+	{"Challenge/ReplaceWithMessagesConcurrently", testReplaceChallengeWithMessagesConcurrently},
 }
 
-func testPutChallenge(t *testing.T, s outboxStore) {
+func testPutChallenge(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	c := newChallenge(auth.PurposeSignIn, u.Email)
 	c.UserID = u.ID
 	c.LinkHash = randomBytes(32)
 	c.LinkExpiresAt = base.Add(15 * time.Minute)
 	c.RedirectTo = "https://app.example.com/after?x=1"
-	mustPutChallenge(t, s, c, nil)
+	mustPutChallenge(t, s, c)
 	checkStoredChallenge(t, s, c)
 	got, err := s.ChallengeByLinkHash(ctx, c.LinkHash)
 	if err != nil {
@@ -77,7 +70,7 @@ func testPutChallenge(t *testing.T, s outboxStore) {
 
 	// No account, no link: nothing is stored for them.
 	bare := newChallenge(auth.PurposeSignIn, "nobody-"+newID()[:8]+"@example.com")
-	mustPutChallenge(t, s, bare, nil)
+	mustPutChallenge(t, s, bare)
 	got = checkStoredChallenge(t, s, bare)
 	if got.UserID != "" || got.LinkHash != nil || !got.LinkExpiresAt.IsZero() || got.ConsumedAt != nil {
 		t.Errorf("bare challenge UserID, LinkHash, LinkExpiresAt, ConsumedAt = %q, %x, %v, %v; want none",
@@ -91,25 +84,25 @@ func testPutChallenge(t *testing.T, s outboxStore) {
 	wantErr(t, "ChallengeByAddress(other purpose)", err, auth.ErrNotFound)
 }
 
-func testReplaceChallenge(t *testing.T, s outboxStore) {
+func testReplaceChallenge(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
 	addr := "replace-" + newID()[:8] + "@example.com"
 	old := newChallenge(auth.PurposeSignIn, addr)
 	old.LinkHash, old.LinkExpiresAt = randomBytes(32), base.Add(15*time.Minute)
-	mustPutChallenge(t, s, old, nil)
+	mustPutChallenge(t, s, old)
 	if n, err := s.FailChallenge(ctx, old.ID); err != nil || n != 1 {
 		t.Fatalf("FailChallenge = %d, %v; want 1", n, err)
 	}
 	recovery := newChallenge(auth.PurposeRecovery, addr)
-	mustPutChallenge(t, s, recovery, nil)
+	mustPutChallenge(t, s, recovery)
 	other := newChallenge(auth.PurposeSignIn, "other-"+addr)
-	mustPutChallenge(t, s, other, nil)
+	mustPutChallenge(t, s, other)
 
 	// The new challenge starts afresh: its own ID, no link, no attempts.
 	next := newChallenge(auth.PurposeSignIn, addr)
 	next.CreatedAt = base.Add(time.Minute)
 	next.ExpiresAt = next.CreatedAt.Add(5 * time.Minute)
-	mustPutChallenge(t, s, next, nil)
+	mustPutChallenge(t, s, next)
 	checkStoredChallenge(t, s, next)
 
 	// The old one is gone by every way of finding it.
@@ -133,7 +126,7 @@ func testReplaceChallenge(t *testing.T, s outboxStore) {
 	third := newChallenge(auth.PurposeSignIn, addr)
 	third.LinkHash = old.LinkHash // the old row's link hash is free again
 	third.LinkExpiresAt = base.Add(time.Hour)
-	mustPutChallenge(t, s, third, nil)
+	mustPutChallenge(t, s, third)
 	checkStoredChallenge(t, s, third)
 	got, err := s.ChallengeByLinkHash(ctx, third.LinkHash)
 	if err != nil {
@@ -142,34 +135,27 @@ func testReplaceChallenge(t *testing.T, s outboxStore) {
 	checkChallenge(t, got, third)
 }
 
-func testReplaceChallengeConcurrently(t *testing.T, s outboxStore) {
+func testReplaceChallengeConcurrently(t *testing.T, s auth.ChallengeStore) {
 	// Two requests for one address at once (a double click, two tabs):
-	// both succeed, one challenge is left, and both messages are queued.
+	// both succeed and one challenge is left.
+	replaceConcurrently(t, s, func(c *auth.Challenge) error { return s.PutChallenge(t.Context(), c) })
+}
+
+// replaceRacers is how many requests replaceConcurrently makes at once.
+const replaceRacers = 16
+
+// replaceConcurrently puts challenges for one address at once with put and
+// checks that exactly one of them is left.
+func replaceConcurrently(t *testing.T, s auth.ChallengeStore, put func(*auth.Challenge) error) {
+	t.Helper()
 	ctx := t.Context()
 	addr := "race-" + newID()[:8] + "@example.com"
-	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		cs    [n]*auth.Challenge
-		errs  [n]error
-	)
-	for i := range n {
+	var cs [replaceRacers]*auth.Challenge
+	for i := range cs {
 		cs[i] = newChallenge(auth.PurposeSignIn, addr)
 		cs[i].LinkHash = randomBytes(32)
-		m := newMessage(addr, base)
-		wg.Go(func() {
-			<-start
-			errs[i] = s.PutChallenge(ctx, cs[i], m)
-		})
 	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("PutChallenge #%d: %v", i, err)
-		}
-	}
+	noErrors(t, "PutChallenge", raceAll(len(cs), func(i int) error { return put(cs[i]) }))
 	got, err := s.ChallengeByAddress(ctx, auth.PurposeSignIn, addr)
 	if err != nil {
 		t.Fatalf("ChallengeByAddress: %v", err)
@@ -181,38 +167,34 @@ func testReplaceChallengeConcurrently(t *testing.T, s outboxStore) {
 		case err == nil:
 			live++
 			if c.ID != got.ID {
-				t.Errorf("challenge %s is findable by link but ChallengeByAddress answers %s", c.ID, got.ID)
+				t.Errorf("challenge %s is findable by link but ChallengeByAddress returns %s", c.ID, got.ID)
 			}
 		case !errors.Is(err, auth.ErrNotFound):
 			t.Errorf("ChallengeByLinkHash: %v", err)
 		}
 	}
 	if live != 1 {
-		t.Errorf("%d of %d concurrently put challenges are findable, want exactly 1", live, n)
-	}
-	msgs, err := s.ListMessages(ctx, auth.MessagePending, "", 100)
-	if err != nil || len(msgs) != n {
-		t.Errorf("ListMessages = %d messages, %v; want %d", len(msgs), err, n)
+		t.Errorf("%d of %d concurrently put challenges are findable, want exactly 1", live, len(cs))
 	}
 }
 
-func testChallengeUnknownUser(t *testing.T, s outboxStore) {
+func testChallengeUnknownUser(t *testing.T, s challengeOutboxStore) {
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeSignIn, "orphan-"+newID()[:8]+"@example.com")
 	c.UserID = newID()
 	m := newMessage(c.Address, base)
-	err := s.PutChallenge(ctx, c, m)
-	wantErr(t, "PutChallenge for an unknown user", err, auth.ErrNotFound)
+	err := s.PutChallengeWithMessage(ctx, c, m)
+	wantErr(t, "PutChallengeWithMessage for an unknown user", err, auth.ErrNotFound)
 	_, err = s.ChallengeByAddress(ctx, c.Purpose, c.Address)
 	wantErr(t, "ChallengeByAddress of the refused challenge", err, auth.ErrNotFound)
 	checkNoMessages(t, s)
 }
 
-func testFailChallenge(t *testing.T, s outboxStore) {
+func testFailChallenge(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeSignIn, "fail-"+newID()[:8]+"@example.com")
 	c.Attempts = 2 // stored as given
-	mustPutChallenge(t, s, c, nil)
+	mustPutChallenge(t, s, c)
 	for want := 3; want <= 5; want++ {
 		n, err := s.FailChallenge(ctx, c.ID)
 		if err != nil || n != want {
@@ -231,12 +213,12 @@ func testFailChallenge(t *testing.T, s outboxStore) {
 	}
 }
 
-func testFailChallengeConcurrently(t *testing.T, s outboxStore) {
+func testFailChallengeConcurrently(t *testing.T, s auth.ChallengeStore) {
 	// Wrong codes sent at once must each count, or an attacker gets more
 	// tries by sending them in parallel.
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeSignIn, "failrace-"+newID()[:8]+"@example.com")
-	mustPutChallenge(t, s, c, nil)
+	mustPutChallenge(t, s, c)
 	const n = 16
 	checkCountsOnce(t, "FailChallenge", n, func() (int, error) { return s.FailChallenge(ctx, c.ID) })
 	stored, err := s.ChallengeByAddress(ctx, c.Purpose, c.Address)
@@ -248,11 +230,11 @@ func testFailChallengeConcurrently(t *testing.T, s outboxStore) {
 	}
 }
 
-func testConsumeChallenge(t *testing.T, s outboxStore) {
+func testConsumeChallenge(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeRecovery, "consume-"+newID()[:8]+"@example.com")
 	c.LinkHash, c.LinkExpiresAt = randomBytes(32), base.Add(15*time.Minute)
-	mustPutChallenge(t, s, c, nil)
+	mustPutChallenge(t, s, c)
 	if ok, err := s.ConsumeChallenge(ctx, c.ID, now); err != nil || !ok {
 		t.Fatalf("ConsumeChallenge = %v, %v; want true", ok, err)
 	}
@@ -269,49 +251,22 @@ func testConsumeChallenge(t *testing.T, s outboxStore) {
 	checkChallenge(t, got, &want)
 }
 
-func testConsumeChallengeConcurrently(t *testing.T, s outboxStore) {
+func testConsumeChallengeConcurrently(t *testing.T, s auth.ChallengeStore) {
 	// The same link clicked twice at once signs in once.
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeSignIn, "consumerace-"+newID()[:8]+"@example.com")
-	mustPutChallenge(t, s, c, nil)
-	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		won   [n]bool
-		errs  [n]error
-	)
-	for i := range n {
-		at := now.Add(time.Duration(i) * time.Millisecond)
-		wg.Go(func() {
-			<-start
-			won[i], errs[i] = s.ConsumeChallenge(ctx, c.ID, at)
-		})
-	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i := range n {
-		if errs[i] != nil {
-			t.Errorf("ConsumeChallenge #%d: %v", i, errs[i])
-		}
-		if won[i] {
-			if winner >= 0 {
-				t.Errorf("ConsumeChallenge #%d and #%d both answered true", winner, i)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no ConsumeChallenge answered true")
-	}
+	mustPutChallenge(t, s, c)
+	won, errs := race(16, func(i int) (bool, error) {
+		return s.ConsumeChallenge(ctx, c.ID, now.Add(time.Duration(i)*time.Millisecond))
+	})
+	winner := oneWins(t, "ConsumeChallenge", won, errs)
 	want := *c
 	at := now.Add(time.Duration(winner) * time.Millisecond)
 	want.ConsumedAt = &at // the winner's time
 	checkStoredChallenge(t, s, &want)
 }
 
-func testDeleteUserDeletesChallenges(t *testing.T, s outboxStore) {
+func testDeleteUserDeletesChallenges(t *testing.T, s challengeOutboxStore) {
 	ctx := t.Context()
 	u, v := mustUser(t, s), mustUser(t, s)
 	signin := newChallenge(auth.PurposeSignIn, u.Email)
@@ -323,7 +278,7 @@ func testDeleteUserDeletesChallenges(t *testing.T, s outboxStore) {
 	kept.UserID = v.ID
 	anon := newChallenge(auth.PurposeSignIn, "anon-"+newID()[:8]+"@example.com")
 	for _, c := range []*auth.Challenge{signin, recovery, kept, anon} {
-		mustPutChallenge(t, s, c, nil)
+		mustPutChallenge(t, s, c)
 	}
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatalf("DeleteUser: %v", err)
@@ -338,13 +293,15 @@ func testDeleteUserDeletesChallenges(t *testing.T, s outboxStore) {
 	checkStoredChallenge(t, s, anon)
 }
 
-func testEnqueueAtomically(t *testing.T, s outboxStore) {
+func testEnqueueAtomically(t *testing.T, s challengeOutboxStore) {
 	ctx := t.Context()
 	addr := "atomic-" + newID()[:8] + "@example.com"
 	c := newChallenge(auth.PurposeSignIn, addr)
 	m := newMessage(addr, base)
 	m.Status, m.NextAttemptAt = "", time.Time{} // defaults: pending, due at CreatedAt
-	mustPutChallenge(t, s, c, m)
+	if err := s.PutChallengeWithMessage(ctx, c, m); err != nil {
+		t.Fatalf("PutChallengeWithMessage: %v", err)
+	}
 	checkStoredChallenge(t, s, c)
 	want := *m
 	want.Status, want.NextAttemptAt = auth.MessagePending, m.CreatedAt
@@ -359,7 +316,7 @@ func testEnqueueAtomically(t *testing.T, s outboxStore) {
 	fresh := newChallenge(auth.PurposeSignIn, "fresh-"+addr)
 	dup := newMessage(fresh.Address, base)
 	dup.ID = m.ID
-	if err := s.PutChallenge(ctx, fresh, dup); err == nil {
+	if err := s.PutChallengeWithMessage(ctx, fresh, dup); err == nil {
 		t.Fatal("PutChallenge with a duplicate message ID succeeded")
 	} else if errors.Is(err, auth.ErrNotFound) {
 		t.Errorf("PutChallenge with a duplicate message ID = %v; not a missing row", err)
@@ -372,7 +329,7 @@ func testEnqueueAtomically(t *testing.T, s outboxStore) {
 	repl := newChallenge(auth.PurposeSignIn, addr)
 	dup2 := newMessage(addr, base)
 	dup2.ID = m.ID
-	if err := s.PutChallenge(ctx, repl, dup2); err == nil {
+	if err := s.PutChallengeWithMessage(ctx, repl, dup2); err == nil {
 		t.Fatal("PutChallenge (replacing) with a duplicate message ID succeeded")
 	}
 	checkStoredChallenge(t, s, c)
@@ -385,397 +342,11 @@ func testEnqueueAtomically(t *testing.T, s outboxStore) {
 	}
 }
 
-func testClaimDueOldestFirst(t *testing.T, s outboxStore) {
-	ctx := t.Context()
-	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
-	// Created out of order, with one created at the same instant as
-	// another (then the ID decides), and two not yet due.
-	m3 := enqueue(t, s, at(3), at(3))
-	m1 := enqueue(t, s, at(1), at(1))
-	m5 := enqueue(t, s, at(5), now) // due exactly now
-	m2a := enqueue(t, s, at(2), at(2))
-	m2b := enqueue(t, s, at(2), at(2))
-	if m2b.ID < m2a.ID {
-		m2a, m2b = m2b, m2a
-	}
-	later := enqueue(t, s, at(0), now.Add(time.Microsecond)) // oldest, but not due
-	due := []*auth.Message{m1, m2a, m2b, m3, m5}
-
-	first, err := s.ClaimMessages(ctx, now, time.Minute, 2)
-	if err != nil {
-		t.Fatalf("ClaimMessages: %v", err)
-	}
-	second, err := s.ClaimMessages(ctx, now, time.Minute, 10)
-	if err != nil {
-		t.Fatalf("ClaimMessages: %v", err)
-	}
-	if g, w := messageIDs(first), messageIDsOf(due[:2]); !slices.Equal(g, w) {
-		t.Errorf("first claim (limit 2) = %v, want %v (due only, oldest first)", g, w)
-	}
-	if g, w := messageIDs(second), messageIDsOf(due[2:]); !slices.Equal(g, w) {
-		t.Errorf("second claim = %v, want %v (the rest of the due ones, oldest first)", g, w)
-	}
-	for i, m := range append(first, second...) {
-		if i < len(due) {
-			checkMessage(t, &m, due[i], true)
-		}
-	}
-	if got, err := s.ClaimMessages(ctx, now, time.Minute, 10); err != nil || len(got) != 0 {
-		t.Errorf("third claim = %v, %v; want none", messageIDs(got), err)
-	}
-	for _, limit := range []int{0, -1} {
-		if got, err := s.ClaimMessages(ctx, now.Add(time.Hour), time.Minute, limit); err != nil || len(got) != 0 {
-			t.Errorf("ClaimMessages(limit %d) = %v, %v; want none", limit, messageIDs(got), err)
-		}
-	}
-	// Once due, the last one comes too.
-	got, err := s.ClaimMessages(ctx, now.Add(time.Microsecond), time.Minute, 10)
-	if err != nil || !slices.Equal(messageIDs(got), []string{later.ID}) {
-		t.Errorf("claim when the last is due = %v, %v; want [%s]", messageIDs(got), err, later.ID)
-	}
-}
-
-func testClaimLease(t *testing.T, s outboxStore) {
-	ctx := t.Context()
-	m := enqueue(t, s, base, base)
-	lease := 10 * time.Minute
-	got, err := s.ClaimMessages(ctx, now, lease, 10)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("ClaimMessages = %v, %v; want the message", messageIDs(got), err)
-	}
-	// A second worker sees nothing while the lease lasts ...
-	for _, at := range []time.Time{now, now.Add(time.Minute), now.Add(lease - time.Microsecond)} {
-		if got, err := s.ClaimMessages(ctx, at, lease, 10); err != nil || len(got) != 0 {
-			t.Errorf("ClaimMessages at +%v during the lease = %v, %v; want none", at.Sub(now), messageIDs(got), err)
-		}
-	}
-	// ... and when it ends without a word from the first worker (it
-	// crashed), the message is claimable again, unchanged.
-	got, err = s.ClaimMessages(ctx, now.Add(lease), lease, 10)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("ClaimMessages when the lease ended = %v, %v; want the message again", messageIDs(got), err)
-	}
-	checkMessage(t, &got[0], m, true)
-	// That claim holds a new lease of its own.
-	if got, err := s.ClaimMessages(ctx, now.Add(lease+time.Minute), lease, 10); err != nil || len(got) != 0 {
-		t.Errorf("ClaimMessages during the second lease = %v, %v; want none", messageIDs(got), err)
-	}
-}
-
-func testClaimWorkers(t *testing.T, s outboxStore) {
-	// Several workers (goroutines here; connections and nodes in
-	// production) drain one outbox: each message is claimed, and so sent,
-	// exactly once.
-	ctx := t.Context()
-	const total, workers = 50, 4
-	want := make([]string, 0, total)
-	for i := range total {
-		m := enqueue(t, s, base.Add(time.Duration(i)*time.Millisecond), base)
-		want = append(want, m.ID)
-	}
-	var (
-		wg     sync.WaitGroup
-		start  = make(chan struct{})
-		mu     sync.Mutex
-		counts = map[string]int{}
-		per    [workers]int
-		errs   [workers]error
-	)
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			for {
-				batch, err := s.ClaimMessages(ctx, now, time.Hour, 1+w%3)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				if len(batch) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, m := range batch {
-					counts[m.ID]++
-				}
-				mu.Unlock()
-				per[w] += len(batch)
-				for _, m := range batch {
-					if err := s.MessageSent(ctx, m.ID, now); err != nil {
-						errs[w] = err
-						return
-					}
-				}
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	for w, err := range errs {
-		if err != nil {
-			t.Errorf("worker %d: %v", w, err)
-		}
-	}
-	for id, n := range counts {
-		if n != 1 {
-			t.Errorf("message %s was claimed %d times, want once", id, n)
-		}
-	}
-	if len(counts) != total {
-		t.Errorf("%d distinct messages claimed, want all %d", len(counts), total)
-	}
-	t.Logf("claims per worker: %v", per)
-	sent, err := s.ListMessages(ctx, auth.MessageSent, "", 100)
-	if err != nil {
-		t.Fatalf("ListMessages(sent): %v", err)
-	}
-	if g, w := sortStrings(messageIDs(sent)), sortStrings(want); !slices.Equal(g, w) {
-		t.Errorf("sent messages = %d, want all %d", len(g), len(w))
-	}
-}
-
-func testMessageRetry(t *testing.T, s outboxStore) {
-	ctx := t.Context()
-	m := enqueue(t, s, base, base)
-	if got, err := s.ClaimMessages(ctx, now, time.Hour, 1); err != nil || len(got) != 1 {
-		t.Fatalf("ClaimMessages = %v, %v; want the message", messageIDs(got), err)
-	}
-	next := now.Add(2 * time.Minute)
-	if err := s.MessageRetry(ctx, m.ID, 1, next, "421 4.7.0 try again later"); err != nil {
-		t.Fatalf("MessageRetry: %v", err)
-	}
-	want := *m
-	want.Attempts, want.NextAttemptAt, want.LastError = 1, next, "421 4.7.0 try again later"
-	checkListedMessage(t, s, &want)
-	// Not before it is due ...
-	if got, err := s.ClaimMessages(ctx, next.Add(-time.Microsecond), time.Hour, 1); err != nil || len(got) != 0 {
-		t.Errorf("ClaimMessages before the retry is due = %v, %v; want none", messageIDs(got), err)
-	}
-	// ... but then at once, although the hour's lease has not ended: a
-	// retry ends the lease.
-	got, err := s.ClaimMessages(ctx, next, time.Hour, 1)
-	if err != nil || len(got) != 1 {
-		t.Fatalf("ClaimMessages when the retry is due = %v, %v; want the message", messageIDs(got), err)
-	}
-	checkMessage(t, &got[0], &want, true)
-	// A retry of a retry keeps counting as told.
-	if err := s.MessageRetry(ctx, m.ID, 2, next.Add(time.Hour), "timeout"); err != nil {
-		t.Fatalf("MessageRetry: %v", err)
-	}
-	want.Attempts, want.NextAttemptAt, want.LastError = 2, next.Add(time.Hour), "timeout"
-	checkListedMessage(t, s, &want)
-}
-
-func testMessageSentAndFailed(t *testing.T, s outboxStore) {
-	ctx := t.Context()
-	sent := enqueue(t, s, base, base)
-	failed := enqueue(t, s, base.Add(time.Second), base)
-	if got, err := s.ClaimMessages(ctx, now, time.Minute, 10); err != nil || len(got) != 2 {
-		t.Fatalf("ClaimMessages = %v, %v; want both", messageIDs(got), err)
-	}
-	sentAt := now.Add(time.Second)
-	if err := s.MessageSent(ctx, sent.ID, sentAt); err != nil {
-		t.Fatalf("MessageSent: %v", err)
-	}
-	if err := s.MessageFailed(ctx, failed.ID, 5, "550 5.1.1 no such user", sentAt); err != nil {
-		t.Fatalf("MessageFailed: %v", err)
-	}
-	wantSent := *sent
-	wantSent.Status, wantSent.SentAt = auth.MessageSent, &sentAt
-	checkListedMessage(t, s, &wantSent)
-	wantFailed := *failed
-	wantFailed.Status, wantFailed.Attempts, wantFailed.LastError = auth.MessageFailed, 5, "550 5.1.1 no such user"
-	checkListedMessage(t, s, &wantFailed)
-	// Neither is ever claimed again, whatever the time.
-	if got, err := s.ClaimMessages(ctx, now.Add(1000*time.Hour), time.Minute, 10); err != nil || len(got) != 0 {
-		t.Errorf("ClaimMessages after sent and failed = %v, %v; want none", messageIDs(got), err)
-	}
-	// Unclaimed messages can be marked too (a worker that lost its lease
-	// still reports).
-	direct := enqueue(t, s, base, base)
-	if err := s.MessageSent(ctx, direct.ID, sentAt); err != nil {
-		t.Fatalf("MessageSent of an unclaimed message: %v", err)
-	}
-}
-
-func testMessageFinalStateSticks(t *testing.T, s outboxStore) {
-	// A worker whose lease ran out while another sent the message reports
-	// late; the first final state stays, and the late report is no error.
-	ctx := t.Context()
-	sent := enqueue(t, s, base, base)
-	failed := enqueue(t, s, base, base)
-	at := now
-	if err := s.MessageSent(ctx, sent.ID, at); err != nil {
-		t.Fatalf("MessageSent: %v", err)
-	}
-	if err := s.MessageFailed(ctx, failed.ID, 3, "gave up", at); err != nil {
-		t.Fatalf("MessageFailed: %v", err)
-	}
-	later := at.Add(time.Minute)
-	for _, tc := range []struct {
-		name string
-		call func() error
-	}{
-		{"MessageFailed after sent", func() error { return s.MessageFailed(ctx, sent.ID, 9, "late", later) }},
-		{"MessageRetry after sent", func() error { return s.MessageRetry(ctx, sent.ID, 9, later, "late") }},
-		{"MessageSent after sent", func() error { return s.MessageSent(ctx, sent.ID, later) }},
-		{"MessageSent after failed", func() error { return s.MessageSent(ctx, failed.ID, later) }},
-		{"MessageRetry after failed", func() error { return s.MessageRetry(ctx, failed.ID, 9, later, "late") }},
-		{"MessageFailed after failed", func() error { return s.MessageFailed(ctx, failed.ID, 9, "late", later) }},
-	} {
-		if err := tc.call(); err != nil {
-			t.Errorf("%s: %v", tc.name, err)
-		}
-	}
-	wantSent := *sent
-	wantSent.Status, wantSent.SentAt = auth.MessageSent, &at
-	checkListedMessage(t, s, &wantSent)
-	wantFailed := *failed
-	wantFailed.Status, wantFailed.Attempts, wantFailed.LastError = auth.MessageFailed, 3, "gave up"
-	checkListedMessage(t, s, &wantFailed)
-}
-
-func testMessageErrorText(t *testing.T, s outboxStore) {
-	// Error text comes from remote servers: any bytes, any length. It is
-	// stored (as valid UTF-8 without NUL, at most 1000 bytes), never
-	// refused.
-	ctx := t.Context()
-	for _, text := range []string{
-		"550 bad\x00byte",
-		"550 \xff\xfe invalid UTF-8",
-		strings.Repeat("é", 3000),
-		"",
-	} {
-		m := enqueue(t, s, base, base)
-		if err := s.MessageRetry(ctx, m.ID, 1, now, text); err != nil {
-			t.Errorf("MessageRetry(%.20q…): %v", text, err)
-			continue
-		}
-		if err := s.MessageFailed(ctx, m.ID, 2, text, now); err != nil {
-			t.Errorf("MessageFailed(%.20q…): %v", text, err)
-			continue
-		}
-		got := listedMessage(t, s, m.ID)
-		if got == nil {
-			continue
-		}
-		e := got.LastError
-		if !utf8.ValidString(e) || strings.ContainsRune(e, 0) || len(e) > 1000 {
-			t.Errorf("LastError stored for %.20q… = %.40q… (%d bytes); want valid UTF-8, no NUL, at most 1000 bytes", text, e, len(e))
-		}
-		if text != "" && e == "" {
-			t.Errorf("LastError for %.20q… was dropped", text)
-		}
-		if utf8.ValidString(text) && !strings.ContainsRune(text, 0) && len(text) <= 1000 && e != text {
-			t.Errorf("LastError = %q, want %q unchanged", e, text)
-		}
-	}
-}
-
-func testListMessages(t *testing.T, s outboxStore) {
-	ctx := t.Context()
-	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
-	var all []*auth.Message
-	for i := range 7 {
-		all = append(all, enqueue(t, s, at(i), at(i)))
-	}
-	// Two at one instant: the ID orders them.
-	twin := enqueue(t, s, at(3), at(3))
-	all = append(all, twin)
-	slices.SortFunc(all, func(a, b *auth.Message) int { // newest first
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-	// Mark some sent and some failed.
-	status := map[string]string{}
-	for i, m := range all {
-		switch i % 3 {
-		case 1:
-			if err := s.MessageSent(ctx, m.ID, now); err != nil {
-				t.Fatal(err)
-			}
-			status[m.ID] = auth.MessageSent
-		case 2:
-			if err := s.MessageFailed(ctx, m.ID, 1, "no", now); err != nil {
-				t.Fatal(err)
-			}
-			status[m.ID] = auth.MessageFailed
-		default:
-			status[m.ID] = auth.MessagePending
-		}
-	}
-	for _, st := range []string{"", auth.MessagePending, auth.MessageSent, auth.MessageFailed} {
-		var want []string
-		for _, m := range all {
-			if st == "" || status[m.ID] == st {
-				want = append(want, m.ID)
-			}
-		}
-		got, err := s.ListMessages(ctx, st, "", 0)
-		if err != nil {
-			t.Fatalf("ListMessages(%q): %v", st, err)
-		}
-		if g := messageIDs(got); !slices.Equal(g, want) {
-			t.Errorf("ListMessages(%q) = %v, want %v (newest first)", st, g, want)
-		}
-		for _, m := range got {
-			if m.Payload != nil {
-				t.Errorf("ListMessages(%q) answered message %s with a payload", st, m.ID)
-			}
-			if m.Status != status[m.ID] {
-				t.Errorf("ListMessages(%q): message %s has status %q, want %q", st, m.ID, m.Status, status[m.ID])
-			}
-		}
-		checkPages(t, fmt.Sprintf("ListMessages(%q)", st), want, func(before string) ([]string, error) {
-			got, err := s.ListMessages(ctx, st, before, 2)
-			return messageIDs(got), err
-		})
-	}
-	// A message's full state comes back (but the payload).
-	for _, m := range all {
-		got := listedMessage(t, s, m.ID)
-		if got == nil {
-			continue
-		}
-		if got.Status == auth.MessagePending {
-			checkMessage(t, got, m, false)
-		}
-	}
-	if got, err := s.ListMessages(ctx, "", newID(), 10); err != nil || len(got) != 0 {
-		t.Errorf("ListMessages(unknown cursor) = %v, %v; want none", messageIDs(got), err)
-	}
-	if got, err := s.ListMessages(ctx, "bogus", "", 10); err != nil || len(got) != 0 {
-		t.Errorf("ListMessages(unknown status) = %v, %v; want none", messageIDs(got), err)
-	}
-}
-
-func testListMessagesLimit(t *testing.T, s outboxStore) {
-	ctx := t.Context()
-	for i := range 201 {
-		enqueue(t, s, base.Add(time.Duration(i)*time.Microsecond), base)
-	}
-	for _, tc := range []struct{ limit, want int }{
-		{0, 50}, {-1, 50}, {1, 1}, {200, 200}, {201, 200}, {1000, 200},
-	} {
-		got, err := s.ListMessages(ctx, "", "", tc.limit)
-		if err != nil {
-			t.Fatalf("ListMessages(limit %d): %v", tc.limit, err)
-		}
-		if len(got) != tc.want {
-			t.Errorf("ListMessages(limit %d) answered %d messages, want %d", tc.limit, len(got), tc.want)
-		}
-	}
-}
-
-func testChallengeUnknownIDs(t *testing.T, s outboxStore) {
+func testChallengeUnknownIDs(t *testing.T, s auth.ChallengeStore) {
 	// A store with rows in it, so "unknown" is not "empty".
 	c := newChallenge(auth.PurposeSignIn, "known-"+newID()[:8]+"@example.com")
-	mustPutChallenge(t, s, c, newMessage(c.Address, base))
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	mustPutChallenge(t, s, c)
+	checkUnknownIDs(t, []call{
 		{"ChallengeByAddress", func(ctx context.Context) error {
 			_, err := s.ChallengeByAddress(ctx, auth.PurposeSignIn, "unknown@example.com")
 			return err
@@ -783,34 +354,15 @@ func testChallengeUnknownIDs(t *testing.T, s outboxStore) {
 		{"ChallengeByLinkHash", func(ctx context.Context) error { _, err := s.ChallengeByLinkHash(ctx, randomBytes(32)); return err }},
 		{"FailChallenge", func(ctx context.Context) error { _, err := s.FailChallenge(ctx, newID()); return err }},
 		{"ConsumeChallenge", func(ctx context.Context) error { _, err := s.ConsumeChallenge(ctx, newID(), now); return err }},
-		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, newID(), now) }},
-		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, newID(), 1, now, "x") }},
-		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, newID(), 1, "x", now) }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 }
 
-func testChallengeCancelledContext(t *testing.T, s outboxStore) {
+func testChallengeCancelledContext(t *testing.T, s auth.ChallengeStore) {
 	c := newChallenge(auth.PurposeSignIn, "cancel-"+newID()[:8]+"@example.com")
 	c.LinkHash = randomBytes(32)
-	m := newMessage(c.Address, base)
-	mustPutChallenge(t, s, c, m)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
-		{"PutChallenge", func(ctx context.Context) error {
-			r := newChallenge(c.Purpose, c.Address)
-			return s.PutChallenge(ctx, r, newMessage(c.Address, base))
-		}},
-		{"PutChallenge(no message)", func(ctx context.Context) error {
-			return s.PutChallenge(ctx, newChallenge(c.Purpose, c.Address), nil)
-		}},
+	mustPutChallenge(t, s, c)
+	checkCancelledCalls(t, []call{
+		{"PutChallenge", func(ctx context.Context) error { return s.PutChallenge(ctx, newChallenge(c.Purpose, c.Address)) }},
 		{"ChallengeByAddress", func(ctx context.Context) error {
 			_, err := s.ChallengeByAddress(ctx, c.Purpose, c.Address)
 			return err
@@ -818,32 +370,15 @@ func testChallengeCancelledContext(t *testing.T, s outboxStore) {
 		{"ChallengeByLinkHash", func(ctx context.Context) error { _, err := s.ChallengeByLinkHash(ctx, c.LinkHash); return err }},
 		{"FailChallenge", func(ctx context.Context) error { _, err := s.FailChallenge(ctx, c.ID); return err }},
 		{"ConsumeChallenge", func(ctx context.Context) error { _, err := s.ConsumeChallenge(ctx, c.ID, now); return err }},
-		{"ClaimMessages", func(ctx context.Context) error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err }},
-		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, m.ID, now) }},
-		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, m.ID, 1, now, "x") }},
-		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, m.ID, 1, "x", now) }},
-		{"ListMessages", func(ctx context.Context) error { _, err := s.ListMessages(ctx, "", "", 10); return err }},
-	} {
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		done := make(chan error, 1)
-		go func() { done <- tc.call(ctx) }()
-		select {
-		case err := <-done:
-			if err == nil {
-				t.Errorf("%s with a cancelled context succeeded", tc.name)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%s with a cancelled context hangs", tc.name)
-		}
+	})
+	if p, ok := s.(auth.ChallengeMessagePutter); ok {
+		checkCancelled(t, "PutChallengeWithMessage", func(ctx context.Context) error {
+			return p.PutChallengeWithMessage(ctx, newChallenge(c.Purpose, c.Address), newMessage(c.Address, base))
+		})
 	}
 	// Nothing of the cancelled calls happened.
 	checkStoredChallenge(t, s, c)
-	want := *m
-	checkListedMessage(t, s, &want)
 }
-
-// Fixtures.
 
 func newChallenge(purpose, address string) *auth.Challenge {
 	return &auth.Challenge{
@@ -856,68 +391,21 @@ func newChallenge(purpose, address string) *auth.Challenge {
 	}
 }
 
-func mustPutChallenge(t *testing.T, s outboxStore, c *auth.Challenge, m *auth.Message) {
+func mustPutChallenge(t *testing.T, s auth.ChallengeStore, c *auth.Challenge) {
 	t.Helper()
-	if err := s.PutChallenge(t.Context(), c, m); err != nil {
+	if err := s.PutChallenge(t.Context(), c); err != nil {
 		t.Fatalf("PutChallenge(%s): %v", c.ID, err)
 	}
 }
 
-// newMessage answers a pending message to to, created and due at created,
-// with a payload holding every byte value.
-func newMessage(to string, created time.Time) *auth.Message {
-	payload := make([]byte, 0, 300)
-	for i := range 256 {
-		payload = append(payload, byte(i))
-	}
-	return &auth.Message{
-		ID:            newID(),
-		Kind:          auth.KindSignInCode,
-		Channel:       "email",
-		To:            to,
-		Payload:       append(payload, randomBytes(44)...),
-		Status:        auth.MessagePending,
-		NextAttemptAt: created,
-		CreatedAt:     created,
-	}
-}
-
-// enqueue stores a message created at created and due at next, with a
-// challenge for a new address as PutChallenge needs.
-func enqueue(t *testing.T, s outboxStore, created, next time.Time) *auth.Message {
-	t.Helper()
-	c := newChallenge(auth.PurposeSignIn, "outbox-"+newID()[:12]+"@example.com")
-	m := newMessage(c.Address, created)
-	m.NextAttemptAt = next
-	mustPutChallenge(t, s, c, m)
-	return m
-}
-
-// Checks.
-
 func checkChallenge(t *testing.T, got, want *auth.Challenge) {
 	t.Helper()
-	checkTime(t, "challenge CreatedAt", got.CreatedAt, want.CreatedAt)
-	checkTime(t, "challenge ExpiresAt", got.ExpiresAt, want.ExpiresAt)
-	if want.LinkExpiresAt.IsZero() {
-		if !got.LinkExpiresAt.IsZero() {
-			t.Errorf("challenge LinkExpiresAt = %v, want zero", got.LinkExpiresAt)
-		}
-	} else {
-		checkTime(t, "challenge LinkExpiresAt", got.LinkExpiresAt, want.LinkExpiresAt)
-	}
-	checkTimePtr(t, "challenge ConsumedAt", got.ConsumedAt, want.ConsumedAt)
-	if got.ID != want.ID || got.Purpose != want.Purpose || got.Address != want.Address ||
-		got.UserID != want.UserID || !bytes.Equal(got.CodeHash, want.CodeHash) ||
-		!bytes.Equal(got.LinkHash, want.LinkHash) || (got.LinkHash == nil) != (len(want.LinkHash) == 0) ||
-		got.RedirectTo != want.RedirectTo || got.Attempts != want.Attempts || got.Target != want.Target {
-		t.Errorf("challenge = %+v\nwant %+v", *got, *want)
-	}
+	equal(t, "challenge", got, want)
 }
 
 // checkStoredChallenge checks that the challenge of want's purpose and
 // address is want, and answers it.
-func checkStoredChallenge(t *testing.T, s outboxStore, want *auth.Challenge) *auth.Challenge {
+func checkStoredChallenge(t *testing.T, s auth.ChallengeStore, want *auth.Challenge) *auth.Challenge {
 	t.Helper()
 	got, err := s.ChallengeByAddress(t.Context(), want.Purpose, want.Address)
 	if err != nil {
@@ -927,68 +415,10 @@ func checkStoredChallenge(t *testing.T, s outboxStore, want *auth.Challenge) *au
 	return got
 }
 
-func checkMessage(t *testing.T, got, want *auth.Message, payload bool) {
-	t.Helper()
-	checkTime(t, "message CreatedAt", got.CreatedAt, want.CreatedAt)
-	checkTime(t, "message NextAttemptAt", got.NextAttemptAt, want.NextAttemptAt)
-	checkTimePtr(t, "message SentAt", got.SentAt, want.SentAt)
-	if payload && !bytes.Equal(got.Payload, want.Payload) {
-		t.Errorf("message %s payload = %d bytes, want the %d stored (bytes must round-trip exactly)", want.ID, len(got.Payload), len(want.Payload))
-	}
-	if got.ID != want.ID || got.Kind != want.Kind || got.Channel != want.Channel || got.To != want.To ||
-		got.Status != want.Status || got.Attempts != want.Attempts || got.LastError != want.LastError {
-		g, w := *got, *want
-		g.Payload, w.Payload = nil, nil
-		t.Errorf("message = %+v\nwant %+v", g, w)
-	}
+func messageIDs(xs []auth.Message) []string {
+	return idsOf(xs, func(m auth.Message) string { return m.ID })
 }
 
-// listedMessage finds the message with id through ListMessages.
-func listedMessage(t *testing.T, s outboxStore, id string) *auth.Message {
-	t.Helper()
-	msgs, err := s.ListMessages(t.Context(), "", "", 200)
-	if err != nil {
-		t.Fatalf("ListMessages: %v", err)
-	}
-	for i := range msgs {
-		if msgs[i].ID == id {
-			return &msgs[i]
-		}
-	}
-	t.Errorf("message %s is not listed", id)
-	return nil
-}
-
-func checkListedMessage(t *testing.T, s outboxStore, want *auth.Message) {
-	t.Helper()
-	if got := listedMessage(t, s, want.ID); got != nil {
-		if got.Payload != nil {
-			t.Errorf("ListMessages answered message %s with a payload", want.ID)
-		}
-		checkMessage(t, got, want, false)
-	}
-}
-
-func checkNoMessages(t *testing.T, s outboxStore) {
-	t.Helper()
-	msgs, err := s.ListMessages(t.Context(), "", "", 10)
-	if err != nil || len(msgs) != 0 {
-		t.Errorf("ListMessages = %v, %v; want none", messageIDs(msgs), err)
-	}
-}
-
-func messageIDs(ms []auth.Message) []string {
-	ids := []string{}
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	return ids
-}
-
-func messageIDsOf(ms []*auth.Message) []string {
-	ids := []string{}
-	for _, m := range ms {
-		ids = append(ids, m.ID)
-	}
-	return ids
+func messageIDsOf(xs []*auth.Message) []string {
+	return idsOf(xs, func(m *auth.Message) string { return m.ID })
 }

@@ -1,78 +1,60 @@
 package storetest
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// factorStore is what the second-factor tests need; auditStore what the
-// audit tests need. A store passed to Run that implements auth.FactorStore
-// (auth.AuditStore) runs them; any other store skips them. Where a test
-// also needs the other port or MessageStore, it checks that part only when
-// the store has it.
-type (
-	factorStore interface {
-		auth.Store
-		auth.FactorStore
-	}
-	auditStore interface {
-		auth.Store
-		auth.AuditStore
-	}
-)
+// factorsTogetherStore keeps users, factors and MFA tokens in one
+// database.
+type factorsTogetherStore interface {
+	auth.UserStore
+	auth.FactorStore
+	auth.MFATokenStore
+}
 
-var factorTests = []storeTest[factorStore]{
-	{"Factor/PutAndList", testPutFactors},
-	{"Factor/ReplaceUnconfirmed", testReplaceUnconfirmedFactor},
-	{"Factor/ReplaceUnconfirmedConcurrently", testReplaceFactorConcurrently},
-	{"Factor/SecondConfirmed", testSecondConfirmedFactor},
-	{"Factor/PutConfirmedConcurrently", testPutConfirmedFactorConcurrently},
-	{"Factor/UnknownUser", testFactorUnknownUser},
-	{"Factor/Confirm", testConfirmFactor},
-	{"Factor/ConfirmConcurrently", testConfirmFactorConcurrently},
-	{"Factor/TOTPStepReplay", testUseTOTPStep},
-	{"Factor/TOTPStepConcurrently", testUseTOTPStepConcurrently},
-	{"Factor/Delete", testDeleteFactor},
+// Factors runs the conformance tests of auth.FactorStore.
+func Factors(t *testing.T, open func(t *testing.T) auth.FactorStore) {
+	t.Helper()
+	runGroup(t, "Factors", open, factorTests)
+}
+
+var factorTests = []storeTest[auth.FactorStore]{
+	{"PutAndList", testPutFactors},
+	{"ReplaceUnconfirmed", testReplaceUnconfirmedFactor},
+	{"ReplaceUnconfirmedConcurrently", testReplaceFactorConcurrently},
+	{"SecondConfirmed", testSecondConfirmedFactor},
+	{"PutConfirmedConcurrently", testPutConfirmedFactorConcurrently},
+	{"Confirm", testConfirmFactor},
+	{"ConfirmConcurrently", testConfirmFactorConcurrently},
+	{"TOTPStepReplay", testUseTOTPStep},
+	{"TOTPStepConcurrently", testUseTOTPStepConcurrently},
+	{"Delete", testDeleteFactor},
 	{"BackupCode/ReplaceWholesale", testReplaceBackupCodes},
 	{"BackupCode/ReplaceIsAtomic", testReplaceBackupCodesAtomic},
 	{"BackupCode/ReplaceConcurrently", testReplaceBackupCodesConcurrently},
 	{"BackupCode/UseOnce", testUseBackupCode},
 	{"BackupCode/UseConcurrently", testUseBackupCodeConcurrently},
-	{"MFAToken/CreateAndGet", testCreateMFAToken},
-	{"MFAToken/FailCounts", testFailMFAToken},
-	{"MFAToken/FailConcurrently", testFailMFATokenConcurrently},
-	{"MFAToken/ConsumeOnce", testConsumeMFAToken},
-	{"MFAToken/ConsumeConcurrently", testConsumeMFATokenConcurrently},
-	{"MFAToken/EmailCode", testSetMFAEmailCode},
-	{"MFAToken/EmailCodeEnqueuesAtomically", testMFAEmailCodeEnqueue},
-	{"MFAToken/DeleteUserTokens", testDeleteUserMFATokens},
+	{"UnknownIDs", testFactorUnknownIDs},
+	{"CancelledContext", testFactorCancelledContext},
+}
+
+// factorsTogetherTests check a store that keeps users, factors and MFA
+// tokens in one database.
+var factorsTogetherTests = []storeTest[factorsTogetherStore]{
+	{"Factor/UnknownUser", testFactorUnknownUser},
 	{"Factor/DeleteUserCascades", testDeleteUserDeletesFactors},
 	{"Factor/UserNoFactors", testUserNoFactors},
-	{"Factor/UnknownIDs", testFactorUnknownIDs},
-	{"Factor/CancelledContext", testFactorCancelledContext},
 }
 
-var auditTests = []storeTest[auditStore]{
-	{"Audit/AddAndGet", testAddAuditEvent},
-	{"Audit/ListNewestFirst", testListAuditEvents},
-	{"Audit/ListLimit", testListAuditEventsLimit},
-	{"Audit/AnyText", testAuditEventText},
-	{"Audit/CancelledContext", testAuditCancelledContext},
-}
-
-func testPutFactors(t *testing.T, s factorStore) {
+func testPutFactors(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	totp := newTOTP(u.ID, base)
 	totp.LastStep = 12345
 	email := newEmailFactor(u.ID, base.Add(time.Second))
@@ -95,9 +77,9 @@ func testPutFactors(t *testing.T, s factorStore) {
 	}
 }
 
-func testReplaceUnconfirmedFactor(t *testing.T, s factorStore) {
+func testReplaceUnconfirmedFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	old := newTOTP(u.ID, base)
 	mustPutFactor(t, s, old)
 	email := newEmailFactor(u.ID, base)
@@ -126,32 +108,17 @@ func testReplaceUnconfirmedFactor(t *testing.T, s factorStore) {
 	wantErr(t, "UseTOTPStep of the enrolment a confirmed factor replaced", err, auth.ErrNotFound)
 }
 
-func testReplaceFactorConcurrently(t *testing.T, s factorStore) {
+func testReplaceFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// Enrolment started twice at once (a double click, two tabs): both
 	// succeed and one enrolment is left.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		fs    [n]*auth.Factor
-		errs  [n]error
-	)
+	var fs [n]*auth.Factor
 	for i := range n {
 		fs[i] = newTOTP(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-		wg.Go(func() {
-			<-start
-			errs[i] = s.PutFactor(ctx, fs[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("PutFactor #%d: %v", i, err)
-		}
-	}
+	noErrors(t, "PutFactor", raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) }))
 	got, err := s.Factors(ctx, u.ID)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("Factors after %d concurrent enrolments = %d factors, %v; want 1", n, len(got), err)
@@ -163,9 +130,9 @@ func testReplaceFactorConcurrently(t *testing.T, s factorStore) {
 	checkFactor(t, &got[0], fs[i])
 }
 
-func testSecondConfirmedFactor(t *testing.T, s factorStore) {
+func testSecondConfirmedFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	email := newEmailFactor(u.ID, base)
 	mustPutFactor(t, s, email)
 	again := newEmailFactor(u.ID, base.Add(time.Minute))
@@ -208,46 +175,22 @@ func testSecondConfirmedFactor(t *testing.T, s factorStore) {
 	checkFactors(t, s, u.ID, email, enrol)
 }
 
-func testPutConfirmedFactorConcurrently(t *testing.T, s factorStore) {
+func testPutConfirmedFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// The email factor turned on twice at once: one is stored, the other
 	// answers ErrFactorExists.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		fs    [n]*auth.Factor
-		errs  [n]error
-	)
+	var fs [n]*auth.Factor
 	for i := range n {
 		fs[i] = newEmailFactor(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-		wg.Go(func() {
-			<-start
-			errs[i] = s.PutFactor(ctx, fs[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				t.Errorf("PutFactor #%d and #%d both succeeded", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, auth.ErrFactorExists):
-			t.Errorf("PutFactor #%d: %v; want nil or ErrFactorExists", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no PutFactor succeeded")
-	}
+	errs := raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) })
+	winner := oneSucceeds(t, "PutFactor", errs, auth.ErrFactorExists)
 	checkFactors(t, s, u.ID, fs[winner])
 }
 
-func testFactorUnknownUser(t *testing.T, s factorStore) {
+func testFactorUnknownUser(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	mustUser(t, s)
 	for _, f := range []*auth.Factor{newTOTP(newID(), base), newEmailFactor(newID(), base)} {
@@ -262,9 +205,9 @@ func testFactorUnknownUser(t *testing.T, s factorStore) {
 	wantErr(t, "MFATokenByHash of the refused token", err, auth.ErrNotFound)
 }
 
-func testConfirmFactor(t *testing.T, s factorStore) {
+func testConfirmFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	f := newTOTP(u.ID, base)
 	mustPutFactor(t, s, f)
 	old := newHashes(10)
@@ -319,44 +262,20 @@ func testConfirmFactor(t *testing.T, s factorStore) {
 	}
 }
 
-func testConfirmFactorConcurrently(t *testing.T, s factorStore) {
+func testConfirmFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// Two verify requests with the same good code at once: one confirms,
 	// and exactly its backup codes (the ones shown) are the user's.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	mustPutFactor(t, s, f)
 	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		sets  [n][][]byte
-		errs  [n]error
-	)
+	var sets [n][][]byte
 	for i := range n {
 		sets[i] = newHashes(10)
-		wg.Go(func() {
-			<-start
-			errs[i] = s.ConfirmFactor(ctx, f.ID, int64(1000+i), now, sets[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			if winner >= 0 {
-				t.Errorf("ConfirmFactor #%d and #%d both succeeded", winner, i)
-			}
-			winner = i
-		case !errors.Is(err, auth.ErrNotFound):
-			t.Errorf("ConfirmFactor #%d: %v; want nil or ErrNotFound", i, err)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no ConfirmFactor succeeded")
-	}
+	errs := raceAll(n, func(i int) error { return s.ConfirmFactor(ctx, f.ID, int64(1000+i), now, sets[i]) })
+	winner := oneSucceeds(t, "ConfirmFactor", errs, auth.ErrNotFound)
 	want := *f
 	want.LastStep, want.ConfirmedAt = int64(1000+winner), &now
 	checkFactors(t, s, u.ID, &want)
@@ -369,9 +288,9 @@ func testConfirmFactorConcurrently(t *testing.T, s factorStore) {
 	}
 }
 
-func testUseTOTPStep(t *testing.T, s factorStore) {
+func testUseTOTPStep(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	f.LastStep = 100
 	mustPutFactor(t, s, f)
@@ -400,38 +319,24 @@ func testUseTOTPStep(t *testing.T, s factorStore) {
 	checkFactors(t, s, u.ID, &want, other)
 }
 
-func testUseTOTPStepConcurrently(t *testing.T, s factorStore) {
+func testUseTOTPStepConcurrently(t *testing.T, s auth.FactorStore) {
 	// A shoulder-surfed code replayed while the user signs in with it:
 	// one of them gets in.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	f.ConfirmedAt = &now
 	mustPutFactor(t, s, f)
-	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		won   [n]bool
-		errs  [n]error
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			won[i], errs[i] = s.UseTOTPStep(ctx, f.ID, 58_000_000)
-		})
-	}
-	close(start)
-	wg.Wait()
-	checkOneWinner(t, "UseTOTPStep", won[:], errs[:])
+	won, errs := race(16, func(int) (bool, error) { return s.UseTOTPStep(ctx, f.ID, 58_000_000) })
+	oneWins(t, "UseTOTPStep", won, errs)
 	want := *f
 	want.LastStep = 58_000_000
 	checkFactors(t, s, u.ID, &want)
 }
 
-func testDeleteFactor(t *testing.T, s factorStore) {
+func testDeleteFactor(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	totp := newTOTP(u.ID, base)
 	totp.ConfirmedAt = &now
 	email := newEmailFactor(u.ID, base.Add(time.Second))
@@ -473,9 +378,9 @@ func testDeleteFactor(t *testing.T, s factorStore) {
 	}
 }
 
-func testReplaceBackupCodes(t *testing.T, s factorStore) {
+func testReplaceBackupCodes(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	first := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, first)
 	checkBackupCodesLeft(t, s, u.ID, 10)
@@ -507,10 +412,10 @@ func testReplaceBackupCodes(t *testing.T, s factorStore) {
 	wantErr(t, "ReplaceBackupCodes(nil) of an unknown user", s.ReplaceBackupCodes(ctx, newID(), nil), auth.ErrNotFound)
 }
 
-func testReplaceBackupCodesAtomic(t *testing.T, s factorStore) {
+func testReplaceBackupCodesAtomic(t *testing.T, s auth.FactorStore) {
 	// A set that cannot be stored (a hash twice) leaves the old set.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	old := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, old)
 	bad := newHashes(10)
@@ -535,33 +440,18 @@ func testReplaceBackupCodesAtomic(t *testing.T, s factorStore) {
 	checkBackupCodesLeft(t, s, u.ID, 9)
 }
 
-func testReplaceBackupCodesConcurrently(t *testing.T, s factorStore) {
+func testReplaceBackupCodesConcurrently(t *testing.T, s auth.FactorStore) {
 	// "New backup codes" pressed twice at once: the user ends with one
 	// whole set, the one of the last to commit, not with both.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	mustReplaceBackupCodes(t, s, u.ID, newHashes(10))
 	const n = 8
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		sets  [n][][]byte
-		errs  [n]error
-	)
+	var sets [n][][]byte
 	for i := range n {
 		sets[i] = newHashes(10)
-		wg.Go(func() {
-			<-start
-			errs[i] = s.ReplaceBackupCodes(ctx, u.ID, sets[i])
-		})
 	}
-	close(start)
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("ReplaceBackupCodes #%d: %v", i, err)
-		}
-	}
+	noErrors(t, "ReplaceBackupCodes", raceAll(n, func(i int) error { return s.ReplaceBackupCodes(ctx, u.ID, sets[i]) }))
 	checkBackupCodesLeft(t, s, u.ID, 10)
 	live := 0
 	for _, set := range sets {
@@ -578,9 +468,9 @@ func testReplaceBackupCodesConcurrently(t *testing.T, s factorStore) {
 	}
 }
 
-func testUseBackupCode(t *testing.T, s factorStore) {
+func testUseBackupCode(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
+	u, v := owner(t, s), owner(t, s)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
 	theirs := newHashes(1)
@@ -607,256 +497,32 @@ func testUseBackupCode(t *testing.T, s factorStore) {
 	checkBackupCodesLeft(t, s, newID(), 0)
 }
 
-func testUseBackupCodeConcurrently(t *testing.T, s factorStore) {
+func testUseBackupCodeConcurrently(t *testing.T, s auth.FactorStore) {
 	// One code sent twice at once signs in once.
 	ctx := t.Context()
-	u := mustUser(t, s)
+	u := owner(t, s)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
-	const n = 16
-	var (
-		wg     sync.WaitGroup
-		start  = make(chan struct{})
-		won    [n]bool
-		counts [n]int
-		errs   [n]error
-	)
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			won[i], counts[i], errs[i] = s.UseBackupCode(ctx, u.ID, codes[0], now)
-		})
+	type use struct {
+		used bool
+		left int
 	}
-	close(start)
-	wg.Wait()
-	checkOneWinner(t, "UseBackupCode", won[:], errs[:])
-	for i, c := range counts {
-		if errs[i] == nil && c != 9 {
-			t.Errorf("UseBackupCode #%d answered %d remaining, want 9", i, c)
+	uses, errs := race(16, func(int) (use, error) {
+		used, left, err := s.UseBackupCode(ctx, u.ID, codes[0], now)
+		return use{used, left}, err
+	})
+	won := make([]bool, len(uses))
+	for i, u := range uses {
+		won[i] = u.used
+		if errs[i] == nil && u.left != 9 {
+			t.Errorf("UseBackupCode #%d returned %d remaining, want 9", i, u.left)
 		}
 	}
+	oneWins(t, "UseBackupCode", won, errs)
 	checkBackupCodesLeft(t, s, u.ID, 9)
 }
 
-func testCreateMFAToken(t *testing.T, s factorStore) {
-	ctx := t.Context()
-	u := mustUser(t, s)
-	bare := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, bare)
-	got := checkStoredMFAToken(t, s, bare)
-	if got.EmailCodeHash != nil || got.EmailCodeExpiresAt != nil || got.ConsumedAt != nil || got.Browser || got.RedirectTo != "" {
-		t.Errorf("bare token = %+v; want no email code, not consumed, no browser, no redirect", *got)
-	}
-
-	full := newMFAToken(u.ID)
-	full.AMR = []string{auth.MethodPassword, "otp"}
-	full.Attempts = 2
-	full.EmailCodeHash = randomBytes(32)
-	exp := base.Add(10 * time.Minute)
-	full.EmailCodeExpiresAt = &exp
-	consumed := now
-	full.ConsumedAt = &consumed
-	full.Browser = true
-	full.RedirectTo = "https://app.example.com/after?x=1"
-	mustCreateMFAToken(t, s, full)
-	checkStoredMFAToken(t, s, full)
-
-	_, err := s.MFATokenByHash(ctx, randomBytes(32))
-	wantErr(t, "MFATokenByHash(unknown)", err, auth.ErrNotFound)
-	_, err = s.MFATokenByHash(ctx, nil)
-	wantErr(t, "MFATokenByHash(nil)", err, auth.ErrNotFound)
-	dup := newMFAToken(u.ID)
-	dup.Hash = bare.Hash
-	if err := s.CreateMFAToken(ctx, dup); err == nil {
-		t.Error("CreateMFAToken with a taken hash succeeded")
-	} else if errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrUnavailable) {
-		t.Errorf("CreateMFAToken with a taken hash = %v; want a plain error", err)
-	}
-	checkStoredMFAToken(t, s, bare)
-}
-
-func testFailMFAToken(t *testing.T, s factorStore) {
-	ctx := t.Context()
-	u := mustUser(t, s)
-	tok := newMFAToken(u.ID)
-	tok.Attempts = 1 // stored as given
-	mustCreateMFAToken(t, s, tok)
-	for want := 2; want <= 5; want++ {
-		if n, err := s.FailMFAToken(ctx, tok.ID); err != nil || n != want {
-			t.Fatalf("FailMFAToken = %d, %v; want %d", n, err, want)
-		}
-	}
-	want := *tok
-	want.Attempts = 5
-	checkStoredMFAToken(t, s, &want)
-}
-
-func testFailMFATokenConcurrently(t *testing.T, s factorStore) {
-	// Wrong codes sent at once must each count, or an attacker gets more
-	// than five tries by sending them in parallel.
-	ctx := t.Context()
-	u := mustUser(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	const n = 16
-	checkCountsOnce(t, "FailMFAToken", n, func() (int, error) { return s.FailMFAToken(ctx, tok.ID) })
-	stored := *tok
-	stored.Attempts = n
-	checkStoredMFAToken(t, s, &stored)
-}
-
-func testConsumeMFAToken(t *testing.T, s factorStore) {
-	ctx := t.Context()
-	u := mustUser(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now); err != nil || !ok {
-		t.Fatalf("ConsumeMFAToken = %v, %v; want true", ok, err)
-	}
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Second)); err != nil || ok {
-		t.Fatalf("second ConsumeMFAToken = %v, %v; want false, nil", ok, err)
-	}
-	want := *tok
-	want.ConsumedAt = &now // the first use's time stays
-	checkStoredMFAToken(t, s, &want)
-}
-
-func testConsumeMFATokenConcurrently(t *testing.T, s factorStore) {
-	// The second step sent twice at once gives one session.
-	ctx := t.Context()
-	u := mustUser(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	const n = 16
-	var (
-		wg    sync.WaitGroup
-		start = make(chan struct{})
-		won   [n]bool
-		errs  [n]error
-	)
-	for i := range n {
-		at := now.Add(time.Duration(i) * time.Millisecond)
-		wg.Go(func() {
-			<-start
-			won[i], errs[i] = s.ConsumeMFAToken(ctx, tok.ID, at)
-		})
-	}
-	close(start)
-	wg.Wait()
-	winner := checkOneWinner(t, "ConsumeMFAToken", won[:], errs[:])
-	want := *tok
-	at := now.Add(time.Duration(winner) * time.Millisecond)
-	want.ConsumedAt = &at // the winner's time
-	checkStoredMFAToken(t, s, &want)
-}
-
-func testSetMFAEmailCode(t *testing.T, s factorStore) {
-	ctx := t.Context()
-	u := mustUser(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	want := *tok
-	for i := range 2 { // a code, then a new one in its place
-		want.EmailCodeHash = randomBytes(32)
-		exp := now.Add(time.Duration(5+i) * time.Minute)
-		want.EmailCodeExpiresAt = &exp
-		if err := s.SetMFAEmailCode(ctx, tok.ID, want.EmailCodeHash, exp, nil); err != nil {
-			t.Fatalf("SetMFAEmailCode: %v", err)
-		}
-		checkStoredMFAToken(t, s, &want)
-	}
-	// The code does not touch the count or the consumption.
-	if n, err := s.FailMFAToken(ctx, tok.ID); err != nil || n != 1 {
-		t.Fatalf("FailMFAToken = %d, %v; want 1", n, err)
-	}
-	want.Attempts = 1
-	checkStoredMFAToken(t, s, &want)
-	// A nil hash clears the code.
-	if err := s.SetMFAEmailCode(ctx, tok.ID, nil, time.Time{}, nil); err != nil {
-		t.Fatalf("SetMFAEmailCode(nil): %v", err)
-	}
-	want.EmailCodeHash, want.EmailCodeExpiresAt = nil, nil
-	checkStoredMFAToken(t, s, &want)
-	err := s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now, nil)
-	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
-}
-
-func testMFAEmailCodeEnqueue(t *testing.T, s factorStore) {
-	ms, ok := s.(MessageStore)
-	if !ok {
-		t.Skipf("%T does not implement storetest.MessageStore", s)
-	}
-	ctx := t.Context()
-	u := mustUser(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	m := newMessage(u.Email, base)
-	m.Kind = "mfa_code"
-	m.Status, m.NextAttemptAt = "", time.Time{} // defaults: pending, due at CreatedAt
-	hash := randomBytes(32)
-	exp := now.Add(5 * time.Minute)
-	if err := s.SetMFAEmailCode(ctx, tok.ID, hash, exp, m); err != nil {
-		t.Fatalf("SetMFAEmailCode: %v", err)
-	}
-	want := *tok
-	want.EmailCodeHash, want.EmailCodeExpiresAt = hash, &exp
-	checkStoredMFAToken(t, s, &want)
-	claimed, err := ms.ClaimMessages(ctx, base, time.Minute, 10)
-	if err != nil || len(claimed) != 1 {
-		t.Fatalf("ClaimMessages = %d messages, %v; want the one enqueued", len(claimed), err)
-	}
-	wantMsg := *m
-	wantMsg.Status, wantMsg.NextAttemptAt = auth.MessagePending, m.CreatedAt
-	checkMessage(t, &claimed[0], &wantMsg, true)
-
-	// A message that cannot be stored (its ID is taken) takes the code
-	// down with it: the old code stays.
-	dup := newMessage(u.Email, base)
-	dup.ID = m.ID
-	if err := s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), exp.Add(time.Minute), dup); err == nil {
-		t.Fatal("SetMFAEmailCode with a duplicate message ID succeeded")
-	} else if errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("SetMFAEmailCode with a duplicate message ID = %v; not a missing row", err)
-	}
-	checkStoredMFAToken(t, s, &want)
-
-	// An unknown token enqueues nothing.
-	lost := newMessage(u.Email, base)
-	err = s.SetMFAEmailCode(ctx, newID(), randomBytes(32), exp, lost)
-	wantErr(t, "SetMFAEmailCode of an unknown token", err, auth.ErrNotFound)
-	msgs, err := ms.ListMessages(ctx, "", "", 100)
-	if err != nil || len(msgs) != 1 || msgs[0].ID != m.ID {
-		t.Errorf("ListMessages = %v, %v; want only the first message", messageIDs(msgs), err)
-	}
-}
-
-func testDeleteUserMFATokens(t *testing.T, s factorStore) {
-	ctx := t.Context()
-	u, v := mustUser(t, s), mustUser(t, s)
-	pending, consumed, theirs := newMFAToken(u.ID), newMFAToken(u.ID), newMFAToken(v.ID)
-	consumed.ConsumedAt = &now
-	for _, tok := range []*auth.MFAToken{pending, consumed, theirs} {
-		mustCreateMFAToken(t, s, tok)
-	}
-	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
-		t.Fatalf("DeleteUserMFATokens: %v", err)
-	}
-	_, err := s.MFATokenByHash(ctx, pending.Hash)
-	wantErr(t, "MFATokenByHash of a deleted pending token", err, auth.ErrNotFound)
-	_, err = s.FailMFAToken(ctx, pending.ID)
-	wantErr(t, "FailMFAToken of a deleted token", err, auth.ErrNotFound)
-	_, err = s.ConsumeMFAToken(ctx, pending.ID, now)
-	wantErr(t, "ConsumeMFAToken of a deleted token", err, auth.ErrNotFound)
-	checkStoredMFAToken(t, s, theirs)
-	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
-		t.Errorf("DeleteUserMFATokens again: %v", err)
-	}
-	if err := s.DeleteUserMFATokens(ctx, newID()); err != nil {
-		t.Errorf("DeleteUserMFATokens(unknown user): %v", err)
-	}
-}
-
-func testDeleteUserDeletesFactors(t *testing.T, s factorStore) {
+func testDeleteUserDeletesFactors(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	u, v := mustUser(t, s), mustUser(t, s)
 	var userFactors []*auth.Factor
@@ -909,51 +575,28 @@ func testDeleteUserDeletesFactors(t *testing.T, s factorStore) {
 	checkFactors(t, s, again.ID)
 }
 
-func testFactorUnknownIDs(t *testing.T, s factorStore) {
+func testFactorUnknownIDs(t *testing.T, s auth.FactorStore) {
 	// A store with rows in it, so "unknown" is not "empty".
-	u := mustUser(t, s)
+	u := owner(t, s)
 	mustPutFactor(t, s, newTOTP(u.ID, base))
-	mustCreateMFAToken(t, s, newMFAToken(u.ID))
 	mustReplaceBackupCodes(t, s, u.ID, newHashes(2))
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkUnknownIDs(t, []call{
 		{"ConfirmFactor", func(ctx context.Context) error { return s.ConfirmFactor(ctx, newID(), 1, now, newHashes(1)) }},
 		{"UseTOTPStep", func(ctx context.Context) error { _, err := s.UseTOTPStep(ctx, newID(), 1); return err }},
 		{"DeleteFactor", func(ctx context.Context) error { return s.DeleteFactor(ctx, newID(), auth.FactorTOTP) }},
 		{"DeleteFactor(unknown kind)", func(ctx context.Context) error { return s.DeleteFactor(ctx, u.ID, "sms") }},
 		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, newID(), newHashes(1)) }},
-		{"PutFactor", func(ctx context.Context) error { return s.PutFactor(ctx, newTOTP(newID(), base)) }},
-		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(newID())) }},
-		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, randomBytes(32)); return err }},
-		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, newID()); return err }},
-		{"SetMFAEmailCode", func(ctx context.Context) error {
-			return s.SetMFAEmailCode(ctx, newID(), randomBytes(32), now, nil)
-		}},
-		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, newID(), now); return err }},
-	} {
-		err := tc.call(t.Context())
-		wantErr(t, tc.name+" of an unknown ID", err, auth.ErrNotFound)
-		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", tc.name, err)
-		}
-	}
+	})
 }
 
-func testFactorCancelledContext(t *testing.T, s factorStore) {
-	u := mustUser(t, s)
+func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
+	u := owner(t, s)
 	f := newTOTP(u.ID, base)
 	f.LastStep = 10
 	mustPutFactor(t, s, f)
 	codes := newHashes(10)
 	mustReplaceBackupCodes(t, s, u.ID, codes)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
+	checkCancelledCalls(t, []call{
 		{"PutFactor", func(ctx context.Context) error { return s.PutFactor(ctx, newTOTP(u.ID, base)) }},
 		{"PutFactor(confirmed)", func(ctx context.Context) error { return s.PutFactor(ctx, newEmailFactor(u.ID, base)) }},
 		{"Factors", func(ctx context.Context) error { _, err := s.Factors(ctx, u.ID); return err }},
@@ -963,199 +606,11 @@ func testFactorCancelledContext(t *testing.T, s factorStore) {
 		{"ReplaceBackupCodes", func(ctx context.Context) error { return s.ReplaceBackupCodes(ctx, u.ID, nil) }},
 		{"UseBackupCode", func(ctx context.Context) error { _, _, err := s.UseBackupCode(ctx, u.ID, codes[0], now); return err }},
 		{"BackupCodesLeft", func(ctx context.Context) error { _, err := s.BackupCodesLeft(ctx, u.ID); return err }},
-		{"CreateMFAToken", func(ctx context.Context) error { return s.CreateMFAToken(ctx, newMFAToken(u.ID)) }},
-		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, tok.Hash); return err }},
-		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, tok.ID); return err }},
-		{"SetMFAEmailCode", func(ctx context.Context) error {
-			return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now, newMessage(u.Email, base))
-		}},
-		{"SetMFAEmailCode(no message)", func(ctx context.Context) error {
-			return s.SetMFAEmailCode(ctx, tok.ID, randomBytes(32), now, nil)
-		}},
-		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, tok.ID, now); return err }},
-		{"DeleteUserMFATokens", func(ctx context.Context) error { return s.DeleteUserMFATokens(ctx, u.ID) }},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
+	})
 	// Nothing of the cancelled calls happened.
 	checkFactors(t, s, u.ID, f)
 	checkBackupCodesLeft(t, s, u.ID, 10)
-	checkStoredMFAToken(t, s, tok)
 }
-
-func testAddAuditEvent(t *testing.T, s auditStore) {
-	ctx := t.Context()
-	u := mustUser(t, s)
-	e := newAuditEvent(u.ID, base)
-	mustAddAuditEvent(t, s, e)
-	// An event of no user, and one of a user the store does not know (the
-	// trail does not depend on the account).
-	none := newAuditEvent("", base.Add(time.Second))
-	none.IP, none.UserAgent, none.Detail = "", "", ""
-	mustAddAuditEvent(t, s, none)
-	stranger := newAuditEvent(newID(), base.Add(2*time.Second))
-	mustAddAuditEvent(t, s, stranger)
-
-	for _, tc := range []struct {
-		userID string
-		want   []*auth.AuditEvent
-	}{
-		{u.ID, []*auth.AuditEvent{e}},
-		{stranger.UserID, []*auth.AuditEvent{stranger}},
-		{"", []*auth.AuditEvent{stranger, none, e}},
-		{newID(), nil},
-	} {
-		got, err := s.AuditEvents(ctx, tc.userID, "", 0)
-		if err != nil {
-			t.Fatalf("AuditEvents(%q): %v", tc.userID, err)
-		}
-		if got == nil || len(got) != len(tc.want) {
-			t.Errorf("AuditEvents(%q) = %v; want %v", tc.userID, auditIDs(got), auditIDsOf(tc.want))
-			continue
-		}
-		for i := range got {
-			checkAuditEvent(t, &got[i], tc.want[i])
-		}
-	}
-	dup := newAuditEvent(u.ID, base)
-	dup.ID = e.ID
-	if err := s.AddAuditEvent(ctx, dup); err == nil {
-		t.Error("AddAuditEvent with a taken ID succeeded")
-	} else if errors.Is(err, auth.ErrUnavailable) || errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("AddAuditEvent with a taken ID = %v; want a plain error", err)
-	}
-}
-
-func testListAuditEvents(t *testing.T, s auditStore) {
-	ctx := t.Context()
-	u, v := newID(), newID()
-	at := func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) }
-	var all []*auth.AuditEvent
-	for i := range 9 {
-		user := u
-		switch i % 3 {
-		case 1:
-			user = v
-		case 2:
-			user = ""
-		}
-		all = append(all, newAuditEvent(user, at(8-i))) // added newest first: order is not insertion
-	}
-	// Two at one instant: the ID orders them.
-	all = append(all, newAuditEvent(u, at(3)), newAuditEvent(v, at(3)))
-	for _, e := range all {
-		mustAddAuditEvent(t, s, e)
-	}
-	slices.SortFunc(all, func(a, b *auth.AuditEvent) int { // newest first
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(b.ID, a.ID)
-	})
-	for _, user := range []string{"", u, v} {
-		var want []string
-		for _, e := range all {
-			if user == "" || e.UserID == user {
-				want = append(want, e.ID)
-			}
-		}
-		got, err := s.AuditEvents(ctx, user, "", 0)
-		if err != nil {
-			t.Fatalf("AuditEvents(%q): %v", user, err)
-		}
-		if g := auditIDs(got); !slices.Equal(g, want) {
-			t.Errorf("AuditEvents(%q) = %v, want %v (newest first)", user, g, want)
-		}
-		checkPages(t, fmt.Sprintf("AuditEvents(%q)", user), want, func(before string) ([]string, error) {
-			got, err := s.AuditEvents(ctx, user, before, 2)
-			return auditIDs(got), err
-		})
-	}
-	if got, err := s.AuditEvents(ctx, "", newID(), 10); err != nil || len(got) != 0 {
-		t.Errorf("AuditEvents(unknown cursor) = %v, %v; want none", auditIDs(got), err)
-	}
-}
-
-func testListAuditEventsLimit(t *testing.T, s auditStore) {
-	ctx := t.Context()
-	u := newID()
-	for i := range 201 {
-		mustAddAuditEvent(t, s, newAuditEvent(u, base.Add(time.Duration(i)*time.Microsecond)))
-	}
-	for _, user := range []string{"", u} {
-		for _, tc := range []struct{ limit, want int }{
-			{0, 50}, {-1, 50}, {1, 1}, {200, 200}, {201, 200}, {1000, 200},
-		} {
-			got, err := s.AuditEvents(ctx, user, "", tc.limit)
-			if err != nil {
-				t.Fatalf("AuditEvents(%q, limit %d): %v", user, tc.limit, err)
-			}
-			if len(got) != tc.want {
-				t.Errorf("AuditEvents(%q, limit %d) answered %d events, want %d", user, tc.limit, len(got), tc.want)
-			}
-		}
-	}
-}
-
-func testAuditEventText(t *testing.T, s auditStore) {
-	// The user agent comes from the client and the detail may quote
-	// anything: any bytes, any length. The event is stored (as valid
-	// UTF-8 without NUL, cut to a bound), never refused.
-	ctx := t.Context()
-	for i, text := range []string{
-		"bad\x00byte",
-		"\xff\xfe invalid UTF-8",
-		strings.Repeat("é", 3000),
-		"",
-	} {
-		e := newAuditEvent(newID(), base.Add(time.Duration(i)*time.Second))
-		e.UserAgent, e.Detail, e.IP = text, text, text
-		if err := s.AddAuditEvent(ctx, e); err != nil {
-			t.Errorf("AddAuditEvent(%.20q…): %v", text, err)
-			continue
-		}
-		got, err := s.AuditEvents(ctx, e.UserID, "", 1)
-		if err != nil || len(got) != 1 {
-			t.Fatalf("AuditEvents = %d events, %v; want 1", len(got), err)
-		}
-		for field, v := range map[string]string{"IP": got[0].IP, "UserAgent": got[0].UserAgent, "Detail": got[0].Detail} {
-			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || len(v) > 1000 {
-				t.Errorf("%s stored for %.20q… = %.40q… (%d bytes); want valid UTF-8, no NUL, at most 1000 bytes", field, text, v, len(v))
-			}
-			if text != "" && v == "" {
-				t.Errorf("%s for %.20q… was dropped", field, text)
-			}
-		}
-		if utf8.ValidString(text) && !strings.ContainsRune(text, 0) && len(text) <= 1000 &&
-			(got[0].UserAgent != text || got[0].Detail != text) {
-			t.Errorf("UserAgent, Detail = %q, %q; want %q unchanged", got[0].UserAgent, got[0].Detail, text)
-		}
-	}
-}
-
-func testAuditCancelledContext(t *testing.T, s auditStore) {
-	e := newAuditEvent(newID(), base)
-	mustAddAuditEvent(t, s, e)
-	for _, tc := range []struct {
-		name string
-		call func(context.Context) error
-	}{
-		{"AddAuditEvent", func(ctx context.Context) error { return s.AddAuditEvent(ctx, newAuditEvent(e.UserID, now)) }},
-		{"AuditEvents", func(ctx context.Context) error { _, err := s.AuditEvents(ctx, "", "", 10); return err }},
-		{"AuditEvents(user, before)", func(ctx context.Context) error {
-			_, err := s.AuditEvents(ctx, e.UserID, e.ID, 10)
-			return err
-		}},
-	} {
-		checkCancelled(t, tc.name, tc.call)
-	}
-	got, err := s.AuditEvents(t.Context(), "", "", 10)
-	if err != nil || len(got) != 1 {
-		t.Errorf("AuditEvents after the cancelled add = %v, %v; want only the first event", auditIDs(got), err)
-	}
-}
-
-// Fixtures.
 
 // newTOTP answers an unconfirmed TOTP factor of the user, with a secret
 // holding every byte value.
@@ -1185,7 +640,7 @@ func newEmailFactor(userID string, created time.Time) *auth.Factor {
 	}
 }
 
-func mustPutFactor(t *testing.T, s factorStore, f *auth.Factor) {
+func mustPutFactor(t *testing.T, s auth.FactorStore, f *auth.Factor) {
 	t.Helper()
 	if err := s.PutFactor(t.Context(), f); err != nil {
 		t.Fatalf("PutFactor(%s %s): %v", f.Kind, f.ID, err)
@@ -1201,67 +656,20 @@ func newHashes(n int) [][]byte {
 	return hs
 }
 
-func mustReplaceBackupCodes(t *testing.T, s factorStore, userID string, hashes [][]byte) {
+func mustReplaceBackupCodes(t *testing.T, s auth.FactorStore, userID string, hashes [][]byte) {
 	t.Helper()
 	if err := s.ReplaceBackupCodes(t.Context(), userID, hashes); err != nil {
 		t.Fatalf("ReplaceBackupCodes: %v", err)
 	}
 }
 
-func newMFAToken(userID string) *auth.MFAToken {
-	return &auth.MFAToken{
-		ID:        newID(),
-		UserID:    userID,
-		Hash:      randomBytes(32),
-		AMR:       []string{auth.MethodPassword},
-		CreatedAt: base,
-		ExpiresAt: base.Add(5 * time.Minute),
-	}
-}
-
-func mustCreateMFAToken(t *testing.T, s factorStore, tok *auth.MFAToken) {
-	t.Helper()
-	if err := s.CreateMFAToken(t.Context(), tok); err != nil {
-		t.Fatalf("CreateMFAToken: %v", err)
-	}
-}
-
-func newAuditEvent(userID string, created time.Time) *auth.AuditEvent {
-	return &auth.AuditEvent{
-		ID:        newID(),
-		UserID:    userID,
-		Kind:      "backup_code_used",
-		IP:        "2001:db8::7",
-		UserAgent: "storetest/1.0 (+https://example.com)",
-		Detail:    "3 backup codes left",
-		CreatedAt: created,
-	}
-}
-
-func mustAddAuditEvent(t *testing.T, s auditStore, e *auth.AuditEvent) {
-	t.Helper()
-	if err := s.AddAuditEvent(t.Context(), e); err != nil {
-		t.Fatalf("AddAuditEvent: %v", err)
-	}
-}
-
-// Checks.
-
 func checkFactor(t *testing.T, got, want *auth.Factor) {
 	t.Helper()
-	checkTime(t, "factor CreatedAt", got.CreatedAt, want.CreatedAt)
-	checkTimePtr(t, "factor ConfirmedAt", got.ConfirmedAt, want.ConfirmedAt)
-	if got.ID != want.ID || got.UserID != want.UserID || got.Kind != want.Kind ||
-		!bytes.Equal(got.Secret, want.Secret) || (got.Secret == nil) != (len(want.Secret) == 0) ||
-		got.LastStep != want.LastStep {
-		t.Errorf("factor = {%s %s %s secret %d bytes, last step %d}, want {%s %s %s secret %d bytes, last step %d} (bytes must round-trip exactly)",
-			got.ID, got.UserID, got.Kind, len(got.Secret), got.LastStep,
-			want.ID, want.UserID, want.Kind, len(want.Secret), want.LastStep)
-	}
+	equal(t, "factor", got, want)
 }
 
 // checkFactors checks that Factors(userID) answers want, in that order.
-func checkFactors(t *testing.T, s factorStore, userID string, want ...*auth.Factor) {
+func checkFactors(t *testing.T, s auth.FactorStore, userID string, want ...*auth.Factor) {
 	t.Helper()
 	got, err := s.Factors(t.Context(), userID)
 	if err != nil {
@@ -1283,7 +691,7 @@ func checkFactors(t *testing.T, s factorStore, userID string, want ...*auth.Fact
 	}
 }
 
-func checkBackupCodesLeft(t *testing.T, s factorStore, userID string, want int) {
+func checkBackupCodesLeft(t *testing.T, s auth.FactorStore, userID string, want int) {
 	t.Helper()
 	if n, err := s.BackupCodesLeft(t.Context(), userID); err != nil || n != want {
 		t.Errorf("BackupCodesLeft = %d, %v; want %d", n, err, want)
@@ -1291,7 +699,7 @@ func checkBackupCodesLeft(t *testing.T, s factorStore, userID string, want int) 
 }
 
 // useCode uses the backup code and checks the answer.
-func useCode(t *testing.T, s factorStore, userID string, hash []byte, wantUsed bool, wantLeft int) {
+func useCode(t *testing.T, s auth.FactorStore, userID string, hash []byte, wantUsed bool, wantLeft int) {
 	t.Helper()
 	used, left, err := s.UseBackupCode(t.Context(), userID, hash, now)
 	if err != nil || used != wantUsed || left != wantLeft {
@@ -1299,102 +707,10 @@ func useCode(t *testing.T, s factorStore, userID string, hash []byte, wantUsed b
 	}
 }
 
-func checkMFAToken(t *testing.T, got, want *auth.MFAToken) {
-	t.Helper()
-	checkTime(t, "mfa token CreatedAt", got.CreatedAt, want.CreatedAt)
-	checkTime(t, "mfa token ExpiresAt", got.ExpiresAt, want.ExpiresAt)
-	checkTimePtr(t, "mfa token EmailCodeExpiresAt", got.EmailCodeExpiresAt, want.EmailCodeExpiresAt)
-	checkTimePtr(t, "mfa token ConsumedAt", got.ConsumedAt, want.ConsumedAt)
-	if got.ID != want.ID || got.UserID != want.UserID || !bytes.Equal(got.Hash, want.Hash) ||
-		!slices.Equal(got.AMR, want.AMR) || got.Attempts != want.Attempts ||
-		!bytes.Equal(got.EmailCodeHash, want.EmailCodeHash) || (got.EmailCodeHash == nil) != (len(want.EmailCodeHash) == 0) ||
-		got.Browser != want.Browser || got.RedirectTo != want.RedirectTo {
-		t.Errorf("mfa token = %+v\nwant %+v", *got, *want)
-	}
-}
-
-// checkStoredMFAToken checks that the token found by want's hash is want,
-// and answers it.
-func checkStoredMFAToken(t *testing.T, s factorStore, want *auth.MFAToken) *auth.MFAToken {
-	t.Helper()
-	got, err := s.MFATokenByHash(t.Context(), want.Hash)
-	if err != nil {
-		t.Fatalf("MFATokenByHash(%s): %v", want.ID, err)
-	}
-	checkMFAToken(t, got, want)
-	return got
-}
-
-func checkAuditEvent(t *testing.T, got, want *auth.AuditEvent) {
-	t.Helper()
-	checkTime(t, "audit event CreatedAt", got.CreatedAt, want.CreatedAt)
-	g, w := *got, *want
-	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
-	if g != w {
-		t.Errorf("audit event = %+v\nwant %+v", g, w)
-	}
-}
-
-// checkOneWinner checks that exactly one of concurrent calls answered true
-// and none failed, and answers the winner's index.
-func checkOneWinner(t *testing.T, name string, won []bool, errs []error) int {
-	t.Helper()
-	winner := -1
-	for i := range won {
-		if errs[i] != nil {
-			t.Errorf("%s #%d: %v", name, i, errs[i])
-		}
-		if won[i] {
-			if winner >= 0 {
-				t.Errorf("%s #%d and #%d both answered true", name, winner, i)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("no %s answered true", name)
-	}
-	return winner
-}
-
-// checkCancelled checks that call fails, promptly, with a cancelled
-// context.
-func checkCancelled(t *testing.T, name string, call func(context.Context) error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	done := make(chan error, 1)
-	go func() { done <- call(ctx) }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Errorf("%s with a cancelled context succeeded", name)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("%s with a cancelled context hangs", name)
-	}
-}
-
-func auditIDs(es []auth.AuditEvent) []string {
-	ids := []string{}
-	for _, e := range es {
-		ids = append(ids, e.ID)
-	}
-	return ids
-}
-
-func auditIDsOf(es []*auth.AuditEvent) []string {
-	ids := []string{}
-	for _, e := range es {
-		ids = append(ids, e.ID)
-	}
-	return ids
-}
-
 // testUserNoFactors: every user lookup says whether the user has no
 // confirmed second factor; an enrolment still waiting for its code does
 // not count.
-func testUserNoFactors(t *testing.T, s factorStore) {
+func testUserNoFactors(t *testing.T, s factorsTogetherStore) {
 	ctx := t.Context()
 	u, other := mustUser(t, s), mustUser(t, s)
 	check := func(when string, want bool) {

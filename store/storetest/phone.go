@@ -12,19 +12,6 @@ import (
 // Phone identities: an account may have a phone and no email (stored as
 // NULL and answered as ""), found by its exact E.164 number.
 
-var phoneTests = []storeTest[auth.Store]{
-	{"Phone/PhoneOnlyUsers", testPhoneOnlyUsers},
-	{"Phone/UserByPhoneIsExact", testUserByPhoneExact},
-	{"Phone/Duplicates", testPhoneDuplicates},
-	{"Phone/UpdateSetsAndClears", testUpdatePhoneAndEmail},
-	{"Phone/ListUsers", testListPhoneUsers},
-	{"Phone/DeletePhoneOnlyUser", testDeletePhoneOnlyUser},
-}
-
-var phoneChallengeTests = []storeTest[outboxStore]{
-	{"Phone/ChallengeTarget", testChallengeTarget},
-}
-
 // newPhoneUser answers a user with phone and no email.
 func newPhoneUser(label, phone string) *auth.User {
 	u := newUser(label)
@@ -33,7 +20,7 @@ func newPhoneUser(label, phone string) *auth.User {
 }
 
 // checkStoredUser checks that UserByID answers want.
-func checkStoredUser(t *testing.T, s auth.Store, want *auth.User) {
+func checkStoredUser(t *testing.T, s auth.UserStore, want *auth.User) {
 	t.Helper()
 	got, err := s.UserByID(t.Context(), want.ID)
 	if err != nil {
@@ -43,7 +30,7 @@ func checkStoredUser(t *testing.T, s auth.Store, want *auth.User) {
 }
 
 // checkUserByPhone checks that UserByPhone(phone) answers want.
-func checkUserByPhone(t *testing.T, s auth.Store, phone string, want *auth.User) {
+func checkUserByPhone(t *testing.T, s auth.UserStore, phone string, want *auth.User) {
 	t.Helper()
 	got, err := s.UserByPhone(t.Context(), phone)
 	if err != nil {
@@ -53,7 +40,7 @@ func checkUserByPhone(t *testing.T, s auth.Store, phone string, want *auth.User)
 	checkUser(t, got, want)
 }
 
-func testPhoneOnlyUsers(t *testing.T, s auth.Store) {
+func testPhoneOnlyUsers(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	u := newPhoneUser("phoneonly1", "+14155550101")
 	v := newPhoneUser("phoneonly2", "+14155550102")
@@ -86,7 +73,7 @@ func testPhoneOnlyUsers(t *testing.T, s auth.Store) {
 	wantErr(t, `UserByEmail("")`, err, auth.ErrNotFound)
 }
 
-func testUserByPhoneExact(t *testing.T, s auth.Store) {
+func testUserByPhoneExact(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	us := newUser("us")
 	us.Phone = "+14155552671"
@@ -129,7 +116,7 @@ func testUserByPhoneExact(t *testing.T, s auth.Store) {
 	}
 }
 
-func testPhoneDuplicates(t *testing.T, s auth.Store) {
+func testPhoneDuplicates(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	// Two users with no phone and two with no email coexist.
 	noPhone1, noPhone2 := newUser("nophone1"), newUser("nophone2")
@@ -202,7 +189,7 @@ func testPhoneDuplicates(t *testing.T, s auth.Store) {
 	}
 }
 
-func testUpdatePhoneAndEmail(t *testing.T, s auth.Store) {
+func testUpdatePhoneAndEmail(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	update := func(u *auth.User) {
 		t.Helper()
@@ -268,7 +255,7 @@ func testUpdatePhoneAndEmail(t *testing.T, s auth.Store) {
 	checkUserByPhone(t, s, p.Phone, p)
 }
 
-func testListPhoneUsers(t *testing.T, s auth.Store) {
+func testListPhoneUsers(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	mk := func(label, email, name, phone string) *auth.User {
 		u := newUser(label)
@@ -342,14 +329,14 @@ func testDeletePhoneOnlyUser(t *testing.T, s auth.Store) {
 	rtu, rtv := newRefresh(su.ID), newRefresh(sv.ID)
 	mustCreateSession(t, s, su, rtu)
 	mustCreateSession(t, s, sv, rtv)
-	cs, challenges := s.(outboxStore)
+	cs, challenges := s.(auth.ChallengeStore)
 	var cu, cv *auth.Challenge
 	if challenges {
 		cu, cv = newChallenge(auth.PurposePhone, u.ID), newChallenge(auth.PurposePhone, v.ID)
 		cu.UserID, cu.Target = u.ID, "+14155550499"
 		cv.UserID, cv.Target = v.ID, "+14155550498"
-		mustPutChallenge(t, cs, cu, nil)
-		mustPutChallenge(t, cs, cv, nil)
+		mustPutChallenge(t, cs, cu)
+		mustPutChallenge(t, cs, cv)
 	}
 
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
@@ -388,11 +375,9 @@ func testDeletePhoneOnlyUser(t *testing.T, s auth.Store) {
 	mustCreateUser(t, s, newPhoneUser("phoneagain", u.Phone))
 }
 
-func testChallengeTarget(t *testing.T, s outboxStore) {
+func testChallengeTarget(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
-	u := newUser("phonechange")
-	u.Phone = "+15550100500"
-	mustCreateUser(t, s, u)
+	u := owner(t, s)
 	check := func(want *auth.Challenge) {
 		t.Helper()
 		got := checkStoredChallenge(t, s, want)
@@ -403,14 +388,14 @@ func testChallengeTarget(t *testing.T, s outboxStore) {
 
 	c := newChallenge(auth.PurposePhone, u.ID)
 	c.UserID, c.Target = u.ID, "+14155552671"
-	mustPutChallenge(t, s, c, nil)
+	mustPutChallenge(t, s, c)
 	check(c)
 
 	// A new request replaces the challenge, Target included.
 	for _, target := range []string{"+442071838750", "", "+14155552671"} {
 		next := newChallenge(auth.PurposePhone, u.ID)
 		next.UserID, next.Target = u.ID, target
-		mustPutChallenge(t, s, next, nil)
+		mustPutChallenge(t, s, next)
 		check(next)
 	}
 
@@ -419,12 +404,12 @@ func testChallengeTarget(t *testing.T, s outboxStore) {
 	// unique on users, not on challenges).
 	signin := newChallenge(auth.PurposeSignIn, u.Email)
 	signin.UserID = u.ID
-	mustPutChallenge(t, s, signin, nil)
+	mustPutChallenge(t, s, signin)
 	check(signin)
-	v := mustUser(t, s)
+	v := owner(t, s)
 	w := newChallenge(auth.PurposePhone, v.ID)
 	w.UserID, w.Target = v.ID, "+14155552671"
-	mustPutChallenge(t, s, w, nil)
+	mustPutChallenge(t, s, w)
 	check(w)
 	_, err := s.ChallengeByAddress(ctx, auth.PurposePhone, "+14155552671")
 	wantErr(t, "ChallengeByAddress(PurposePhone, the target)", err, auth.ErrNotFound)

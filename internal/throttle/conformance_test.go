@@ -1,0 +1,24 @@
+package throttle_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/throttle"
+	"github.com/gatehouse/gatehouse/store/storetest"
+)
+
+// The in-process counters pass the groups a shared (Redis) implementation
+// must pass too.
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	storetest.Throttles(t, func(*testing.T) auth.Throttle {
+		return throttle.NewMemory(clocktest.New(at), throttle.Config{})
+	})
+	storetest.SendLimiters(t, func(*testing.T) auth.SendLimiter {
+		return throttle.NewWindow(clocktest.New(at), nil, 0)
+	})
+}
