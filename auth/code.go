@@ -275,7 +275,11 @@ func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, erro
 	}
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if ch.Purpose != PurposeSignIn || !*s.cfg.PasswordlessSignup {
+		// A challenge made for an account proves nothing once that account
+		// is gone: codes kept apart from the users' table (another node's
+		// Redis) outlive a deletion, and must not sign up a new account at
+		// the address of the deleted one.
+		if ch.UserID != "" || ch.Purpose != PurposeSignIn || !*s.cfg.PasswordlessSignup {
 			return nil, errInvalidCode
 		}
 		now := s.now()

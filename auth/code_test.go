@@ -1,11 +1,13 @@
 package auth_test
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/memstore"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
@@ -58,6 +60,26 @@ func TestSignInCode(t *testing.T) {
 			addr := email("nosignup")
 			_, err := e.svc.SignInCode(e.ctx, auth.Identity{Email: addr}, e.emailCode(addr))
 			checkErr(t, "the code of a suppressed message", err, errWrongSignInCode)
+		})
+
+		// Codes kept apart from the users' table (in memory here, in Redis
+		// on many nodes) outlive a deleted account; the SQL store's cascade
+		// no longer takes them along. Such a code must prove nothing, and
+		// above all must not sign up a new account at the address.
+		t.Run("code of a deleted account", func(t *testing.T) {
+			t.Parallel()
+			e := newMFAEnvDeps(t, st, nil, func(d *auth.Deps) { d.Challenges = memstore.NewCodes() })
+			addr := email("deleted")
+			u := e.signUp(addr, goodPassword)
+			code := e.emailCode(addr)
+			if err := e.svc.AdminDeleteUser(e.ctx, u.ID); err != nil {
+				t.Fatalf("AdminDeleteUser: %v", err)
+			}
+			_, err := e.svc.SignInCode(e.ctx, auth.Identity{Email: addr}, code)
+			checkErr(t, "the code of a deleted account", err, errWrongSignInCode)
+			if _, err := st.UserByEmail(e.ctx, addr); !errors.Is(err, auth.ErrNotFound) {
+				t.Errorf("an account exists at %s after the code of a deleted one: %v", addr, err)
+			}
 		})
 
 		runMFA(t, st, "refusals", func(t *testing.T, e *mfaEnv) {

@@ -132,23 +132,34 @@ func newMFAEnv(t *testing.T, st *sqlstore.Store, wrap func(auth.MFATokenStore) a
 // newMFAEnvWith is newMFAEnv with the config changed by edit (when not nil).
 func newMFAEnvWith(t *testing.T, st *sqlstore.Store, wrap func(auth.MFATokenStore) auth.MFATokenStore, edit func(*auth.Config)) *mfaEnv {
 	t.Helper()
+	return newMFAEnvDeps(t, st, edit, func(d *auth.Deps) {
+		if wrap != nil {
+			d.MFATokens = wrap(d.MFATokens)
+		}
+	})
+}
+
+// newMFAEnvDeps is newMFAEnvWith with the ports changed by editDeps (when
+// not nil), for a service whose short-lived ports live elsewhere.
+func newMFAEnvDeps(t *testing.T, st *sqlstore.Store, edit func(*auth.Config), editDeps func(*auth.Deps)) *mfaEnv {
+	t.Helper()
 	e := newEnv(t, st)
 	mail := &fakeOutbox{clock: e.clock}
-	var tokens auth.MFATokenStore = st
-	if wrap != nil {
-		tokens = wrap(st)
-	}
 	cfg := auth.Config{SuccessorKey: successorKey, CodeKey: mfaCodeKey, AppName: mfaAppName,
 		PublicURL: testIssuer, AllowedRedirects: []string{testIssuer}}
 	if edit != nil {
 		edit(&cfg)
 	}
-	svc, err := auth.New(cfg, auth.Deps{
+	deps := auth.Deps{
 		Store: st, Hasher: password.New(fastParams, 4), Policy: password.DefaultPolicy, Signer: e.keys, Throttle: e.throttle,
 		Clock: e.clock, Observer: e.obs,
 		Challenges: st, Outbox: mail, Messages: st, SendLimiter: throttle.NewWindow(e.clock, nil, 0),
-		Factors: st, MFATokens: tokens, Sealer: testBox(), Audit: st,
-	})
+		Factors: st, MFATokens: st, Sealer: testBox(), Audit: st,
+	}
+	if editDeps != nil {
+		editDeps(&deps)
+	}
+	svc, err := auth.New(cfg, deps)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}
