@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -274,21 +275,46 @@ func (g *Gatehouse) Close() error {
 	return err
 }
 
-type principalKey struct{}
+// User is who a request that RequireAuth let through is signed in as. It is
+// a plain copy: nothing an application does with it reaches Gatehouse's own
+// view of the session.
+type User struct {
+	// ID is the user's id, the sub of their access tokens.
+	ID    string
+	Email string
+	Name  string
+	// SessionID names the session the request came with.
+	SessionID string
+	// AAL is the session's assurance level: "aal1", or "aal2" after a
+	// second factor.
+	AAL string
+	// AMR lists the methods the session was signed in with ("pwd", "otp",
+	// "link", "totp", ...).
+	AMR []string
+}
+
+type userKey struct{}
 
 // RequireAuth lets through only requests signed in with a Bearer access
 // token or the session cookie, and makes the user available to h through
 // UserFrom; others get a 401 problem.
 func (g *Gatehouse) RequireAuth(h http.Handler) http.Handler {
 	return g.api.RequireAuth(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		u := User{
+			ID: p.User.ID, Email: p.User.Email, Name: p.User.Name,
+			SessionID: p.Session.ID, AAL: p.Session.AAL, AMR: slices.Clone(p.Session.AMR),
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 	})
 }
 
-// UserFrom answers who a request passed by RequireAuth is signed in as.
-func UserFrom(ctx context.Context) (*auth.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*auth.Principal)
-	return p, ok
+// UserFrom returns who a request passed by RequireAuth is signed in as, and
+// false for a request that did not pass through it. Each call returns its
+// own copy.
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userKey{}).(User)
+	u.AMR = slices.Clone(u.AMR)
+	return u, ok
 }
 
 // NewLogger builds the logger cfg describes: JSON lines, or readable text

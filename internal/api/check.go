@@ -50,12 +50,16 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 	// The body is the same for as long as this view of the session is
 	// cached: render it once, not on every request.
-	b := p.Memo(func() any {
+	b, _ := p.Memo(checkBodyKey{}, func() any {
 		b, _ := json.Marshal(checkBody{User: userView(&p.User), Session: sessionView(&p.Session, true)})
 		return b
 	}).([]byte)
 	_, _ = w.Write(b)
 }
+
+// checkBodyKey is the key of the rendered body among a principal's memos;
+// being unexported, no other package can store anything under it.
+type checkBodyKey struct{}
 
 // maxOriginalURL bounds the URL a sign-in redirect carries back; the
 // sign-in page ignores a longer redirect_to anyway.
