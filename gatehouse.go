@@ -135,7 +135,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
 		NoPasswordlessSignup: !cfg.PasswordlessSignup, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
-		CodeKey: box.Key("otp-code"), AppName: cfg.AppName,
+		CodeKey: box.Key("otp-code"), AppName: cfg.AppName, LinkURL: linkURL(cfg.PublicURL),
 		NoEmail: cfg.MailURL == "", SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 	}, deps)
 	if err != nil {
@@ -363,6 +363,12 @@ func devSecret(databaseURL string) (string, error) {
 		return "", fmt.Errorf("GATEHOUSE_SECRET: write dev secret: %w", err)
 	}
 	return s, nil
+}
+
+// linkURL returns where an emailed link leads: the page at /v1/verify that
+// consumes it (GET shows a button, the button's POST signs in).
+func linkURL(publicURL string) func(token string) string {
+	return func(token string) string { return publicURL + "/v1/verify?token=" + url.QueryEscape(token) }
 }
 
 // isLocalHTTP reports a plain-http localhost origin, where browsers drop

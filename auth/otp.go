@@ -161,7 +161,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 		}
 		ch.LinkHash = hash
 		ch.LinkExpiresAt = now.Add(s.cfg.MagicLinkTTL)
-		data.Link = s.cfg.PublicURL + "/v1/verify?token=" + plain
+		data.Link = s.cfg.LinkURL(plain)
 		data.LinkTTL = s.cfg.MagicLinkTTL
 	}
 	// Compose and store a message even when nothing will be sent (it is

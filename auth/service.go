@@ -46,8 +46,12 @@ type Config struct {
 	// NoPasswordlessSignup stops codes and links from creating accounts:
 	// unknown addresses then get the same answer and no message.
 	NoPasswordlessSignup bool
-	// PublicURL is the base of links in messages.
+	// PublicURL is Gatehouse's own origin; its host is named in messages.
 	PublicURL string
+	// LinkURL returns the address an emailed link carries for token: the
+	// page that consumes it, which belongs to the surface serving it, not
+	// to the flows. The wiring sets it; nil makes links PublicURL?token=….
+	LinkURL func(token string) string
 	// AllowedRedirects are the origins a link may send the browser back to.
 	AllowedRedirects []string
 	// CodeKey keys the HMAC that codes are stored under (32+ bytes, from
@@ -69,6 +73,10 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
+	if c.LinkURL == nil {
+		base := c.PublicURL
+		c.LinkURL = func(token string) string { return base + "?token=" + url.QueryEscape(token) }
+	}
 	if c.AccessTokenTTL <= 0 {
 		c.AccessTokenTTL = 15 * time.Minute
 	}

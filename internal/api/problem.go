@@ -74,6 +74,12 @@ var statusOf = map[auth.Kind]int{
 	auth.KindUnavailable:        http.StatusServiceUnavailable,
 }
 
+// causeDetails word the situations the flows name by a cause in the API's
+// terms: what to call next.
+var causeDetails = map[error]string{
+	auth.ErrNoEnrolment: "Start the authenticator set-up first (POST /v1/mfa/totp).",
+}
+
 // problemOf turns any error from a flow into a problem a client may see.
 // Unknown errors are failures of a backend (the flows answer *auth.Error for
 // everything a client caused), so they become 503 and are logged, with
@@ -93,6 +99,11 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 			log.ErrorContext(ctx, "backend unavailable", "err", err)
 		}
 		p := newProblem(status, string(ae.Kind), ae.Message)
+		for cause, detail := range causeDetails {
+			if errors.Is(err, cause) {
+				p.Detail = detail
+			}
+		}
 		for _, f := range ae.Fields {
 			p.Errors = append(p.Errors, FieldError{f.Field, f.Message})
 		}

@@ -512,18 +512,7 @@ func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *a
 
 // enrolmentGone reports ConfirmTOTP's answer for a set-up that expired
 // or was never started: showing the old key again would not help.
-func enrolmentGone(err error) bool {
-	var ae *auth.Error
-	if !errors.As(err, &ae) || ae.Kind != auth.KindInvalidRequest {
-		return false
-	}
-	for _, f := range ae.Fields {
-		if f.Field == "code" && strings.HasPrefix(f.Message, "no set-up") {
-			return true
-		}
-	}
-	return false
-}
+func enrolmentGone(err error) bool { return errors.Is(err, auth.ErrNoEnrolment) }
 
 // carriedTOTP rebuilds the set-up view from the otpauth URL the confirm
 // form carried back, so that a mistyped code costs no new scan. It is only
