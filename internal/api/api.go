@@ -17,7 +17,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // MaxBodyBytes is the largest request body accepted (API.md: 64 KiB).
@@ -70,14 +70,15 @@ type Options struct {
 
 // Server is the HTTP face of Gatehouse.
 type Server struct {
-	o       Options
-	auth    *auth.Service
-	log     *slog.Logger
-	metrics *Metrics
-	mux     *routeMux
-	api     huma.API
-	cookies sessioncookie.Policy
-	handler http.Handler
+	o        Options
+	auth     *auth.Service
+	log      *slog.Logger
+	metrics  *Metrics
+	mux      *routeMux
+	api      huma.API
+	cookies  httpauth.CookiePolicy
+	sessions httpauth.Sessions
+	handler  http.Handler
 }
 
 var humaErrorOnce sync.Once
@@ -98,7 +99,8 @@ func New(o Options) (*Server, error) {
 	humaErrorOnce.Do(func() { huma.NewError = humaError })
 
 	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()},
-		cookies: sessioncookie.Policy{Name: o.CookieName, Insecure: o.InsecureCookies}}
+		cookies: httpauth.CookiePolicy{Name: o.CookieName, Insecure: o.InsecureCookies}}
+	s.sessions = httpauth.Sessions{Auth: o.Auth, Cookies: s.cookies}
 	cfg := huma.DefaultConfig("Gatehouse", o.Version)
 	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
 	cfg.Servers = []*huma.Server{{URL: o.Issuer}}

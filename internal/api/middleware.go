@@ -5,26 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
-type ctxKey int
-
-const (
-	clientKey ctxKey = iota
-	principalKey
-)
-
-// clientOf answers who sent the request (set by the outermost middleware).
-func clientOf(ctx context.Context) auth.Client {
-	c, _ := ctx.Value(clientKey).(auth.Client)
-	return c
-}
+// clientOf returns who sent the request (set by the outermost middleware).
+func clientOf(ctx context.Context) auth.Client { return httpauth.ClientFrom(ctx) }
 
 // statusWriter remembers the status for the access log and metrics.
 type statusWriter struct {
@@ -79,12 +69,9 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		start := time.Now()
 		id := requestID(r)
 		w.Header().Set("X-Request-Id", id)
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
-		ctx := context.WithValue(r.Context(), clientKey, auth.Client{IP: ip, UserAgent: r.UserAgent()})
-		r = r.WithContext(ctx)
+		r = httpauth.WithClient(r)
+		ctx := r.Context()
+		ip := clientOf(ctx).IP
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

@@ -13,13 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // Options configure a Server.
@@ -30,7 +29,7 @@ type Options struct {
 	// PublicURL is Gatehouse's own origin.
 	PublicURL string
 	// Cookies names and flags the session cookie.
-	Cookies sessioncookie.Policy
+	Cookies httpauth.CookiePolicy
 	// AllowedRedirects are the origins a sign-in may return the browser
 	// to; the pages' Content-Security-Policy allows forms to lead there.
 	AllowedRedirects []string
@@ -127,29 +126,11 @@ func securityHeaders(h http.Header, csp string) {
 }
 
 // client describes the browser for sessions and throttling.
-func client(r *http.Request) auth.Client {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
-}
+func client(r *http.Request) auth.Client { return httpauth.ClientOf(r) }
 
-// principal answers the signed-in user of r's session cookie, or nil.
+// principal returns the signed-in user of r's session cookie, or nil.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
-	v := s.o.Cookies.Value(r)
-	if v == "" {
-		return nil, nil
-	}
-	p, err := s.auth.CookiePrincipal(r.Context(), v)
-	switch kind := auth.KindOf(err); {
-	case err == nil:
-		return p, nil
-	case kind == auth.KindUnauthorized || kind == auth.KindTokenRevoked || kind == auth.KindTokenExpired:
-		return nil, nil // an ended session is no session
-	default:
-		return nil, err
-	}
+	return httpauth.Sessions{Auth: s.auth, Cookies: s.o.Cookies}.CookiePrincipal(r)
 }
 
 // signedIn wraps a handler that needs a signed-in user: without one the
@@ -169,16 +150,8 @@ func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *auth.Pr
 			s.redirect(w, r, "/login?redirect_to="+url.QueryEscape(back))
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
+		next(w, r.WithContext(httpauth.WithPrincipal(r.Context(), p)), p)
 	}
-}
-
-type principalKey struct{}
-
-// principalFrom answers the principal signedIn stored, or nil.
-func principalFrom(ctx context.Context) *auth.Principal {
-	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
-	return p
 }
 
 // startSession sets the cookie of a finished browser sign-in and sends the
@@ -218,7 +191,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusServiceUnavailable
 	var ae *auth.Error
 	if errors.As(err, &ae) {
-		status = statusOf(ae.Kind)
+		status = httpauth.Status(ae.Kind)
 	}
 	s.render(w, r, status, "error", errorView{Title: "Something went wrong", Message: msg})
 }
@@ -281,25 +254,4 @@ func humanWait(seconds float64) string {
 	default:
 		return fmt.Sprintf("%d hours", (n+3599)/3600)
 	}
-}
-
-// statusOf maps an error kind to the page's status, as package api maps
-// it for problems.
-func statusOf(k auth.Kind) int {
-	switch k {
-	case auth.KindInvalidRequest, auth.KindWeakPassword:
-		return http.StatusBadRequest
-	case auth.KindInvalidCredentials, auth.KindInvalidCode, auth.KindCodeExpired, auth.KindUnauthorized,
-		auth.KindTokenExpired, auth.KindTokenRevoked:
-		return http.StatusUnauthorized
-	case auth.KindForbidden:
-		return http.StatusForbidden
-	case auth.KindNotFound:
-		return http.StatusNotFound
-	case auth.KindEmailTaken, auth.KindPhoneTaken:
-		return http.StatusConflict
-	case auth.KindRateLimited, auth.KindTooManyAttempts:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusServiceUnavailable
 }
