@@ -48,6 +48,9 @@ type Gatehouse struct {
 	keys  *token.Keys
 	auth  *auth.Service
 	api   *api.Server
+	// handler is the front door: the shared middleware around the mux
+	// that sends each request to the API or to the pages.
+	handler http.Handler
 
 	// stop ends the background work (delivery, purging); bg waits for it.
 	stop context.CancelFunc
@@ -153,14 +156,14 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
-		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
+		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cookies.Insecure, Version: Version,
 		Messages: g.store, Audit: g.store, NoForwardAuthRedirect: !cfg.ForwardAuthRedirect,
-		Pages: pages, PagesForbidden: http.HandlerFunc(pages.Forbidden),
 	})
 	if err != nil {
 		return err
 	}
-	return nil
+	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins)
+	return err
 }
 
 // startDelivery builds the outbox the flows write to and, unless
@@ -246,7 +249,7 @@ func (g *Gatehouse) purge(ctx context.Context) {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.api.ServeHTTP(w, r) }
+func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
 // Handler answers g as an http.Handler (API.md names it so).
 func (g *Gatehouse) Handler() http.Handler { return g }

@@ -2,6 +2,9 @@
 // applications call (/v1/check, /.well-known/…) and the operational ones
 // (/healthz, /readyz, /metrics, /openapi.json, /docs). Handlers parse, call
 // one flow of package auth, and render; every error is an RFC 9457 problem.
+// The pages are package web's; the root package routes between the two and
+// runs the middleware they share (request log, metrics, recovery,
+// cross-origin protection).
 package api
 
 import (
@@ -9,7 +12,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -47,7 +49,8 @@ type Options struct {
 	AdminAPIKey string
 	// CookieName is the browser session cookie's name.
 	CookieName string
-	// TrustedOrigins may make cross-origin state-changing requests.
+	// TrustedOrigins may call the API from a browser with credentials
+	// (CORS).
 	TrustedOrigins []string
 	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
 	InsecureCookies bool
@@ -61,11 +64,6 @@ type Options struct {
 	Audit AuditLister
 	// Version is shown in the OpenAPI document.
 	Version string
-	// Pages, when set, serves every path outside /v1 and /.well-known that
-	// no API route takes (the web pages); PagesForbidden answers a refused
-	// cross-site request to one of them (an HTML page rather than a
-	// problem document).
-	Pages, PagesForbidden http.Handler
 }
 
 // Server is the HTTP face of Gatehouse.
@@ -131,24 +129,34 @@ func New(o Options) (*Server, error) {
 	s.registerCheck()
 	s.registerOps()
 
-	var h http.Handler = s.mux
-	cop := http.NewCrossOriginProtection()
-	for _, origin := range o.TrustedOrigins {
-		if err := cop.AddTrustedOrigin(origin); err != nil {
-			return nil, err
-		}
-	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o.PagesForbidden != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
-			o.PagesForbidden.ServeHTTP(w, r)
-			return
-		}
-		writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
-	}))
-	h = cop.Handler(h)
-	s.handler = s.observe(s.cors(h))
+	s.handler = withClient(s.cors(s.mux))
 	return s, nil
 }
+
+// withClient makes sure the client is in the context of a request that did
+// not come through the root's middleware (a Server used on its own).
+func withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpauth.ClientFrom(r.Context()) == (auth.Client{}) {
+			r = httpauth.WithClient(r)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Forbidden writes the problem of a state-changing request from another
+// site, which the cross-origin protection refused.
+func Forbidden(w http.ResponseWriter, _ *http.Request) {
+	writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
+}
+
+// Failed writes the problem of a request whose handler panicked: a bug.
+func Failed(w http.ResponseWriter, _ *http.Request) {
+	writeProblem(w, newProblem(http.StatusInternalServerError, "internal", "The server failed to answer; this is a bug."))
+}
+
+// clientOf returns who sent the request.
+func clientOf(ctx context.Context) auth.Client { return httpauth.ClientFrom(ctx) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -82,10 +82,6 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "This route does not answer "+r.Method+"."))
 		return
 	}
-	if s.o.Pages != nil && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/.well-known/") {
-		s.o.Pages.ServeHTTP(w, r) // the web pages: everything outside the API
-		return
-	}
 	writeProblem(w, newProblem(http.StatusNotFound, string(auth.KindNotFound), "There is nothing at this path."))
 }
 

@@ -86,7 +86,7 @@ func mfaView(m *auth.MFARequired, message string, isErr bool) verifyView {
 }
 
 func (s *Server) renderVerify(w http.ResponseWriter, status int, v verifyView) {
-	v.Restart = v.Error && v.Token == "" && v.MFAToken == "" && s.o.Pages != nil
+	v.Restart = v.Error && v.Token == "" && v.MFAToken == ""
 	var buf bytes.Buffer
 	if err := verifyPage.Execute(&buf, v); err != nil {
 		http.Error(w, "page failed", http.StatusInternalServerError)
