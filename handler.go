@@ -22,8 +22,9 @@ var apiPaths = []string{
 	"/openapi.json", "/openapi.yaml", "/openapi-3.0.json", "/openapi-3.0.yaml",
 }
 
-// pagePaths are the pages under /v1 (none yet).
-var pagePaths []string
+// pagePaths are the pages under /v1: the page an emailed link opens (its
+// address is in every message sent, so it keeps its place under /v1).
+var pagePaths = []string{"GET /v1/verify", "POST /v1/verify"}
 
 // frontDoor is the one http.Handler of the house: the middleware the API
 // and the pages share, around the mux that sends each request to one of

@@ -43,6 +43,10 @@ func TestFrontDoor(t *testing.T) {
 		// for a form.
 		{"POST", "/v1/logout", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403, problem},
 		{"POST", "/login/code", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403, page},
+		{"POST", "/v1/verify", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403, page},
+		// The link page is the pages'; the API still names its methods.
+		{"POST", "/v1/verify", nil, 400, page},
+		{"PUT", "/v1/verify", nil, 405, problem},
 		// A trusted origin may call the API.
 		{"POST", "/v1/logout", http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://app.example.test"}}, 401, problem},
 	} {

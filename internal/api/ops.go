@@ -67,13 +67,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // notFound answers every request no route matched: 405 with Allow when the
-// path exists under another method, else 404; both as problems.
+// path exists under another method, else 404; both as problems. A path the
+// document lists but another surface serves (the link page) counts too.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	var allow []string
+	documented := s.api.OpenAPI().Paths[r.URL.Path]
 	for _, m := range methods {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" || documentedOp(documented, m) {
 			allow = append(allow, m)
 		}
 	}
@@ -83,6 +85,17 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeProblem(w, newProblem(http.StatusNotFound, string(auth.KindNotFound), "There is nothing at this path."))
+}
+
+// documentedOp reports whether item lists an operation for method.
+func documentedOp(item *huma.PathItem, method string) bool {
+	if item == nil {
+		return false
+	}
+	return map[string]*huma.Operation{
+		http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodPut: item.Put,
+		http.MethodPatch: item.Patch, http.MethodDelete: item.Delete,
+	}[method] != nil
 }
 
 var docsTemplate = template.Must(template.New("docs").Parse(`<!doctype html>

@@ -73,6 +73,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{o: o, auth: o.Auth, log: o.Logger, mux: http.NewServeMux(), tpl: tpl, csp: contentSecurityPolicy(o.AllowedRedirects)}
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
+	s.registerVerify()
 	s.registerAccount()
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.notFound)
