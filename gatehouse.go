@@ -146,18 +146,18 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	}
 	g.auth = svc
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
-	pages, err := web.New(web.Options{
-		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
-		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log,
-	})
-	if err != nil {
-		return err
-	}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
 		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cookies.Insecure, Version: Version,
 		Messages: g.store, Audit: g.store, NoForwardAuthRedirect: !cfg.ForwardAuthRedirect,
+	})
+	if err != nil {
+		return err
+	}
+	pages, err := web.New(web.Options{
+		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
+		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log, APIDocs: apiDocs(g.api),
 	})
 	if err != nil {
 		return err

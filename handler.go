@@ -18,8 +18,18 @@ import (
 // Everything else is a page.
 var apiPaths = []string{
 	"/v1", "/v1/", "/.well-known/",
-	"/healthz", "/readyz", "/metrics", "/docs",
+	"/healthz", "/readyz", "/metrics",
 	"/openapi.json", "/openapi.yaml", "/openapi-3.0.json", "/openapi-3.0.yaml",
+}
+
+// apiDocs is the API's document as the pages' /docs index shows it.
+func apiDocs(s *api.Server) *web.APIDocs {
+	info := s.OpenAPI().Info
+	d := &web.APIDocs{Title: info.Title, Version: info.Version, Description: info.Description}
+	for _, o := range s.Operations() {
+		d.Operations = append(d.Operations, web.APIOperation(o))
+	}
+	return d
 }
 
 // pagePaths are the pages under /v1: the page an emailed link opens (its

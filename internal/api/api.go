@@ -1,6 +1,6 @@
 // Package api serves Gatehouse's JSON API (/v1), the endpoints other
 // applications call (/v1/check, /.well-known/…) and the operational ones
-// (/healthz, /readyz, /metrics, /openapi.json, /docs). Handlers parse, call
+// (/healthz, /readyz, /metrics, /openapi.json). Handlers parse, call
 // one flow of package auth, and render; every error is an RFC 9457 problem.
 // The pages are package web's; the root package routes between the two and
 // runs the middleware they share (request log, metrics, recovery,

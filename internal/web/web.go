@@ -35,8 +35,10 @@ type Options struct {
 	AllowedRedirects []string
 	// Admin backs the admin page (users, sessions, deliveries); nil
 	// turns the page off.
-	Admin  AdminStore
-	Logger *slog.Logger
+	Admin AdminStore
+	// APIDocs is shown at /docs; nil turns the page off.
+	APIDocs *APIDocs
+	Logger  *slog.Logger
 }
 
 // AdminStore is what the admin page reads beyond the flows: recent
@@ -74,6 +76,7 @@ func New(o Options) (*Server, error) {
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
 	s.registerVerify()
+	s.registerDocs()
 	s.registerAccount()
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.notFound)
