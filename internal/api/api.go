@@ -54,6 +54,10 @@ type Options struct {
 	TrustedOrigins []string
 	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
 	InsecureCookies bool
+	// SignInURL is the sign-in page's address (the pages'), where
+	// /v1/check sends a browser navigation without a live session; with
+	// none, such navigations get 401 like any other request.
+	SignInURL string
 	// NoForwardAuthRedirect keeps /v1/check at 401 for browser navigations
 	// a proxy forwards, instead of sending them to the sign-in page
 	// (GATEHOUSE_FORWARD_AUTH_REDIRECT=false).

@@ -78,7 +78,7 @@ const maxOriginalURL = 2048
 // (GATEHOUSE_ALLOWED_REDIRECTS), so forged forwarded headers lead nowhere
 // else.
 func (s *Server) signInRedirect(r *http.Request, err error) string {
-	if s.o.NoForwardAuthRedirect || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
+	if s.o.NoForwardAuthRedirect || s.o.SignInURL == "" || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
 		return ""
 	}
 	switch auth.KindOf(err) {
@@ -90,7 +90,7 @@ func (s *Server) signInRedirect(r *http.Request, err error) string {
 	if orig == "" {
 		return ""
 	}
-	return s.o.Issuer + "/login?redirect_to=" + url.QueryEscape(orig)
+	return s.o.SignInURL + "?redirect_to=" + url.QueryEscape(orig)
 }
 
 // acceptsHTML reports an Accept header that lists text/html with a q other
