@@ -148,8 +148,8 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
-		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
-		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cookies.Insecure, Version: Version,
+		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
+		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, NoForwardAuthRedirect: !cfg.ForwardAuthRedirect,
 		SignInURL: cfg.PublicURL + "/login",
 	})

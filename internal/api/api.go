@@ -47,13 +47,12 @@ type Options struct {
 	Issuer string
 	// AdminAPIKey enables /v1/admin when not empty.
 	AdminAPIKey string
-	// CookieName is the browser session cookie's name.
-	CookieName string
+	// Cookies names and flags the browser session cookie, as for the
+	// pages (the name defaults to gatehouse_session).
+	Cookies httpauth.CookiePolicy
 	// TrustedOrigins may call the API from a browser with credentials
 	// (CORS).
 	TrustedOrigins []string
-	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
-	InsecureCookies bool
 	// SignInURL is the sign-in page's address (the pages'), where
 	// /v1/check sends a browser navigation without a live session; with
 	// none, such navigations get 401 like any other request.
@@ -93,15 +92,15 @@ func New(o Options) (*Server, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	if o.CookieName == "" {
-		o.CookieName = "gatehouse_session"
+	if o.Cookies.Name == "" {
+		o.Cookies.Name = "gatehouse_session"
 	}
 	// huma's error constructor is a package variable: Gatehouse sets it
 	// once to its problem type.
 	humaErrorOnce.Do(func() { huma.NewError = humaError })
 
 	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()},
-		cookies: httpauth.CookiePolicy{Name: o.CookieName, Insecure: o.InsecureCookies}}
+		cookies: o.Cookies}
 	s.sessions = httpauth.Sessions{Auth: o.Auth, Cookies: s.cookies}
 	cfg := huma.DefaultConfig("Gatehouse", o.Version)
 	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
@@ -117,7 +116,7 @@ func New(o Options) (*Server, error) {
 	cfg.Formats["application/x-www-form-urlencoded"] = formFormat
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":   {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "An access token from POST /v1/token."},
-		"cookie":   {Type: "apiKey", In: "cookie", Name: o.CookieName, Description: "The browser session cookie."},
+		"cookie":   {Type: "apiKey", In: "cookie", Name: o.Cookies.Name, Description: "The browser session cookie."},
 		"adminKey": {Type: "http", Scheme: "bearer", Description: "GATEHOUSE_ADMIN_API_KEY."},
 	}
 	s.api = humago.New(s.mux, cfg)

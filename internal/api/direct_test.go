@@ -49,7 +49,7 @@ func newDirect(tb testing.TB, params password.Params) *direct {
 	}
 	srv, err := api.New(api.Options{
 		Auth: svc, Keys: keys, Store: st, Clock: clock, Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
-		Issuer: testIssuer, AdminAPIKey: testAdminKey, CookieName: "gatehouse_session", Version: "test",
+		Issuer: testIssuer, AdminAPIKey: testAdminKey, Version: "test",
 		SignInURL: testIssuer + "/login", // as gatehouse.New wires it
 	})
 	if err != nil {

@@ -163,7 +163,6 @@ func staticHandler() http.Handler {
 			// An unversioned URL (the API's link page) must see an upgrade.
 			h.Set("Cache-Control", "no-cache")
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	})
 }

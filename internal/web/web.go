@@ -120,11 +120,11 @@ func contentSecurityPolicy(redirects []string) string {
 }
 
 // securityHeaders are on every page. Pages carry codes, tokens in links
-// and personal data: none is cached, none leaks through a Referer.
+// and personal data: none is cached, none leaks through a Referer. (The
+// root makes every answer nosniff, pages and static files included.)
 func securityHeaders(h http.Header, csp string) {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 }
