@@ -55,6 +55,8 @@ type Server struct {
 	mux  *http.ServeMux
 	tpl  *templates
 	csp  string
+	// sessions finds the signed-in user of a request's cookie.
+	sessions httpauth.Sessions
 }
 
 // New parses the templates and registers every page.
@@ -72,7 +74,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, auth: o.Auth, log: o.Logger, mux: http.NewServeMux(), tpl: tpl, csp: contentSecurityPolicy(o.AllowedRedirects)}
+	s := &Server{o: o, auth: o.Auth, log: o.Logger, mux: http.NewServeMux(), tpl: tpl, csp: contentSecurityPolicy(o.AllowedRedirects),
+		sessions: httpauth.Sessions{Auth: o.Auth, Cookies: o.Cookies}}
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
 	s.registerVerify()
@@ -134,7 +137,7 @@ func client(r *http.Request) auth.Client { return httpauth.ClientOf(r) }
 
 // principal returns the signed-in user of r's session cookie, or nil.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
-	return httpauth.Sessions{Auth: s.auth, Cookies: s.o.Cookies}.CookiePrincipal(r)
+	return s.sessions.CookiePrincipal(r)
 }
 
 // signedIn wraps a handler that needs a signed-in user: without one the
