@@ -25,7 +25,7 @@ var apiPaths = []string{
 // apiDocs is the API's document as the pages' /docs index shows it.
 func apiDocs(s *api.Server) *web.APIDocs {
 	info := s.OpenAPI().Info
-	d := &web.APIDocs{Title: info.Title, Version: info.Version, Description: info.Description}
+	d := &web.APIDocs{Title: info.Title, Version: info.Version, Description: info.Description, Document: "/openapi.json"}
 	for _, o := range s.Operations() {
 		d.Operations = append(d.Operations, web.APIOperation(o))
 	}

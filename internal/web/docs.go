@@ -7,6 +7,8 @@ import "net/http"
 // builds from that document (the pages do not know the API's routes).
 type APIDocs struct {
 	Title, Version, Description string
+	// Document is the address of the machine-readable OpenAPI document.
+	Document string
 	// Operations come grouped by tag, in the order they are shown.
 	Operations []APIOperation
 }
@@ -24,8 +26,8 @@ type docsGroup struct {
 
 // docsView is the /docs page.
 type docsView struct {
-	Title, Version, Description string
-	Groups                      []docsGroup
+	Title, Version, Description, Document string
+	Groups                                []docsGroup
 }
 
 func (s *Server) registerDocs() {
@@ -33,7 +35,7 @@ func (s *Server) registerDocs() {
 		return
 	}
 	d := s.o.APIDocs
-	v := docsView{Title: d.Title, Version: d.Version, Description: d.Description}
+	v := docsView{Title: d.Title, Version: d.Version, Description: d.Description, Document: d.Document}
 	for _, o := range d.Operations {
 		if n := len(v.Groups); n == 0 || v.Groups[n-1].Tag != o.Tag {
 			v.Groups = append(v.Groups, docsGroup{Tag: o.Tag})
