@@ -1,4 +1,4 @@
-// Package gatehouse is an authentication server as a library: New answers
+// Package gatehouse is an authentication server as a library: New returns
 // an http.Handler that serves sign-up, sign-in, sessions, tokens, the check
 // endpoint and the admin API. Mount it in any net/http application, or run
 // the gatehouse command, a thin CLI around this package.
@@ -252,19 +252,19 @@ func (g *Gatehouse) purge(ctx context.Context) {
 // ServeHTTP implements http.Handler.
 func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
-// Handler answers g as an http.Handler (API.md names it so).
+// Handler returns g as an http.Handler (API.md names it so).
 func (g *Gatehouse) Handler() http.Handler { return g }
 
-// Auth answers the flows, for the CLI and for programs embedding Gatehouse.
+// Auth returns the flows, for the CLI and for programs embedding Gatehouse.
 func (g *Gatehouse) Auth() *auth.Service { return g.auth }
 
-// Keys answers the signing key set (rotate, list).
+// Keys returns the signing key set (rotate, list).
 func (g *Gatehouse) Keys() *token.Keys { return g.keys }
 
-// Config answers the effective configuration.
+// Config returns the effective configuration.
 func (g *Gatehouse) Config() Config { return g.cfg }
 
-// Logger answers the logger every part of g writes to.
+// Logger returns the logger every part of g writes to.
 func (g *Gatehouse) Logger() *slog.Logger { return g.log }
 
 // Close stops the background work (a message being sent is left to
@@ -333,7 +333,7 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// devSecret answers the secret dev mode keeps in the data folder (beside
+// devSecret returns the secret dev mode keeps in the data folder (beside
 // the SQLite file), generating it on first start, so sessions and keys
 // survive restarts without any setting.
 func devSecret(databaseURL string) (string, error) {
