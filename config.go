@@ -15,10 +15,10 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
 	"github.com/gatehouse/gatehouse/internal/phone"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
 // Config is everything Gatehouse can be told. The environment names are the
@@ -26,7 +26,7 @@ import (
 //
 // Every setting has one default, written once, in the package that uses
 // it: auth.DefaultConfig for the lifetimes, the codes and sign-up; the mail
-// and SMS senders for their providers' API URLs; sessioncookie for the
+// and SMS senders for their providers' API URLs; httpauth for the
 // cookie name; this file (DefaultConfig) for what only the server uses
 // (address, public and database URLs, the SMS country cap, the forward-auth
 // redirect, logging). The rule: DefaultConfig gathers them, LoadConfig
@@ -152,7 +152,7 @@ func DefaultConfig() Config {
 		RefreshTokenTTL:   a.RefreshTokenTTL,
 		RefreshGrace:      a.RefreshGrace,
 		SessionTTL:        a.SessionTTL,
-		SessionCookieName: sessioncookie.DefaultName,
+		SessionCookieName: httpauth.DefaultCookieName,
 
 		PostmarkAPIURL: mail.DefaultPostmarkAPIURL,
 		TwilioAPIURL:   sms.DefaultTwilioAPIURL,

@@ -16,9 +16,9 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 )
 
 const testSecret = "config-test-secret-0123456789-abcdef"
@@ -390,7 +390,7 @@ func TestDefaultsHaveOneHome(t *testing.T) {
 		{"MagicLinkTTL", d.MagicLinkTTL, a.MagicLinkTTL},
 		{"PasswordlessSignup", d.PasswordlessSignup, *a.PasswordlessSignup},
 		{"AppName", d.AppName, a.AppName},
-		{"SessionCookieName", d.SessionCookieName, sessioncookie.DefaultName},
+		{"SessionCookieName", d.SessionCookieName, httpauth.DefaultCookieName},
 		{"PostmarkAPIURL", d.PostmarkAPIURL, mail.DefaultPostmarkAPIURL},
 		{"TwilioAPIURL", d.TwilioAPIURL, sms.DefaultTwilioAPIURL},
 	} {

@@ -1,4 +1,4 @@
-// Package gatehouse is an authentication server as a library: New answers
+// Package gatehouse is an authentication server as a library: New returns
 // an http.Handler that serves sign-up, sign-in, sessions, tokens, the check
 // endpoint and the admin API. Mount it in any net/http application, or run
 // the gatehouse command, a thin CLI around this package.
@@ -17,19 +17,20 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/seal"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/throttle"
 	"github.com/gatehouse/gatehouse/internal/token"
@@ -47,6 +48,9 @@ type Gatehouse struct {
 	keys  *token.Keys
 	auth  *auth.Service
 	api   *api.Server
+	// handler is the front door: the shared middleware around the mux
+	// that sends each request to the API or to the pages.
+	handler http.Handler
 
 	// stop ends the background work (delivery, purging); bg waits for it.
 	stop context.CancelFunc
@@ -137,32 +141,33 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
 		PasswordlessSignup: new(cfg.PasswordlessSignup), PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
-		CodeKey: box.Key("otp-code"), AppName: cfg.AppName,
+		CodeKey: box.Key("otp-code"), AppName: cfg.AppName, LinkURL: linkURL(cfg.PublicURL),
 		Email: new(cfg.MailURL != ""), SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 	}, deps)
 	if err != nil {
 		return err
 	}
 	g.auth = svc
-	cookies := sessioncookie.Policy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
-	pages, err := web.New(web.Options{
-		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
-		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log,
-	})
-	if err != nil {
-		return err
-	}
+	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
-		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, CookieName: cfg.SessionCookieName,
-		TrustedOrigins: cfg.CORSOrigins, InsecureCookies: cfg.Dev && isLocalHTTP(cfg.PublicURL), Version: Version,
+		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
+		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
-		Pages: pages, PagesForbidden: http.HandlerFunc(pages.Forbidden),
+		SignInURL: cfg.PublicURL + "/login",
 	})
 	if err != nil {
 		return err
 	}
-	return nil
+	pages, err := web.New(web.Options{
+		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
+		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log, APIDocs: apiDocs(g.api),
+	})
+	if err != nil {
+		return err
+	}
+	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins)
+	return err
 }
 
 // startDelivery builds the outbox the flows write to and, unless
@@ -248,21 +253,21 @@ func (g *Gatehouse) purge(ctx context.Context) {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.api.ServeHTTP(w, r) }
+func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
-// Handler answers g as an http.Handler (docs/contract.md names it so).
+// Handler returns g as an http.Handler (docs/contract.md names it so).
 func (g *Gatehouse) Handler() http.Handler { return g }
 
-// Auth answers the flows, for the CLI and for programs embedding Gatehouse.
+// Auth returns the flows, for the CLI and for programs embedding Gatehouse.
 func (g *Gatehouse) Auth() *auth.Service { return g.auth }
 
-// Keys answers the signing key set (rotate, list).
+// Keys returns the signing key set (rotate, list).
 func (g *Gatehouse) Keys() *token.Keys { return g.keys }
 
-// Config answers the effective configuration.
+// Config returns the effective configuration.
 func (g *Gatehouse) Config() Config { return g.cfg }
 
-// Logger answers the logger every part of g writes to.
+// Logger returns the logger every part of g writes to.
 func (g *Gatehouse) Logger() *slog.Logger { return g.log }
 
 // Close stops the background work (a message being sent is left to
@@ -280,21 +285,46 @@ func (g *Gatehouse) Close() error {
 	return err
 }
 
-type principalKey struct{}
+// User is who a request that RequireAuth let through is signed in as. It is
+// a plain copy: nothing an application does with it reaches Gatehouse's own
+// view of the session.
+type User struct {
+	// ID is the user's id, the sub of their access tokens.
+	ID    string
+	Email string
+	Name  string
+	// SessionID names the session the request came with.
+	SessionID string
+	// AAL is the session's assurance level: "aal1", or "aal2" after a
+	// second factor.
+	AAL string
+	// AMR lists the methods the session was signed in with ("pwd", "otp",
+	// "link", "totp", ...).
+	AMR []string
+}
+
+type userKey struct{}
 
 // RequireAuth lets through only requests signed in with a Bearer access
 // token or the session cookie, and makes the user available to h through
 // UserFrom; others get a 401 problem.
 func (g *Gatehouse) RequireAuth(h http.Handler) http.Handler {
 	return g.api.RequireAuth(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		u := User{
+			ID: p.User.ID, Email: p.User.Email, Name: p.User.Name,
+			SessionID: p.Session.ID, AAL: p.Session.AAL, AMR: slices.Clone(p.Session.AMR),
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
 	})
 }
 
-// UserFrom answers who a request passed by RequireAuth is signed in as.
-func UserFrom(ctx context.Context) (*auth.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(*auth.Principal)
-	return p, ok
+// UserFrom returns who a request passed by RequireAuth is signed in as, and
+// false for a request that did not pass through it. Each call returns its
+// own copy.
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userKey{}).(User)
+	u.AMR = slices.Clone(u.AMR)
+	return u, ok
 }
 
 // NewLogger builds the logger cfg describes: JSON lines, or readable text
@@ -309,7 +339,7 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// devSecret answers the secret dev mode keeps in the data folder (beside
+// devSecret returns the secret dev mode keeps in the data folder (beside
 // the SQLite file), generating it on first start, so sessions and keys
 // survive restarts without any setting.
 func devSecret(databaseURL string) (string, error) {
@@ -343,6 +373,12 @@ func devSecret(databaseURL string) (string, error) {
 		return "", fmt.Errorf("GATEHOUSE_SECRET: write dev secret: %w", err)
 	}
 	return s, nil
+}
+
+// linkURL returns where an emailed link leads: the page at /v1/verify that
+// consumes it (GET shows a button, the button's POST signs in).
+func linkURL(publicURL string) func(token string) string {
+	return func(token string) string { return publicURL + "/v1/verify?token=" + url.QueryEscape(token) }
 }
 
 // isLocalHTTP reports a plain-http localhost origin, where browsers drop

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,7 +89,7 @@ func TestRequireAuth(t *testing.T) {
 		tok := signIn(t, g, "app@example.com")
 
 		var calls int
-		var seen *auth.Principal
+		var seen gatehouse.User
 		mux := http.NewServeMux()
 		mux.Handle("/", g.Handler())
 		mux.Handle("/app/", g.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +99,7 @@ func TestRequireAuth(t *testing.T) {
 				t.Error("UserFrom found no user behind RequireAuth")
 			}
 			seen = p
-			io.WriteString(w, "hello "+p.User.Email)
+			io.WriteString(w, "hello "+p.Email)
 		})))
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
@@ -121,11 +122,8 @@ func TestRequireAuth(t *testing.T) {
 		if res.StatusCode != http.StatusOK || body != "hello app@example.com" {
 			t.Fatalf("signed in: %d %q", res.StatusCode, body)
 		}
-		if seen == nil || seen.User.Email != "app@example.com" || seen.Session.ID == "" {
-			t.Errorf("principal %+v", seen)
-		}
-		if seen != nil && strings.HasPrefix(seen.User.PasswordHash, "$argon2") {
-			t.Error("the principal handed to apps carries the password hash")
+		if seen.ID == "" || seen.Email != "app@example.com" || seen.SessionID == "" || seen.AAL != "aal1" || !slices.Equal(seen.AMR, []string{"pwd"}) {
+			t.Errorf("user %+v", seen)
 		}
 
 		for _, a := range []string{"", "Bearer garbage", "Basic " + tok} {
@@ -154,6 +152,76 @@ func TestRequireAuth(t *testing.T) {
 			t.Error("UserFrom found a user in an empty context")
 		}
 	})
+}
+
+// TestEmbeddingAppCannotBreakCheck: an application that mounts Gatehouse
+// does everything it can with the user RequireAuth hands it, and with the
+// principals the exported flows return, and /v1/check still answers 200
+// with the session as it is, from the same cached view.
+func TestEmbeddingAppCannotBreakCheck(t *testing.T) {
+	t.Parallel()
+	g := newGatehouse(t, testConfig(sqltest.SQLiteURL(t), clocktest.New(time.Now())))
+	tok := signIn(t, g, "embed@example.com")
+
+	mux := http.NewServeMux()
+	mux.Handle("/", g.Handler())
+	mux.Handle("/app/", g.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := gatehouse.UserFrom(r.Context())
+		u.AMR[0] = "mfa"
+		u.AMR = append(u.AMR, "hwk")
+		u.ID, u.Email, u.SessionID, u.AAL = "someone-else", "evil@example.com", "", "aal2"
+		if again, _ := gatehouse.UserFrom(r.Context()); again.Email != "embed@example.com" || !slices.Equal(again.AMR, []string{"pwd"}) {
+			t.Errorf("a change to one copy shows in the next: %+v", again)
+		}
+		// What the exported flows hand out: their memo can hold anything
+		// under any key this package can name.
+		p, err := g.Auth().BearerPrincipal(r.Context(), tok)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, key := range []any{nil, "", "check", struct{}{}, 0} {
+			p.Memo(key, func() any { return 42 })
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, b
+	}
+	for round := range 2 { // before and after the check's own body is cached
+		if res, _ := get("/app/"); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("round %d: the app answered %d", round, res.StatusCode)
+		}
+		res, body := get("/v1/check")
+		var who struct {
+			User struct {
+				Email string `json:"email"`
+			} `json:"user"`
+			Session struct {
+				AAL string   `json:"aal"`
+				AMR []string `json:"amr"`
+			} `json:"session"`
+		}
+		if res.StatusCode != http.StatusOK || json.Unmarshal(body, &who) != nil ||
+			who.User.Email != "embed@example.com" || who.Session.AAL != "aal1" || !slices.Equal(who.Session.AMR, []string{"pwd"}) {
+			t.Errorf("round %d: /v1/check answered %d %s", round, res.StatusCode, body)
+		}
+		if res.Header.Get("X-Auth-Email") != "embed@example.com" {
+			t.Errorf("round %d: X-Auth-Email %q", round, res.Header.Get("X-Auth-Email"))
+		}
+	}
 }
 
 func TestNewAnswersEffectiveConfig(t *testing.T) {

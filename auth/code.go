@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/url"
 	"strings"
 	"time"
 
@@ -145,7 +144,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 		}
 		ch.LinkHash = hash
 		ch.LinkExpiresAt = now.Add(s.cfg.MagicLinkTTL)
-		data.Link = s.cfg.PublicURL + "/v1/verify?token=" + plain
+		data.Link = s.cfg.LinkURL(plain)
 		data.LinkTTL = s.cfg.MagicLinkTTL
 	}
 	// Compose and store a message even when nothing will be sent (it is
@@ -167,32 +166,6 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 		s.outbox.Wake()
 	}
 	return nil
-}
-
-// allowedRedirect returns target when its origin is on the allow-list (or
-// it is a path on this server), else "": a link never sends a browser to a
-// place the operator did not allow.
-func (s *Service) allowedRedirect(target string) string {
-	if target == "" || len(target) > 2048 {
-		return ""
-	}
-	u, err := url.Parse(target)
-	if err != nil {
-		return ""
-	}
-	if u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/") && !strings.HasPrefix(target, "//") && !strings.Contains(target, "\\") {
-		return target // a path on this server
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.User != nil {
-		return ""
-	}
-	origin := u.Scheme + "://" + u.Host
-	for _, allowed := range s.cfg.AllowedRedirects {
-		if strings.EqualFold(origin, strings.TrimSuffix(allowed, "/")) {
-			return target
-		}
-	}
-	return ""
 }
 
 // newCode returns n decimal digits, uniform, from crypto/rand.

@@ -43,6 +43,10 @@ type Error struct {
 	Fields  []FieldError
 	// RetryAfter is set for rate_limited and too_many_attempts.
 	RetryAfter time.Duration
+	// Cause, when set, is a sentinel naming the exact situation (such as
+	// ErrNoEnrolment) for a surface that words it itself, naming its own
+	// routes or pages; errors.Is finds it. It is never shown.
+	Cause error
 }
 
 func (e *Error) Error() string {
@@ -51,6 +55,9 @@ func (e *Error) Error() string {
 	}
 	return string(e.Kind) + ": " + e.Message
 }
+
+// Unwrap returns the Cause, so errors.Is(err, ErrNoEnrolment) holds.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Is makes errors.Is(err, ErrNotFound) and friends match by kind.
 func (e *Error) Is(target error) bool {
@@ -64,6 +71,15 @@ var (
 	ErrEmailTaken  = &Error{Kind: KindEmailTaken}
 	ErrPhoneTaken  = &Error{Kind: KindPhoneTaken}
 	ErrUnavailable = &Error{Kind: KindUnavailable}
+)
+
+// Causes: situations whose Error shares its kind with others, named so that
+// the API and the pages can say what to do next in their own terms. They
+// are matched with errors.Is on the *Error the flows return.
+var (
+	// ErrNoEnrolment: no authenticator set-up is waiting for a code; it
+	// was never started, it expired (15 minutes), or it was confirmed.
+	ErrNoEnrolment = errors.New("auth: no authenticator set-up is waiting for a code")
 )
 
 // KindOf returns the kind of err, or "" when err is not an *Error.

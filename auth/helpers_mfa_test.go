@@ -51,7 +51,7 @@ var (
 	errFactorsOff    = &auth.Error{Kind: auth.KindUnavailable, Message: "Second factors are not configured on this server."}
 	errQRTooLate     = &auth.Error{Kind: auth.KindForbidden, Message: "Sign in again with your second factor to see the QR code: it is shown only within 10 minutes of signing in."}
 	errTOTPExists    = &auth.Error{Kind: auth.KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []auth.FieldError{{Field: "factor", Message: "is set up already"}}}
-	errNoEnrolment   = &auth.Error{Kind: auth.KindInvalidRequest, Message: "Start the authenticator set-up first (POST /v1/mfa/totp).", Fields: []auth.FieldError{{Field: "code", Message: "no set-up is waiting for a code"}}}
+	errNoEnrolment   = &auth.Error{Kind: auth.KindInvalidRequest, Message: "Start the authenticator set-up first.", Fields: []auth.FieldError{{Field: "code", Message: "no set-up is waiting for a code"}}}
 	errEnrolCode     = &auth.Error{Kind: auth.KindInvalidCode, Message: "The code is not correct; check the app's clock and try the next code.", Fields: []auth.FieldError{{Field: "code", Message: "is not correct"}}}
 	errNoFactor      = &auth.Error{Kind: auth.KindInvalidRequest, Message: "That second factor is not set up for this account.", Fields: []auth.FieldError{{Field: "factor", Message: "is not set up"}}}
 	errFactorNotSet  = &auth.Error{Kind: auth.KindNotFound, Message: "That second factor is not set up."}

@@ -41,7 +41,7 @@ var (
 	errNeedAAL2       = &Error{Kind: KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
 	errFactorsOff     = &Error{Kind: KindUnavailable, Message: "Second factors are not configured on this server."}
 	errTOTPExists     = &Error{Kind: KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []FieldError{{"factor", "is set up already"}}}
-	errNoEnrolment    = &Error{Kind: KindInvalidRequest, Message: "Start the authenticator set-up first (POST /v1/mfa/totp).", Fields: []FieldError{{"code", "no set-up is waiting for a code"}}}
+	errNoEnrolment    = &Error{Kind: KindInvalidRequest, Message: "Start the authenticator set-up first.", Fields: []FieldError{{"code", "no set-up is waiting for a code"}}, Cause: ErrNoEnrolment}
 	errQRTooLate      = &Error{Kind: KindForbidden, Message: "Sign in again with your second factor to see the QR code: it is shown only within 10 minutes of signing in."}
 	errNoEmail        = &Error{Kind: KindInvalidRequest, Message: "The account has no email for email codes.", Fields: []FieldError{{"factor", "needs an email on the account"}}}
 	errEmailFactorSet = &Error{Kind: KindInvalidRequest, Message: "Email is a second factor already.", Fields: []FieldError{{"factor", "is set up already"}}}

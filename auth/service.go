@@ -54,8 +54,12 @@ type Config struct {
 	// unknown address (on when nil). Off, unknown addresses get the same
 	// answer and no message, so the answer still reveals nothing.
 	PasswordlessSignup *bool
-	// PublicURL is the base of links in messages.
+	// PublicURL is Gatehouse's own origin; its host is named in messages.
 	PublicURL string
+	// LinkURL returns the address an emailed link carries for token: the
+	// page that consumes it, which belongs to the surface serving it, not
+	// to the flows. The wiring sets it; nil makes links PublicURL?token=….
+	LinkURL func(token string) string
 	// AllowedRedirects are the origins a link may send the browser back to.
 	AllowedRedirects []string
 	// CodeKey keys the HMAC that codes are stored under (32+ bytes, from
@@ -122,6 +126,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AppName == "" {
 		c.AppName = d.AppName
+	}
+	if c.LinkURL == nil {
+		// The wiring names the page that consumes a link; without it a
+		// link is the public URL with the token in its query.
+		base := c.PublicURL
+		c.LinkURL = func(token string) string { return base + "?token=" + url.QueryEscape(token) }
 	}
 	for _, f := range []struct{ v, def **bool }{{&c.PasswordlessSignup, &d.PasswordlessSignup}, {&c.Email, &d.Email}} {
 		if *f.v == nil {

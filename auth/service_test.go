@@ -144,7 +144,13 @@ func TestConfigDefaults(t *testing.T) {
 	}
 	want := auth.DefaultConfig()
 	want.SuccessorKey = successorKey
-	if got := s.Config(); !reflect.DeepEqual(got, want) {
+	got := s.Config()
+	// LinkURL has no default of its own: it follows PublicURL.
+	if got.LinkURL == nil || got.LinkURL("t/k") != "?token=t%2Fk" {
+		t.Errorf("a zero Config's LinkURL is not PublicURL?token=…")
+	}
+	got.LinkURL = nil
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("a zero Config became\n%+v\nwant DefaultConfig\n%+v", got, want)
 	}
 	if !*want.PasswordlessSignup || !*want.Email || want.SMS {
@@ -158,7 +164,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	off = true
-	got := s.Config()
+	got = s.Config()
 	if *got.PasswordlessSignup || *got.Email {
 		t.Errorf("turned off, then the caller's variable changed: passwordless sign-up %v, email %v", *got.PasswordlessSignup, *got.Email)
 	}

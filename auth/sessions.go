@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
@@ -18,20 +19,39 @@ type Principal struct {
 	entry *cacheEntry
 }
 
-// Memo answers a value derived from the principal (e.g. a rendered
+// Memo returns a value derived from the principal (e.g. a rendered
 // answer), made by make once per cached view of the session rather than on
 // every request; a reload of the session starts afresh. make must depend
 // only on the principal.
-func (p *Principal) Memo(make func() any) any {
+//
+// Values are kept per key, and key should be of an unexported type of the
+// caller's package: a principal reaches code outside this module (an app
+// embedding Gatehouse), and a value that code stored under a key it can
+// name must never become what another caller reads back.
+func (p *Principal) Memo(key any, make func() any) any {
 	if p.entry == nil {
 		return make()
 	}
-	if v := p.entry.memo.Load(); v != nil {
-		return *v
+	memos := p.entry.memos()
+	if v, ok := memos.Load(key); ok {
+		return v
 	}
-	v := make()
-	p.entry.memo.Store(&v)
+	v, _ := memos.LoadOrStore(key, make())
 	return v
+}
+
+// memos returns the entry's memo table, made on first use. It lives in the
+// entry's memo pointer, so each reload of the view starts with none.
+func (e *cacheEntry) memos() *sync.Map {
+	for {
+		if v := e.memo.Load(); v != nil {
+			return (*v).(*sync.Map)
+		}
+		var m any = new(sync.Map)
+		if e.memo.CompareAndSwap(nil, &m) {
+			return m.(*sync.Map)
+		}
+	}
 }
 
 var (

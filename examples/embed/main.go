@@ -64,11 +64,11 @@ func main() {
 
 // hello is the application: it knows who is signed in without asking.
 func hello(w http.ResponseWriter, r *http.Request) {
-	p, ok := gatehouse.UserFrom(r.Context())
+	u, ok := gatehouse.UserFrom(r.Context())
 	if !ok {
 		http.Error(w, "not signed in", http.StatusUnauthorized) // RequireAuth stops such requests first
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "Hello %s (user %s, session %s).\n", p.User.Email, p.User.ID, p.Session.ID)
+	fmt.Fprintf(w, "Hello %s (user %s, session %s).\n", u.Email, u.ID, u.SessionID)
 }

@@ -1,7 +1,10 @@
 // Package api serves Gatehouse's JSON API (/v1), the endpoints other
 // applications call (/v1/check, /.well-known/…) and the operational ones
-// (/healthz, /readyz, /metrics, /openapi.json, /docs). Handlers parse, call
+// (/healthz, /readyz, /metrics, /openapi.json). Handlers parse, call
 // one flow of package auth, and render; every error is an RFC 9457 problem.
+// The pages are package web's; the root package routes between the two and
+// runs the middleware they share (request log, metrics, recovery,
+// cross-origin protection).
 package api
 
 import (
@@ -9,7 +12,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // MaxBodyBytes is the largest request body accepted (docs/contract.md: 64 KiB).
@@ -45,14 +47,18 @@ type Options struct {
 	Issuer string
 	// AdminAPIKey enables /v1/admin when not empty.
 	AdminAPIKey string
-	// CookieName is the browser session cookie's name.
-	CookieName string
-	// TrustedOrigins may make cross-origin state-changing requests.
+	// Cookies names and flags the browser session cookie, as for the
+	// pages (the name defaults to gatehouse_session).
+	Cookies httpauth.CookiePolicy
+	// TrustedOrigins may call the API from a browser with credentials
+	// (CORS).
 	TrustedOrigins []string
-	// InsecureCookies drops the Secure flag (dev mode on http://localhost).
-	InsecureCookies bool
+	// SignInURL is the sign-in page's address (the pages'), where
+	// /v1/check sends a browser navigation without a live session; with
+	// none, such navigations get 401 like any other request.
+	SignInURL string
 	// ForwardAuthRedirect sends a browser navigation that a proxy forwards
-	// to /v1/check without a live session to the sign-in page instead of
+	// to /v1/check without a live session to SignInURL instead of
 	// answering a bare 401 (GATEHOUSE_FORWARD_AUTH_REDIRECT; the gatehouse
 	// package turns it on by default).
 	ForwardAuthRedirect bool
@@ -62,23 +68,19 @@ type Options struct {
 	Audit AuditLister
 	// Version is shown in the OpenAPI document.
 	Version string
-	// Pages, when set, serves every path outside /v1 and /.well-known that
-	// no API route takes (the web pages); PagesForbidden answers a refused
-	// cross-site request to one of them (an HTML page rather than a
-	// problem document).
-	Pages, PagesForbidden http.Handler
 }
 
 // Server is the HTTP face of Gatehouse.
 type Server struct {
-	o       Options
-	auth    *auth.Service
-	log     *slog.Logger
-	metrics *Metrics
-	mux     *routeMux
-	api     huma.API
-	cookies sessioncookie.Policy
-	handler http.Handler
+	o        Options
+	auth     *auth.Service
+	log      *slog.Logger
+	metrics  *Metrics
+	mux      *routeMux
+	api      huma.API
+	cookies  httpauth.CookiePolicy
+	sessions httpauth.Sessions
+	handler  http.Handler
 }
 
 var humaErrorOnce sync.Once
@@ -91,15 +93,16 @@ func New(o Options) (*Server, error) {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics()
 	}
-	if o.CookieName == "" {
-		o.CookieName = sessioncookie.DefaultName
+	if o.Cookies.Name == "" {
+		o.Cookies.Name = httpauth.DefaultCookieName
 	}
 	// huma's error constructor is a package variable: Gatehouse sets it
 	// once to its problem type.
 	humaErrorOnce.Do(func() { huma.NewError = humaError })
 
 	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()},
-		cookies: sessioncookie.Policy{Name: o.CookieName, Insecure: o.InsecureCookies}}
+		cookies: o.Cookies}
+	s.sessions = httpauth.Sessions{Auth: o.Auth, Cookies: s.cookies}
 	cfg := huma.DefaultConfig("Gatehouse", o.Version)
 	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
 	cfg.Servers = []*huma.Server{{URL: o.Issuer}}
@@ -114,7 +117,7 @@ func New(o Options) (*Server, error) {
 	cfg.Formats["application/x-www-form-urlencoded"] = formFormat
 	cfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer":   {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "An access token from POST /v1/token."},
-		"cookie":   {Type: "apiKey", In: "cookie", Name: o.CookieName, Description: "The browser session cookie."},
+		"cookie":   {Type: "apiKey", In: "cookie", Name: o.Cookies.Name, Description: "The browser session cookie."},
 		"adminKey": {Type: "http", Scheme: "bearer", Description: "GATEHOUSE_ADMIN_API_KEY."},
 	}
 	s.api = humago.New(s.mux, cfg)
@@ -130,24 +133,34 @@ func New(o Options) (*Server, error) {
 	s.registerCheck()
 	s.registerOps()
 
-	var h http.Handler = s.mux
-	cop := http.NewCrossOriginProtection()
-	for _, origin := range o.TrustedOrigins {
-		if err := cop.AddTrustedOrigin(origin); err != nil {
-			return nil, err
-		}
-	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o.PagesForbidden != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
-			o.PagesForbidden.ServeHTTP(w, r)
-			return
-		}
-		writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
-	}))
-	h = cop.Handler(h)
-	s.handler = s.observe(s.cors(h))
+	s.handler = withClient(s.cors(s.mux))
 	return s, nil
 }
+
+// withClient makes sure the client is in the context of a request that did
+// not come through the root's middleware (a Server used on its own).
+func withClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpauth.ClientFrom(r.Context()) == (auth.Client{}) {
+			r = httpauth.WithClient(r)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Forbidden writes the problem of a state-changing request from another
+// site, which the cross-origin protection refused.
+func Forbidden(w http.ResponseWriter, _ *http.Request) {
+	writeProblem(w, newProblem(http.StatusForbidden, string(auth.KindForbidden), "Cross-origin requests that change state are refused."))
+}
+
+// Failed writes the problem of a request whose handler panicked: a bug.
+func Failed(w http.ResponseWriter, _ *http.Request) {
+	writeProblem(w, newProblem(http.StatusInternalServerError, "internal", "The server failed to answer; this is a bug."))
+}
+
+// clientOf returns who sent the request.
+func clientOf(ctx context.Context) auth.Client { return httpauth.ClientFrom(ctx) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

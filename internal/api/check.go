@@ -50,12 +50,16 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 	// The body is the same for as long as this view of the session is
 	// cached: render it once, not on every request.
-	b := p.Memo(func() any {
+	b, _ := p.Memo(checkBodyKey{}, func() any {
 		b, _ := json.Marshal(checkBody{User: userView(&p.User), Session: sessionView(&p.Session, true)})
 		return b
 	}).([]byte)
 	_, _ = w.Write(b)
 }
+
+// checkBodyKey is the key of the rendered body among a principal's memos;
+// being unexported, no other package can store anything under it.
+type checkBodyKey struct{}
 
 // maxOriginalURL bounds the URL a sign-in redirect carries back; the
 // sign-in page ignores a longer redirect_to anyway.
@@ -74,7 +78,7 @@ const maxOriginalURL = 2048
 // (GATEHOUSE_ALLOWED_REDIRECTS), so forged forwarded headers lead nowhere
 // else.
 func (s *Server) signInRedirect(r *http.Request, err error) string {
-	if !s.o.ForwardAuthRedirect || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
+	if !s.o.ForwardAuthRedirect || s.o.SignInURL == "" || len(r.Header.Values("Authorization")) > 0 || !acceptsHTML(r.Header) {
 		return ""
 	}
 	switch auth.KindOf(err) {
@@ -86,7 +90,7 @@ func (s *Server) signInRedirect(r *http.Request, err error) string {
 	if orig == "" {
 		return ""
 	}
-	return s.o.Issuer + "/login?redirect_to=" + url.QueryEscape(orig)
+	return s.o.SignInURL + "?redirect_to=" + url.QueryEscape(orig)
 }
 
 // acceptsHTML reports an Accept header that lists text/html with a q other

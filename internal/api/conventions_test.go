@@ -37,6 +37,9 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		{"POST", "/v1/admin/users/abc", 405, "method_not_allowed", "GET, PATCH, DELETE"},
 		{"PUT", "/v1/admin/users", 405, "method_not_allowed", "GET, POST"},
 		{"POST", "/healthz", 405, "method_not_allowed", "GET"},
+		// The link page is served by the pages; the API still names its
+		// methods, as its document lists them.
+		{"PUT", "/v1/verify", 405, "method_not_allowed", "GET, POST"},
 	} {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			t.Parallel()

@@ -49,8 +49,8 @@ func newDirect(tb testing.TB, params password.Params) *direct {
 	}
 	srv, err := api.New(api.Options{
 		Auth: svc, Keys: keys, Store: st, Clock: clock, Metrics: metrics, Logger: slog.New(slog.DiscardHandler),
-		Issuer: testIssuer, AdminAPIKey: testAdminKey, CookieName: "gatehouse_session", Version: "test",
-		ForwardAuthRedirect: true, // as gatehouse.DefaultConfig has it
+		Issuer: testIssuer, AdminAPIKey: testAdminKey, Version: "test",
+		SignInURL: testIssuer + "/login", ForwardAuthRedirect: true, // as gatehouse.New wires it by default
 	})
 	if err != nil {
 		tb.Fatal(err)

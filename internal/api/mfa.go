@@ -1,35 +1,15 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
-	"image/png"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/pquerna/otp"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
-
-// qrPNG renders an otpauth URL as a QR code (pquerna/otp's encoder).
-func qrPNG(url string) ([]byte, error) {
-	key, err := otp.NewKeyFromURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse otpauth url: %w", err)
-	}
-	img, err := key.Image(256, 256)
-	if err != nil {
-		return nil, fmt.Errorf("qr image: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), nil
-}
 
 type totpEnrolOutput struct {
 	CacheControl string `header:"Cache-Control"`
@@ -92,7 +72,7 @@ func (s *Server) registerMFA() {
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		img, err := qrPNG(e.URL)
+		img, err := httpauth.QRPNG(e.URL)
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
@@ -125,7 +105,7 @@ func (s *Server) registerMFA() {
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		img, err := qrPNG(url)
+		img, err := httpauth.QRPNG(url)
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -692,8 +692,12 @@ func TestMFAEnrolmentRules(t *testing.T) {
 
 		// After 15 minutes the enrolment is gone.
 		e.clock.Advance(15 * time.Minute)
-		e.do(t, "POST", "/v1/mfa/totp/verify", map[string]string{"code": e.totp(t, second.Secret)}, who).
+		p := e.do(t, "POST", "/v1/mfa/totp/verify", map[string]string{"code": e.totp(t, second.Secret)}, who).
 			wantFieldError("invalid_request", "code")
+		// The API says what to call next; the flows name no route.
+		if p.Detail != "Start the authenticator set-up first (POST /v1/mfa/totp)." {
+			t.Errorf("expired set-up: detail %q", p.Detail)
+		}
 		e.checkFactors(t, who, 0)
 
 		// Started again, confirmed in time.

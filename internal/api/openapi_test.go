@@ -30,6 +30,10 @@ func documentedOps(doc *huma.OpenAPI) map[string]*huma.Operation {
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 
+// pages are the routes the document lists that the pages serve, not the
+// API: the page an emailed link opens, and the index of this document.
+var pages = map[string]bool{"GET /v1/verify": true, "POST /v1/verify": true, "GET /docs": true}
+
 // TestOpenAPICompleteness fails when the server answers a route that
 // /openapi.json does not list, or lists one it does not answer.
 func TestOpenAPICompleteness(t *testing.T) {
@@ -80,6 +84,12 @@ func TestOpenAPICompleteness(t *testing.T) {
 			t.Errorf("%s and %s share operationId %q", prev, name, op.OperationID)
 		}
 		operationIDs[op.OperationID] = name
+		if pages[name] {
+			if served[name] {
+				t.Errorf("%s is the pages' but the API serves it", name)
+			}
+			continue // TestFrontDoor (package gatehouse) holds where it goes
+		}
 		if !served[name] {
 			t.Errorf("%s is documented but no route of that pattern is registered", name)
 		}

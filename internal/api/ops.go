@@ -1,12 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"html/template"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,7 +35,7 @@ func (s *Server) registerOps() {
 	s.document(&huma.Operation{OperationID: "metrics", Method: http.MethodGet, Path: "/metrics", Tags: ops, Summary: "Prometheus metrics"},
 		&huma.Schema{Type: "string"}, "text/plain")
 
-	s.mux.HandleFunc("GET /docs", s.docsPage)
+	// The pages serve /docs, an index of this document.
 	s.document(&huma.Operation{OperationID: "docs", Method: http.MethodGet, Path: "/docs", Tags: ops, Summary: "This API's documentation as a page"},
 		&huma.Schema{Type: "string"}, "text/html")
 	// huma serves the document itself, in four forms; list them too.
@@ -67,13 +66,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // notFound answers every request no route matched: 405 with Allow when the
-// path exists under another method, else 404; both as problems.
+// path exists under another method, else 404; both as problems. A path the
+// document lists but another surface serves (the link page) counts too.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	var allow []string
+	documented := s.api.OpenAPI().Paths[r.URL.Path]
 	for _, m := range methods {
 		probe := r.Clone(r.Context())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" || documentedOp(documented, m) {
 			allow = append(allow, m)
 		}
 	}
@@ -82,66 +83,50 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "This route does not answer "+r.Method+"."))
 		return
 	}
-	if s.o.Pages != nil && !strings.HasPrefix(r.URL.Path, "/v1/") && r.URL.Path != "/v1" && !strings.HasPrefix(r.URL.Path, "/.well-known/") {
-		s.o.Pages.ServeHTTP(w, r) // the web pages: everything outside the API
-		return
-	}
 	writeProblem(w, newProblem(http.StatusNotFound, string(auth.KindNotFound), "There is nothing at this path."))
 }
 
-var docsTemplate = template.Must(template.New("docs").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}} API</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-code,.path{font-family:ui-monospace,monospace}.op{border-top:1px solid #ddd;padding:.6rem 0}
-.m{display:inline-block;min-width:4.5rem;font-weight:600}.GET{color:#05a}.POST{color:#080}.PATCH{color:#a60}.DELETE{color:#b00}
-p{margin:.3rem 0 0 4.5rem;color:#444}</style></head><body>
-<h1>{{.Title}} API {{.Version}}</h1>
-<p style="margin:0">{{.Description}} The machine-readable document is <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
-{{range .Groups}}<h2>{{.Tag}}</h2>{{range .Ops}}<div class="op"><span class="m {{.Method}}">{{.Method}}</span> <span class="path">{{.Path}}</span> — {{.Summary}}{{if .Description}}<p>{{.Description}}</p>{{end}}</div>
-{{end}}{{end}}</body></html>`))
-
-type docsOp struct{ Method, Path, Summary, Description string }
-
-type docsGroup struct {
-	Tag string
-	Ops []docsOp
+// documentedOp reports whether item lists an operation for method.
+func documentedOp(item *huma.PathItem, method string) bool {
+	if item == nil {
+		return false
+	}
+	return map[string]*huma.Operation{
+		http.MethodGet: item.Get, http.MethodPost: item.Post, http.MethodPut: item.Put,
+		http.MethodPatch: item.Patch, http.MethodDelete: item.Delete,
+	}[method] != nil
 }
 
-// docsPage renders the OpenAPI document as one offline page (huma's own
-// docs page loads its scripts from a CDN).
-func (s *Server) docsPage(w http.ResponseWriter, _ *http.Request) {
-	doc := s.api.OpenAPI()
-	groups := map[string][]docsOp{}
-	for path, item := range doc.Paths {
+// Operation is one operation of the OpenAPI document, for an index of
+// them (the /docs page).
+type Operation struct {
+	Tag, Method, Path, Summary, Description string
+}
+
+// tagOrder is the order the document's tags are presented in.
+var tagOrder = []string{"Sign-in", "Signed-in user", "For other applications", "Admin", "Operations", "Other"}
+
+// Operations returns every operation the document lists, grouped by tag in
+// the order they are presented, then by path and method.
+func (s *Server) Operations() []Operation {
+	groups := map[string][]Operation{}
+	for path, item := range s.api.OpenAPI().Paths {
 		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
 			if o == nil {
 				continue
 			}
 			tag := "Other"
-			if len(o.Tags) > 0 {
+			if len(o.Tags) > 0 && slices.Contains(tagOrder, o.Tags[0]) {
 				tag = o.Tags[0]
 			}
-			groups[tag] = append(groups[tag], docsOp{o.Method, path, o.Summary, o.Description})
+			groups[tag] = append(groups[tag], Operation{tag, o.Method, path, o.Summary, o.Description})
 		}
 	}
-	var data struct {
-		Title, Version, Description string
-		Groups                      []docsGroup
-	}
-	data.Title, data.Version, data.Description = doc.Info.Title, doc.Info.Version, doc.Info.Description
-	for _, tag := range []string{"Sign-in", "Signed-in user", "For other applications", "Admin", "Operations", "Other"} {
+	var out []Operation
+	for _, tag := range tagOrder {
 		ops := groups[tag]
 		sort.Slice(ops, func(i, j int) bool { return ops[i].Path+ops[i].Method < ops[j].Path+ops[j].Method })
-		if len(ops) > 0 {
-			data.Groups = append(data.Groups, docsGroup{tag, ops})
-		}
+		out = append(out, ops...)
 	}
-	var buf bytes.Buffer
-	if err := docsTemplate.Execute(&buf, data); err != nil {
-		http.Error(w, "docs page failed", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
+	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // Problem is an RFC 9457 problem document with Gatehouse's stable `code`
@@ -55,23 +56,10 @@ func newProblem(status int, code, detail string, fields ...FieldError) *Problem 
 	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail, Errors: fields}
 }
 
-// statusOf maps each auth kind to its HTTP status.
-var statusOf = map[auth.Kind]int{
-	auth.KindInvalidRequest:     http.StatusBadRequest,
-	auth.KindWeakPassword:       http.StatusBadRequest,
-	auth.KindEmailTaken:         http.StatusConflict,
-	auth.KindPhoneTaken:         http.StatusConflict,
-	auth.KindInvalidCredentials: http.StatusUnauthorized,
-	auth.KindInvalidCode:        http.StatusUnauthorized,
-	auth.KindCodeExpired:        http.StatusUnauthorized,
-	auth.KindUnauthorized:       http.StatusUnauthorized,
-	auth.KindTokenExpired:       http.StatusUnauthorized,
-	auth.KindTokenRevoked:       http.StatusUnauthorized,
-	auth.KindForbidden:          http.StatusForbidden,
-	auth.KindNotFound:           http.StatusNotFound,
-	auth.KindTooManyAttempts:    http.StatusTooManyRequests,
-	auth.KindRateLimited:        http.StatusTooManyRequests,
-	auth.KindUnavailable:        http.StatusServiceUnavailable,
+// causeDetails word the situations the flows name by a cause in the API's
+// terms: what to call next.
+var causeDetails = map[error]string{
+	auth.ErrNoEnrolment: "Start the authenticator set-up first (POST /v1/mfa/totp).",
 }
 
 // problemOf turns any error from a flow into a problem a client may see.
@@ -85,14 +73,16 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	}
 	var ae *auth.Error
 	if errors.As(err, &ae) && ae.Message != "" {
-		status, ok := statusOf[ae.Kind]
-		if !ok {
-			status = http.StatusBadRequest
-		}
+		status := httpauth.Status(ae.Kind)
 		if status == http.StatusServiceUnavailable {
 			log.ErrorContext(ctx, "backend unavailable", "err", err)
 		}
 		p := newProblem(status, string(ae.Kind), ae.Message)
+		for cause, detail := range causeDetails {
+			if errors.Is(err, cause) {
+				p.Detail = detail
+			}
+		}
 		for _, f := range ae.Fields {
 			p.Errors = append(p.Errors, FieldError{f.Field, f.Message})
 		}

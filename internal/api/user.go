@@ -4,28 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // principalOf authenticates a request by its Bearer access token or, when
 // there is none, its session cookie.
 func (s *Server) principalOf(r *http.Request) (*auth.Principal, error) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "The Authorization header must be \"Bearer <access token>\"."}
-		}
-		return s.auth.BearerPrincipal(r.Context(), strings.TrimSpace(tok))
-	}
-	if v := s.cookies.Value(r); v != "" {
-		return s.auth.CookiePrincipal(r.Context(), v)
-	}
-	return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "Sign-in required: send a Bearer access token or the session cookie."}
+	return s.sessions.Principal(r)
 }
 
 // signedIn is the huma middleware of every route for a signed-in user.
@@ -36,13 +26,11 @@ func (s *Server) signedIn(ctx huma.Context, next func(huma.Context)) {
 		writeProblem(w, problemOf(r.Context(), s.log, err))
 		return
 	}
-	next(huma.WithValue(ctx, principalKey, p))
+	next(huma.WithContext(ctx, httpauth.WithPrincipal(ctx.Context(), p)))
 }
 
-func principalOf(ctx context.Context) *auth.Principal {
-	p, _ := ctx.Value(principalKey).(*auth.Principal)
-	return p
-}
+// principalOf returns the principal signedIn found.
+func principalOf(ctx context.Context) *auth.Principal { return httpauth.PrincipalFrom(ctx) }
 
 var userSecurity = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
 

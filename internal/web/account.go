@@ -1,14 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
-	"image/png"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/phone"
 )
 
@@ -339,7 +338,7 @@ func (s *Server) accountFail(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	status := http.StatusServiceUnavailable
 	var ae *auth.Error
 	if errors.As(err, &ae) {
-		status = statusOf(ae.Kind)
+		status = httpauth.Status(ae.Kind)
 		if ae.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
 		}
@@ -512,18 +511,7 @@ func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *a
 
 // enrolmentGone reports ConfirmTOTP's answer for a set-up that expired
 // or was never started: showing the old key again would not help.
-func enrolmentGone(err error) bool {
-	var ae *auth.Error
-	if !errors.As(err, &ae) || ae.Kind != auth.KindInvalidRequest {
-		return false
-	}
-	for _, f := range ae.Fields {
-		if f.Field == "code" && strings.HasPrefix(f.Message, "no set-up") {
-			return true
-		}
-	}
-	return false
-}
+func enrolmentGone(err error) bool { return errors.Is(err, auth.ErrNoEnrolment) }
 
 // carriedTOTP rebuilds the set-up view from the otpauth URL the confirm
 // form carried back, so that a mistyped code costs no new scan. It is only
@@ -639,13 +627,9 @@ func newTOTPView(rawURL string) (*totpView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: parse otpauth url: %w", err)
 	}
-	img, err := key.Image(256, 256)
+	qr, err := httpauth.QRPNG(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("web: qr image: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		return nil, fmt.Errorf("web: encode qr png: %w", err)
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	var grouped strings.Builder
 	for i, c := range key.Secret() {
@@ -660,7 +644,7 @@ func newTOTPView(rawURL string) (*totpView, error) {
 		// Both are made here from our own key, so they are safe as URLs:
 		// html/template would otherwise refuse the data: and otpauth:
 		// schemes.
-		QR:   template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())),
+		QR:   template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(qr)),
 		Link: template.URL(rawURL),
 	}, nil
 }

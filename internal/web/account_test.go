@@ -335,6 +335,17 @@ func TestAccountTOTP(t *testing.T) {
 	b.post(t, "/account/totp/confirm", url.Values{"code": {"12345"}, "otpauth_url": {"otpauth://totp/Evil:someone@example.test?secret=JBSWY3DPEHPK3PXP&issuer=Evil"}}).
 		want(http.StatusBadRequest).lacks("JBSW", `class="qr"`)
 
+	// A set-up left for 15 minutes is gone: the page says so in its own
+	// words (no API route) and does not show the old key again.
+	e.clock.Advance(15 * time.Minute)
+	late, err := totp.GenerateCode(secret, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.post(t, "/account/totp/confirm", url.Values{"code": {late}, "otpauth_url": carried["otpauth_url"]}).want(http.StatusBadRequest).
+		contains("The set-up has expired or was not started. Start it again.").lacks(`class="qr"`, secret, "/v1/")
+	secret = b.post(t, "/account/totp", url.Values{}).want(http.StatusOK).totpSecret()
+
 	// The right code turns it on and shows the backup codes, this once.
 	code, err := totp.GenerateCode(secret, e.clock.Now())
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // The admin page: users (search, paging, one user's facts, sessions and
@@ -122,7 +123,7 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		if f := v.Fields["cursor"]; f != "" {
 			v.Error = "That page address is not valid. Start again from the first page."
 		}
-		status = statusOf(auth.KindOf(err))
+		status = httpauth.Status(auth.KindOf(err))
 	}
 	for i := range users {
 		v.Users = append(v.Users, adminRow(&users[i]))
@@ -301,7 +302,7 @@ func (s *Server) adminAction(action string, do func(*Server, *http.Request, *aut
 				return
 			}
 			v.Error, _ = s.explain(r, err)
-			s.render(w, r, statusOf(kind), "admin_user", v)
+			s.render(w, r, httpauth.Status(kind), "admin_user", v)
 			return
 		}
 		if id == p.User.ID && action == "sessions/revoke" {

@@ -144,6 +144,20 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// waitFocus waits up to 5 s for the element with id to have the focus
+// and returns the id of the one that has it.
+func waitFocus(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		focused := value(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.id`))
+		if focused == id || time.Now().After(deadline) {
+			return focused
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // waitLocation waits until the tab's URL satisfies ok.
 func waitLocation(t *testing.T, ctx context.Context, what string, ok func(string) bool) string {
 	t.Helper()

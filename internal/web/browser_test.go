@@ -72,7 +72,9 @@ func TestBrowserEmailCode(t *testing.T) {
 	if loc := location(t, ctx); loc != e.url+"/login" {
 		t.Errorf("the code step loaded a new page (%s): it should swap in place", loc)
 	}
-	if focused := value(t, ctx, "focus", chromedp.Evaluate[string](`document.activeElement.id`)); focused != "code" {
+	// app.js moves the focus once htmx has settled the swap, a moment after
+	// the field shows: wait for it.
+	if focused := waitFocus(t, ctx, "code"); focused != "code" {
 		t.Errorf("focus on %q after the swap, want the code field", focused)
 	}
 	screenshot(t, ctx, "login-code")

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 //go:embed templates/*.html
@@ -130,7 +132,7 @@ func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, status int, 
 // principal a handler stored in the request's context (none on pages for
 // signed-out visitors).
 func (s *Server) header(r *http.Request) *userLink {
-	p := principalFrom(r.Context())
+	p := httpauth.PrincipalFrom(r.Context())
 	if p == nil {
 		return nil
 	}
@@ -161,7 +163,6 @@ func staticHandler() http.Handler {
 			// An unversioned URL (the API's link page) must see an upgrade.
 			h.Set("Cache-Control", "no-cache")
 		}
-		h.Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	})
 }

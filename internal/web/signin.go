@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // registerSignIn registers /login, /signup, /recover, the second-factor
@@ -621,7 +622,7 @@ func (s *Server) readSignInForm(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // signinStatus is the status of a page that shows err.
-func signinStatus(err error) int { return statusOf(auth.KindOf(err)) }
+func signinStatus(err error) int { return httpauth.Status(auth.KindOf(err)) }
 
 // addressFields moves the flows' email or phone field error onto the
 // page's one "Email or phone" field; nil when there is none.
@@ -656,20 +657,14 @@ func isPhoneInput(address string) bool {
 	return digits
 }
 
-// allowedTarget answers target when it is safe to send the browser to
-// after signing in, else "": a path on this server (not one of the
-// sign-in pages, which would loop) or a URL on an allowed origin. The
-// flows check it again; this keeps other targets out of the pages.
+// allowedTarget returns target when it is safe to send the browser to
+// after signing in, else "": auth.AllowedRedirect's rule (the one the
+// flows apply again), and not one of the sign-in pages, which would loop.
 func (s *Server) allowedTarget(target string) string {
-	if target == "" || len(target) > 2048 || strings.ContainsFunc(target, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }) {
-		return ""
-	}
-	u, err := url.Parse(target)
-	if err != nil || u.User != nil || u.Opaque != "" {
-		return ""
-	}
-	if u.Scheme == "" && u.Host == "" {
-		if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
+	target = auth.AllowedRedirect(target, s.o.AllowedRedirects)
+	if strings.HasPrefix(target, "/") {
+		u, err := url.Parse(target)
+		if err != nil {
 			return ""
 		}
 		for _, p := range []string{"/login", "/logout"} {
@@ -677,16 +672,6 @@ func (s *Server) allowedTarget(target string) string {
 				return ""
 			}
 		}
-		return target
 	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return ""
-	}
-	origin := u.Scheme + "://" + u.Host
-	for _, a := range s.o.AllowedRedirects {
-		if strings.EqualFold(origin, strings.TrimSuffix(a, "/")) {
-			return target
-		}
-	}
-	return ""
+	return target
 }

@@ -13,13 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/sessioncookie"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // Options configure a Server.
@@ -30,14 +29,16 @@ type Options struct {
 	// PublicURL is Gatehouse's own origin.
 	PublicURL string
 	// Cookies names and flags the session cookie.
-	Cookies sessioncookie.Policy
+	Cookies httpauth.CookiePolicy
 	// AllowedRedirects are the origins a sign-in may return the browser
 	// to; the pages' Content-Security-Policy allows forms to lead there.
 	AllowedRedirects []string
 	// Admin backs the admin page (users, sessions, deliveries); nil
 	// turns the page off.
-	Admin  AdminStore
-	Logger *slog.Logger
+	Admin AdminStore
+	// APIDocs is shown at /docs; nil turns the page off.
+	APIDocs *APIDocs
+	Logger  *slog.Logger
 }
 
 // AdminStore is what the admin page reads beyond the flows: recent
@@ -54,6 +55,8 @@ type Server struct {
 	mux  *http.ServeMux
 	tpl  *templates
 	csp  string
+	// sessions finds the signed-in user of a request's cookie.
+	sessions httpauth.Sessions
 }
 
 // New parses the templates and registers every page.
@@ -71,9 +74,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, auth: o.Auth, log: o.Logger, mux: http.NewServeMux(), tpl: tpl, csp: contentSecurityPolicy(o.AllowedRedirects)}
+	s := &Server{o: o, auth: o.Auth, log: o.Logger, mux: http.NewServeMux(), tpl: tpl, csp: contentSecurityPolicy(o.AllowedRedirects),
+		sessions: httpauth.Sessions{Auth: o.Auth, Cookies: o.Cookies}}
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
+	s.registerVerify()
+	s.registerDocs()
 	s.registerAccount()
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.notFound)
@@ -117,39 +123,21 @@ func contentSecurityPolicy(redirects []string) string {
 }
 
 // securityHeaders are on every page. Pages carry codes, tokens in links
-// and personal data: none is cached, none leaks through a Referer.
+// and personal data: none is cached, none leaks through a Referer. (The
+// root makes every answer nosniff, pages and static files included.)
 func securityHeaders(h http.Header, csp string) {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 }
 
 // client describes the browser for sessions and throttling.
-func client(r *http.Request) auth.Client {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
-}
+func client(r *http.Request) auth.Client { return httpauth.ClientOf(r) }
 
-// principal answers the signed-in user of r's session cookie, or nil.
+// principal returns the signed-in user of r's session cookie, or nil.
 func (s *Server) principal(r *http.Request) (*auth.Principal, error) {
-	v := s.o.Cookies.Value(r)
-	if v == "" {
-		return nil, nil
-	}
-	p, err := s.auth.CookiePrincipal(r.Context(), v)
-	switch kind := auth.KindOf(err); {
-	case err == nil:
-		return p, nil
-	case kind == auth.KindUnauthorized || kind == auth.KindTokenRevoked || kind == auth.KindTokenExpired:
-		return nil, nil // an ended session is no session
-	default:
-		return nil, err
-	}
+	return s.sessions.CookiePrincipal(r)
 }
 
 // signedIn wraps a handler that needs a signed-in user: without one the
@@ -169,16 +157,8 @@ func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *auth.Pr
 			s.redirect(w, r, "/login?redirect_to="+url.QueryEscape(back))
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)), p)
+		next(w, r.WithContext(httpauth.WithPrincipal(r.Context(), p)), p)
 	}
-}
-
-type principalKey struct{}
-
-// principalFrom answers the principal signedIn stored, or nil.
-func principalFrom(ctx context.Context) *auth.Principal {
-	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
-	return p
 }
 
 // startSession sets the cookie of a finished browser sign-in and sends the
@@ -229,7 +209,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusServiceUnavailable
 	var ae *auth.Error
 	if errors.As(err, &ae) {
-		status = statusOf(ae.Kind)
+		status = httpauth.Status(ae.Kind)
 	}
 	s.render(w, r, status, "error", errorView{Title: "Something went wrong", Message: msg})
 }
@@ -292,25 +272,4 @@ func humanWait(seconds float64) string {
 	default:
 		return fmt.Sprintf("%d hours", (n+3599)/3600)
 	}
-}
-
-// statusOf maps an error kind to the page's status, as package api maps
-// it for problems.
-func statusOf(k auth.Kind) int {
-	switch k {
-	case auth.KindInvalidRequest, auth.KindWeakPassword:
-		return http.StatusBadRequest
-	case auth.KindInvalidCredentials, auth.KindInvalidCode, auth.KindCodeExpired, auth.KindUnauthorized,
-		auth.KindTokenExpired, auth.KindTokenRevoked:
-		return http.StatusUnauthorized
-	case auth.KindForbidden:
-		return http.StatusForbidden
-	case auth.KindNotFound:
-		return http.StatusNotFound
-	case auth.KindEmailTaken, auth.KindPhoneTaken:
-		return http.StatusConflict
-	case auth.KindRateLimited, auth.KindTooManyAttempts:
-		return http.StatusTooManyRequests
-	}
-	return http.StatusServiceUnavailable
 }

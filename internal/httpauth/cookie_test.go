@@ -1,4 +1,4 @@
-package sessioncookie
+package httpauth
 
 import (
 	"net/http"
@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-func TestPolicy(t *testing.T) {
+func TestCookiePolicy(t *testing.T) {
 	t.Parallel()
 	exp := time.Date(2031, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {
-		p      Policy
+		p      CookiePolicy
 		secure bool
-	}{{Policy{Name: "__Host-gatehouse_session"}, true}, {Policy{Name: "gatehouse_session", Insecure: true}, false}} {
+	}{{CookiePolicy{Name: "__Host-gatehouse_session"}, true}, {CookiePolicy{Name: "gatehouse_session", Insecure: true}, false}} {
 		set := tc.p.New("v1", exp).String()
 		for _, want := range []string{tc.p.Name + "=v1", "Path=/", "HttpOnly", "SameSite=Lax", "Expires=Thu, 02 Jan 2031 03:04:05 GMT"} {
 			if !strings.Contains(set, want) {

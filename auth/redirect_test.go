@@ -1,0 +1,78 @@
+package auth_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+func TestAllowedRedirect(t *testing.T) {
+	t.Parallel()
+	origins := []string{"https://app.example.com", "http://localhost:3000/"}
+	for _, tc := range []struct {
+		target string
+		ok     bool
+	}{
+		// What may be a target.
+		{"/", true},
+		{"/account?tab=mfa#security", true},
+		{"https://app.example.com", true},
+		{"https://app.example.com/after/sign-in?x=1", true},
+		{"HTTPS://APP.EXAMPLE.COM/x", true},
+		{"http://localhost:3000/", true},
+		{"/%2F%2Fevil.example", true}, // a path here: browsers do not decode it first
+
+		// Other origins.
+		{"https://evil.example/", false},
+		{"https://app.example.com.evil.example/", false},
+		{"https://app.example.com:8443/", false},
+		{"http://app.example.com/", false},
+		{"https://evil.example/#https://app.example.com", false},
+		{"https://evil.example?https://app.example.com", false},
+		// Scheme-relative, in every spelling a browser accepts.
+		{"//evil.example", false},
+		{"///evil.example", false},
+		{"//app.example.com", false},
+		// Backslashes, which browsers read as slashes.
+		{"/\\evil.example", false},
+		{"\\\\evil.example", false},
+		{"\\/evil.example", false},
+		{"https://evil.example\\@app.example.com", false},
+		// Control characters, which browsers strip.
+		{"/\t/evil.example", false},
+		{"/\n/evil.example", false},
+		{"/\r\n/evil.example", false},
+		{"/\x00", false},
+		{"/\x7f", false},
+		// User info.
+		{"https://app.example.com@evil.example/", false},
+		{"https://user:pass@app.example.com/", false},
+		{"https://evil.example@app.example.com/", false},
+		// Other schemes, opaque URLs, no host.
+		{"javascript:alert(1)", false},
+		{"JavaScript:alert(1)", false},
+		{"javascript://app.example.com/%0aalert(1)", false},
+		{"data:text/html,<script>alert(1)</script>", false},
+		{"https:evil.example", false},
+		{"https:/evil.example", false},
+		{"https://", false},
+		{"ftp://app.example.com/", false},
+		// Not a path.
+		{"evil.example", false},
+		{"evil.example/path", false},
+		{" /path", false},
+		{"", false},
+		{"%2F%2Fevil.example", false},
+		// Too long.
+		{"/" + strings.Repeat("a", 2048), false},
+	} {
+		got := auth.AllowedRedirect(tc.target, origins)
+		if tc.ok && got != tc.target || !tc.ok && got != "" {
+			t.Errorf("AllowedRedirect(%q) = %q, want allowed %v", tc.target, got, tc.ok)
+		}
+	}
+	if got := auth.AllowedRedirect("https://app.example.com/", nil); got != "" {
+		t.Errorf("no origins allowed: %q", got)
+	}
+}

@@ -1,0 +1,163 @@
+package gatehouse
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/httpauth"
+	"github.com/gatehouse/gatehouse/internal/web"
+)
+
+// apiPaths are what the JSON API serves: /v1 and the well-known documents,
+// and the operational routes (health, metrics, the API's documentation).
+// Everything else is a page.
+var apiPaths = []string{
+	"/v1", "/v1/", "/.well-known/",
+	"/healthz", "/readyz", "/metrics",
+	"/openapi.json", "/openapi.yaml", "/openapi-3.0.json", "/openapi-3.0.yaml",
+}
+
+// apiDocs is the API's document as the pages' /docs index shows it.
+func apiDocs(s *api.Server) *web.APIDocs {
+	info := s.OpenAPI().Info
+	d := &web.APIDocs{Title: info.Title, Version: info.Version, Description: info.Description, Document: "/openapi.json"}
+	for _, o := range s.Operations() {
+		d.Operations = append(d.Operations, web.APIOperation(o))
+	}
+	return d
+}
+
+// pagePaths are the pages under /v1: the page an emailed link opens (its
+// address is in every message sent, so it keeps its place under /v1).
+var pagePaths = []string{"GET /v1/verify", "POST /v1/verify"}
+
+// frontDoor is the one http.Handler of the house: the middleware the API
+// and the pages share, around the mux that sends each request to one of
+// them. Neither surface knows the other's routes; this does.
+func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log *slog.Logger, trusted []string) (http.Handler, error) {
+	apiH, err := crossOrigin(apiSrv, trusted, http.HandlerFunc(api.Forbidden))
+	if err != nil {
+		return nil, err
+	}
+	pagesH, err := crossOrigin(pages, trusted, http.HandlerFunc(pages.Forbidden))
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	for _, p := range apiPaths {
+		mux.Handle(p, apiH)
+	}
+	for _, p := range pagePaths {
+		mux.Handle(p, pagesH)
+	}
+	mux.Handle("/", pagesH)
+	return observe(mux, metrics, log), nil
+}
+
+// crossOrigin refuses state-changing requests from other sites (Go's
+// CrossOriginProtection: Sec-Fetch-Site, else Origin against Host), except
+// from the trusted origins (GATEHOUSE_CORS_ORIGINS); deny answers a refused
+// one in its surface's terms (a problem, or a page).
+func crossOrigin(next http.Handler, trusted []string, deny http.Handler) (http.Handler, error) {
+	cop := http.NewCrossOriginProtection()
+	for _, origin := range trusted {
+		if err := cop.AddTrustedOrigin(origin); err != nil {
+			return nil, err
+		}
+	}
+	cop.SetDenyHandler(deny)
+	return cop.Handler(next), nil
+}
+
+// statusWriter remembers the status for the access log and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// requestID returns the client's X-Request-Id when it is short and plain,
+// else a new random one, so a request can be followed through proxies.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && plain(id) {
+		return id
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// observe is the outermost middleware: request id, client address, one log
+// line per request (method, route, status, duration: never a body, a query
+// string or a header value, which may hold secrets), metrics, and recovery
+// from panics as a 500 problem. Every answer is nosniff: none is meant to
+// be read as anything but its Content-Type.
+func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := requestID(r)
+		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		r = httpauth.WithClient(r)
+		ctx := r.Context()
+		ip := httpauth.ClientFrom(ctx).IP
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.ErrorContext(ctx, "panic", "request_id", id, "panic", v, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					api.Failed(sw, r)
+				}
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			// The innermost mux that served r set its pattern on r.
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			d := time.Since(start)
+			metrics.ObserveRequest(route, r.Method, status, d)
+			log.LogAttrs(ctx, slog.LevelInfo, "request",
+				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
+				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d), slog.String("ip", ip))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}

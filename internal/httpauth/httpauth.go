@@ -1,0 +1,94 @@
+// Package httpauth holds what the JSON API (internal/api) and the pages
+// (internal/web) both need to speak HTTP for package auth, so that each
+// exists once: the status of an error kind, the client a request came
+// from, the principal a request is signed in as (in its context, and from
+// its credentials), the session cookie, and the QR code of an
+// authenticator key. Neither surface's routes are known here.
+package httpauth
+
+import (
+	"context"
+	"net"
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// statuses maps each kind of auth.Error to its HTTP status.
+var statuses = map[auth.Kind]int{
+	auth.KindInvalidRequest:     http.StatusBadRequest,
+	auth.KindWeakPassword:       http.StatusBadRequest,
+	auth.KindEmailTaken:         http.StatusConflict,
+	auth.KindPhoneTaken:         http.StatusConflict,
+	auth.KindInvalidCredentials: http.StatusUnauthorized,
+	auth.KindInvalidCode:        http.StatusUnauthorized,
+	auth.KindCodeExpired:        http.StatusUnauthorized,
+	auth.KindUnauthorized:       http.StatusUnauthorized,
+	auth.KindTokenExpired:       http.StatusUnauthorized,
+	auth.KindTokenRevoked:       http.StatusUnauthorized,
+	auth.KindForbidden:          http.StatusForbidden,
+	auth.KindNotFound:           http.StatusNotFound,
+	auth.KindTooManyAttempts:    http.StatusTooManyRequests,
+	auth.KindRateLimited:        http.StatusTooManyRequests,
+	auth.KindUnavailable:        http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status of an error of kind k. A kind it does not
+// know (or none: an error that is not an *auth.Error) is a failure of a
+// backend, 503: the flows classify everything a client caused.
+func Status(k auth.Kind) int {
+	if s, ok := statuses[k]; ok {
+		return s
+	}
+	return http.StatusServiceUnavailable
+}
+
+type ctxKey int
+
+const (
+	clientKey ctxKey = iota
+	principalKey
+)
+
+// WithClient returns r with the client it came from in its context: its
+// peer address (Gatehouse trusts no forwarding header for it) and user
+// agent. The outermost middleware calls it once per request.
+func WithClient(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), clientKey, clientOf(r)))
+}
+
+// ClientFrom returns the client WithClient stored in ctx (the zero Client
+// when none was).
+func ClientFrom(ctx context.Context) auth.Client {
+	c, _ := ctx.Value(clientKey).(auth.Client)
+	return c
+}
+
+// ClientOf returns the client r came from: the one WithClient stored, or,
+// for a request that did not pass the middleware, the same read from r.
+func ClientOf(r *http.Request) auth.Client {
+	if c, ok := r.Context().Value(clientKey).(auth.Client); ok {
+		return c
+	}
+	return clientOf(r)
+}
+
+func clientOf(r *http.Request) auth.Client {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	return auth.Client{IP: ip, UserAgent: r.UserAgent()}
+}
+
+// WithPrincipal returns ctx carrying p, the principal a handler that
+// requires a signed-in user found.
+func WithPrincipal(ctx context.Context, p *auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey, p)
+}
+
+// PrincipalFrom returns the principal WithPrincipal stored in ctx, or nil.
+func PrincipalFrom(ctx context.Context) *auth.Principal {
+	p, _ := ctx.Value(principalKey).(*auth.Principal)
+	return p
+}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// The page an emailed link opens (GET/POST /v1/verify: its address is in
+// messages already sent, so it keeps its place under /v1). GET only shows
+// a page with one button and consumes nothing, so mail scanners that open
+// links cannot burn them; the button's POST consumes the link. Its
+// statuses are documented in /openapi.json: 404 for a link that does not
+// work when opened, 400 when its button is pressed.
+func (s *Server) registerVerify() {
+	s.mux.HandleFunc("GET /v1/verify", s.verifyPage)
+	s.mux.HandleFunc("POST /v1/verify", s.verifyLink)
+}
+
+// verifyView is the page of an emailed link.
+type verifyView struct {
+	Title, Button, Token string
+	// Recovery asks for the new password of a reset.
+	Recovery bool
+	// Error is shown as an alert, Notice as a plain status line.
+	Error, Notice string
+	Fields        map[string]string
+}
+
+var (
+	deadLink = verifyView{Title: "This link does not work", Error: "It may have been used already, or mistyped. Ask for a new one."}
+	// linkUnavailable is the page of a link the store could not check;
+	// the link itself may be fine.
+	linkUnavailable = verifyView{Title: "Try again shortly", Error: "The server could not complete this just now."}
+)
+
+func signInLink(token string) verifyView {
+	return verifyView{Title: "Sign in", Notice: "Continue to sign in on this device.", Button: "Sign in", Token: token}
+}
+
+func recoveryLink(token string) verifyView {
+	return verifyView{Title: "Choose a new password", Button: "Set password and sign in", Token: token, Recovery: true}
+}
+
+func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	purpose, err := s.auth.LinkPurpose(r.Context(), token)
+	switch {
+	case err != nil:
+		s.log.WarnContext(r.Context(), "check link", "err", err)
+		s.render(w, r, http.StatusServiceUnavailable, "verify", linkUnavailable)
+	case purpose == auth.PurposeSignIn:
+		s.render(w, r, http.StatusOK, "verify", signInLink(token))
+	case purpose == auth.PurposeRecovery:
+		s.render(w, r, http.StatusOK, "verify", recoveryLink(token))
+	default:
+		s.render(w, r, http.StatusNotFound, "verify", deadLink)
+	}
+}
+
+// verifyLink consumes the link: a cookie session (or the second-factor
+// step), or a page that says why not, with no cookie.
+func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
+	if !s.readSignInForm(w, r) {
+		return
+	}
+	if r.PostForm.Has("mfa_token") {
+		s.verifyLinkMFA(w, r)
+		return
+	}
+	ctx := r.Context()
+	token := r.PostForm.Get("token")
+	var p *auth.Proof
+	var err error
+	if r.PostForm.Has("new_password") {
+		p, err = s.auth.ResetPassword(ctx, auth.RecoverInput{Token: token, NewPassword: r.PostForm.Get("new_password")})
+	} else {
+		p, err = s.auth.SignInLink(ctx, token)
+	}
+	res, err := s.finish(r, auth.Cookie(""))(p, err)
+	if err == nil {
+		s.startSession(w, r, res)
+		return
+	}
+	v, status := deadLink, http.StatusBadRequest
+	switch auth.KindOf(err) {
+	case auth.KindCodeExpired:
+		v.Error = "It has expired. Ask for a new one."
+	case auth.KindWeakPassword:
+		msg, fields := s.explain(r, err)
+		v = recoveryLink(token)
+		v.Error, v.Fields = msg, fields
+	case auth.KindForbidden:
+		v.Error, status = "This account is disabled.", http.StatusForbidden
+	case auth.KindUnavailable, "":
+		s.explain(r, err) // logs it
+		v, status = linkUnavailable, http.StatusServiceUnavailable
+	}
+	s.render(w, r, status, "verify", v)
+}
+
+// verifyLinkMFA answers the second-factor step posted to the link's own
+// address, as the link page's step did before the pages served it (a
+// step rendered then may still be open): 400 for a wrong code or a dead
+// step, as /v1/verify documents, where /login/mfa answers 401.
+func (s *Server) verifyLinkMFA(w http.ResponseWriter, r *http.Request) {
+	if r.PostForm.Get("send") == auth.FactorEmail {
+		s.loginMFAEmail(w, r)
+		return
+	}
+	ctx := r.Context()
+	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
+	if len(s.auth.MFAFactors(ctx, in.Token)) == 0 {
+		s.render(w, r, http.StatusBadRequest, "mfa", signinMFAView{Dead: true, Error: "This sign-in is not valid any more. Start again to sign in."})
+		return
+	}
+	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	if err == nil {
+		s.startSession(w, r, res)
+		return
+	}
+	factors := s.auth.MFAFactors(ctx, in.Token)
+	if k := auth.KindOf(err); len(factors) == 0 || k != auth.KindInvalidCode && k != auth.KindInvalidRequest {
+		s.renderMFAEnded(w, r, err)
+		return
+	}
+	v := newSigninMFAView(in.Token, factors, in.Factor)
+	v.Fields = map[string]string{"code": codeMessages[auth.KindInvalidCode]}
+	s.render(w, r, http.StatusBadRequest, "mfa", v)
+}
