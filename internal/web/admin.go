@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
+	"github.com/gatehouse/gatehouse/internal/useragent"
 )
 
 // The admin page: users (search, paging, one user's facts, sessions and
@@ -215,7 +216,7 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	}
 	for _, sess := range sessions {
 		v.Sessions = append(v.Sessions, adminSession{
-			Device: deviceName(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
+			Device: useragent.Device(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
 			SecondFactor: sess.AAL == auth.AAL2, Created: adminTimeOf(sess.CreatedAt), LastSeen: adminTimeOf(sess.LastSeenAt),
 		})
 	}

@@ -78,6 +78,10 @@ func New(o Options) (*Server, error) {
 		sessions: httpauth.Sessions{Auth: o.Auth, Cookies: o.Cookies}}
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
+	s.registerMFA()
+	s.registerSignUp()
+	s.registerRecover()
+	s.registerLogout()
 	s.registerVerify()
 	s.registerDocs()
 	s.registerAccount()
