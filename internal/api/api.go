@@ -122,15 +122,19 @@ func New(o Options) (*Server, error) {
 	}
 	s.api = humago.New(s.mux, cfg)
 
-	s.registerAuth()
+	s.registerSignUp()
+	s.registerSignIn()
 	s.registerOTP()
+	s.registerRecover()
 	s.registerVerify()
 	s.registerMessages()
 	s.registerMFA()
 	s.registerAudit()
 	s.registerUser()
+	s.registerSessions()
 	s.registerAdmin()
 	s.registerCheck()
+	s.registerWellKnown()
 	s.registerOps()
 
 	s.handler = withClient(s.cors(s.mux))
@@ -195,4 +199,14 @@ func op(o huma.Operation) huma.Operation {
 		o.Tags = []string{"Sign-in"}
 	}
 	return o
+}
+
+// document adds a plain route to the OpenAPI document, so /openapi.json
+// lists every route the server answers.
+func (s *Server) document(o *huma.Operation, okSchema *huma.Schema, okType string) {
+	if o.Responses == nil {
+		o.Responses = map[string]*huma.Response{}
+	}
+	o.Responses["200"] = &huma.Response{Description: "OK", Content: map[string]*huma.MediaType{okType: {Schema: okSchema}}}
+	s.api.OpenAPI().AddOperation(o)
 }

@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -164,39 +163,8 @@ func firstValue(v string) string {
 	return strings.TrimSpace(first)
 }
 
-func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	// Short caching: verifiers pick up a rotated key within a minute, and
-	// every token's kid is in the set for as long as the token lives.
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	_, _ = w.Write(s.o.Keys.JWKS(s.o.Clock.Now()))
-}
-
-func (s *Server) openIDConfiguration(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"issuer":                                s.o.Issuer,
-		"jwks_uri":                              s.o.Issuer + "/.well-known/jwks.json",
-		"token_endpoint":                        s.o.Issuer + "/v1/token",
-		"grant_types_supported":                 []string{"password", "refresh_token", "otp", "magic_link", "mfa"},
-		"id_token_signing_alg_values_supported": []string{"EdDSA"},
-		"token_endpoint_auth_methods_supported": []string{"none"},
-		"response_types_supported":              []string{"token"},
-		"subject_types_supported":               []string{"public"},
-	})
-}
-
-// document adds a plain route to the OpenAPI document, so /openapi.json
-// lists every route the server answers.
-func (s *Server) document(o *huma.Operation, okSchema *huma.Schema, okType string) {
-	if o.Responses == nil {
-		o.Responses = map[string]*huma.Response{}
-	}
-	o.Responses["200"] = &huma.Response{Description: "OK", Content: map[string]*huma.MediaType{okType: {Schema: okSchema}}}
-	s.api.OpenAPI().AddOperation(o)
-}
-
+// registerCheck registers /v1/check, the forward-auth target, and
+// documents it.
 func (s *Server) registerCheck() {
 	s.mux.HandleFunc("GET /v1/check", s.check)
 	reg := s.api.OpenAPI().Components.Schemas
@@ -241,19 +209,4 @@ func (s *Server) registerCheck() {
 		"X-Auth-Email":      {Schema: &huma.Schema{Type: "string"}},
 		"X-Auth-Session-Id": {Schema: &huma.Schema{Type: "string"}},
 	}
-
-	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
-	s.document(&huma.Operation{
-		OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{"For other applications"},
-		Summary: "Public keys that verify access tokens (JWKS)",
-	}, &huma.Schema{Type: "object", Description: "RFC 7517 JSON Web Key Set"}, "application/jwk-set+json")
-
-	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.openIDConfiguration)
-	s.document(&huma.Operation{
-		OperationID: "openIDConfiguration", Method: http.MethodGet, Path: "/.well-known/openid-configuration", Tags: []string{"For other applications"},
-		Summary: "Issuer metadata (issuer, jwks_uri)",
-	}, &huma.Schema{Type: "object"}, "application/json")
 }
-
-// startedAt is only for /healthz's uptime.
-var startedAt = time.Now()

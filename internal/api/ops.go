@@ -130,3 +130,6 @@ func (s *Server) Operations() []Operation {
 	}
 	return out
 }
+
+// startedAt is only for /healthz's uptime.
+var startedAt = time.Now()

@@ -190,3 +190,8 @@ func sentence(s string) string {
 	}
 	return s
 }
+
+// fail turns a flow's error into the problem huma writes.
+func (s *Server) fail(ctx context.Context, err error) error {
+	return problemOf(ctx, s.log, err)
+}
