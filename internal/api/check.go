@@ -12,7 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// checkBody is what /v1/check answers besides its headers.
+// checkBody is the body of a /v1/check 200, besides its headers.
 type checkBody struct {
 	User    User    `json:"user"`
 	Session Session `json:"session"`
@@ -37,7 +37,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 			}
 			// nginx's auth_request takes only 2xx, 401 and 403 from us
 			// (anything else becomes its own 500), so where the original
-			// URL came the nginx way the answer stays 401 and the proxy
+			// URL came the nginx way the status stays 401 and the proxy
 			// turns its Location into the redirect.
 		}
 		writeProblem(w, problemOf(r.Context(), s.log, err))
@@ -64,9 +64,9 @@ type checkBodyKey struct{}
 // sign-in page ignores a longer redirect_to anyway.
 const maxOriginalURL = 2048
 
-// signInRedirect answers where to send a browser that asked a proxy for a
+// signInRedirect returns where to send a browser that asked a proxy for a
 // page without a live session (err said so): the sign-in page, which
-// returns it to the page afterwards. It answers "" (the answer stays 401)
+// returns it to the page afterwards. It returns "" (the status stays 401)
 // when redirects are off, for API clients (an Authorization header, or an
 // Accept without text/html), when no proxy forwarded the original URL or
 // it is not a well-formed absolute http(s) URL, and for errors other than
@@ -119,10 +119,10 @@ func acceptsHTML(h http.Header) bool {
 	return false
 }
 
-// originalURL answers the URL a proxy asked about: X-Original-URL (the
+// originalURL returns the URL a proxy asked about: X-Original-URL (the
 // nginx convention, absolute), else X-Forwarded-Proto (https when absent)
 // :// X-Forwarded-Host X-Forwarded-Uri (/ when absent), as Traefik and
-// Caddy send them. It answers "" when no such header is present, and for
+// Caddy send them. It returns "" when no such header is present, and for
 // a value with spaces or control characters, or that is not an absolute
 // http(s) URL without user info on the forwarded host.
 func originalURL(h http.Header) string {
@@ -156,7 +156,7 @@ func originalURL(h http.Header) string {
 	return raw
 }
 
-// firstValue answers the first of a comma-separated header's values (the
+// firstValue returns the first of a comma-separated header's values (the
 // client-facing one when proxies are chained).
 func firstValue(v string) string {
 	first, _, _ := strings.Cut(v, ",")

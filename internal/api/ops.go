@@ -65,7 +65,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// notFound answers every request no route matched: 405 with Allow when the
+// notFound responds to every request no route matched: 405 with Allow when the
 // path exists under another method, else 404; both as problems. A path the
 // document lists but another surface serves (the link page) counts too.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {

@@ -41,7 +41,8 @@ func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
 // GetStatus implements huma.StatusError.
 func (p *Problem) GetStatus() int { return p.Status }
 
-// ContentType makes huma answer application/problem+json.
+// ContentType implements huma.ContentTypeFilter: a problem is
+// application/problem+json where huma would write application/json.
 func (p *Problem) ContentType(ct string) string {
 	if ct == "application/json" {
 		return "application/problem+json"
@@ -63,9 +64,9 @@ var causeDetails = map[error]string{
 }
 
 // problemOf turns any error from a flow into a problem a client may see.
-// Unknown errors are failures of a backend (the flows answer *auth.Error for
+// Unknown errors are failures of a backend (the flows return *auth.Error for
 // everything a client caused), so they become 503 and are logged, with
-// nothing internal in the answer.
+// nothing internal in the response.
 func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
@@ -98,14 +99,15 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	return newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "A backend is unavailable; try again shortly.")
 }
 
-// retryAfter answers whole seconds, rounded up so a client that waits that
+// retryAfter returns whole seconds, rounded up so a client that waits that
 // long is never refused again.
 func retryAfter(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	return strconv.FormatInt(max(s, 1), 10)
 }
 
-// writeProblem answers a problem from a plain net/http handler.
+// writeProblem writes p from a plain net/http handler; huma writes the
+// problems its operations return.
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	for k, vs := range p.headers {
 		w.Header()[k] = vs

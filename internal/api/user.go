@@ -47,7 +47,7 @@ type userOutput struct {
 	Body Profile
 }
 
-// profile answers u with its factors.
+// profile returns the response of u's profile, with its factors.
 func (s *Server) profile(ctx context.Context, u *auth.User) (*userOutput, error) {
 	kinds, left, err := s.auth.Factors(ctx, principalOf(ctx))
 	if err != nil {

@@ -64,8 +64,8 @@ func sessionView(s *auth.Session, current bool) Session {
 	}
 }
 
-// Tokens answer a sign-in or a refresh.
-// When the account has a second factor on, a first factor answers only
+// Tokens are the response to a sign-in or a refresh.
+// When the account has a second factor on, a first factor returns only
 // mfa_required, mfa_token and factors; POST /v1/token grant mfa finishes.
 type Tokens struct {
 	AccessToken  string   `json:"access_token,omitempty"`

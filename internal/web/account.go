@@ -13,7 +13,7 @@ import (
 )
 
 // The account page is one page of cards. Every form posts to its own
-// route; a plain post answers a 303 back to the page (with a notice key,
+// route; a plain post gets a 303 back to the page (with a notice key,
 // never free text, in the URL) or, when something is shown only once
 // (backup codes, the authenticator's secret, the phone code step), the
 // page itself. An htmx post gets back the card it targeted, plus any other
@@ -87,12 +87,12 @@ var doneNotices = map[string]struct{ card, text string }{
 // second factor: the remedy is signing in again with one.
 const needAAL2 = "Sign in again with your second factor to change this."
 
-// card is the state of one card in an answer.
+// card is the state of one card in a response.
 type card struct {
 	Notice, Error string
 	// Fields holds per-field messages, by form field name.
 	Fields map[string]string
-	// Show puts the card in an htmx answer; OOB swaps it in out of band
+	// Show puts the card in an htmx response; OOB swaps it in out of band
 	// (it changed, but the form targeted another card).
 	Show, OOB bool
 }
@@ -190,7 +190,7 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 	return v, nil
 }
 
-// cardOf answers the state of the card named name.
+// cardOf returns the state of the card named name.
 func (v *accountView) cardOf(name string) *card {
 	switch name {
 	case cardProfile:
@@ -220,9 +220,9 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	s.render(w, r, http.StatusOK, "account", v)
 }
 
-// answer writes v after a form post to card name: the whole page for a
+// respond writes v after a form post to card name: the whole page for a
 // plain post, the card (and the cards marked OOB) for htmx.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, status int, v *accountView, name string) {
+func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, v *accountView, name string) {
 	if !isHTMX(r) {
 		s.render(w, r, status, "account", v)
 		return
@@ -250,7 +250,7 @@ func (s *Server) accountDone(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	for _, a := range also {
 		v.cardOf(a).OOB = true
 	}
-	s.answer(w, r, http.StatusOK, v, d.card)
+	s.respond(w, r, http.StatusOK, v, d.card)
 }
 
 // cardFields are the fields of each card's forms, which errors may name.
@@ -283,7 +283,7 @@ func (s *Server) accountFail(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if edit != nil {
 		edit(v)
 	}
-	s.answer(w, r, status, v, name)
+	s.respond(w, r, status, v, name)
 }
 
 // secondFactorFirst explains a change refused for want of a second factor

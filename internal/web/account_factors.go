@@ -32,7 +32,7 @@ type mfaCard struct {
 	// Enrol is an authenticator set-up waiting for its first code; Reveal
 	// the confirmed one's QR code shown again.
 	Enrol, Reveal *totpView
-	// Codes are new backup codes, shown in this one answer.
+	// Codes are new backup codes, shown in this one response.
 	Codes     []string
 	CodesFile string
 }
@@ -49,7 +49,7 @@ type totpView struct {
 	Link template.URL
 }
 
-// accountTOTP starts an authenticator set-up: the answer shows the key,
+// accountTOTP starts an authenticator set-up: the response shows the key,
 // once, and asks for a first code.
 func (s *Server) accountTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	e, err := s.auth.EnrollTOTP(r.Context(), p, client(r))
@@ -59,13 +59,13 @@ func (s *Server) accountTOTP(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	}
 	if v, tv, ok := s.accountWithTOTP(w, r, p, e.URL); ok {
 		v.MFA.Enrol = tv
-		s.answer(w, r, http.StatusOK, v, cardMFA)
+		s.respond(w, r, http.StatusOK, v, cardMFA)
 	}
 }
 
-// accountWithTOTP answers the account page's view and the view of the
-// authenticator at otpURL (its QR code and key), or answers the request
-// with the failure and ok false.
+// accountWithTOTP returns the account page's view and the view of the
+// authenticator at otpURL (its QR code and key), or writes the failure and
+// returns ok false.
 func (s *Server) accountWithTOTP(w http.ResponseWriter, r *http.Request, p *auth.Principal, otpURL string) (v *accountView, tv *totpView, ok bool) {
 	tv, err := newTOTPView(otpURL)
 	if err == nil {
@@ -79,7 +79,7 @@ func (s *Server) accountWithTOTP(w http.ResponseWriter, r *http.Request, p *auth
 }
 
 // accountTOTPConfirm turns the authenticator on with its first code and
-// shows the backup codes, in this answer only.
+// shows the backup codes, in this response only.
 func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	codes, err := s.auth.ConfirmTOTP(r.Context(), p, strings.TrimSpace(r.PostFormValue("code")), client(r))
 	if err != nil {
@@ -104,11 +104,12 @@ func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *a
 	}
 	v.MFA.Notice = "Your authenticator app is on. From now on, signing in asks for a code from it."
 	v.MFA.Codes = codes
-	s.answer(w, r, http.StatusOK, v, cardMFA)
+	s.respond(w, r, http.StatusOK, v, cardMFA)
 }
 
-// enrolmentGone reports ConfirmTOTP's answer for a set-up that expired
-// or was never started: showing the old key again would not help.
+// enrolmentGone reports whether err is ConfirmTOTP's refusal of a set-up
+// that expired or was never started: showing the old key again would not
+// help.
 func enrolmentGone(err error) bool { return errors.Is(err, auth.ErrNoEnrolment) }
 
 // carriedTOTP rebuilds the set-up view from the otpauth URL the confirm
@@ -144,11 +145,11 @@ func (s *Server) accountTOTPShow(w http.ResponseWriter, r *http.Request, p *auth
 	}
 	if v, tv, ok := s.accountWithTOTP(w, r, p, u); ok {
 		v.MFA.Reveal = tv
-		s.answer(w, r, http.StatusOK, v, cardMFA)
+		s.respond(w, r, http.StatusOK, v, cardMFA)
 	}
 }
 
-// accountRemoveFactor answers the handler that turns off the second factor
+// accountRemoveFactor returns the handler that turns off the second factor
 // kind (it needs an aal2 session) and reports done.
 func (s *Server) accountRemoveFactor(kind, done string) func(http.ResponseWriter, *http.Request, *auth.Principal) {
 	return func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
@@ -161,7 +162,7 @@ func (s *Server) accountRemoveFactor(kind, done string) func(http.ResponseWriter
 }
 
 // accountEmailOn makes email codes a second factor; the first factor on
-// brings backup codes, shown in this answer only.
+// brings backup codes, shown in this response only.
 func (s *Server) accountEmailOn(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	codes, err := s.auth.EnableEmailFactor(r.Context(), p, client(r))
 	if err != nil {
@@ -175,7 +176,7 @@ func (s *Server) accountEmailOn(w http.ResponseWriter, r *http.Request, p *auth.
 	s.showCodes(w, r, p, doneNotices["email_on"].text, codes)
 }
 
-// showCodes answers the two-step card with new backup codes: this answer
+// showCodes writes the two-step card with new backup codes: this response
 // is the only place they are ever shown.
 func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal, notice string, codes []string) {
 	v, err := s.accountView(r.Context(), p)
@@ -185,11 +186,11 @@ func (s *Server) showCodes(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	v.MFA.Notice = notice
 	v.MFA.Codes = codes
-	s.answer(w, r, http.StatusOK, v, cardMFA)
+	s.respond(w, r, http.StatusOK, v, cardMFA)
 }
 
 // accountBackupCodes replaces the backup codes and shows the new ones, in
-// this answer only.
+// this response only.
 func (s *Server) accountBackupCodes(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	codes, err := s.auth.NewBackupCodes(r.Context(), p, client(r))
 	if err != nil {

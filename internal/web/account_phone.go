@@ -52,7 +52,7 @@ func (s *Server) accountPhone(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	v.Phone.CodeStep, v.Phone.Pending = true, normalPhone(number)
 	v.Phone.Notice = "We sent a code by text message to " + v.Phone.Pending + "."
-	s.answer(w, r, http.StatusOK, v, cardPhone)
+	s.respond(w, r, http.StatusOK, v, cardPhone)
 }
 
 // accountPhoneVerify saves the number a code went to once the code is
@@ -71,7 +71,7 @@ func (s *Server) accountPhoneVerify(w http.ResponseWriter, r *http.Request, p *a
 	s.accountDone(w, r, p, "phone", cardProfile)
 }
 
-// normalPhone answers a number carried back by a form in E.164, or "" for
+// normalPhone returns a number carried back by a form in E.164, or "" for
 // anything that is not a valid number (it is only shown, never used).
 func normalPhone(raw string) string {
 	n, err := phone.Parse(raw)

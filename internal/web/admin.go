@@ -24,7 +24,7 @@ const adminPageSize = 50
 const adminDeliveries = 20
 
 // registerAdmin registers /admin. Without Options.Admin the page is off
-// (its addresses answer 404).
+// (its addresses are 404s).
 func (s *Server) registerAdmin() {
 	if s.o.Admin == nil {
 		return

@@ -36,7 +36,7 @@ func (s *Server) recoverPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "recover", s.recoverView(loginStart, ""))
 }
 
-// recoverSend emails a reset code and link. The answer is the same for
+// recoverSend emails a reset code and link. The response is the same for
 // every address.
 func (s *Server) recoverSend(w http.ResponseWriter, r *http.Request) {
 	if !s.readSignInForm(w, r) {

@@ -20,8 +20,8 @@ func (s *Server) registerSignIn() {
 	s.mux.HandleFunc("POST /login/verify", s.loginVerify)
 	s.mux.HandleFunc("GET /login/password", s.loginPasswordPage)
 	s.mux.HandleFunc("POST /login/password", s.loginPassword)
-	// The steps answer posts; a step's URL opened (a bookmark, a reload
-	// after the answer) starts over rather than answering 404.
+	// The steps take posts; a step's URL opened (a bookmark, a reload
+	// after the response) starts over rather than being a 404.
 	s.mux.HandleFunc("GET /login/{step...}", s.restartFlow("/login"))
 }
 
@@ -104,7 +104,7 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) { s.sendCode(
 // loginLink sends a magic link (which carries the code too) by email.
 func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) { s.sendCode(w, r, true) }
 
-// sendCode asks for a code or a link. Its answer is the same for known
+// sendCode asks for a code or a link. Its response is the same for known
 // and unknown addresses: the code step, which says where the code went,
 // never whether an account is there.
 func (s *Server) sendCode(w http.ResponseWriter, r *http.Request, link bool) {
@@ -185,7 +185,7 @@ func (s *Server) loginPasswordPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginPassword signs in with a password. A wrong password and an unknown
-// account answer the same.
+// account get the same response.
 func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if !s.readSignInForm(w, r) {
 		return
@@ -222,8 +222,8 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, signinStatus(err), "login", v)
 }
 
-// restartFlow answers a GET of a step that only answers posts by going to the
-// start of its flow.
+// restartFlow returns the handler that sends a GET of a step that only
+// takes posts to the start of its flow.
 func (s *Server) restartFlow(start string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		target := start

@@ -99,10 +99,10 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "verify", v)
 }
 
-// verifyLinkMFA answers the second-factor step posted to the link's own
+// verifyLinkMFA takes the second-factor step posted to the link's own
 // address, as the link page's step did before the pages served it (a
 // step rendered then may still be open): 400 for a wrong code or a dead
-// step, as /v1/verify documents, where /login/mfa answers 401.
+// step, as /v1/verify documents, where /login/mfa responds 401.
 func (s *Server) verifyLinkMFA(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("send") == auth.FactorEmail {
 		s.loginMFAEmail(w, r)

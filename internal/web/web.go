@@ -4,6 +4,13 @@
 // form posts and redirects); htmx, served from embedded files, only makes
 // them smoother (partial swaps, inline errors). Handlers parse a form, call
 // one flow of package auth, and render, like package api does for JSON.
+//
+// A file per page registers its routes: signin.go (/login and its steps),
+// mfa.go (the second-factor step), signup.go, recover.go, logout.go,
+// verify.go (the page an emailed link opens), account.go with a file per
+// card (account_phone.go, account_sessions.go, account_factors.go,
+// account_password.go), admin.go and docs.go. web.go holds the Server and
+// what every page shares; render.go the templates and static files.
 package web
 
 //go:generate cp ../../node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
@@ -23,6 +30,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
+	// Auth runs the flows every page calls; it is required.
 	Auth *auth.Service
 	// AppName is shown in titles and headings (GATEHOUSE_APP_NAME).
 	AppName string
@@ -38,7 +46,9 @@ type Options struct {
 	Admin AdminStore
 	// APIDocs is shown at /docs; nil turns the page off.
 	APIDocs *APIDocs
-	Logger  *slog.Logger
+	// Logger gets the failures that are not the visitor's; nil discards
+	// them.
+	Logger *slog.Logger
 }
 
 // AdminStore is what the admin page reads beyond the flows: recent
@@ -98,8 +108,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Forbidden answers a state-changing request from another site, which
-// the cross-origin protection refused.
+// Forbidden writes the page that refuses a state-changing request from
+// another site; the cross-origin protection calls it.
 func (s *Server) Forbidden(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header(), s.csp)
 	s.render(w, r, http.StatusForbidden, "error", errorView{
@@ -114,7 +124,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 // contentSecurityPolicy allows nothing inline and nothing from elsewhere,
 // except that forms may lead to the allowed redirect origins (a sign-in
-// form's answer is a redirect there, which form-action governs).
+// form's response is a redirect there, which form-action governs).
 func contentSecurityPolicy(redirects []string) string {
 	formAction := "'self'"
 	for _, o := range redirects {
@@ -128,7 +138,7 @@ func contentSecurityPolicy(redirects []string) string {
 
 // securityHeaders are on every page. Pages carry codes, tokens in links
 // and personal data: none is cached, none leaks through a Referer. (The
-// root makes every answer nosniff, pages and static files included.)
+// root makes every response nosniff, pages and static files included.)
 func securityHeaders(h http.Header, csp string) {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
@@ -206,7 +216,7 @@ type errorView struct {
 	Title, Message string
 }
 
-// fail renders an error the flows answered where no form can show it.
+// fail renders an error the flows returned where no form can show it.
 // Errors that are not the client's are logged and shown in general terms.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg, _ := s.explain(r, err)
@@ -218,7 +228,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, status, "error", errorView{Title: "Something went wrong", Message: msg})
 }
 
-// explain answers what to tell the person about err: the flows' message
+// explain returns what to tell the person about err: the flows' message
 // and per-field messages for their own errors, a general sentence (and a
 // log line) for anything else.
 func (s *Server) explain(r *http.Request, err error) (string, map[string]string) {
