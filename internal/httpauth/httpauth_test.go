@@ -1,9 +1,7 @@
 package httpauth_test
 
 import (
-	"bytes"
 	"context"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -67,20 +65,5 @@ func TestPrincipal(t *testing.T) {
 	p := &auth.Principal{User: auth.User{ID: "u1"}}
 	if got := httpauth.PrincipalFrom(httpauth.WithPrincipal(context.Background(), p)); got != p {
 		t.Errorf("got %p, want %p", got, p)
-	}
-}
-
-func TestQRPNG(t *testing.T) {
-	t.Parallel()
-	b, err := httpauth.QRPNG("otpauth://totp/Gatehouse:ada@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Gatehouse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil || img.Bounds().Dx() != 256 || img.Bounds().Dy() != 256 {
-		t.Fatalf("not a 256×256 PNG: %v", err)
-	}
-	if _, err := httpauth.QRPNG("%zz"); err == nil {
-		t.Error("a malformed URL made a QR code")
 	}
 }
