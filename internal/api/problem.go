@@ -6,9 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -88,7 +86,7 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 			p.Errors = append(p.Errors, FieldError{f.Field, f.Message})
 		}
 		if ae.RetryAfter > 0 {
-			p.headers = http.Header{"Retry-After": {retryAfter(ae.RetryAfter)}}
+			p.headers = http.Header{"Retry-After": {httpauth.RetryAfter(ae.RetryAfter)}}
 		}
 		if status == http.StatusUnauthorized {
 			p.headers = http.Header{"Www-Authenticate": {`Bearer realm="gatehouse"`}}
@@ -97,13 +95,6 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	}
 	log.ErrorContext(ctx, "request failed", "err", err)
 	return newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "A backend is unavailable; try again shortly.")
-}
-
-// retryAfter returns whole seconds, rounded up so a client that waits that
-// long is never refused again.
-func retryAfter(d time.Duration) string {
-	s := int64((d + time.Second - 1) / time.Second)
-	return strconv.FormatInt(max(s, 1), 10)
 }
 
 // writeProblem writes p from a plain net/http handler; huma writes the

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -65,5 +66,24 @@ func TestPrincipal(t *testing.T) {
 	p := &auth.Principal{User: auth.User{ID: "u1"}}
 	if got := httpauth.PrincipalFrom(httpauth.WithPrincipal(context.Background(), p)); got != p {
 		t.Errorf("got %p, want %p", got, p)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1"},
+		{time.Millisecond, "1"},
+		{time.Second, "1"},
+		{time.Second + time.Millisecond, "2"},
+		{59*time.Second + 500*time.Millisecond, "60"},
+		{time.Hour, "3600"},
+	} {
+		if got := httpauth.RetryAfter(tc.d); got != tc.want {
+			t.Errorf("RetryAfter(%v) = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }

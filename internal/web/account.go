@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -27,10 +26,6 @@ const (
 	cardMFA      = "mfa"
 	cardPassword = "password"
 )
-
-// maxFormBytes bounds an account form's body; the largest real one (the
-// authenticator confirmation) is well under a kilobyte.
-const maxFormBytes = 64 << 10
 
 // registerAccount registers the account page (/) and its forms.
 func (s *Server) registerAccount() {
@@ -271,7 +266,7 @@ func (s *Server) accountFail(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	if errors.As(err, &ae) {
 		status = httpauth.Status(ae.Kind)
 		if ae.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(ae.RetryAfter.Seconds()+0.999)))
+			w.Header().Set("Retry-After", httpauth.RetryAfter(ae.RetryAfter))
 		}
 	}
 	v, verr := s.accountView(r.Context(), p)

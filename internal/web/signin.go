@@ -234,13 +234,10 @@ func (s *Server) restartFlow(start string) http.HandlerFunc {
 	}
 }
 
-// maxSignInForm bounds a posted form, like the API's bodies (64 KiB).
-const maxSignInForm = 64 << 10
-
 // readSignInForm reads a posted form, bounded like the API's bodies; a body it
 // cannot read gets the error page.
 func (s *Server) readSignInForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxSignInForm)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		status := http.StatusBadRequest
 		var tooBig *http.MaxBytesError

@@ -51,6 +51,11 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// maxFormBytes bounds a posted form like the API's bodies (64 KiB); the
+// largest real one (the authenticator confirmation) is well under a
+// kilobyte.
+const maxFormBytes = 64 << 10
+
 // AdminStore is what the admin page reads beyond the flows: recent
 // deliveries (masked, never their content).
 type AdminStore interface {
