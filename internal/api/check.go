@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -176,7 +177,7 @@ func (s *Server) registerCheck() {
 			"Location":         {Description: "Only for an nginx browser navigation: <public URL>/login?redirect_to=<the original URL>.", Schema: &huma.Schema{Type: "string"}},
 		},
 		Content: map[string]*huma.MediaType{
-			"application/problem+json": {Schema: reg.Schema(typeOf[Problem](), true, "")},
+			"application/problem+json": {Schema: reg.Schema(reflect.TypeFor[Problem](), true, "")},
 		},
 	}
 	found := &huma.Response{
@@ -203,7 +204,7 @@ func (s *Server) registerCheck() {
 		Security:  userSecurity,
 		Responses: map[string]*huma.Response{"302": found, "401": problem},
 	}
-	s.document(o, reg.Schema(typeOf[checkBody](), true, ""), "application/json")
+	s.document(o, reg.Schema(reflect.TypeFor[checkBody](), true, ""), "application/json")
 	o.Responses["200"].Headers = map[string]*huma.Header{
 		"X-Auth-User-Id":    {Schema: &huma.Schema{Type: "string"}},
 		"X-Auth-Email":      {Schema: &huma.Schema{Type: "string"}},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -15,8 +14,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
-
+// registerOps registers the routes operators and tools use (health,
+// readiness, metrics, the documentation) and the catch-all that turns
+// every other request into a problem.
 func (s *Server) registerOps() {
 	ops := []string{"Operations"}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -51,6 +51,8 @@ func (s *Server) registerOps() {
 	s.mux.HandleFunc("/", s.notFound)
 }
 
+// readyz reports whether storage answers within 2 s, so a load balancer
+// stops sending requests to a node whose database is gone.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()

@@ -51,6 +51,8 @@ func (p *Problem) ContentType(ct string) string {
 // GetHeaders implements huma.HeadersError (Retry-After, WWW-Authenticate).
 func (p *Problem) GetHeaders() http.Header { return p.headers }
 
+// newProblem returns a problem of status with Gatehouse's code and the
+// status's text as its title.
 func newProblem(status int, code, detail string, fields ...FieldError) *Problem {
 	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail, Errors: fields}
 }
@@ -173,6 +175,7 @@ func fieldName(loc string) string {
 	return loc
 }
 
+// sentence makes huma's message a sentence, like the flows' messages.
 func sentence(s string) string {
 	if s == "" {
 		return s

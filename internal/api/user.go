@@ -34,6 +34,8 @@ func principalOf(ctx context.Context) *auth.Principal { return httpauth.Principa
 
 var userSecurity = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
 
+// userOp fills the defaults of an operation for the signed-in user: a
+// Bearer token or the session cookie, checked before the handler runs.
 func (s *Server) userOp(o huma.Operation) huma.Operation {
 	o = op(o)
 	o.Tags = []string{"Signed-in user"}

@@ -126,6 +126,7 @@ type accountView struct {
 	Password card
 }
 
+// profileCard is the card of the account's name.
 type profileCard struct {
 	card
 	// Name is the name field's value.

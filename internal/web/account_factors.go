@@ -22,6 +22,7 @@ import (
 // Every change here needs a session that passed a second factor, when the
 // account has one (auth decides; secondFactorFirst words the refusal).
 
+// mfaCard is the two-step card.
 type mfaCard struct {
 	card
 	// TOTP and Email say which factors are on; Any, whether one is.

@@ -6,7 +6,8 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// The password card of the account page.
+// The password card of the account page. Changing the password signs
+// every other device out, so its response refreshes the sessions card too.
 
 // accountPassword changes (or first sets) the password, which ends every
 // other session.

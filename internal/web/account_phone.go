@@ -10,6 +10,7 @@ import (
 // The phone card of the account page: adding or changing a phone number
 // takes a code sent to it by SMS, shown as a second step of the card.
 
+// phoneCard is the phone card, at its number step or its code step.
 type phoneCard struct {
 	card
 	// Available is false when the server sends no SMS.

@@ -12,6 +12,7 @@ import (
 // account, with its device and when it was last seen, and the forms that
 // sign one or all of the others out.
 
+// sessionsCard is the list of live sessions.
 type sessionsCard struct {
 	card
 	List []sessionRow

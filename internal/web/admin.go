@@ -67,6 +67,7 @@ type adminUserRow struct {
 	Created                      adminTime
 }
 
+// adminRow returns u as a row of the user list.
 func adminRow(u *auth.User) adminUserRow {
 	return adminUserRow{
 		ID: u.ID, Email: u.Email, Phone: u.Phone, EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified,
@@ -80,6 +81,7 @@ type adminTime struct {
 	Text, Date, ISO string
 }
 
+// adminTimeOf returns t as the admin page shows it.
 func adminTimeOf(t time.Time) adminTime {
 	if t.IsZero() {
 		return adminTime{}
@@ -114,6 +116,8 @@ type adminHomeView struct {
 	DeliveriesError string
 }
 
+// adminHome shows the user list (searched and paged) and the recent
+// deliveries.
 func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	q := r.URL.Query()
 	v := adminHomeView{Query: strings.TrimSpace(q.Get("query")), Paged: q.Get("cursor") != ""}
@@ -234,6 +238,8 @@ var adminNotices = map[string]string{
 	"factors/reset":   "Every second factor of the account is off, and every session of it has ended.",
 }
 
+// adminUserPage shows one user, with the notice an action's redirect
+// asked for.
 func (s *Server) adminUserPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	v, err := s.adminUser(r, p, r.PathValue("id"))
 	if err != nil {

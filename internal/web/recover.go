@@ -27,11 +27,14 @@ type recoverView struct {
 	Fields     map[string]string
 }
 
+// recoverView returns the page at step for email, with the code's length
+// and lifetime as configured.
 func (s *Server) recoverView(step, email string) recoverView {
 	cfg := s.auth.Config()
 	return recoverView{Step: step, Email: email, CodeLength: cfg.OTPLength, ExpiresIn: humanWait(cfg.OTPTTL.Seconds())}
 }
 
+// recoverPage shows the first step: the email to send a reset code to.
 func (s *Server) recoverPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "recover", s.recoverView(loginStart, ""))
 }

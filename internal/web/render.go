@@ -51,6 +51,7 @@ var funcs = template.FuncMap{
 	"field": func(fields map[string]string, name string) string { return fields[name] },
 }
 
+// parseTemplates parses every page over the layout and shared fragments.
 func parseTemplates() (*templates, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {

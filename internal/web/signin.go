@@ -59,6 +59,8 @@ func (v loginView) identity() auth.Identity {
 	return auth.Identity{Email: v.Address}
 }
 
+// loginView returns the page at step for address, with the code's length
+// and lifetime as configured.
 func (s *Server) loginView(step, address, redirectTo string) loginView {
 	cfg := s.auth.Config()
 	return loginView{

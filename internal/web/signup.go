@@ -25,6 +25,7 @@ type signupView struct {
 	Fields map[string]string
 }
 
+// signupPage shows the empty form.
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "signup", signupView{Focus: "address", RedirectTo: s.allowedTarget(r.URL.Query().Get("redirect_to"))})
 }

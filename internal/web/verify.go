@@ -34,14 +34,18 @@ var (
 	linkUnavailable = verifyView{Title: "Try again shortly", Error: "The server could not complete this just now."}
 )
 
+// signInLink is the page of a live sign-in link.
 func signInLink(token string) verifyView {
 	return verifyView{Title: "Sign in", Notice: "Continue to sign in on this device.", Button: "Sign in", Token: token}
 }
 
+// recoveryLink is the page of a live reset link: it asks for the new
+// password.
 func recoveryLink(token string) verifyView {
 	return verifyView{Title: "Choose a new password", Button: "Set password and sign in", Token: token, Recovery: true}
 }
 
+// verifyPage shows the link's page and consumes nothing.
 func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	purpose, err := s.auth.LinkPurpose(r.Context(), token)

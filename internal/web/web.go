@@ -123,6 +123,7 @@ func (s *Server) Forbidden(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// notFound renders the page of an address no route matched.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusNotFound, "error", errorView{Title: "Page not found", Message: "There is no page at this address."})
 }
@@ -276,6 +277,8 @@ func fieldLabel(field string) string {
 	return strings.ToUpper(field[:1]) + strings.ReplaceAll(field[1:], "_", " ")
 }
 
+// humanWait returns a wait in words ("5 minutes"), rounded up so the
+// person never tries again too soon.
 func humanWait(seconds float64) string {
 	switch n := int(seconds + 0.999); {
 	case n < 60:
