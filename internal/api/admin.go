@@ -34,6 +34,8 @@ func (s *Server) admin(ctx huma.Context, next func(huma.Context)) {
 	next(ctx)
 }
 
+// adminOp fills the defaults of an admin operation: behind the admin key,
+// under the Admin tag.
 func (s *Server) adminOp(o huma.Operation) huma.Operation {
 	o = op(o)
 	o.Tags = []string{"Admin"}
@@ -95,6 +97,7 @@ type adminSessionsInput struct {
 	UserID string `query:"user_id" required:"true" maxLength:"64"`
 }
 
+// registerAdmin registers /v1/admin/users and /v1/admin/sessions.
 func (s *Server) registerAdmin() {
 	huma.Register(s.api, s.adminOp(huma.Operation{
 		OperationID: "adminListUsers", Method: http.MethodGet, Path: "/v1/admin/users", Summary: "List or search users",

@@ -5,6 +5,14 @@
 // The pages are package web's; the root package routes between the two and
 // runs the middleware they share (request log, metrics, recovery,
 // cross-origin protection).
+//
+// A file per flow or resource registers its routes: signup.go, signin.go
+// (/v1/token, every grant), otp.go, recover.go, verify.go (the link page,
+// documented only), mfa.go, user.go, sessions.go, check.go, wellknown.go,
+// admin.go with admin_messages.go and admin_audit.go, and ops.go. api.go
+// holds the Server and what every operation shares; problem.go the
+// errors, views.go the JSON shapes, describe.go the wording that quotes
+// the effective configuration.
 package api
 
 import (
@@ -25,24 +33,31 @@ import (
 // MaxBodyBytes is the largest request body accepted (docs/contract.md: 64 KiB).
 const MaxBodyBytes = 64 << 10
 
-// KeySet answers the public signing keys as a JWKS document.
+// KeySet returns the public signing keys as a JWKS document.
 type KeySet interface {
 	JWKS(now time.Time) []byte
 }
 
-// Pinger reports whether storage answers (for /readyz).
+// Pinger reports whether storage is reachable (for /readyz).
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
 // Options configure a Server.
 type Options struct {
-	Auth    *auth.Service
-	Keys    KeySet
-	Store   Pinger
-	Clock   auth.Clock
+	// Auth runs the flows every operation calls.
+	Auth *auth.Service
+	// Keys serves /.well-known/jwks.json.
+	Keys KeySet
+	// Store is pinged by /readyz.
+	Store Pinger
+	// Clock is the now the JWKS lists the keys trusted at.
+	Clock auth.Clock
+	// Metrics is served at /metrics; nil makes new ones.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Logger gets the failures that are not the client's; nil discards
+	// them.
+	Logger *slog.Logger
 	// Issuer is the public URL: the tokens' iss and the base of metadata.
 	Issuer string
 	// AdminAPIKey enables /v1/admin when not empty.
@@ -59,7 +74,7 @@ type Options struct {
 	SignInURL string
 	// ForwardAuthRedirect sends a browser navigation that a proxy forwards
 	// to /v1/check without a live session to SignInURL instead of
-	// answering a bare 401 (GATEHOUSE_FORWARD_AUTH_REDIRECT; the gatehouse
+	// responding with a bare 401 (GATEHOUSE_FORWARD_AUTH_REDIRECT; the gatehouse
 	// package turns it on by default).
 	ForwardAuthRedirect bool
 	// Messages lists outbox deliveries for /v1/admin/messages.
@@ -122,15 +137,19 @@ func New(o Options) (*Server, error) {
 	}
 	s.api = humago.New(s.mux, cfg)
 
-	s.registerAuth()
+	s.registerSignUp()
+	s.registerSignIn()
 	s.registerOTP()
+	s.registerRecover()
 	s.registerVerify()
 	s.registerMessages()
 	s.registerMFA()
 	s.registerAudit()
 	s.registerUser()
+	s.registerSessions()
 	s.registerAdmin()
 	s.registerCheck()
+	s.registerWellKnown()
 	s.registerOps()
 
 	s.handler = withClient(s.cors(s.mux))
@@ -165,7 +184,7 @@ func clientOf(ctx context.Context) auth.Client { return httpauth.ClientFrom(ctx)
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// OpenAPI answers the OpenAPI 3.1 document of every route.
+// OpenAPI returns the OpenAPI 3.1 document of every route.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // routeMux is the server's ServeMux, keeping every pattern registered on it
@@ -176,11 +195,13 @@ type routeMux struct {
 	patterns []string
 }
 
+// HandleFunc registers h for pattern and keeps the pattern.
 func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
 	m.patterns = append(m.patterns, pattern)
 	m.ServeMux.HandleFunc(pattern, h)
 }
 
+// Handle registers h for pattern and keeps the pattern.
 func (m *routeMux) Handle(pattern string, h http.Handler) {
 	m.patterns = append(m.patterns, pattern)
 	m.ServeMux.Handle(pattern, h)
@@ -195,4 +216,14 @@ func op(o huma.Operation) huma.Operation {
 		o.Tags = []string{"Sign-in"}
 	}
 	return o
+}
+
+// document adds a plain route to the OpenAPI document, so /openapi.json
+// lists every route the server serves.
+func (s *Server) document(o *huma.Operation, okSchema *huma.Schema, okType string) {
+	if o.Responses == nil {
+		o.Responses = map[string]*huma.Response{}
+	}
+	o.Responses["200"] = &huma.Response{Description: "OK", Content: map[string]*huma.MediaType{okType: {Schema: okSchema}}}
+	s.api.OpenAPI().AddOperation(o)
 }

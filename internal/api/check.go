@@ -4,16 +4,16 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// checkBody is what /v1/check answers besides its headers.
+// checkBody is the body of a /v1/check 200, besides its headers.
 type checkBody struct {
 	User    User    `json:"user"`
 	Session Session `json:"session"`
@@ -38,7 +38,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 			}
 			// nginx's auth_request takes only 2xx, 401 and 403 from us
 			// (anything else becomes its own 500), so where the original
-			// URL came the nginx way the answer stays 401 and the proxy
+			// URL came the nginx way the status stays 401 and the proxy
 			// turns its Location into the redirect.
 		}
 		writeProblem(w, problemOf(r.Context(), s.log, err))
@@ -65,9 +65,9 @@ type checkBodyKey struct{}
 // sign-in page ignores a longer redirect_to anyway.
 const maxOriginalURL = 2048
 
-// signInRedirect answers where to send a browser that asked a proxy for a
+// signInRedirect returns where to send a browser that asked a proxy for a
 // page without a live session (err said so): the sign-in page, which
-// returns it to the page afterwards. It answers "" (the answer stays 401)
+// returns it to the page afterwards. It returns "" (the status stays 401)
 // when redirects are off, for API clients (an Authorization header, or an
 // Accept without text/html), when no proxy forwarded the original URL or
 // it is not a well-formed absolute http(s) URL, and for errors other than
@@ -120,10 +120,10 @@ func acceptsHTML(h http.Header) bool {
 	return false
 }
 
-// originalURL answers the URL a proxy asked about: X-Original-URL (the
+// originalURL returns the URL a proxy asked about: X-Original-URL (the
 // nginx convention, absolute), else X-Forwarded-Proto (https when absent)
 // :// X-Forwarded-Host X-Forwarded-Uri (/ when absent), as Traefik and
-// Caddy send them. It answers "" when no such header is present, and for
+// Caddy send them. It returns "" when no such header is present, and for
 // a value with spaces or control characters, or that is not an absolute
 // http(s) URL without user info on the forwarded host.
 func originalURL(h http.Header) string {
@@ -157,46 +157,15 @@ func originalURL(h http.Header) string {
 	return raw
 }
 
-// firstValue answers the first of a comma-separated header's values (the
+// firstValue returns the first of a comma-separated header's values (the
 // client-facing one when proxies are chained).
 func firstValue(v string) string {
 	first, _, _ := strings.Cut(v, ",")
 	return strings.TrimSpace(first)
 }
 
-func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/jwk-set+json")
-	// Short caching: verifiers pick up a rotated key within a minute, and
-	// every token's kid is in the set for as long as the token lives.
-	w.Header().Set("Cache-Control", "public, max-age=60")
-	_, _ = w.Write(s.o.Keys.JWKS(s.o.Clock.Now()))
-}
-
-func (s *Server) openIDConfiguration(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"issuer":                                s.o.Issuer,
-		"jwks_uri":                              s.o.Issuer + "/.well-known/jwks.json",
-		"token_endpoint":                        s.o.Issuer + "/v1/token",
-		"grant_types_supported":                 []string{"password", "refresh_token", "otp", "magic_link", "mfa"},
-		"id_token_signing_alg_values_supported": []string{"EdDSA"},
-		"token_endpoint_auth_methods_supported": []string{"none"},
-		"response_types_supported":              []string{"token"},
-		"subject_types_supported":               []string{"public"},
-	})
-}
-
-// document adds a plain route to the OpenAPI document, so /openapi.json
-// lists every route the server answers.
-func (s *Server) document(o *huma.Operation, okSchema *huma.Schema, okType string) {
-	if o.Responses == nil {
-		o.Responses = map[string]*huma.Response{}
-	}
-	o.Responses["200"] = &huma.Response{Description: "OK", Content: map[string]*huma.MediaType{okType: {Schema: okSchema}}}
-	s.api.OpenAPI().AddOperation(o)
-}
-
+// registerCheck registers /v1/check, the forward-auth target, and
+// documents it.
 func (s *Server) registerCheck() {
 	s.mux.HandleFunc("GET /v1/check", s.check)
 	reg := s.api.OpenAPI().Components.Schemas
@@ -208,7 +177,7 @@ func (s *Server) registerCheck() {
 			"Location":         {Description: "Only for an nginx browser navigation: <public URL>/login?redirect_to=<the original URL>.", Schema: &huma.Schema{Type: "string"}},
 		},
 		Content: map[string]*huma.MediaType{
-			"application/problem+json": {Schema: reg.Schema(typeOf[Problem](), true, "")},
+			"application/problem+json": {Schema: reg.Schema(reflect.TypeFor[Problem](), true, "")},
 		},
 	}
 	found := &huma.Response{
@@ -235,25 +204,10 @@ func (s *Server) registerCheck() {
 		Security:  userSecurity,
 		Responses: map[string]*huma.Response{"302": found, "401": problem},
 	}
-	s.document(o, reg.Schema(typeOf[checkBody](), true, ""), "application/json")
+	s.document(o, reg.Schema(reflect.TypeFor[checkBody](), true, ""), "application/json")
 	o.Responses["200"].Headers = map[string]*huma.Header{
 		"X-Auth-User-Id":    {Schema: &huma.Schema{Type: "string"}},
 		"X-Auth-Email":      {Schema: &huma.Schema{Type: "string"}},
 		"X-Auth-Session-Id": {Schema: &huma.Schema{Type: "string"}},
 	}
-
-	s.mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
-	s.document(&huma.Operation{
-		OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{"For other applications"},
-		Summary: "Public keys that verify access tokens (JWKS)",
-	}, &huma.Schema{Type: "object", Description: "RFC 7517 JSON Web Key Set"}, "application/jwk-set+json")
-
-	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.openIDConfiguration)
-	s.document(&huma.Operation{
-		OperationID: "openIDConfiguration", Method: http.MethodGet, Path: "/.well-known/openid-configuration", Tags: []string{"For other applications"},
-		Summary: "Issuer metadata (issuer, jwks_uri)",
-	}, &huma.Schema{Type: "object"}, "application/json")
 }
-
-// startedAt is only for /healthz's uptime.
-var startedAt = time.Now()

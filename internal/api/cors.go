@@ -5,10 +5,11 @@ import (
 	"strings"
 )
 
-// cors answers browsers on the trusted origins (GATEHOUSE_CORS_ORIGINS):
+// cors adds CORS headers for browsers on the trusted origins
+// (GATEHOUSE_CORS_ORIGINS):
 // their apps may call the JSON API with credentials (the session cookie or
 // an Authorization header). Other origins get no CORS headers, so browsers
-// keep them from reading answers; the cross-site protection stops them
+// keep them from reading responses; the cross-site protection stops them
 // from changing state.
 func (s *Server) cors(next http.Handler) http.Handler {
 	if len(s.o.TrustedOrigins) == 0 {

@@ -33,6 +33,7 @@ type backupCodesOutput struct {
 	}
 }
 
+// backupCodes returns the response that shows new backup codes, once.
 func backupCodes(codes []string) *backupCodesOutput {
 	out := &backupCodesOutput{CacheControl: "no-store"}
 	out.Body.BackupCodes = codes
@@ -55,12 +56,15 @@ type mfaChallengeInput struct {
 	}
 }
 
+// mfaOp fills the defaults of a signed-in user's second-factor operation.
 func (s *Server) mfaOp(o huma.Operation) huma.Operation {
 	o = s.userOp(o)
 	o.Tags = []string{"Second factors"}
 	return o
 }
 
+// registerMFA registers /v1/mfa: the signed-in user's second factors, and
+// the email code a sign-in's second step asks for.
 func (s *Server) registerMFA() {
 	huma.Register(s.api, s.mfaOp(huma.Operation{
 		OperationID: "enrolTOTP", Method: http.MethodPost, Path: "/v1/mfa/totp",

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -15,8 +14,9 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
-
+// registerOps registers the routes operators and tools use (health,
+// readiness, metrics, the documentation) and the catch-all that turns
+// every other request into a problem.
 func (s *Server) registerOps() {
 	ops := []string{"Operations"}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -51,6 +51,8 @@ func (s *Server) registerOps() {
 	s.mux.HandleFunc("/", s.notFound)
 }
 
+// readyz reports whether storage answers within 2 s, so a load balancer
+// stops sending requests to a node whose database is gone.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -65,7 +67,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
-// notFound answers every request no route matched: 405 with Allow when the
+// notFound responds to every request no route matched: 405 with Allow when the
 // path exists under another method, else 404; both as problems. A path the
 // document lists but another surface serves (the link page) counts too.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
@@ -130,3 +132,6 @@ func (s *Server) Operations() []Operation {
 	}
 	return out
 }
+
+// startedAt is only for /healthz's uptime.
+var startedAt = time.Now()

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -41,7 +39,8 @@ func (p *Problem) Error() string { return p.Code + ": " + p.Detail }
 // GetStatus implements huma.StatusError.
 func (p *Problem) GetStatus() int { return p.Status }
 
-// ContentType makes huma answer application/problem+json.
+// ContentType implements huma.ContentTypeFilter: a problem is
+// application/problem+json where huma would write application/json.
 func (p *Problem) ContentType(ct string) string {
 	if ct == "application/json" {
 		return "application/problem+json"
@@ -52,6 +51,8 @@ func (p *Problem) ContentType(ct string) string {
 // GetHeaders implements huma.HeadersError (Retry-After, WWW-Authenticate).
 func (p *Problem) GetHeaders() http.Header { return p.headers }
 
+// newProblem returns a problem of status with Gatehouse's code and the
+// status's text as its title.
 func newProblem(status int, code, detail string, fields ...FieldError) *Problem {
 	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Code: code, Detail: detail, Errors: fields}
 }
@@ -63,9 +64,9 @@ var causeDetails = map[error]string{
 }
 
 // problemOf turns any error from a flow into a problem a client may see.
-// Unknown errors are failures of a backend (the flows answer *auth.Error for
+// Unknown errors are failures of a backend (the flows return *auth.Error for
 // everything a client caused), so they become 503 and are logged, with
-// nothing internal in the answer.
+// nothing internal in the response.
 func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
@@ -87,7 +88,7 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 			p.Errors = append(p.Errors, FieldError{f.Field, f.Message})
 		}
 		if ae.RetryAfter > 0 {
-			p.headers = http.Header{"Retry-After": {retryAfter(ae.RetryAfter)}}
+			p.headers = http.Header{"Retry-After": {httpauth.RetryAfter(ae.RetryAfter)}}
 		}
 		if status == http.StatusUnauthorized {
 			p.headers = http.Header{"Www-Authenticate": {`Bearer realm="gatehouse"`}}
@@ -98,14 +99,8 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	return newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "A backend is unavailable; try again shortly.")
 }
 
-// retryAfter answers whole seconds, rounded up so a client that waits that
-// long is never refused again.
-func retryAfter(d time.Duration) string {
-	s := int64((d + time.Second - 1) / time.Second)
-	return strconv.FormatInt(max(s, 1), 10)
-}
-
-// writeProblem answers a problem from a plain net/http handler.
+// writeProblem writes p from a plain net/http handler; huma writes the
+// problems its operations return.
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	for k, vs := range p.headers {
 		w.Header()[k] = vs
@@ -180,6 +175,7 @@ func fieldName(loc string) string {
 	return loc
 }
 
+// sentence makes huma's message a sentence, like the flows' messages.
 func sentence(s string) string {
 	if s == "" {
 		return s
@@ -189,4 +185,9 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
+}
+
+// fail turns a flow's error into the problem huma writes.
+func (s *Server) fail(ctx context.Context, err error) error {
+	return problemOf(ctx, s.log, err)
 }

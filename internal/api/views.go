@@ -19,6 +19,7 @@ type User struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 }
 
+// userView returns u as its owner sees it.
 func userView(u *auth.User) User {
 	return User{
 		ID: u.ID, Email: u.Email, EmailVerified: u.EmailVerified, Phone: u.Phone, PhoneVerified: u.PhoneVerified,
@@ -34,6 +35,7 @@ type AdminUser struct {
 	Admin      bool       `json:"admin" doc:"The user has the admin role (the /admin page)."`
 }
 
+// adminUserView returns u as an administrator sees it.
 func adminUserView(u *auth.User) AdminUser {
 	return AdminUser{User: userView(u), Disabled: u.Disabled(), DisabledAt: u.DisabledAt, Admin: u.Admin}
 }
@@ -53,6 +55,7 @@ type Session struct {
 	Current    bool      `json:"current,omitempty" doc:"The session this request is made with."`
 }
 
+// sessionView returns s's metadata; current marks the request's own.
 func sessionView(s *auth.Session, current bool) Session {
 	amr := s.AMR
 	if amr == nil {
@@ -64,8 +67,8 @@ func sessionView(s *auth.Session, current bool) Session {
 	}
 }
 
-// Tokens answer a sign-in or a refresh.
-// When the account has a second factor on, a first factor answers only
+// Tokens are the response to a sign-in or a refresh.
+// When the account has a second factor on, a first factor returns only
 // mfa_required, mfa_token and factors; POST /v1/token grant mfa finishes.
 type Tokens struct {
 	AccessToken  string   `json:"access_token,omitempty"`
@@ -78,6 +81,7 @@ type Tokens struct {
 	Factors      []string `json:"factors,omitempty" doc:"The second factors that can finish this sign-in." enum:"totp,email,backup_code"`
 }
 
+// tokensView returns the tokens of g, or its second-factor step.
 func tokensView(g *auth.Grant) Tokens {
 	if g.MFA != nil {
 		return Tokens{MFARequired: true, MFAToken: g.MFA.Token, Factors: g.MFA.Factors}

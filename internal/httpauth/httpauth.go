@@ -1,6 +1,7 @@
 // Package httpauth holds what the JSON API (internal/api) and the pages
 // (internal/web) both need to speak HTTP for package auth, so that each
-// exists once: the status of an error kind, the client a request came
+// exists once: the status of an error kind and its Retry-After, the
+// client a request came
 // from, the principal a request is signed in as (in its context, and from
 // its credentials), the session cookie, and the QR code of an
 // authenticator key. Neither surface's routes are known here.
@@ -10,6 +11,8 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -49,6 +52,14 @@ const (
 	clientKey ctxKey = iota
 	principalKey
 )
+
+// RetryAfter returns the Retry-After value of a wait of d: whole seconds,
+// rounded up so a client that waits that long is never refused again, and
+// at least 1, since 0 would invite an immediate retry.
+func RetryAfter(d time.Duration) string {
+	n := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(n, 1), 10)
+}
 
 // WithClient returns r with the client it came from in its context: its
 // peer address (Gatehouse trusts no forwarding header for it) and user

@@ -1,12 +1,11 @@
 package httpauth_test
 
 import (
-	"bytes"
 	"context"
-	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -70,17 +69,21 @@ func TestPrincipal(t *testing.T) {
 	}
 }
 
-func TestQRPNG(t *testing.T) {
+func TestRetryAfter(t *testing.T) {
 	t.Parallel()
-	b, err := httpauth.QRPNG("otpauth://totp/Gatehouse:ada@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Gatehouse")
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil || img.Bounds().Dx() != 256 || img.Bounds().Dy() != 256 {
-		t.Fatalf("not a 256×256 PNG: %v", err)
-	}
-	if _, err := httpauth.QRPNG("%zz"); err == nil {
-		t.Error("a malformed URL made a QR code")
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "1"},
+		{time.Millisecond, "1"},
+		{time.Second, "1"},
+		{time.Second + time.Millisecond, "2"},
+		{59*time.Second + 500*time.Millisecond, "60"},
+		{time.Hour, "3600"},
+	} {
+		if got := httpauth.RetryAfter(tc.d); got != tc.want {
+			t.Errorf("RetryAfter(%v) = %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // QRPNG returns an authenticator's otpauth URL as a 256×256 PNG QR code
-// (pquerna/otp's encoder), for the API's set-up answer and the account page.
+// (pquerna/otp's encoder), for the API's set-up response and the account page.
 func QRPNG(otpauthURL string) ([]byte, error) {
 	key, err := otp.NewKeyFromURL(otpauthURL)
 	if err != nil {

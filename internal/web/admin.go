@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
+	"github.com/gatehouse/gatehouse/internal/useragent"
 )
 
 // The admin page: users (search, paging, one user's facts, sessions and
@@ -23,7 +24,7 @@ const adminPageSize = 50
 const adminDeliveries = 20
 
 // registerAdmin registers /admin. Without Options.Admin the page is off
-// (its addresses answer 404).
+// (its addresses are 404s).
 func (s *Server) registerAdmin() {
 	if s.o.Admin == nil {
 		return
@@ -66,6 +67,7 @@ type adminUserRow struct {
 	Created                      adminTime
 }
 
+// adminRow returns u as a row of the user list.
 func adminRow(u *auth.User) adminUserRow {
 	return adminUserRow{
 		ID: u.ID, Email: u.Email, Phone: u.Phone, EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified,
@@ -79,6 +81,7 @@ type adminTime struct {
 	Text, Date, ISO string
 }
 
+// adminTimeOf returns t as the admin page shows it.
 func adminTimeOf(t time.Time) adminTime {
 	if t.IsZero() {
 		return adminTime{}
@@ -113,6 +116,8 @@ type adminHomeView struct {
 	DeliveriesError string
 }
 
+// adminHome shows the user list (searched and paged) and the recent
+// deliveries.
 func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	q := r.URL.Query()
 	v := adminHomeView{Query: strings.TrimSpace(q.Get("query")), Paged: q.Get("cursor") != ""}
@@ -215,7 +220,7 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	}
 	for _, sess := range sessions {
 		v.Sessions = append(v.Sessions, adminSession{
-			Device: deviceName(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
+			Device: useragent.Device(sess.UserAgent), UserAgent: sess.UserAgent, IP: sess.IP,
 			SecondFactor: sess.AAL == auth.AAL2, Created: adminTimeOf(sess.CreatedAt), LastSeen: adminTimeOf(sess.LastSeenAt),
 		})
 	}
@@ -233,6 +238,8 @@ var adminNotices = map[string]string{
 	"factors/reset":   "Every second factor of the account is off, and every session of it has ended.",
 }
 
+// adminUserPage shows one user, with the notice an action's redirect
+// asked for.
 func (s *Server) adminUserPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	v, err := s.adminUser(r, p, r.PathValue("id"))
 	if err != nil {

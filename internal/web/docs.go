@@ -30,6 +30,8 @@ type docsView struct {
 	Groups                                []docsGroup
 }
 
+// registerDocs registers /docs, the API's documentation as a page that
+// needs nothing from a CDN. Without Options.APIDocs the page is off.
 func (s *Server) registerDocs() {
 	if s.o.APIDocs == nil {
 		return

@@ -45,12 +45,13 @@ var assetVersion = func() string {
 }()
 
 var funcs = template.FuncMap{
-	// asset answers the URL of a static file, versioned.
+	// asset returns the URL of a static file, versioned.
 	"asset": func(name string) string { return "/static/" + name + "?v=" + assetVersion },
-	// field answers the message of a field error, or "".
+	// field returns the message of a field error, or "".
 	"field": func(fields map[string]string, name string) string { return fields[name] },
 }
 
+// parseTemplates parses every page over the layout and shared fragments.
 func parseTemplates() (*templates, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -128,7 +129,7 @@ func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, status int, 
 	_, _ = w.Write(buf.Bytes())
 }
 
-// header answers who is signed in, for the layout's header, from the
+// header returns who is signed in, for the layout's header, from the
 // principal a handler stored in the request's context (none on pages for
 // signed-out visitors).
 func (s *Server) header(r *http.Request) *userLink {

@@ -4,15 +4,15 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
-// registerSignIn registers /login, /signup, /recover, the second-factor
-// step and /logout.
+// registerSignIn registers /login and its steps: the code or link, and the
+// password. The second-factor step, sign-up, recovery and signing out are
+// their own pages (mfa.go, signup.go, recover.go, logout.go).
 func (s *Server) registerSignIn() {
 	s.mux.HandleFunc("GET /login", s.login)
 	s.mux.HandleFunc("POST /login/code", s.loginCode)
@@ -20,19 +20,9 @@ func (s *Server) registerSignIn() {
 	s.mux.HandleFunc("POST /login/verify", s.loginVerify)
 	s.mux.HandleFunc("GET /login/password", s.loginPasswordPage)
 	s.mux.HandleFunc("POST /login/password", s.loginPassword)
-	s.mux.HandleFunc("POST /login/mfa", s.loginMFA)
-	s.mux.HandleFunc("POST /login/mfa/email", s.loginMFAEmail)
-	// The steps above answer posts; a step's URL opened (a bookmark, a
-	// reload after the answer) starts over rather than answering 404.
+	// The steps take posts; a step's URL opened (a bookmark, a reload
+	// after the response) starts over rather than being a 404.
 	s.mux.HandleFunc("GET /login/{step...}", s.restartFlow("/login"))
-	s.mux.HandleFunc("GET /signup", s.signupPage)
-	s.mux.HandleFunc("POST /signup", s.signup)
-	s.mux.HandleFunc("GET /recover", s.recoverPage)
-	s.mux.HandleFunc("POST /recover", s.recoverSend)
-	s.mux.HandleFunc("POST /recover/verify", s.recoverVerify)
-	s.mux.HandleFunc("GET /recover/{step...}", s.restartFlow("/recover"))
-	s.mux.HandleFunc("GET /logout", s.logoutPage)
-	s.mux.HandleFunc("POST /logout", s.logout)
 }
 
 // Steps of the sign-in page (login.html).
@@ -69,6 +59,8 @@ func (v loginView) identity() auth.Identity {
 	return auth.Identity{Email: v.Address}
 }
 
+// loginView returns the page at step for address, with the code's length
+// and lifetime as configured.
 func (s *Server) loginView(step, address, redirectTo string) loginView {
 	cfg := s.auth.Config()
 	return loginView{
@@ -114,7 +106,7 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request) { s.sendCode(
 // loginLink sends a magic link (which carries the code too) by email.
 func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) { s.sendCode(w, r, true) }
 
-// sendCode asks for a code or a link. Its answer is the same for known
+// sendCode asks for a code or a link. Its response is the same for known
 // and unknown addresses: the code step, which says where the code went,
 // never whether an account is there.
 func (s *Server) sendCode(w http.ResponseWriter, r *http.Request, link bool) {
@@ -195,7 +187,7 @@ func (s *Server) loginPasswordPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginPassword signs in with a password. A wrong password and an unknown
-// account answer the same.
+// account get the same response.
 func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if !s.readSignInForm(w, r) {
 		return
@@ -232,366 +224,8 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, signinStatus(err), "login", v)
 }
 
-// signinMFAView is the second-factor step.
-type signinMFAView struct {
-	Token   string
-	Factors []signinFactor
-	// CanEmail offers to send an email code.
-	CanEmail bool
-	// Numeric: every factor offered takes digits only (no backup codes,
-	// which have letters), so phones can show a number pad.
-	Numeric bool
-	Hint    string
-	// Dead: the sign-in cannot go on (used, expired, too many tries).
-	Dead   bool
-	Error  string
-	Notice string
-	Fields map[string]string
-}
-
-// signinFactor is one factor's radio button.
-type signinFactor struct {
-	Value, Label string
-	Checked      bool
-}
-
-// signinFactorOrder is the order factors are offered in: the usual one first,
-// backup codes (for a lost device) last.
-var signinFactorOrder = []struct{ kind, label, hint string }{
-	{auth.FactorTOTP, "Authenticator app", "your authenticator app"},
-	{auth.FactorEmail, "Code by email", "the email we send you"},
-	{auth.FactorBackupCode, "Backup code", "one of your backup codes"},
-}
-
-// newSigninMFAView offers factors, with selected checked (else the first).
-func newSigninMFAView(token string, factors []string, selected string) signinMFAView {
-	v := signinMFAView{Token: token, Numeric: true, CanEmail: slices.Contains(factors, auth.FactorEmail)}
-	if !slices.Contains(factors, selected) {
-		selected = ""
-	}
-	var hints []string
-	for _, f := range signinFactorOrder {
-		if !slices.Contains(factors, f.kind) {
-			continue
-		}
-		if selected == "" {
-			selected = f.kind
-		}
-		v.Factors = append(v.Factors, signinFactor{Value: f.kind, Label: f.label, Checked: f.kind == selected})
-		hints = append(hints, f.hint)
-		if f.kind == auth.FactorBackupCode {
-			v.Numeric = false
-		}
-	}
-	switch len(hints) {
-	case 0:
-	case 1:
-		v.Hint = "The code from " + hints[0] + "."
-	default:
-		v.Hint = "The code from " + strings.Join(hints[:len(hints)-1], ", ") + " or " + hints[len(hints)-1] + "."
-	}
-	return v
-}
-
-// renderMFA shows the second-factor step of a sign-in.
-func (s *Server) renderMFA(w http.ResponseWriter, r *http.Request, status int, m *auth.MFARequired, message string) {
-	v := newSigninMFAView(m.Token, m.Factors, "")
-	if status >= http.StatusBadRequest {
-		v.Error = message
-	} else {
-		v.Notice = message
-	}
-	s.render(w, r, status, "mfa", v)
-}
-
-// renderMFAEnded says the sign-in cannot go on and offers a new start.
-func (s *Server) renderMFAEnded(w http.ResponseWriter, r *http.Request, err error) {
-	status, msg := http.StatusUnauthorized, "This sign-in is not valid any more."
-	switch auth.KindOf(err) {
-	case auth.KindTokenExpired:
-		msg = "This sign-in took too long."
-	case auth.KindTooManyAttempts:
-		status, msg = http.StatusTooManyRequests, "Too many wrong codes were entered."
-	case auth.KindForbidden:
-		status, msg = http.StatusForbidden, "This account is disabled."
-	}
-	s.render(w, r, status, "mfa", signinMFAView{Dead: true, Error: msg + " Start again to sign in."})
-}
-
-// loginMFA checks the second factor and finishes the sign-in.
-func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
-	if !s.readSignInForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
-	if err == nil {
-		s.startSession(w, r, res)
-		return
-	}
-	// Redraw the step without consuming anything; a token that is dead
-	// (used, expired, out of tries) has no factors left.
-	factors := s.auth.MFAFactors(ctx, in.Token)
-	if len(factors) == 0 {
-		s.renderMFAEnded(w, r, err)
-		return
-	}
-	v := newSigninMFAView(in.Token, factors, in.Factor)
-	msg, fields := s.explain(r, err)
-	switch auth.KindOf(err) {
-	case auth.KindInvalidCode:
-		v.Fields = map[string]string{"code": codeMessages[auth.KindInvalidCode]}
-	case auth.KindInvalidRequest:
-		if fields["code"] != "" {
-			v.Fields = map[string]string{"code": fields["code"]}
-		} else {
-			v.Error = "Choose one of the second factors below."
-		}
-	default:
-		v.Error = msg
-	}
-	s.render(w, r, signinStatus(err), "mfa", v)
-}
-
-// loginMFAEmail sends the email second-factor code.
-func (s *Server) loginMFAEmail(w http.ResponseWriter, r *http.Request) {
-	if !s.readSignInForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	token := r.PostForm.Get("mfa_token")
-	err := s.auth.MFAChallenge(ctx, token, auth.FactorEmail)
-	factors := s.auth.MFAFactors(ctx, token)
-	if len(factors) == 0 {
-		s.renderMFAEnded(w, r, err)
-		return
-	}
-	v := newSigninMFAView(token, factors, auth.FactorEmail)
-	status := http.StatusOK
-	if err != nil {
-		v.Error, _ = s.explain(r, err)
-		status = signinStatus(err)
-	} else {
-		v.Notice = "We emailed you a code. Enter it below."
-	}
-	s.render(w, r, status, "mfa", v)
-}
-
-// signupView is the sign-up form.
-type signupView struct {
-	Address, Name, RedirectTo string
-	// Taken: the address has an account; the page offers to sign in.
-	Taken bool
-	// Focus names the field that gets the focus.
-	Focus  string
-	Error  string
-	Notice string
-	Fields map[string]string
-}
-
-func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", signupView{Focus: "address", RedirectTo: s.allowedTarget(r.URL.Query().Get("redirect_to"))})
-}
-
-// signup creates an account. With an email and a password it signs in
-// at once; otherwise the address must be proven first, so the browser goes
-// to the code step of sign-in for it.
-func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
-	if !s.readSignInForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	v := signupView{
-		Address: strings.TrimSpace(r.PostForm.Get("address")), Name: r.PostForm.Get("name"),
-		RedirectTo: s.allowedTarget(r.PostForm.Get("redirect_to")),
-	}
-	password := r.PostForm.Get("password")
-	byPhone := isPhoneInput(v.Address)
-	in := auth.SignUpInput{Name: v.Name, Password: password}
-	if byPhone {
-		in.Phone, in.SendCode = v.Address, true
-	} else {
-		in.Email = v.Address
-	}
-	if v.Address == "" {
-		v.Fields, v.Focus = map[string]string{"address": "Enter your email or phone number."}, "address"
-		s.render(w, r, http.StatusBadRequest, "signup", v)
-		return
-	}
-	if _, err := s.auth.SignUp(ctx, in); err != nil {
-		msg, fields := s.explain(r, err)
-		switch auth.KindOf(err) {
-		case auth.KindEmailTaken, auth.KindPhoneTaken:
-			v.Taken = true
-			v.Fields = map[string]string{"address": msg}
-		case auth.KindInvalidRequest, auth.KindWeakPassword:
-			v.Fields = addressFields(fields)
-			for _, f := range []string{"name", "password"} {
-				if fields[f] != "" {
-					if v.Fields == nil {
-						v.Fields = map[string]string{}
-					}
-					v.Fields[f] = fields[f]
-				}
-			}
-			if v.Fields == nil {
-				v.Error = msg
-			}
-		default:
-			v.Error = msg
-		}
-		for _, f := range []string{"address", "name", "password"} {
-			if v.Fields[f] != "" {
-				v.Focus = f
-				break
-			}
-		}
-		s.render(w, r, signinStatus(err), "signup", v)
-		return
-	}
-	if !byPhone && password != "" {
-		res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r)))
-		if err != nil {
-			// The account exists; let the person sign in to it.
-			lv := s.loginView(loginPasswordStep, v.Address, v.RedirectTo)
-			lv.Notice = "Your account is created. Sign in to continue."
-			lv.Error, _ = s.explain(r, err)
-			s.render(w, r, signinStatus(err), "login", lv)
-			return
-		}
-		s.startSession(w, r, res)
-		return
-	}
-	lv := s.loginView(loginCodeStep, v.Address, v.RedirectTo)
-	lv.Notice = "Your account is created. Enter the code we sent to finish signing in."
-	status := http.StatusOK
-	if !byPhone {
-		// A phone's code went out with the sign-up (SendCode).
-		if err := s.auth.RequestCode(ctx, auth.CodeRequest{Email: v.Address, RedirectTo: v.RedirectTo}); err != nil {
-			lv.Error, _ = s.explain(r, err)
-			status = signinStatus(err)
-		}
-	}
-	s.render(w, r, status, "login", lv)
-}
-
-// recoverView is the password-reset page at one of its steps.
-type recoverView struct {
-	Step       string
-	Email      string
-	CodeLength int
-	ExpiresIn  string
-	Error      string
-	Notice     string
-	Fields     map[string]string
-}
-
-func (s *Server) recoverView(step, email string) recoverView {
-	cfg := s.auth.Config()
-	return recoverView{Step: step, Email: email, CodeLength: cfg.OTPLength, ExpiresIn: humanWait(cfg.OTPTTL.Seconds())}
-}
-
-func (s *Server) recoverPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "recover", s.recoverView(loginStart, ""))
-}
-
-// recoverSend emails a reset code and link. The answer is the same for
-// every address.
-func (s *Server) recoverSend(w http.ResponseWriter, r *http.Request) {
-	if !s.readSignInForm(w, r) {
-		return
-	}
-	v := s.recoverView(loginStart, strings.TrimSpace(r.PostForm.Get("email")))
-	if err := s.auth.Recover(r.Context(), v.Email); err != nil {
-		msg, fields := s.explain(r, err)
-		switch {
-		case auth.KindOf(err) == auth.KindRateLimited:
-			v.Step, v.Error = loginCodeStep, msg
-		case fields["email"] != "":
-			v.Fields = map[string]string{"email": fields["email"]}
-		default:
-			v.Error = msg
-		}
-		s.render(w, r, signinStatus(err), "recover", v)
-		return
-	}
-	v.Step = loginCodeStep
-	s.render(w, r, http.StatusOK, "recover", v)
-}
-
-// recoverVerify sets the new password with the emailed code and signs in;
-// every other session of the account ends.
-func (s *Server) recoverVerify(w http.ResponseWriter, r *http.Request) {
-	if !s.readSignInForm(w, r) {
-		return
-	}
-	v := s.recoverView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("email")))
-	in := auth.RecoverInput{Email: v.Email, Code: r.PostForm.Get("code"), NewPassword: r.PostForm.Get("new_password")}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.ResetPassword(r.Context(), in))
-	if err == nil {
-		s.startSession(w, r, res)
-		return
-	}
-	msg, fields := s.explain(r, err)
-	switch auth.KindOf(err) {
-	case auth.KindInvalidCode, auth.KindCodeExpired:
-		v.Fields = map[string]string{"code": codeMessages[auth.KindOf(err)]}
-	case auth.KindInvalidRequest, auth.KindWeakPassword:
-		v.Fields = map[string]string{}
-		for _, f := range []string{"code", "new_password"} {
-			if fields[f] != "" {
-				v.Fields[f] = fields[f]
-			}
-		}
-		if fields["email"] != "" {
-			// The hidden email is bad (edited by hand): start over.
-			v.Step, v.Fields = loginStart, map[string]string{"email": fields["email"]}
-		}
-	default:
-		v.Error = msg
-	}
-	s.render(w, r, signinStatus(err), "recover", v)
-}
-
-// logoutPage asks before signing out: a GET never changes anything, so a
-// link or a prefetch cannot sign anyone out.
-func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
-	p, err := s.principal(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if p == nil {
-		s.redirect(w, r, "/login")
-		return
-	}
-	label := p.User.Email
-	if label == "" {
-		label = p.User.Phone
-	}
-	s.render(w, r, http.StatusOK, "login", loginView{Step: loginSignOut, Address: label})
-}
-
-// logout ends this browser's session and removes its cookie.
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	p, err := s.principal(r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if p != nil {
-		if err := s.auth.Logout(r.Context(), p, auth.ScopeLocal); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	http.SetCookie(w, s.o.Cookies.Clear())
-	s.redirect(w, r, "/login?signed_out=1")
-}
-
-// restartFlow answers a GET of a step that only answers posts by going to the
-// start of its flow.
+// restartFlow returns the handler that sends a GET of a step that only
+// takes posts to the start of its flow.
 func (s *Server) restartFlow(start string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		target := start
@@ -602,13 +236,10 @@ func (s *Server) restartFlow(start string) http.HandlerFunc {
 	}
 }
 
-// maxSignInForm bounds a posted form, like the API's bodies (64 KiB).
-const maxSignInForm = 64 << 10
-
 // readSignInForm reads a posted form, bounded like the API's bodies; a body it
 // cannot read gets the error page.
 func (s *Server) readSignInForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxSignInForm)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
 		status := http.StatusBadRequest
 		var tooBig *http.MaxBytesError

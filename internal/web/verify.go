@@ -34,14 +34,18 @@ var (
 	linkUnavailable = verifyView{Title: "Try again shortly", Error: "The server could not complete this just now."}
 )
 
+// signInLink is the page of a live sign-in link.
 func signInLink(token string) verifyView {
 	return verifyView{Title: "Sign in", Notice: "Continue to sign in on this device.", Button: "Sign in", Token: token}
 }
 
+// recoveryLink is the page of a live reset link: it asks for the new
+// password.
 func recoveryLink(token string) verifyView {
 	return verifyView{Title: "Choose a new password", Button: "Set password and sign in", Token: token, Recovery: true}
 }
 
+// verifyPage shows the link's page and consumes nothing.
 func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	purpose, err := s.auth.LinkPurpose(r.Context(), token)
@@ -99,10 +103,10 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "verify", v)
 }
 
-// verifyLinkMFA answers the second-factor step posted to the link's own
+// verifyLinkMFA takes the second-factor step posted to the link's own
 // address, as the link page's step did before the pages served it (a
 // step rendered then may still be open): 400 for a wrong code or a dead
-// step, as /v1/verify documents, where /login/mfa answers 401.
+// step, as /v1/verify documents, where /login/mfa responds 401.
 func (s *Server) verifyLinkMFA(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Get("send") == auth.FactorEmail {
 		s.loginMFAEmail(w, r)

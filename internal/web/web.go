@@ -4,6 +4,13 @@
 // form posts and redirects); htmx, served from embedded files, only makes
 // them smoother (partial swaps, inline errors). Handlers parse a form, call
 // one flow of package auth, and render, like package api does for JSON.
+//
+// A file per page registers its routes: signin.go (/login and its steps),
+// mfa.go (the second-factor step), signup.go, recover.go, logout.go,
+// verify.go (the page an emailed link opens), account.go with a file per
+// card (account_phone.go, account_sessions.go, account_factors.go,
+// account_password.go), admin.go and docs.go. web.go holds the Server and
+// what every page shares; render.go the templates and static files.
 package web
 
 //go:generate cp ../../node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
@@ -23,6 +30,7 @@ import (
 
 // Options configure a Server.
 type Options struct {
+	// Auth runs the flows every page calls; it is required.
 	Auth *auth.Service
 	// AppName is shown in titles and headings (GATEHOUSE_APP_NAME).
 	AppName string
@@ -38,8 +46,15 @@ type Options struct {
 	Admin AdminStore
 	// APIDocs is shown at /docs; nil turns the page off.
 	APIDocs *APIDocs
-	Logger  *slog.Logger
+	// Logger gets the failures that are not the visitor's; nil discards
+	// them.
+	Logger *slog.Logger
 }
+
+// maxFormBytes bounds a posted form like the API's bodies (64 KiB); the
+// largest real one (the authenticator confirmation) is well under a
+// kilobyte.
+const maxFormBytes = 64 << 10
 
 // AdminStore is what the admin page reads beyond the flows: recent
 // deliveries (masked, never their content).
@@ -78,6 +93,10 @@ func New(o Options) (*Server, error) {
 		sessions: httpauth.Sessions{Auth: o.Auth, Cookies: o.Cookies}}
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
+	s.registerMFA()
+	s.registerSignUp()
+	s.registerRecover()
+	s.registerLogout()
 	s.registerVerify()
 	s.registerDocs()
 	s.registerAccount()
@@ -94,8 +113,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Forbidden answers a state-changing request from another site, which
-// the cross-origin protection refused.
+// Forbidden writes the page that refuses a state-changing request from
+// another site; the cross-origin protection calls it.
 func (s *Server) Forbidden(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header(), s.csp)
 	s.render(w, r, http.StatusForbidden, "error", errorView{
@@ -104,13 +123,14 @@ func (s *Server) Forbidden(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// notFound renders the page of an address no route matched.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusNotFound, "error", errorView{Title: "Page not found", Message: "There is no page at this address."})
 }
 
 // contentSecurityPolicy allows nothing inline and nothing from elsewhere,
 // except that forms may lead to the allowed redirect origins (a sign-in
-// form's answer is a redirect there, which form-action governs).
+// form's response is a redirect there, which form-action governs).
 func contentSecurityPolicy(redirects []string) string {
 	formAction := "'self'"
 	for _, o := range redirects {
@@ -124,7 +144,7 @@ func contentSecurityPolicy(redirects []string) string {
 
 // securityHeaders are on every page. Pages carry codes, tokens in links
 // and personal data: none is cached, none leaks through a Referer. (The
-// root makes every answer nosniff, pages and static files included.)
+// root makes every response nosniff, pages and static files included.)
 func securityHeaders(h http.Header, csp string) {
 	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Frame-Options", "DENY")
@@ -202,7 +222,7 @@ type errorView struct {
 	Title, Message string
 }
 
-// fail renders an error the flows answered where no form can show it.
+// fail renders an error the flows returned where no form can show it.
 // Errors that are not the client's are logged and shown in general terms.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg, _ := s.explain(r, err)
@@ -214,7 +234,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, status, "error", errorView{Title: "Something went wrong", Message: msg})
 }
 
-// explain answers what to tell the person about err: the flows' message
+// explain returns what to tell the person about err: the flows' message
 // and per-field messages for their own errors, a general sentence (and a
 // log line) for anything else.
 func (s *Server) explain(r *http.Request, err error) (string, map[string]string) {
@@ -257,6 +277,8 @@ func fieldLabel(field string) string {
 	return strings.ToUpper(field[:1]) + strings.ReplaceAll(field[1:], "_", " ")
 }
 
+// humanWait returns a wait in words ("5 minutes"), rounded up so the
+// person never tries again too soon.
 func humanWait(seconds float64) string {
 	switch n := int(seconds + 0.999); {
 	case n < 60:

@@ -40,6 +40,7 @@ type listAuditOutput struct {
 	}
 }
 
+// registerAudit registers /v1/admin/audit.
 func (s *Server) registerAudit() {
 	huma.Register(s.api, s.adminOp(huma.Operation{
 		OperationID: "adminAudit", Method: http.MethodGet, Path: "/v1/admin/audit",

@@ -43,6 +43,7 @@ type listMessagesOutput struct {
 	}
 }
 
+// registerMessages registers /v1/admin/messages.
 func (s *Server) registerMessages() {
 	huma.Register(s.api, s.adminOp(huma.Operation{
 		OperationID: "adminListMessages", Method: http.MethodGet, Path: "/v1/admin/messages",
