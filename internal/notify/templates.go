@@ -164,7 +164,7 @@ const (
 	samplePhone = "+15555550100"
 )
 
-// source answers the override in dir when there is one, else the embedded
+// source returns the override in dir when there is one, else the embedded
 // file, and a name for errors that says which.
 func source(dir, name string) (src []byte, origin string, err error) {
 	if dir != "" {
@@ -214,7 +214,7 @@ type executor interface {
 	Name() string
 }
 
-// AppName answers the product name the templates show.
+// AppName returns the product name the templates show.
 func (t *Templates) AppName() string { return t.appName }
 
 // Render renders kind for the recipient to. An email has a subject, text

@@ -45,7 +45,7 @@ type harness struct {
 }
 
 // newHarness wires a worker to an in-memory store, fake email and SMS
-// senders and a fake clock; send answers for the email sender (h.sms.respond
+// senders and a fake clock; send sets the reply of the email sender (h.sms.respond
 // sets the SMS one), and edit adjusts the config before NewWorker.
 func newHarness(t *testing.T, send func(ctx context.Context, call int, m notify.Email) error, edit func(*notify.WorkerConfig)) *harness {
 	t.Helper()
@@ -212,7 +212,7 @@ func TestWorkerGivesUp(t *testing.T) {
 		{name: "age bound", err: errTemp, age: 25 * time.Hour, wantAttempts: 1},
 	}
 	// The rules are the channel's sender's business only in what error it
-	// answers: both channels retry and give up alike.
+	// returns: both channels retry and give up alike.
 	for _, tt := range tests {
 		for _, kind := range []string{auth.KindRecovery, auth.KindSMSCode} {
 			t.Run(tt.name+"/"+kind, func(t *testing.T) {

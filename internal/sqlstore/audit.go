@@ -40,10 +40,10 @@ func (s *Store) AddAuditEvent(ctx context.Context, e *auth.AuditEvent) error {
 	return nil
 }
 
-// AuditEvents answers events newest first (by CreatedAt, then ID), of the
+// AuditEvents returns events newest first (by CreatedAt, then ID), of the
 // user (of every user, and of none, when userID is empty), after the event
 // with ID before in that order (from the newest when empty; an unknown
-// cursor answers none), at most limit (default 50, at most 200).
+// cursor returns none), at most limit (default 50, at most 200).
 func (s *Store) AuditEvents(ctx context.Context, userID, before string, limit int) ([]auth.AuditEvent, error) {
 	switch {
 	case limit <= 0:

@@ -31,9 +31,9 @@ func scanFactor(row scanner) (*auth.Factor, error) {
 
 // PutFactor inserts f in place of the unconfirmed factor (an enrolment
 // under way) of its user and kind, if any, whether f is confirmed or not.
-// When the user has a confirmed factor of f's kind already it answers
+// When the user has a confirmed factor of f's kind already it returns
 // auth.ErrFactorExists and stores nothing: a factor is replaced only by
-// deleting it first. A user that does not exist answers auth.ErrNotFound. A
+// deleting it first. A user that does not exist returns auth.ErrNotFound. A
 // nil or empty f.Secret stores none.
 //
 // It runs in one transaction that first locks the user's row (on
@@ -66,7 +66,7 @@ func (s *Store) PutFactor(ctx context.Context, f *auth.Factor) error {
 	})
 }
 
-// Factors answers every factor of the user, confirmed or not, oldest first
+// Factors returns every factor of the user, confirmed or not, oldest first
 // (by CreatedAt, then ID); none for an unknown user.
 func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, error) {
 	rows, err := s.r.QueryContext(ctx, s.q.factors, userID)
@@ -94,8 +94,8 @@ func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, erro
 // backupHashes leaves the user's codes as they are (turning on a second
 // factor need not kill codes the user holds; ReplaceBackupCodes with none
 // removes them). A factor that does not exist or is confirmed already
-// answers auth.ErrNotFound; one whose user already has a confirmed factor
-// of its kind answers auth.ErrFactorExists. Either way nothing changes.
+// returns auth.ErrNotFound; one whose user already has a confirmed factor
+// of its kind returns auth.ErrFactorExists. Either way nothing changes.
 func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, now time.Time, backupHashes [][]byte) error {
 	return s.inTx(ctx, "confirm factor", func(tx *sql.Tx) error {
 		var userID string
@@ -117,16 +117,16 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, now ti
 }
 
 // UseTOTPStep records step as the factor's last accepted TOTP step when it
-// is later than the last one, and answers true; it answers false, changing
+// is later than the last one, and returns true; it returns false, changing
 // nothing, for a step not later (a replay). Of concurrent calls with one
-// step exactly one answers true. An unknown ID is auth.ErrNotFound.
+// step exactly one returns true. An unknown ID is auth.ErrNotFound.
 func (s *Store) UseTOTPStep(ctx context.Context, factorID string, step int64) (bool, error) {
 	res, err := s.w.ExecContext(ctx, s.q.useTOTPStep, step, factorID, step)
 	return s.changed(ctx, "use totp step", s.q.factorExists, "factor "+factorID, factorID, res, err)
 }
 
 // DeleteFactor removes the user's factors of kind, confirmed or not (an
-// enrolment under way goes too). None answers auth.ErrNotFound. Backup
+// enrolment under way goes too). None returns auth.ErrNotFound. Backup
 // codes stay: whether they go with the last factor is the caller's call.
 func (s *Store) DeleteFactor(ctx context.Context, userID, kind string) error {
 	res, err := s.w.ExecContext(ctx, s.q.deleteFactor, userID, kind)
@@ -136,7 +136,7 @@ func (s *Store) DeleteFactor(ctx context.Context, userID, kind string) error {
 // ReplaceBackupCodes replaces every backup code of the user, used or not,
 // with hashes (none when it is empty), in one transaction; concurrent
 // replacements leave one whole set. The port passes no time, so the new
-// codes' creation time is the store's clock. An unknown user answers
+// codes' creation time is the store's clock. An unknown user returns
 // auth.ErrNotFound.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, hashes [][]byte) error {
 	return s.inTx(ctx, "replace backup codes", func(tx *sql.Tx) error {
@@ -148,7 +148,7 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, hashes []
 }
 
 // lockUser locks the user's row until the end of tx (see dialect.lockRow),
-// and answers auth.ErrNotFound when there is no such user. Every
+// and returns auth.ErrNotFound when there is no such user. Every
 // transaction that changes a user's factors or backup codes takes it first,
 // in the order DeleteUser takes its locks (the user, then the cascade), so
 // such transactions of one user run one after the other and cannot
@@ -180,9 +180,9 @@ func (s *Store) replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID strin
 }
 
 // UseBackupCode marks the user's unused backup code with hash used at now
-// and answers true, or false when the user has no such unused code; either
-// way it answers how many unused codes remain. Of concurrent uses of one
-// code exactly one answers true.
+// and returns true, or false when the user has no such unused code; either
+// way it returns how many unused codes remain. Of concurrent uses of one
+// code exactly one returns true.
 func (s *Store) UseBackupCode(ctx context.Context, userID string, hash []byte, now time.Time) (used bool, remaining int, err error) {
 	err = s.inTx(ctx, "use backup code", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q.useBackupCode, s.d.time(now), userID, nonNilBytes(hash))
@@ -205,7 +205,7 @@ func (s *Store) UseBackupCode(ctx context.Context, userID string, hash []byte, n
 	return used, remaining, nil
 }
 
-// BackupCodesLeft answers how many unused backup codes the user has (0 for
+// BackupCodesLeft returns how many unused backup codes the user has (0 for
 // an unknown user).
 func (s *Store) BackupCodesLeft(ctx context.Context, userID string) (int, error) {
 	var n int
@@ -230,7 +230,7 @@ func scanMFAToken(row scanner) (*auth.MFAToken, error) {
 	return &t, nil
 }
 
-// CreateMFAToken inserts t. A user that does not exist answers
+// CreateMFAToken inserts t. A user that does not exist returns
 // auth.ErrNotFound; a nil EmailCodeHash stores no code.
 func (s *Store) CreateMFAToken(ctx context.Context, t *auth.MFAToken) error {
 	d := s.d
@@ -245,7 +245,7 @@ func (s *Store) CreateMFAToken(ctx context.Context, t *auth.MFAToken) error {
 	return nil
 }
 
-// MFATokenByHash answers the MFA token whose value hashes to hash, consumed
+// MFATokenByHash returns the MFA token whose value hashes to hash, consumed
 // or expired ones included: the caller decides. No hash finds nothing.
 func (s *Store) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken, error) {
 	if len(hash) == 0 {
@@ -262,7 +262,7 @@ func (s *Store) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken
 }
 
 // FailMFAToken counts one wrong second-factor code against the token and
-// answers the new count. The database does the increment, so every one of
+// returns the new count. The database does the increment, so every one of
 // concurrent calls counts. An unknown ID is auth.ErrNotFound.
 func (s *Store) FailMFAToken(ctx context.Context, id string) (int, error) {
 	var n int
@@ -303,9 +303,9 @@ func (s *Store) setMFAEmailCode(ctx context.Context, x execer, id string, hash [
 	return s.oneRow("set mfa email code", "mfa token "+id, res, err)
 }
 
-// ConsumeMFAToken marks the token used at now. It answers false when it was
+// ConsumeMFAToken marks the token used at now. It returns false when it was
 // used already, and auth.ErrNotFound when it does not exist. Of concurrent
-// calls for one token exactly one answers true.
+// calls for one token exactly one returns true.
 func (s *Store) ConsumeMFAToken(ctx context.Context, id string, now time.Time) (bool, error) {
 	res, err := s.w.ExecContext(ctx, s.q.consumeMFAToken, s.d.time(now), id)
 	return s.changed(ctx, "consume mfa token", s.q.mfaTokenExists, "mfa token "+id, id, res, err)
@@ -340,7 +340,7 @@ func (s *Store) changed(ctx context.Context, op, existsQuery, what, id string, r
 	return false, nil
 }
 
-// randomID answers a new random row ID (128 bits, hex), for rows whose
+// randomID returns a new random row ID (128 bits, hex), for rows whose
 // callers give none.
 func randomID() string {
 	b := make([]byte, 16)

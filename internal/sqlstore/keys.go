@@ -29,7 +29,7 @@ func (s *Store) insertRefresh(ctx context.Context, x execer, rt *auth.RefreshTok
 	return nil
 }
 
-// RefreshTokenByHash answers the refresh token whose value hashes to hash,
+// RefreshTokenByHash returns the refresh token whose value hashes to hash,
 // rotated or expired ones included: presenting a rotated token is how the
 // caller detects reuse.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.RefreshToken, error) {
@@ -44,9 +44,9 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.Refr
 }
 
 // RotateRefreshToken marks oldID rotated at now with successor next and
-// inserts next, in one write transaction. It answers false, inserting
+// inserts next, in one write transaction. It returns false, inserting
 // nothing, when oldID was already rotated, and auth.ErrNotFound when oldID
-// does not exist. Of concurrent calls for one token exactly one answers
+// does not exist. Of concurrent calls for one token exactly one returns
 // true: on SQLite the single writer runs them one at a time; on PostgreSQL
 // the row lock makes the losers re-check rotated_at and update nothing.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth.RefreshToken, now time.Time) (bool, error) {
@@ -82,7 +82,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 	return rotated, nil
 }
 
-// SigningKeys answers every stored signing key, oldest first, retired ones
+// SigningKeys returns every stored signing key, oldest first, retired ones
 // included so that verifiers keep trusting tokens they signed.
 func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 	rows, err := s.r.QueryContext(ctx, s.q.signingKeys)

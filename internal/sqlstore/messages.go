@@ -65,7 +65,7 @@ func (s *Store) addMessage(ctx context.Context, x execer, m *auth.Message) error
 // ClaimMessages leases up to limit pending messages that are due at now
 // (NextAttemptAt not after now) and not leased by another claim (no lease,
 // or one that ended by now, as after a worker died), until now+lease, and
-// answers them oldest first (by CreatedAt, then ID) with their payloads.
+// returns them oldest first (by CreatedAt, then ID) with their payloads.
 // A limit below 1 claims nothing.
 //
 // It is one statement. On PostgreSQL its SELECT locks the rows it picks
@@ -109,7 +109,7 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 // MessageSent records that the message was delivered at now, wipes its
 // payload and ends its lease. A message that is no longer pending (sent or
 // given up already, by a worker whose lease had not run out) is left as it
-// is and answers nil: the first final state sticks. An unknown ID is
+// is and returns nil: the first final state sticks. An unknown ID is
 // auth.ErrNotFound.
 func (s *Store) MessageSent(ctx context.Context, id string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, s.q.messageSent, s.d.time(now), []byte{}, id)
@@ -119,7 +119,7 @@ func (s *Store) MessageSent(ctx context.Context, id string, now time.Time) error
 // MessageRetry records a failed attempt of a pending message: its attempt
 // count, the error (made valid UTF-8 without NUL and cut to 1000 bytes) and
 // when it is due again; its lease ends. A message no longer pending is left
-// as it is and answers nil; an unknown ID is auth.ErrNotFound.
+// as it is and returns nil; an unknown ID is auth.ErrNotFound.
 func (s *Store) MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error {
 	res, err := s.w.ExecContext(ctx, s.q.messageRetry, attempts, s.d.time(next), cleanText(lastErr, maxLastError), id)
 	return s.pendingRow(ctx, "message retry", id, res, err)
@@ -128,7 +128,7 @@ func (s *Store) MessageRetry(ctx context.Context, id string, attempts int, next 
 // MessageFailed gives up on a pending message at now: status failed, its
 // attempt count and error (cleaned as by MessageRetry), its payload wiped
 // and its lease ended. A message no longer pending is left as it is and
-// answers nil; an unknown ID is auth.ErrNotFound. auth.Message has no field
+// returns nil; an unknown ID is auth.ErrNotFound. auth.Message has no field
 // for the time given up; the store keeps it (failed_at) all the same.
 func (s *Store) MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, s.q.messageFailed, attempts, cleanText(lastErr, maxLastError),
@@ -153,9 +153,9 @@ func (s *Store) pendingRow(ctx context.Context, op, id string, res sql.Result, e
 	return s.exists(ctx, s.q.messageExists, "message "+id, id)
 }
 
-// ListMessages answers messages newest first (by CreatedAt, then ID), of
+// ListMessages returns messages newest first (by CreatedAt, then ID), of
 // status (any when empty), after the message with ID before in that order
-// (from the newest when empty; an unknown cursor answers none), at most
+// (from the newest when empty; an unknown cursor returns none), at most
 // limit (default 50, at most 200). Payloads are not read: Payload is nil.
 func (s *Store) ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error) {
 	switch {

@@ -28,7 +28,7 @@ func scanSession(row scanner) (*auth.Session, error) {
 
 // CreateSession inserts sess and, when rt is not nil, its first refresh
 // token in the same transaction. A session for a user that does not exist
-// answers auth.ErrNotFound.
+// returns auth.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.RefreshToken) error {
 	insert := func(ctx context.Context, x execer) error {
 		d := s.d
@@ -67,7 +67,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.
 	})
 }
 
-// SessionByID answers the session with that ID, revoked or expired ones
+// SessionByID returns the session with that ID, revoked or expired ones
 // included: the caller decides with Session.Live.
 func (s *Store) SessionByID(ctx context.Context, id string) (*auth.Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByID, id))
@@ -80,7 +80,7 @@ func (s *Store) SessionByID(ctx context.Context, id string) (*auth.Session, erro
 	return sess, nil
 }
 
-// SessionByCookieHash answers the session whose cookie hashes to hash,
+// SessionByCookieHash returns the session whose cookie hashes to hash,
 // revoked or expired ones included.
 func (s *Store) SessionByCookieHash(ctx context.Context, hash []byte) (*auth.Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByCookieHash, hash))
@@ -93,7 +93,7 @@ func (s *Store) SessionByCookieHash(ctx context.Context, hash []byte) (*auth.Ses
 	return sess, nil
 }
 
-// ListSessions answers the user's sessions that are live at now (not
+// ListSessions returns the user's sessions that are live at now (not
 // revoked, before both expiries), newest first.
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
 	t := s.d.time(now)
@@ -131,7 +131,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 }
 
 // RevokeUserSessions revokes every session of the user that is live at now,
-// except keepID, and answers the revoked IDs in ascending order (none, for
+// except keepID, and returns the revoked IDs in ascending order (none, for
 // an unknown user).
 func (s *Store) RevokeUserSessions(ctx context.Context, userID, keepID string, now time.Time) ([]string, error) {
 	t := s.d.time(now)
@@ -163,8 +163,8 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// inTx runs fn in a write transaction and commits it when fn answers nil.
-// fn answers errors already wrapped for the caller.
+// inTx runs fn in a write transaction and commits it when fn returns nil.
+// fn returns errors already wrapped for the caller.
 func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

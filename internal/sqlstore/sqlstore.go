@@ -9,7 +9,7 @@
 // embedded goose migrations, one folder per database.
 //
 // Times are kept at microsecond precision (what PostgreSQL's timestamptz
-// holds) and always answered in UTC: a time written is truncated to the
+// holds) and always returned in UTC: a time written is truncated to the
 // microsecond, so what a caller reads back equals
 // t.Truncate(time.Microsecond).UTC().
 //
@@ -91,7 +91,7 @@ var (
 // Open connects to the database named by url, the value of
 // GATEHOUSE_DATABASE_URL: sqlite:PATH (also sqlite://PATH or file:PATH;
 // sqlite::memory: for a throw-away database) or postgres://… /
-// postgresql://…. It pings the database before answering, so a database
+// postgresql://…. It pings the database before returning, so a database
 // that is down is reported here, within opts.ConnectTimeout. Open does not
 // change the schema: call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
@@ -256,12 +256,12 @@ func ping(ctx context.Context, db *sql.DB, timeout time.Duration) error {
 	return db.PingContext(ctx)
 }
 
-// Dialect answers "sqlite" or "postgres", for log lines and for code that
+// Dialect returns "sqlite" or "postgres", for log lines and for code that
 // must know which database it shares (e.g. a job queue's driver).
 func (s *Store) Dialect() string { return s.d.name }
 
-// Close releases every connection. Calls after the first answer the first
-// result; methods called after Close answer an error matching
+// Close releases every connection. Calls after the first return the first
+// result; methods called after Close return an error matching
 // auth.ErrUnavailable.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -277,7 +277,7 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Ping checks that the database answers, for /readyz.
+// Ping checks that the database responds, for /readyz.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.fail("ping", err)

@@ -40,7 +40,7 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return nil
 }
 
-// UserByID answers the user with that ID.
+// UserByID returns the user with that ID.
 func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByID, id))
 	switch {
@@ -52,7 +52,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	return u, nil
 }
 
-// UserByEmail answers the user whose stored (already normalised) email is
+// UserByEmail returns the user whose stored (already normalised) email is
 // exactly email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByEmail, email))
@@ -66,7 +66,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, erro
 	return u, nil
 }
 
-// UserByPhone answers the user whose stored (E.164) phone is exactly phone.
+// UserByPhone returns the user whose stored (E.164) phone is exactly phone.
 func (s *Store) UserByPhone(ctx context.Context, phone string) (*auth.User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByPhone, phone))
 	switch {
@@ -116,7 +116,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	return s.oneRow("delete user", "user "+userID, res, err)
 }
 
-// ListUsers answers users ordered by ID after q.After. q.Query matches a
+// ListUsers returns users ordered by ID after q.After. q.Query matches a
 // substring of email, name or phone, case-insensitively (ASCII letters only
 // on SQLite, whose LOWER folds nothing else), with % and _ taken literally.
 // q.Limit defaults to 50 and is clamped to 200.

@@ -404,7 +404,7 @@ func checkChallenge(t *testing.T, got, want *auth.Challenge) {
 }
 
 // checkStoredChallenge checks that the challenge of want's purpose and
-// address is want, and answers it.
+// address is want, and returns it.
 func checkStoredChallenge(t *testing.T, s auth.ChallengeStore, want *auth.Challenge) *auth.Challenge {
 	t.Helper()
 	got, err := s.ChallengeByAddress(t.Context(), want.Purpose, want.Address)

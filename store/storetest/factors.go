@@ -177,7 +177,7 @@ func testSecondConfirmedFactor(t *testing.T, s auth.FactorStore) {
 
 func testPutConfirmedFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// The email factor turned on twice at once: one is stored, the other
-	// answers ErrFactorExists.
+	// returns ErrFactorExists.
 	ctx := t.Context()
 	u := owner(t, s)
 	const n = 16
@@ -612,7 +612,7 @@ func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 	checkBackupCodesLeft(t, s, u.ID, 10)
 }
 
-// newTOTP answers an unconfirmed TOTP factor of the user, with a secret
+// newTOTP returns an unconfirmed TOTP factor of the user, with a secret
 // holding every byte value.
 func newTOTP(userID string, created time.Time) *auth.Factor {
 	secret := make([]byte, 0, 300)
@@ -628,7 +628,7 @@ func newTOTP(userID string, created time.Time) *auth.Factor {
 	}
 }
 
-// newEmailFactor answers a confirmed email factor (no secret) of the user.
+// newEmailFactor returns a confirmed email factor (no secret) of the user.
 func newEmailFactor(userID string, created time.Time) *auth.Factor {
 	confirmed := created
 	return &auth.Factor{
@@ -647,7 +647,7 @@ func mustPutFactor(t *testing.T, s auth.FactorStore, f *auth.Factor) {
 	}
 }
 
-// newHashes answers n distinct code hashes.
+// newHashes returns n distinct code hashes.
 func newHashes(n int) [][]byte {
 	hs := make([][]byte, n)
 	for i := range hs {
@@ -668,7 +668,7 @@ func checkFactor(t *testing.T, got, want *auth.Factor) {
 	equal(t, "factor", got, want)
 }
 
-// checkFactors checks that Factors(userID) answers want, in that order.
+// checkFactors checks that Factors(userID) returns want, in that order.
 func checkFactors(t *testing.T, s auth.FactorStore, userID string, want ...*auth.Factor) {
 	t.Helper()
 	got, err := s.Factors(t.Context(), userID)

@@ -298,7 +298,7 @@ func checkMFAToken(t *testing.T, got, want *auth.MFAToken) {
 }
 
 // checkStoredMFAToken checks that the token found by want's hash is want,
-// and answers it.
+// and returns it.
 func checkStoredMFAToken(t *testing.T, s auth.MFATokenStore, want *auth.MFAToken) *auth.MFAToken {
 	t.Helper()
 	got, err := s.MFATokenByHash(t.Context(), want.Hash)

@@ -482,7 +482,7 @@ func testMessageCancelledContext(t *testing.T, s OutboxStore) {
 	checkMessage(t, &msgs[0], &want, false)
 }
 
-// newMessage answers a pending message to to, created and due at created,
+// newMessage returns a pending message to to, created and due at created,
 // with a payload holding every byte value.
 func newMessage(to string, created time.Time) *auth.Message {
 	payload := make([]byte, 0, 300)

@@ -10,16 +10,16 @@ import (
 )
 
 // Phone identities: an account may have a phone and no email (stored as
-// NULL and answered as ""), found by its exact E.164 number.
+// NULL and returned as ""), found by its exact E.164 number.
 
-// newPhoneUser answers a user with phone and no email.
+// newPhoneUser returns a user with phone and no email.
 func newPhoneUser(label, phone string) *auth.User {
 	u := newUser(label)
 	u.Email, u.Phone, u.PhoneVerified = "", phone, true
 	return u
 }
 
-// checkStoredUser checks that UserByID answers want.
+// checkStoredUser checks that UserByID returns want.
 func checkStoredUser(t *testing.T, s auth.UserStore, want *auth.User) {
 	t.Helper()
 	got, err := s.UserByID(t.Context(), want.ID)
@@ -29,7 +29,7 @@ func checkStoredUser(t *testing.T, s auth.UserStore, want *auth.User) {
 	checkUser(t, got, want)
 }
 
-// checkUserByPhone checks that UserByPhone(phone) answers want.
+// checkUserByPhone checks that UserByPhone(phone) returns want.
 func checkUserByPhone(t *testing.T, s auth.UserStore, phone string, want *auth.User) {
 	t.Helper()
 	got, err := s.UserByPhone(t.Context(), phone)

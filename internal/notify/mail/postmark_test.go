@@ -21,7 +21,7 @@ import (
 const postmarkToken = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 // postmarkServer is a stand-in for Postmark's API that checks each request
-// exactly as Postmark documents POST /email, then answers status and body.
+// exactly as Postmark documents POST /email, then returns status and body.
 func postmarkServer(t *testing.T, status int, body string) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	var hits atomic.Int32

@@ -185,7 +185,7 @@ func TestTwilioRetriesSucceed(t *testing.T) {
 	}
 }
 
-// rawServer answers every request with status and body, as a proxy in
+// rawServer returns every request with status and body, as a proxy in
 // front of Twilio might.
 func rawServer(t *testing.T, status int, body string) *httptest.Server {
 	t.Helper()

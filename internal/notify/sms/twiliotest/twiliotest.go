@@ -1,7 +1,7 @@
 // Package twiliotest runs a local stand-in for Twilio's Messages API
 // (POST /2010-04-01/Accounts/{AccountSid}/Messages.json) on httptest, for
 // tests of the Twilio sender and of whole flows that send codes by SMS. It
-// checks each request as Twilio documents it and answers as Twilio does,
+// checks each request as Twilio documents it and returns as Twilio does,
 // success and errors alike, so a sender that passes here speaks to Twilio.
 //
 // A malformed request (wrong method or path, not form-encoded, a missing,
@@ -75,18 +75,18 @@ func Start(t testing.TB, accountSID, authToken string) *Server {
 	return s
 }
 
-// URL answers the API's base URL, to pass as GATEHOUSE_TWILIO_API_URL (or
+// URL returns the API's base URL, to pass as GATEHOUSE_TWILIO_API_URL (or
 // sms.Options.TwilioAPIURL).
 func (s *Server) URL() string { return s.srv.URL }
 
-// Messages answers a copy of what the server accepted so far, in order.
+// Messages returns a copy of what the server accepted so far, in order.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.msgs...)
 }
 
-// Requests answers how many requests the server got, accepted or not, so a
+// Requests returns how many requests the server got, accepted or not, so a
 // test can see retries and requests that should not have been made.
 func (s *Server) Requests() int {
 	s.mu.Lock()
@@ -94,7 +94,7 @@ func (s *Server) Requests() int {
 	return s.requests
 }
 
-// Wait waits until the server has accepted at least n messages and answers
+// Wait waits until the server has accepted at least n messages and returns
 // them, or fails the test after timeout: the outbox sends asynchronously.
 func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
@@ -172,7 +172,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.writeCreated(w, msg)
 }
 
-// check answers the message r carries, or Twilio's status, code and
+// check returns the message r carries, or Twilio's status, code and
 // message for what is wrong with it.
 func (s *Server) check(r *http.Request) (m Message, status, code int, text string) {
 	ct := r.Header.Get("Content-Type")
@@ -225,7 +225,7 @@ func (s *Server) check(r *http.Request) (m Message, status, code int, text strin
 	return m, 0, 0, ""
 }
 
-// writeError answers Twilio's error body.
+// writeError returns Twilio's error body.
 func writeError(w http.ResponseWriter, status, code int, message string) {
 	writeJSON(w, status, map[string]any{
 		"code":      code,
@@ -235,7 +235,7 @@ func writeError(w http.ResponseWriter, status, code int, message string) {
 	})
 }
 
-// writeCreated answers 201 with the message resource, as Twilio does right
+// writeCreated returns 201 with the message resource, as Twilio does right
 // after it queued a message.
 func (s *Server) writeCreated(w http.ResponseWriter, m Message) {
 	now := time.Now().UTC().Format(time.RFC1123Z)
@@ -284,7 +284,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// newSID answers a message SID as Twilio writes them: SM and 32 hex digits.
+// newSID returns a message SID as Twilio writes them: SM and 32 hex digits.
 func newSID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
