@@ -235,12 +235,7 @@ func testConsumeChallenge(t *testing.T, s auth.ChallengeStore) {
 	c := newChallenge(auth.PurposeRecovery, "consume-"+newID()[:8]+"@example.com")
 	c.LinkHash, c.LinkExpiresAt = randomBytes(32), base.Add(15*time.Minute)
 	mustPutChallenge(t, s, c)
-	if ok, err := s.ConsumeChallenge(ctx, c.ID, now); err != nil || !ok {
-		t.Fatalf("ConsumeChallenge = %v, %v; want true", ok, err)
-	}
-	if ok, err := s.ConsumeChallenge(ctx, c.ID, now.Add(time.Second)); err != nil || ok {
-		t.Fatalf("second ConsumeChallenge = %v, %v; want false, nil", ok, err)
-	}
+	checkConsumesOnce(t, "ConsumeChallenge", func(at time.Time) (bool, error) { return s.ConsumeChallenge(ctx, c.ID, at) })
 	want := *c
 	want.ConsumedAt = &now // the first use's time stays
 	checkStoredChallenge(t, s, &want)

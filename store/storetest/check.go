@@ -208,6 +208,28 @@ type call struct {
 // checkUnknownIDs checks that each call, made for something the store does
 // not have, fails with an error matching auth.ErrNotFound and not
 // auth.ErrUnavailable (the flows answer "not found", not "try later").
+// checkConsumesOnce checks a one-time use: the first call, at now, returns
+// true and a second, a second later, returns false without an error.
+func checkConsumesOnce(t *testing.T, name string, consume func(at time.Time) (bool, error)) {
+	t.Helper()
+	if ok, err := consume(now); err != nil || !ok {
+		t.Fatalf("%s = %v, %v; want true", name, ok, err)
+	}
+	if ok, err := consume(now.Add(time.Second)); err != nil || ok {
+		t.Fatalf("second %s = %v, %v; want false, nil", name, ok, err)
+	}
+}
+
+// everyByteThen returns every byte value in order followed by tail: a
+// secret or payload a store must keep as bytes, not as text.
+func everyByteThen(tail []byte) []byte {
+	b := make([]byte, 0, 256+len(tail))
+	for i := range 256 {
+		b = append(b, byte(i))
+	}
+	return append(b, tail...)
+}
+
 func checkUnknownIDs(t *testing.T, calls []call) {
 	t.Helper()
 	for _, c := range calls {

@@ -114,10 +114,7 @@ func testReplaceFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
 	u := owner(t, s)
 	const n = 16
-	var fs [n]*auth.Factor
-	for i := range n {
-		fs[i] = newTOTP(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-	}
+	fs := staggered(n, func(at time.Time) *auth.Factor { return newTOTP(u.ID, at) })
 	noErrors(t, "PutFactor", raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) }))
 	got, err := s.Factors(ctx, u.ID)
 	if err != nil || len(got) != 1 {
@@ -181,10 +178,7 @@ func testPutConfirmedFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
 	u := owner(t, s)
 	const n = 16
-	var fs [n]*auth.Factor
-	for i := range n {
-		fs[i] = newEmailFactor(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-	}
+	fs := staggered(n, func(at time.Time) *auth.Factor { return newEmailFactor(u.ID, at) })
 	errs := raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) })
 	winner := oneSucceeds(t, "PutFactor", errs, auth.ErrFactorExists)
 	checkFactors(t, s, u.ID, fs[winner])
@@ -612,18 +606,24 @@ func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 	checkBackupCodesLeft(t, s, u.ID, 10)
 }
 
+// staggered returns n factors made by mk, created a millisecond apart from
+// base, for the races of enrolment.
+func staggered(n int, mk func(created time.Time) *auth.Factor) []*auth.Factor {
+	fs := make([]*auth.Factor, n)
+	for i := range fs {
+		fs[i] = mk(base.Add(time.Duration(i) * time.Millisecond))
+	}
+	return fs
+}
+
 // newTOTP returns an unconfirmed TOTP factor of the user, with a secret
 // holding every byte value.
 func newTOTP(userID string, created time.Time) *auth.Factor {
-	secret := make([]byte, 0, 300)
-	for i := range 256 {
-		secret = append(secret, byte(i))
-	}
 	return &auth.Factor{
 		ID:        newID(),
 		UserID:    userID,
 		Kind:      auth.FactorTOTP,
-		Secret:    append(secret, randomBytes(28)...),
+		Secret:    everyByteThen(randomBytes(28)),
 		CreatedAt: created,
 	}
 }

@@ -112,12 +112,7 @@ func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
 	u := owner(t, s)
 	tok := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, tok)
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now); err != nil || !ok {
-		t.Fatalf("ConsumeMFAToken = %v, %v; want true", ok, err)
-	}
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Second)); err != nil || ok {
-		t.Fatalf("second ConsumeMFAToken = %v, %v; want false, nil", ok, err)
-	}
+	checkConsumesOnce(t, "ConsumeMFAToken", func(at time.Time) (bool, error) { return s.ConsumeMFAToken(ctx, tok.ID, at) })
 	want := *tok
 	want.ConsumedAt = &now // the first use's time stays
 	checkStoredMFAToken(t, s, &want)

@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -291,40 +292,23 @@ func newSID() string {
 	return "SM" + hex.EncodeToString(b)
 }
 
-// isE164 and isAlphanumericID are Twilio's rules written out again on
-// purpose, not taken from package sms: the fake stands for Twilio, and a
-// rule shared with the sender would let a mistake in the sender's own
+// The sender rules are Twilio's written out again on purpose, and as
+// patterns rather than package sms's loops: the fake stands for Twilio, and
+// a rule shared with the sender would let a mistake in the sender's own
 // check pass unseen.
+var (
+	// e164 is + and 8 to 15 digits, the first not 0.
+	e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+	// alphanumericID is 1 to 11 ASCII letters, digits and spaces, at least
+	// one of them a letter.
+	alphanumericID = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
+	asciiLetter    = regexp.MustCompile(`[A-Za-z]`)
+)
 
-// isE164 reports whether s is + and 8 to 15 digits, the first not 0.
-func isE164(s string) bool {
-	digits, ok := strings.CutPrefix(s, "+")
-	if !ok || len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
-		return false
-	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+// isE164 reports whether s is an E.164 number.
+func isE164(s string) bool { return e164.MatchString(s) }
 
-// isAlphanumericID reports whether s is an alphanumeric sender ID: 1 to 11
-// ASCII letters, digits and spaces, at least one letter.
+// isAlphanumericID reports whether s is an alphanumeric sender ID.
 func isAlphanumericID(s string) bool {
-	if len(s) < 1 || len(s) > 11 {
-		return false
-	}
-	letter := false
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-			letter = true
-		case r >= '0' && r <= '9', r == ' ':
-		default:
-			return false
-		}
-	}
-	return letter
+	return alphanumericID.MatchString(s) && asciiLetter.MatchString(s)
 }
