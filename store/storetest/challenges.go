@@ -251,12 +251,8 @@ func testConsumeChallengeConcurrently(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeSignIn, "consumerace-"+newID()[:8]+"@example.com")
 	mustPutChallenge(t, s, c)
-	won, errs := race(16, func(i int) (bool, error) {
-		return s.ConsumeChallenge(ctx, c.ID, now.Add(time.Duration(i)*time.Millisecond))
-	})
-	winner := oneWins(t, "ConsumeChallenge", won, errs)
+	at := raceConsume(t, "ConsumeChallenge", func(at time.Time) (bool, error) { return s.ConsumeChallenge(ctx, c.ID, at) })
 	want := *c
-	at := now.Add(time.Duration(winner) * time.Millisecond)
 	want.ConsumedAt = &at // the winner's time
 	checkStoredChallenge(t, s, &want)
 }

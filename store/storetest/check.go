@@ -230,6 +230,16 @@ func everyByteThen(tail []byte) []byte {
 	return append(b, tail...)
 }
 
+// raceConsume calls consume at once from 16 goroutines, each at its own
+// millisecond after now, checks that exactly one wins, and returns the
+// winner's time: the one a one-time use must record.
+func raceConsume(t *testing.T, name string, consume func(at time.Time) (bool, error)) time.Time {
+	t.Helper()
+	at := func(i int) time.Time { return now.Add(time.Duration(i) * time.Millisecond) }
+	won, errs := race(16, func(i int) (bool, error) { return consume(at(i)) })
+	return at(oneWins(t, name, won, errs))
+}
+
 func checkUnknownIDs(t *testing.T, calls []call) {
 	t.Helper()
 	for _, c := range calls {

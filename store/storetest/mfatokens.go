@@ -97,9 +97,7 @@ func testFailMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 	// Wrong codes sent at once must each count, or an attacker gets more
 	// than five tries by sending them in parallel.
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
+	tok := mustMFAToken(t, s)
 	const n = 16
 	checkCountsOnce(t, "FailMFAToken", n, func() (int, error) { return s.FailMFAToken(ctx, tok.ID) })
 	stored := *tok
@@ -109,9 +107,7 @@ func testFailMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 
 func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
+	tok := mustMFAToken(t, s)
 	checkConsumesOnce(t, "ConsumeMFAToken", func(at time.Time) (bool, error) { return s.ConsumeMFAToken(ctx, tok.ID, at) })
 	want := *tok
 	want.ConsumedAt = &now // the first use's time stays
@@ -121,24 +117,16 @@ func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
 func testConsumeMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 	// The second step sent twice at once gives one session.
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	won, errs := race(16, func(i int) (bool, error) {
-		return s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Duration(i)*time.Millisecond))
-	})
-	winner := oneWins(t, "ConsumeMFAToken", won, errs)
+	tok := mustMFAToken(t, s)
+	at := raceConsume(t, "ConsumeMFAToken", func(at time.Time) (bool, error) { return s.ConsumeMFAToken(ctx, tok.ID, at) })
 	want := *tok
-	at := now.Add(time.Duration(winner) * time.Millisecond)
 	want.ConsumedAt = &at // the winner's time
 	checkStoredMFAToken(t, s, &want)
 }
 
 func testSetMFAEmailCode(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
+	tok := mustMFAToken(t, s)
 	want := *tok
 	for i := range 2 { // a code, then a new one in its place
 		want.EmailCodeHash = randomBytes(32)
@@ -278,6 +266,14 @@ func newMFAToken(userID string) *auth.MFAToken {
 		CreatedAt: base,
 		ExpiresAt: base.Add(5 * time.Minute),
 	}
+}
+
+// mustMFAToken stores and returns a pending MFA token of a new user.
+func mustMFAToken(t *testing.T, s auth.MFATokenStore) *auth.MFAToken {
+	t.Helper()
+	tok := newMFAToken(owner(t, s).ID)
+	mustCreateMFAToken(t, s, tok)
+	return tok
 }
 
 func mustCreateMFAToken(t *testing.T, s auth.MFATokenStore, tok *auth.MFAToken) {
