@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 )
 
 const postmarkToken = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -147,20 +148,7 @@ func TestPostmarkErrors(t *testing.T) {
 			t.Parallel()
 			srv, _ := postmarkServer(t, tt.status, tt.body)
 			err := send(t, newSender(t, "postmark://"+postmarkToken, mail.Options{PostmarkAPIURL: srv.URL}))
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			if got := notify.IsPermanent(err); got != tt.permanent {
-				t.Errorf("IsPermanent(%q) = %v, want %v", err, got, tt.permanent)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), postmarkToken) {
-				t.Errorf("error repeats the token: %q", err)
-			}
+			sendtest.CheckFailure(t, "Send", err, tt.permanent, tt.want, postmarkToken)
 		})
 	}
 }

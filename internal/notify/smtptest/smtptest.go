@@ -30,6 +30,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 )
 
 // Mode says how the server speaks TLS.
@@ -174,19 +176,7 @@ func (s *Server) AuthAttempts() []AuthAttempt {
 // them, or fails the test after timeout.
 func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if m := s.Messages(); len(m) >= n {
-			return m
-		}
-		select {
-		case <-s.got:
-		case <-deadline.C:
-			t.Fatalf("smtptest: %d messages after %v, want %d", len(s.Messages()), timeout, n)
-			return nil
-		}
-	}
+	return sendtest.Wait(t, "smtptest", n, timeout, s.got, s.Messages)
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {

@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 )
 
 // maxBody is the most the server reads of a request; Twilio's limit on
@@ -99,19 +101,7 @@ func (s *Server) Requests() int {
 // them, or fails the test after timeout: the outbox sends asynchronously.
 func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if m := s.Messages(); len(m) >= n {
-			return m
-		}
-		select {
-		case <-s.got:
-		case <-deadline.C:
-			t.Fatalf("twiliotest: %d messages after %v, want %d", len(s.Messages()), timeout, n)
-			return nil
-		}
-	}
+	return sendtest.Wait(t, "twiliotest", n, timeout, s.got, s.Messages)
 }
 
 // FailNext makes the next n well-formed, authenticated requests answer
