@@ -4,6 +4,8 @@
 package sendtest
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,31 @@ func CheckFailure(t testing.TB, call string, err error, permanent bool, want []s
 			t.Errorf("error repeats a secret: %q", err)
 		}
 	}
+}
+
+// CheckTemporary checks a send that must fail in a way worth retrying:
+// err is not nil, not marked permanent, and repeats none of secrets. what
+// names the send in the message.
+func CheckTemporary(t testing.TB, what string, err error, secrets ...string) {
+	t.Helper()
+	if err == nil || notify.IsPermanent(err) {
+		t.Errorf("%s = %v, want a temporary error", what, err)
+	}
+	for _, s := range secrets {
+		if err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("error repeats a secret: %q", err)
+		}
+	}
+}
+
+// Hang starts a provider that accepts every request and never replies
+// until the test ends: a sender must give up on its own timeout or its
+// context.
+func Hang(t testing.TB) *httptest.Server {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv
 }
 
 // Wait waits until messages returns at least n messages and returns them,
