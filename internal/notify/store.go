@@ -31,6 +31,6 @@ type Store interface {
 	MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error
 	// ListMessages returns messages newest first, with status (or any when
 	// empty), before the cursor ID (or from the newest when empty), at most
-	// limit; payloads are not answered.
+	// limit; payloads are not returned.
 	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
 }

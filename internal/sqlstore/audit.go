@@ -65,21 +65,10 @@ func (s *Store) AuditEvents(ctx context.Context, userID, before string, limit in
 	default:
 		rows, err = s.r.QueryContext(ctx, s.q.auditEventsOfUserBefore, userID, before, limit)
 	}
-	if err != nil {
-		return nil, s.fail("audit events", err)
-	}
-	defer rows.Close()
-	out := []auth.AuditEvent{}
-	for rows.Next() {
+	return collect(s, "audit events", rows, err, func(row scanner) (*auth.AuditEvent, error) {
 		var e auth.AuditEvent
-		if err := rows.Scan(&e.ID, nullStringCol{&e.UserID}, &e.Kind, &e.IP, &e.UserAgent, &e.Detail,
-			timeCol{&e.CreatedAt}); err != nil {
-			return nil, s.fail("audit events", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("audit events", err)
-	}
-	return out, nil
+		err := row.Scan(&e.ID, nullStringCol{&e.UserID}, &e.Kind, &e.IP, &e.UserAgent, &e.Detail,
+			timeCol{&e.CreatedAt})
+		return &e, err
+	})
 }

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -60,15 +59,9 @@ func (s *Store) putChallenge(ctx context.Context, x execer, c *auth.Challenge) e
 // ChallengeByAddress returns the challenge of purpose for address, consumed
 // or expired ones included: the caller decides.
 func (s *Store) ChallengeByAddress(ctx context.Context, purpose, address string) (*auth.Challenge, error) {
+	// The address stays out of the error: errors end up in logs.
 	c, err := scanChallenge(s.r.QueryRowContext(ctx, s.q.challengeByAddress, purpose, address))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// The address stays out of the error: errors end up in logs.
-		return nil, notFound("challenge by address")
-	case err != nil:
-		return nil, s.fail("challenge by address", err)
-	}
-	return c, nil
+	return found(s, c, err, "challenge by address", "challenge by address")
 }
 
 // ChallengeByLinkHash returns the challenge whose link hashes to hash,
@@ -78,13 +71,7 @@ func (s *Store) ChallengeByLinkHash(ctx context.Context, hash []byte) (*auth.Cha
 		return nil, notFound("challenge by link")
 	}
 	c, err := scanChallenge(s.r.QueryRowContext(ctx, s.q.challengeByLinkHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("challenge by link")
-	case err != nil:
-		return nil, s.fail("challenge by link", err)
-	}
-	return c, nil
+	return found(s, c, err, "challenge by link", "challenge by link")
 }
 
 // FailChallenge counts one wrong code against the challenge and returns the
@@ -93,13 +80,8 @@ func (s *Store) ChallengeByLinkHash(ctx context.Context, hash []byte) (*auth.Cha
 // auth.ErrNotFound.
 func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 	var n int
-	switch err := s.w.QueryRowContext(ctx, s.q.failChallenge, id).Scan(&n); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, notFound("challenge " + id)
-	case err != nil:
-		return 0, s.fail("fail challenge", err)
-	}
-	return n, nil
+	err := s.w.QueryRowContext(ctx, s.q.failChallenge, id).Scan(&n)
+	return found(s, n, err, "challenge "+id, "fail challenge")
 }
 
 // ConsumeChallenge marks the challenge used at now. It returns false when
@@ -131,13 +113,7 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 // one that found no such row.
 func (s *Store) exists(ctx context.Context, query, what, id string) error {
 	var one int
-	switch err := s.r.QueryRowContext(ctx, query, id).Scan(&one); {
-	case errors.Is(err, sql.ErrNoRows):
-		return notFound(what)
-	case err != nil:
-		return s.fail("look up "+what, err)
-	}
-	return nil
+	return s.rowErr(s.r.QueryRowContext(ctx, query, id).Scan(&one), what, "look up "+what)
 }
 
 // nonNilBytes stores a nil slice as an empty one, for NOT NULL byte

@@ -70,22 +70,7 @@ func (s *Store) PutFactor(ctx context.Context, f *auth.Factor) error {
 // (by CreatedAt, then ID); none for an unknown user.
 func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, error) {
 	rows, err := s.r.QueryContext(ctx, s.q.factors, userID)
-	if err != nil {
-		return nil, s.fail("factors", err)
-	}
-	defer rows.Close()
-	out := []auth.Factor{}
-	for rows.Next() {
-		f, err := scanFactor(rows)
-		if err != nil {
-			return nil, s.fail("factors", err)
-		}
-		out = append(out, *f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("factors", err)
-	}
-	return out, nil
+	return collect(s, "factors", rows, err, scanFactor)
 }
 
 // ConfirmFactor marks the unconfirmed factor id confirmed at now with the
@@ -99,11 +84,8 @@ func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, erro
 func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, now time.Time, backupHashes [][]byte) error {
 	return s.inTx(ctx, "confirm factor", func(tx *sql.Tx) error {
 		var userID string
-		switch err := tx.QueryRowContext(ctx, s.q.lockFactorUser, id).Scan(&userID); {
-		case errors.Is(err, sql.ErrNoRows):
-			return notFound("factor " + id)
-		case err != nil:
-			return s.fail("confirm factor", err)
+		if err := s.rowErr(tx.QueryRowContext(ctx, s.q.lockFactorUser, id).Scan(&userID), "factor "+id, "confirm factor"); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q.confirmFactor, s.d.time(now), step, id)
 		if err := s.oneRow("confirm factor", "unconfirmed factor "+id, res, err); err != nil {
@@ -155,13 +137,7 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, hashes []
 // deadlock with a deletion.
 func (s *Store) lockUser(ctx context.Context, tx *sql.Tx, op, userID string) error {
 	var id string
-	switch err := tx.QueryRowContext(ctx, s.q.lockUser, userID).Scan(&id); {
-	case errors.Is(err, sql.ErrNoRows):
-		return notFound("user " + userID)
-	case err != nil:
-		return s.fail(op, err)
-	}
-	return nil
+	return s.rowErr(tx.QueryRowContext(ctx, s.q.lockUser, userID).Scan(&id), "user "+userID, op)
 }
 
 // replaceBackupCodes deletes the user's codes and inserts hashes, within
@@ -252,13 +228,7 @@ func (s *Store) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken
 		return nil, notFound("mfa token by hash")
 	}
 	t, err := scanMFAToken(s.r.QueryRowContext(ctx, s.q.mfaTokenByHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("mfa token by hash")
-	case err != nil:
-		return nil, s.fail("mfa token by hash", err)
-	}
-	return t, nil
+	return found(s, t, err, "mfa token by hash", "mfa token by hash")
 }
 
 // FailMFAToken counts one wrong second-factor code against the token and
@@ -266,13 +236,8 @@ func (s *Store) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken
 // concurrent calls counts. An unknown ID is auth.ErrNotFound.
 func (s *Store) FailMFAToken(ctx context.Context, id string) (int, error) {
 	var n int
-	switch err := s.w.QueryRowContext(ctx, s.q.failMFAToken, id).Scan(&n); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, notFound("mfa token " + id)
-	case err != nil:
-		return 0, s.fail("fail mfa token", err)
-	}
-	return n, nil
+	err := s.w.QueryRowContext(ctx, s.q.failMFAToken, id).Scan(&n)
+	return found(s, n, err, "mfa token "+id, "fail mfa token")
 }
 
 // SetMFAEmailCode records hash as the token's emailed code, valid until

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -34,13 +33,7 @@ func (s *Store) insertRefresh(ctx context.Context, x execer, rt *auth.RefreshTok
 // caller detects reuse.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.RefreshToken, error) {
 	rt, err := scanRefresh(s.r.QueryRowContext(ctx, s.q.refreshByHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("refresh token by hash")
-	case err != nil:
-		return nil, s.fail("refresh token by hash", err)
-	}
-	return rt, nil
+	return found(s, rt, err, "refresh token by hash", "refresh token by hash")
 }
 
 // RotateRefreshToken marks oldID rotated at now with successor next and
@@ -62,11 +55,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 		}
 		if n == 0 {
 			var one int
-			switch err := tx.QueryRowContext(ctx, s.q.refreshExists, oldID).Scan(&one); {
-			case errors.Is(err, sql.ErrNoRows):
-				return notFound("refresh token " + oldID)
-			case err != nil:
-				return s.fail("rotate refresh token", err)
+			if err := s.rowErr(tx.QueryRowContext(ctx, s.q.refreshExists, oldID).Scan(&one), "refresh token "+oldID, "rotate refresh token"); err != nil {
+				return err
 			}
 			return nil // lost the race, or a replay: insert nothing
 		}
@@ -86,23 +76,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 // included so that verifiers keep trusting tokens they signed.
 func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 	rows, err := s.r.QueryContext(ctx, s.q.signingKeys)
-	if err != nil {
-		return nil, s.fail("signing keys", err)
-	}
-	defer rows.Close()
-	keys := []auth.SigningKey{}
-	for rows.Next() {
+	return collect(s, "signing keys", rows, err, func(row scanner) (*auth.SigningKey, error) {
 		var k auth.SigningKey
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public,
-			timeCol{&k.CreatedAt}, nullTimeCol{&k.RetiredAt}); err != nil {
-			return nil, s.fail("signing keys", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("signing keys", err)
-	}
-	return keys, nil
+		err := row.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public,
+			timeCol{&k.CreatedAt}, nullTimeCol{&k.RetiredAt})
+		return &k, err
+	})
 }
 
 // AddSigningKey retires every unretired key at k.CreatedAt and inserts k,

@@ -81,23 +81,9 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 	d := s.d
 	t := d.time(now)
 	rows, err := s.w.QueryContext(ctx, s.q.claimMessages, d.time(now.Add(lease)), t, t, limit)
+	out, err := collect(s, "claim messages", rows, err, func(row scanner) (*auth.Message, error) { return scanMessage(row, true) })
 	if err != nil {
-		return nil, s.fail("claim messages", err)
-	}
-	defer rows.Close()
-	out := []auth.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows, true)
-		if err != nil {
-			return nil, s.fail("claim messages", err)
-		}
-		out = append(out, *m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("claim messages", err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, s.fail("claim messages", err)
+		return nil, err
 	}
 	// RETURNING promises no order.
 	slices.SortFunc(out, func(a, b auth.Message) int {
@@ -178,22 +164,7 @@ func (s *Store) ListMessages(ctx context.Context, status, before string, limit i
 	default:
 		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatusBefore, status, before, limit)
 	}
-	if err != nil {
-		return nil, s.fail("list messages", err)
-	}
-	defer rows.Close()
-	out := []auth.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows, false)
-		if err != nil {
-			return nil, s.fail("list messages", err)
-		}
-		out = append(out, *m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("list messages", err)
-	}
-	return out, nil
+	return collect(s, "list messages", rows, err, func(row scanner) (*auth.Message, error) { return scanMessage(row, false) })
 }
 
 // cleanText makes s storable as text on both databases (valid UTF-8, no

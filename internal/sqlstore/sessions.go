@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -71,26 +70,14 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.
 // included: the caller decides with Session.Live.
 func (s *Store) SessionByID(ctx context.Context, id string) (*auth.Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("session " + id)
-	case err != nil:
-		return nil, s.fail("session by id", err)
-	}
-	return sess, nil
+	return found(s, sess, err, "session "+id, "session by id")
 }
 
 // SessionByCookieHash returns the session whose cookie hashes to hash,
 // revoked or expired ones included.
 func (s *Store) SessionByCookieHash(ctx context.Context, hash []byte) (*auth.Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByCookieHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("session by cookie")
-	case err != nil:
-		return nil, s.fail("session by cookie", err)
-	}
-	return sess, nil
+	return found(s, sess, err, "session by cookie", "session by cookie")
 }
 
 // ListSessions returns the user's sessions that are live at now (not
@@ -98,22 +85,7 @@ func (s *Store) SessionByCookieHash(ctx context.Context, hash []byte) (*auth.Ses
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
 	t := s.d.time(now)
 	rows, err := s.r.QueryContext(ctx, s.q.listSessions, userID, t, t)
-	if err != nil {
-		return nil, s.fail("list sessions", err)
-	}
-	defer rows.Close()
-	out := []auth.Session{}
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, s.fail("list sessions", err)
-		}
-		out = append(out, *sess)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("list sessions", err)
-	}
-	return out, nil
+	return collect(s, "list sessions", rows, err, scanSession)
 }
 
 // TouchSession records a use of the session: lastSeen and the slid
@@ -136,23 +108,13 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 func (s *Store) RevokeUserSessions(ctx context.Context, userID, keepID string, now time.Time) ([]string, error) {
 	t := s.d.time(now)
 	rows, err := s.w.QueryContext(ctx, s.q.revokeUserSessions, t, userID, keepID, t, t)
-	if err != nil {
-		return nil, s.fail("revoke user sessions", err)
-	}
-	defer rows.Close()
-	ids := []string{}
-	for rows.Next() {
+	ids, err := collect(s, "revoke user sessions", rows, err, func(row scanner) (*string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, s.fail("revoke user sessions", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("revoke user sessions", err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, s.fail("revoke user sessions", err)
+		err := row.Scan(&id)
+		return &id, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(ids)
 	return ids, nil

@@ -290,15 +290,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Migrate brings the schema up to date with the migrations embedded in this
-// build. It is a no-op when nothing is pending, so servers call it at every
-// start. On PostgreSQL an advisory lock makes nodes that start together run
-// it one after the other; on SQLite the single writer connection serialises
-// it within the process (run one process's migration at a time per file).
-func (s *Store) Migrate(ctx context.Context) error {
+// migrator returns a goose provider over the migrations of the store's
+// dialect, on the writer connection, taking PostgreSQL's advisory lock.
+func (s *Store) migrator() (*goose.Provider, error) {
 	fsys, err := fs.Sub(migrationsFS, s.d.migrations)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return nil, err
 	}
 	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
@@ -307,7 +304,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.d == postgresDialect {
 		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
 	}
-	p, err := goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	return goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+}
+
+// Migrate brings the schema up to date with the migrations embedded in this
+// build. It is a no-op when nothing is pending, so servers call it at every
+// start. On PostgreSQL an advisory lock makes nodes that start together run
+// it one after the other; on SQLite the single writer connection serialises
+// it within the process (run one process's migration at a time per file).
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrator()
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -360,6 +366,57 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrUnavailable, err)
+}
+
+// rowErr returns the error of a lookup of one row: auth.ErrNotFound naming
+// missing when there was no row, the store's failure of op (see fail) for
+// any other error, and nil for none. missing must not hold an address or a
+// number: errors end up in logs.
+func (s *Store) rowErr(err error, missing, op string) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound(missing)
+	case err != nil:
+		return s.fail(op, err)
+	}
+	return nil
+}
+
+// found returns v, or the zero value and rowErr's error when the lookup
+// that produced v failed.
+func found[T any](s *Store, v T, err error, missing, op string) (T, error) {
+	if err := s.rowErr(err, missing, op); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// collect reads every row of a query through scan and closes rows; the
+// error of the query (err), of a scan, of the iteration or of the close is
+// the store's failure of op. The close is checked because a statement that
+// writes (UPDATE … RETURNING) may report its failure only there. A query
+// that finds nothing returns an empty list, not nil.
+func collect[T any](s *Store, op string, rows *sql.Rows, err error, scan func(scanner) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, *x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
 }
 
 // notFound is the error for a row that does not exist.
