@@ -106,12 +106,11 @@ func testReplaceChallenge(t *testing.T, s auth.ChallengeStore) {
 	checkStoredChallenge(t, s, next)
 
 	// The old one is gone by every way of finding it.
-	_, err := s.ChallengeByLinkHash(ctx, old.LinkHash)
-	wantErr(t, "ChallengeByLinkHash of the replaced challenge", err, auth.ErrNotFound)
-	_, err = s.FailChallenge(ctx, old.ID)
-	wantErr(t, "FailChallenge of the replaced challenge", err, auth.ErrNotFound)
-	_, err = s.ConsumeChallenge(ctx, old.ID, now)
-	wantErr(t, "ConsumeChallenge of the replaced challenge", err, auth.ErrNotFound)
+	checkNotFound(t, "the replaced challenge", []call{
+		{"ChallengeByLinkHash", func(ctx context.Context) error { _, err := s.ChallengeByLinkHash(ctx, old.LinkHash); return err }},
+		{"FailChallenge", func(ctx context.Context) error { _, err := s.FailChallenge(ctx, old.ID); return err }},
+		{"ConsumeChallenge", func(ctx context.Context) error { _, err := s.ConsumeChallenge(ctx, old.ID, now); return err }},
+	})
 	// Replacing did not touch the new one's count or consumption.
 	checkStoredChallenge(t, s, next)
 

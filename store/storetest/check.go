@@ -242,11 +242,19 @@ func raceConsume(t *testing.T, name string, consume func(at time.Time) (bool, er
 
 func checkUnknownIDs(t *testing.T, calls []call) {
 	t.Helper()
+	checkNotFound(t, "an unknown ID", calls)
+}
+
+// checkNotFound checks that every call, on what (a row that never was or
+// is gone), returns auth.ErrNotFound and not auth.ErrUnavailable: the flows
+// treat the two differently.
+func checkNotFound(t *testing.T, what string, calls []call) {
+	t.Helper()
 	for _, c := range calls {
 		err := c.fn(t.Context())
-		wantErr(t, c.name+" of an unknown ID", err, auth.ErrNotFound)
+		wantErr(t, c.name+" of "+what, err, auth.ErrNotFound)
 		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", c.name, err)
+			t.Errorf("%s of %s: %v also matches ErrUnavailable", c.name, what, err)
 		}
 	}
 }

@@ -210,12 +210,11 @@ func testDeleteUserMFATokens(t *testing.T, s auth.MFATokenStore) {
 	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
 		t.Fatalf("DeleteUserMFATokens: %v", err)
 	}
-	_, err := s.MFATokenByHash(ctx, pending.Hash)
-	wantErr(t, "MFATokenByHash of a deleted pending token", err, auth.ErrNotFound)
-	_, err = s.FailMFAToken(ctx, pending.ID)
-	wantErr(t, "FailMFAToken of a deleted token", err, auth.ErrNotFound)
-	_, err = s.ConsumeMFAToken(ctx, pending.ID, now)
-	wantErr(t, "ConsumeMFAToken of a deleted token", err, auth.ErrNotFound)
+	checkNotFound(t, "a deleted pending token", []call{
+		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, pending.Hash); return err }},
+		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, pending.ID); return err }},
+		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, pending.ID, now); return err }},
+	})
 	checkStoredMFAToken(t, s, theirs)
 	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
 		t.Errorf("DeleteUserMFATokens again: %v", err)

@@ -331,12 +331,7 @@ func testDeletePhoneOnlyUser(t *testing.T, s auth.Store) {
 	wantErr(t, "UserByID of the deleted user", err, auth.ErrNotFound)
 	_, err = s.UserByPhone(ctx, u.Phone)
 	wantErr(t, "UserByPhone of the deleted user", err, auth.ErrNotFound)
-	_, err = s.SessionByID(ctx, su.ID)
-	wantErr(t, "SessionByID of the deleted user's session", err, auth.ErrNotFound)
-	_, err = s.SessionByCookieHash(ctx, su.CookieHash)
-	wantErr(t, "SessionByCookieHash of the deleted user's session", err, auth.ErrNotFound)
-	_, err = s.RefreshTokenByHash(ctx, rtu.Hash)
-	wantErr(t, "RefreshTokenByHash of the deleted user's token", err, auth.ErrNotFound)
+	checkSessionsGone(t, s, []*auth.Session{su}, []*auth.RefreshToken{rtu})
 	if challenges {
 		_, err = cs.ChallengeByAddress(ctx, auth.PurposePhone, u.ID)
 		wantErr(t, "ChallengeByAddress of the deleted user's phone challenge", err, auth.ErrNotFound)
