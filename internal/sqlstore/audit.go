@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -45,26 +44,10 @@ func (s *Store) AddAuditEvent(ctx context.Context, e *auth.AuditEvent) error {
 // with ID before in that order (from the newest when empty; an unknown
 // cursor returns none), at most limit (default 50, at most 200).
 func (s *Store) AuditEvents(ctx context.Context, userID, before string, limit int) ([]auth.AuditEvent, error) {
-	switch {
-	case limit <= 0:
-		limit = defaultAuditPage
-	case limit > maxAuditPage:
-		limit = maxAuditPage
-	}
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	switch {
-	case userID == "" && before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.auditEvents, limit)
-	case userID == "":
-		rows, err = s.r.QueryContext(ctx, s.q.auditEventsBefore, before, limit)
-	case before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.auditEventsOfUser, userID, limit)
-	default:
-		rows, err = s.r.QueryContext(ctx, s.q.auditEventsOfUserBefore, userID, before, limit)
-	}
+	rows, err := s.newestFirst(ctx, pageQueries{
+		all: s.q.auditEvents, before: s.q.auditEventsBefore,
+		of: s.q.auditEventsOfUser, ofBefore: s.q.auditEventsOfUserBefore,
+	}, userID, before, pageSize(limit, defaultAuditPage, maxAuditPage))
 	return collect(s, "audit events", rows, err, func(row scanner) (*auth.AuditEvent, error) {
 		var e auth.AuditEvent
 		err := row.Scan(&e.ID, nullStringCol{&e.UserID}, &e.Kind, &e.IP, &e.UserAgent, &e.Detail,

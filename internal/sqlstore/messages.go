@@ -144,26 +144,10 @@ func (s *Store) pendingRow(ctx context.Context, op, id string, res sql.Result, e
 // (from the newest when empty; an unknown cursor returns none), at most
 // limit (default 50, at most 200). Payloads are not read: Payload is nil.
 func (s *Store) ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error) {
-	switch {
-	case limit <= 0:
-		limit = defaultMessagePage
-	case limit > maxMessagePage:
-		limit = maxMessagePage
-	}
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	switch {
-	case status == "" && before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.listMessages, limit)
-	case status == "":
-		rows, err = s.r.QueryContext(ctx, s.q.listMessagesBefore, before, limit)
-	case before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatus, status, limit)
-	default:
-		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatusBefore, status, before, limit)
-	}
+	rows, err := s.newestFirst(ctx, pageQueries{
+		all: s.q.listMessages, before: s.q.listMessagesBefore,
+		of: s.q.listMessagesByStatus, ofBefore: s.q.listMessagesByStatusBefore,
+	}, status, before, pageSize(limit, defaultMessagePage, maxMessagePage))
 	return collect(s, "list messages", rows, err, func(row scanner) (*auth.Message, error) { return scanMessage(row, false) })
 }
 

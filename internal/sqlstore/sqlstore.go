@@ -419,6 +419,37 @@ func collect[T any](s *Store, op string, rows *sql.Rows, err error, scan func(sc
 	return out, nil
 }
 
+// pageSize returns limit for a page of a list: def when it is not
+// positive, and at most most.
+func pageSize(limit, def, most int) int {
+	switch {
+	case limit <= 0:
+		return def
+	case limit > most:
+		return most
+	}
+	return limit
+}
+
+// pageQueries are the four queries of a newest-first list filtered by one
+// value: every row or only those of the value, each from the newest or
+// after a cursor. Each takes its arguments in the order of newestFirst.
+type pageQueries struct{ all, before, of, ofBefore string }
+
+// newestFirst runs the query of q that fits: of value unless it is empty,
+// after the row with ID before unless it is empty, at most limit rows.
+func (s *Store) newestFirst(ctx context.Context, q pageQueries, value, before string, limit int) (*sql.Rows, error) {
+	switch {
+	case value == "" && before == "":
+		return s.r.QueryContext(ctx, q.all, limit)
+	case value == "":
+		return s.r.QueryContext(ctx, q.before, before, limit)
+	case before == "":
+		return s.r.QueryContext(ctx, q.of, value, limit)
+	}
+	return s.r.QueryContext(ctx, q.ofBefore, value, before, limit)
+}
+
 // notFound is the error for a row that does not exist.
 func notFound(what string) error {
 	return fmt.Errorf("sqlstore: %s: %w", what, auth.ErrNotFound)

@@ -102,13 +102,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 // on SQLite, whose LOWER folds nothing else), with % and _ taken literally.
 // q.Limit defaults to 50 and is clamped to 200.
 func (s *Store) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = defaultUserPage
-	case limit > maxUserPage:
-		limit = maxUserPage
-	}
+	limit := pageSize(q.Limit, defaultUserPage, maxUserPage)
 	var (
 		rows *sql.Rows
 		err  error
