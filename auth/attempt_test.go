@@ -181,13 +181,18 @@ func TestOneAttemptLimitForEveryCode(t *testing.T) {
 // limit counts wrong tries, not every try.
 func TestAttemptLimitInOrder(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
-		t.Run("second factor", func(t *testing.T) {
+		// start signs in to the second step with a limit of three tries and
+		// returns the token, the right code and codes beside it.
+		start := func(t *testing.T) (e *mfaEnv, tok, right string, wrong func(int) string) {
 			t.Parallel()
-			e := newMFAEnvWith(t, st, nil, func(c *auth.Config) { c.OTPMaxAttempts = 3 })
+			e = newMFAEnvWith(t, st, nil, func(c *auth.Config) { c.OTPMaxAttempts = 3 })
 			mu := e.totpUser("order")
-			tok := e.mfaToken(mu.addr).Token
-			right := e.code(mu.secret)
-			wrong := digitsBeside(right)
+			tok = e.mfaToken(mu.addr).Token
+			right = e.code(mu.secret)
+			return e, tok, right, digitsBeside(right)
+		}
+		t.Run("second factor", func(t *testing.T) {
+			e, tok, right, wrong := start(t)
 			for i := range 2 {
 				_, err := e.grant(tok, auth.FactorTOTP, wrong(i))
 				checkErr(t, fmt.Sprintf("wrong code %d", i+1), err, errWrongCode)
@@ -195,12 +200,7 @@ func TestAttemptLimitInOrder(t *testing.T) {
 			e.mustGrant(tok, auth.FactorTOTP, right, auth.MethodPassword, auth.MethodTOTP)
 		})
 		t.Run("third wrong code kills the sign-in", func(t *testing.T) {
-			t.Parallel()
-			e := newMFAEnvWith(t, st, nil, func(c *auth.Config) { c.OTPMaxAttempts = 3 })
-			mu := e.totpUser("order")
-			tok := e.mfaToken(mu.addr).Token
-			right := e.code(mu.secret)
-			wrong := digitsBeside(right)
+			e, tok, right, wrong := start(t)
 			for i := range 3 {
 				_, err := e.grant(tok, auth.FactorTOTP, wrong(i))
 				if i < 2 {

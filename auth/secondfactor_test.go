@@ -283,19 +283,12 @@ func TestMFABackupCodes(t *testing.T) {
 			for i := range tokens {
 				tokens[i] = e.mfaToken(mu.addr).Token
 			}
-			errs := make([]error, len(tokens))
-			var wg sync.WaitGroup
-			for i, tok := range tokens {
-				wg.Go(func() { _, errs[i] = e.grant(tok, auth.FactorBackupCode, mu.backup[3]) })
-			}
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				if err == nil {
-					ok++
-				} else {
-					checkErr(t, "a losing use", err, errWrongCode)
-				}
+			ok, losers := grantsAtOnce(len(tokens), func(i int) error {
+				_, err := e.grant(tokens[i], auth.FactorBackupCode, mu.backup[3])
+				return err
+			})
+			for _, err := range losers {
+				checkErr(t, "a losing use", err, errWrongCode)
 			}
 			if ok != 1 {
 				t.Errorf("%d of 8 concurrent uses of one backup code succeeded, want 1", ok)
@@ -316,19 +309,12 @@ func TestMFAConcurrentTOTP(t *testing.T) {
 				tokens[i] = e.mfaToken(mu.addr).Token
 			}
 			code := e.code(mu.secret)
-			errs := make([]error, len(tokens))
-			var wg sync.WaitGroup
-			for i, tok := range tokens {
-				wg.Go(func() { _, errs[i] = e.grant(tok, auth.FactorTOTP, code) })
-			}
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				if err == nil {
-					ok++
-				} else {
-					checkErr(t, "a losing grant", err, errWrongCode)
-				}
+			ok, losers := grantsAtOnce(len(tokens), func(i int) error {
+				_, err := e.grant(tokens[i], auth.FactorTOTP, code)
+				return err
+			})
+			for _, err := range losers {
+				checkErr(t, "a losing grant", err, errWrongCode)
 			}
 			if ok != 1 {
 				t.Errorf("%d of 8 concurrent grants with one TOTP code succeeded, want 1", ok)
@@ -344,17 +330,12 @@ func TestMFAConcurrentTOTP(t *testing.T) {
 				}
 				return auth.FactorBackupCode
 			}
-			errs := make([]error, len(codes))
-			var wg sync.WaitGroup
-			for i, c := range codes {
-				wg.Go(func() { _, errs[i] = e.grant(tok, factor(i), c) })
-			}
-			wg.Wait()
-			ok := 0
-			for _, err := range errs {
-				if err == nil {
-					ok++
-				} else if k := auth.KindOf(err); k != auth.KindTokenRevoked && k != auth.KindTooManyAttempts {
+			ok, losers := grantsAtOnce(len(codes), func(i int) error {
+				_, err := e.grant(tok, factor(i), codes[i])
+				return err
+			})
+			for _, err := range losers {
+				if k := auth.KindOf(err); k != auth.KindTokenRevoked && k != auth.KindTooManyAttempts {
 					// The token is used (or, past five tries, dead).
 					t.Errorf("a losing grant: %v", err)
 				}
@@ -364,6 +345,25 @@ func TestMFAConcurrentTOTP(t *testing.T) {
 			}
 		})
 	})
+}
+
+// grantsAtOnce calls grant(i) for each i below n from n goroutines and
+// returns how many succeeded and the errors of the others.
+func grantsAtOnce(n int, grant func(i int) error) (ok int, losers []error) {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = grant(i) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			losers = append(losers, err)
+		}
+	}
+	return ok, losers
 }
 
 // gateKey marks the context of a grant whose read of the MFA token is held.

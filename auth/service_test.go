@@ -12,14 +12,19 @@ import (
 	"github.com/gatehouse/gatehouse/internal/throttle"
 )
 
-func TestNew(t *testing.T) {
-	t.Parallel()
+// sqliteDeps returns every dependency New needs, on a fresh SQLite store.
+func sqliteDeps(t *testing.T) auth.Deps {
 	st := sqltest.SQLite(t)
 	clock := newClock()
-	full := auth.Deps{
+	return auth.Deps{
 		Store: st, Hasher: password.New(fastParams, 1), Policy: password.DefaultPolicy,
 		Signer: newKeys(t, st, clock), Throttle: throttle.NewMemory(clock, throttle.Config{}), Clock: clock,
 	}
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	full := sqliteDeps(t)
 	tests := []struct {
 		name string
 		cfg  auth.Config
@@ -132,12 +137,7 @@ func TestDummyHashRecovers(t *testing.T) {
 // to New nor the one Config returns reaches the running Service.
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
-	st := sqltest.SQLite(t)
-	clock := newClock()
-	deps := auth.Deps{
-		Store: st, Hasher: password.New(fastParams, 1), Policy: password.DefaultPolicy,
-		Signer: newKeys(t, st, clock), Throttle: throttle.NewMemory(clock, throttle.Config{}), Clock: clock,
-	}
+	deps := sqliteDeps(t)
 	s, err := auth.New(auth.Config{SuccessorKey: successorKey}, deps)
 	if err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func (f *fakeIssuer) setJWKS(keys ...jose.JSONWebKey) {
 	f.jwks.Store(&s)
 }
 
-// claims answers the claims of a good token at t0, to be spoiled by a test.
+// claims returns the claims of a good token at t0, to be spoiled by a test.
 func (f *fakeIssuer) claims() map[string]any {
 	return map[string]any{
 		"iss": f.url, "sub": "user-1", "aud": f.url, "exp": t0.Add(10 * time.Minute).Unix(), "iat": t0.Unix(),
@@ -266,7 +266,7 @@ func TestNew(t *testing.T) {
 	}
 }
 
-// staticVerifier answers a Verifier over the fake issuer's key without HTTP.
+// staticVerifier returns a Verifier over the fake issuer's key without HTTP.
 func staticVerifier(tb testing.TB, f *fakeIssuer, now time.Time) *verify.Verifier {
 	tb.Helper()
 	v, err := verify.NewWithKeys(f.url, staticKeys{f.kid: {ID: f.kid, Algorithm: "EdDSA", Public: f.priv.Public()}},

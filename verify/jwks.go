@@ -21,7 +21,7 @@ const (
 	// client's own timeout.
 	fetchTimeout = 10 * time.Second
 	// Response bodies are read up to these sizes and refused beyond: an
-	// issuer (or whatever answers in its place) cannot make us buffer more.
+	// issuer (or whatever responds in its place) cannot make us buffer more.
 	maxDiscoveryBytes = 64 << 10
 	maxJWKSBytes      = 1 << 20
 	// maxKeys bounds the keys taken from one JWKS; Gatehouse publishes the

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// The problem codes of Gatehouse's API that Middleware answers with, so a
+// The problem codes of Gatehouse's API that Middleware responds with, so a
 // client treats a refusal here as it treats one from the issuer.
 const (
 	codeUnauthorized = "unauthorized"
@@ -83,7 +83,7 @@ func problemOf(err error) (status int, code, detail string) {
 	}
 }
 
-// problem is an RFC 9457 problem document in the shape Gatehouse answers.
+// problem is an RFC 9457 problem document in the shape Gatehouse returns.
 type problem struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`

@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	// maxChecks bounds the answers of the check endpoint remembered at
+	// maxChecks bounds the replies of the check endpoint remembered at
 	// once (about 100 bytes each).
 	maxChecks = 16384
 	// maxCheckBytes bounds the check endpoint's answer we read.
@@ -24,7 +24,7 @@ const (
 // still stands, and remembers each answer for interval.
 type revocations struct {
 	url string
-	// client does not follow redirects: the check answers one only to
+	// client does not follow redirects: the check sends one only to
 	// browsers, so a Bearer request that gets one is talking to something
 	// else, and the token must not be sent along.
 	client   *http.Client
@@ -88,7 +88,7 @@ func (r *revocations) check(ctx context.Context, tok string, now time.Time) erro
 	return e.err
 }
 
-// putLocked stores e. When the map is full it drops answers past their
+// putLocked stores e. When the map is full it drops replies past their
 // interval, then arbitrary ones (map order) down to 7/8 of the bound, so
 // the sweep runs at most once per maxChecks/8 new tokens. A dropped answer
 // only means asking again. The caller holds mu.

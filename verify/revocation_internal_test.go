@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// TestRevocationsBound: the remembered answers stay within maxChecks
+// TestRevocationsBound: the remembered replies stay within maxChecks
 // whatever the number of tokens, and an answer being asked is kept.
 func TestRevocationsBound(t *testing.T) {
 	t.Parallel()

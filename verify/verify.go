@@ -298,19 +298,14 @@ func (v *Verifier) VerifyAt(ctx context.Context, tok string, now time.Time) (*Cl
 	return c, nil
 }
 
-// accessClaims is the JSON payload of a Gatehouse access token.
+// accessClaims is the JSON payload of a Gatehouse access token: the
+// registered claims as go-jose reads them, and Gatehouse's own.
 type accessClaims struct {
-	Issuer    string           `json:"iss"`
-	Subject   string           `json:"sub"`
-	Audience  jwt.Audience     `json:"aud"`
-	Expiry    *jwt.NumericDate `json:"exp"`
-	NotBefore *jwt.NumericDate `json:"nbf"`
-	IssuedAt  *jwt.NumericDate `json:"iat"`
-	ID        string           `json:"jti"`
-	SessionID string           `json:"sid"`
-	Email     string           `json:"email"`
-	AAL       string           `json:"aal"`
-	AMR       []string         `json:"amr"`
+	jwt.Claims
+	SessionID string   `json:"sid"`
+	Email     string   `json:"email"`
+	AAL       string   `json:"aal"`
+	AMR       []string `json:"amr"`
 }
 
 // check is VerifyAt without the revocation check.

@@ -104,7 +104,7 @@ func run(base, smtpAddr string, conns int, dur time.Duration, maxReq int, wait t
 	return load(client, base, sink, conns, dur, maxReq, wait, prefix)
 }
 
-// loopback answers whether hostport names a loopback IP (or localhost).
+// loopback returns whether hostport names a loopback IP (or localhost).
 func loopback(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
@@ -163,7 +163,7 @@ func (s *sink) close() {
 	<-s.done
 }
 
-// snapshot answers a copy of the messages so far.
+// snapshot returns a copy of the messages so far.
 func (s *sink) snapshot() []received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -171,7 +171,7 @@ func (s *sink) snapshot() []received {
 }
 
 // waitFor waits until ok holds for the messages received, or until the
-// deadline, and answers the messages either way.
+// deadline, and returns the messages either way.
 func (s *sink) waitFor(deadline time.Time, ok func([]received) bool) []received {
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
@@ -337,7 +337,7 @@ func pct(sorted []time.Duration, p int) time.Duration {
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
 // hammer runs conns clients for at most dur; each calls next until it
-// answers false, and do with the index it got. want is the status that
+// returns false, and do with the index it got. want is the status that
 // counts as ok.
 func hammer(conns int, dur time.Duration, want int, next func() (int, bool), do func(int) (int, error)) tally {
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
@@ -481,7 +481,7 @@ func load(client *http.Client, base string, sink *sink, conns int, dur time.Dura
 	return nil
 }
 
-// rate answers n events over span as events per second, counting the
+// rate returns n events over span as events per second, counting the
 // intervals between the first and the last.
 func rate(n int, span time.Duration) string {
 	if n < 2 || span <= 0 {

@@ -183,7 +183,7 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 // openUser is open for a command about one user: it adds --email and --id
-// to set and also answers the user they name.
+// to set and also returns the user they name.
 func openUser(ctx context.Context, set *flag.FlagSet, c *common, args []string) (*gatehouse.Gatehouse, *auth.User, error) {
 	email := set.String("email", "", "the user's email")
 	id := set.String("id", "", "the user's ID")

@@ -159,7 +159,7 @@ func TestUserAdmin(t *testing.T) {
 		t.Fatalf("create --admin printed %q", out)
 	}
 	mustCLI(t, "", "user", "create", "--email", "staff@example.com")
-	// role answers the ADMIN column of email's row in user list.
+	// role returns the ADMIN column of email's row in user list.
 	role := func(email string) string {
 		t.Helper()
 		list := mustCLI(t, "", "user", "list", "--query", email)

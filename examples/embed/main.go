@@ -41,12 +41,12 @@ func main() {
 	defer g.Close()
 
 	mux := http.NewServeMux()
-	// Gatehouse answers /v1/..., /.well-known/..., /login, /signup and its
+	// Gatehouse returns /v1/..., /.well-known/..., /login, /signup and its
 	// other pages; its public URL is this server's, so it must sit at the
 	// root.
 	mux.Handle("/", g.Handler())
 	// RequireAuth lets through requests with the session cookie (signed in
-	// at /login) or a Bearer access token, and answers 401 to others.
+	// at /login) or a Bearer access token, and returns 401 to others.
 	mux.Handle("/app/", g.RequireAuth(http.HandlerFunc(hello)))
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}

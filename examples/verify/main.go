@@ -52,7 +52,7 @@ func main() {
 	}
 }
 
-// whoami answers the claims of the caller's token.
+// whoami returns the claims of the caller's token.
 func whoami(w http.ResponseWriter, r *http.Request) {
 	c, _ := verify.ClaimsFrom(r.Context()) // Middleware let only good tokens through
 	w.Header().Set("Content-Type", "application/json")

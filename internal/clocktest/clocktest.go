@@ -14,17 +14,17 @@ type Clock struct {
 	now time.Time
 }
 
-// New answers a clock stopped at start.
+// New returns a clock stopped at start.
 func New(start time.Time) *Clock { return &Clock{now: start} }
 
-// Now answers the clock's time.
+// Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-// Advance moves the clock forward by d and answers the new time.
+// Advance moves the clock forward by d and returns the new time.
 func (c *Clock) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()

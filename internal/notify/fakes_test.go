@@ -175,7 +175,7 @@ func newFakeClock() *fakeClock {
 }
 
 // recorder is the core of the fake senders: it records what it is asked to
-// send and answers what fn says (nil fn: success).
+// send and returns what fn says (nil fn: success).
 type recorder[M any] struct {
 	mu    sync.Mutex
 	fn    func(ctx context.Context, call int, m M) error

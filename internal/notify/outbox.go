@@ -36,14 +36,14 @@ type Outbox struct {
 
 var _ auth.Outbox = (*Outbox)(nil)
 
-// NewOutbox answers an Outbox that renders with tpl, seals with box and
+// NewOutbox returns an Outbox that renders with tpl, seals with box and
 // stamps times from clock.
 func NewOutbox(tpl *Templates, box *seal.Box, clock auth.Clock) *Outbox {
 	return &Outbox{tpl: tpl, box: box, clock: clock, wake: make(chan struct{}, 1)}
 }
 
 // Compose renders kind for to (an email address, or an E.164 number for an
-// SMS kind) and answers a pending message due now on kind's channel, with
+// SMS kind) and returns a pending message due now on kind's channel, with
 // the content sealed in its payload. The caller enqueues it with the
 // challenge whose code it carries (auth.MessageQueue).
 func (o *Outbox) Compose(_ context.Context, kind, to string, data auth.MessageData) (*auth.Message, error) {
@@ -95,7 +95,7 @@ func (o *Outbox) Wake() {
 // (WorkerConfig.Wake) running in the same process.
 func (o *Outbox) Wakeups() <-chan struct{} { return o.wake }
 
-// OpenPayload reverses Compose's sealing: it answers the content sealed in
+// OpenPayload reverses Compose's sealing: it returns the content sealed in
 // a message payload.
 func OpenPayload(box *seal.Box, payload []byte) (Content, error) {
 	plain, err := box.Open(SealPurpose, payload)

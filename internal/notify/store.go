@@ -18,7 +18,7 @@ import (
 type Store interface {
 	// ClaimMessages leases up to limit pending messages whose
 	// NextAttemptAt has come (or whose earlier lease ran out, after a crash)
-	// until now+lease, oldest first, and answers them. Several workers,
+	// until now+lease, oldest first, and returns them. Several workers,
 	// on several nodes, never claim the same message at once.
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
 	// MessageSent records delivery at now and wipes the payload.
@@ -29,8 +29,8 @@ type Store interface {
 	// MessageFailed gives up on a message: status failed, the error, the
 	// attempts, and the payload wiped.
 	MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error
-	// ListMessages answers messages newest first, with status (or any when
+	// ListMessages returns messages newest first, with status (or any when
 	// empty), before the cursor ID (or from the newest when empty), at most
-	// limit; payloads are not answered.
+	// limit; payloads are not returned.
 	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
 }

@@ -164,7 +164,7 @@ const (
 	samplePhone = "+15555550100"
 )
 
-// source answers the override in dir when there is one, else the embedded
+// source returns the override in dir when there is one, else the embedded
 // file, and a name for errors that says which.
 func source(dir, name string) (src []byte, origin string, err error) {
 	if dir != "" {
@@ -185,25 +185,28 @@ func source(dir, name string) (src []byte, origin string, err error) {
 }
 
 func parseText(dir, name string) (*texttemplate.Template, error) {
-	src, origin, err := source(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	t, err := texttemplate.New(origin).Option("missingkey=error").Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("notify: template %s: %w", origin, err)
-	}
-	return t, nil
+	return parse(dir, name, func(origin, src string) (*texttemplate.Template, error) {
+		return texttemplate.New(origin).Option("missingkey=error").Parse(src)
+	})
 }
 
 func parseHTML(dir, name string) (*htmltemplate.Template, error) {
+	return parse(dir, name, func(origin, src string) (*htmltemplate.Template, error) {
+		return htmltemplate.New(origin).Option("missingkey=error").Parse(src)
+	})
+}
+
+// parse reads the template name (see source) and parses it with p, which
+// text/template and html/template each provide.
+func parse[T any](dir, name string, p func(origin, src string) (T, error)) (T, error) {
+	var zero T
 	src, origin, err := source(dir, name)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	t, err := htmltemplate.New(origin).Option("missingkey=error").Parse(string(src))
+	t, err := p(origin, string(src))
 	if err != nil {
-		return nil, fmt.Errorf("notify: template %s: %w", origin, err)
+		return zero, fmt.Errorf("notify: template %s: %w", origin, err)
 	}
 	return t, nil
 }
@@ -214,7 +217,7 @@ type executor interface {
 	Name() string
 }
 
-// AppName answers the product name the templates show.
+// AppName returns the product name the templates show.
 func (t *Templates) AppName() string { return t.appName }
 
 // Render renders kind for the recipient to. An email has a subject, text

@@ -20,7 +20,7 @@ const (
 	testHost  = "auth.example.com"
 )
 
-// recipientFor answers the test recipient on kind's channel.
+// recipientFor returns the test recipient on kind's channel.
 func recipientFor(kind string) string {
 	if slices.Contains(notify.SMSKinds, kind) {
 		return testPhone
@@ -325,7 +325,7 @@ func TestTemplatesSMSCode(t *testing.T) {
 	}
 }
 
-// gsm7Len answers how many GSM 03.38 septets s takes (the characters of the
+// gsm7Len returns how many GSM 03.38 septets s takes (the characters of the
 // extension table take two), and false when s has a character outside the
 // GSM alphabet, which would make the whole message UCS-2 (70 a part).
 func gsm7Len(s string) (int, bool) {

@@ -152,7 +152,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // RunOnce claims one batch of due messages, sends them concurrently and
-// records each outcome. It answers how many messages it claimed, and the
+// records each outcome. It returns how many messages it claimed, and the
 // errors of the claim or of recording outcomes (a failed send is not an
 // error here: it is recorded on the message). Tests drive the worker with
 // it, one step at a time.
@@ -245,13 +245,13 @@ func (w *Worker) fail(ctx context.Context, log *slog.Logger, m *auth.Message, at
 	return nil
 }
 
-// storeCtx answers a context for recording an outcome: detached from ctx's
+// storeCtx returns a context for recording an outcome: detached from ctx's
 // cancellation (see storeTimeout) but keeping its values.
 func (w *Worker) storeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 }
 
-// backoff answers the wait after the attempt-th failure: Backoff doubled
+// backoff returns the wait after the attempt-th failure: Backoff doubled
 // attempt-1 times, capped at MaxBackoff, less a random part of up to a
 // fifth (so it still grows with each attempt until the cap).
 func (w *Worker) backoff(attempt int) time.Duration {
@@ -266,7 +266,7 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	return d
 }
 
-// redact answers err's text without the recipient, which SMTP servers and
+// redact returns err's text without the recipient, which SMTP servers and
 // Postmark echo in their errors, and Twilio too ("The 'To' number
 // +14155552671 is not a valid phone number."): the text is logged and shown
 // to admins, who see only a masked recipient. An E.164 number is also

@@ -45,7 +45,7 @@ type harness struct {
 }
 
 // newHarness wires a worker to an in-memory store, fake email and SMS
-// senders and a fake clock; send answers for the email sender (h.sms.respond
+// senders and a fake clock; send sets the reply of the email sender (h.sms.respond
 // sets the SMS one), and edit adjusts the config before NewWorker.
 func newHarness(t *testing.T, send func(ctx context.Context, call int, m notify.Email) error, edit func(*notify.WorkerConfig)) *harness {
 	t.Helper()
@@ -212,7 +212,7 @@ func TestWorkerGivesUp(t *testing.T) {
 		{name: "age bound", err: errTemp, age: 25 * time.Hour, wantAttempts: 1},
 	}
 	// The rules are the channel's sender's business only in what error it
-	// answers: both channels retry and give up alike.
+	// returns: both channels retry and give up alike.
 	for _, tt := range tests {
 		for _, kind := range []string{auth.KindRecovery, auth.KindSMSCode} {
 			t.Run(tt.name+"/"+kind, func(t *testing.T) {
@@ -298,20 +298,27 @@ func waitSent(t *testing.T, s *fakeSender, n int) {
 	}
 }
 
-func TestWorkerRunWakesAtOnce(t *testing.T) {
-	t.Parallel()
-	// A poll interval the test never reaches: only Wake can deliver.
-	h := newHarness(t, nil, func(c *notify.WorkerConfig) { c.Poll = time.Hour })
-	ctx, cancel := context.WithCancel(context.Background())
+// run starts the worker's Run loop on ctx and returns once Run has made
+// its first pass; Run's result arrives on the channel.
+func (h *harness) run(ctx context.Context, t *testing.T) <-chan error {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- h.worker.Run(ctx) }()
-
-	// Let Run make its first, empty pass before anything is queued.
 	select {
 	case <-h.store.claimed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not poll at start")
 	}
+	return done
+}
+
+func TestWorkerRunWakesAtOnce(t *testing.T) {
+	t.Parallel()
+	// A poll interval the test never reaches: only Wake can deliver.
+	h := newHarness(t, nil, func(c *notify.WorkerConfig) { c.Poll = time.Hour })
+	ctx, cancel := context.WithCancel(context.Background())
+	// Let Run make its first, empty pass before anything is queued.
+	done := h.run(ctx, t)
 	for i := 1; i <= 3; i++ {
 		h.enqueue(t, auth.KindSignInCode)
 		h.outbox.Wake()
@@ -333,13 +340,7 @@ func TestWorkerRunPolls(t *testing.T) {
 	h := newHarness(t, nil, func(c *notify.WorkerConfig) { c.Poll = 10 * time.Millisecond; c.Wake = nil })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- h.worker.Run(ctx) }()
-	select {
-	case <-h.store.claimed:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not poll at start")
-	}
+	done := h.run(ctx, t)
 	h.enqueue(t, auth.KindSignInCode) // no Wake: the poll finds it
 	waitSent(t, h.sender, 1)
 	cancel()

@@ -16,7 +16,7 @@ import (
 // size is 256 bits of entropy: far past any guessing.
 const size = 32
 
-// New answers a fresh random secret (base64url, no padding) and its hash.
+// New returns a fresh random secret (base64url, no padding) and its hash.
 func New() (plain string, hash []byte, err error) {
 	b := make([]byte, size)
 	if _, err := rand.Read(b); err != nil {
@@ -26,7 +26,7 @@ func New() (plain string, hash []byte, err error) {
 	return plain, Hash(plain), nil
 }
 
-// Hash answers the SHA-256 of plain: what the store keeps and looks up.
+// Hash returns the SHA-256 of plain: what the store keeps and looks up.
 // A plain hash (no salt) is right here because the secret itself has 256
 // bits of entropy and lookups must be by hash.
 func Hash(plain string) []byte {
@@ -37,7 +37,7 @@ func Hash(plain string) []byte {
 // Equal compares two hashes in constant time.
 func Equal(a, b []byte) bool { return subtle.ConstantTimeCompare(a, b) == 1 }
 
-// Derive answers a secret computed from parent under key: HMAC-SHA256 of
+// Derive returns a secret computed from parent under key: HMAC-SHA256 of
 // label, a zero byte and parent. A refresh token's successor is derived from
 // it so a client replaying the parent within the grace period can be given
 // the same successor without the server storing any plaintext.

@@ -18,7 +18,7 @@ func BenchmarkHash(b *testing.B) {
 // benchPassword is what the verification benchmarks verify.
 const benchPassword = "correct horse battery staple"
 
-// hashed answers a hasher with the default settings and benchPassword's
+// hashed returns a hasher with the default settings and benchPassword's
 // hash under it.
 func hashed(b *testing.B) (*Hasher, string) {
 	h := New(DefaultParams, 0)

@@ -73,7 +73,7 @@ type Hasher struct {
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
 
-// New answers a Hasher writing hashes with p and running at most
+// New returns a Hasher writing hashes with p and running at most
 // maxConcurrent hashes at once (maxConcurrent <= 0 means GOMAXPROCS, one per
 // core, since a hash keeps a core busy anyway). Zero fields of p take the
 // value of DefaultParams. New panics if p is beyond the bounds Verify
@@ -109,7 +109,7 @@ func deriveArgon2id(password, salt []byte, p Params) []byte {
 	return argon2.IDKey(password, salt, p.Iterations, p.Memory, p.Parallelism, p.KeyLength)
 }
 
-// check answers an error when p is outside the bounds Verify accepts.
+// check returns an error when p is outside the bounds Verify accepts.
 func (p Params) check() error {
 	switch {
 	case p.Memory < 8*uint32(p.Parallelism) || p.Memory > maxMemory:
@@ -126,7 +126,7 @@ func (p Params) check() error {
 	return nil
 }
 
-// Hash answers password's argon2id hash in the PHC string format
+// Hash returns password's argon2id hash in the PHC string format
 // ($argon2id$v=19$m=…,t=…,p=…$salt$hash, unpadded standard base64) that
 // other argon2 libraries read too. It waits for a free slot, giving up with
 // ctx's error when ctx ends first.
@@ -142,12 +142,12 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return encode(h.params, salt, key), nil
 }
 
-// Verify answers whether password matches encoded, a hash written by Hash
+// Verify returns whether password matches encoded, a hash written by Hash
 // (with any parameters within the bounds New documents, so hashes written
 // before a parameter change still verify). The comparison is constant-time
 // and the work is the same whether or not the password matches. A malformed
-// encoded answers an error wrapping ErrMalformedHash; running out of ctx
-// while waiting for a slot answers ctx's error, wrapped.
+// encoded returns an error wrapping ErrMalformedHash; running out of ctx
+// while waiting for a slot returns ctx's error, wrapped.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) (bool, error) {
 	p, salt, want, err := decode(encoded)
 	if err != nil {

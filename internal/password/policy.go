@@ -58,7 +58,7 @@ var DefaultPolicy = Policy{MinLength: 8, MaxLength: 256}
 
 var _ auth.PasswordPolicy = Policy{}
 
-// Check answers why pw is not acceptable, phrased to follow "Password …" in a
+// Check returns why pw is not acceptable, phrased to follow "Password …" in a
 // message to the person, or "" when it is. Length is checked before the
 // blocklist, so a short common password gets the more useful message.
 func (p Policy) Check(pw string) string {

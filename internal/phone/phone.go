@@ -16,7 +16,7 @@ import (
 // expressions need not see more.
 const MaxInput = 64
 
-// ErrInvalid is the one error Parse answers: the input is not a valid
+// ErrInvalid is the one error Parse returns: the input is not a valid
 // number in international form. Callers show it as a field error.
 var ErrInvalid = errors.New("must be a valid phone number in international format, starting with + and the country code")
 
@@ -31,7 +31,7 @@ type Number struct {
 	CallingCode int
 }
 
-// Parse validates s and answers it normalised. It takes international
+// Parse validates s and returns it normalised. It takes international
 // numbers only (a leading + and the country code; spaces, dots, dashes and
 // parentheses allowed): without a country to assume, a national number is
 // ambiguous, and guessing one would send codes to the wrong country.

@@ -118,7 +118,7 @@ func (b *Box) Open(purpose string, sealed []byte) ([]byte, error) {
 	return pt, nil
 }
 
-// Key answers a 32-byte key for purpose, for HMAC uses such as hashing
+// Key returns a 32-byte key for purpose, for HMAC uses such as hashing
 // one-time codes or deriving refresh-token successors. It is deterministic
 // (the same secret and purpose always give the same key, on every node) and
 // independent of the sealing key and of every other purpose's key. Use a

@@ -207,7 +207,7 @@ func TestKey(t *testing.T) {
 }
 
 // TestKeyIndependentOfSealing checks that a subkey cannot open sealed values:
-// no purpose label makes Key answer the sealing key.
+// no purpose label makes Key return the sealing key.
 func TestKeyIndependentOfSealing(t *testing.T) {
 	t.Parallel()
 	box := mustNew(t, testSecret)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -40,46 +39,19 @@ func (s *Store) AddAuditEvent(ctx context.Context, e *auth.AuditEvent) error {
 	return nil
 }
 
-// AuditEvents answers events newest first (by CreatedAt, then ID), of the
+// AuditEvents returns events newest first (by CreatedAt, then ID), of the
 // user (of every user, and of none, when userID is empty), after the event
 // with ID before in that order (from the newest when empty; an unknown
-// cursor answers none), at most limit (default 50, at most 200).
+// cursor returns none), at most limit (default 50, at most 200).
 func (s *Store) AuditEvents(ctx context.Context, userID, before string, limit int) ([]auth.AuditEvent, error) {
-	switch {
-	case limit <= 0:
-		limit = defaultAuditPage
-	case limit > maxAuditPage:
-		limit = maxAuditPage
-	}
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	switch {
-	case userID == "" && before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.auditEvents, limit)
-	case userID == "":
-		rows, err = s.r.QueryContext(ctx, s.q.auditEventsBefore, before, limit)
-	case before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.auditEventsOfUser, userID, limit)
-	default:
-		rows, err = s.r.QueryContext(ctx, s.q.auditEventsOfUserBefore, userID, before, limit)
-	}
-	if err != nil {
-		return nil, s.fail("audit events", err)
-	}
-	defer rows.Close()
-	out := []auth.AuditEvent{}
-	for rows.Next() {
+	rows, err := s.newestFirst(ctx, pageQueries{
+		all: s.q.auditEvents, before: s.q.auditEventsBefore,
+		of: s.q.auditEventsOfUser, ofBefore: s.q.auditEventsOfUserBefore,
+	}, userID, before, pageSize(limit, defaultAuditPage, maxAuditPage))
+	return collect(s, "audit events", rows, err, func(row scanner) (*auth.AuditEvent, error) {
 		var e auth.AuditEvent
-		if err := rows.Scan(&e.ID, nullStringCol{&e.UserID}, &e.Kind, &e.IP, &e.UserAgent, &e.Detail,
-			timeCol{&e.CreatedAt}); err != nil {
-			return nil, s.fail("audit events", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("audit events", err)
-	}
-	return out, nil
+		err := row.Scan(&e.ID, nullStringCol{&e.UserID}, &e.Kind, &e.IP, &e.UserAgent, &e.Detail,
+			timeCol{&e.CreatedAt})
+		return &e, err
+	})
 }

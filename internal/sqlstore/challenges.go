@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -28,7 +27,7 @@ func scanChallenge(row scanner) (*auth.Challenge, error) {
 // PutChallenge stores c in place of any challenge of the same purpose and
 // address, in one statement: the old challenge is gone only if the new one
 // is in. An empty c.UserID stores no user; a c.UserID that does not exist
-// answers auth.ErrNotFound. A zero c.LinkExpiresAt and a nil c.LinkHash
+// returns auth.ErrNotFound. A zero c.LinkExpiresAt and a nil c.LinkHash
 // store none.
 func (s *Store) PutChallenge(ctx context.Context, c *auth.Challenge) error {
 	return s.putChallenge(ctx, s.w, c)
@@ -57,55 +56,38 @@ func (s *Store) putChallenge(ctx context.Context, x execer, c *auth.Challenge) e
 	return nil
 }
 
-// ChallengeByAddress answers the challenge of purpose for address, consumed
+// ChallengeByAddress returns the challenge of purpose for address, consumed
 // or expired ones included: the caller decides.
 func (s *Store) ChallengeByAddress(ctx context.Context, purpose, address string) (*auth.Challenge, error) {
+	// The address stays out of the error: errors end up in logs.
 	c, err := scanChallenge(s.r.QueryRowContext(ctx, s.q.challengeByAddress, purpose, address))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// The address stays out of the error: errors end up in logs.
-		return nil, notFound("challenge by address")
-	case err != nil:
-		return nil, s.fail("challenge by address", err)
-	}
-	return c, nil
+	return found(s, c, err, "challenge by address", "challenge by address")
 }
 
-// ChallengeByLinkHash answers the challenge whose link hashes to hash,
+// ChallengeByLinkHash returns the challenge whose link hashes to hash,
 // consumed or expired ones included. No hash finds nothing.
 func (s *Store) ChallengeByLinkHash(ctx context.Context, hash []byte) (*auth.Challenge, error) {
 	if len(hash) == 0 {
 		return nil, notFound("challenge by link")
 	}
 	c, err := scanChallenge(s.r.QueryRowContext(ctx, s.q.challengeByLinkHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("challenge by link")
-	case err != nil:
-		return nil, s.fail("challenge by link", err)
-	}
-	return c, nil
+	return found(s, c, err, "challenge by link", "challenge by link")
 }
 
-// FailChallenge counts one wrong code against the challenge and answers the
+// FailChallenge counts one wrong code against the challenge and returns the
 // new count. The database does the increment, so every one of concurrent
 // calls counts. An unknown ID (or one a new request replaced) is
 // auth.ErrNotFound.
 func (s *Store) FailChallenge(ctx context.Context, id string) (int, error) {
 	var n int
-	switch err := s.w.QueryRowContext(ctx, s.q.failChallenge, id).Scan(&n); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, notFound("challenge " + id)
-	case err != nil:
-		return 0, s.fail("fail challenge", err)
-	}
-	return n, nil
+	err := s.w.QueryRowContext(ctx, s.q.failChallenge, id).Scan(&n)
+	return found(s, n, err, "challenge "+id, "fail challenge")
 }
 
-// ConsumeChallenge marks the challenge used at now. It answers false when
+// ConsumeChallenge marks the challenge used at now. It returns false when
 // it was used already, and auth.ErrNotFound when it does not exist (or a
 // new request replaced it). Of concurrent calls for one challenge exactly
-// one answers true: the UPDATE changes the row only while consumed_at is
+// one returns true: the UPDATE changes the row only while consumed_at is
 // NULL, and the database lets one UPDATE of a row happen at a time.
 func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (bool, error) {
 	res, err := s.w.ExecContext(ctx, s.q.consumeChallenge, s.d.time(now), id)
@@ -125,19 +107,13 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 	return false, nil
 }
 
-// exists answers nil when query (SELECT 1 … WHERE id = ?) finds a row, and
+// exists returns nil when query (SELECT 1 … WHERE id = ?) finds a row, and
 // an error matching auth.ErrNotFound naming what when it does not: it tells
 // a conditional UPDATE that changed nothing because of its condition from
 // one that found no such row.
 func (s *Store) exists(ctx context.Context, query, what, id string) error {
 	var one int
-	switch err := s.r.QueryRowContext(ctx, query, id).Scan(&one); {
-	case errors.Is(err, sql.ErrNoRows):
-		return notFound(what)
-	case err != nil:
-		return s.fail("look up "+what, err)
-	}
-	return nil
+	return s.rowErr(s.r.QueryRowContext(ctx, query, id).Scan(&one), what, "look up "+what)
 }
 
 // nonNilBytes stores a nil slice as an empty one, for NOT NULL byte

@@ -17,7 +17,7 @@ import (
 // already spelled alike on both (ON CONFLICT … DO NOTHING/UPDATE, RETURNING,
 // LIKE … ESCAPE, []byte for BLOB/bytea) needs no entry here.
 type dialect struct {
-	name       string        // "sqlite" or "postgres", answered by Store.Dialect
+	name       string        // "sqlite" or "postgres", returned by Store.Dialect
 	goose      goose.Dialect // for the migration provider
 	migrations string        // folder of migrationsFS holding this dialect's files
 	dollar     bool          // placeholders are $1, $2, … rather than ?
@@ -97,7 +97,7 @@ func (d *dialect) zeroNullTime(t time.Time) any {
 	return d.time(t)
 }
 
-// lockTable answers the statement that, run first in a write transaction,
+// lockTable returns the statement that, run first in a write transaction,
 // makes concurrent transactions that do the same wait for this one to end,
 // while plain reads go on; "" when the dialect needs none. SQLite's
 // transactions already run one at a time (BEGIN IMMEDIATE on the one writer
@@ -110,7 +110,7 @@ func (d *dialect) lockTable(table string) string {
 	return "LOCK TABLE " + table + " IN SHARE ROW EXCLUSIVE MODE"
 }
 
-// insertInWith answers q, a statement with an INSERT inside a WITH, or ""
+// insertInWith returns q, a statement with an INSERT inside a WITH, or ""
 // on SQLite, which allows none.
 func (d *dialect) insertInWith(q string) string {
 	if d.name == "sqlite" {
@@ -119,7 +119,7 @@ func (d *dialect) insertInWith(q string) string {
 	return q
 }
 
-// skipLocked answers the locking clause that ends the SELECT picking the
+// skipLocked returns the locking clause that ends the SELECT picking the
 // messages a worker claims: on PostgreSQL FOR UPDATE SKIP LOCKED, so that
 // workers on several nodes each lock different rows instead of queueing
 // behind (or double-claiming) the same ones; "" on SQLite, where a writing
@@ -132,7 +132,7 @@ func (d *dialect) skipLocked() string {
 	return " FOR UPDATE SKIP LOCKED"
 }
 
-// lockRow answers the locking clause that ends a SELECT of one row to make
+// lockRow returns the locking clause that ends a SELECT of one row to make
 // concurrent transactions that lock the same row wait for this one to end:
 // on PostgreSQL FOR NO KEY UPDATE, which (unlike FOR UPDATE) still lets
 // other transactions insert rows that reference the locked one; "" on

@@ -2,10 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"io/fs"
 	"time"
-
-	"github.com/pressly/goose/v3"
 )
 
 // QueryString runs a one-value query on the writer (reader false) or a
@@ -22,21 +19,10 @@ func (s *Store) QueryString(ctx context.Context, reader bool, q string) (string,
 }
 
 // MigrateTo migrates the schema up to version and no further, for tests
-// that upgrade a database holding rows of an older schema. It builds the
-// provider the way Migrate does.
+// that upgrade a database holding rows of an older schema, with the
+// provider Migrate uses.
 func (s *Store) MigrateTo(ctx context.Context, version int64) error {
-	fsys, err := fs.Sub(migrationsFS, s.d.migrations)
-	if err != nil {
-		return err
-	}
-	opts := []goose.ProviderOption{
-		goose.WithDisableGlobalRegistry(true),
-		goose.WithTableName(migrationTable),
-	}
-	if s.d == postgresDialect {
-		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
-	}
-	p, err := goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	p, err := s.migrator()
 	if err != nil {
 		return err
 	}

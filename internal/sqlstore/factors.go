@@ -31,9 +31,9 @@ func scanFactor(row scanner) (*auth.Factor, error) {
 
 // PutFactor inserts f in place of the unconfirmed factor (an enrolment
 // under way) of its user and kind, if any, whether f is confirmed or not.
-// When the user has a confirmed factor of f's kind already it answers
+// When the user has a confirmed factor of f's kind already it returns
 // auth.ErrFactorExists and stores nothing: a factor is replaced only by
-// deleting it first. A user that does not exist answers auth.ErrNotFound. A
+// deleting it first. A user that does not exist returns auth.ErrNotFound. A
 // nil or empty f.Secret stores none.
 //
 // It runs in one transaction that first locks the user's row (on
@@ -66,26 +66,11 @@ func (s *Store) PutFactor(ctx context.Context, f *auth.Factor) error {
 	})
 }
 
-// Factors answers every factor of the user, confirmed or not, oldest first
+// Factors returns every factor of the user, confirmed or not, oldest first
 // (by CreatedAt, then ID); none for an unknown user.
 func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, error) {
 	rows, err := s.r.QueryContext(ctx, s.q.factors, userID)
-	if err != nil {
-		return nil, s.fail("factors", err)
-	}
-	defer rows.Close()
-	out := []auth.Factor{}
-	for rows.Next() {
-		f, err := scanFactor(rows)
-		if err != nil {
-			return nil, s.fail("factors", err)
-		}
-		out = append(out, *f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("factors", err)
-	}
-	return out, nil
+	return collect(s, "factors", rows, err, scanFactor)
 }
 
 // ConfirmFactor marks the unconfirmed factor id confirmed at now with the
@@ -94,16 +79,13 @@ func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, erro
 // backupHashes leaves the user's codes as they are (turning on a second
 // factor need not kill codes the user holds; ReplaceBackupCodes with none
 // removes them). A factor that does not exist or is confirmed already
-// answers auth.ErrNotFound; one whose user already has a confirmed factor
-// of its kind answers auth.ErrFactorExists. Either way nothing changes.
+// returns auth.ErrNotFound; one whose user already has a confirmed factor
+// of its kind returns auth.ErrFactorExists. Either way nothing changes.
 func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, now time.Time, backupHashes [][]byte) error {
 	return s.inTx(ctx, "confirm factor", func(tx *sql.Tx) error {
 		var userID string
-		switch err := tx.QueryRowContext(ctx, s.q.lockFactorUser, id).Scan(&userID); {
-		case errors.Is(err, sql.ErrNoRows):
-			return notFound("factor " + id)
-		case err != nil:
-			return s.fail("confirm factor", err)
+		if err := s.rowErr(tx.QueryRowContext(ctx, s.q.lockFactorUser, id).Scan(&userID), "factor "+id, "confirm factor"); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q.confirmFactor, s.d.time(now), step, id)
 		if err := s.oneRow("confirm factor", "unconfirmed factor "+id, res, err); err != nil {
@@ -117,16 +99,16 @@ func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, now ti
 }
 
 // UseTOTPStep records step as the factor's last accepted TOTP step when it
-// is later than the last one, and answers true; it answers false, changing
+// is later than the last one, and returns true; it returns false, changing
 // nothing, for a step not later (a replay). Of concurrent calls with one
-// step exactly one answers true. An unknown ID is auth.ErrNotFound.
+// step exactly one returns true. An unknown ID is auth.ErrNotFound.
 func (s *Store) UseTOTPStep(ctx context.Context, factorID string, step int64) (bool, error) {
 	res, err := s.w.ExecContext(ctx, s.q.useTOTPStep, step, factorID, step)
 	return s.changed(ctx, "use totp step", s.q.factorExists, "factor "+factorID, factorID, res, err)
 }
 
 // DeleteFactor removes the user's factors of kind, confirmed or not (an
-// enrolment under way goes too). None answers auth.ErrNotFound. Backup
+// enrolment under way goes too). None returns auth.ErrNotFound. Backup
 // codes stay: whether they go with the last factor is the caller's call.
 func (s *Store) DeleteFactor(ctx context.Context, userID, kind string) error {
 	res, err := s.w.ExecContext(ctx, s.q.deleteFactor, userID, kind)
@@ -136,7 +118,7 @@ func (s *Store) DeleteFactor(ctx context.Context, userID, kind string) error {
 // ReplaceBackupCodes replaces every backup code of the user, used or not,
 // with hashes (none when it is empty), in one transaction; concurrent
 // replacements leave one whole set. The port passes no time, so the new
-// codes' creation time is the store's clock. An unknown user answers
+// codes' creation time is the store's clock. An unknown user returns
 // auth.ErrNotFound.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, hashes [][]byte) error {
 	return s.inTx(ctx, "replace backup codes", func(tx *sql.Tx) error {
@@ -148,20 +130,14 @@ func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, hashes []
 }
 
 // lockUser locks the user's row until the end of tx (see dialect.lockRow),
-// and answers auth.ErrNotFound when there is no such user. Every
+// and returns auth.ErrNotFound when there is no such user. Every
 // transaction that changes a user's factors or backup codes takes it first,
 // in the order DeleteUser takes its locks (the user, then the cascade), so
 // such transactions of one user run one after the other and cannot
 // deadlock with a deletion.
 func (s *Store) lockUser(ctx context.Context, tx *sql.Tx, op, userID string) error {
 	var id string
-	switch err := tx.QueryRowContext(ctx, s.q.lockUser, userID).Scan(&id); {
-	case errors.Is(err, sql.ErrNoRows):
-		return notFound("user " + userID)
-	case err != nil:
-		return s.fail(op, err)
-	}
-	return nil
+	return s.rowErr(tx.QueryRowContext(ctx, s.q.lockUser, userID).Scan(&id), "user "+userID, op)
 }
 
 // replaceBackupCodes deletes the user's codes and inserts hashes, within
@@ -180,9 +156,9 @@ func (s *Store) replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID strin
 }
 
 // UseBackupCode marks the user's unused backup code with hash used at now
-// and answers true, or false when the user has no such unused code; either
-// way it answers how many unused codes remain. Of concurrent uses of one
-// code exactly one answers true.
+// and returns true, or false when the user has no such unused code; either
+// way it returns how many unused codes remain. Of concurrent uses of one
+// code exactly one returns true.
 func (s *Store) UseBackupCode(ctx context.Context, userID string, hash []byte, now time.Time) (used bool, remaining int, err error) {
 	err = s.inTx(ctx, "use backup code", func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q.useBackupCode, s.d.time(now), userID, nonNilBytes(hash))
@@ -205,7 +181,7 @@ func (s *Store) UseBackupCode(ctx context.Context, userID string, hash []byte, n
 	return used, remaining, nil
 }
 
-// BackupCodesLeft answers how many unused backup codes the user has (0 for
+// BackupCodesLeft returns how many unused backup codes the user has (0 for
 // an unknown user).
 func (s *Store) BackupCodesLeft(ctx context.Context, userID string) (int, error) {
 	var n int
@@ -230,7 +206,7 @@ func scanMFAToken(row scanner) (*auth.MFAToken, error) {
 	return &t, nil
 }
 
-// CreateMFAToken inserts t. A user that does not exist answers
+// CreateMFAToken inserts t. A user that does not exist returns
 // auth.ErrNotFound; a nil EmailCodeHash stores no code.
 func (s *Store) CreateMFAToken(ctx context.Context, t *auth.MFAToken) error {
 	d := s.d
@@ -245,34 +221,23 @@ func (s *Store) CreateMFAToken(ctx context.Context, t *auth.MFAToken) error {
 	return nil
 }
 
-// MFATokenByHash answers the MFA token whose value hashes to hash, consumed
+// MFATokenByHash returns the MFA token whose value hashes to hash, consumed
 // or expired ones included: the caller decides. No hash finds nothing.
 func (s *Store) MFATokenByHash(ctx context.Context, hash []byte) (*auth.MFAToken, error) {
 	if len(hash) == 0 {
 		return nil, notFound("mfa token by hash")
 	}
 	t, err := scanMFAToken(s.r.QueryRowContext(ctx, s.q.mfaTokenByHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("mfa token by hash")
-	case err != nil:
-		return nil, s.fail("mfa token by hash", err)
-	}
-	return t, nil
+	return found(s, t, err, "mfa token by hash", "mfa token by hash")
 }
 
 // FailMFAToken counts one wrong second-factor code against the token and
-// answers the new count. The database does the increment, so every one of
+// returns the new count. The database does the increment, so every one of
 // concurrent calls counts. An unknown ID is auth.ErrNotFound.
 func (s *Store) FailMFAToken(ctx context.Context, id string) (int, error) {
 	var n int
-	switch err := s.w.QueryRowContext(ctx, s.q.failMFAToken, id).Scan(&n); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, notFound("mfa token " + id)
-	case err != nil:
-		return 0, s.fail("fail mfa token", err)
-	}
-	return n, nil
+	err := s.w.QueryRowContext(ctx, s.q.failMFAToken, id).Scan(&n)
+	return found(s, n, err, "mfa token "+id, "fail mfa token")
 }
 
 // SetMFAEmailCode records hash as the token's emailed code, valid until
@@ -303,9 +268,9 @@ func (s *Store) setMFAEmailCode(ctx context.Context, x execer, id string, hash [
 	return s.oneRow("set mfa email code", "mfa token "+id, res, err)
 }
 
-// ConsumeMFAToken marks the token used at now. It answers false when it was
+// ConsumeMFAToken marks the token used at now. It returns false when it was
 // used already, and auth.ErrNotFound when it does not exist. Of concurrent
-// calls for one token exactly one answers true.
+// calls for one token exactly one returns true.
 func (s *Store) ConsumeMFAToken(ctx context.Context, id string, now time.Time) (bool, error) {
 	res, err := s.w.ExecContext(ctx, s.q.consumeMFAToken, s.d.time(now), id)
 	return s.changed(ctx, "consume mfa token", s.q.mfaTokenExists, "mfa token "+id, id, res, err)
@@ -340,7 +305,7 @@ func (s *Store) changed(ctx context.Context, op, existsQuery, what, id string, r
 	return false, nil
 }
 
-// randomID answers a new random row ID (128 bits, hex), for rows whose
+// randomID returns a new random row ID (128 bits, hex), for rows whose
 // callers give none.
 func randomID() string {
 	b := make([]byte, 16)

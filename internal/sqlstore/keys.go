@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -29,24 +28,18 @@ func (s *Store) insertRefresh(ctx context.Context, x execer, rt *auth.RefreshTok
 	return nil
 }
 
-// RefreshTokenByHash answers the refresh token whose value hashes to hash,
+// RefreshTokenByHash returns the refresh token whose value hashes to hash,
 // rotated or expired ones included: presenting a rotated token is how the
 // caller detects reuse.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.RefreshToken, error) {
 	rt, err := scanRefresh(s.r.QueryRowContext(ctx, s.q.refreshByHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("refresh token by hash")
-	case err != nil:
-		return nil, s.fail("refresh token by hash", err)
-	}
-	return rt, nil
+	return found(s, rt, err, "refresh token by hash", "refresh token by hash")
 }
 
 // RotateRefreshToken marks oldID rotated at now with successor next and
-// inserts next, in one write transaction. It answers false, inserting
+// inserts next, in one write transaction. It returns false, inserting
 // nothing, when oldID was already rotated, and auth.ErrNotFound when oldID
-// does not exist. Of concurrent calls for one token exactly one answers
+// does not exist. Of concurrent calls for one token exactly one returns
 // true: on SQLite the single writer runs them one at a time; on PostgreSQL
 // the row lock makes the losers re-check rotated_at and update nothing.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth.RefreshToken, now time.Time) (bool, error) {
@@ -62,11 +55,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 		}
 		if n == 0 {
 			var one int
-			switch err := tx.QueryRowContext(ctx, s.q.refreshExists, oldID).Scan(&one); {
-			case errors.Is(err, sql.ErrNoRows):
-				return notFound("refresh token " + oldID)
-			case err != nil:
-				return s.fail("rotate refresh token", err)
+			if err := s.rowErr(tx.QueryRowContext(ctx, s.q.refreshExists, oldID).Scan(&one), "refresh token "+oldID, "rotate refresh token"); err != nil {
+				return err
 			}
 			return nil // lost the race, or a replay: insert nothing
 		}
@@ -82,27 +72,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 	return rotated, nil
 }
 
-// SigningKeys answers every stored signing key, oldest first, retired ones
+// SigningKeys returns every stored signing key, oldest first, retired ones
 // included so that verifiers keep trusting tokens they signed.
 func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 	rows, err := s.r.QueryContext(ctx, s.q.signingKeys)
-	if err != nil {
-		return nil, s.fail("signing keys", err)
-	}
-	defer rows.Close()
-	keys := []auth.SigningKey{}
-	for rows.Next() {
+	return collect(s, "signing keys", rows, err, func(row scanner) (*auth.SigningKey, error) {
 		var k auth.SigningKey
-		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public,
-			timeCol{&k.CreatedAt}, nullTimeCol{&k.RetiredAt}); err != nil {
-			return nil, s.fail("signing keys", err)
-		}
-		keys = append(keys, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("signing keys", err)
-	}
-	return keys, nil
+		err := row.Scan(&k.ID, &k.Algorithm, &k.Private, &k.Public,
+			timeCol{&k.CreatedAt}, nullTimeCol{&k.RetiredAt})
+		return &k, err
+	})
 }
 
 // AddSigningKey retires every unretired key at k.CreatedAt and inserts k,

@@ -65,7 +65,7 @@ func (s *Store) addMessage(ctx context.Context, x execer, m *auth.Message) error
 // ClaimMessages leases up to limit pending messages that are due at now
 // (NextAttemptAt not after now) and not leased by another claim (no lease,
 // or one that ended by now, as after a worker died), until now+lease, and
-// answers them oldest first (by CreatedAt, then ID) with their payloads.
+// returns them oldest first (by CreatedAt, then ID) with their payloads.
 // A limit below 1 claims nothing.
 //
 // It is one statement. On PostgreSQL its SELECT locks the rows it picks
@@ -81,23 +81,9 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 	d := s.d
 	t := d.time(now)
 	rows, err := s.w.QueryContext(ctx, s.q.claimMessages, d.time(now.Add(lease)), t, t, limit)
+	out, err := collect(s, "claim messages", rows, err, func(row scanner) (*auth.Message, error) { return scanMessage(row, true) })
 	if err != nil {
-		return nil, s.fail("claim messages", err)
-	}
-	defer rows.Close()
-	out := []auth.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows, true)
-		if err != nil {
-			return nil, s.fail("claim messages", err)
-		}
-		out = append(out, *m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("claim messages", err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, s.fail("claim messages", err)
+		return nil, err
 	}
 	// RETURNING promises no order.
 	slices.SortFunc(out, func(a, b auth.Message) int {
@@ -109,7 +95,7 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 // MessageSent records that the message was delivered at now, wipes its
 // payload and ends its lease. A message that is no longer pending (sent or
 // given up already, by a worker whose lease had not run out) is left as it
-// is and answers nil: the first final state sticks. An unknown ID is
+// is and returns nil: the first final state sticks. An unknown ID is
 // auth.ErrNotFound.
 func (s *Store) MessageSent(ctx context.Context, id string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, s.q.messageSent, s.d.time(now), []byte{}, id)
@@ -119,7 +105,7 @@ func (s *Store) MessageSent(ctx context.Context, id string, now time.Time) error
 // MessageRetry records a failed attempt of a pending message: its attempt
 // count, the error (made valid UTF-8 without NUL and cut to 1000 bytes) and
 // when it is due again; its lease ends. A message no longer pending is left
-// as it is and answers nil; an unknown ID is auth.ErrNotFound.
+// as it is and returns nil; an unknown ID is auth.ErrNotFound.
 func (s *Store) MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error {
 	res, err := s.w.ExecContext(ctx, s.q.messageRetry, attempts, s.d.time(next), cleanText(lastErr, maxLastError), id)
 	return s.pendingRow(ctx, "message retry", id, res, err)
@@ -128,7 +114,7 @@ func (s *Store) MessageRetry(ctx context.Context, id string, attempts int, next 
 // MessageFailed gives up on a pending message at now: status failed, its
 // attempt count and error (cleaned as by MessageRetry), its payload wiped
 // and its lease ended. A message no longer pending is left as it is and
-// answers nil; an unknown ID is auth.ErrNotFound. auth.Message has no field
+// returns nil; an unknown ID is auth.ErrNotFound. auth.Message has no field
 // for the time given up; the store keeps it (failed_at) all the same.
 func (s *Store) MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, s.q.messageFailed, attempts, cleanText(lastErr, maxLastError),
@@ -153,47 +139,16 @@ func (s *Store) pendingRow(ctx context.Context, op, id string, res sql.Result, e
 	return s.exists(ctx, s.q.messageExists, "message "+id, id)
 }
 
-// ListMessages answers messages newest first (by CreatedAt, then ID), of
+// ListMessages returns messages newest first (by CreatedAt, then ID), of
 // status (any when empty), after the message with ID before in that order
-// (from the newest when empty; an unknown cursor answers none), at most
+// (from the newest when empty; an unknown cursor returns none), at most
 // limit (default 50, at most 200). Payloads are not read: Payload is nil.
 func (s *Store) ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error) {
-	switch {
-	case limit <= 0:
-		limit = defaultMessagePage
-	case limit > maxMessagePage:
-		limit = maxMessagePage
-	}
-	var (
-		rows *sql.Rows
-		err  error
-	)
-	switch {
-	case status == "" && before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.listMessages, limit)
-	case status == "":
-		rows, err = s.r.QueryContext(ctx, s.q.listMessagesBefore, before, limit)
-	case before == "":
-		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatus, status, limit)
-	default:
-		rows, err = s.r.QueryContext(ctx, s.q.listMessagesByStatusBefore, status, before, limit)
-	}
-	if err != nil {
-		return nil, s.fail("list messages", err)
-	}
-	defer rows.Close()
-	out := []auth.Message{}
-	for rows.Next() {
-		m, err := scanMessage(rows, false)
-		if err != nil {
-			return nil, s.fail("list messages", err)
-		}
-		out = append(out, *m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("list messages", err)
-	}
-	return out, nil
+	rows, err := s.newestFirst(ctx, pageQueries{
+		all: s.q.listMessages, before: s.q.listMessagesBefore,
+		of: s.q.listMessagesByStatus, ofBefore: s.q.listMessagesByStatusBefore,
+	}, status, before, pageSize(limit, defaultMessagePage, maxMessagePage))
+	return collect(s, "list messages", rows, err, func(row scanner) (*auth.Message, error) { return scanMessage(row, false) })
 }
 
 // cleanText makes s storable as text on both databases (valid UTF-8, no

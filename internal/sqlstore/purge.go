@@ -11,7 +11,7 @@ import (
 // confirmed and started before it, and sessions (with their refresh tokens)
 // that ended before it; and, before keepUntil, messages no longer pending
 // and refresh tokens rotated so long ago that a replay of them is no longer
-// worth detecting. It answers how many rows went.
+// worth detecting. It returns how many rows went.
 func (s *Store) Purge(ctx context.Context, before, keepUntil time.Time) (int64, error) {
 	b, k := s.d.time(before), s.d.time(keepUntil)
 	var total int64

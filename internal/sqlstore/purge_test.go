@@ -75,35 +75,37 @@ func TestPurge(t *testing.T) {
 		if n != 5 {
 			t.Errorf("purged %d rows, want 5", n)
 		}
-		gone := func(what string, err error) {
-			t.Helper()
-			if !errors.Is(err, auth.ErrNotFound) {
-				t.Errorf("%s survived the purge: %v", what, err)
+		for _, c := range []struct {
+			what   string
+			gone   bool // or kept
+			lookup func() error
+		}{
+			{"expired challenge", true, func() error {
+				_, err := s.ChallengeByAddress(ctx, auth.PurposeSignIn, "old@example.com")
+				return err
+			}},
+			{"expired mfa token", true, func() error { _, err := s.MFATokenByHash(ctx, []byte("old-mfa")); return err }},
+			{"ended session", true, func() error { _, err := s.SessionByID(ctx, oldSess.ID); return err }},
+			{"ended session's refresh token", true, func() error { _, err := s.RefreshTokenByHash(ctx, []byte("old-rt")); return err }},
+			{"live challenge", false, func() error {
+				_, err := s.ChallengeByAddress(ctx, auth.PurposeSignIn, "new@example.com")
+				return err
+			}},
+			{"live mfa token", false, func() error { _, err := s.MFATokenByHash(ctx, []byte("new-mfa")); return err }},
+			{"live session", false, func() error { _, err := s.SessionByID(ctx, liveSess.ID); return err }},
+			{"recently rotated refresh token (reuse detection)", false, func() error {
+				_, err := s.RefreshTokenByHash(ctx, []byte("rt1"))
+				return err
+			}},
+		} {
+			err := c.lookup()
+			switch {
+			case c.gone && !errors.Is(err, auth.ErrNotFound):
+				t.Errorf("%s survived the purge: %v", c.what, err)
+			case !c.gone && err != nil:
+				t.Errorf("%s was purged: %v", c.what, err)
 			}
 		}
-		_, err = s.ChallengeByAddress(ctx, auth.PurposeSignIn, "old@example.com")
-		gone("expired challenge", err)
-		_, err = s.MFATokenByHash(ctx, []byte("old-mfa"))
-		gone("expired mfa token", err)
-		_, err = s.SessionByID(ctx, oldSess.ID)
-		gone("ended session", err)
-		_, err = s.RefreshTokenByHash(ctx, []byte("old-rt"))
-		gone("ended session's refresh token", err)
-
-		kept := func(what string, err error) {
-			t.Helper()
-			if err != nil {
-				t.Errorf("%s was purged: %v", what, err)
-			}
-		}
-		_, err = s.ChallengeByAddress(ctx, auth.PurposeSignIn, "new@example.com")
-		kept("live challenge", err)
-		_, err = s.MFATokenByHash(ctx, []byte("new-mfa"))
-		kept("live mfa token", err)
-		_, err = s.SessionByID(ctx, liveSess.ID)
-		kept("live session", err)
-		_, err = s.RefreshTokenByHash(ctx, []byte("rt1"))
-		kept("recently rotated refresh token (reuse detection)", err)
 		factors, err := s.Factors(ctx, u.ID)
 		must(err)
 		if len(factors) != 1 || factors[0].Kind != auth.FactorEmail {

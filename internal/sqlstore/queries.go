@@ -12,7 +12,7 @@ import (
 const (
 	userCols = `id, email, email_verified, phone, phone_verified, name,
 		password_hash, disabled_at, created_at, updated_at, admin`
-	// userRead is what a user lookup answers: the columns, and whether a
+	// userRead is what a user lookup returns: the columns, and whether a
 	// confirmed second factor exists, so a sign-in of a user without one
 	// needs no second round trip to list factors.
 	userRead = userCols + `, NOT EXISTS (SELECT 1 FROM factors f
@@ -27,7 +27,7 @@ const (
 const (
 	challengeCols = `id, purpose, address, user_id, code_hash, link_hash, redirect_to,
 		attempts, created_at, expires_at, link_expires_at, consumed_at, target`
-	// messageCols answers the payload; messageListCols, for admins, not.
+	// messageCols returns the payload; messageListCols, for admins, not.
 	messageCols = `id, kind, channel, recipient, payload, status, attempts,
 		next_attempt_at, last_error, created_at, sent_at`
 	messageListCols = `id, kind, channel, recipient, status, attempts,
@@ -85,7 +85,7 @@ func newQueries(d *dialect) *queries {
 	userMatch := func(col string) string {
 		return "LOWER(" + col + ") LIKE ? ESCAPE '" + likeEscape + "'"
 	}
-	// listMessages answers a page of messages newest first, optionally of
+	// listMessages returns a page of messages newest first, optionally of
 	// one status and before a cursor. The cursor is a message ID; the page
 	// goes on from that message's place in (created_at, id) order, so the
 	// order holds whatever the IDs look like.
@@ -298,7 +298,7 @@ func newQueries(d *dialect) *queries {
 	return q
 }
 
-// likeContains answers a LIKE pattern matching s anywhere, with the
+// likeContains returns a LIKE pattern matching s anywhere, with the
 // pattern's own metacharacters in s taken literally.
 func likeContains(s string) string {
 	r := strings.NewReplacer(likeEscape, likeEscape+likeEscape, "%", likeEscape+"%", "_", likeEscape+"_")

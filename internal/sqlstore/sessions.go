@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -28,7 +27,7 @@ func scanSession(row scanner) (*auth.Session, error) {
 
 // CreateSession inserts sess and, when rt is not nil, its first refresh
 // token in the same transaction. A session for a user that does not exist
-// answers auth.ErrNotFound.
+// returns auth.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.RefreshToken) error {
 	insert := func(ctx context.Context, x execer) error {
 		d := s.d
@@ -67,53 +66,26 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.
 	})
 }
 
-// SessionByID answers the session with that ID, revoked or expired ones
+// SessionByID returns the session with that ID, revoked or expired ones
 // included: the caller decides with Session.Live.
 func (s *Store) SessionByID(ctx context.Context, id string) (*auth.Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("session " + id)
-	case err != nil:
-		return nil, s.fail("session by id", err)
-	}
-	return sess, nil
+	return found(s, sess, err, "session "+id, "session by id")
 }
 
-// SessionByCookieHash answers the session whose cookie hashes to hash,
+// SessionByCookieHash returns the session whose cookie hashes to hash,
 // revoked or expired ones included.
 func (s *Store) SessionByCookieHash(ctx context.Context, hash []byte) (*auth.Session, error) {
 	sess, err := scanSession(s.r.QueryRowContext(ctx, s.q.sessionByCookieHash, hash))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("session by cookie")
-	case err != nil:
-		return nil, s.fail("session by cookie", err)
-	}
-	return sess, nil
+	return found(s, sess, err, "session by cookie", "session by cookie")
 }
 
-// ListSessions answers the user's sessions that are live at now (not
+// ListSessions returns the user's sessions that are live at now (not
 // revoked, before both expiries), newest first.
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]auth.Session, error) {
 	t := s.d.time(now)
 	rows, err := s.r.QueryContext(ctx, s.q.listSessions, userID, t, t)
-	if err != nil {
-		return nil, s.fail("list sessions", err)
-	}
-	defer rows.Close()
-	out := []auth.Session{}
-	for rows.Next() {
-		sess, err := scanSession(rows)
-		if err != nil {
-			return nil, s.fail("list sessions", err)
-		}
-		out = append(out, *sess)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("list sessions", err)
-	}
-	return out, nil
+	return collect(s, "list sessions", rows, err, scanSession)
 }
 
 // TouchSession records a use of the session: lastSeen and the slid
@@ -131,28 +103,18 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 }
 
 // RevokeUserSessions revokes every session of the user that is live at now,
-// except keepID, and answers the revoked IDs in ascending order (none, for
+// except keepID, and returns the revoked IDs in ascending order (none, for
 // an unknown user).
 func (s *Store) RevokeUserSessions(ctx context.Context, userID, keepID string, now time.Time) ([]string, error) {
 	t := s.d.time(now)
 	rows, err := s.w.QueryContext(ctx, s.q.revokeUserSessions, t, userID, keepID, t, t)
-	if err != nil {
-		return nil, s.fail("revoke user sessions", err)
-	}
-	defer rows.Close()
-	ids := []string{}
-	for rows.Next() {
+	ids, err := collect(s, "revoke user sessions", rows, err, func(row scanner) (*string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, s.fail("revoke user sessions", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("revoke user sessions", err)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, s.fail("revoke user sessions", err)
+		err := row.Scan(&id)
+		return &id, err
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.Sort(ids)
 	return ids, nil
@@ -163,8 +125,8 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// inTx runs fn in a write transaction and commits it when fn answers nil.
-// fn answers errors already wrapped for the caller.
+// inTx runs fn in a write transaction and commits it when fn returns nil.
+// fn returns errors already wrapped for the caller.
 func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {

@@ -9,7 +9,7 @@
 // embedded goose migrations, one folder per database.
 //
 // Times are kept at microsecond precision (what PostgreSQL's timestamptz
-// holds) and always answered in UTC: a time written is truncated to the
+// holds) and always returned in UTC: a time written is truncated to the
 // microsecond, so what a caller reads back equals
 // t.Truncate(time.Microsecond).UTC().
 //
@@ -91,7 +91,7 @@ var (
 // Open connects to the database named by url, the value of
 // GATEHOUSE_DATABASE_URL: sqlite:PATH (also sqlite://PATH or file:PATH;
 // sqlite::memory: for a throw-away database) or postgres://… /
-// postgresql://…. It pings the database before answering, so a database
+// postgresql://…. It pings the database before returning, so a database
 // that is down is reported here, within opts.ConnectTimeout. Open does not
 // change the schema: call Migrate.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
@@ -256,12 +256,12 @@ func ping(ctx context.Context, db *sql.DB, timeout time.Duration) error {
 	return db.PingContext(ctx)
 }
 
-// Dialect answers "sqlite" or "postgres", for log lines and for code that
+// Dialect returns "sqlite" or "postgres", for log lines and for code that
 // must know which database it shares (e.g. a job queue's driver).
 func (s *Store) Dialect() string { return s.d.name }
 
-// Close releases every connection. Calls after the first answer the first
-// result; methods called after Close answer an error matching
+// Close releases every connection. Calls after the first return the first
+// result; methods called after Close return an error matching
 // auth.ErrUnavailable.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -277,7 +277,7 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// Ping checks that the database answers, for /readyz.
+// Ping checks that the database responds, for /readyz.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.fail("ping", err)
@@ -290,15 +290,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Migrate brings the schema up to date with the migrations embedded in this
-// build. It is a no-op when nothing is pending, so servers call it at every
-// start. On PostgreSQL an advisory lock makes nodes that start together run
-// it one after the other; on SQLite the single writer connection serialises
-// it within the process (run one process's migration at a time per file).
-func (s *Store) Migrate(ctx context.Context) error {
+// migrator returns a goose provider over the migrations of the store's
+// dialect, on the writer connection, taking PostgreSQL's advisory lock.
+func (s *Store) migrator() (*goose.Provider, error) {
 	fsys, err := fs.Sub(migrationsFS, s.d.migrations)
 	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
+		return nil, err
 	}
 	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
@@ -307,7 +304,16 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.d == postgresDialect {
 		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
 	}
-	p, err := goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	return goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+}
+
+// Migrate brings the schema up to date with the migrations embedded in this
+// build. It is a no-op when nothing is pending, so servers call it at every
+// start. On PostgreSQL an advisory lock makes nodes that start together run
+// it one after the other; on SQLite the single writer connection serialises
+// it within the process (run one process's migration at a time per file).
+func (s *Store) Migrate(ctx context.Context) error {
+	p, err := s.migrator()
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
@@ -360,6 +366,88 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrUnavailable, err)
+}
+
+// rowErr returns the error of a lookup of one row: auth.ErrNotFound naming
+// missing when there was no row, the store's failure of op (see fail) for
+// any other error, and nil for none. missing must not hold an address or a
+// number: errors end up in logs.
+func (s *Store) rowErr(err error, missing, op string) error {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return notFound(missing)
+	case err != nil:
+		return s.fail(op, err)
+	}
+	return nil
+}
+
+// found returns v, or the zero value and rowErr's error when the lookup
+// that produced v failed.
+func found[T any](s *Store, v T, err error, missing, op string) (T, error) {
+	if err := s.rowErr(err, missing, op); err != nil {
+		var zero T
+		return zero, err
+	}
+	return v, nil
+}
+
+// collect reads every row of a query through scan and closes rows; the
+// error of the query (err), of a scan, of the iteration or of the close is
+// the store's failure of op. The close is checked because a statement that
+// writes (UPDATE … RETURNING) may report its failure only there. A query
+// that finds nothing returns an empty list, not nil.
+func collect[T any](s *Store, op string, rows *sql.Rows, err error, scan func(scanner) (*T, error)) ([]T, error) {
+	if err != nil {
+		return nil, s.fail(op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, s.fail(op, err)
+		}
+		out = append(out, *x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, s.fail(op, err)
+	}
+	return out, nil
+}
+
+// pageSize returns limit for a page of a list: def when it is not
+// positive, and at most most.
+func pageSize(limit, def, most int) int {
+	switch {
+	case limit <= 0:
+		return def
+	case limit > most:
+		return most
+	}
+	return limit
+}
+
+// pageQueries are the four queries of a newest-first list filtered by one
+// value: every row or only those of the value, each from the newest or
+// after a cursor. Each takes its arguments in the order of newestFirst.
+type pageQueries struct{ all, before, of, ofBefore string }
+
+// newestFirst runs the query of q that fits: of value unless it is empty,
+// after the row with ID before unless it is empty, at most limit rows.
+func (s *Store) newestFirst(ctx context.Context, q pageQueries, value, before string, limit int) (*sql.Rows, error) {
+	switch {
+	case value == "" && before == "":
+		return s.r.QueryContext(ctx, q.all, limit)
+	case value == "":
+		return s.r.QueryContext(ctx, q.before, before, limit)
+	case before == "":
+		return s.r.QueryContext(ctx, q.of, value, limit)
+	}
+	return s.r.QueryContext(ctx, q.ofBefore, value, before, limit)
 }
 
 // notFound is the error for a row that does not exist.

@@ -147,7 +147,7 @@ func TestOpenPostgresDownFailsFast(t *testing.T) {
 	closed := ln.Addr().String()
 	ln.Close()
 
-	// A server that accepts and never answers: only the timeout ends it.
+	// A server that accepts and never replies: only the timeout ends it.
 	mute, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -40,43 +39,25 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return nil
 }
 
-// UserByID answers the user with that ID.
+// UserByID returns the user with that ID.
 func (s *Store) UserByID(ctx context.Context, id string) (*auth.User, error) {
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByID, id))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, notFound("user " + id)
-	case err != nil:
-		return nil, s.fail("user by id", err)
-	}
-	return u, nil
+	return found(s, u, err, "user "+id, "user by id")
 }
 
-// UserByEmail answers the user whose stored (already normalised) email is
+// UserByEmail returns the user whose stored (already normalised) email is
 // exactly email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*auth.User, error) {
+	// The address stays out of the error: errors end up in logs.
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByEmail, email))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// The address stays out of the error: errors end up in logs.
-		return nil, notFound("user by email")
-	case err != nil:
-		return nil, s.fail("user by email", err)
-	}
-	return u, nil
+	return found(s, u, err, "user by email", "user by email")
 }
 
-// UserByPhone answers the user whose stored (E.164) phone is exactly phone.
+// UserByPhone returns the user whose stored (E.164) phone is exactly phone.
 func (s *Store) UserByPhone(ctx context.Context, phone string) (*auth.User, error) {
+	// The number stays out of the error: errors end up in logs.
 	u, err := scanUser(s.r.QueryRowContext(ctx, s.q.userByPhone, phone))
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		// The number stays out of the error: errors end up in logs.
-		return nil, notFound("user by phone")
-	case err != nil:
-		return nil, s.fail("user by phone", err)
-	}
-	return u, nil
+	return found(s, u, err, "user by phone", "user by phone")
 }
 
 // UpdateUser writes u's profile fields and UpdatedAt. The admin role is not
@@ -116,18 +97,12 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	return s.oneRow("delete user", "user "+userID, res, err)
 }
 
-// ListUsers answers users ordered by ID after q.After. q.Query matches a
+// ListUsers returns users ordered by ID after q.After. q.Query matches a
 // substring of email, name or phone, case-insensitively (ASCII letters only
 // on SQLite, whose LOWER folds nothing else), with % and _ taken literally.
 // q.Limit defaults to 50 and is clamped to 200.
 func (s *Store) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User, error) {
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = defaultUserPage
-	case limit > maxUserPage:
-		limit = maxUserPage
-	}
+	limit := pageSize(q.Limit, defaultUserPage, maxUserPage)
 	var (
 		rows *sql.Rows
 		err  error
@@ -138,22 +113,7 @@ func (s *Store) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User, e
 		p := likeContains(strings.ToLower(q.Query))
 		rows, err = s.r.QueryContext(ctx, s.q.listUsersMatching, q.After, p, p, p, limit)
 	}
-	if err != nil {
-		return nil, s.fail("list users", err)
-	}
-	defer rows.Close()
-	users := []auth.User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, s.fail("list users", err)
-		}
-		users = append(users, *u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail("list users", err)
-	}
-	return users, nil
+	return collect(s, "list users", rows, err, scanUser)
 }
 
 // oneRow finishes a statement that must change exactly one row: no row

@@ -99,7 +99,7 @@ type entry struct {
 	index   int // in byExpiry
 }
 
-// NewMemory answers an empty throttle reading time from clock (nil means the
+// NewMemory returns an empty throttle reading time from clock (nil means the
 // system clock).
 func NewMemory(clock auth.Clock, cfg Config) *Memory {
 	if clock == nil {
@@ -113,7 +113,7 @@ func NewMemory(clock auth.Clock, cfg Config) *Memory {
 	}
 }
 
-// Wait answers how long key is still locked out, or 0 when it may try now.
+// Wait returns how long key is still locked out, or 0 when it may try now.
 // It never fails; the error is for implementations that reach a network.
 func (m *Memory) Wait(_ context.Context, key string) (time.Duration, error) {
 	now := m.now()
@@ -176,7 +176,7 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 	return nil
 }
 
-// blockFor answers the block after prior lockouts: Block doubled per prior
+// blockFor returns the block after prior lockouts: Block doubled per prior
 // lockout, capped at MaxBlock without overflowing.
 func (m *Memory) blockFor(prior int) time.Duration {
 	d := m.cfg.Block

@@ -31,7 +31,7 @@ type Window struct {
 	calls  int
 }
 
-// NewWindow answers a limiter; nil limits means DefaultSendLimits and
+// NewWindow returns a limiter; nil limits means DefaultSendLimits and
 // maxKeys <= 0 means 100,000.
 func NewWindow(clock auth.Clock, limits []Limit, maxKeys int) *Window {
 	if clock == nil {
@@ -46,7 +46,7 @@ func NewWindow(clock auth.Clock, limits []Limit, maxKeys int) *Window {
 	return &Window{clock: clock, limits: limits, maxKeys: maxKeys, events: map[string][]time.Time{}}
 }
 
-// Allow records an event for key and answers 0, or answers how long until
+// Allow records an event for key and returns 0, or returns how long until
 // every limit would allow one (and records nothing).
 func (w *Window) Allow(_ context.Context, key string) (time.Duration, error) {
 	now := w.clock.Now()

@@ -31,7 +31,7 @@ type cacheEntry struct {
 	trustEnd time.Time
 }
 
-// check answers the claims if the entry is still good at now.
+// check returns the claims if the entry is still good at now.
 func (e *cacheEntry) check(now time.Time) (*auth.AccessClaims, error) {
 	if !e.trustEnd.IsZero() && !now.Before(e.trustEnd) {
 		return nil, fmt.Errorf("%w: key no longer trusted", ErrInvalid)

@@ -20,7 +20,7 @@ import (
 // so the valid tokens in testdata/fuzz/FuzzVerify stay valid.
 var fuzzSeed = sha256.Sum256([]byte("gatehouse FuzzVerify key"))
 
-// fuzzTokens answers Keys over a store holding the fixed key, and the tokens
+// fuzzTokens returns Keys over a store holding the fixed key, and the tokens
 // it signed (Ed25519 signatures are deterministic).
 func fuzzTokens(tb testing.TB) (*Keys, []string) {
 	tb.Helper()

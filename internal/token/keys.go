@@ -61,7 +61,7 @@ const (
 
 // KeyStore is the part of auth.Store that Keys needs.
 type KeyStore interface {
-	// SigningKeys answers every stored signing key, oldest first.
+	// SigningKeys returns every stored signing key, oldest first.
 	SigningKeys(ctx context.Context) ([]auth.SigningKey, error)
 	// AddSigningKey inserts k and retires every other unretired key at
 	// k.CreatedAt, atomically.
@@ -166,7 +166,7 @@ func (ks *keySet) key(kid string) *verifyKey {
 	return ks.keys[kid]
 }
 
-// NewKeys answers Keys over store, opening private keys with box. A nil
+// NewKeys returns Keys over store, opening private keys with box. A nil
 // clock means the system clock; zero durations in cfg take their defaults.
 func NewKeys(store KeyStore, box *seal.Box, clock auth.Clock, cfg Config) *Keys {
 	if clock == nil {
@@ -207,7 +207,7 @@ func (k *Keys) Load(ctx context.Context) error {
 // previous one, which stays trusted for verification for AccessTTL plus
 // ReloadEvery. Other nodes pick the new key up on their next reload, or as
 // soon as they see a token carrying its kid. When the key was stored but
-// reading it back failed, Rotate answers its kid and an error.
+// reading it back failed, Rotate returns its kid and an error.
 func (k *Keys) Rotate(ctx context.Context) (kid string, err error) {
 	if err := k.checkConfig(); err != nil {
 		return "", err
@@ -227,7 +227,7 @@ func (k *Keys) Rotate(ctx context.Context) (kid string, err error) {
 	return sk.ID, nil
 }
 
-// Sign answers a signed access token for c; c.ID, c.IssuedAt and c.Expiry
+// Sign returns a signed access token for c; c.ID, c.IssuedAt and c.Expiry
 // come from the caller. exp and iat are whole seconds (truncated), so a
 // token expires up to a second before c.Expiry, never after. A lifetime
 // longer than AccessTTL is refused: the token would outlive its key's trust
@@ -281,7 +281,7 @@ type accessClaims struct {
 	AMR       []string         `json:"amr"`
 }
 
-// Verify checks tok at now and answers its claims. It accepts only a
+// Verify checks tok at now and returns its claims. It accepts only a
 // compact, canonically encoded JWS with alg EdDSA, typ at+jwt, a kid of a
 // key trusted at now, a valid signature, our iss and aud, and an exp
 // strictly after now. There is no leeway: exp is whole seconds, so a token
@@ -365,7 +365,7 @@ func (s keySource) Key(ctx context.Context, kid string, now time.Time) (verify.K
 	return verify.Key{ID: vk.id, Algorithm: algEdDSA, Public: vk.pub}, nil
 }
 
-// JWKS answers the JSON Web Key Set (RFC 7517) of every key trusted at now,
+// JWKS returns the JSON Web Key Set (RFC 7517) of every key trusted at now,
 // newest first, for GET /.well-known/jwks.json. The bytes are built once per
 // key set and trust window and copied out, so callers may keep them.
 func (k *Keys) JWKS(now time.Time) []byte {
@@ -401,7 +401,7 @@ func (k *Keys) JWKS(now time.Time) []byte {
 	return bytes.Clone(body)
 }
 
-// List answers every stored key, oldest first, as the store has them now
+// List returns every stored key, oldest first, as the store has them now
 // (it reads the store and does not touch the loaded set).
 func (k *Keys) List(ctx context.Context) ([]KeyInfo, error) {
 	stored, err := k.store.SigningKeys(ctx)
@@ -442,7 +442,7 @@ func (k *Keys) maybeReload(ctx context.Context) {
 }
 
 // reloadForKid re-reads the store for a kid that ks does not know, at most
-// once per kidReloadInterval, and answers the newest key set.
+// once per kidReloadInterval, and returns the newest key set.
 func (k *Keys) reloadForKid(ctx context.Context, ks *keySet, kid string) *keySet {
 	if !k.kidReloadDue() {
 		return ks
@@ -539,12 +539,12 @@ func (k *Keys) build(stored []auth.SigningKey, fp string, now time.Time) (*keySe
 		ks.keys[sk.ID] = vk
 		ks.order = append(ks.order, vk)
 	}
-	slices.Reverse(ks.order) // the store answers oldest first
+	slices.Reverse(ks.order) // the store returns oldest first
 	slices.SortStableFunc(ks.order, func(a, b *verifyKey) int { return b.created.Compare(a.created) })
 	return ks, nil
 }
 
-// signingIndex answers the index of the newest unretired key, or -1. The
+// signingIndex returns the index of the newest unretired key, or -1. The
 // store keeps only one unretired key; the newest wins should there be more.
 func signingIndex(stored []auth.SigningKey) int {
 	idx := -1

@@ -602,7 +602,7 @@ func TestJWKSVerifiesTokens(t *testing.T) {
 	if kid := base64.RawURLEncoding.EncodeToString(tp); kid != set.Keys[0].KeyID {
 		t.Errorf("kid %s is not the RFC 7638 thumbprint %s", set.Keys[0].KeyID, kid)
 	}
-	// Callers may keep (and scribble on) what JWKS answers.
+	// Callers may keep (and scribble on) what JWKS returns.
 	b := k.JWKS(t0)
 	clear(b)
 	if !json.Valid(k.JWKS(t0)) {

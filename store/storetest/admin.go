@@ -9,12 +9,12 @@ import (
 )
 
 // The admin role: a user's Admin flag is stored by CreateUser and
-// SetUserAdmin, answered by every lookup, defaults to false, and is left
+// SetUserAdmin, returned by every lookup, defaults to false, and is left
 // alone by UpdateUser (a profile write must not restore a role taken away
 // since the profile was read).
 
 // checkAdmin checks that every lookup of u (by ID, email, phone and in the
-// list) answers want as its Admin flag.
+// list) returns want as its Admin flag.
 func checkAdmin(t *testing.T, s auth.UserStore, u *auth.User, want bool) {
 	t.Helper()
 	ctx := t.Context()
@@ -40,7 +40,7 @@ func checkAdmin(t *testing.T, s auth.UserStore, u *auth.User, want bool) {
 	}
 }
 
-// listedUser answers user id as ListUsers (with query, if any) lists it.
+// listedUser returns user id as ListUsers (with query, if any) lists it.
 func listedUser(t *testing.T, s auth.UserStore, id, query string) (*auth.User, error) {
 	t.Helper()
 	list, err := s.ListUsers(t.Context(), auth.UserQuery{Query: query, Limit: 200})
@@ -56,7 +56,7 @@ func listedUser(t *testing.T, s auth.UserStore, id, query string) (*auth.User, e
 	return &auth.User{}, nil
 }
 
-// newAdminTestUser answers a user with an email and a phone, so every
+// newAdminTestUser returns a user with an email and a phone, so every
 // lookup can find it.
 func newAdminTestUser(label string) *auth.User {
 	u := newUser(label)

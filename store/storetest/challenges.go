@@ -106,12 +106,11 @@ func testReplaceChallenge(t *testing.T, s auth.ChallengeStore) {
 	checkStoredChallenge(t, s, next)
 
 	// The old one is gone by every way of finding it.
-	_, err := s.ChallengeByLinkHash(ctx, old.LinkHash)
-	wantErr(t, "ChallengeByLinkHash of the replaced challenge", err, auth.ErrNotFound)
-	_, err = s.FailChallenge(ctx, old.ID)
-	wantErr(t, "FailChallenge of the replaced challenge", err, auth.ErrNotFound)
-	_, err = s.ConsumeChallenge(ctx, old.ID, now)
-	wantErr(t, "ConsumeChallenge of the replaced challenge", err, auth.ErrNotFound)
+	checkNotFound(t, "the replaced challenge", []call{
+		{"ChallengeByLinkHash", func(ctx context.Context) error { _, err := s.ChallengeByLinkHash(ctx, old.LinkHash); return err }},
+		{"FailChallenge", func(ctx context.Context) error { _, err := s.FailChallenge(ctx, old.ID); return err }},
+		{"ConsumeChallenge", func(ctx context.Context) error { _, err := s.ConsumeChallenge(ctx, old.ID, now); return err }},
+	})
 	// Replacing did not touch the new one's count or consumption.
 	checkStoredChallenge(t, s, next)
 
@@ -235,12 +234,7 @@ func testConsumeChallenge(t *testing.T, s auth.ChallengeStore) {
 	c := newChallenge(auth.PurposeRecovery, "consume-"+newID()[:8]+"@example.com")
 	c.LinkHash, c.LinkExpiresAt = randomBytes(32), base.Add(15*time.Minute)
 	mustPutChallenge(t, s, c)
-	if ok, err := s.ConsumeChallenge(ctx, c.ID, now); err != nil || !ok {
-		t.Fatalf("ConsumeChallenge = %v, %v; want true", ok, err)
-	}
-	if ok, err := s.ConsumeChallenge(ctx, c.ID, now.Add(time.Second)); err != nil || ok {
-		t.Fatalf("second ConsumeChallenge = %v, %v; want false, nil", ok, err)
-	}
+	checkConsumesOnce(t, "ConsumeChallenge", func(at time.Time) (bool, error) { return s.ConsumeChallenge(ctx, c.ID, at) })
 	want := *c
 	want.ConsumedAt = &now // the first use's time stays
 	checkStoredChallenge(t, s, &want)
@@ -256,12 +250,8 @@ func testConsumeChallengeConcurrently(t *testing.T, s auth.ChallengeStore) {
 	ctx := t.Context()
 	c := newChallenge(auth.PurposeSignIn, "consumerace-"+newID()[:8]+"@example.com")
 	mustPutChallenge(t, s, c)
-	won, errs := race(16, func(i int) (bool, error) {
-		return s.ConsumeChallenge(ctx, c.ID, now.Add(time.Duration(i)*time.Millisecond))
-	})
-	winner := oneWins(t, "ConsumeChallenge", won, errs)
+	at := raceConsume(t, "ConsumeChallenge", func(at time.Time) (bool, error) { return s.ConsumeChallenge(ctx, c.ID, at) })
 	want := *c
-	at := now.Add(time.Duration(winner) * time.Millisecond)
 	want.ConsumedAt = &at // the winner's time
 	checkStoredChallenge(t, s, &want)
 }
@@ -404,7 +394,7 @@ func checkChallenge(t *testing.T, got, want *auth.Challenge) {
 }
 
 // checkStoredChallenge checks that the challenge of want's purpose and
-// address is want, and answers it.
+// address is want, and returns it.
 func checkStoredChallenge(t *testing.T, s auth.ChallengeStore, want *auth.Challenge) *auth.Challenge {
 	t.Helper()
 	got, err := s.ChallengeByAddress(t.Context(), want.Purpose, want.Address)

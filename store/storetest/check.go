@@ -208,13 +208,53 @@ type call struct {
 // checkUnknownIDs checks that each call, made for something the store does
 // not have, fails with an error matching auth.ErrNotFound and not
 // auth.ErrUnavailable (the flows answer "not found", not "try later").
+// checkConsumesOnce checks a one-time use: the first call, at now, returns
+// true and a second, a second later, returns false without an error.
+func checkConsumesOnce(t *testing.T, name string, consume func(at time.Time) (bool, error)) {
+	t.Helper()
+	if ok, err := consume(now); err != nil || !ok {
+		t.Fatalf("%s = %v, %v; want true", name, ok, err)
+	}
+	if ok, err := consume(now.Add(time.Second)); err != nil || ok {
+		t.Fatalf("second %s = %v, %v; want false, nil", name, ok, err)
+	}
+}
+
+// everyByteThen returns every byte value in order followed by tail: a
+// secret or payload a store must keep as bytes, not as text.
+func everyByteThen(tail []byte) []byte {
+	b := make([]byte, 0, 256+len(tail))
+	for i := range 256 {
+		b = append(b, byte(i))
+	}
+	return append(b, tail...)
+}
+
+// raceConsume calls consume at once from 16 goroutines, each at its own
+// millisecond after now, checks that exactly one wins, and returns the
+// winner's time: the one a one-time use must record.
+func raceConsume(t *testing.T, name string, consume func(at time.Time) (bool, error)) time.Time {
+	t.Helper()
+	at := func(i int) time.Time { return now.Add(time.Duration(i) * time.Millisecond) }
+	won, errs := race(16, func(i int) (bool, error) { return consume(at(i)) })
+	return at(oneWins(t, name, won, errs))
+}
+
 func checkUnknownIDs(t *testing.T, calls []call) {
+	t.Helper()
+	checkNotFound(t, "an unknown ID", calls)
+}
+
+// checkNotFound checks that every call, on what (a row that never was or
+// is gone), returns auth.ErrNotFound and not auth.ErrUnavailable: the flows
+// treat the two differently.
+func checkNotFound(t *testing.T, what string, calls []call) {
 	t.Helper()
 	for _, c := range calls {
 		err := c.fn(t.Context())
-		wantErr(t, c.name+" of an unknown ID", err, auth.ErrNotFound)
+		wantErr(t, c.name+" of "+what, err, auth.ErrNotFound)
 		if errors.Is(err, auth.ErrUnavailable) {
-			t.Errorf("%s of an unknown ID: %v also matches ErrUnavailable", c.name, err)
+			t.Errorf("%s of %s: %v also matches ErrUnavailable", c.name, what, err)
 		}
 	}
 }

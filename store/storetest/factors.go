@@ -114,10 +114,7 @@ func testReplaceFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	ctx := t.Context()
 	u := owner(t, s)
 	const n = 16
-	var fs [n]*auth.Factor
-	for i := range n {
-		fs[i] = newTOTP(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-	}
+	fs := staggered(n, func(at time.Time) *auth.Factor { return newTOTP(u.ID, at) })
 	noErrors(t, "PutFactor", raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) }))
 	got, err := s.Factors(ctx, u.ID)
 	if err != nil || len(got) != 1 {
@@ -177,14 +174,11 @@ func testSecondConfirmedFactor(t *testing.T, s auth.FactorStore) {
 
 func testPutConfirmedFactorConcurrently(t *testing.T, s auth.FactorStore) {
 	// The email factor turned on twice at once: one is stored, the other
-	// answers ErrFactorExists.
+	// returns ErrFactorExists.
 	ctx := t.Context()
 	u := owner(t, s)
 	const n = 16
-	var fs [n]*auth.Factor
-	for i := range n {
-		fs[i] = newEmailFactor(u.ID, base.Add(time.Duration(i)*time.Millisecond))
-	}
+	fs := staggered(n, func(at time.Time) *auth.Factor { return newEmailFactor(u.ID, at) })
 	errs := raceAll(n, func(i int) error { return s.PutFactor(ctx, fs[i]) })
 	winner := oneSucceeds(t, "PutFactor", errs, auth.ErrFactorExists)
 	checkFactors(t, s, u.ID, fs[winner])
@@ -612,23 +606,29 @@ func testFactorCancelledContext(t *testing.T, s auth.FactorStore) {
 	checkBackupCodesLeft(t, s, u.ID, 10)
 }
 
-// newTOTP answers an unconfirmed TOTP factor of the user, with a secret
+// staggered returns n factors made by mk, created a millisecond apart from
+// base, for the races of enrolment.
+func staggered(n int, mk func(created time.Time) *auth.Factor) []*auth.Factor {
+	fs := make([]*auth.Factor, n)
+	for i := range fs {
+		fs[i] = mk(base.Add(time.Duration(i) * time.Millisecond))
+	}
+	return fs
+}
+
+// newTOTP returns an unconfirmed TOTP factor of the user, with a secret
 // holding every byte value.
 func newTOTP(userID string, created time.Time) *auth.Factor {
-	secret := make([]byte, 0, 300)
-	for i := range 256 {
-		secret = append(secret, byte(i))
-	}
 	return &auth.Factor{
 		ID:        newID(),
 		UserID:    userID,
 		Kind:      auth.FactorTOTP,
-		Secret:    append(secret, randomBytes(28)...),
+		Secret:    everyByteThen(randomBytes(28)),
 		CreatedAt: created,
 	}
 }
 
-// newEmailFactor answers a confirmed email factor (no secret) of the user.
+// newEmailFactor returns a confirmed email factor (no secret) of the user.
 func newEmailFactor(userID string, created time.Time) *auth.Factor {
 	confirmed := created
 	return &auth.Factor{
@@ -647,7 +647,7 @@ func mustPutFactor(t *testing.T, s auth.FactorStore, f *auth.Factor) {
 	}
 }
 
-// newHashes answers n distinct code hashes.
+// newHashes returns n distinct code hashes.
 func newHashes(n int) [][]byte {
 	hs := make([][]byte, n)
 	for i := range hs {
@@ -668,7 +668,7 @@ func checkFactor(t *testing.T, got, want *auth.Factor) {
 	equal(t, "factor", got, want)
 }
 
-// checkFactors checks that Factors(userID) answers want, in that order.
+// checkFactors checks that Factors(userID) returns want, in that order.
 func checkFactors(t *testing.T, s auth.FactorStore, userID string, want ...*auth.Factor) {
 	t.Helper()
 	got, err := s.Factors(t.Context(), userID)

@@ -97,9 +97,7 @@ func testFailMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 	// Wrong codes sent at once must each count, or an attacker gets more
 	// than five tries by sending them in parallel.
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
+	tok := mustMFAToken(t, s)
 	const n = 16
 	checkCountsOnce(t, "FailMFAToken", n, func() (int, error) { return s.FailMFAToken(ctx, tok.ID) })
 	stored := *tok
@@ -109,15 +107,8 @@ func testFailMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 
 func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now); err != nil || !ok {
-		t.Fatalf("ConsumeMFAToken = %v, %v; want true", ok, err)
-	}
-	if ok, err := s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Second)); err != nil || ok {
-		t.Fatalf("second ConsumeMFAToken = %v, %v; want false, nil", ok, err)
-	}
+	tok := mustMFAToken(t, s)
+	checkConsumesOnce(t, "ConsumeMFAToken", func(at time.Time) (bool, error) { return s.ConsumeMFAToken(ctx, tok.ID, at) })
 	want := *tok
 	want.ConsumedAt = &now // the first use's time stays
 	checkStoredMFAToken(t, s, &want)
@@ -126,24 +117,16 @@ func testConsumeMFAToken(t *testing.T, s auth.MFATokenStore) {
 func testConsumeMFATokenConcurrently(t *testing.T, s auth.MFATokenStore) {
 	// The second step sent twice at once gives one session.
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
-	won, errs := race(16, func(i int) (bool, error) {
-		return s.ConsumeMFAToken(ctx, tok.ID, now.Add(time.Duration(i)*time.Millisecond))
-	})
-	winner := oneWins(t, "ConsumeMFAToken", won, errs)
+	tok := mustMFAToken(t, s)
+	at := raceConsume(t, "ConsumeMFAToken", func(at time.Time) (bool, error) { return s.ConsumeMFAToken(ctx, tok.ID, at) })
 	want := *tok
-	at := now.Add(time.Duration(winner) * time.Millisecond)
 	want.ConsumedAt = &at // the winner's time
 	checkStoredMFAToken(t, s, &want)
 }
 
 func testSetMFAEmailCode(t *testing.T, s auth.MFATokenStore) {
 	ctx := t.Context()
-	u := owner(t, s)
-	tok := newMFAToken(u.ID)
-	mustCreateMFAToken(t, s, tok)
+	tok := mustMFAToken(t, s)
 	want := *tok
 	for i := range 2 { // a code, then a new one in its place
 		want.EmailCodeHash = randomBytes(32)
@@ -227,12 +210,11 @@ func testDeleteUserMFATokens(t *testing.T, s auth.MFATokenStore) {
 	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
 		t.Fatalf("DeleteUserMFATokens: %v", err)
 	}
-	_, err := s.MFATokenByHash(ctx, pending.Hash)
-	wantErr(t, "MFATokenByHash of a deleted pending token", err, auth.ErrNotFound)
-	_, err = s.FailMFAToken(ctx, pending.ID)
-	wantErr(t, "FailMFAToken of a deleted token", err, auth.ErrNotFound)
-	_, err = s.ConsumeMFAToken(ctx, pending.ID, now)
-	wantErr(t, "ConsumeMFAToken of a deleted token", err, auth.ErrNotFound)
+	checkNotFound(t, "a deleted pending token", []call{
+		{"MFATokenByHash", func(ctx context.Context) error { _, err := s.MFATokenByHash(ctx, pending.Hash); return err }},
+		{"FailMFAToken", func(ctx context.Context) error { _, err := s.FailMFAToken(ctx, pending.ID); return err }},
+		{"ConsumeMFAToken", func(ctx context.Context) error { _, err := s.ConsumeMFAToken(ctx, pending.ID, now); return err }},
+	})
 	checkStoredMFAToken(t, s, theirs)
 	if err := s.DeleteUserMFATokens(ctx, u.ID); err != nil {
 		t.Errorf("DeleteUserMFATokens again: %v", err)
@@ -285,6 +267,14 @@ func newMFAToken(userID string) *auth.MFAToken {
 	}
 }
 
+// mustMFAToken stores and returns a pending MFA token of a new user.
+func mustMFAToken(t *testing.T, s auth.MFATokenStore) *auth.MFAToken {
+	t.Helper()
+	tok := newMFAToken(owner(t, s).ID)
+	mustCreateMFAToken(t, s, tok)
+	return tok
+}
+
 func mustCreateMFAToken(t *testing.T, s auth.MFATokenStore, tok *auth.MFAToken) {
 	t.Helper()
 	if err := s.CreateMFAToken(t.Context(), tok); err != nil {
@@ -298,7 +288,7 @@ func checkMFAToken(t *testing.T, got, want *auth.MFAToken) {
 }
 
 // checkStoredMFAToken checks that the token found by want's hash is want,
-// and answers it.
+// and returns it.
 func checkStoredMFAToken(t *testing.T, s auth.MFATokenStore, want *auth.MFAToken) *auth.MFAToken {
 	t.Helper()
 	got, err := s.MFATokenByHash(t.Context(), want.Hash)

@@ -259,18 +259,8 @@ func testMessageSentAndFailed(t *testing.T, s OutboxStore) {
 		t.Fatalf("ClaimMessages = %v, %v; want both", messageIDs(got), err)
 	}
 	sentAt := now.Add(time.Second)
-	if err := s.MessageSent(ctx, sent.ID, sentAt); err != nil {
-		t.Fatalf("MessageSent: %v", err)
-	}
-	if err := s.MessageFailed(ctx, failed.ID, 5, "550 5.1.1 no such user", sentAt); err != nil {
-		t.Fatalf("MessageFailed: %v", err)
-	}
-	wantSent := *sent
-	wantSent.Status, wantSent.SentAt = auth.MessageSent, &sentAt
-	checkListedMessage(t, s, &wantSent)
-	wantFailed := *failed
-	wantFailed.Status, wantFailed.Attempts, wantFailed.LastError = auth.MessageFailed, 5, "550 5.1.1 no such user"
-	checkListedMessage(t, s, &wantFailed)
+	markSentAndFailed(t, s, sent, failed, 5, "550 5.1.1 no such user", sentAt)
+	checkSentAndFailed(t, s, sent, failed, 5, "550 5.1.1 no such user", sentAt)
 	// Neither is ever claimed again, whatever the time.
 	if got, err := s.ClaimMessages(ctx, now.Add(1000*time.Hour), time.Minute, 10); err != nil || len(got) != 0 {
 		t.Errorf("ClaimMessages after sent and failed = %v, %v; want none", messageIDs(got), err)
@@ -290,12 +280,7 @@ func testMessageFinalStateSticks(t *testing.T, s OutboxStore) {
 	sent := enqueue(t, s, base, base)
 	failed := enqueue(t, s, base, base)
 	at := now
-	if err := s.MessageSent(ctx, sent.ID, at); err != nil {
-		t.Fatalf("MessageSent: %v", err)
-	}
-	if err := s.MessageFailed(ctx, failed.ID, 3, "gave up", at); err != nil {
-		t.Fatalf("MessageFailed: %v", err)
-	}
+	markSentAndFailed(t, s, sent, failed, 3, "gave up", at)
 	later := at.Add(time.Minute)
 	for _, tc := range []struct {
 		name string
@@ -312,11 +297,30 @@ func testMessageFinalStateSticks(t *testing.T, s OutboxStore) {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
+	checkSentAndFailed(t, s, sent, failed, 3, "gave up", at)
+}
+
+// markSentAndFailed reports sent as sent and failed as failed after
+// attempts tries with lastErr, both at at.
+func markSentAndFailed(t *testing.T, s OutboxStore, sent, failed *auth.Message, attempts int, lastErr string, at time.Time) {
+	t.Helper()
+	if err := s.MessageSent(t.Context(), sent.ID, at); err != nil {
+		t.Fatalf("MessageSent: %v", err)
+	}
+	if err := s.MessageFailed(t.Context(), failed.ID, attempts, lastErr, at); err != nil {
+		t.Fatalf("MessageFailed: %v", err)
+	}
+}
+
+// checkSentAndFailed checks that the store lists what markSentAndFailed
+// reported, and nothing else changed.
+func checkSentAndFailed(t *testing.T, s OutboxStore, sent, failed *auth.Message, attempts int, lastErr string, at time.Time) {
+	t.Helper()
 	wantSent := *sent
 	wantSent.Status, wantSent.SentAt = auth.MessageSent, &at
 	checkListedMessage(t, s, &wantSent)
 	wantFailed := *failed
-	wantFailed.Status, wantFailed.Attempts, wantFailed.LastError = auth.MessageFailed, 3, "gave up"
+	wantFailed.Status, wantFailed.Attempts, wantFailed.LastError = auth.MessageFailed, attempts, lastErr
 	checkListedMessage(t, s, &wantFailed)
 }
 
@@ -482,19 +486,15 @@ func testMessageCancelledContext(t *testing.T, s OutboxStore) {
 	checkMessage(t, &msgs[0], &want, false)
 }
 
-// newMessage answers a pending message to to, created and due at created,
+// newMessage returns a pending message to to, created and due at created,
 // with a payload holding every byte value.
 func newMessage(to string, created time.Time) *auth.Message {
-	payload := make([]byte, 0, 300)
-	for i := range 256 {
-		payload = append(payload, byte(i))
-	}
 	return &auth.Message{
 		ID:            newID(),
 		Kind:          auth.KindSignInCode,
 		Channel:       "email",
 		To:            to,
-		Payload:       append(payload, randomBytes(44)...),
+		Payload:       everyByteThen(randomBytes(44)),
 		Status:        auth.MessagePending,
 		NextAttemptAt: created,
 		CreatedAt:     created,

@@ -10,16 +10,16 @@ import (
 )
 
 // Phone identities: an account may have a phone and no email (stored as
-// NULL and answered as ""), found by its exact E.164 number.
+// NULL and returned as ""), found by its exact E.164 number.
 
-// newPhoneUser answers a user with phone and no email.
+// newPhoneUser returns a user with phone and no email.
 func newPhoneUser(label, phone string) *auth.User {
 	u := newUser(label)
 	u.Email, u.Phone, u.PhoneVerified = "", phone, true
 	return u
 }
 
-// checkStoredUser checks that UserByID answers want.
+// checkStoredUser checks that UserByID returns want.
 func checkStoredUser(t *testing.T, s auth.UserStore, want *auth.User) {
 	t.Helper()
 	got, err := s.UserByID(t.Context(), want.ID)
@@ -29,7 +29,7 @@ func checkStoredUser(t *testing.T, s auth.UserStore, want *auth.User) {
 	checkUser(t, got, want)
 }
 
-// checkUserByPhone checks that UserByPhone(phone) answers want.
+// checkUserByPhone checks that UserByPhone(phone) returns want.
 func checkUserByPhone(t *testing.T, s auth.UserStore, phone string, want *auth.User) {
 	t.Helper()
 	got, err := s.UserByPhone(t.Context(), phone)
@@ -258,10 +258,7 @@ func testUpdatePhoneAndEmail(t *testing.T, s auth.UserStore) {
 func testListPhoneUsers(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	mk := func(label, email, name, phone string) *auth.User {
-		u := newUser(label)
-		u.Email, u.Name, u.Phone = email, name, phone
-		mustCreateUser(t, s, u)
-		return u
+		return mustListedUser(t, s, label, email, name, phone)
 	}
 	alice := mk("alice", "alice@example.com", "Alice", "+14155550001")
 	bob := mk("bob", "bob@example.org", "Bob", "")
@@ -269,10 +266,7 @@ func testListPhoneUsers(t *testing.T, s auth.UserStore) {
 	quinn := mk("quinn", "", "", "+447700900123")
 	all := []*auth.User{alice, bob, pat, quinn}
 
-	for _, tc := range []struct {
-		query string
-		want  []*auth.User
-	}{
+	checkListQueries(t, s, []listQuery{
 		{"", all},
 		{"9876", []*auth.User{pat}},
 		{"4155559876", []*auth.User{pat}},
@@ -289,16 +283,7 @@ func testListPhoneUsers(t *testing.T, s auth.UserStore) {
 		{".org", []*auth.User{bob}},
 		{"null", nil},
 		{"nobody", nil},
-	} {
-		got, err := s.ListUsers(ctx, auth.UserQuery{Query: tc.query})
-		if err != nil {
-			t.Errorf("ListUsers(%q): %v", tc.query, err)
-			continue
-		}
-		if g, w := userIDs(got), sortedIDs(tc.want); !slices.Equal(g, w) {
-			t.Errorf("ListUsers(%q) = %v, want %v", tc.query, g, w)
-		}
-	}
+	})
 	got, err := s.ListUsers(ctx, auth.UserQuery{Query: "9876"})
 	if err == nil && len(got) == 1 {
 		checkUser(t, &got[0], pat)
@@ -346,12 +331,7 @@ func testDeletePhoneOnlyUser(t *testing.T, s auth.Store) {
 	wantErr(t, "UserByID of the deleted user", err, auth.ErrNotFound)
 	_, err = s.UserByPhone(ctx, u.Phone)
 	wantErr(t, "UserByPhone of the deleted user", err, auth.ErrNotFound)
-	_, err = s.SessionByID(ctx, su.ID)
-	wantErr(t, "SessionByID of the deleted user's session", err, auth.ErrNotFound)
-	_, err = s.SessionByCookieHash(ctx, su.CookieHash)
-	wantErr(t, "SessionByCookieHash of the deleted user's session", err, auth.ErrNotFound)
-	_, err = s.RefreshTokenByHash(ctx, rtu.Hash)
-	wantErr(t, "RefreshTokenByHash of the deleted user's token", err, auth.ErrNotFound)
+	checkSessionsGone(t, s, []*auth.Session{su}, []*auth.RefreshToken{rtu})
 	if challenges {
 		_, err = cs.ChallengeByAddress(ctx, auth.PurposePhone, u.ID)
 		wantErr(t, "ChallengeByAddress of the deleted user's phone challenge", err, auth.ErrNotFound)

@@ -66,16 +66,7 @@ func testDeleteCascades(t *testing.T, s auth.Store) {
 	wantErr(t, "UserByID of the deleted user", err, auth.ErrNotFound)
 	_, err = s.UserByEmail(ctx, u.Email)
 	wantErr(t, "UserByEmail of the deleted user", err, auth.ErrNotFound)
-	for _, sess := range []*auth.Session{s1, s2} {
-		_, err := s.SessionByID(ctx, sess.ID)
-		wantErr(t, "SessionByID of the deleted user's session", err, auth.ErrNotFound)
-		_, err = s.SessionByCookieHash(ctx, sess.CookieHash)
-		wantErr(t, "SessionByCookieHash of the deleted user's session", err, auth.ErrNotFound)
-	}
-	for _, rt := range []*auth.RefreshToken{rt1, rt2, rt3} {
-		_, err := s.RefreshTokenByHash(ctx, rt.Hash)
-		wantErr(t, "RefreshTokenByHash of the deleted user's token", err, auth.ErrNotFound)
-	}
+	checkSessionsGone(t, s, []*auth.Session{s1, s2}, []*auth.RefreshToken{rt1, rt2, rt3})
 	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, u.ID), auth.ErrNotFound)
 
 	// The other user keeps everything.
@@ -449,16 +440,7 @@ func testUnknownIDs(t *testing.T, s auth.Store) {
 	u := mustUser(t, s) // a store with rows in it, so "unknown" is not "empty"
 	sess := newSession(u.ID, base)
 	mustCreateSession(t, s, sess, newRefresh(sess.ID))
-	at := now
-	unknown := newUser("unknown")
-	checkUnknownIDs(t, []call{
-		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, newID()); return err }},
-		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, unknown.Email); return err }},
-		{"UpdateUser", func(ctx context.Context) error { return s.UpdateUser(ctx, unknown) }},
-		{"SetPasswordHash", func(ctx context.Context) error { return s.SetPasswordHash(ctx, newID(), "h", now) }},
-		{"SetUserDisabled(at)", func(ctx context.Context) error { return s.SetUserDisabled(ctx, newID(), &at) }},
-		{"SetUserDisabled(nil)", func(ctx context.Context) error { return s.SetUserDisabled(ctx, newID(), nil) }},
-		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, newID()) }},
+	checkUnknownIDs(t, append(userUnknownCalls(s), []call{
 		{"SessionByID", func(ctx context.Context) error { _, err := s.SessionByID(ctx, newID()); return err }},
 		{"SessionByCookieHash", func(ctx context.Context) error { _, err := s.SessionByCookieHash(ctx, randomBytes(32)); return err }},
 		{"TouchSession", func(ctx context.Context) error { return s.TouchSession(ctx, newID(), now, now) }},
@@ -468,10 +450,8 @@ func testUnknownIDs(t *testing.T, s auth.Store) {
 			_, err := s.RotateRefreshToken(ctx, newID(), newRefresh(sess.ID), now)
 			return err
 		}},
-	})
-	if got, err := s.ListUsers(t.Context(), auth.UserQuery{After: "\U0010FFFF"}); err != nil || len(got) != 0 {
-		t.Errorf("ListUsers after the last ID = %d users, %v; want none", len(got), err)
-	}
+	}...))
+	checkListUsersPastEnd(t, s)
 	if ids, err := s.RevokeUserSessions(t.Context(), newID(), "", now); err != nil || len(ids) != 0 {
 		t.Errorf("RevokeUserSessions(unknown user) = %v, %v; want none", ids, err)
 	}
@@ -482,17 +462,8 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 	sess := newSession(u.ID, base)
 	rt := newRefresh(sess.ID)
 	mustCreateSession(t, s, sess, rt)
-	at := now
-	checkCancelledCalls(t, []call{
+	checkCancelledCalls(t, append(userCancelledCalls(s, u), []call{
 		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
-		{"CreateUser", func(ctx context.Context) error { return s.CreateUser(ctx, newUser("cancel")) }},
-		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, u.ID); return err }},
-		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, u.Email); return err }},
-		{"UpdateUser", func(ctx context.Context) error { return s.UpdateUser(ctx, u) }},
-		{"SetPasswordHash", func(ctx context.Context) error { return s.SetPasswordHash(ctx, u.ID, "h", now) }},
-		{"SetUserDisabled", func(ctx context.Context) error { return s.SetUserDisabled(ctx, u.ID, &at) }},
-		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, u.ID) }},
-		{"ListUsers", func(ctx context.Context) error { _, err := s.ListUsers(ctx, auth.UserQuery{}); return err }},
 		{"CreateSession", func(ctx context.Context) error {
 			x := newSession(u.ID, base)
 			return s.CreateSession(ctx, x, newRefresh(x.ID))
@@ -508,7 +479,7 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 			_, err := s.RotateRefreshToken(ctx, rt.ID, newRefresh(sess.ID), now)
 			return err
 		}},
-	})
+	}...))
 	// Nothing of the cancelled calls happened.
 	if _, err := s.UserByID(t.Context(), u.ID); err != nil {
 		t.Errorf("UserByID after the cancelled DeleteUser: %v", err)
@@ -516,6 +487,22 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 	if got, err := s.RefreshTokenByHash(t.Context(), rt.Hash); err != nil || got.RotatedAt != nil {
 		t.Errorf("refresh token after the cancelled rotation: %+v, %v; want it unrotated", got, err)
 	}
+}
+
+// checkSessionsGone checks that no way of finding a session or refresh
+// token finds these, which belonged to a deleted user.
+func checkSessionsGone(t *testing.T, s auth.SessionStore, sessions []*auth.Session, tokens []*auth.RefreshToken) {
+	t.Helper()
+	var calls []call
+	for _, sess := range sessions {
+		calls = append(calls,
+			call{"SessionByID", func(ctx context.Context) error { _, err := s.SessionByID(ctx, sess.ID); return err }},
+			call{"SessionByCookieHash", func(ctx context.Context) error { _, err := s.SessionByCookieHash(ctx, sess.CookieHash); return err }})
+	}
+	for _, rt := range tokens {
+		calls = append(calls, call{"RefreshTokenByHash", func(ctx context.Context) error { _, err := s.RefreshTokenByHash(ctx, rt.Hash); return err }})
+	}
+	checkNotFound(t, "the deleted user's session or token", calls)
 }
 
 func newSession(userID string, created time.Time) *auth.Session {

@@ -91,7 +91,7 @@ func runTests[S any](t *testing.T, open func(t *testing.T) auth.Store, list []st
 }
 
 // base has nanoseconds and a zone other than UTC on purpose: stores keep
-// microseconds and answer UTC.
+// microseconds and return UTC.
 var base = time.Date(2026, 11, 22, 9, 30, 15, 123456789, time.FixedZone("UTC+1", 3600))
 
 // now is "the present" of the session tests: after base, before the
@@ -164,7 +164,7 @@ func sortStrings(s []string) []string {
 }
 
 // checkPages pages through a newest-first list by its cursor, 2 at a time
-// (page answers the IDs of the page before the cursor), and checks that
+// (page returns the IDs of the page before the cursor), and checks that
 // the pages give want, without gaps or repeats, and end with an empty page.
 func checkPages(t *testing.T, name string, want []string, page func(before string) ([]string, error)) {
 	t.Helper()

@@ -234,10 +234,7 @@ func testDisableEnable(t *testing.T, s auth.UserStore) {
 func testListQuery(t *testing.T, s auth.UserStore) {
 	ctx := t.Context()
 	mk := func(email, name, phone string) *auth.User {
-		u := newUser("list")
-		u.Email, u.Name, u.Phone = email, name, phone
-		mustCreateUser(t, s, u)
-		return u
+		return mustListedUser(t, s, "list", email, name, phone)
 	}
 	alice := mk("alice.smith@example.com", "Alice Smith", "+15550100001")
 	bob := mk("bob@example.org", "Bob 100% Real", "")
@@ -247,10 +244,7 @@ func testListQuery(t *testing.T, s auth.UserStore) {
 	model := mk("model@example.org", "Model 1000", "")
 	all := []*auth.User{alice, bob, carol, dave, eve, model}
 
-	for _, tc := range []struct {
-		query string
-		want  []*auth.User
-	}{
+	checkListQueries(t, s, []listQuery{
 		{"", all},
 		{"ALICE", []*auth.User{alice}},
 		{"smith", []*auth.User{alice}},
@@ -266,16 +260,7 @@ func testListQuery(t *testing.T, s auth.UserStore) {
 		{`\`, []*auth.User{dave}},
 		{`d\a`, []*auth.User{dave}},
 		{"nobody", nil},
-	} {
-		got, err := s.ListUsers(ctx, auth.UserQuery{Query: tc.query})
-		if err != nil {
-			t.Errorf("ListUsers(%q): %v", tc.query, err)
-			continue
-		}
-		if g, w := userIDs(got), sortedIDs(tc.want); !slices.Equal(g, w) {
-			t.Errorf("ListUsers(%q) = %v, want %v", tc.query, g, w)
-		}
-	}
+	})
 	got, err := s.ListUsers(ctx, auth.UserQuery{Query: "alice"})
 	if err == nil && len(got) == 1 {
 		checkUser(t, &got[0], alice)
@@ -376,9 +361,17 @@ func testTimeRoundTrip(t *testing.T, s auth.UserStore) {
 
 func testUserUnknownIDs(t *testing.T, s auth.UserStore) {
 	mustUser(t, s) // a store with rows in it, so "unknown" is not "empty"
+	checkUnknownIDs(t, userUnknownCalls(s))
+	checkListUsersPastEnd(t, s)
+}
+
+// userUnknownCalls are the UserStore calls that must return
+// auth.ErrNotFound for an ID or address no user has; Sessions checks them
+// too, on a store whose users have sessions.
+func userUnknownCalls(s auth.UserStore) []call {
 	at := now
 	unknown := newUser("unknown")
-	checkUnknownIDs(t, []call{
+	return []call{
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, newID()); return err }},
 		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, unknown.Email); return err }},
 		{"UpdateUser", func(ctx context.Context) error { return s.UpdateUser(ctx, unknown) }},
@@ -386,7 +379,13 @@ func testUserUnknownIDs(t *testing.T, s auth.UserStore) {
 		{"SetUserDisabled(at)", func(ctx context.Context) error { return s.SetUserDisabled(ctx, newID(), &at) }},
 		{"SetUserDisabled(nil)", func(ctx context.Context) error { return s.SetUserDisabled(ctx, newID(), nil) }},
 		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, newID()) }},
-	})
+	}
+}
+
+// checkListUsersPastEnd checks that listing after the last possible ID
+// returns no users rather than an error.
+func checkListUsersPastEnd(t *testing.T, s auth.UserStore) {
+	t.Helper()
 	if got, err := s.ListUsers(t.Context(), auth.UserQuery{After: "\U0010FFFF"}); err != nil || len(got) != 0 {
 		t.Errorf("ListUsers after the last ID = %d users, %v; want none", len(got), err)
 	}
@@ -394,8 +393,17 @@ func testUserUnknownIDs(t *testing.T, s auth.UserStore) {
 
 func testUserCancelledContext(t *testing.T, s auth.UserStore) {
 	u := mustUser(t, s)
+	checkCancelledCalls(t, userCancelledCalls(s, u))
+	// Nothing of the cancelled calls happened.
+	checkStoredUser(t, s, u)
+}
+
+// userCancelledCalls are the UserStore calls, on the existing user u, that
+// a cancelled context must stop before they change anything; Sessions
+// checks them too.
+func userCancelledCalls(s auth.UserStore, u *auth.User) []call {
 	at := now
-	checkCancelledCalls(t, []call{
+	return []call{
 		{"CreateUser", func(ctx context.Context) error { return s.CreateUser(ctx, newUser("cancel")) }},
 		{"UserByID", func(ctx context.Context) error { _, err := s.UserByID(ctx, u.ID); return err }},
 		{"UserByEmail", func(ctx context.Context) error { _, err := s.UserByEmail(ctx, u.Email); return err }},
@@ -404,9 +412,39 @@ func testUserCancelledContext(t *testing.T, s auth.UserStore) {
 		{"SetUserDisabled", func(ctx context.Context) error { return s.SetUserDisabled(ctx, u.ID, &at) }},
 		{"DeleteUser", func(ctx context.Context) error { return s.DeleteUser(ctx, u.ID) }},
 		{"ListUsers", func(ctx context.Context) error { _, err := s.ListUsers(ctx, auth.UserQuery{}); return err }},
-	})
-	// Nothing of the cancelled calls happened.
-	checkStoredUser(t, s, u)
+	}
+}
+
+// mustListedUser creates a user with these contact fields, for the
+// ListUsers query tests.
+func mustListedUser(t *testing.T, s auth.UserStore, label, email, name, phone string) *auth.User {
+	t.Helper()
+	u := newUser(label)
+	u.Email, u.Name, u.Phone = email, name, phone
+	mustCreateUser(t, s, u)
+	return u
+}
+
+// listQuery is one ListUsers query and the users it must find, in any
+// order.
+type listQuery struct {
+	query string
+	want  []*auth.User
+}
+
+// checkListQueries runs each query and compares the IDs found.
+func checkListQueries(t *testing.T, s auth.UserStore, queries []listQuery) {
+	t.Helper()
+	for _, tc := range queries {
+		got, err := s.ListUsers(t.Context(), auth.UserQuery{Query: tc.query})
+		if err != nil {
+			t.Errorf("ListUsers(%q): %v", tc.query, err)
+			continue
+		}
+		if g, w := userIDs(got), sortedIDs(tc.want); !slices.Equal(g, w) {
+			t.Errorf("ListUsers(%q) = %v, want %v", tc.query, g, w)
+		}
+	}
 }
 
 func checkUser(t *testing.T, got, want *auth.User) {

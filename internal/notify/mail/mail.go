@@ -45,7 +45,7 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// New answers the sender GATEHOUSE_MAIL_URL names:
+// New returns the sender GATEHOUSE_MAIL_URL names:
 //
 //	console:                          print messages (dev mode)
 //	smtp://user:pass@host:port        STARTTLS required (port 587 by default)

@@ -48,15 +48,15 @@ type postmarkEmail struct {
 	MessageStream string `json:"MessageStream"`
 }
 
-// postmarkReply is the shape of Postmark's answers, success and error alike.
+// postmarkReply is the shape of Postmark's replies, success and error alike.
 type postmarkReply struct {
 	ErrorCode int    `json:"ErrorCode"`
 	Message   string `json:"Message"`
 }
 
-// Send posts m. Postmark's 4xx answers are permanent (422: an invalid or
+// Send posts m. Postmark's 4xx responses are permanent (422: an invalid or
 // inactive recipient and the like; 401: a bad token), except 429 (rate
-// limit); 5xx answers and network errors are temporary. Postmark's own
+// limit); 5xx responses and network errors are temporary. Postmark's own
 // ErrorCode and Message are kept in the error.
 func (p *postmark) Send(ctx context.Context, m notify.Email) error {
 	from := m.From

@@ -16,12 +16,13 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 )
 
 const postmarkToken = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 // postmarkServer is a stand-in for Postmark's API that checks each request
-// exactly as Postmark documents POST /email, then answers status and body.
+// exactly as Postmark documents POST /email, then returns status and body.
 func postmarkServer(t *testing.T, status int, body string) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
 	var hits atomic.Int32
@@ -147,20 +148,7 @@ func TestPostmarkErrors(t *testing.T) {
 			t.Parallel()
 			srv, _ := postmarkServer(t, tt.status, tt.body)
 			err := send(t, newSender(t, "postmark://"+postmarkToken, mail.Options{PostmarkAPIURL: srv.URL}))
-			if err == nil {
-				t.Fatal("Send succeeded")
-			}
-			if got := notify.IsPermanent(err); got != tt.permanent {
-				t.Errorf("IsPermanent(%q) = %v, want %v", err, got, tt.permanent)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), postmarkToken) {
-				t.Errorf("error repeats the token: %q", err)
-			}
+			sendtest.CheckFailure(t, "Send", err, tt.permanent, tt.want, postmarkToken)
 		})
 	}
 }
@@ -170,16 +158,12 @@ func TestPostmarkUnreachableIsTemporary(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	err := send(t, newSender(t, "postmark://"+postmarkToken, mail.Options{PostmarkAPIURL: srv.URL}))
-	if err == nil || notify.IsPermanent(err) {
-		t.Errorf("Send to a closed server = %v, want a temporary error", err)
-	}
+	sendtest.CheckTemporary(t, "Send to a closed server", err, postmarkToken)
 }
 
 func TestPostmarkHonoursContext(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
-	t.Cleanup(func() { close(release); srv.Close() })
+	srv := sendtest.Hang(t)
 	s := newSender(t, "postmark://"+postmarkToken, mail.Options{PostmarkAPIURL: srv.URL})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

@@ -49,7 +49,7 @@ func newSMTP(cfg smtpConfig, from string, opts Options) (*smtpSender, error) {
 	return s, nil
 }
 
-// client answers a go-mail client for one delivery. Its connections close
+// client returns a go-mail client for one delivery. Its connections close
 // when ctx ends, so a stopping worker is not held up by a slow server; go-mail
 // itself only bounds them by its timeout. Closers of the connections it
 // dials are added to conns.

@@ -19,7 +19,7 @@ import (
 // MaxReply bounds how much of an answer is read.
 const MaxReply = 64 << 10
 
-// BaseURL answers base, or def when base is empty, without a trailing
+// BaseURL returns base, or def when base is empty, without a trailing
 // slash, and an error naming setting when it is not an http(s) URL with a
 // host.
 func BaseURL(setting, base, def string) (string, error) {
@@ -33,7 +33,7 @@ func BaseURL(setting, base, def string) (string, error) {
 	return strings.TrimSuffix(base, "/"), nil
 }
 
-// Client answers c, or a client with timeout when c is nil.
+// Client returns c, or a client with timeout when c is nil.
 func Client(c *http.Client, timeout time.Duration) *http.Client {
 	if c != nil {
 		return c
@@ -46,7 +46,7 @@ func ReadReply(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, MaxReply))
 }
 
-// ByStatus answers failure as the worker should take it given the answer's
+// ByStatus returns failure as the worker should take it given the answer's
 // status: 429 (a rate limit) and 5xx are temporary, other 4xx permanent
 // (the same request would fail again), anything else temporary.
 func ByStatus(status int, failure error) error {
@@ -60,7 +60,7 @@ func ByStatus(status int, failure error) error {
 	}
 }
 
-// Snippet answers the start of an answer that is not the provider's JSON
+// Snippet returns the start of an answer that is not the provider's JSON
 // (a proxy's error page) on one line, for an error.
 func Snippet(b []byte) string {
 	s := Cut(strings.Join(strings.Fields(string(b)), " "), 200)

@@ -38,7 +38,7 @@ type Options struct {
 	Timeout time.Duration
 }
 
-// New answers the sender GATEHOUSE_SMS_URL names:
+// New returns the sender GATEHOUSE_SMS_URL names:
 //
 //	console:                                               print messages (dev mode)
 //	twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+15550100        Twilio, from a number

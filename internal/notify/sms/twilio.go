@@ -39,7 +39,7 @@ func newTwilio(cfg twilioConfig, opts Options) (*twilio, error) {
 	}, nil
 }
 
-// twilioError is the body of Twilio's error answers, as documented.
+// twilioError is the body of Twilio's error responses, as documented.
 type twilioError struct {
 	Code     int    `json:"code"`
 	Message  string `json:"message"`
@@ -47,9 +47,9 @@ type twilioError struct {
 	Status   int    `json:"status"`
 }
 
-// SendSMS posts m. Twilio's 4xx answers are permanent (400: an invalid or
+// SendSMS posts m. Twilio's 4xx responses are permanent (400: an invalid or
 // unreachable number and the like; 401: bad credentials), except 429 (rate
-// limit); 5xx answers and network errors are temporary. Twilio's own code
+// limit); 5xx responses and network errors are temporary. Twilio's own code
 // and message are kept in the error, which the worker shows to admins.
 func (t *twilio) SendSMS(ctx context.Context, m notify.SMS) error {
 	// Twilio would refuse these with a 400 too; refusing here saves the

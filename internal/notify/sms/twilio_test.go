@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/notify"
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
 	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 )
@@ -143,20 +144,7 @@ func TestTwilioErrors(t *testing.T) {
 			}
 			s := newSender(t, "twilio://"+testSID+":"+token+"@?from=+15550100", sms.Options{TwilioAPIURL: srv.URL()})
 			err := send(t, s)
-			if err == nil {
-				t.Fatal("SendSMS succeeded")
-			}
-			if got := notify.IsPermanent(err); got != tt.permanent {
-				t.Errorf("IsPermanent(%q) = %v, want %v", err, got, tt.permanent)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			if strings.Contains(err.Error(), token) {
-				t.Errorf("error repeats the token: %q", err)
-			}
+			sendtest.CheckFailure(t, "SendSMS", err, tt.permanent, tt.want, token)
 			if n := srv.Requests(); n != 1 {
 				t.Errorf("Twilio got %d requests, want 1", n)
 			}
@@ -185,7 +173,7 @@ func TestTwilioRetriesSucceed(t *testing.T) {
 	}
 }
 
-// rawServer answers every request with status and body, as a proxy in
+// rawServer returns every request with status and body, as a proxy in
 // front of Twilio might.
 func rawServer(t *testing.T, status int, body string) *httptest.Server {
 	t.Helper()
@@ -243,22 +231,9 @@ func TestTwilioOtherAnswers(t *testing.T) {
 			t.Parallel()
 			srv := rawServer(t, tt.status, tt.body)
 			err := send(t, newSender(t, twilioURL+"?from=+15550100", sms.Options{TwilioAPIURL: srv.URL}))
-			if err == nil {
-				t.Fatal("SendSMS succeeded")
-			}
-			if got := notify.IsPermanent(err); got != tt.permanent {
-				t.Errorf("IsPermanent(%q) = %v, want %v", err, got, tt.permanent)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			sendtest.CheckFailure(t, "SendSMS", err, tt.permanent, tt.want, testToken)
 			if tt.maxLen > 0 && len(err.Error()) > tt.maxLen {
 				t.Errorf("error is %d bytes long, want at most %d", len(err.Error()), tt.maxLen)
-			}
-			if strings.Contains(err.Error(), testToken) {
-				t.Errorf("error repeats the token: %q", err)
 			}
 		})
 	}
@@ -304,19 +279,12 @@ func TestTwilioUnreachableIsTemporary(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
 	err := send(t, newSender(t, twilioURL+"?from=+15550100", sms.Options{TwilioAPIURL: srv.URL}))
-	if err == nil || notify.IsPermanent(err) {
-		t.Errorf("SendSMS to a closed server = %v, want a temporary error", err)
-	}
-	if err != nil && strings.Contains(err.Error(), testToken) {
-		t.Errorf("error repeats the token: %q", err)
-	}
+	sendtest.CheckTemporary(t, "SendSMS to a closed server", err, testToken)
 }
 
 func TestTwilioHonoursContextAndTimeout(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
-	t.Cleanup(func() { close(release); srv.Close() })
+	srv := sendtest.Hang(t)
 
 	tests := []struct {
 		name    string

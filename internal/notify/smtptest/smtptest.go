@@ -30,6 +30,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 )
 
 // Mode says how the server speaks TLS.
@@ -156,37 +158,25 @@ func (s *Server) RejectRecipients(err error) {
 	s.mu.Unlock()
 }
 
-// Messages answers a copy of what the server accepted so far, in order.
+// Messages returns a copy of what the server accepted so far, in order.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.msgs...)
 }
 
-// AuthAttempts answers every AUTH the server saw, in order.
+// AuthAttempts returns every AUTH the server saw, in order.
 func (s *Server) AuthAttempts() []AuthAttempt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]AuthAttempt(nil), s.auth...)
 }
 
-// Wait waits until the server has accepted at least n messages and answers
+// Wait waits until the server has accepted at least n messages and returns
 // them, or fails the test after timeout.
 func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if m := s.Messages(); len(m) >= n {
-			return m
-		}
-		select {
-		case <-s.got:
-		case <-deadline.C:
-			t.Fatalf("smtptest: %d messages after %v, want %d", len(s.Messages()), timeout, n)
-			return nil
-		}
-	}
+	return sendtest.Wait(t, "smtptest", n, timeout, s.got, s.Messages)
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {

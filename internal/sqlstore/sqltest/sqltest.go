@@ -32,7 +32,7 @@ const PostgresEnv = "GATEHOUSE_TEST_POSTGRES_URL"
 // so a database that is down fails the test rather than hanging it.
 const setupTimeout = 30 * time.Second
 
-// SQLiteURL answers a GATEHOUSE_DATABASE_URL for a new SQLite file in a
+// SQLiteURL returns a GATEHOUSE_DATABASE_URL for a new SQLite file in a
 // temporary directory that is removed when tb ends, for tests that need to
 // open (or migrate) the database themselves, like the CLI's.
 func SQLiteURL(tb testing.TB) string {
@@ -40,14 +40,14 @@ func SQLiteURL(tb testing.TB) string {
 	return "sqlite:" + filepath.Join(tb.TempDir(), "gatehouse.db")
 }
 
-// SQLite answers a migrated store on a new SQLite file, closed when tb ends.
+// SQLite returns a migrated store on a new SQLite file, closed when tb ends.
 func SQLite(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
 	return open(tb, SQLiteURL(tb))
 }
 
 // PostgresURL creates an empty database with a random name on the server of
-// GATEHOUSE_TEST_POSTGRES_URL and answers its URL; the database is dropped
+// GATEHOUSE_TEST_POSTGRES_URL and returns its URL; the database is dropped
 // when tb ends. It skips tb when the variable is unset, and fails it when
 // the server cannot be reached: a configured database that is down is a
 // broken test set-up, not a reason to skip.
@@ -91,7 +91,7 @@ func PostgresURL(tb testing.TB) string {
 	return u.String()
 }
 
-// Postgres answers a migrated store on a new PostgreSQL database, closed and
+// Postgres returns a migrated store on a new PostgreSQL database, closed and
 // dropped when tb ends. It skips tb when GATEHOUSE_TEST_POSTGRES_URL is
 // unset.
 func Postgres(tb testing.TB) *sqlstore.Store {
@@ -109,7 +109,7 @@ func Each(t *testing.T, fn func(t *testing.T, s *sqlstore.Store)) {
 }
 
 // DB is a kind of database a test server can run on: its subtest name and
-// a function that answers the URL of a fresh, empty database of that kind.
+// a function that returns the URL of a fresh, empty database of that kind.
 type DB struct {
 	Name string
 	URL  func(testing.TB) string

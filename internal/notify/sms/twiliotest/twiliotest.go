@@ -1,7 +1,7 @@
 // Package twiliotest runs a local stand-in for Twilio's Messages API
 // (POST /2010-04-01/Accounts/{AccountSid}/Messages.json) on httptest, for
 // tests of the Twilio sender and of whole flows that send codes by SMS. It
-// checks each request as Twilio documents it and answers as Twilio does,
+// checks each request as Twilio documents it and returns as Twilio does,
 // success and errors alike, so a sender that passes here speaks to Twilio.
 //
 // A malformed request (wrong method or path, not form-encoded, a missing,
@@ -21,11 +21,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/notify/sendtest"
 )
 
 // maxBody is the most the server reads of a request; Twilio's limit on
@@ -75,18 +78,18 @@ func Start(t testing.TB, accountSID, authToken string) *Server {
 	return s
 }
 
-// URL answers the API's base URL, to pass as GATEHOUSE_TWILIO_API_URL (or
+// URL returns the API's base URL, to pass as GATEHOUSE_TWILIO_API_URL (or
 // sms.Options.TwilioAPIURL).
 func (s *Server) URL() string { return s.srv.URL }
 
-// Messages answers a copy of what the server accepted so far, in order.
+// Messages returns a copy of what the server accepted so far, in order.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Message(nil), s.msgs...)
 }
 
-// Requests answers how many requests the server got, accepted or not, so a
+// Requests returns how many requests the server got, accepted or not, so a
 // test can see retries and requests that should not have been made.
 func (s *Server) Requests() int {
 	s.mu.Lock()
@@ -94,23 +97,11 @@ func (s *Server) Requests() int {
 	return s.requests
 }
 
-// Wait waits until the server has accepted at least n messages and answers
+// Wait waits until the server has accepted at least n messages and returns
 // them, or fails the test after timeout: the outbox sends asynchronously.
 func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		if m := s.Messages(); len(m) >= n {
-			return m
-		}
-		select {
-		case <-s.got:
-		case <-deadline.C:
-			t.Fatalf("twiliotest: %d messages after %v, want %d", len(s.Messages()), timeout, n)
-			return nil
-		}
-	}
+	return sendtest.Wait(t, "twiliotest", n, timeout, s.got, s.Messages)
 }
 
 // FailNext makes the next n well-formed, authenticated requests answer
@@ -172,7 +163,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.writeCreated(w, msg)
 }
 
-// check answers the message r carries, or Twilio's status, code and
+// check returns the message r carries, or Twilio's status, code and
 // message for what is wrong with it.
 func (s *Server) check(r *http.Request) (m Message, status, code int, text string) {
 	ct := r.Header.Get("Content-Type")
@@ -225,7 +216,7 @@ func (s *Server) check(r *http.Request) (m Message, status, code int, text strin
 	return m, 0, 0, ""
 }
 
-// writeError answers Twilio's error body.
+// writeError returns Twilio's error body.
 func writeError(w http.ResponseWriter, status, code int, message string) {
 	writeJSON(w, status, map[string]any{
 		"code":      code,
@@ -235,7 +226,7 @@ func writeError(w http.ResponseWriter, status, code int, message string) {
 	})
 }
 
-// writeCreated answers 201 with the message resource, as Twilio does right
+// writeCreated returns 201 with the message resource, as Twilio does right
 // after it queued a message.
 func (s *Server) writeCreated(w http.ResponseWriter, m Message) {
 	now := time.Now().UTC().Format(time.RFC1123Z)
@@ -284,47 +275,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// newSID answers a message SID as Twilio writes them: SM and 32 hex digits.
+// newSID returns a message SID as Twilio writes them: SM and 32 hex digits.
 func newSID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return "SM" + hex.EncodeToString(b)
 }
 
-// isE164 and isAlphanumericID are Twilio's rules written out again on
-// purpose, not taken from package sms: the fake stands for Twilio, and a
-// rule shared with the sender would let a mistake in the sender's own
+// The sender rules are Twilio's written out again on purpose, and as
+// patterns rather than package sms's loops: the fake stands for Twilio, and
+// a rule shared with the sender would let a mistake in the sender's own
 // check pass unseen.
+var (
+	// e164 is + and 8 to 15 digits, the first not 0.
+	e164 = regexp.MustCompile(`^\+[1-9][0-9]{7,14}$`)
+	// alphanumericID is 1 to 11 ASCII letters, digits and spaces, at least
+	// one of them a letter.
+	alphanumericID = regexp.MustCompile(`^[A-Za-z0-9 ]{1,11}$`)
+	asciiLetter    = regexp.MustCompile(`[A-Za-z]`)
+)
 
-// isE164 reports whether s is + and 8 to 15 digits, the first not 0.
-func isE164(s string) bool {
-	digits, ok := strings.CutPrefix(s, "+")
-	if !ok || len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
-		return false
-	}
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+// isE164 reports whether s is an E.164 number.
+func isE164(s string) bool { return e164.MatchString(s) }
 
-// isAlphanumericID reports whether s is an alphanumeric sender ID: 1 to 11
-// ASCII letters, digits and spaces, at least one letter.
+// isAlphanumericID reports whether s is an alphanumeric sender ID.
 func isAlphanumericID(s string) bool {
-	if len(s) < 1 || len(s) > 11 {
-		return false
-	}
-	letter := false
-	for _, r := range s {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-			letter = true
-		case r >= '0' && r <= '9', r == ' ':
-		default:
-			return false
-		}
-	}
-	return letter
+	return alphanumericID.MatchString(s) && asciiLetter.MatchString(s)
 }

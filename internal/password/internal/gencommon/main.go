@@ -67,7 +67,7 @@ func run(src, out string, n int) error {
 	return writeFileAtomic(out, b.Bytes())
 }
 
-// topLower answers the n most common entries, lower-cased (the policy
+// topLower returns the n most common entries, lower-cased (the policy
 // compares case-insensitively), skipping entries that lower-casing makes
 // duplicates so the file holds exactly n distinct passwords.
 func topLower(ranked []string, n int) ([]string, error) {
@@ -99,7 +99,7 @@ func topLower(ranked []string, n int) ([]string, error) {
 	return top, nil
 }
 
-// packageID answers "name@version" from the package.json one level above
+// packageID returns "name@version" from the package.json one level above
 // src/, so the header names the version actually read rather than the one
 // someone meant to install.
 func packageID(src string) (string, error) {
