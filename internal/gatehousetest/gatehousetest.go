@@ -128,7 +128,8 @@ func WithSMTP(smtp *smtptest.Server) Option {
 	return func(s *setup) { s.mail, s.smtp = true, smtp }
 }
 
-// WithTwilio sends SMS through a new fake Twilio.
+// WithTwilio sends SMS through a new fake Twilio (whose auth token is then
+// a secret of the log too).
 func WithTwilio() Option { return func(s *setup) { s.twilio = true } }
 
 // WithLogs logs to l (shared with another server of the test).
@@ -193,6 +194,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	if s.twilio {
 		srv.Twilio = twiliotest.Start(t, TwilioSID, TwilioToken)
+		s.logs.Secret(TwilioToken)
 		c.SMSURL = "twilio://" + TwilioSID + ":" + TwilioToken + "@?from=" + TwilioFrom
 		c.TwilioAPIURL = srv.Twilio.URL()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -212,5 +213,24 @@ func (r *Response) WantNoCookie() {
 	r.T.Helper()
 	if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
 		r.T.Fatalf("%s: sets cookies %q", r.Req, sc)
+	}
+}
+
+// SameAnswer fails the test unless a and b differ at most in Date and
+// X-Request-Id: an observer cannot tell them apart (which address had an
+// account, say).
+func SameAnswer(t testing.TB, what string, a, b *Response) {
+	t.Helper()
+	if a.Status != b.Status || !bytes.Equal(a.Body, b.Body) {
+		t.Errorf("%s: %d %s vs %d %s", what, a.Status, a.Body, b.Status, b.Body)
+	}
+	strip := func(h http.Header) http.Header {
+		h = h.Clone()
+		h.Del("Date")
+		h.Del("X-Request-Id")
+		return h
+	}
+	if ha, hb := strip(a.Header), strip(b.Header); !maps.EqualFunc(ha, hb, slices.Equal) {
+		t.Errorf("%s: headers differ:\n%v\n%v", what, ha, hb)
 	}
 }
