@@ -8,10 +8,8 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -21,29 +19,26 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
-	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 // Settings of every test server.
 const (
-	testSecret   = "web-test-secret-0123456789-abcdefghijkl"
-	testAdminKey = "web-test-admin-key-0123456789"
+	testAdminKey = gatehousetest.AdminKey
 	testPassword = "purple monkey dishwasher 42"
-	twilioSID    = "AC0123456789abcdef0123456789abcdef"
-	twilioToken  = "twilio-auth-token-0123456789abcdef"
-	twilioFrom   = "+15005550006"
+	twilioFrom   = gatehousetest.TwilioFrom
 	// appOrigin is an allowed redirect origin besides the server itself.
 	appOrigin = "https://app.example.test"
-	wait      = 15 * time.Second
+	wait      = gatehousetest.Wait
 )
 
-// env is one server and what it delivers to.
+// env is one server (gatehousetest.Server) and what it delivers to.
 type env struct {
+	*gatehousetest.Server
 	t     testing.TB
 	g     *gatehouse.Gatehouse
-	srv   *httptest.Server
 	url   string
 	cfg   gatehouse.Config
 	clock *clocktest.Clock
@@ -51,45 +46,24 @@ type env struct {
 	tw    *twiliotest.Server
 }
 
-// newEnv starts a server; edit may change the configuration first.
+// newEnv starts a server on its own URL, in dev mode (http://127.0.0.1:
+// cookies without Secure), mailing to an SMTP server and texting to a fake
+// Twilio of its own; edit may change the configuration first.
 func newEnv(t testing.TB, edit func(*gatehouse.Config)) *env {
 	t.Helper()
-	e := &env{t: t, smtp: smtptest.Start(t, smtptest.Config{}), tw: twiliotest.Start(t, twilioSID, twilioToken)}
-	e.srv = httptest.NewUnstartedServer(nil)
-	e.url = "http://" + e.srv.Listener.Addr().String()
-	c := gatehouse.DefaultConfig()
-	c.DatabaseURL = sqltest.SQLiteURL(t)
-	c.PublicURL = e.url
-	c.AllowedRedirects = []string{e.url, appOrigin}
-	c.Secret = testSecret
-	c.AdminAPIKey = testAdminKey
-	c.MailURL = "smtp://" + e.smtp.Addr + "?tls=none"
-	c.MailFrom = "no-reply@example.test"
-	c.SMSURL = "twilio://" + twilioSID + ":" + twilioToken + "@?from=" + twilioFrom
-	c.TwilioAPIURL = e.tw.URL()
-	c.Dev = true // http://127.0.0.1: cookies without Secure, as in dev mode
-	e.clock = clocktest.New(time.Now().UTC().Truncate(time.Second))
-	c.Clock = e.clock
-	c.Logger = slog.New(slog.DiscardHandler)
+	opts := []gatehousetest.Option{
+		gatehousetest.OwnPublicURL(), gatehousetest.WithMail(), gatehousetest.WithTwilio(),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) {
+			c.AllowedRedirects = append(c.AllowedRedirects, appOrigin)
+			c.MailFrom = "no-reply@example.test"
+		}),
+	}
 	if edit != nil {
-		edit(&c)
+		opts = append(opts, gatehousetest.WithConfig(edit))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	g, err := gatehouse.New(ctx, c)
-	if err != nil {
-		t.Fatalf("gatehouse.New: %v", err)
-	}
-	e.g, e.cfg = g, g.Config()
-	e.srv.Config.Handler = g
-	e.srv.Start()
-	t.Cleanup(func() {
-		e.srv.Close()
-		if err := g.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return e
+	s := gatehousetest.Start(t, opts...)
+	s.Logs.Secret(testPassword)
+	return &env{Server: s, t: t, g: s.G, url: s.URL, cfg: s.Config, clock: s.Clock, smtp: s.SMTP, tw: s.Twilio}
 }
 
 // browser is a client with its own cookie jar that does not follow
@@ -279,19 +253,10 @@ func (b *browser) cookie() string {
 	return ""
 }
 
-// signUp creates an account with a password through the admin API's flow.
+// signUp creates an account with testPassword.
 func (e *env) signUp(t testing.TB, email string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/v1/signup", strings.NewReader(`{"email":"`+email+`","password":"`+testPassword+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("sign-up of %s: %d", email, res.StatusCode)
-	}
+	e.SignUp(t, email, testPassword)
 }
 
 // session starts a browser session of u from a device with user agent ua,
@@ -321,13 +286,5 @@ func (e *env) browserWith(cookie string) *browser {
 // with a session cookie.
 func (e *env) checkStatus(t testing.TB, cookie string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
-	req.Header.Set("Accept", "application/json")
-	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
+	return e.Do(t, http.MethodGet, "/v1/check", nil, gatehousetest.Header("Accept", "application/json"), e.Cookie(cookie)).Status
 }
