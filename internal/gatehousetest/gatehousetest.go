@@ -140,8 +140,8 @@ func WithLogs(l *Logs) Option { return func(s *setup) { s.logs = l } }
 func QuietLog() Option { return func(s *setup) { s.quiet = true } }
 
 // OwnPublicURL makes the test server's own http:// URL the public URL (and
-// an allowed redirect), in dev mode so cookies work without TLS, as for a
-// browser or a verifier that follows the issuer's links.
+// an allowed redirect), for a browser or a verifier that follows the
+// issuer's links.
 func OwnPublicURL() Option { return func(s *setup) { s.ownURL = true } }
 
 // WithMiddleware serves the server through wrap (to watch or break the
@@ -190,7 +190,6 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if s.ownURL {
 		c.PublicURL = srv.URL
 		c.AllowedRedirects = []string{srv.URL}
-		c.Dev = true // http://127.0.0.1: cookies without Secure, as in dev mode
 	}
 	if s.twilio {
 		srv.Twilio = twiliotest.Start(t, TwilioSID, TwilioToken)

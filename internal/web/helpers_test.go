@@ -56,6 +56,7 @@ func newEnv(t testing.TB, edit func(*gatehouse.Config)) *env {
 		gatehousetest.WithConfig(func(c *gatehouse.Config) {
 			c.AllowedRedirects = append(c.AllowedRedirects, appOrigin)
 			c.MailFrom = "no-reply@example.test"
+			c.Dev = true // http://127.0.0.1: cookies without Secure, as in dev mode
 		}),
 	}
 	if edit != nil {
