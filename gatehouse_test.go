@@ -264,18 +264,12 @@ func TestDevCookies(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("dev=%v %s", tc.dev, tc.publicURL), func(t *testing.T) {
 			t.Parallel()
-			g := gatehousetest.Start(t, gatehousetest.WithConfig(func(c *gatehouse.Config) {
+			s := gatehousetest.Start(t, gatehousetest.WithConfig(func(c *gatehouse.Config) {
 				c.Dev, c.PublicURL = tc.dev, tc.publicURL
-			})).G
-			ctx := context.Background()
-			u, err := g.Auth().SignUp(ctx, auth.SignUpInput{Email: "cookie@example.com"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cookie, _, err := g.Auth().BrowserSession(ctx, u, auth.Client{}, []string{auth.MethodOTP})
-			if err != nil {
-				t.Fatal(err)
-			}
+			}))
+			g := s.G
+			s.SignUp(t, "cookie@example.com", "")
+			cookie, _ := s.Session(t, "cookie@example.com", auth.Client{}, auth.MethodOTP)
 			req := httptest.NewRequest("POST", "/v1/logout", nil)
 			req.AddCookie(&http.Cookie{Name: g.Config().SessionCookieName, Value: cookie})
 			rec := httptest.NewRecorder()

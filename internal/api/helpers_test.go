@@ -111,20 +111,12 @@ func (e *env) account(t testing.TB, email string) tokensJSON {
 	return e.Account(t, email)
 }
 
-// browserSession starts a cookie session for the user with that email, as
-// the sign-in pages do, and answers the cookie value.
+// browserSession starts a cookie session (aal1, by password) for the user
+// with that email, as the sign-in pages would, and answers the cookie
+// value.
 func (e *env) browserSession(t testing.TB, email string) string {
 	t.Helper()
-	ctx := context.Background()
-	u, err := e.g.Auth().AdminUserByEmail(ctx, email)
-	if err != nil {
-		t.Fatalf("find %s: %v", email, err)
-	}
-	cookie, _, err := e.g.Auth().BrowserSession(ctx, u, auth.Client{IP: "127.0.0.1", UserAgent: "test-browser"}, []string{auth.MethodPassword})
-	if err != nil {
-		t.Fatalf("browser session: %v", err)
-	}
-	e.secret(cookie)
+	cookie, _ := e.Session(t, email, auth.Client{IP: "127.0.0.1", UserAgent: "test-browser"})
 	return cookie
 }
 

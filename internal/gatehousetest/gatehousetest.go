@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
@@ -80,8 +81,11 @@ type Server struct {
 	// ends.
 	Logs *Logs
 
+	t    testing.TB
 	http *httptest.Server
 	once sync.Once
+	mu   sync.Mutex
+	db   *sqlstore.Store // the test's own connection (Session)
 }
 
 type setup struct {
@@ -184,7 +188,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	if s.quiet {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	srv := &Server{Clock: s.clock, Logs: s.logs}
+	srv := &Server{Clock: s.clock, Logs: s.logs, t: t}
 	srv.http = httptest.NewUnstartedServer(nil)
 	srv.URL = "http://" + srv.http.Listener.Addr().String()
 	if s.ownURL {

@@ -6,7 +6,6 @@ package web_test
 // does not follow redirects, so each answer can be checked.
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -265,14 +264,7 @@ func (e *env) signUp(t testing.TB, email string) {
 // and answers its cookie value and id.
 func (e *env) session(t testing.TB, u *auth.User, ua string, amr ...string) (cookie, id string) {
 	t.Helper()
-	if len(amr) == 0 {
-		amr = []string{auth.MethodPassword}
-	}
-	cookie, sess, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr)
-	if err != nil {
-		t.Fatalf("browser session of %s: %v", u.ID, err)
-	}
-	return cookie, sess.ID
+	return e.Session(t, u.Email, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr...)
 }
 
 // browserWith answers a browser that holds the session cookie.
