@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -324,5 +325,37 @@ func TestNewLogger(t *testing.T) {
 		if isJSON != tc.json {
 			t.Errorf("%+v: JSON=%v: %s", tc, isJSON, b)
 		}
+	}
+}
+
+// TestCheapPasswordHashing: the environment cannot turn cheap hashing on,
+// and a server started without it signs in an account whose password was
+// hashed cheaply (hashes carry their parameters), re-hashing it at the
+// production cost.
+func TestCheapPasswordHashing(t *testing.T) {
+	t.Parallel()
+	if f, ok := reflect.TypeFor[gatehouse.Config]().FieldByName("CheapPasswordHashing"); !ok || f.Tag.Get("env") != "-" {
+		t.Fatalf("CheapPasswordHashing has env tag %q, want none (\"-\")", f.Tag.Get("env"))
+	}
+	ctx := context.Background()
+	cheap := gatehousetest.Start(t)
+	cheap.SignUp(t, "cheap@example.com", gatehousetest.Password)
+	hash := func(s *gatehousetest.Server) string {
+		t.Helper()
+		u, err := s.G.Auth().AdminUserByEmail(ctx, "cheap@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.PasswordHash
+	}
+	if h := hash(cheap); !strings.Contains(h, "m=8,t=1,p=1") {
+		t.Fatalf("a cheap hash %q", h)
+	}
+	cheap.Close(t)
+
+	full := gatehousetest.Start(t, gatehousetest.WithDatabaseURL(cheap.Config.DatabaseURL), gatehousetest.RealHashing())
+	full.SignIn(t, "cheap@example.com", gatehousetest.Password)
+	if h := hash(full); !strings.Contains(h, "m=19456,t=2,p=1") {
+		t.Errorf("after a sign-in at the production cost the hash is %q", h)
 	}
 }

@@ -2,7 +2,6 @@ package gatehousetest
 
 import (
 	"net/http"
-	"net/url"
 	"testing"
 	"time"
 )
@@ -101,21 +100,4 @@ func (s *Server) Account(t testing.TB, email string) Tokens {
 	t.Helper()
 	s.SignUp(t, email, Password)
 	return s.SignIn(t, email, Password)
-}
-
-// BrowserSignIn signs email in with its password through the sign-in page,
-// as a browser with user agent ua (from 192.0.2.7, the fake address of
-// every test browser), and returns the session cookie's value. The account
-// must have no second factor on.
-func (s *Server) BrowserSignIn(t testing.TB, email, password, ua string) string {
-	t.Helper()
-	s.Logs.Secret(password)
-	r := s.Do(t, "POST", "/login/password", url.Values{"email": {email}, "password": {password}},
-		SameOrigin(), Header("User-Agent", ua), Header("Accept", "text/html"))
-	c := r.SetCookie(s.Config.SessionCookieName)
-	if r.Status != http.StatusSeeOther || c == nil || c.Value == "" {
-		t.Fatalf("%s as %s: %d, cookie %v; body: %s", r.Req, email, r.Status, c, r.Body)
-	}
-	s.Logs.Secret(c.Value)
-	return c.Value
 }
