@@ -247,34 +247,10 @@ func (e *emailEnv) mail(t testing.TB, address string, n int) emailMail {
 	if e.smtp == nil {
 		t.Fatal("mail: this server does not deliver to the test's SMTP server")
 	}
-	return receive(t, e.smtp, e.logs, e.cfg.PublicURL, address, n)
+	return parseMail(t, e.logs, e.cfg.PublicURL, gatehousetest.WaitMail(t, e.smtp, address, n))
 }
 
-func mailsTo(s *smtptest.Server, address string) []smtptest.Message {
-	var out []smtptest.Message
-	for _, m := range s.Messages() {
-		if slices.Contains(m.To, address) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func receive(t testing.TB, s *smtptest.Server, logs *emailLogs, publicURL, address string, n int) emailMail {
-	t.Helper()
-	deadline := time.Now().Add(mailWait)
-	for {
-		mine := mailsTo(s, address)
-		if len(mine) >= n {
-			return parseMail(t, logs, publicURL, mine[n-1])
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			t.Fatalf("no message %d to %s after %v (%d to it, %d in all)", n, address, mailWait, len(mine), len(s.Messages()))
-		}
-		s.Wait(t, len(s.Messages())+1, left)
-	}
-}
+var mailsTo = gatehousetest.MailsTo
 
 // parseMail takes a message apart and finds its code (the only number of
 // 6 to 10 digits in the text) and link; it checks that text and HTML carry the

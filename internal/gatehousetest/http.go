@@ -53,6 +53,12 @@ func (s *Server) Cookie(v string) RequestOption { return WithCookie(s.Config.Ses
 // any other non-nil body encoded as JSON. Redirects are not followed.
 func (s *Server) Do(t testing.TB, method, path string, body any, opts ...RequestOption) *Response {
 	t.Helper()
+	return s.DoWith(t, s.Client, method, path, body, opts...)
+}
+
+// DoWith is Do through another client (a browser's, with a cookie jar).
+func (s *Server) DoWith(t testing.TB, client *http.Client, method, path string, body any, opts ...RequestOption) *Response {
+	t.Helper()
 	var rd io.Reader
 	ct := "application/json"
 	switch b := body.(type) {
@@ -80,7 +86,7 @@ func (s *Server) Do(t testing.TB, method, path string, body any, opts ...Request
 	for _, o := range opts {
 		o(req)
 	}
-	res, err := s.Client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -6,7 +6,6 @@ package web_test
 // does not follow redirects, so each answer can be checked.
 
 import (
-	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -95,7 +94,7 @@ type page struct {
 	body   string
 }
 
-type reqOpt func(*http.Request)
+type reqOpt = gatehousetest.RequestOption
 
 // htmx marks a request as htmx's (it wants a fragment).
 func htmx() reqOpt { return func(r *http.Request) { r.Header.Set("HX-Request", "true") } }
@@ -122,32 +121,13 @@ func (b *browser) post(t testing.TB, path string, form url.Values, opts ...reqOp
 
 func (b *browser) do(t testing.TB, method, path string, form url.Values, opts ...reqOpt) *page {
 	t.Helper()
-	var body io.Reader
+	var body any
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		body = form
 	}
-	req, err := http.NewRequest(method, b.e.url+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.Header.Set("Accept", "text/html")
-	for _, o := range opts {
-		o(req)
-	}
-	res, err := b.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &page{t: t, req: method + " " + path, status: res.StatusCode, header: res.Header, body: string(raw)}
+	opts = append([]reqOpt{gatehousetest.SameOrigin(), gatehousetest.Header("Accept", "text/html")}, opts...)
+	r := b.e.DoWith(t, b.client, method, path, body, opts...)
+	return &page{t: t, req: method + " " + path, status: r.Status, header: r.Header, body: string(r.Body)}
 }
 
 // want fails the test unless the status is status.
@@ -200,46 +180,35 @@ func (p *page) lacks(s ...string) *page {
 var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
 
 // mailCode waits for message n (counting from 1) to address and answers the
-// code it carries, and its link when it has one.
+// code it carries, and its link when it has one; both become secrets the
+// log must not show.
 func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		var mine []smtptest.Message
-		for _, m := range e.smtp.Messages() {
-			for _, to := range m.To {
-				if to == address {
-					mine = append(mine, m)
-				}
-			}
-		}
-		if len(mine) >= n {
-			p, err := mine[n-1].Parse()
-			if err != nil {
-				t.Fatal(err)
-			}
-			code = codeRE.FindString(p.Text)
-			if i := strings.Index(p.Text, e.url+"/v1/verify?token="); i >= 0 {
-				link = strings.Fields(p.Text[i:])[0]
-			}
-			return code, link
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no message %d to %s after %v", n, address, wait)
-		}
-		e.smtp.Wait(t, len(e.smtp.Messages())+1, time.Until(deadline))
+	p, err := gatehousetest.WaitMail(t, e.smtp, address, n).Parse()
+	if err != nil {
+		t.Fatal(err)
 	}
+	code = codeRE.FindString(p.Text)
+	if i := strings.Index(p.Text, e.url+"/v1/verify?token="); i >= 0 {
+		link = strings.Fields(p.Text[i:])[0]
+	}
+	_, token, _ := strings.Cut(link, "token=")
+	e.Logs.Secret(code, token)
+	return code, link
 }
 
 // smsCode waits until the fake Twilio has n messages and answers the code
-// of the last, which must have gone to number.
+// of the last, which must have gone to number (a secret of the log from
+// then on).
 func (e *env) smsCode(t testing.TB, number string, n int) string {
 	t.Helper()
 	m := e.tw.Wait(t, n, wait)[n-1]
 	if m.To != number {
 		t.Fatalf("SMS %d went to %s, want %s", n, m.To, number)
 	}
-	return codeRE.FindString(m.Body)
+	code := codeRE.FindString(m.Body)
+	e.Logs.Secret(code)
+	return code
 }
 
 // cookie answers the session cookie the browser holds for the server, or "".
