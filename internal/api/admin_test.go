@@ -11,8 +11,7 @@ import (
 
 func TestAdminAuth(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.passwordlessUser(t, "someone@example.com")
 		routes := []struct{ method, path string }{
 			{"GET", "/v1/admin/users"},
@@ -73,8 +72,7 @@ func TestAdminOff(t *testing.T) {
 
 func TestAdminUsers(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 
 		t.Run("create", func(t *testing.T) {
 			e.secret("admin-chosen password")
@@ -190,8 +188,7 @@ func TestAdminUsers(t *testing.T) {
 // sign-in; enabling lets it sign in again.
 func TestAdminDisable(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "eve@example.com")
 		bystander := e.account(t, "bob@example.com")
 		e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)
@@ -228,8 +225,7 @@ func TestAdminDisable(t *testing.T) {
 
 func TestAdminSessions(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		a := e.account(t, "carl@example.com")
 		b := e.signIn(t, "carl@example.com", testPassword)
 		cookie := e.browserSession(t, "carl@example.com")
@@ -302,8 +298,7 @@ func TestAdminSessions(t *testing.T) {
 // admin view of the user shows it.
 func TestAdminRole(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.passwordlessUser(t, "role@example.com")
 		bystander := e.passwordlessUser(t, "plain@example.com")
 		type roleJSON struct {

@@ -17,8 +17,7 @@ type checkJSON struct {
 
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "hedy@example.com")
 		cookie := e.browserSession(t, "hedy@example.com")
 
@@ -93,8 +92,7 @@ func TestCheck(t *testing.T) {
 
 func TestCheckExpiry(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "kat@example.com")
 		cookie := e.browserSession(t, "kat@example.com")
 
@@ -123,8 +121,7 @@ func TestCheckExpiry(t *testing.T) {
 // effect at /v1/check at once, although /v1/check caches what it saw.
 func TestCheckRevocation(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.signUp(t, "ida@example.com", testPassword)
 		signIn := func() tokensJSON {
 			tok := e.signIn(t, "ida@example.com", testPassword)
@@ -160,8 +157,7 @@ func TestCheckRevocation(t *testing.T) {
 
 func TestWellKnown(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "jwks@example.com")
 
 		r := e.do(t, "GET", "/.well-known/jwks.json", nil).Want(http.StatusOK)

@@ -56,8 +56,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 // reads one: the answer is always a 400 problem, never a 5xx.
 func TestBodyDecoding(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.passwordlessUser(t, "body@example.com")
 		cookie := e.browserSession(t, "body@example.com")
 		routes := []struct {
@@ -261,8 +260,7 @@ func TestRequestID(t *testing.T) {
 // found, a bad search or cursor is a 400 naming the parameter.
 func TestPathAndQueryText(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.passwordlessUser(t, "text@example.com")
 		cookie := e.browserSession(t, "text@example.com")
 		for _, bad := range []string{"%00", "a%00b", "%FF", "%C3%28"} {

@@ -154,8 +154,7 @@ func TestForwardAuthRedirect(t *testing.T) {
 // looks like; an ended one sends the browser to sign in again.
 func TestForwardAuthSession(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.signUp(t, "fa@example.com", testPassword)
 		nav := traefik("https", "app.example.test", "/inbox")
 		const login = testIssuer + "/login?redirect_to=https%3A%2F%2Fapp.example.test%2Finbox"

@@ -113,8 +113,7 @@ func TestFuzzSeedsCoverOutcomes(t *testing.T) {
 func TestFuzzCorpusOnEachDB(t *testing.T) {
 	t.Parallel()
 	seeds := readCorpus(t, filepath.Join("testdata", "fuzz", "FuzzDecodeJSON"))
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "fuzz@example.com")
 		for name, body := range seeds {
 			for _, rt := range []struct {

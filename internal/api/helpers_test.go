@@ -150,3 +150,10 @@ func (e *env) apiServer(t testing.TB) *api.Server {
 	}
 	return srv
 }
+
+// eachEnv runs fn with a new server on SQLite and another on PostgreSQL
+// (skipped unless GATEHOUSE_TEST_POSTGRES_URL is set), in parallel.
+func eachEnv(t *testing.T, fn func(t *testing.T, e *env), opts ...option) {
+	t.Helper()
+	eachDB(t, func(t *testing.T, db database) { fn(t, newEnv(t, db, opts...)) })
+}

@@ -13,8 +13,7 @@ import (
 // cookie and key in everything that was logged, at debug level.
 func TestLogsHoldNoSecrets(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		const email = "secretive@example.com"
 		const newPassword = "a second secret passphrase"
 		const wrongPassword = "a wrong secret passphrase"

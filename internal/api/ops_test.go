@@ -9,8 +9,7 @@ import (
 
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		var h struct {
 			Status string `json:"status"`
 			Uptime *int   `json:"uptime_seconds"`

@@ -13,8 +13,7 @@ import (
 
 func TestSignUp(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 
 		t.Run("created", func(t *testing.T) {
 			e.secret("Another good passphrase")
@@ -88,8 +87,7 @@ func TestSignUp(t *testing.T) {
 
 func TestPasswordGrant(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.signUp(t, "grace@example.com", testPassword)
 
 		t.Run("ok", func(t *testing.T) {
@@ -170,8 +168,7 @@ func TestPasswordGrant(t *testing.T) {
 // answer the very same thing, and that repeated failures are throttled.
 func TestInvalidCredentials(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.signUp(t, "alan@example.com", testPassword)
 		e.passwordlessUser(t, "nopass@example.com")
 
@@ -217,8 +214,7 @@ func TestInvalidCredentials(t *testing.T) {
 // a concurrent replay within the grace period, and a replay after it.
 func TestRefreshRotation(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		first := e.account(t, "rosa@example.com")
 
 		var second tokensJSON
@@ -258,8 +254,7 @@ func TestRefreshRotation(t *testing.T) {
 // session's idle timeout nor its absolute lifetime.
 func TestRefreshExpiry(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "idle@example.com")
 		e.clock.Advance(e.cfg.SessionTTL + time.Second)
 		e.refresh(t, tok.RefreshToken).WantProblem(http.StatusUnauthorized, "token_expired")

@@ -9,8 +9,7 @@ import (
 
 func TestUserProfile(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "marie@example.com")
 		cookie := e.browserSession(t, "marie@example.com")
 
@@ -85,8 +84,7 @@ func TestUserProfile(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		const newPassword = "a brand new passphrase"
 		e.secret(newPassword)
 		current := e.account(t, "emmy@example.com")
@@ -138,8 +136,7 @@ func TestChangePassword(t *testing.T) {
 // current password.
 func TestSetFirstPassword(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.passwordlessUser(t, "nopass@example.com")
 		cookie := e.browserSession(t, "nopass@example.com")
 		e.secret("first password ever")
@@ -155,8 +152,7 @@ func TestSetFirstPassword(t *testing.T) {
 
 func TestSessions(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		a := e.account(t, "lise@example.com")
 		b := e.signIn(t, "lise@example.com", testPassword)
 		cookie := e.browserSession(t, "lise@example.com")
@@ -231,8 +227,7 @@ func TestSessions(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.signUp(t, "niels@example.com", testPassword)
 		// Token sessions cost a password hash each; cookie sessions are free.
 		var tokens []tokensJSON

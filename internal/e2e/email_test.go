@@ -39,8 +39,7 @@ const sendGap = 61 * time.Second
 
 func TestEmailCodeSignIn(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 
 		// A known, passwordless account whose email is not verified yet.
 		const known = "ann@example.com"
@@ -139,8 +138,7 @@ func TestEmailCodeSignupOff(t *testing.T) {
 
 func TestEmailCodeWrongCodes(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "eve@example.com"
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		m := e.mail(t, addr, 1)
@@ -204,8 +202,7 @@ func TestEmailCodeExpiry(t *testing.T) {
 
 func TestEmailCodeReplacement(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "hal@example.com"
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		first := e.mail(t, addr, 1)
@@ -242,8 +239,7 @@ func TestEmailCodeReplacement(t *testing.T) {
 // of one link, exactly one signs in.
 func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const n = 8
 		race := func(what string, try func() (int, string), win int) {
 			t.Helper()
@@ -402,8 +398,7 @@ func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 // answered alike for an address with an account and one without.
 func TestEmailSendLimits(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const known, unknown = "ida@example.com", "jon@example.com"
 		e.SignUp(t, known, "")
 		both := func(what string, status int) *emailResp {
@@ -531,8 +526,7 @@ func TestEmailEnumeration(t *testing.T) {
 
 func TestMagicLinkSignIn(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "max@example.com"
 		u := e.SignUp(t, addr, "")
 		target := emailApp + "/welcome?from=mail"
@@ -626,8 +620,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 // allow-list never becomes a Location.
 func TestMagicLinkRedirectAllowList(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		for i, c := range []struct{ redirect, want string }{
 			{"", "/"},
 			{emailApp + "/welcome?x=1#top", emailApp + "/welcome?x=1#top"},
@@ -706,8 +699,7 @@ func TestMagicLinkRedirectRecheckedAtClick(t *testing.T) {
 
 func TestMagicLinkExpiry(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		ttl := e.cfg.MagicLinkTTL
 		for _, c := range []struct {
 			addr    string
@@ -746,8 +738,7 @@ func TestMagicLinkExpiry(t *testing.T) {
 // tokens; the code in the same message works on another device.
 func TestMagicLinkGrant(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "pia@example.com" // unknown: sign-up by link
 		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		m := e.mail(t, addr, 1)
@@ -808,8 +799,7 @@ func TestMagicLinkDevModeCookie(t *testing.T) {
 
 func TestRecoverPassword(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "rae@example.com"
 		e.SignUp(t, addr, emailPassword)
 		mails := 0
@@ -945,8 +935,7 @@ func TestRecoverPassword(t *testing.T) {
 // until the message goes out, once.
 func TestOutboxRetry(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "sam@example.com"
 		e.smtp.RejectRecipients(smtpReject(451, "Mailbox busy, try again later"))
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
@@ -986,8 +975,7 @@ func TestOutboxRetry(t *testing.T) {
 // message at once; admins see why, with the recipient masked.
 func TestOutboxPermanentFailure(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "amy@example.com"
 		// Relays repeat the address in their errors; admins must not see it.
 		e.smtp.RejectRecipients(smtpReject(550, "<"+addr+">: Recipient address rejected: User unknown"))

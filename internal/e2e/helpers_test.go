@@ -99,6 +99,14 @@ func newEmailEnv(t testing.TB, dbURL string, opts ...emailOpt) *emailEnv {
 	return &emailEnv{Server: s, g: s.G, url: s.URL, client: s.Client, cfg: s.Config, clock: s.Clock, smtp: s.SMTP, logs: s.Logs}
 }
 
+// eachEmailEnv runs fn with a new server (newEmailEnv) on SQLite and
+// another on PostgreSQL (skipped unless GATEHOUSE_TEST_POSTGRES_URL is
+// set), in parallel.
+func eachEmailEnv(t *testing.T, fn func(t *testing.T, e *emailEnv), opts ...emailOpt) {
+	t.Helper()
+	eachEmailDB(t, func(t *testing.T, db emailDB) { fn(t, newEmailEnv(t, db.URL(t), opts...)) })
+}
+
 // claims answers the payload of a JWT (its signature is the server's to
 // check; /v1/check does).
 func claims(t testing.TB, jwt string) map[string]any {
