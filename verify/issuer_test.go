@@ -63,7 +63,7 @@ func newIssuer(t *testing.T) *issuer {
 }
 
 // call sends a JSON request and decodes a JSON answer into out (when not
-// nil); it answers the status.
+// nil); it returns the status.
 func (is *issuer) call(method, path, bearer string, in, out any) int {
 	is.t.Helper()
 	var opts []gatehousetest.RequestOption
@@ -77,13 +77,13 @@ func (is *issuer) call(method, path, bearer string, in, out any) int {
 	return r.Status
 }
 
-// signUp makes an account for email and answers its id.
+// signUp makes an account for email and returns its id.
 func (is *issuer) signUp(email string) string {
 	is.t.Helper()
 	return is.SignUp(is.t, email, gatehousetest.Password).ID
 }
 
-// signIn answers a new access token for email (a new session each time).
+// signIn returns a new access token for email (a new session each time).
 func (is *issuer) signIn(email string) string {
 	is.t.Helper()
 	return is.SignIn(is.t, email, gatehousetest.Password).AccessToken
@@ -97,7 +97,7 @@ func (is *issuer) logout(tok string) {
 	}
 }
 
-// verifier answers a Verifier of the issuer that runs on its clock.
+// verifier returns a Verifier of the issuer that runs on its clock.
 func (is *issuer) verifier(opts ...verify.Option) *verify.Verifier {
 	is.t.Helper()
 	v, err := verify.New(context.Background(), is.url, append([]verify.Option{verify.WithClock(is.clock.Now)}, opts...)...)
@@ -107,7 +107,7 @@ func (is *issuer) verifier(opts ...verify.Option) *verify.Verifier {
 	return v
 }
 
-// header answers the decoded JOSE header of tok.
+// header returns the decoded JOSE header of tok.
 func header(t *testing.T, tok string) map[string]any {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])

@@ -81,13 +81,13 @@ func (e *env) do(t testing.TB, method, path string, body any, opts ...reqOpt) *r
 	return e.Do(t, method, path, body, opts...)
 }
 
-// signUp creates an account with a password and answers it.
+// signUp creates an account with a password and returns it.
 func (e *env) signUp(t testing.TB, email, password string) userJSON {
 	t.Helper()
 	return e.SignUp(t, email, password)
 }
 
-// signIn signs in with a password and answers the tokens.
+// signIn signs in with a password and returns the tokens.
 func (e *env) signIn(t testing.TB, email, password string) tokensJSON {
 	t.Helper()
 	return e.SignIn(t, email, password)
@@ -112,7 +112,7 @@ func (e *env) account(t testing.TB, email string) tokensJSON {
 }
 
 // browserSession starts a cookie session (aal1, by password) for the user
-// with that email, as the sign-in pages would, and answers the cookie
+// with that email, as the sign-in pages would, and returns the cookie
 // value.
 func (e *env) browserSession(t testing.TB, email string) string {
 	t.Helper()
@@ -121,7 +121,7 @@ func (e *env) browserSession(t testing.TB, email string) string {
 }
 
 // passwordlessUser creates an account without a password through the
-// flows and answers it.
+// flows and returns it.
 func (e *env) passwordlessUser(t testing.TB, email string) *auth.User {
 	t.Helper()
 	u, err := e.g.Auth().SignUp(context.Background(), auth.SignUpInput{Email: email})
@@ -131,7 +131,7 @@ func (e *env) passwordlessUser(t testing.TB, email string) *auth.User {
 	return u
 }
 
-// check calls /v1/check and answers the response.
+// check calls /v1/check and returns the response.
 func (e *env) check(t testing.TB, opts ...reqOpt) *response {
 	t.Helper()
 	return e.do(t, "GET", "/v1/check", nil, opts...)

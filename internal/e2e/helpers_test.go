@@ -107,7 +107,7 @@ func eachEmailEnv(t *testing.T, fn func(t *testing.T, e *emailEnv), opts ...emai
 	eachEmailDB(t, func(t *testing.T, db emailDB) { fn(t, newEmailEnv(t, db.URL(t), opts...)) })
 }
 
-// claims answers the payload of a JWT (its signature is the server's to
+// claims returns the payload of a JWT (its signature is the server's to
 // check; /v1/check does).
 func claims(t testing.TB, jwt string) map[string]any {
 	t.Helper()
@@ -126,7 +126,7 @@ func claims(t testing.TB, jwt string) map[string]any {
 	return c
 }
 
-// amr answers the methods a JWT says were used.
+// amr returns the methods a JWT says were used.
 func amr(t testing.TB, jwt string) []string {
 	t.Helper()
 	var out []string
@@ -162,7 +162,7 @@ func (e *emailEnv) check(t testing.TB, opts ...emailReqOpt) *emailResp {
 	return e.Do(t, "GET", "/v1/check", nil, opts...)
 }
 
-// users answers the accounts whose email matches query (admin API).
+// users returns the accounts whose email matches query (admin API).
 func (e *emailEnv) users(t testing.TB, query string) []emailUser {
 	t.Helper()
 	var out struct {
@@ -249,7 +249,7 @@ var (
 )
 
 // mail waits for the n-th message (from 1) to address on the test's SMTP
-// server and answers it.
+// server and returns it.
 func (e *emailEnv) mail(t testing.TB, address string, n int) emailMail {
 	t.Helper()
 	if e.smtp == nil {
@@ -308,7 +308,7 @@ func parseMail(t testing.TB, logs *emailLogs, publicURL string, m smtptest.Messa
 	return mail
 }
 
-// path answers the link of m as a path on the test server.
+// path returns the link of m as a path on the test server.
 func (m emailMail) path(t testing.TB, publicURL string) string {
 	t.Helper()
 	p, ok := strings.CutPrefix(m.Link, publicURL)
@@ -318,7 +318,7 @@ func (m emailMail) path(t testing.TB, publicURL string) string {
 	return p
 }
 
-// wrongCode answers the i-th (from 1, below 10^6) code of code's length
+// wrongCode returns the i-th (from 1, below 10^6) code of code's length
 // that is not code.
 func wrongCode(code string, i int) string {
 	n, err := strconv.Atoi(code)
@@ -389,7 +389,7 @@ type quietLog struct{}
 func (quietLog) Printf(string, ...any) {}
 func (quietLog) Println(...any)        {}
 
-// smtpReject answers an SMTP error reply for smtptest.RejectRecipients.
+// smtpReject returns an SMTP error reply for smtptest.RejectRecipients.
 func smtpReject(code int, msg string) error {
 	class := code / 100
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{class, 1, 1}, Message: msg}

@@ -179,7 +179,7 @@ func (p *page) lacks(s ...string) *page {
 
 var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
 
-// mailCode waits for message n (counting from 1) to address and answers the
+// mailCode waits for message n (counting from 1) to address and returns the
 // code it carries, and its link when it has one; both become secrets the
 // log must not show.
 func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) {
@@ -197,7 +197,7 @@ func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) 
 	return code, link
 }
 
-// smsCode waits until the fake Twilio has n messages and answers the code
+// smsCode waits until the fake Twilio has n messages and returns the code
 // of the last, which must have gone to number (a secret of the log from
 // then on).
 func (e *env) smsCode(t testing.TB, number string, n int) string {
@@ -211,7 +211,7 @@ func (e *env) smsCode(t testing.TB, number string, n int) string {
 	return code
 }
 
-// cookie answers the session cookie the browser holds for the server, or "".
+// cookie returns the session cookie the browser holds for the server, or "".
 func (b *browser) cookie() string {
 	u, _ := url.Parse(b.e.url)
 	for _, c := range b.client.Jar.Cookies(u) {
@@ -230,13 +230,13 @@ func (e *env) signUp(t testing.TB, email string) {
 
 // session starts a browser session of u from a device with user agent ua,
 // signed in with the methods amr (password when none; two make it aal2),
-// and answers its cookie value and id.
+// and returns its cookie value and id.
 func (e *env) session(t testing.TB, u *auth.User, ua string, amr ...string) (cookie, id string) {
 	t.Helper()
 	return e.Session(t, u.Email, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr...)
 }
 
-// browserWith answers a browser that holds the session cookie.
+// browserWith returns a browser that holds the session cookie.
 func (e *env) browserWith(cookie string) *browser {
 	b := e.browser()
 	su, _ := url.Parse(e.url)
@@ -244,7 +244,7 @@ func (e *env) browserWith(cookie string) *browser {
 	return b
 }
 
-// checkStatus answers the status of GET /v1/check (as an API client asks)
+// checkStatus returns the status of GET /v1/check (as an API client asks)
 // with a session cookie.
 func (e *env) checkStatus(t testing.TB, cookie string) int {
 	t.Helper()
