@@ -55,6 +55,14 @@ func newMFAEnv(t *testing.T, db database, withMail bool) *mfaEnv {
 	return &mfaEnv{env: newEnv(t, db, opts...), smtp: srv}
 }
 
+// eachMFAEnv runs fn with a new server (newMFAEnv) on SQLite and another
+// on PostgreSQL (skipped unless GATEHOUSE_TEST_POSTGRES_URL is set), in
+// parallel.
+func eachMFAEnv(t *testing.T, withMail bool, fn func(t *testing.T, e *mfaEnv)) {
+	t.Helper()
+	eachDB(t, func(t *testing.T, db database) { fn(t, newMFAEnv(t, db, withMail)) })
+}
+
 // code remembers a six-digit code that must never be logged (the
 // harness's log check counts it only as a number of its own).
 func (e *mfaEnv) code(c string) string {
@@ -346,8 +354,7 @@ func (e *mfaEnv) sessionCookie(t testing.TB, r *response) string {
 
 func TestMFAEnrolAndSignIn(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, false)
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "ada@example.com"
 		tok := e.account(t, addr)
 		who := bearer(tok.AccessToken)
@@ -405,8 +412,7 @@ func TestMFAEnrolAndSignIn(t *testing.T) {
 
 func TestMFABackupCodeFlow(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, false)
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "grace@example.com"
 		tok := e.account(t, addr)
 		aal1 := bearer(tok.AccessToken)
@@ -488,8 +494,7 @@ func TestMFABackupCodeFlow(t *testing.T) {
 
 func TestMFAEmailFactorFlow(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, true)
+	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "katherine@example.com"
 		tok := e.account(t, addr)
 		var b backupJSON
@@ -534,8 +539,7 @@ func TestMFAEmailFactorFlow(t *testing.T) {
 
 func TestMFAWrongTriesAndExpiry(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, false)
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "barbara@example.com"
 		tok := e.account(t, addr)
 		en, _ := e.enrolTOTP(t, addr, bearer(tok.AccessToken))
@@ -573,8 +577,7 @@ func mustAtoi(t testing.TB, s string) int {
 
 func TestMFAAssuranceLevels(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, true)
+	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "annie@example.com"
 		tok := e.account(t, addr)
 		aal1 := bearer(tok.AccessToken)
@@ -649,8 +652,7 @@ func TestMFAAssuranceLevels(t *testing.T) {
 
 func TestMFAEnrolmentRules(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, false)
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "mary@example.com"
 		e.account(t, addr)
 		who := e.cookie(e.browserSession(t, addr)) // lives past the clock moves below
@@ -699,8 +701,7 @@ func TestMFAEnrolmentRules(t *testing.T) {
 
 func TestMFAOtherFirstFactorsFlow(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, true)
+	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "hopper@example.com"
 		tok := e.account(t, addr)
 		en, backup := e.enrolTOTP(t, addr, bearer(tok.AccessToken))
@@ -774,8 +775,7 @@ func TestMFAOtherFirstFactorsFlow(t *testing.T) {
 
 func TestMFARevocationKillsMFATokens(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, false)
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		for i, tc := range []struct {
 			name   string
 			revoke func(t *testing.T, userID string, aal1 reqOpt)
@@ -821,8 +821,7 @@ func TestMFARevocationKillsMFATokens(t *testing.T) {
 // factors off and ends the sessions; the password alone signs in again.
 func TestAdminResetFactorsFlow(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newMFAEnv(t, db, false)
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "lost-phone@example.com"
 		tok := e.account(t, addr)
 		who := bearer(tok.AccessToken)
