@@ -1,9 +1,9 @@
 package web_test
 
 // Tests of the account page (/) and its forms, through a real server. A
-// signed-in browser gets a session cookie minted by the flows
-// (auth.Service.BrowserSession), so each test can choose the session's
-// assurance level and device.
+// signed-in browser gets a session cookie the harness writes to the
+// database (gatehousetest.Server.Session), so each test can choose the
+// session's assurance level and device.
 
 import (
 	"context"

@@ -2,7 +2,7 @@ package web_test
 
 // Tests of the admin page (/admin): who may use it, the user list and one
 // user's page, the actions on a user, and recent deliveries. Browsers get
-// session cookies minted by the flows (auth.Service.BrowserSession), so a
+// session cookies the harness writes (gatehousetest.Server.Session), so a
 // test chooses each session's assurance level; admins are made through
 // auth.Service.AdminUpdateUser, as the CLI and the admin API make them.
 
