@@ -501,15 +501,8 @@ func TestAdminDeliveries(t *testing.T) {
 	b.get(t, "/admin").want(http.StatusOK).contains("Nothing has been sent yet.")
 
 	const email, phone = "dora@example.com", "+14155552672"
-	for _, body := range []string{`{"email":"` + email + `"}`, `{"phone":"` + phone + `"}`} {
-		res, err := http.Post(e.url+"/v1/otp", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != http.StatusAccepted {
-			t.Fatalf("POST /v1/otp %s: %d", body, res.StatusCode)
-		}
+	for _, body := range []map[string]string{{"email": email}, {"phone": phone}} {
+		e.Do(t, "POST", "/v1/otp", body).Accepted()
 	}
 	mailCode, _ := e.mailCode(t, email, 1)
 	smsCode := e.smsCode(t, phone, 1)
