@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
@@ -291,7 +292,7 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 		race("a code", func() (int, string) {
 			status, body := post("/v1/token", strings.NewReader(fmt.Sprintf(`{"grant_type":"otp","email":%q,"code":%q}`, addr, m.Code)), "application/json")
 			if status == http.StatusOK {
-				var tok emailTokens
+				var tok gatehousetest.Tokens
 				_ = json.Unmarshal([]byte(body), &tok)
 				e.logs.Secret(tok.AccessToken, tok.RefreshToken)
 			}
@@ -327,7 +328,7 @@ func TestEmailNewFailureStopsWorker(t *testing.T) {
 	cfg.DatabaseURL = sqltest.SQLiteURL(t)
 	cfg.PublicURL, cfg.MailFrom, cfg.AllowedRedirects = emailPublic, emailFrom, []string{emailPublic}
 	cfg.Secret = emailSecret
-	cfg.MailURL = smtpURL(relay.Addr)
+	cfg.MailURL = gatehousetest.SMTPURL(relay.Addr)
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	// Validate lets a fragment through; the HTTP layer, built after the
 	// worker started, refuses it.
@@ -464,7 +465,7 @@ func TestEmailEnumeration(t *testing.T) {
 				const known, disabled, unknown = "kim@example.com", "vic@example.com", "lou@example.com"
 				e.SignUp(t, known, emailPassword)
 				v := e.SignUp(t, disabled, emailPassword)
-				e.Do(t, "PATCH", "/v1/admin/users/"+v.ID, map[string]any{"disabled": true}, withAdmin()).Want(http.StatusOK)
+				e.Do(t, "PATCH", "/v1/admin/users/"+v.ID, map[string]any{"disabled": true}, gatehousetest.Admin()).Want(http.StatusOK)
 				for i, c := range []struct {
 					name, path string
 					extra      map[string]any
@@ -558,7 +559,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 			}
 		}
 		// Another site cannot press the button for the person.
-		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, withHeader("Sec-Fetch-Site", "cross-site")).
+		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, gatehousetest.Header("Sec-Fetch-Site", "cross-site")).
 			Want(http.StatusForbidden).WantNoCookie()
 
 		r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
@@ -576,7 +577,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || !c.Expires.After(e.clock.Now()) {
 			t.Errorf("cookie %q: want HttpOnly, Secure, SameSite=Lax, Path=/ and a future expiry", r.Header.Get("Set-Cookie"))
 		}
-		chk := e.check(t, withCookie(emailCookie, c.Value)).Want(http.StatusOK)
+		chk := e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
 		if chk.Header.Get("X-Auth-User-Id") != u.ID || chk.Header.Get("X-Auth-Email") != addr {
 			t.Errorf("check with the cookie: %v", chk.Header)
 		}
@@ -675,8 +676,8 @@ func TestMagicLinkRedirectRecheckedAtClick(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		dbURL := db.URL(t)
-		clock := newEmailClock()
-		logs := newEmailLogs(t)
+		clock := gatehousetest.NewClock()
+		logs := gatehousetest.NewLogs(t)
 		before := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs))
 		const addr = "una@example.com"
 		before.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": emailApp + "/welcome"}).Accepted()
@@ -793,7 +794,7 @@ func TestMagicLinkDevModeCookie(t *testing.T) {
 		if c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
 			t.Errorf("dev cookie %q: want HttpOnly, SameSite=Lax, not Secure", r.Header.Get("Set-Cookie"))
 		}
-		e.check(t, withCookie(emailCookie, c.Value)).Want(http.StatusOK)
+		e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
 	})
 }
 
@@ -833,7 +834,7 @@ func TestRecoverPassword(t *testing.T) {
 				t.Fatal("no cookie from a magic link")
 			}
 			e.logs.Secret(c.Value)
-			opts := []emailReqOpt{withBearer(a.AccessToken), withBearer(b.AccessToken), withCookie(emailCookie, c.Value)}
+			opts := []emailReqOpt{withBearer(a.AccessToken), withBearer(b.AccessToken), gatehousetest.WithCookie(emailCookie, c.Value)}
 			for _, o := range opts {
 				e.check(t, o).Want(http.StatusOK)
 			}
@@ -920,7 +921,7 @@ func TestRecoverPassword(t *testing.T) {
 			t.Errorf("cookie %q", r.Header.Get("Set-Cookie"))
 		}
 		revoked("after reset by link", before)
-		e.check(t, withCookie(emailCookie, c.Value)).Want(http.StatusOK)
+		e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
 		e.PasswordGrant(t, addr, pw2).WantProblem(http.StatusUnauthorized, "invalid_credentials")
 		e.Tokens(e.PasswordGrant(t, addr, pw3))
 		r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {"yet another passphrase"}}, sameOrigin())
@@ -1019,12 +1020,12 @@ func TestOutboxRestart(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		dbURL := db.URL(t)
-		clock := newEmailClock()
-		logs := newEmailLogs(t)
+		clock := gatehousetest.NewClock()
+		logs := gatehousetest.NewLogs(t)
 		longCodes := withEmailConfig(func(c *gatehouse.Config) { c.OTPTTL = 10 * time.Minute }) // outlive the lease
 		stall := startStallSMTP(t)
 		first := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), longCodes,
-			withEmailConfig(func(c *gatehouse.Config) { c.MailURL = smtpURL(stall.Addr) }))
+			withEmailConfig(func(c *gatehouse.Config) { c.MailURL = gatehousetest.SMTPURL(stall.Addr) }))
 		const addr = "cal@example.com"
 		first.requestCode(t, map[string]any{"email": addr}).Accepted()
 		select {
@@ -1035,7 +1036,7 @@ func TestOutboxRestart(t *testing.T) {
 		first.Close(t) // mid-delivery
 
 		relay := smtptest.Start(t, smtptest.Config{})
-		second := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), longCodes, withEmailSMTP(relay))
+		second := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), longCodes, gatehousetest.WithSMTP(relay))
 		// The abandoned send was not recorded as an attempt.
 		if list := second.messages(t, ""); len(list) != 1 || list[0].Status != "pending" || list[0].Attempts != 0 {
 			t.Fatalf("outbox after the stop: %v", list)
@@ -1058,12 +1059,12 @@ func TestOutboxTwoWorkersPostgres(t *testing.T) {
 		t.Skipf("%s is not set", sqltest.PostgresEnv)
 	}
 	dbURL := sqltest.PostgresURL(t)
-	clock := newEmailClock()
-	logs := newEmailLogs(t)
+	clock := gatehousetest.NewClock()
+	logs := gatehousetest.NewLogs(t)
 	relay := smtptest.Start(t, smtptest.Config{})
 	nodes := []*emailEnv{
-		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), withEmailSMTP(relay)),
-		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), withEmailSMTP(relay)),
+		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), gatehousetest.WithSMTP(relay)),
+		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), gatehousetest.WithSMTP(relay)),
 	}
 	const n = 30
 	var wg sync.WaitGroup
@@ -1263,7 +1264,7 @@ func TestPostmarkDelivery(t *testing.T) {
 func benchmarkRequestCode(b *testing.B, known bool) {
 	dbs := []emailDB{emailSQLite}
 	if os.Getenv(sqltest.PostgresEnv) != "" {
-		dbs = append(dbs, emailPostgres)
+		dbs = append(dbs, gatehousetest.Postgres)
 	}
 	for _, db := range dbs {
 		b.Run(db.Name, func(b *testing.B) { benchmarkRequestCodeOn(b, db, known) })
@@ -1280,7 +1281,7 @@ func benchmarkRequestCodeOn(b *testing.B, db emailDB, known bool) {
 		{"recover", "/v1/recover", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			e := newEmailEnv(b, db.URL(b), withEmailQuietLog(), withEmailConfig(func(cfg *gatehouse.Config) {
+			e := newEmailEnv(b, db.URL(b), gatehousetest.QuietLog(), withEmailConfig(func(cfg *gatehouse.Config) {
 				cfg.NoDelivery = true
 				cfg.PasswordlessSignup = c.signup
 			}))

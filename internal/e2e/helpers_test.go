@@ -44,32 +44,21 @@ const (
 // Names of the harness these tests use.
 type (
 	emailDB     = gatehousetest.DB
-	emailLogs   = gatehousetest.Logs
 	emailOpt    = gatehousetest.Option
 	emailResp   = gatehousetest.Response
 	emailReqOpt = gatehousetest.RequestOption
 	emailUser   = gatehousetest.User
-	emailTokens = gatehousetest.Tokens
 )
 
 var (
-	emailSQLite       = gatehousetest.SQLite
-	emailPostgres     = gatehousetest.Postgres
-	eachEmailDB       = gatehousetest.EachDB
-	newEmailClock     = gatehousetest.NewClock
-	newEmailLogs      = gatehousetest.NewLogs
-	withEmailConfig   = gatehousetest.WithConfig
-	withEmailSMTP     = gatehousetest.WithSMTP
-	withEmailLogs     = gatehousetest.WithLogs
-	withEmailClock    = gatehousetest.WithClock
-	withEmailQuietLog = gatehousetest.QuietLog
-	smtpURL           = gatehousetest.SMTPURL
-	withBearer        = gatehousetest.Bearer
-	withAdmin         = gatehousetest.Admin
-	withCookie        = gatehousetest.WithCookie
-	withHeader        = gatehousetest.Header
-	sameOrigin        = gatehousetest.SameOrigin
-	sameAnswer        = gatehousetest.SameAnswer
+	emailSQLite     = gatehousetest.SQLite
+	eachEmailDB     = gatehousetest.EachDB
+	withEmailConfig = gatehousetest.WithConfig
+	withEmailLogs   = gatehousetest.WithLogs
+	withEmailClock  = gatehousetest.WithClock
+	withBearer      = gatehousetest.Bearer
+	sameOrigin      = gatehousetest.SameOrigin
+	sameAnswer      = gatehousetest.SameAnswer
 )
 
 // emailEnv is one Gatehouse served over HTTP, sending mail to an
@@ -82,7 +71,7 @@ type emailEnv struct {
 	cfg    gatehouse.Config
 	clock  *clocktest.Clock
 	smtp   *smtptest.Server // nil when MailURL is not this test's SMTP server
-	logs   *emailLogs
+	logs   *gatehousetest.Logs
 }
 
 // newEmailEnv starts a server on the database at dbURL, with the email
@@ -174,7 +163,7 @@ func (e *emailEnv) users(t testing.TB, query string) []emailUser {
 		} `json:"users"`
 		NextCursor string `json:"next_cursor"`
 	}
-	e.Do(t, "GET", "/v1/admin/users?query="+url.QueryEscape(query), nil, withAdmin()).Want(http.StatusOK).Strict(&out)
+	e.Do(t, "GET", "/v1/admin/users?query="+url.QueryEscape(query), nil, gatehousetest.Admin()).Want(http.StatusOK).Strict(&out)
 	var users []emailUser
 	for _, u := range out.Users {
 		users = append(users, u.emailUser)
@@ -204,7 +193,7 @@ func (e *emailEnv) messages(t testing.TB, status string) []emailMessage {
 	if status != "" {
 		path += "&status=" + status
 	}
-	r := e.Do(t, "GET", path, nil, withAdmin()).Want(http.StatusOK)
+	r := e.Do(t, "GET", path, nil, gatehousetest.Admin()).Want(http.StatusOK)
 	if leaked := e.logs.Leaks(string(r.Body)); len(leaked) > 0 {
 		t.Fatalf("the admin message list shows secrets %q: %s", leaked, r.Body)
 	}
@@ -263,7 +252,7 @@ var mailsTo = gatehousetest.MailsTo
 // parseMail takes a message apart and finds its code (the only number of
 // 6 to 10 digits in the text) and link; it checks that text and HTML carry the
 // same ones.
-func parseMail(t testing.TB, logs *emailLogs, publicURL string, m smtptest.Message) emailMail {
+func parseMail(t testing.TB, logs *gatehousetest.Logs, publicURL string, m smtptest.Message) emailMail {
 	t.Helper()
 	p, err := m.Parse()
 	if err != nil {

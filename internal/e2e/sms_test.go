@@ -361,7 +361,7 @@ func mustAtoi(t testing.TB, s string) int {
 func TestSMSEnumeration(t *testing.T) {
 	t.Parallel()
 	e := newSMSEnv(t, emailSQLite, withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = false }))
-	e.Do(t, "POST", "/v1/admin/users", map[string]any{"phone": phoneUS, "phone_verified": true}, withAdmin()).Want(http.StatusCreated)
+	e.Do(t, "POST", "/v1/admin/users", map[string]any{"phone": phoneUS, "phone_verified": true}, gatehousetest.Admin()).Want(http.StatusCreated)
 	known := e.requestCode(t, map[string]any{"phone": phoneUS})
 	unknown := e.requestCode(t, map[string]any{"phone": phoneUS2})
 	sameAnswer(t, "/v1/otp known vs unknown phone", known, unknown)
@@ -428,7 +428,7 @@ func TestSMSPhoneChange(t *testing.T) {
 		var got struct {
 			Phone *string `json:"phone"`
 		}
-		r := e.Do(t, "GET", "/v1/admin/users/"+carl.User.ID, nil, withAdmin()).Want(http.StatusOK)
+		r := e.Do(t, "GET", "/v1/admin/users/"+carl.User.ID, nil, gatehousetest.Admin()).Want(http.StatusOK)
 		if err := json.Unmarshal(r.Body, &got); err != nil || got.Phone == nil || *got.Phone != "" {
 			t.Errorf("Carl after losing the number: %s", r.Body)
 		}
