@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/caarlos0/env/v11"
@@ -131,6 +132,15 @@ type Config struct {
 	// trust their own certificate with it).
 	MailTLS *tls.Config `env:"-"`
 
+	// CheapPasswordHashing hashes new passwords with argon2id at its
+	// cheapest cost (8 KiB, one pass) instead of OWASP's 19 MiB and two
+	// passes. It is for tests, which hash hundreds of passwords and would
+	// otherwise spend most of their time (and memory) in argon2. Such
+	// hashes fall to an offline guess in no time, so Validate refuses the
+	// setting outside dev mode and test binaries, and no environment
+	// variable sets it. Hashes keep their parameters: a server started
+	// without it verifies them and upgrades each at its next sign-in.
+	CheapPasswordHashing bool `env:"-"`
 	// Clock, when set, replaces the system clock (tests).
 	Clock auth.Clock `env:"-"`
 	// Logger, when set, receives every log line instead of one built from
@@ -374,6 +384,12 @@ func (c Config) Validate() error {
 		if !isOrigin(o) {
 			bad("GATEHOUSE_ALLOWED_REDIRECTS", "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+
+	// testing.Testing reports a test binary: a server that embeds
+	// Gatehouse cannot turn weak hashes on by mistake.
+	if c.CheapPasswordHashing && !c.Dev && !testing.Testing() {
+		errs = append(errs, errors.New("CheapPasswordHashing: only for dev mode and tests: its hashes fall to an offline guess"))
 	}
 
 	switch c.LogLevel {

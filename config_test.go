@@ -2,10 +2,8 @@ package gatehouse_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
@@ -529,16 +528,9 @@ func TestDevSecret(t *testing.T) {
 // from the default URL DefaultConfig started with.
 func TestDerivedDefaultsFollowPublicURL(t *testing.T) {
 	t.Parallel()
-	cfg := gatehouse.DefaultConfig()
-	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
-	cfg.Secret = testSecret
-	cfg.PublicURL = "https://auth.example.com"
-	g, err := gatehouse.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	got := g.Config()
+	got := gatehousetest.Start(t, gatehousetest.WithConfig(func(c *gatehouse.Config) {
+		c.PublicURL = "https://auth.example.com"
+	})).Config
 	if fmt.Sprint(got.AllowedRedirects) != "[https://auth.example.com]" || got.MailFrom != "no-reply@auth.example.com" {
 		t.Fatalf("allowed redirects %v, mail from %q; want the public URL's", got.AllowedRedirects, got.MailFrom)
 	}
@@ -548,36 +540,23 @@ func TestDerivedDefaultsFollowPublicURL(t *testing.T) {
 // runs with, not the defaults.
 func TestOpenAPIFollowsConfig(t *testing.T) {
 	t.Parallel()
-	cfg := gatehouse.DefaultConfig()
-	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")
-	cfg.Secret = testSecret
-	cfg.Logger = discardLogger()
-	cfg.OTPMaxAttempts = 3
-	cfg.OTPLength = 8
-	cfg.OTPTTL = 10 * time.Minute
-	cfg.MagicLinkTTL = time.Hour
-	cfg.RefreshGrace = 30 * time.Second
-	cfg.AccessTokenTTL = 5 * time.Minute
-	cfg.SessionTTL = 48 * time.Hour
-	cfg.RefreshTokenTTL = 90 * time.Minute
-	g, err := gatehouse.New(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	rec := httptest.NewRecorder()
-	g.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.json", nil))
-	if rec.Code != http.StatusOK {
-		t.Fatalf("/openapi.json: %d", rec.Code)
-	}
+	s := gatehousetest.Start(t, gatehousetest.WithConfig(func(cfg *gatehouse.Config) {
+		cfg.OTPMaxAttempts = 3
+		cfg.OTPLength = 8
+		cfg.OTPTTL = 10 * time.Minute
+		cfg.MagicLinkTTL = time.Hour
+		cfg.RefreshGrace = 30 * time.Second
+		cfg.AccessTokenTTL = 5 * time.Minute
+		cfg.SessionTTL = 48 * time.Hour
+		cfg.RefreshTokenTTL = 90 * time.Minute
+	}))
 	var doc struct {
 		Paths map[string]map[string]struct {
 			Description string `json:"description"`
 		} `json:"paths"`
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
+	res := s.Do(t, http.MethodGet, "/openapi.json", nil).Want(http.StatusOK)
+	res.Decode(&doc)
 	for _, tc := range []struct{ path, text string }{
 		{"/v1/token", "after 3 wrong codes"},
 		{"/v1/token", "replaying a rotated one more than 30 seconds after its rotation revokes the session"},
@@ -591,7 +570,7 @@ func TestOpenAPIFollowsConfig(t *testing.T) {
 			t.Errorf("POST %s says %q; want it to contain %q", tc.path, d, tc.text)
 		}
 	}
-	if body := rec.Body.String(); strings.Contains(body, "5 wrong codes") || strings.Contains(body, "10 seconds") {
+	if body := string(res.Body); strings.Contains(body, "5 wrong codes") || strings.Contains(body, "10 seconds") {
 		t.Error("the document still quotes a default")
 	}
 }

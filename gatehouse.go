@@ -114,8 +114,12 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	metrics := api.NewMetrics()
+	hashing := password.DefaultParams
+	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
+		hashing = cheapHashing
+	}
 	deps := auth.Deps{
-		Store: g.store, Hasher: password.New(password.DefaultParams, 0), Policy: password.DefaultPolicy,
+		Store: g.store, Hasher: password.New(hashing, 0), Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
@@ -220,6 +224,10 @@ func (g *Gatehouse) background(fn func()) {
 		fn()
 	}()
 }
+
+// cheapHashing is the smallest argon2id cost package password accepts, for
+// Config.CheapPasswordHashing.
+var cheapHashing = password.Params{Memory: 8, Iterations: 1, Parallelism: 1}
 
 // Retention of what Purge deletes: dead challenges, MFA tokens, stale
 // enrolments and ended sessions after a day; delivered messages (admins

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -19,26 +19,11 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
-const testPassword = "correct horse battery staple"
-
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-// eachDB runs fn with a fresh database URL on SQLite and on PostgreSQL
-// (skipped unless GATEHOUSE_TEST_POSTGRES_URL is set).
-func eachDB(t *testing.T, fn func(t *testing.T, dbURL string)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, sqltest.SQLiteURL(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		if os.Getenv(sqltest.PostgresEnv) == "" {
-			t.Skipf("%s is not set", sqltest.PostgresEnv)
-		}
-		fn(t, sqltest.PostgresURL(t))
-	})
-}
 
 func testConfig(dbURL string, clock auth.Clock) gatehouse.Config {
 	cfg := gatehouse.DefaultConfig()
@@ -60,33 +45,14 @@ func newGatehouse(t *testing.T, cfg gatehouse.Config) *gatehouse.Gatehouse {
 	return g
 }
 
-// signIn makes an account and returns an access token for it.
-func signIn(t *testing.T, g *gatehouse.Gatehouse, email string) string {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := g.Auth().SignUp(ctx, auth.SignUpInput{Email: email, Password: testPassword}); err != nil {
-		t.Fatal(err)
-	}
-	c := auth.Client{IP: "192.0.2.1"}
-	p, err := g.Auth().SignInPassword(ctx, auth.Identity{Email: email}, testPassword, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	grant, err := g.Auth().Finish(ctx, p, c, auth.Tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return grant.AccessToken
-}
-
 // TestRequireAuth mounts Gatehouse and a protected handler in one app, as
 // docs/contract.md's "Go" line describes.
 func TestRequireAuth(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, dbURL string) {
-		clock := clocktest.New(time.Now())
-		g := newGatehouse(t, testConfig(dbURL, clock))
-		tok := signIn(t, g, "app@example.com")
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) {
+		s := gatehousetest.Start(t, gatehousetest.WithDB(db))
+		g, clock := s.G, s.Clock
+		tok := s.Account(t, "app@example.com").AccessToken
 
 		var calls int
 		var seen gatehouse.User
@@ -160,8 +126,9 @@ func TestRequireAuth(t *testing.T) {
 // with the session as it is, from the same cached view.
 func TestEmbeddingAppCannotBreakCheck(t *testing.T) {
 	t.Parallel()
-	g := newGatehouse(t, testConfig(sqltest.SQLiteURL(t), clocktest.New(time.Now())))
-	tok := signIn(t, g, "embed@example.com")
+	s := gatehousetest.Start(t)
+	g := s.G
+	tok := s.Account(t, "embed@example.com").AccessToken
 
 	mux := http.NewServeMux()
 	mux.Handle("/", g.Handler())
@@ -249,8 +216,9 @@ func TestNewAnswersEffectiveConfig(t *testing.T) {
 // database and starts on one Migrate brought up to date.
 func TestMigrateThenSkip(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, dbURL string) {
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) {
 		ctx := context.Background()
+		dbURL := db.URL(t)
 		empty := testConfig(dbURL, nil)
 		empty.SkipMigrations = true
 		if g, err := gatehouse.New(ctx, empty); err == nil {
@@ -297,18 +265,12 @@ func TestDevCookies(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("dev=%v %s", tc.dev, tc.publicURL), func(t *testing.T) {
 			t.Parallel()
-			cfg := testConfig(sqltest.SQLiteURL(t), nil)
-			cfg.Dev, cfg.PublicURL = tc.dev, tc.publicURL
-			g := newGatehouse(t, cfg)
-			ctx := context.Background()
-			u, err := g.Auth().SignUp(ctx, auth.SignUpInput{Email: "cookie@example.com"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cookie, _, err := g.Auth().BrowserSession(ctx, u, auth.Client{}, []string{auth.MethodOTP})
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := gatehousetest.Start(t, gatehousetest.WithConfig(func(c *gatehouse.Config) {
+				c.Dev, c.PublicURL = tc.dev, tc.publicURL
+			}))
+			g := s.G
+			s.SignUp(t, "cookie@example.com", "")
+			cookie, _ := s.Session(t, "cookie@example.com", auth.Client{}, auth.MethodOTP)
 			req := httptest.NewRequest("POST", "/v1/logout", nil)
 			req.AddCookie(&http.Cookie{Name: g.Config().SessionCookieName, Value: cookie})
 			rec := httptest.NewRecorder()
@@ -363,5 +325,37 @@ func TestNewLogger(t *testing.T) {
 		if isJSON != tc.json {
 			t.Errorf("%+v: JSON=%v: %s", tc, isJSON, b)
 		}
+	}
+}
+
+// TestCheapPasswordHashing: the environment cannot turn cheap hashing on,
+// and a server started without it signs in an account whose password was
+// hashed cheaply (hashes carry their parameters), re-hashing it at the
+// production cost.
+func TestCheapPasswordHashing(t *testing.T) {
+	t.Parallel()
+	if f, ok := reflect.TypeFor[gatehouse.Config]().FieldByName("CheapPasswordHashing"); !ok || f.Tag.Get("env") != "-" {
+		t.Fatalf("CheapPasswordHashing has env tag %q, want none (\"-\")", f.Tag.Get("env"))
+	}
+	ctx := context.Background()
+	cheap := gatehousetest.Start(t)
+	cheap.SignUp(t, "cheap@example.com", gatehousetest.Password)
+	hash := func(s *gatehousetest.Server) string {
+		t.Helper()
+		u, err := s.G.Auth().AdminUserByEmail(ctx, "cheap@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.PasswordHash
+	}
+	if h := hash(cheap); !strings.Contains(h, "m=8,t=1,p=1") {
+		t.Fatalf("a cheap hash %q", h)
+	}
+	cheap.Close(t)
+
+	full := gatehousetest.Start(t, gatehousetest.WithDatabaseURL(cheap.Config.DatabaseURL), gatehousetest.RealHashing())
+	full.SignIn(t, "cheap@example.com", gatehousetest.Password)
+	if h := hash(full); !strings.Contains(h, "m=19456,t=2,p=1") {
+		t.Errorf("after a sign-in at the production cost the hash is %q", h)
 	}
 }

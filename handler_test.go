@@ -2,12 +2,12 @@ package gatehouse_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 )
 
 // TestFrontDoor: the root sends /v1, /.well-known and the operational
@@ -16,11 +16,9 @@ import (
 // route) is on every answer, each refusal in its surface's terms.
 func TestFrontDoor(t *testing.T) {
 	t.Parallel()
-	cfg := testConfig(sqltest.SQLiteURL(t), nil)
-	cfg.CORSOrigins = []string{"https://app.example.test"}
-	g := newGatehouse(t, cfg)
-	srv := httptest.NewServer(g)
-	defer srv.Close()
+	srv := gatehousetest.Start(t, gatehousetest.WithConfig(func(c *gatehouse.Config) {
+		c.CORSOrigins = []string{"https://app.example.test"}
+	}))
 
 	const problem, page, jsonType = "application/problem+json", "text/html; charset=utf-8", "application/json"
 	for _, tc := range []struct {
@@ -58,7 +56,7 @@ func TestFrontDoor(t *testing.T) {
 		for k, vs := range tc.header {
 			req.Header[k] = vs
 		}
-		res, err := srv.Client().Do(req)
+		res, err := srv.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

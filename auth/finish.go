@@ -128,7 +128,7 @@ func (s *Service) finish(ctx context.Context, p *Proof, c Client, ch Channel) (*
 	if !ch.cookie {
 		return s.startSession(ctx, u, c, p.methods)
 	}
-	cookie, sess, err := s.BrowserSession(ctx, u, c, p.methods)
+	cookie, sess, err := s.browserSession(ctx, u, c, p.methods)
 	if err != nil {
 		return nil, err
 	}
@@ -185,11 +185,11 @@ func (s *Service) newSession(u *User, c Client, amr []string) *Session {
 	return sess
 }
 
-// BrowserSession starts a cookie session for u with methods amr, which
+// browserSession starts a cookie session for u with methods amr, which
 // the caller vouches for, and returns the cookie value (stored only as a
-// hash). Finish uses it for the Cookie channel; tests and tools use it to
-// start a session without a sign-in.
-func (s *Service) BrowserSession(ctx context.Context, u *User, c Client, amr []string) (cookie string, sess *Session, err error) {
+// hash). Only Finish uses it, for the Cookie channel: exported, it would
+// let any caller start a session that nothing proved.
+func (s *Service) browserSession(ctx context.Context, u *User, c Client, amr []string) (cookie string, sess *Session, err error) {
 	if u.Disabled() {
 		return "", nil, errDisabled
 	}

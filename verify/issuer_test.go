@@ -1,38 +1,28 @@
 package verify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/verify"
 )
 
-const (
-	testSecret   = "verify-test-secret-0123456789-abcdef"
-	testPassword = "correct horse battery staple"
-)
-
-// issuer is a real Gatehouse served over HTTP, whose requests for its JWKS
-// and check endpoint are counted.
+// issuer is a real Gatehouse served over HTTP (gatehousetest.Server) on
+// its own URL, whose requests for its JWKS and check endpoint are counted.
+// Its clock stands still until the test moves it.
 type issuer struct {
+	*gatehousetest.Server
 	t     *testing.T
 	url   string
-	dbURL string
 	clock *clocktest.Clock
-	g     *gatehouse.Gatehouse
 
 	jwksHits  atomic.Int64
 	checkHits atomic.Int64
@@ -43,111 +33,60 @@ type issuer struct {
 }
 
 // newIssuer starts a Gatehouse on a new SQLite database whose public URL
-// is its own test server. Its clock stands still until the test moves it.
+// is its own test server.
 func newIssuer(t *testing.T) *issuer {
 	t.Helper()
-	is := &issuer{t: t, clock: clocktest.New(time.Now().Truncate(time.Second)), dbURL: "sqlite:" + filepath.Join(t.TempDir(), "gatehouse.db")}
-	var g atomic.Pointer[gatehouse.Gatehouse]
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/.well-known/jwks.json":
-			is.jwksHits.Add(1)
-			if is.jwksDown.Load() {
-				http.Error(w, "down", http.StatusInternalServerError)
-				return
+	is := &issuer{t: t}
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			switch r.URL.Path {
+			case "/.well-known/jwks.json":
+				is.jwksHits.Add(1)
+				if is.jwksDown.Load() {
+					http.Error(w, "down", http.StatusInternalServerError)
+					return
+				}
+			case "/v1/check":
+				is.checkHits.Add(1)
+				if is.checkDown.Load() {
+					http.Error(w, "down", http.StatusInternalServerError)
+					return
+				}
 			}
-		case "/v1/check":
-			is.checkHits.Add(1)
-			if is.checkDown.Load() {
-				http.Error(w, "down", http.StatusInternalServerError)
-				return
-			}
-		}
-		g.Load().ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	is.url = srv.URL
-	is.g = is.open(context.Background())
-	g.Store(is.g)
+			next.ServeHTTP(w, r)
+		})
+	}
+	is.Server = gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithMiddleware(count),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) { c.NoDelivery = true }))
+	is.url, is.clock = is.URL, is.Clock
 	return is
 }
 
-// open starts a Gatehouse on the issuer's database, as the server or as a
-// second process such as `gatehouse keys rotate` does.
-func (is *issuer) open(ctx context.Context) *gatehouse.Gatehouse {
-	is.t.Helper()
-	cfg := gatehouse.DefaultConfig()
-	cfg.DatabaseURL = is.dbURL
-	cfg.Secret = testSecret
-	cfg.PublicURL = is.url
-	cfg.Clock = is.clock
-	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.NoDelivery = true
-	g, err := gatehouse.New(ctx, cfg)
-	if err != nil {
-		is.t.Fatalf("gatehouse.New: %v", err)
-	}
-	is.t.Cleanup(func() { g.Close() })
-	return g
-}
-
 // call sends a JSON request and decodes a JSON answer into out (when not
-// nil); it answers the status.
+// nil); it returns the status.
 func (is *issuer) call(method, path, bearer string, in, out any) int {
 	is.t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			is.t.Fatal(err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, is.url+path, body)
-	if err != nil {
-		is.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
+	var opts []gatehousetest.RequestOption
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		opts = append(opts, gatehousetest.Bearer(bearer))
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		is.t.Fatal(err)
-	}
-	defer res.Body.Close()
+	r := is.Do(is.t, method, path, in, opts...)
 	if out != nil {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			is.t.Fatalf("%s %s: %d, decode: %v", method, path, res.StatusCode, err)
-		}
+		r.Decode(out)
 	}
-	return res.StatusCode
+	return r.Status
 }
 
-// signUp makes an account for email and answers its id.
+// signUp makes an account for email and returns its id.
 func (is *issuer) signUp(email string) string {
 	is.t.Helper()
-	var out struct {
-		User struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	if st := is.call("POST", "/v1/signup", "", map[string]string{"email": email, "password": testPassword}, &out); st != http.StatusCreated {
-		is.t.Fatalf("signup %s: %d", email, st)
-	}
-	return out.User.ID
+	return is.SignUp(is.t, email, gatehousetest.Password).ID
 }
 
-// signIn answers a new access token for email (a new session each time).
+// signIn returns a new access token for email (a new session each time).
 func (is *issuer) signIn(email string) string {
 	is.t.Helper()
-	var out struct {
-		AccessToken string `json:"access_token"`
-	}
-	if st := is.call("POST", "/v1/token", "", map[string]string{"grant_type": "password", "email": email, "password": testPassword}, &out); st != http.StatusOK || out.AccessToken == "" {
-		is.t.Fatalf("sign in %s: %d", email, st)
-	}
-	return out.AccessToken
+	return is.SignIn(is.t, email, gatehousetest.Password).AccessToken
 }
 
 // logout ends tok's session.
@@ -158,7 +97,7 @@ func (is *issuer) logout(tok string) {
 	}
 }
 
-// verifier answers a Verifier of the issuer that runs on its clock.
+// verifier returns a Verifier of the issuer that runs on its clock.
 func (is *issuer) verifier(opts ...verify.Option) *verify.Verifier {
 	is.t.Helper()
 	v, err := verify.New(context.Background(), is.url, append([]verify.Option{verify.WithClock(is.clock.Now)}, opts...)...)
@@ -168,7 +107,7 @@ func (is *issuer) verifier(opts ...verify.Option) *verify.Verifier {
 	return v
 }
 
-// header answers the decoded JOSE header of tok.
+// header returns the decoded JOSE header of tok.
 func header(t *testing.T, tok string) map[string]any {
 	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])

@@ -70,7 +70,7 @@ func TestRotationWithoutRestart(t *testing.T) {
 		t.Fatalf("before rotation: %v", err)
 	}
 
-	newKid, err := is.open(ctx).Keys().Rotate(ctx)
+	newKid, err := is.Reopen(t).Keys().Rotate(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

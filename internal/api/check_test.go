@@ -17,52 +17,51 @@ type checkJSON struct {
 
 func TestCheck(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "hedy@example.com")
 		cookie := e.browserSession(t, "hedy@example.com")
 
 		t.Run("bearer", func(t *testing.T) {
 			t.Parallel()
-			r := e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+			r := e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)
 			var body checkJSON
-			r.strict(&body)
-			if r.header.Get("X-Auth-User-Id") != tok.User.ID || r.header.Get("X-Auth-Email") != "hedy@example.com" {
-				t.Errorf("headers %v", r.header)
+			r.Strict(&body)
+			if r.Header.Get("X-Auth-User-Id") != tok.User.ID || r.Header.Get("X-Auth-Email") != "hedy@example.com" {
+				t.Errorf("headers %v", r.Header)
 			}
 			if body.User.ID != tok.User.ID || body.User.Email != "hedy@example.com" || !body.User.HasPassword {
 				t.Errorf("user %+v", body.User)
 			}
-			if body.Session.ID == "" || body.Session.ID != r.header.Get("X-Auth-Session-Id") || body.Session.UserID != tok.User.ID ||
+			if body.Session.ID == "" || body.Session.ID != r.Header.Get("X-Auth-Session-Id") || body.Session.UserID != tok.User.ID ||
 				!body.Session.Current || body.Session.Browser {
-				t.Errorf("session %+v, X-Auth-Session-Id %q", body.Session, r.header.Get("X-Auth-Session-Id"))
+				t.Errorf("session %+v, X-Auth-Session-Id %q", body.Session, r.Header.Get("X-Auth-Session-Id"))
 			}
-			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 				t.Errorf("Content-Type %q", ct)
 			}
-			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control %q, want no-store", cc)
 			}
 			// The scheme is case-insensitive; the session id matches the
 			// token's sid claim.
-			r2 := e.check(t, header("Authorization", "bearer "+tok.AccessToken)).want(http.StatusOK)
+			r2 := e.check(t, header("Authorization", "bearer "+tok.AccessToken)).Want(http.StatusOK)
 			claims := unverifiedClaims(t, tok.AccessToken)
-			if r2.header.Get("X-Auth-Session-Id") != claims["sid"] || claims["sub"] != tok.User.ID {
-				t.Errorf("session %q, claims %v", r2.header.Get("X-Auth-Session-Id"), claims)
+			if r2.Header.Get("X-Auth-Session-Id") != claims["sid"] || claims["sub"] != tok.User.ID {
+				t.Errorf("session %q, claims %v", r2.Header.Get("X-Auth-Session-Id"), claims)
 			}
 		})
 
 		t.Run("cookie", func(t *testing.T) {
 			t.Parallel()
-			r := e.check(t, e.cookie(cookie)).want(http.StatusOK)
+			r := e.check(t, e.cookie(cookie)).Want(http.StatusOK)
 			var body checkJSON
-			r.strict(&body)
-			if r.header.Get("X-Auth-User-Id") != tok.User.ID || r.header.Get("X-Auth-Email") != "hedy@example.com" ||
-				r.header.Get("X-Auth-Session-Id") != body.Session.ID || !body.Session.Browser || body.Session.UserAgent != "test-browser" {
-				t.Errorf("headers %v, body %s", r.header, r.body)
+			r.Strict(&body)
+			if r.Header.Get("X-Auth-User-Id") != tok.User.ID || r.Header.Get("X-Auth-Email") != "hedy@example.com" ||
+				r.Header.Get("X-Auth-Session-Id") != body.Session.ID || !body.Session.Browser || body.Session.UserAgent != "test-browser" {
+				t.Errorf("headers %v, body %s", r.Header, r.Body)
 			}
 			// A cookie with another name is not the session cookie.
-			e.check(t, header("Cookie", "other="+cookie)).wantProblem(http.StatusUnauthorized, "unauthorized")
+			e.check(t, header("Cookie", "other="+cookie)).WantProblem(http.StatusUnauthorized, "unauthorized")
 		})
 
 		t.Run("rejected", func(t *testing.T) {
@@ -79,12 +78,12 @@ func TestCheck(t *testing.T) {
 				"token as cookie": e.cookie(tok.AccessToken),
 			} {
 				r := e.check(t, opt)
-				r.wantProblem(http.StatusUnauthorized, "unauthorized")
-				if r.header.Get("X-Auth-User-Id") != "" || r.header.Get("X-Auth-Session-Id") != "" {
-					t.Errorf("%s: identity headers on a 401: %v", name, r.header)
+				r.WantProblem(http.StatusUnauthorized, "unauthorized")
+				if r.Header.Get("X-Auth-User-Id") != "" || r.Header.Get("X-Auth-Session-Id") != "" {
+					t.Errorf("%s: identity headers on a 401: %v", name, r.Header)
 				}
-				if !strings.HasPrefix(r.header.Get("Www-Authenticate"), "Bearer") {
-					t.Errorf("%s: WWW-Authenticate %q", name, r.header.Get("Www-Authenticate"))
+				if !strings.HasPrefix(r.Header.Get("Www-Authenticate"), "Bearer") {
+					t.Errorf("%s: WWW-Authenticate %q", name, r.Header.Get("Www-Authenticate"))
 				}
 			}
 		})
@@ -93,29 +92,28 @@ func TestCheck(t *testing.T) {
 
 func TestCheckExpiry(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "kat@example.com")
 		cookie := e.browserSession(t, "kat@example.com")
 
 		e.clock.Advance(15*time.Minute - time.Second)
-		e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+		e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)
 		e.clock.Advance(time.Second)
-		e.check(t, bearer(tok.AccessToken)).wantProblem(http.StatusUnauthorized, "token_expired")
+		e.check(t, bearer(tok.AccessToken)).WantProblem(http.StatusUnauthorized, "token_expired")
 		// The refresh token still works, and answers a fresh access token.
 		var fresh tokensJSON
-		e.refresh(t, tok.RefreshToken).want(http.StatusOK).decode(&fresh)
-		e.check(t, bearer(fresh.AccessToken)).want(http.StatusOK)
+		e.refresh(t, tok.RefreshToken).Want(http.StatusOK).Decode(&fresh)
+		e.check(t, bearer(fresh.AccessToken)).Want(http.StatusOK)
 
 		// A cookie session slides: used within the idle timeout it lives on.
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
 		e.clock.Advance(e.cfg.SessionTTL - time.Minute)
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
 		e.clock.Advance(e.cfg.SessionTTL - time.Minute)
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
 		// Unused for longer than the idle timeout, it ends.
 		e.clock.Advance(e.cfg.SessionTTL + time.Minute)
-		e.check(t, e.cookie(cookie)).wantProblem(http.StatusUnauthorized, "token_expired")
+		e.check(t, e.cookie(cookie)).WantProblem(http.StatusUnauthorized, "token_expired")
 	})
 }
 
@@ -123,55 +121,53 @@ func TestCheckExpiry(t *testing.T) {
 // effect at /v1/check at once, although /v1/check caches what it saw.
 func TestCheckRevocation(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.signUp(t, "ida@example.com", testPassword)
 		signIn := func() tokensJSON {
 			tok := e.signIn(t, "ida@example.com", testPassword)
-			e.check(t, bearer(tok.AccessToken)).want(http.StatusOK) // now cached
+			e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK) // now cached
 			return tok
 		}
 
 		logout := signIn()
-		e.do(t, "POST", "/v1/logout", nil, bearer(logout.AccessToken)).want(http.StatusNoContent)
-		e.check(t, bearer(logout.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.do(t, "POST", "/v1/logout", nil, bearer(logout.AccessToken)).Want(http.StatusNoContent)
+		e.check(t, bearer(logout.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
 
 		cookie := e.browserSession(t, "ida@example.com")
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
-		e.do(t, "POST", "/v1/logout", nil, e.cookie(cookie)).want(http.StatusNoContent)
-		e.check(t, e.cookie(cookie)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
+		e.do(t, "POST", "/v1/logout", nil, e.cookie(cookie)).Want(http.StatusNoContent)
+		e.check(t, e.cookie(cookie)).WantProblem(http.StatusUnauthorized, "token_revoked")
 
 		adminRevoked := signIn()
 		cookie = e.browserSession(t, "ida@example.com")
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
-		e.do(t, "DELETE", "/v1/admin/users/"+adminRevoked.User.ID+"/sessions", nil, adminKey()).want(http.StatusNoContent)
-		e.check(t, bearer(adminRevoked.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
-		e.check(t, e.cookie(cookie)).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
+		e.do(t, "DELETE", "/v1/admin/users/"+adminRevoked.User.ID+"/sessions", nil, adminKey()).Want(http.StatusNoContent)
+		e.check(t, bearer(adminRevoked.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, e.cookie(cookie)).WantProblem(http.StatusUnauthorized, "token_revoked")
 
 		disabled := signIn()
 		cookie = e.browserSession(t, "ida@example.com")
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
-		e.do(t, "PATCH", "/v1/admin/users/"+disabled.User.ID, map[string]bool{"disabled": true}, adminKey()).want(http.StatusOK)
-		e.check(t, bearer(disabled.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
-		e.check(t, e.cookie(cookie)).wantProblem(http.StatusUnauthorized, "token_revoked")
-		e.refresh(t, disabled.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
+		e.do(t, "PATCH", "/v1/admin/users/"+disabled.User.ID, map[string]bool{"disabled": true}, adminKey()).Want(http.StatusOK)
+		e.check(t, bearer(disabled.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, e.cookie(cookie)).WantProblem(http.StatusUnauthorized, "token_revoked")
+		e.refresh(t, disabled.RefreshToken).WantProblem(http.StatusUnauthorized, "token_revoked")
 	})
 }
 
 func TestWellKnown(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "jwks@example.com")
 
-		r := e.do(t, "GET", "/.well-known/jwks.json", nil).want(http.StatusOK)
-		if ct := r.header.Get("Content-Type"); ct != "application/jwk-set+json" {
+		r := e.do(t, "GET", "/.well-known/jwks.json", nil).Want(http.StatusOK)
+		if ct := r.Header.Get("Content-Type"); ct != "application/jwk-set+json" {
 			t.Errorf("Content-Type %q", ct)
 		}
 		var set jose.JSONWebKeySet
-		r.decode(&set)
+		r.Decode(&set)
 		if len(set.Keys) != 1 {
-			t.Fatalf("%d keys, want 1: %s", len(set.Keys), r.body)
+			t.Fatalf("%d keys, want 1: %s", len(set.Keys), r.Body)
 		}
 		for _, k := range set.Keys {
 			if !k.IsPublic() || k.KeyID == "" || k.Algorithm != "EdDSA" || k.Use != "sig" {
@@ -179,8 +175,8 @@ func TestWellKnown(t *testing.T) {
 			}
 		}
 		for _, private := range []string{`"d"`, `"p"`, `"q"`} {
-			if strings.Contains(string(r.body), private+":") {
-				t.Errorf("the JWKS holds private member %s: %s", private, r.body)
+			if strings.Contains(string(r.Body), private+":") {
+				t.Errorf("the JWKS holds private member %s: %s", private, r.Body)
 			}
 		}
 
@@ -223,13 +219,13 @@ func TestWellKnown(t *testing.T) {
 		}
 
 		var oidc map[string]any
-		r = e.do(t, "GET", "/.well-known/openid-configuration", nil).want(http.StatusOK)
-		r.decode(&oidc)
+		r = e.do(t, "GET", "/.well-known/openid-configuration", nil).Want(http.StatusOK)
+		r.Decode(&oidc)
 		if oidc["issuer"] != testIssuer || oidc["jwks_uri"] != testIssuer+"/.well-known/jwks.json" || oidc["token_endpoint"] != testIssuer+"/v1/token" {
-			t.Errorf("openid-configuration %s", r.body)
+			t.Errorf("openid-configuration %s", r.Body)
 		}
-		if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
-			t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 		}
 	})
 }

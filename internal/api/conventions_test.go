@@ -44,8 +44,8 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
 			t.Parallel()
 			r := e.do(t, tc.method, tc.path, nil, adminKey())
-			r.wantProblem(tc.status, tc.code)
-			if got := r.header.Get("Allow"); got != tc.allow {
+			r.WantProblem(tc.status, tc.code)
+			if got := r.Header.Get("Allow"); got != tc.allow {
 				t.Errorf("Allow %q, want %q", got, tc.allow)
 			}
 		})
@@ -56,8 +56,7 @@ func TestNotFoundAndMethodNotAllowed(t *testing.T) {
 // reads one: the answer is always a 400 problem, never a 5xx.
 func TestBodyDecoding(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.passwordlessUser(t, "body@example.com")
 		cookie := e.browserSession(t, "body@example.com")
 		routes := []struct {
@@ -90,9 +89,9 @@ func TestBodyDecoding(t *testing.T) {
 					{"trailing garbage", `{} x`, ""},
 					{"nul", "\x00", ""},
 				} {
-					p := do(tc.body).wantProblem(http.StatusBadRequest, "invalid_request")
-					if tc.field != "" && !p.hasField(tc.field) {
-						t.Errorf("%s: errors name %q, want %q", tc.name, p.fields(), tc.field)
+					p := do(tc.body).WantProblem(http.StatusBadRequest, "invalid_request")
+					if tc.field != "" && !p.HasField(tc.field) {
+						t.Errorf("%s: errors name %q, want %q", tc.name, p.Fields(), tc.field)
 					}
 					if len(p.Errors) == 0 {
 						t.Errorf("%s: a 400 without errors: %+v", tc.name, p)
@@ -101,42 +100,42 @@ func TestBodyDecoding(t *testing.T) {
 				// No body at all: only logout may do without one.
 				if rt.path == "/v1/logout" {
 					throwaway := e.browserSession(t, "body@example.com")
-					e.do(t, rt.method, rt.path, "", e.cookie(throwaway)).want(http.StatusNoContent)
+					e.do(t, rt.method, rt.path, "", e.cookie(throwaway)).Want(http.StatusNoContent)
 				} else {
-					do("").wantProblem(http.StatusBadRequest, "invalid_request")
+					do("").WantProblem(http.StatusBadRequest, "invalid_request")
 				}
 				// Wrong types name the field.
 				for field, body := range wrongTypes[rt.path[:min(len(rt.path), 16)]] {
-					p := do(body).wantProblem(http.StatusBadRequest, "invalid_request")
-					if !p.hasField(field) {
-						t.Errorf("wrong type %s: errors name %q, want %q", body, p.fields(), field)
+					p := do(body).WantProblem(http.StatusBadRequest, "invalid_request")
+					if !p.HasField(field) {
+						t.Errorf("wrong type %s: errors name %q, want %q", body, p.Fields(), field)
 					}
 				}
 
 				// Over 64 KiB: 400, whatever the body holds.
 				big := pad(rt.valid, api.MaxBodyBytes+1)
-				p := do(big).wantProblem(http.StatusBadRequest, "invalid_request")
-				if !p.hasField("body") {
-					t.Errorf("oversized body: errors name %q, want body", p.fields())
+				p := do(big).WantProblem(http.StatusBadRequest, "invalid_request")
+				if !p.HasField("body") {
+					t.Errorf("oversized body: errors name %q, want body", p.Fields())
 				}
-				do(pad(`{"x":1}`, 10<<20)).wantProblem(http.StatusBadRequest, "invalid_request")
+				do(pad(`{"x":1}`, 10<<20)).WantProblem(http.StatusBadRequest, "invalid_request")
 				// Exactly 64 KiB is not over the limit: the body is read and
 				// judged on what it says.
 				r := do(pad(rt.valid, api.MaxBodyBytes))
-				if r.status >= 500 {
-					t.Fatalf("a body of 64 KiB: %d %s", r.status, r.body)
+				if r.Status >= 500 {
+					t.Fatalf("a body of 64 KiB: %d %s", r.Status, r.Body)
 				}
 				var p64 problem
-				if r.status == http.StatusBadRequest {
-					r.decode(&p64)
+				if r.Status == http.StatusBadRequest {
+					r.Decode(&p64)
 				}
-				if p64.hasField("body") {
-					t.Errorf("a body of exactly 64 KiB was refused as too large: %s", r.body)
+				if p64.HasField("body") {
+					t.Errorf("a body of exactly 64 KiB was refused as too large: %s", r.Body)
 				}
 			})
 		}
 		// The session survived all of that.
-		e.check(t, e.cookie(cookie)).want(http.StatusOK)
+		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
 	})
 }
 
@@ -184,26 +183,26 @@ func TestCrossSiteRequests(t *testing.T) {
 		{"admin", "PATCH", "/v1/admin/users/x", map[string]bool{"disabled": true}, []reqOpt{crossSite, adminKey()}},
 	} {
 		t.Run("refused "+tc.name, func(t *testing.T) {
-			e.do(t, tc.method, tc.path, tc.body, tc.opts...).wantProblem(http.StatusForbidden, "forbidden")
+			e.do(t, tc.method, tc.path, tc.body, tc.opts...).WantProblem(http.StatusForbidden, "forbidden")
 		})
 	}
 	// Nothing changed.
 	var u userJSON
-	e.do(t, "GET", "/v1/user", nil, e.cookie(cookie)).want(http.StatusOK).decode(&u)
+	e.do(t, "GET", "/v1/user", nil, e.cookie(cookie)).Want(http.StatusOK).Decode(&u)
 	if u.Name != "" {
 		t.Errorf("a refused request renamed the user to %q", u.Name)
 	}
-	e.do(t, "GET", "/v1/admin/users?query=evil", nil, adminKey()).want(http.StatusOK)
+	e.do(t, "GET", "/v1/admin/users?query=evil", nil, adminKey()).Want(http.StatusOK)
 
 	// Allowed: a trusted origin, same-origin requests, requests that are
 	// not from a browser, and safe methods.
-	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Trusted"}, crossSite, origin("https://app.example.com"), e.cookie(cookie)).want(http.StatusOK)
-	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Same"}, header("Sec-Fetch-Site", "same-origin"), e.cookie(cookie)).want(http.StatusOK)
-	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Typed"}, header("Sec-Fetch-Site", "none"), e.cookie(cookie)).want(http.StatusOK)
-	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Curl"}, e.cookie(cookie)).want(http.StatusOK)
-	e.do(t, "GET", "/v1/user", nil, crossSite, e.cookie(cookie)).want(http.StatusOK)
-	e.check(t, crossSite, origin("https://evil.example.com"), e.cookie(cookie)).want(http.StatusOK)
-	e.do(t, "POST", "/v1/signup", map[string]string{"email": "fromapp@example.com"}, crossSite, origin("https://app.example.com")).want(http.StatusCreated)
+	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Trusted"}, crossSite, origin("https://app.example.com"), e.cookie(cookie)).Want(http.StatusOK)
+	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Same"}, header("Sec-Fetch-Site", "same-origin"), e.cookie(cookie)).Want(http.StatusOK)
+	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Typed"}, header("Sec-Fetch-Site", "none"), e.cookie(cookie)).Want(http.StatusOK)
+	e.do(t, "PATCH", "/v1/user", map[string]string{"name": "Curl"}, e.cookie(cookie)).Want(http.StatusOK)
+	e.do(t, "GET", "/v1/user", nil, crossSite, e.cookie(cookie)).Want(http.StatusOK)
+	e.check(t, crossSite, origin("https://evil.example.com"), e.cookie(cookie)).Want(http.StatusOK)
+	e.do(t, "POST", "/v1/signup", map[string]string{"email": "fromapp@example.com"}, crossSite, origin("https://app.example.com")).Want(http.StatusCreated)
 }
 
 var generatedID = regexp.MustCompile(`^[0-9a-f]{16}$`)
@@ -231,7 +230,7 @@ func TestRequestID(t *testing.T) {
 				opts = append(opts, header("X-Request-Id", tc.sent))
 			}
 			for _, path := range []string{"/healthz", "/v1/nothing", "/v1/check"} {
-				got := e.do(t, "GET", path, nil, opts...).header.Get("X-Request-Id")
+				got := e.do(t, "GET", path, nil, opts...).Header.Get("X-Request-Id")
 				if tc.echoed && got != tc.sent {
 					t.Errorf("%s: X-Request-Id %q, want %q echoed", path, got, tc.sent)
 				}
@@ -242,8 +241,8 @@ func TestRequestID(t *testing.T) {
 		})
 	}
 	// Generated ones differ, and the log line carries the id.
-	a := e.do(t, "GET", "/healthz", nil).header.Get("X-Request-Id")
-	b := e.do(t, "GET", "/healthz", nil).header.Get("X-Request-Id")
+	a := e.do(t, "GET", "/healthz", nil).Header.Get("X-Request-Id")
+	b := e.do(t, "GET", "/healthz", nil).Header.Get("X-Request-Id")
 	if a == b {
 		t.Errorf("two requests got the same id %q", a)
 	}
@@ -261,8 +260,7 @@ func TestRequestID(t *testing.T) {
 // found, a bad search or cursor is a 400 naming the parameter.
 func TestPathAndQueryText(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.passwordlessUser(t, "text@example.com")
 		cookie := e.browserSession(t, "text@example.com")
 		for _, bad := range []string{"%00", "a%00b", "%FF", "%C3%28"} {
@@ -282,9 +280,9 @@ func TestPathAndQueryText(t *testing.T) {
 				{"GET", "/v1/admin/sessions?user_id=" + bad, adminKey(), nil, 404, "not_found", ""},
 				{"DELETE", "/v1/sessions/" + bad, e.cookie(cookie), nil, 404, "not_found", ""},
 			} {
-				p := e.do(t, tc.method, tc.path, tc.body, tc.auth).wantProblem(tc.status, tc.code)
-				if tc.field != "" && !p.hasField(tc.field) {
-					t.Errorf("%s %s: errors name %q, want %q", tc.method, tc.path, p.fields(), tc.field)
+				p := e.do(t, tc.method, tc.path, tc.body, tc.auth).WantProblem(tc.status, tc.code)
+				if tc.field != "" && !p.HasField(tc.field) {
+					t.Errorf("%s %s: errors name %q, want %q", tc.method, tc.path, p.Fields(), tc.field)
 				}
 			}
 		}

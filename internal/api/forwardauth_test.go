@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +12,7 @@ import (
 )
 
 func withoutForwardAuthRedirect() option {
-	return func(c *gatehouse.Config) { c.ForwardAuthRedirect = false }
+	return withConfig(func(c *gatehouse.Config) { c.ForwardAuthRedirect = false })
 }
 
 // forwardCheck asks /v1/check as a forward-auth proxy does, without
@@ -21,27 +20,7 @@ func withoutForwardAuthRedirect() option {
 // resolve).
 func (e *env) forwardCheck(t testing.TB, opts ...reqOpt) *response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range opts {
-		o(req)
-	}
-	c := &http.Client{
-		Transport:     e.srv.Client().Transport,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &response{t: t, status: res.StatusCode, header: res.Header, body: b, req: "GET /v1/check"}
+	return e.do(t, http.MethodGet, "/v1/check", nil, opts...)
 }
 
 // What browsers send when they navigate, and what each proxy adds.
@@ -69,16 +48,16 @@ func opts(o ...reqOpt) []reqOpt { return o }
 // no cookie, and identity headers only on a 200.
 func wantCheckBasics(t *testing.T, name string, r *response) {
 	t.Helper()
-	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("%s: Cache-Control %q, want no-store", name, cc)
 	}
-	if sc := r.header.Values("Set-Cookie"); len(sc) > 0 {
+	if sc := r.Header.Values("Set-Cookie"); len(sc) > 0 {
 		t.Errorf("%s: the check set a cookie: %q", name, sc)
 	}
-	if r.status != http.StatusOK {
+	if r.Status != http.StatusOK {
 		for _, h := range []string{"X-Auth-User-Id", "X-Auth-Email", "X-Auth-Session-Id"} {
-			if v := r.header.Values(h); len(v) > 0 {
-				t.Errorf("%s: %s %q on a %d", name, h, v, r.status)
+			if v := r.Header.Values(h); len(v) > 0 {
+				t.Errorf("%s: %s %q on a %d", name, h, v, r.Status)
 			}
 		}
 	}
@@ -91,15 +70,15 @@ func wantSignIn(t *testing.T, name string, r *response, status int, code, locati
 	wantCheckBasics(t, name, r)
 	switch status {
 	case http.StatusFound:
-		if r.status != http.StatusFound {
-			t.Errorf("%s: status %d, want 302; body %s", name, r.status, r.body)
-		} else if len(r.body) != 0 {
-			t.Errorf("%s: a 302 with a body: %s", name, r.body)
+		if r.Status != http.StatusFound {
+			t.Errorf("%s: status %d, want 302; body %s", name, r.Status, r.Body)
+		} else if len(r.Body) != 0 {
+			t.Errorf("%s: a 302 with a body: %s", name, r.Body)
 		}
 	default:
-		r.wantProblem(status, code)
+		r.WantProblem(status, code)
 	}
-	if got := r.header.Get("Location"); got != location {
+	if got := r.Header.Get("Location"); got != location {
 		t.Errorf("%s: Location %q, want %q", name, got, location)
 	}
 }
@@ -175,8 +154,7 @@ func TestForwardAuthRedirect(t *testing.T) {
 // looks like; an ended one sends the browser to sign in again.
 func TestForwardAuthSession(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.signUp(t, "fa@example.com", testPassword)
 		nav := traefik("https", "app.example.test", "/inbox")
 		const login = testIssuer + "/login?redirect_to=https%3A%2F%2Fapp.example.test%2Finbox"
@@ -188,23 +166,23 @@ func TestForwardAuthSession(t *testing.T) {
 			"cookie, nginx":   opts(browser(), nginx("https://app.example.test/n"), e.cookie(cookie)),
 			"cookie, JSON":    opts(header("Accept", "application/json"), nav, e.cookie(cookie)),
 		} {
-			r := e.forwardCheck(t, o...).want(http.StatusOK)
+			r := e.forwardCheck(t, o...).Want(http.StatusOK)
 			wantCheckBasics(t, name, r)
-			if r.header.Get("X-Auth-User-Id") != u.ID || r.header.Get("X-Auth-Email") != "fa@example.com" || r.header.Get("X-Auth-Session-Id") == "" {
-				t.Errorf("%s: headers %v", name, r.header)
+			if r.Header.Get("X-Auth-User-Id") != u.ID || r.Header.Get("X-Auth-Email") != "fa@example.com" || r.Header.Get("X-Auth-Session-Id") == "" {
+				t.Errorf("%s: headers %v", name, r.Header)
 			}
-			if loc := r.header.Values("Location"); len(loc) > 0 {
+			if loc := r.Header.Values("Location"); len(loc) > 0 {
 				t.Errorf("%s: Location %q on a 200", name, loc)
 			}
 		}
 		// The session slides on the server; still no cookie is set.
 		e.clock.Advance(2 * time.Hour)
-		wantCheckBasics(t, "slid", e.forwardCheck(t, browser(), nav, e.cookie(cookie)).want(http.StatusOK))
+		wantCheckBasics(t, "slid", e.forwardCheck(t, browser(), nav, e.cookie(cookie)).Want(http.StatusOK))
 
 		// A cookie that names no session, or an ended one, sends the browser
 		// to sign in again, and an API client gets the 401 that says why.
 		wantSignIn(t, "garbage cookie", e.forwardCheck(t, browser(), nav, e.cookie("garbage")), http.StatusFound, "", login)
-		e.do(t, "POST", "/v1/logout", nil, e.cookie(cookie)).want(http.StatusNoContent)
+		e.do(t, "POST", "/v1/logout", nil, e.cookie(cookie)).Want(http.StatusNoContent)
 		wantSignIn(t, "revoked", e.forwardCheck(t, browser(), nav, e.cookie(cookie)), http.StatusFound, "", login)
 		wantSignIn(t, "revoked, nginx", e.forwardCheck(t, browser(), nginx("https://app.example.test/n"), e.cookie(cookie)),
 			http.StatusUnauthorized, "token_revoked", nginxLogin)
@@ -212,7 +190,7 @@ func TestForwardAuthSession(t *testing.T) {
 			http.StatusUnauthorized, "token_revoked", "")
 
 		idle := e.browserSession(t, "fa@example.com")
-		e.forwardCheck(t, browser(), nav, e.cookie(idle)).want(http.StatusOK)
+		e.forwardCheck(t, browser(), nav, e.cookie(idle)).Want(http.StatusOK)
 		e.clock.Advance(e.cfg.SessionTTL + time.Minute)
 		wantSignIn(t, "expired", e.forwardCheck(t, browser(), nav, e.cookie(idle)), http.StatusFound, "", login)
 		wantSignIn(t, "expired, JSON", e.forwardCheck(t, header("Accept", "application/json"), nav, e.cookie(idle)),
@@ -221,7 +199,7 @@ func TestForwardAuthSession(t *testing.T) {
 		// A valid access token passes too; an expired one is never
 		// redirected, even with a browser's Accept.
 		tok := e.signIn(t, "fa@example.com", testPassword)
-		wantCheckBasics(t, "bearer", e.forwardCheck(t, browser(), nav, bearer(tok.AccessToken)).want(http.StatusOK))
+		wantCheckBasics(t, "bearer", e.forwardCheck(t, browser(), nav, bearer(tok.AccessToken)).Want(http.StatusOK))
 		e.clock.Advance(e.cfg.AccessTokenTTL)
 		wantSignIn(t, "expired bearer", e.forwardCheck(t, browser(), nav, bearer(tok.AccessToken)), http.StatusUnauthorized, "token_expired", "")
 	})
@@ -235,7 +213,7 @@ func TestForwardAuthSession(t *testing.T) {
 //
 //	go test -run '^$' -fuzz '^FuzzForwardAuth$' -fuzztime 30s ./api/
 func FuzzForwardAuth(f *testing.F) {
-	d := newDirect(f, cheapHashing)
+	e := newEnv(f, sqliteDB, withoutLog())
 	f.Add(browserAccept, "", "https", "app.example.test", "/a?b=1&c=%20")
 	f.Add(browserAccept, "https://app.example.test/x#y", "", "", "")
 	f.Add("text/html;q=0", "", "http", "app.example.test:8080", "/")
@@ -254,7 +232,7 @@ func FuzzForwardAuth(f *testing.F) {
 			}
 		}
 		rec := httptest.NewRecorder()
-		d.srv.ServeHTTP(rec, req)
+		e.g.ServeHTTP(rec, req)
 		h := rec.Header()
 		if rec.Code != http.StatusFound && rec.Code != http.StatusUnauthorized {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)

@@ -20,23 +20,23 @@ import (
 // problem or a success: never a 5xx, never a panic. The seeds in
 // testdata/fuzz/FuzzDecodeJSON hold valid bodies, truncated JSON, deep
 // nesting, huge numbers, odd unicode, duplicate keys, wrong types and nulls.
-// Password hashing is at its cheapest here. Run it with a short
+// Password hashing is at its cheapest here, as in every test server. Run it with a short
 // minimisation time, or the fuzzer spends up to a minute shrinking each
 // new large input while no worker fuzzes:
 //
 //	go test -run '^$' -fuzz '^FuzzDecodeJSON$' -fuzztime 30s -fuzzminimizetime 2s ./api/
 func FuzzDecodeJSON(f *testing.F) {
-	d := newDirect(f, cheapHashing)
+	e := newEnv(f, sqliteDB, withoutLog())
 	ctx := context.Background()
-	if _, err := d.auth.SignUp(ctx, auth.SignUpInput{Email: "fuzz@example.com", Password: testPassword}); err != nil {
+	if _, err := e.g.Auth().SignUp(ctx, auth.SignUpInput{Email: "fuzz@example.com", Password: testPassword}); err != nil {
 		f.Fatal(err)
 	}
 	c := auth.Client{IP: "192.0.2.1"}
-	p, err := d.auth.SignInPassword(ctx, auth.Identity{Email: "fuzz@example.com"}, testPassword, c)
+	p, err := e.g.Auth().SignInPassword(ctx, auth.Identity{Email: "fuzz@example.com"}, testPassword, c)
 	if err != nil {
 		f.Fatal(err)
 	}
-	g, err := d.auth.Finish(ctx, p, c, auth.Tokens)
+	g, err := e.g.Auth().Finish(ctx, p, c, auth.Tokens)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func FuzzDecodeJSON(f *testing.F) {
 					req.Header.Set("Authorization", rt.auth)
 				}
 				rec := httptest.NewRecorder()
-				d.srv.ServeHTTP(rec, req)
+				e.g.ServeHTTP(rec, req)
 				if rec.Code >= 500 {
 					t.Fatalf("%s %s (%s) %q: %d %s", rt.method, rt.path, ct, body, rec.Code, rec.Body)
 				}
@@ -82,7 +82,7 @@ func FuzzDecodeJSON(f *testing.F) {
 // refusals: valid bodies succeed on their routes.
 func TestFuzzSeedsCoverOutcomes(t *testing.T) {
 	t.Parallel()
-	d := newDirect(t, cheapHashing)
+	e := newEnv(t, sqliteDB)
 	for _, tc := range []struct {
 		method, path, body string
 		status             int
@@ -100,7 +100,7 @@ func TestFuzzSeedsCoverOutcomes(t *testing.T) {
 		}
 		req.Header.Set("Authorization", "Bearer "+testAdminKey)
 		rec := httptest.NewRecorder()
-		d.srv.ServeHTTP(rec, req)
+		e.g.ServeHTTP(rec, req)
 		if rec.Code != tc.status {
 			t.Errorf("%s %s %s: %d %s", tc.method, tc.path, tc.body, rec.Code, rec.Body)
 		}
@@ -113,8 +113,7 @@ func TestFuzzSeedsCoverOutcomes(t *testing.T) {
 func TestFuzzCorpusOnEachDB(t *testing.T) {
 	t.Parallel()
 	seeds := readCorpus(t, filepath.Join("testdata", "fuzz", "FuzzDecodeJSON"))
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "fuzz@example.com")
 		for name, body := range seeds {
 			for _, rt := range []struct {
@@ -132,8 +131,8 @@ func TestFuzzCorpusOnEachDB(t *testing.T) {
 						opts = append(opts, rt.auth)
 					}
 					r := e.do(t, rt.method, rt.path, body, opts...)
-					if r.status >= 500 {
-						t.Errorf("seed %s to %s %s (%s): %d %s", name, rt.method, rt.path, ct, r.status, r.body)
+					if r.Status >= 500 {
+						t.Errorf("seed %s to %s %s (%s): %d %s", name, rt.method, rt.path, ct, r.Status, r.Body)
 					}
 				}
 			}

@@ -38,9 +38,9 @@ var pages = map[string]bool{"GET /v1/verify": true, "POST /v1/verify": true, "GE
 // /openapi.json does not list, or lists one it does not answer.
 func TestOpenAPICompleteness(t *testing.T) {
 	t.Parallel()
-	d := newDirect(t, cheapHashing)
-	documented := documentedOps(d.srv.OpenAPI())
-	routes := d.srv.Routes()
+	srv := newEnv(t, sqliteDB).apiServer(t)
+	documented := documentedOps(srv.OpenAPI())
+	routes := srv.Routes()
 	if len(routes) < 20 {
 		t.Fatalf("only %d routes recorded: %q", len(routes), routes)
 	}
@@ -96,11 +96,11 @@ func TestOpenAPICompleteness(t *testing.T) {
 		// And a request to it reaches its own route, not the catch-all.
 		method, path, _ := strings.Cut(name, " ")
 		req := httptest.NewRequest(method, pathParam.ReplaceAllString(path, "x"), nil)
-		if got := d.srv.RouteOf(req); got != name {
+		if got := srv.RouteOf(req); got != name {
 			t.Errorf("%s is served by route %q", name, got)
 		}
 		rec := httptest.NewRecorder()
-		d.srv.ServeHTTP(rec, req)
+		srv.ServeHTTP(rec, req)
 		if rec.Code == http.StatusNotFound && strings.Contains(rec.Body.String(), "nothing at this path") ||
 			rec.Code == http.StatusMethodNotAllowed || rec.Code == http.StatusInternalServerError {
 			t.Errorf("%s answers %d %s", name, rec.Code, rec.Body)

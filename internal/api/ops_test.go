@@ -9,18 +9,17 @@ import (
 
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		var h struct {
 			Status string `json:"status"`
 			Uptime *int   `json:"uptime_seconds"`
 		}
-		e.do(t, "GET", "/healthz", nil).want(http.StatusOK).strict(&h)
+		e.do(t, "GET", "/healthz", nil).Want(http.StatusOK).Strict(&h)
 		if h.Status != "ok" || h.Uptime == nil || *h.Uptime < 0 {
 			t.Errorf("/healthz %+v", h)
 		}
 		var ready map[string]string
-		e.do(t, "GET", "/readyz", nil).want(http.StatusOK).decode(&ready)
+		e.do(t, "GET", "/readyz", nil).Want(http.StatusOK).Decode(&ready)
 		if ready["status"] != "ready" {
 			t.Errorf("/readyz %v", ready)
 		}
@@ -31,15 +30,15 @@ func TestHealthAndReadiness(t *testing.T) {
 		if err := e.g.Close(); err != nil {
 			t.Fatal(err)
 		}
-		e.do(t, "GET", "/readyz", nil).wantProblem(http.StatusServiceUnavailable, "unavailable")
-		e.do(t, "GET", "/healthz", nil).want(http.StatusOK)
-		e.do(t, "GET", "/v1/admin/users", nil, adminKey()).wantProblem(http.StatusServiceUnavailable, "unavailable")
-		e.do(t, "GET", "/v1/user", nil, bearer(tok.AccessToken)).wantProblem(http.StatusServiceUnavailable, "unavailable")
-		e.refresh(t, tok.RefreshToken).wantProblem(http.StatusServiceUnavailable, "unavailable")
+		e.do(t, "GET", "/readyz", nil).WantProblem(http.StatusServiceUnavailable, "unavailable")
+		e.do(t, "GET", "/healthz", nil).Want(http.StatusOK)
+		e.do(t, "GET", "/v1/admin/users", nil, adminKey()).WantProblem(http.StatusServiceUnavailable, "unavailable")
+		e.do(t, "GET", "/v1/user", nil, bearer(tok.AccessToken)).WantProblem(http.StatusServiceUnavailable, "unavailable")
+		e.refresh(t, tok.RefreshToken).WantProblem(http.StatusServiceUnavailable, "unavailable")
 		r := e.do(t, "GET", "/v1/sessions", nil, bearer(tok.AccessToken))
-		r.wantProblem(http.StatusServiceUnavailable, "unavailable")
-		if strings.Contains(string(r.body), "sql") || strings.Contains(string(r.body), "closed") {
-			t.Errorf("the problem leaks internals: %s", r.body)
+		r.WantProblem(http.StatusServiceUnavailable, "unavailable")
+		if strings.Contains(string(r.Body), "sql") || strings.Contains(string(r.Body), "closed") {
+			t.Errorf("the problem leaks internals: %s", r.Body)
 		}
 	})
 }
@@ -49,14 +48,14 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t, sqliteDB)
 	e.secret("wrong password")
 	e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "email": "nobody@example.com", "password": "wrong password"}).
-		wantProblem(http.StatusUnauthorized, "invalid_credentials")
-	e.do(t, "GET", "/v1/nothing-here", nil).wantProblem(http.StatusNotFound, "not_found")
+		WantProblem(http.StatusUnauthorized, "invalid_credentials")
+	e.do(t, "GET", "/v1/nothing-here", nil).WantProblem(http.StatusNotFound, "not_found")
 
-	r := e.do(t, "GET", "/metrics", nil).want(http.StatusOK)
-	if !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
-		t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+	r := e.do(t, "GET", "/metrics", nil).Want(http.StatusOK)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "text/plain") {
+		t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 	}
-	body := string(r.body)
+	body := string(r.Body)
 	for _, line := range []string{
 		`gatehouse_http_requests_total{method="POST",route="POST /v1/token",status="401"} 1`,
 		`gatehouse_http_requests_total{method="GET",route="/",status="404"} 1`,
@@ -69,8 +68,8 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	// Paths with ids are counted by their pattern, not one series each.
-	e.do(t, "DELETE", "/v1/admin/users/0190a0a0-0000-7000-8000-000000000000", nil, adminKey()).wantProblem(http.StatusNotFound, "not_found")
-	body = string(e.do(t, "GET", "/metrics", nil).want(http.StatusOK).body)
+	e.do(t, "DELETE", "/v1/admin/users/0190a0a0-0000-7000-8000-000000000000", nil, adminKey()).WantProblem(http.StatusNotFound, "not_found")
+	body = string(e.do(t, "GET", "/metrics", nil).Want(http.StatusOK).Body)
 	if !strings.Contains(body, `route="DELETE /v1/admin/users/{id}",status="404"} 1`) || strings.Contains(body, "0190a0a0") {
 		t.Errorf("metrics by path rather than pattern:\n%s", grepLines(body, "gatehouse_http_requests_total"))
 	}
@@ -89,9 +88,9 @@ func grepLines(s, substr string) string {
 func TestOpenAPIDocument(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, sqliteDB)
-	r := e.do(t, "GET", "/openapi.json", nil).want(http.StatusOK)
-	if !strings.HasPrefix(r.header.Get("Content-Type"), "application/") || !strings.Contains(r.header.Get("Content-Type"), "json") {
-		t.Errorf("Content-Type %q", r.header.Get("Content-Type"))
+	r := e.do(t, "GET", "/openapi.json", nil).Want(http.StatusOK)
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/") || !strings.Contains(r.Header.Get("Content-Type"), "json") {
+		t.Errorf("Content-Type %q", r.Header.Get("Content-Type"))
 	}
 	var doc struct {
 		OpenAPI string `json:"openapi"`
@@ -103,7 +102,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		} `json:"servers"`
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(r.body, &doc); err != nil {
+	if err := json.Unmarshal(r.Body, &doc); err != nil {
 		t.Fatalf("/openapi.json is not JSON: %v", err)
 	}
 	if doc.OpenAPI != "3.1.0" || doc.Info.Title != "Gatehouse" || len(doc.Servers) != 1 || doc.Servers[0].URL != testIssuer {
@@ -124,7 +123,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		}
 	}
 	// Problems are documented as such.
-	if !strings.Contains(string(r.body), `"application/problem+json"`) {
+	if !strings.Contains(string(r.Body), `"application/problem+json"`) {
 		t.Error("no application/problem+json response in the document")
 	}
 }

@@ -13,18 +13,17 @@ import (
 
 func TestSignUp(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 
 		t.Run("created", func(t *testing.T) {
 			e.secret("Another good passphrase")
 			r := e.do(t, "POST", "/v1/signup", map[string]string{
 				"email": "  Ada@Example.COM ", "password": "Another good passphrase", "name": " Ada Lovelace ",
-			}).want(http.StatusCreated)
+			}).Want(http.StatusCreated)
 			var out struct {
 				User userJSON `json:"user"`
 			}
-			r.strict(&out)
+			r.Strict(&out)
 			u := out.User
 			if _, err := uuid.Parse(u.ID); err != nil {
 				t.Errorf("id %q is not a UUID", u.ID)
@@ -36,14 +35,14 @@ func TestSignUp(t *testing.T) {
 			if !u.CreatedAt.Equal(e.clock.Now()) || !u.UpdatedAt.Equal(e.clock.Now()) {
 				t.Errorf("created_at %v, updated_at %v, want the clock's %v", u.CreatedAt, u.UpdatedAt, e.clock.Now())
 			}
-			if strings.Contains(string(r.body), "password_hash") || strings.Contains(string(r.body), "argon2") {
-				t.Errorf("the answer shows the password hash: %s", r.body)
+			if strings.Contains(string(r.Body), "password_hash") || strings.Contains(string(r.Body), "argon2") {
+				t.Errorf("the answer shows the password hash: %s", r.Body)
 			}
 
 			// Emails compare case-insensitively.
-			p := e.do(t, "POST", "/v1/signup", map[string]string{"email": "ADA@example.com"}).wantProblem(http.StatusConflict, "email_taken")
-			if !p.hasField("email") {
-				t.Errorf("email_taken problem names %q, want email", p.fields())
+			p := e.do(t, "POST", "/v1/signup", map[string]string{"email": "ADA@example.com"}).WantProblem(http.StatusConflict, "email_taken")
+			if !p.HasField("email") {
+				t.Errorf("email_taken problem names %q, want email", p.Fields())
 			}
 		})
 
@@ -51,7 +50,7 @@ func TestSignUp(t *testing.T) {
 			var out struct {
 				User userJSON `json:"user"`
 			}
-			e.do(t, "POST", "/v1/signup", map[string]string{"email": "nopass@example.com"}).want(http.StatusCreated).strict(&out)
+			e.do(t, "POST", "/v1/signup", map[string]string{"email": "nopass@example.com"}).Want(http.StatusCreated).Strict(&out)
 			if out.User.HasPassword || out.User.Email != "nopass@example.com" {
 				t.Errorf("user = %+v", out.User)
 			}
@@ -80,7 +79,7 @@ func TestSignUp(t *testing.T) {
 				if pw, ok := tc.body["password"].(string); ok {
 					e.secret(pw)
 				}
-				e.do(t, "POST", "/v1/signup", tc.body).wantFieldError(tc.code, tc.field)
+				e.do(t, "POST", "/v1/signup", tc.body).WantFieldError(tc.code, tc.field)
 			})
 		}
 	})
@@ -88,15 +87,14 @@ func TestSignUp(t *testing.T) {
 
 func TestPasswordGrant(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		u := e.signUp(t, "grace@example.com", testPassword)
 
 		t.Run("ok", func(t *testing.T) {
 			r := e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "email": " GRACE@example.com", "password": testPassword}, header("User-Agent", "test-agent/1.0"))
-			r.want(http.StatusOK)
+			r.Want(http.StatusOK)
 			var tok tokensJSON
-			r.strict(&tok)
+			r.Strict(&tok)
 			e.secret(tok.AccessToken, tok.RefreshToken)
 			if tok.TokenType != "Bearer" || tok.ExpiresIn != 900 || tok.User.ID != u.ID || tok.User.Email != "grace@example.com" {
 				t.Errorf("tokens = %+v", tok)
@@ -104,16 +102,16 @@ func TestPasswordGrant(t *testing.T) {
 			if strings.Count(tok.AccessToken, ".") != 2 || len(tok.RefreshToken) < 32 || strings.Contains(tok.RefreshToken, ".") {
 				t.Errorf("access token %q should be a JWT and refresh token %q opaque", tok.AccessToken, tok.RefreshToken)
 			}
-			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control %q, want no-store", cc)
 			}
 			// The session records where it came from.
-			c := e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+			c := e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)
 			var body struct {
 				User    userJSON    `json:"user"`
 				Session sessionJSON `json:"session"`
 			}
-			c.strict(&body)
+			c.Strict(&body)
 			if body.Session.UserAgent != "test-agent/1.0" || body.Session.IP != "127.0.0.1" || body.Session.AAL != "aal1" ||
 				len(body.Session.AMR) != 1 || body.Session.AMR[0] != "pwd" || body.Session.Browser {
 				t.Errorf("session = %+v", body.Session)
@@ -124,23 +122,23 @@ func TestPasswordGrant(t *testing.T) {
 			form := url.Values{"grant_type": {"password"}, "email": {"grace@example.com"}, "password": {testPassword}}
 			r := e.do(t, "POST", "/v1/token", form.Encode(), header("Content-Type", "application/x-www-form-urlencoded"))
 			var tok tokensJSON
-			r.want(http.StatusOK).strict(&tok)
+			r.Want(http.StatusOK).Strict(&tok)
 			e.secret(tok.AccessToken, tok.RefreshToken)
 			if tok.TokenType != "Bearer" || tok.User.ID != u.ID {
 				t.Errorf("tokens = %+v", tok)
 			}
-			e.check(t, bearer(tok.AccessToken)).want(http.StatusOK)
+			e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)
 		})
 
 		t.Run("form field twice", func(t *testing.T) {
 			body := "grant_type=password&email=grace%40example.com&password=a&password=b"
 			e.do(t, "POST", "/v1/token", body, header("Content-Type", "application/x-www-form-urlencoded")).
-				wantProblem(http.StatusBadRequest, "invalid_request")
+				WantProblem(http.StatusBadRequest, "invalid_request")
 		})
 
 		t.Run("unsupported media type", func(t *testing.T) {
 			e.do(t, "POST", "/v1/token", "grant_type: password", header("Content-Type", "text/yaml")).
-				wantProblem(http.StatusUnsupportedMediaType, "invalid_request")
+				WantProblem(http.StatusUnsupportedMediaType, "invalid_request")
 		})
 
 		for _, tc := range []struct {
@@ -156,12 +154,12 @@ func TestPasswordGrant(t *testing.T) {
 			{"refresh token missing", map[string]any{"grant_type": "refresh_token"}, "refresh_token"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				e.do(t, "POST", "/v1/token", tc.body).wantFieldError("invalid_request", tc.field)
+				e.do(t, "POST", "/v1/token", tc.body).WantFieldError("invalid_request", tc.field)
 			})
 		}
 
 		t.Run("refresh token garbage", func(t *testing.T) {
-			e.refresh(t, "not-a-refresh-token").wantProblem(http.StatusUnauthorized, "token_revoked")
+			e.refresh(t, "not-a-refresh-token").WantProblem(http.StatusUnauthorized, "token_revoked")
 		})
 	})
 }
@@ -170,8 +168,7 @@ func TestPasswordGrant(t *testing.T) {
 // answer the very same thing, and that repeated failures are throttled.
 func TestInvalidCredentials(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		e.signUp(t, "alan@example.com", testPassword)
 		e.passwordlessUser(t, "nopass@example.com")
 
@@ -183,29 +180,29 @@ func TestInvalidCredentials(t *testing.T) {
 		unknown := signIn("nobody@example.com", "wrong password 2")
 		noPassword := signIn("nopass@example.com", "wrong password 3")
 		for _, r := range []*response{wrong, unknown, noPassword} {
-			r.wantProblem(http.StatusUnauthorized, "invalid_credentials")
-			if r.header.Get("Retry-After") != "" {
-				t.Errorf("Retry-After %q before any lockout", r.header.Get("Retry-After"))
+			r.WantProblem(http.StatusUnauthorized, "invalid_credentials")
+			if r.Header.Get("Retry-After") != "" {
+				t.Errorf("Retry-After %q before any lockout", r.Header.Get("Retry-After"))
 			}
 		}
-		if string(wrong.body) != string(unknown.body) || string(wrong.body) != string(noPassword.body) {
-			t.Errorf("bodies differ:\nwrong password: %s\nunknown email:  %s\nno password:    %s", wrong.body, unknown.body, noPassword.body)
+		if string(wrong.Body) != string(unknown.Body) || string(wrong.Body) != string(noPassword.Body) {
+			t.Errorf("bodies differ:\nwrong password: %s\nunknown email:  %s\nno password:    %s", wrong.Body, unknown.Body, noPassword.Body)
 		}
 		for _, h := range []string{"Content-Type", "Www-Authenticate", "Retry-After"} {
-			if wrong.header.Get(h) != unknown.header.Get(h) {
-				t.Errorf("%s differs: %q vs %q", h, wrong.header.Get(h), unknown.header.Get(h))
+			if wrong.Header.Get(h) != unknown.Header.Get(h) {
+				t.Errorf("%s differs: %q vs %q", h, wrong.Header.Get(h), unknown.Header.Get(h))
 			}
 		}
 
 		// Two more wrong passwords reach five failures for the account.
-		signIn("alan@example.com", "wrong password 4").wantProblem(http.StatusUnauthorized, "invalid_credentials")
-		signIn("alan@example.com", "wrong password 5").wantProblem(http.StatusUnauthorized, "invalid_credentials")
+		signIn("alan@example.com", "wrong password 4").WantProblem(http.StatusUnauthorized, "invalid_credentials")
+		signIn("alan@example.com", "wrong password 5").WantProblem(http.StatusUnauthorized, "invalid_credentials")
 		// Locked out now: even the right password is refused, with Retry-After.
 		r := signIn("alan@example.com", testPassword)
-		r.wantProblem(http.StatusTooManyRequests, "rate_limited")
-		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+		r.WantProblem(http.StatusTooManyRequests, "rate_limited")
+		secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 		if err != nil || secs < 1 || secs > 3600 {
-			t.Fatalf("Retry-After %q, want whole seconds", r.header.Get("Retry-After"))
+			t.Fatalf("Retry-After %q, want whole seconds", r.Header.Get("Retry-After"))
 		}
 		// The lockout ends when Retry-After says.
 		e.clock.Advance(time.Duration(secs) * time.Second)
@@ -217,21 +214,20 @@ func TestInvalidCredentials(t *testing.T) {
 // a concurrent replay within the grace period, and a replay after it.
 func TestRefreshRotation(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		first := e.account(t, "rosa@example.com")
 
 		var second tokensJSON
-		e.refresh(t, first.RefreshToken).want(http.StatusOK).strict(&second)
+		e.refresh(t, first.RefreshToken).Want(http.StatusOK).Strict(&second)
 		if second.RefreshToken == first.RefreshToken || second.AccessToken == first.AccessToken {
 			t.Fatal("refresh answered the same tokens")
 		}
 		if second.TokenType != "Bearer" || second.ExpiresIn != 900 || second.User.Email != "rosa@example.com" {
 			t.Errorf("tokens = %+v", second)
 		}
-		c := e.check(t, bearer(second.AccessToken)).want(http.StatusOK)
-		sid := c.header.Get("X-Auth-Session-Id")
-		if first := e.check(t, bearer(first.AccessToken)).want(http.StatusOK); first.header.Get("X-Auth-Session-Id") != sid {
+		c := e.check(t, bearer(second.AccessToken)).Want(http.StatusOK)
+		sid := c.Header.Get("X-Auth-Session-Id")
+		if first := e.check(t, bearer(first.AccessToken)).Want(http.StatusOK); first.Header.Get("X-Auth-Session-Id") != sid {
 			t.Error("rotation changed the session")
 		}
 
@@ -239,18 +235,18 @@ func TestRefreshRotation(t *testing.T) {
 		// and gets the same successor.
 		e.clock.Advance(5 * time.Second)
 		var replay tokensJSON
-		e.refresh(t, first.RefreshToken).want(http.StatusOK).strict(&replay)
+		e.refresh(t, first.RefreshToken).Want(http.StatusOK).Strict(&replay)
 		if replay.RefreshToken != second.RefreshToken {
 			t.Error("a replay within the grace period answered another successor")
 		}
-		e.check(t, bearer(replay.AccessToken)).want(http.StatusOK)
+		e.check(t, bearer(replay.AccessToken)).Want(http.StatusOK)
 
 		// After the grace period a replay is theft: the session dies.
 		e.clock.Advance(6 * time.Second) // 11 s after the rotation
-		e.refresh(t, first.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
-		e.check(t, bearer(second.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
-		e.check(t, bearer(replay.AccessToken)).wantProblem(http.StatusUnauthorized, "token_revoked")
-		e.refresh(t, second.RefreshToken).wantProblem(http.StatusUnauthorized, "token_revoked")
+		e.refresh(t, first.RefreshToken).WantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, bearer(second.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
+		e.check(t, bearer(replay.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
+		e.refresh(t, second.RefreshToken).WantProblem(http.StatusUnauthorized, "token_revoked")
 	})
 }
 
@@ -258,10 +254,9 @@ func TestRefreshRotation(t *testing.T) {
 // session's idle timeout nor its absolute lifetime.
 func TestRefreshExpiry(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, db database) {
-		e := newEnv(t, db)
+	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "idle@example.com")
 		e.clock.Advance(e.cfg.SessionTTL + time.Second)
-		e.refresh(t, tok.RefreshToken).wantProblem(http.StatusUnauthorized, "token_expired")
+		e.refresh(t, tok.RefreshToken).WantProblem(http.StatusUnauthorized, "token_expired")
 	})
 }

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
@@ -39,16 +40,15 @@ const sendGap = 61 * time.Second
 
 func TestEmailCodeSignIn(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 
 		// A known, passwordless account whose email is not verified yet.
 		const known = "ann@example.com"
-		u := e.signUp(t, known, "")
+		u := e.SignUp(t, known, "")
 		if u.EmailVerified {
 			t.Fatal("a new account's email is verified before any code")
 		}
-		e.requestCode(t, map[string]any{"email": known}).accepted()
+		e.requestCode(t, map[string]any{"email": known}).Accepted()
 		m := e.mail(t, known, 1)
 		if m.Code == "" || len(m.Code) != 6 || m.Link != "" {
 			t.Fatalf("code message: code %q, link %q:\n%s", m.Code, m.Link, m.Text)
@@ -60,37 +60,37 @@ func TestEmailCodeSignIn(t *testing.T) {
 			t.Errorf("From %q To %q, want %s and %s", m.From, m.To, emailFrom, known)
 		}
 
-		tok := e.tokens(e.grantOTP(t, known, m.Code))
+		tok := e.Tokens(e.grantOTP(t, known, m.Code))
 		if got := amr(t, tok.AccessToken); !slices.Equal(got, []string{"otp"}) {
 			t.Errorf("amr %q, want [otp]", got)
 		}
 		if tok.User.ID != u.ID || tok.User.Email != known || !tok.User.EmailVerified {
 			t.Errorf("user %+v, want %s with its email verified", tok.User, u.ID)
 		}
-		r := e.check(t, withBearer(tok.AccessToken)).want(http.StatusOK)
-		if r.header.Get("X-Auth-User-Id") != u.ID || r.header.Get("X-Auth-Email") != known {
-			t.Errorf("check: %v", r.header)
+		r := e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK)
+		if r.Header.Get("X-Auth-User-Id") != u.ID || r.Header.Get("X-Auth-Email") != known {
+			t.Errorf("check: %v", r.Header)
 		}
 		// A code works once.
-		e.grantOTP(t, known, m.Code).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.grantOTP(t, known, m.Code).WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// Sign-up by code: an unknown address, typed loosely, gets an
 		// account when its code is used, not before.
 		const newcomer = "bob@example.com"
-		e.requestCode(t, map[string]any{"email": "  Bob@Example.COM "}).accepted()
+		e.requestCode(t, map[string]any{"email": "  Bob@Example.COM "}).Accepted()
 		m = e.mail(t, newcomer, 1)
 		if n := len(e.users(t, newcomer)); n != 0 {
 			t.Fatalf("asking for a code made %d accounts", n)
 		}
-		tok = e.tokens(e.grantOTP(t, "BOB@example.com", m.Code))
+		tok = e.Tokens(e.grantOTP(t, "BOB@example.com", m.Code))
 		if tok.User.Email != newcomer || !tok.User.EmailVerified || tok.User.HasPassword || tok.User.ID == "" {
 			t.Errorf("new user %+v", tok.User)
 		}
 		if users := e.users(t, newcomer); len(users) != 1 || users[0].ID != tok.User.ID {
 			t.Errorf("accounts of %s: %+v, want the one the code made", newcomer, users)
 		}
-		e.check(t, withBearer(tok.AccessToken)).want(http.StatusOK)
-		e.grantOTP(t, newcomer, m.Code).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK)
+		e.grantOTP(t, newcomer, m.Code).WantProblem(http.StatusUnauthorized, "invalid_code")
 	})
 }
 
@@ -99,14 +99,14 @@ func TestEmailCodeSignupOff(t *testing.T) {
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = false }))
 		const known, stranger = "cat@example.com", "dan@example.com"
-		e.signUp(t, known, "")
+		e.SignUp(t, known, "")
 
 		for i, kind := range []string{"code", "link"} {
 			if i > 0 {
 				e.clock.Advance(sendGap)
 			}
-			rs := e.requestCode(t, map[string]any{"email": stranger, "type": kind}).accepted()
-			rk := e.requestCode(t, map[string]any{"email": known, "type": kind}).accepted()
+			rs := e.requestCode(t, map[string]any{"email": stranger, "type": kind}).Accepted()
+			rk := e.requestCode(t, map[string]any{"email": known, "type": kind}).Accepted()
 			sameAnswer(t, "POST /v1/otp type "+kind+" with sign-up off", rk, rs)
 			m := e.mail(t, known, i+1)
 			// The stranger was answered before the known address was asked
@@ -128,9 +128,9 @@ func TestEmailCodeSignupOff(t *testing.T) {
 			if n := len(e.smtp.Messages()); n != i+1 {
 				t.Errorf("%d messages delivered, want %d", n, i+1)
 			}
-			e.tokens(e.grantOTP(t, known, m.Code))
+			e.Tokens(e.grantOTP(t, known, m.Code))
 		}
-		e.grantOTP(t, stranger, "123456").wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.grantOTP(t, stranger, "123456").WantProblem(http.StatusUnauthorized, "invalid_code")
 		if n := len(e.users(t, stranger)); n != 0 {
 			t.Errorf("%d accounts for %s with sign-up off", n, stranger)
 		}
@@ -139,32 +139,31 @@ func TestEmailCodeSignupOff(t *testing.T) {
 
 func TestEmailCodeWrongCodes(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "eve@example.com"
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		m := e.mail(t, addr, 1)
 
 		// Malformed codes are refused before they are compared: they do
 		// not count against the code.
 		for _, bad := range []string{"12345", "1234567", "abcdef", ""} {
-			r := e.grantOTP(t, addr, bad).wantProblem(http.StatusBadRequest, "invalid_request")
-			if !strings.Contains(string(r.body), `"field":"code"`) {
-				t.Errorf("code %q: %s", bad, r.body)
+			r := e.grantOTP(t, addr, bad)
+			if !r.WantProblem(http.StatusBadRequest, "invalid_request").HasField("code") {
+				t.Errorf("code %q: %s", bad, r.Body)
 			}
 		}
 		tries := e.cfg.OTPMaxAttempts
 		for i := 1; i < tries; i++ {
-			e.grantOTP(t, addr, wrongCode(m.Code, i)).wantProblem(http.StatusUnauthorized, "invalid_code")
+			e.grantOTP(t, addr, wrongCode(m.Code, i)).WantProblem(http.StatusUnauthorized, "invalid_code")
 		}
-		e.grantOTP(t, addr, wrongCode(m.Code, tries)).wantProblem(http.StatusTooManyRequests, "too_many_attempts")
+		e.grantOTP(t, addr, wrongCode(m.Code, tries)).WantProblem(http.StatusTooManyRequests, "too_many_attempts")
 		// The code is dead, even typed right.
-		e.grantOTP(t, addr, m.Code).wantProblem(http.StatusTooManyRequests, "too_many_attempts")
+		e.grantOTP(t, addr, m.Code).WantProblem(http.StatusTooManyRequests, "too_many_attempts")
 
 		e.clock.Advance(sendGap)
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		m2 := e.mail(t, addr, 2)
-		e.tokens(e.grantOTP(t, addr, m2.Code))
+		e.Tokens(e.grantOTP(t, addr, m2.Code))
 	})
 }
 
@@ -182,7 +181,7 @@ func TestEmailCodeExpiry(t *testing.T) {
 			{"fay@example.com", ttl - time.Second, false},
 			{"gus@example.com", ttl + time.Second, true},
 		} {
-			e.requestCode(t, map[string]any{"email": c.addr}).accepted()
+			e.requestCode(t, map[string]any{"email": c.addr}).Accepted()
 			m := e.mail(t, c.addr, 1)
 			if len(m.Code) != length || !strings.HasPrefix(m.Subject, m.Code+" ") {
 				t.Errorf("code %q in a message with subject %q, want %d digits", m.Code, m.Subject, length)
@@ -193,10 +192,10 @@ func TestEmailCodeExpiry(t *testing.T) {
 			e.clock.Advance(c.advance)
 			r := e.grantOTP(t, c.addr, m.Code)
 			if c.expired {
-				r.wantProblem(http.StatusUnauthorized, "code_expired")
-				e.grantOTP(t, c.addr, m.Code).wantProblem(http.StatusUnauthorized, "code_expired")
+				r.WantProblem(http.StatusUnauthorized, "code_expired")
+				e.grantOTP(t, c.addr, m.Code).WantProblem(http.StatusUnauthorized, "code_expired")
 			} else {
-				e.tokens(r)
+				e.Tokens(r)
 			}
 		}
 	})
@@ -204,37 +203,36 @@ func TestEmailCodeExpiry(t *testing.T) {
 
 func TestEmailCodeReplacement(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "hal@example.com"
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		first := e.mail(t, addr, 1)
 		n := 1
 		var second emailMail
 		for second.Code == "" || second.Code == first.Code { // equal by chance: one in a million
 			e.clock.Advance(sendGap)
-			e.requestCode(t, map[string]any{"email": addr}).accepted()
+			e.requestCode(t, map[string]any{"email": addr}).Accepted()
 			n++
 			second = e.mail(t, addr, n)
 		}
-		e.grantOTP(t, addr, first.Code).wantProblem(http.StatusUnauthorized, "invalid_code")
-		e.tokens(e.grantOTP(t, addr, second.Code))
+		e.grantOTP(t, addr, first.Code).WantProblem(http.StatusUnauthorized, "invalid_code")
+		e.Tokens(e.grantOTP(t, addr, second.Code))
 
 		// A code request replaces a link too.
 		e.clock.Advance(sendGap)
-		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).accepted()
+		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		n++
 		link := e.mail(t, addr, n)
 		e.clock.Advance(sendGap)
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		n++
 		code := e.mail(t, addr, n)
-		page := e.do(t, "POST", "/v1/verify", url.Values{"token": {link.Token}}, sameOrigin()).wantHTML(http.StatusBadRequest)
+		page := e.Do(t, "POST", "/v1/verify", url.Values{"token": {link.Token}}, sameOrigin()).WantHTML(http.StatusBadRequest)
 		if !strings.Contains(page, "does not work") {
 			t.Errorf("replaced link: %s", page)
 		}
-		e.grantLink(t, link.Token).wantProblem(http.StatusUnauthorized, "invalid_code")
-		e.tokens(e.grantOTP(t, addr, code.Code))
+		e.grantLink(t, link.Token).WantProblem(http.StatusUnauthorized, "invalid_code")
+		e.Tokens(e.grantOTP(t, addr, code.Code))
 	})
 }
 
@@ -242,8 +240,7 @@ func TestEmailCodeReplacement(t *testing.T) {
 // of one link, exactly one signs in.
 func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const n = 8
 		race := func(what string, try func() (int, string), win int) {
 			t.Helper()
@@ -254,7 +251,7 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 					var body string
 					statuses[i], body = try()
 					if statuses[i] == http.StatusOK || statuses[i] == http.StatusSeeOther {
-						e.logs.secret(body)
+						e.logs.Secret(body)
 					}
 				})
 			}
@@ -290,20 +287,20 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 		}
 
 		const addr = "wes@example.com"
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		m := e.mail(t, addr, 1)
 		race("a code", func() (int, string) {
 			status, body := post("/v1/token", strings.NewReader(fmt.Sprintf(`{"grant_type":"otp","email":%q,"code":%q}`, addr, m.Code)), "application/json")
 			if status == http.StatusOK {
-				var tok emailTokens
+				var tok gatehousetest.Tokens
 				_ = json.Unmarshal([]byte(body), &tok)
-				e.logs.secret(tok.AccessToken, tok.RefreshToken)
+				e.logs.Secret(tok.AccessToken, tok.RefreshToken)
 			}
 			return status, ""
 		}, http.StatusOK)
 
 		e.clock.Advance(sendGap)
-		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).accepted()
+		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		m = e.mail(t, addr, 2)
 		race("a link", func() (int, string) {
 			return post("/v1/verify", strings.NewReader(url.Values{"token": {m.Token}}.Encode()), "application/x-www-form-urlencoded", sameOrigin())
@@ -331,7 +328,7 @@ func TestEmailNewFailureStopsWorker(t *testing.T) {
 	cfg.DatabaseURL = sqltest.SQLiteURL(t)
 	cfg.PublicURL, cfg.MailFrom, cfg.AllowedRedirects = emailPublic, emailFrom, []string{emailPublic}
 	cfg.Secret = emailSecret
-	cfg.MailURL = smtpURL(relay.Addr)
+	cfg.MailURL = gatehousetest.SMTPURL(relay.Addr)
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	// Validate lets a fragment through; the HTTP layer, built after the
 	// worker started, refuses it.
@@ -390,7 +387,7 @@ func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 		rounds, deadline := 0, time.Now().Add(3*time.Second)
 		for ; rounds < 400 && time.Now().Before(deadline); rounds++ {
 			e.clock.Advance(time.Hour + time.Minute) // past the send limits
-			e.requestCode(t, map[string]any{"email": addr}).accepted()
+			e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		}
 		close(stop)
 		wg.Wait()
@@ -402,23 +399,23 @@ func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 // answered alike for an address with an account and one without.
 func TestEmailSendLimits(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const known, unknown = "ida@example.com", "jon@example.com"
-		e.signUp(t, known, "")
+		e.SignUp(t, known, "")
 		both := func(what string, status int) *emailResp {
 			t.Helper()
 			k := e.requestCode(t, map[string]any{"email": known})
 			u := e.requestCode(t, map[string]any{"email": unknown})
 			sameAnswer(t, what, k, u)
 			if status == http.StatusAccepted {
-				return k.accepted()
+				return k.Accepted()
 			}
-			return k.wantProblem(status, "rate_limited")
+			k.WantProblem(status, "rate_limited")
+			return k
 		}
 		retryAfter := func(r *emailResp, want time.Duration) {
 			t.Helper()
-			if got := r.header.Get("Retry-After"); got != strconv.Itoa(int(want/time.Second)) {
+			if got := r.Header.Get("Retry-After"); got != strconv.Itoa(int(want/time.Second)) {
 				t.Errorf("Retry-After %q, want %v", got, want)
 			}
 		}
@@ -433,7 +430,7 @@ func TestEmailSendLimits(t *testing.T) {
 			if i == 0 {
 				retryAfter(both("again at once", http.StatusTooManyRequests), time.Minute)
 				// The limit is the address's, however it is typed.
-				e.requestCode(t, map[string]any{"email": " IDA@Example.COM"}).wantProblem(http.StatusTooManyRequests, "rate_limited")
+				e.requestCode(t, map[string]any{"email": " IDA@Example.COM"}).WantProblem(http.StatusTooManyRequests, "rate_limited")
 				e.clock.Advance(45 * time.Second)
 				retryAfter(both("again after 45 s", http.StatusTooManyRequests), 15*time.Second)
 			}
@@ -466,9 +463,9 @@ func TestEmailEnumeration(t *testing.T) {
 				t.Parallel()
 				e := newEmailEnv(t, db.URL(t), withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = signup }))
 				const known, disabled, unknown = "kim@example.com", "vic@example.com", "lou@example.com"
-				e.signUp(t, known, emailPassword)
-				v := e.signUp(t, disabled, emailPassword)
-				e.do(t, "PATCH", "/v1/admin/users/"+v.ID, map[string]any{"disabled": true}, withAdmin()).want(http.StatusOK)
+				e.SignUp(t, known, emailPassword)
+				v := e.SignUp(t, disabled, emailPassword)
+				e.Do(t, "PATCH", "/v1/admin/users/"+v.ID, map[string]any{"disabled": true}, gatehousetest.Admin()).Want(http.StatusOK)
 				for i, c := range []struct {
 					name, path string
 					extra      map[string]any
@@ -487,9 +484,9 @@ func TestEmailEnumeration(t *testing.T) {
 						}
 						return b
 					}
-					k := e.do(t, "POST", c.path, body(known)).accepted()
-					d := e.do(t, "POST", c.path, body(disabled)).accepted()
-					u := e.do(t, "POST", c.path, body(unknown)).accepted()
+					k := e.Do(t, "POST", c.path, body(known)).Accepted()
+					d := e.Do(t, "POST", c.path, body(disabled)).Accepted()
+					u := e.Do(t, "POST", c.path, body(unknown)).Accepted()
 					sameAnswer(t, c.name+": known and unknown", k, u)
 					sameAnswer(t, c.name+": known and disabled", k, d)
 				}
@@ -530,12 +527,11 @@ func TestEmailEnumeration(t *testing.T) {
 
 func TestMagicLinkSignIn(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "max@example.com"
-		u := e.signUp(t, addr, "")
+		u := e.SignUp(t, addr, "")
 		target := emailApp + "/welcome?from=mail"
-		e.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": target}).accepted()
+		e.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": target}).Accepted()
 		m := e.mail(t, addr, 1)
 		if m.Token == "" || m.Code == "" {
 			t.Fatalf("link message: link %q code %q:\n%s", m.Link, m.Code, m.Text)
@@ -551,39 +547,39 @@ func TestMagicLinkSignIn(t *testing.T) {
 		// Opening the link, as a person or a mail scanner does, shows one
 		// button and consumes nothing.
 		for range 2 {
-			r := e.do(t, "GET", path, nil)
-			page := r.wantHTML(http.StatusOK)
-			r.wantNoCookie()
+			r := e.Do(t, "GET", path, nil)
+			page := r.WantHTML(http.StatusOK)
+			r.WantNoCookie()
 			if strings.Count(page, "<button") != 1 || strings.Count(page, "<form") != 1 || !strings.Contains(page, `method="post"`) ||
 				!strings.Contains(page, `name="token" value="`+m.Token+`"`) || strings.Contains(page, "new_password") {
 				t.Fatalf("link page:\n%s", page)
 			}
-			if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("link page Cache-Control %q", cc)
 			}
 		}
 		// Another site cannot press the button for the person.
-		e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, withHeader("Sec-Fetch-Site", "cross-site")).
-			want(http.StatusForbidden).wantNoCookie()
+		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, gatehousetest.Header("Sec-Fetch-Site", "cross-site")).
+			Want(http.StatusForbidden).WantNoCookie()
 
-		r := e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).want(http.StatusSeeOther)
-		if loc := r.header.Get("Location"); loc != target {
+		r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); loc != target {
 			t.Errorf("Location %q, want %q", loc, target)
 		}
-		if n := len(r.header.Values("Set-Cookie")); n != 1 {
+		if n := len(r.Header.Values("Set-Cookie")); n != 1 {
 			t.Errorf("%d cookies set, want 1", n)
 		}
-		c := r.setCookie(emailCookie)
+		c := r.SetCookie(emailCookie)
 		if c == nil || c.Value == "" {
-			t.Fatalf("no %s cookie: %q", emailCookie, r.header.Values("Set-Cookie"))
+			t.Fatalf("no %s cookie: %q", emailCookie, r.Header.Values("Set-Cookie"))
 		}
-		e.logs.secret(c.Value)
+		e.logs.Secret(c.Value)
 		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || !c.Expires.After(e.clock.Now()) {
-			t.Errorf("cookie %q: want HttpOnly, Secure, SameSite=Lax, Path=/ and a future expiry", r.header.Get("Set-Cookie"))
+			t.Errorf("cookie %q: want HttpOnly, Secure, SameSite=Lax, Path=/ and a future expiry", r.Header.Get("Set-Cookie"))
 		}
-		chk := e.check(t, withCookie(emailCookie, c.Value)).want(http.StatusOK)
-		if chk.header.Get("X-Auth-User-Id") != u.ID || chk.header.Get("X-Auth-Email") != addr {
-			t.Errorf("check with the cookie: %v", chk.header)
+		chk := e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
+		if chk.Header.Get("X-Auth-User-Id") != u.ID || chk.Header.Get("X-Auth-Email") != addr {
+			t.Errorf("check with the cookie: %v", chk.Header)
 		}
 		var who struct {
 			User    emailUser `json:"user"`
@@ -592,30 +588,30 @@ func TestMagicLinkSignIn(t *testing.T) {
 				Browser bool     `json:"browser"`
 			} `json:"session"`
 		}
-		if err := json.Unmarshal(chk.body, &who); err != nil {
+		if err := json.Unmarshal(chk.Body, &who); err != nil {
 			t.Fatal(err)
 		}
 		if !who.User.EmailVerified || !slices.Equal(who.Session.AMR, []string{"link"}) || !who.Session.Browser {
-			t.Errorf("check: %s", chk.body)
+			t.Errorf("check: %s", chk.Body)
 		}
 
 		// The link works once, and the code it carried died with it.
-		r = e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin())
-		if page := r.wantHTML(http.StatusBadRequest); !strings.Contains(page, "does not work") {
+		r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin())
+		if page := r.WantHTML(http.StatusBadRequest); !strings.Contains(page, "does not work") {
 			t.Errorf("used link: %s", page)
 		}
-		r.wantNoCookie()
-		e.grantOTP(t, addr, m.Code).wantProblem(http.StatusUnauthorized, "invalid_code")
+		r.WantNoCookie()
+		e.grantOTP(t, addr, m.Code).WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// Links that never were.
 		for _, tok := range []string{"nonsense", "", strings.Repeat("A", 200)} {
-			r = e.do(t, "POST", "/v1/verify", url.Values{"token": {tok}}, sameOrigin())
-			if page := r.wantHTML(http.StatusBadRequest); !strings.Contains(page, "does not work") {
+			r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {tok}}, sameOrigin())
+			if page := r.WantHTML(http.StatusBadRequest); !strings.Contains(page, "does not work") {
 				t.Errorf("token %q: %s", tok, page)
 			}
-			r.wantNoCookie()
+			r.WantNoCookie()
 		}
-		if page := e.do(t, "GET", "/v1/verify?token=nonsense", nil).wantHTML(http.StatusNotFound); !strings.Contains(page, "does not work") || strings.Contains(page, "<button") {
+		if page := e.Do(t, "GET", "/v1/verify?token=nonsense", nil).WantHTML(http.StatusNotFound); !strings.Contains(page, "does not work") || strings.Contains(page, "<button") {
 			t.Errorf("unknown link page: %s", page)
 		}
 	})
@@ -625,8 +621,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 // allow-list never becomes a Location.
 func TestMagicLinkRedirectAllowList(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		for i, c := range []struct{ redirect, want string }{
 			{"", "/"},
 			{emailApp + "/welcome?x=1#top", emailApp + "/welcome?x=1#top"},
@@ -659,16 +654,16 @@ func TestMagicLinkRedirectAllowList(t *testing.T) {
 			if c.redirect != "" {
 				body["redirect_to"] = c.redirect
 			}
-			e.requestCode(t, body).accepted()
+			e.requestCode(t, body).Accepted()
 			m := e.mail(t, addr, 1)
-			r := e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).want(http.StatusSeeOther)
-			if loc := r.header.Get("Location"); loc != c.want {
+			r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
+			if loc := r.Header.Get("Location"); loc != c.want {
 				t.Errorf("redirect_to %q: Location %q, want %q", c.redirect, loc, c.want)
 			}
-			if r.setCookie(emailCookie) == nil {
+			if r.SetCookie(emailCookie) == nil {
 				t.Errorf("redirect_to %q: no cookie", c.redirect)
 			} else {
-				e.logs.secret(r.setCookie(emailCookie).Value)
+				e.logs.Secret(r.SetCookie(emailCookie).Value)
 			}
 		}
 	})
@@ -681,32 +676,31 @@ func TestMagicLinkRedirectRecheckedAtClick(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		dbURL := db.URL(t)
-		clock := newEmailClock()
-		logs := newEmailLogs(t)
+		clock := gatehousetest.NewClock()
+		logs := gatehousetest.NewLogs(t)
 		before := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs))
 		const addr = "una@example.com"
-		before.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": emailApp + "/welcome"}).accepted()
+		before.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": emailApp + "/welcome"}).Accepted()
 		m := before.mail(t, addr, 1)
-		before.close(t)
+		before.Close(t)
 
 		after := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs),
 			withEmailConfig(func(c *gatehouse.Config) { c.AllowedRedirects = []string{emailPublic} }))
-		r := after.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).want(http.StatusSeeOther)
-		if loc := r.header.Get("Location"); loc != "/" {
+		r := after.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); loc != "/" {
 			t.Errorf("Location %q, want / once %s is off the list", loc, emailApp)
 		}
-		if c := r.setCookie(emailCookie); c == nil {
+		if c := r.SetCookie(emailCookie); c == nil {
 			t.Error("no cookie")
 		} else {
-			logs.secret(c.Value)
+			logs.Secret(c.Value)
 		}
 	})
 }
 
 func TestMagicLinkExpiry(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		ttl := e.cfg.MagicLinkTTL
 		for _, c := range []struct {
 			addr    string
@@ -716,27 +710,27 @@ func TestMagicLinkExpiry(t *testing.T) {
 			{"ned@example.com", ttl - time.Second, false},
 			{"ola@example.com", ttl + time.Second, true},
 		} {
-			e.requestCode(t, map[string]any{"email": c.addr, "type": "link"}).accepted()
+			e.requestCode(t, map[string]any{"email": c.addr, "type": "link"}).Accepted()
 			m := e.mail(t, c.addr, 1)
 			if !strings.Contains(m.Text, "expires in 15 minutes") {
 				t.Errorf("the message does not say the link lasts 15 minutes:\n%s", m.Text)
 			}
 			e.clock.Advance(c.advance)
-			r := e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin())
+			r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin())
 			if !c.expired {
-				r.want(http.StatusSeeOther)
-				if r.setCookie(emailCookie) == nil {
+				r.Want(http.StatusSeeOther)
+				if r.SetCookie(emailCookie) == nil {
 					t.Fatal("no cookie from a link just inside its lifetime")
 				}
-				e.logs.secret(r.setCookie(emailCookie).Value)
+				e.logs.Secret(r.SetCookie(emailCookie).Value)
 				continue
 			}
-			page := r.wantHTML(http.StatusBadRequest)
+			page := r.WantHTML(http.StatusBadRequest)
 			if !strings.Contains(page, "expired") {
 				t.Errorf("expired link page: %s", page)
 			}
-			r.wantNoCookie()
-			e.grantLink(t, m.Token).wantProblem(http.StatusUnauthorized, "code_expired")
+			r.WantNoCookie()
+			e.grantLink(t, m.Token).WantProblem(http.StatusUnauthorized, "code_expired")
 		}
 	})
 }
@@ -745,30 +739,29 @@ func TestMagicLinkExpiry(t *testing.T) {
 // tokens; the code in the same message works on another device.
 func TestMagicLinkGrant(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "pia@example.com" // unknown: sign-up by link
-		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).accepted()
+		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		m := e.mail(t, addr, 1)
-		tok := e.tokens(e.grantLink(t, m.Token))
+		tok := e.Tokens(e.grantLink(t, m.Token))
 		if got := amr(t, tok.AccessToken); !slices.Equal(got, []string{"link"}) {
 			t.Errorf("amr %q, want [link]", got)
 		}
 		if tok.User.Email != addr || !tok.User.EmailVerified {
 			t.Errorf("user %+v", tok.User)
 		}
-		e.check(t, withBearer(tok.AccessToken)).want(http.StatusOK)
-		e.grantLink(t, m.Token).wantProblem(http.StatusUnauthorized, "invalid_code")
-		e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).wantHTML(http.StatusBadRequest)
+		e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK)
+		e.grantLink(t, m.Token).WantProblem(http.StatusUnauthorized, "invalid_code")
+		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).WantHTML(http.StatusBadRequest)
 
 		e.clock.Advance(sendGap)
-		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).accepted()
+		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		m = e.mail(t, addr, 2)
-		other := e.tokens(e.grantOTP(t, addr, m.Code))
+		other := e.Tokens(e.grantOTP(t, addr, m.Code))
 		if got := amr(t, other.AccessToken); !slices.Equal(got, []string{"otp"}) || other.User.ID != tok.User.ID {
 			t.Errorf("code from a link message: amr %q, user %s", got, other.User.ID)
 		}
-		e.grantLink(t, m.Token).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.grantLink(t, m.Token).WantProblem(http.StatusUnauthorized, "invalid_code")
 	})
 }
 
@@ -784,33 +777,32 @@ func TestMagicLinkDevModeCookie(t *testing.T) {
 			c.AllowedRedirects = []string{local}
 		}))
 		const addr = "quin@example.com"
-		e.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": local + "/home"}).accepted()
+		e.requestCode(t, map[string]any{"email": addr, "type": "link", "redirect_to": local + "/home"}).Accepted()
 		m := e.mail(t, addr, 1)
 		if !strings.HasPrefix(m.Link, local+"/v1/verify?token=") {
 			t.Errorf("link %q is not on %s", m.Link, local)
 		}
-		r := e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).want(http.StatusSeeOther)
-		if loc := r.header.Get("Location"); loc != local+"/home" {
+		r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); loc != local+"/home" {
 			t.Errorf("Location %q", loc)
 		}
-		c := r.setCookie(emailCookie)
+		c := r.SetCookie(emailCookie)
 		if c == nil {
 			t.Fatal("no cookie")
 		}
-		e.logs.secret(c.Value)
+		e.logs.Secret(c.Value)
 		if c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
-			t.Errorf("dev cookie %q: want HttpOnly, SameSite=Lax, not Secure", r.header.Get("Set-Cookie"))
+			t.Errorf("dev cookie %q: want HttpOnly, SameSite=Lax, not Secure", r.Header.Get("Set-Cookie"))
 		}
-		e.check(t, withCookie(emailCookie, c.Value)).want(http.StatusOK)
+		e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
 	})
 }
 
 func TestRecoverPassword(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "rae@example.com"
-		e.signUp(t, addr, emailPassword)
+		e.SignUp(t, addr, emailPassword)
 		mails := 0
 		nextMail := func() emailMail {
 			t.Helper()
@@ -820,7 +812,7 @@ func TestRecoverPassword(t *testing.T) {
 		recoverMail := func() emailMail {
 			t.Helper()
 			e.clock.Advance(sendGap)
-			e.do(t, "POST", "/v1/recover", map[string]any{"email": addr}).accepted()
+			e.Do(t, "POST", "/v1/recover", map[string]any{"email": addr}).Accepted()
 			m := nextMail()
 			if want := m.Code + " is your Gatehouse password reset code"; m.Subject != want || m.Token == "" {
 				t.Fatalf("recovery message: subject %q (want %q), link %q", m.Subject, want, m.Link)
@@ -831,28 +823,28 @@ func TestRecoverPassword(t *testing.T) {
 		// session by magic link) and answers a check of each.
 		sessions := func(password string) []emailReqOpt {
 			t.Helper()
-			a := e.tokens(e.passwordGrant(t, addr, password))
-			b := e.tokens(e.passwordGrant(t, addr, password))
+			a := e.Tokens(e.PasswordGrant(t, addr, password))
+			b := e.Tokens(e.PasswordGrant(t, addr, password))
 			e.clock.Advance(sendGap)
-			e.requestCode(t, map[string]any{"email": addr, "type": "link"}).accepted()
+			e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 			m := nextMail()
-			r := e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).want(http.StatusSeeOther)
-			c := r.setCookie(emailCookie)
+			r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
+			c := r.SetCookie(emailCookie)
 			if c == nil {
 				t.Fatal("no cookie from a magic link")
 			}
-			e.logs.secret(c.Value)
-			opts := []emailReqOpt{withBearer(a.AccessToken), withBearer(b.AccessToken), withCookie(emailCookie, c.Value)}
+			e.logs.Secret(c.Value)
+			opts := []emailReqOpt{withBearer(a.AccessToken), withBearer(b.AccessToken), gatehousetest.WithCookie(emailCookie, c.Value)}
 			for _, o := range opts {
-				e.check(t, o).want(http.StatusOK)
+				e.check(t, o).Want(http.StatusOK)
 			}
 			return opts
 		}
 		revoked := func(what string, opts []emailReqOpt) {
 			t.Helper()
 			for i, o := range opts {
-				if r := e.check(t, o); r.status != http.StatusUnauthorized {
-					t.Errorf("%s: session %d from before: check %d, want 401", what, i, r.status)
+				if r := e.check(t, o); r.Status != http.StatusUnauthorized {
+					t.Errorf("%s: session %d from before: check %d, want 401", what, i, r.Status)
 				}
 			}
 		}
@@ -863,81 +855,80 @@ func TestRecoverPassword(t *testing.T) {
 		// A weak password is refused before the code is looked at: the
 		// code still works afterwards.
 		for _, weak := range []string{"short", "password"} {
-			e.logs.secret(weak)
-			r := e.do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": weak}).
-				wantProblem(http.StatusBadRequest, "weak_password")
-			if !strings.Contains(string(r.body), `"field":"new_password"`) {
-				t.Errorf("weak password %q: %s", weak, r.body)
+			e.logs.Secret(weak)
+			r := e.Do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": weak})
+			if !r.WantProblem(http.StatusBadRequest, "weak_password").HasField("new_password") {
+				t.Errorf("weak password %q: %s", weak, r.Body)
 			}
 		}
 		pw1 := "a brand new passphrase 1"
-		e.logs.secret(pw1)
-		tok := e.tokens(e.do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": pw1}))
+		e.logs.Secret(pw1)
+		tok := e.Tokens(e.Do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": pw1}))
 		if !tok.User.HasPassword || tok.User.Email != addr {
 			t.Errorf("user %+v", tok.User)
 		}
 		revoked("after reset by code", before)
-		e.check(t, withBearer(tok.AccessToken)).want(http.StatusOK)
-		e.passwordGrant(t, addr, emailPassword).wantProblem(http.StatusUnauthorized, "invalid_credentials")
-		e.tokens(e.passwordGrant(t, addr, pw1))
-		e.do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": "yet another passphrase"}).
-			wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK)
+		e.PasswordGrant(t, addr, emailPassword).WantProblem(http.StatusUnauthorized, "invalid_credentials")
+		e.Tokens(e.PasswordGrant(t, addr, pw1))
+		e.Do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": "yet another passphrase"}).
+			WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// By the link's token, as an API client.
 		before = sessions(pw1)
 		m = recoverMail()
 		// A recovery link is no sign-in link.
-		e.grantLink(t, m.Token).wantProblem(http.StatusUnauthorized, "invalid_code")
-		e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).wantHTML(http.StatusBadRequest)
+		e.grantLink(t, m.Token).WantProblem(http.StatusUnauthorized, "invalid_code")
+		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).WantHTML(http.StatusBadRequest)
 		pw2 := "a second new passphrase 2"
-		e.logs.secret(pw2)
-		tok = e.tokens(e.do(t, "POST", "/v1/recover/verify", map[string]any{"token": m.Token, "new_password": pw2}))
+		e.logs.Secret(pw2)
+		tok = e.Tokens(e.Do(t, "POST", "/v1/recover/verify", map[string]any{"token": m.Token, "new_password": pw2}))
 		revoked("after reset by token", before)
-		e.check(t, withBearer(tok.AccessToken)).want(http.StatusOK)
-		e.passwordGrant(t, addr, pw1).wantProblem(http.StatusUnauthorized, "invalid_credentials")
-		e.tokens(e.passwordGrant(t, addr, pw2))
-		e.do(t, "POST", "/v1/recover/verify", map[string]any{"token": m.Token, "new_password": "yet another passphrase"}).
-			wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK)
+		e.PasswordGrant(t, addr, pw1).WantProblem(http.StatusUnauthorized, "invalid_credentials")
+		e.Tokens(e.PasswordGrant(t, addr, pw2))
+		e.Do(t, "POST", "/v1/recover/verify", map[string]any{"token": m.Token, "new_password": "yet another passphrase"}).
+			WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// By the link, in a browser: the page asks for the new password.
 		before = sessions(pw2)
 		m = recoverMail()
 		path := m.path(t, e.cfg.PublicURL)
-		r := e.do(t, "GET", path, nil)
-		page := r.wantHTML(http.StatusOK)
-		r.wantNoCookie()
+		r := e.Do(t, "GET", path, nil)
+		page := r.WantHTML(http.StatusOK)
+		r.WantNoCookie()
 		if !strings.Contains(page, `name="new_password" type="password"`) || strings.Count(page, "<button") != 1 ||
 			!strings.Contains(page, `name="token" value="`+m.Token+`"`) {
 			t.Fatalf("recovery page:\n%s", page)
 		}
-		r = e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {"short"}}, sameOrigin())
-		if page := r.wantHTML(http.StatusBadRequest); !strings.Contains(page, "too weak") || !strings.Contains(page, `name="new_password"`) {
+		r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {"short"}}, sameOrigin())
+		if page := r.WantHTML(http.StatusBadRequest); !strings.Contains(page, "too weak") || !strings.Contains(page, `name="new_password"`) {
 			t.Errorf("weak password page: %s", page)
 		}
-		r.wantNoCookie()
+		r.WantNoCookie()
 		pw3 := "a third new passphrase 3"
-		e.logs.secret(pw3)
-		r = e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {pw3}}, sameOrigin()).want(http.StatusSeeOther)
-		if loc := r.header.Get("Location"); loc != "/" {
+		e.logs.Secret(pw3)
+		r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {pw3}}, sameOrigin()).Want(http.StatusSeeOther)
+		if loc := r.Header.Get("Location"); loc != "/" {
 			t.Errorf("Location %q, want /", loc)
 		}
-		c := r.setCookie(emailCookie)
+		c := r.SetCookie(emailCookie)
 		if c == nil {
 			t.Fatal("no cookie after a reset by link")
 		}
-		e.logs.secret(c.Value)
+		e.logs.Secret(c.Value)
 		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode {
-			t.Errorf("cookie %q", r.header.Get("Set-Cookie"))
+			t.Errorf("cookie %q", r.Header.Get("Set-Cookie"))
 		}
 		revoked("after reset by link", before)
-		e.check(t, withCookie(emailCookie, c.Value)).want(http.StatusOK)
-		e.passwordGrant(t, addr, pw2).wantProblem(http.StatusUnauthorized, "invalid_credentials")
-		e.tokens(e.passwordGrant(t, addr, pw3))
-		r = e.do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {"yet another passphrase"}}, sameOrigin())
-		if page := r.wantHTML(http.StatusBadRequest); !strings.Contains(page, "does not work") {
+		e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
+		e.PasswordGrant(t, addr, pw2).WantProblem(http.StatusUnauthorized, "invalid_credentials")
+		e.Tokens(e.PasswordGrant(t, addr, pw3))
+		r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {"yet another passphrase"}}, sameOrigin())
+		if page := r.WantHTML(http.StatusBadRequest); !strings.Contains(page, "does not work") {
 			t.Errorf("used recovery link: %s", page)
 		}
-		r.wantNoCookie()
+		r.WantNoCookie()
 	})
 }
 
@@ -945,11 +936,10 @@ func TestRecoverPassword(t *testing.T) {
 // until the message goes out, once.
 func TestOutboxRetry(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "sam@example.com"
 		e.smtp.RejectRecipients(smtpReject(451, "Mailbox busy, try again later"))
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		for attempt := 1; attempt <= 2; attempt++ {
 			list := e.waitMessages(t, fmt.Sprintf("failed %d times", attempt), func(l []emailMessage) bool {
 				return len(l) == 1 && l[0].Attempts == attempt
@@ -977,7 +967,7 @@ func TestOutboxRetry(t *testing.T) {
 		if n := len(e.smtp.Messages()); n != 1 {
 			t.Errorf("%d messages delivered, want 1", n)
 		}
-		e.tokens(e.grantOTP(t, addr, mail.Code))
+		e.Tokens(e.grantOTP(t, addr, mail.Code))
 		e.messages(t, "") // shows no code
 	})
 }
@@ -986,12 +976,11 @@ func TestOutboxRetry(t *testing.T) {
 // message at once; admins see why, with the recipient masked.
 func TestOutboxPermanentFailure(t *testing.T) {
 	t.Parallel()
-	eachEmailDB(t, func(t *testing.T, db emailDB) {
-		e := newEmailEnv(t, db.URL(t))
+	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "amy@example.com"
 		// Relays repeat the address in their errors; admins must not see it.
 		e.smtp.RejectRecipients(smtpReject(550, "<"+addr+">: Recipient address rejected: User unknown"))
-		e.requestCode(t, map[string]any{"email": addr}).accepted()
+		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		e.waitMessages(t, "failed", func(l []emailMessage) bool { return len(l) == 1 && l[0].Status == "failed" })
 
 		// Another message goes out after the failed one; the failed one is
@@ -999,7 +988,7 @@ func TestOutboxPermanentFailure(t *testing.T) {
 		e.smtp.RejectRecipients(nil)
 		e.clock.Advance(time.Hour)
 		const other = "ben@example.com"
-		e.requestCode(t, map[string]any{"email": other}).accepted()
+		e.requestCode(t, map[string]any{"email": other}).Accepted()
 		e.mail(t, other, 1)
 		e.waitMessages(t, "sent", func(l []emailMessage) bool { return len(l) == 2 && l[0].Status == "sent" })
 
@@ -1031,23 +1020,23 @@ func TestOutboxRestart(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		dbURL := db.URL(t)
-		clock := newEmailClock()
-		logs := newEmailLogs(t)
+		clock := gatehousetest.NewClock()
+		logs := gatehousetest.NewLogs(t)
 		longCodes := withEmailConfig(func(c *gatehouse.Config) { c.OTPTTL = 10 * time.Minute }) // outlive the lease
 		stall := startStallSMTP(t)
 		first := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), longCodes,
-			withEmailConfig(func(c *gatehouse.Config) { c.MailURL = smtpURL(stall.Addr) }))
+			withEmailConfig(func(c *gatehouse.Config) { c.MailURL = gatehousetest.SMTPURL(stall.Addr) }))
 		const addr = "cal@example.com"
-		first.requestCode(t, map[string]any{"email": addr}).accepted()
+		first.requestCode(t, map[string]any{"email": addr}).Accepted()
 		select {
 		case <-stall.stalled:
 		case <-time.After(mailWait):
 			t.Fatal("the worker never sent the message's DATA")
 		}
-		first.close(t) // mid-delivery
+		first.Close(t) // mid-delivery
 
 		relay := smtptest.Start(t, smtptest.Config{})
-		second := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), longCodes, withEmailSMTP(relay))
+		second := newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), longCodes, gatehousetest.WithSMTP(relay))
 		// The abandoned send was not recorded as an attempt.
 		if list := second.messages(t, ""); len(list) != 1 || list[0].Status != "pending" || list[0].Attempts != 0 {
 			t.Fatalf("outbox after the stop: %v", list)
@@ -1058,7 +1047,7 @@ func TestOutboxRestart(t *testing.T) {
 		if n := len(relay.Messages()); n != 1 {
 			t.Errorf("%d messages delivered, want 1", n)
 		}
-		second.tokens(second.grantOTP(t, addr, m.Code))
+		second.Tokens(second.grantOTP(t, addr, m.Code))
 	})
 }
 
@@ -1070,12 +1059,12 @@ func TestOutboxTwoWorkersPostgres(t *testing.T) {
 		t.Skipf("%s is not set", sqltest.PostgresEnv)
 	}
 	dbURL := sqltest.PostgresURL(t)
-	clock := newEmailClock()
-	logs := newEmailLogs(t)
+	clock := gatehousetest.NewClock()
+	logs := gatehousetest.NewLogs(t)
 	relay := smtptest.Start(t, smtptest.Config{})
 	nodes := []*emailEnv{
-		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), withEmailSMTP(relay)),
-		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), withEmailSMTP(relay)),
+		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), gatehousetest.WithSMTP(relay)),
+		newEmailEnv(t, dbURL, withEmailClock(clock), withEmailLogs(logs), gatehousetest.WithSMTP(relay)),
 	}
 	const n = 30
 	var wg sync.WaitGroup
@@ -1231,8 +1220,8 @@ func TestPostmarkDelivery(t *testing.T) {
 					cfg.MailURL = "postmark://" + token
 					cfg.PostmarkAPIURL = pm.URL
 				}))
-				e.logs.secret(token)
-				e.requestCode(t, map[string]any{"email": addr}).accepted()
+				e.logs.Secret(token)
+				e.requestCode(t, map[string]any{"email": addr}).Accepted()
 				for attempt := 1; attempt < len(c.replies); attempt++ {
 					e.waitMessages(t, fmt.Sprintf("failed %d times", attempt), func(l []emailMessage) bool {
 						return len(l) == 1 && l[0].Attempts == attempt
@@ -1257,8 +1246,8 @@ func TestPostmarkDelivery(t *testing.T) {
 				}
 				if c.status == "sent" {
 					code, _, _ := strings.Cut(requests[len(requests)-1]["Subject"], " ")
-					e.logs.secret(code)
-					e.tokens(e.grantOTP(t, addr, code))
+					e.logs.Secret(code)
+					e.Tokens(e.grantOTP(t, addr, code))
 				}
 			})
 		}
@@ -1275,7 +1264,7 @@ func TestPostmarkDelivery(t *testing.T) {
 func benchmarkRequestCode(b *testing.B, known bool) {
 	dbs := []emailDB{emailSQLite}
 	if os.Getenv(sqltest.PostgresEnv) != "" {
-		dbs = append(dbs, emailPostgres)
+		dbs = append(dbs, gatehousetest.Postgres)
 	}
 	for _, db := range dbs {
 		b.Run(db.Name, func(b *testing.B) { benchmarkRequestCodeOn(b, db, known) })
@@ -1292,13 +1281,13 @@ func benchmarkRequestCodeOn(b *testing.B, db emailDB, known bool) {
 		{"recover", "/v1/recover", true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			e := newEmailEnv(b, db.URL(b), withEmailQuietLog(), withEmailConfig(func(cfg *gatehouse.Config) {
+			e := newEmailEnv(b, db.URL(b), gatehousetest.QuietLog(), withEmailConfig(func(cfg *gatehouse.Config) {
 				cfg.NoDelivery = true
 				cfg.PasswordlessSignup = c.signup
 			}))
 			const addr = "bench@example.com"
 			if known {
-				e.signUp(b, addr, "")
+				e.SignUp(b, addr, "")
 			}
 			body := []byte(`{"email":"` + addr + `"}`)
 			for b.Loop() {

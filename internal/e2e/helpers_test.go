@@ -5,17 +5,12 @@ package e2e_test
 // server, with a fake clock and a log that must never hold a secret.
 
 import (
-	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"mime"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	netmail "net/mail"
 	"net/url"
 	"regexp"
@@ -30,405 +25,78 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
-	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 // Settings shared by every server of the email tests.
 const (
-	emailSecret   = "email-e2e-secret-0123456789-abcdefghijkl" // 32+ characters
-	emailAdminKey = "email-e2e-admin-key-0123456789"
-	emailPublic   = "https://auth.example.test"
+	emailSecret   = gatehousetest.Secret
+	emailAdminKey = gatehousetest.AdminKey
+	emailPublic   = gatehousetest.PublicURL
 	emailFrom     = "no-reply@auth.example.test"
 	emailApp      = "https://app.example.test" // on GATEHOUSE_ALLOWED_REDIRECTS
 	emailCookie   = "__Host-gh_e2e_session"    // not the default, so the setting is seen to work; __Host- as over https
 	emailPassword = "purple monkey dishwasher 42"
-	// mailWait bounds the wait for a message: the worker is woken at once,
-	// and otherwise polls every second.
-	mailWait = 15 * time.Second
+	mailWait      = gatehousetest.Wait
 )
 
-// emailDB is where a test server keeps its data.
-type emailDB = sqltest.DB
+// Names of the harness these tests use.
+type (
+	emailDB     = gatehousetest.DB
+	emailOpt    = gatehousetest.Option
+	emailResp   = gatehousetest.Response
+	emailReqOpt = gatehousetest.RequestOption
+	emailUser   = gatehousetest.User
+)
 
 var (
-	emailSQLite   = sqltest.SQLiteDB
-	emailPostgres = sqltest.PostgresDB
+	emailSQLite     = gatehousetest.SQLite
+	eachEmailDB     = gatehousetest.EachDB
+	withEmailConfig = gatehousetest.WithConfig
+	withEmailLogs   = gatehousetest.WithLogs
+	withEmailClock  = gatehousetest.WithClock
+	withBearer      = gatehousetest.Bearer
+	sameOrigin      = gatehousetest.SameOrigin
+	sameAnswer      = gatehousetest.SameAnswer
 )
-
-// eachEmailDB runs fn on SQLite and on PostgreSQL (skipped unless
-// GATEHOUSE_TEST_POSTGRES_URL is set), in parallel.
-func eachEmailDB(t *testing.T, fn func(t *testing.T, db emailDB)) {
-	t.Helper()
-	sqltest.EachDB(t, fn)
-}
-
-// newEmailClock answers a fake clock at the real time (whole seconds), so
-// nothing the databases stamp on their own is far from it.
-func newEmailClock() *clocktest.Clock { return clocktest.New(time.Now().UTC().Truncate(time.Second)) }
-
-// emailLogs is the log of one or more servers of a test, and the secrets
-// that must never appear in it. When the test ends (after its servers have
-// closed) it fails the test if any of them does.
-type emailLogs struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	secrets []string
-}
-
-func newEmailLogs(t testing.TB) *emailLogs {
-	l := &emailLogs{}
-	t.Cleanup(func() {
-		if leaked := l.leaks(l.String()); len(leaked) > 0 {
-			t.Errorf("the server log holds secrets %q:\n%s", leaked, l.String())
-		} else if t.Failed() {
-			// What the server did is the first thing to read on a failure.
-			log := l.String()
-			if len(log) > 8000 {
-				log = "…" + log[len(log)-8000:]
-			}
-			t.Logf("server log:\n%s", log)
-		}
-	})
-	return l
-}
-
-func (l *emailLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *emailLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// secret remembers values that must appear neither in the log nor in what
-// admins see: codes, link tokens, passwords, cookies and tokens.
-func (l *emailLogs) secret(values ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, v := range values {
-		if v == "" || slices.Contains(l.secrets, v) {
-			continue
-		}
-		l.secrets = append(l.secrets, v)
-		// The signature of a JWT alone identifies it too.
-		if parts := strings.Split(v, "."); len(parts) == 3 {
-			l.secrets = append(l.secrets, parts[2])
-		}
-	}
-}
-
-// timings are the numbers of a JSON log line that are not data: a 6-digit
-// duration in nanoseconds must not pass for a code.
-var timings = regexp.MustCompile(`"(time|duration)":("[^"]*"|[0-9.e+-]+)`)
-
-// leaks answers the secrets found in text. Codes, being short and numeric,
-// count only as whole numbers.
-func (l *emailLogs) leaks(text string) []string {
-	text = timings.ReplaceAllString(text, "")
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, s := range l.secrets {
-		if strings.Trim(s, "0123456789") == "" {
-			if regexp.MustCompile(`(^|[^0-9])` + s + `([^0-9]|$)`).MatchString(text) {
-				out = append(out, s)
-			}
-		} else if strings.Contains(text, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
 
 // emailEnv is one Gatehouse served over HTTP, sending mail to an
 // in-process SMTP server (unless the test chose another sender).
 type emailEnv struct {
+	*gatehousetest.Server
 	g      *gatehouse.Gatehouse
-	srv    *httptest.Server
 	url    string
 	client *http.Client
 	cfg    gatehouse.Config
 	clock  *clocktest.Clock
 	smtp   *smtptest.Server // nil when MailURL is not this test's SMTP server
-	logs   *emailLogs
-	once   sync.Once
+	logs   *gatehousetest.Logs
 }
 
-// emailSetup is what options may change before the server starts.
-type emailSetup struct {
-	cfg   gatehouse.Config
-	smtp  *smtptest.Server
-	logs  *emailLogs
-	quiet bool
-}
-
-type emailOpt func(*emailSetup)
-
-// withEmailConfig changes the configuration.
-func withEmailConfig(f func(*gatehouse.Config)) emailOpt { return func(s *emailSetup) { f(&s.cfg) } }
-
-// withEmailSMTP delivers to s (shared with another server of the test).
-func withEmailSMTP(s *smtptest.Server) emailOpt { return func(st *emailSetup) { st.smtp = s } }
-
-// withEmailLogs logs to l (shared with another server of the test).
-func withEmailLogs(l *emailLogs) emailOpt { return func(s *emailSetup) { s.logs = l } }
-
-// withEmailClock runs the server on c (shared with another server).
-func withEmailClock(c *clocktest.Clock) emailOpt { return func(s *emailSetup) { s.cfg.Clock = c } }
-
-// withEmailQuietLog drops log lines (benchmarks: the buffer would grow
-// with every request).
-func withEmailQuietLog() emailOpt { return func(s *emailSetup) { s.quiet = true } }
-
-// smtpURL is GATEHOUSE_MAIL_URL for a plain local relay at addr.
-func smtpURL(addr string) string { return "smtp://" + addr + "?tls=none" }
-
-// newEmailEnv starts a server on the database at dbURL.
+// newEmailEnv starts a server on the database at dbURL, with the email
+// tests' settings; opts apply after them.
 func newEmailEnv(t testing.TB, dbURL string, opts ...emailOpt) *emailEnv {
 	t.Helper()
-	s := &emailSetup{cfg: gatehouse.DefaultConfig()}
-	c := &s.cfg
-	c.DatabaseURL = dbURL
-	c.PublicURL = emailPublic
-	c.MailFrom = emailFrom
-	c.AllowedRedirects = []string{emailPublic, emailApp}
-	c.Secret = emailSecret
-	c.AdminAPIKey = emailAdminKey
-	c.SessionCookieName = emailCookie
-	c.Clock = newEmailClock()
-	for _, o := range opts {
-		o(s)
-	}
-	if s.logs == nil {
-		s.logs = newEmailLogs(t) // before the server, so it is checked after the server closed
-	}
-	s.logs.secret(emailSecret, emailAdminKey, emailPassword)
-	c.Logger = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if s.quiet {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.MailURL == "" {
-		if s.smtp == nil {
-			s.smtp = smtptest.Start(t, smtptest.Config{})
-		}
-		c.MailURL = smtpURL(s.smtp.Addr)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	g, err := gatehouse.New(ctx, *c)
-	if err != nil {
-		t.Fatalf("gatehouse.New: %v", err)
-	}
-	srv := httptest.NewServer(g)
-	client := srv.Client()
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	e := &emailEnv{g: g, srv: srv, url: srv.URL, client: client, cfg: g.Config(), clock: c.Clock.(*clocktest.Clock), smtp: s.smtp, logs: s.logs}
-	t.Cleanup(func() { e.close(t) })
-	return e
+	base := []emailOpt{gatehousetest.WithDatabaseURL(dbURL), gatehousetest.WithMail(), withEmailConfig(func(c *gatehouse.Config) {
+		c.MailFrom = emailFrom
+		c.AllowedRedirects = []string{emailPublic, emailApp}
+		c.SessionCookieName = emailCookie
+	})}
+	s := gatehousetest.Start(t, append(base, opts...)...)
+	s.Logs.Secret(emailPassword)
+	return &emailEnv{Server: s, g: s.G, url: s.URL, client: s.Client, cfg: s.Config, clock: s.Clock, smtp: s.SMTP, logs: s.Logs}
 }
 
-// close stops the server (its delivery worker too); later calls do nothing.
-func (e *emailEnv) close(t testing.TB) {
-	e.once.Do(func() {
-		e.srv.Close()
-		if err := e.g.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-}
-
-// emailResp is an answer read whole.
-type emailResp struct {
-	t      testing.TB
-	req    string
-	status int
-	header http.Header
-	body   []byte
-}
-
-type emailReqOpt func(*http.Request)
-
-func withBearer(tok string) emailReqOpt {
-	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
-}
-
-func withAdmin() emailReqOpt { return withBearer(emailAdminKey) }
-
-func withCookie(name, v string) emailReqOpt {
-	return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: name, Value: v}) }
-}
-
-func withHeader(k, v string) emailReqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
-
-// sameOrigin marks a request as a browser's from the server's own page.
-func sameOrigin() emailReqOpt { return withHeader("Sec-Fetch-Site", "same-origin") }
-
-// do sends one request. A url.Values body is sent as a form, any other
-// non-nil body as JSON. Redirects are not followed.
-func (e *emailEnv) do(t testing.TB, method, path string, body any, opts ...emailReqOpt) *emailResp {
+// eachEmailEnv runs fn with a new server (newEmailEnv) on SQLite and
+// another on PostgreSQL (skipped unless GATEHOUSE_TEST_POSTGRES_URL is
+// set), in parallel.
+func eachEmailEnv(t *testing.T, fn func(t *testing.T, e *emailEnv), opts ...emailOpt) {
 	t.Helper()
-	var rd io.Reader
-	ct := ""
-	switch b := body.(type) {
-	case nil:
-	case url.Values:
-		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd, ct = bytes.NewReader(j), "application/json"
-	}
-	req, err := http.NewRequest(method, e.url+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ct != "" {
-		req.Header.Set("Content-Type", ct)
-	}
-	for _, o := range opts {
-		o(req)
-	}
-	res, err := e.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return &emailResp{t: t, req: method + " " + strings.SplitN(path, "?", 2)[0], status: res.StatusCode, header: res.Header, body: b}
+	eachEmailDB(t, func(t *testing.T, db emailDB) { fn(t, newEmailEnv(t, db.URL(t), opts...)) })
 }
 
-// want fails the test unless the status is status.
-func (r *emailResp) want(status int) *emailResp {
-	r.t.Helper()
-	if r.status != status {
-		r.t.Fatalf("%s: status %d, want %d; body: %s", r.req, r.status, status, r.body)
-	}
-	return r
-}
-
-// wantProblem fails the test unless the answer is a problem document with
-// this status and code.
-func (r *emailResp) wantProblem(status int, code string) *emailResp {
-	r.t.Helper()
-	r.want(status)
-	if ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type")); ct != "application/problem+json" {
-		r.t.Fatalf("%s: Content-Type %q, want application/problem+json", r.req, r.header.Get("Content-Type"))
-	}
-	var p struct {
-		Status int    `json:"status"`
-		Code   string `json:"code"`
-	}
-	if err := json.Unmarshal(r.body, &p); err != nil || p.Status != status || p.Code != code {
-		r.t.Fatalf("%s: problem %s, want status %d and code %q", r.req, r.body, status, code)
-	}
-	return r
-}
-
-// wantHTML fails the test unless the answer is an HTML page with this
-// status, and answers the page.
-func (r *emailResp) wantHTML(status int) string {
-	r.t.Helper()
-	r.want(status)
-	if ct, _, _ := mime.ParseMediaType(r.header.Get("Content-Type")); ct != "text/html" {
-		r.t.Fatalf("%s: Content-Type %q, want text/html", r.req, r.header.Get("Content-Type"))
-	}
-	return string(r.body)
-}
-
-func (r *emailResp) decode(v any) {
-	r.t.Helper()
-	dec := json.NewDecoder(bytes.NewReader(r.body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		r.t.Fatalf("%s: %v: %s", r.req, err, r.body)
-	}
-}
-
-// accepted fails the test unless the answer is the enumeration-safe 202 {}.
-func (r *emailResp) accepted() *emailResp {
-	r.t.Helper()
-	r.want(http.StatusAccepted)
-	if got := strings.TrimSpace(string(r.body)); got != "{}" {
-		r.t.Fatalf("%s: body %q, want {}", r.req, got)
-	}
-	return r
-}
-
-// sameAnswer fails the test unless a and b differ at most in Date and
-// X-Request-Id: an observer cannot tell which address had an account.
-func sameAnswer(t testing.TB, what string, a, b *emailResp) {
-	t.Helper()
-	if a.status != b.status || !bytes.Equal(a.body, b.body) {
-		t.Errorf("%s: %d %s vs %d %s", what, a.status, a.body, b.status, b.body)
-	}
-	strip := func(h http.Header) http.Header {
-		h = h.Clone()
-		h.Del("Date")
-		h.Del("X-Request-Id")
-		return h
-	}
-	if ha, hb := strip(a.header), strip(b.header); !headersEqual(ha, hb) {
-		t.Errorf("%s: headers differ:\n%v\n%v", what, ha, hb)
-	}
-}
-
-func headersEqual(a, b http.Header) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if !slices.Equal(v, b[k]) {
-			return false
-		}
-	}
-	return true
-}
-
-// emailUser is a user as the API shows it.
-type emailUser struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	EmailVerified bool      `json:"email_verified"`
-	Phone         string    `json:"phone"`
-	PhoneVerified bool      `json:"phone_verified"`
-	Name          string    `json:"name"`
-	HasPassword   bool      `json:"has_password"`
-	Factors       []string  `json:"factors"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
-}
-
-type emailTokens struct {
-	AccessToken  string    `json:"access_token"`
-	TokenType    string    `json:"token_type"`
-	ExpiresIn    int       `json:"expires_in"`
-	RefreshToken string    `json:"refresh_token"`
-	User         emailUser `json:"user"`
-}
-
-// tokens reads a 200 token answer and remembers its secrets.
-func (e *emailEnv) tokens(r *emailResp) emailTokens {
-	r.t.Helper()
-	var tok emailTokens
-	r.want(http.StatusOK).decode(&tok)
-	if tok.AccessToken == "" || tok.RefreshToken == "" || tok.TokenType != "Bearer" {
-		r.t.Fatalf("%s: tokens %s", r.req, r.body)
-	}
-	e.logs.secret(tok.AccessToken, tok.RefreshToken)
-	return tok
-}
-
-// claims answers the payload of a JWT (its signature is the server's to
+// claims returns the payload of a JWT (its signature is the server's to
 // check; /v1/check does).
 func claims(t testing.TB, jwt string) map[string]any {
 	t.Helper()
@@ -447,7 +115,7 @@ func claims(t testing.TB, jwt string) map[string]any {
 	return c
 }
 
-// amr answers the methods a JWT says were used.
+// amr returns the methods a JWT says were used.
 func amr(t testing.TB, jwt string) []string {
 	t.Helper()
 	var out []string
@@ -462,50 +130,28 @@ func amr(t testing.TB, jwt string) []string {
 // requestCode posts to /v1/otp.
 func (e *emailEnv) requestCode(t testing.TB, body map[string]any) *emailResp {
 	t.Helper()
-	return e.do(t, "POST", "/v1/otp", body)
+	return e.Do(t, "POST", "/v1/otp", body)
 }
 
 // grantOTP signs in with a code.
 func (e *emailEnv) grantOTP(t testing.TB, email, code string) *emailResp {
 	t.Helper()
-	return e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": email, "code": code})
+	return e.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": email, "code": code})
 }
 
 // grantLink signs in with a magic link's token, as an API client does.
 func (e *emailEnv) grantLink(t testing.TB, token string) *emailResp {
 	t.Helper()
-	return e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "magic_link", "token": token})
-}
-
-// signUp creates an account; with an empty password, a passwordless one.
-func (e *emailEnv) signUp(t testing.TB, email, password string) emailUser {
-	t.Helper()
-	body := map[string]string{"email": email}
-	if password != "" {
-		e.logs.secret(password)
-		body["password"] = password
-	}
-	var out struct {
-		User emailUser `json:"user"`
-	}
-	e.do(t, "POST", "/v1/signup", body).want(http.StatusCreated).decode(&out)
-	return out.User
-}
-
-// passwordGrant signs in with a password.
-func (e *emailEnv) passwordGrant(t testing.TB, email, password string) *emailResp {
-	t.Helper()
-	e.logs.secret(password)
-	return e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "email": email, "password": password})
+	return e.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "magic_link", "token": token})
 }
 
 // check calls /v1/check.
 func (e *emailEnv) check(t testing.TB, opts ...emailReqOpt) *emailResp {
 	t.Helper()
-	return e.do(t, "GET", "/v1/check", nil, opts...)
+	return e.Do(t, "GET", "/v1/check", nil, opts...)
 }
 
-// users answers the accounts whose email matches query (admin API).
+// users returns the accounts whose email matches query (admin API).
 func (e *emailEnv) users(t testing.TB, query string) []emailUser {
 	t.Helper()
 	var out struct {
@@ -517,7 +163,7 @@ func (e *emailEnv) users(t testing.TB, query string) []emailUser {
 		} `json:"users"`
 		NextCursor string `json:"next_cursor"`
 	}
-	e.do(t, "GET", "/v1/admin/users?query="+url.QueryEscape(query), nil, withAdmin()).want(http.StatusOK).decode(&out)
+	e.Do(t, "GET", "/v1/admin/users?query="+url.QueryEscape(query), nil, gatehousetest.Admin()).Want(http.StatusOK).Strict(&out)
 	var users []emailUser
 	for _, u := range out.Users {
 		users = append(users, u.emailUser)
@@ -547,15 +193,15 @@ func (e *emailEnv) messages(t testing.TB, status string) []emailMessage {
 	if status != "" {
 		path += "&status=" + status
 	}
-	r := e.do(t, "GET", path, nil, withAdmin()).want(http.StatusOK)
-	if leaked := e.logs.leaks(string(r.body)); len(leaked) > 0 {
-		t.Fatalf("the admin message list shows secrets %q: %s", leaked, r.body)
+	r := e.Do(t, "GET", path, nil, gatehousetest.Admin()).Want(http.StatusOK)
+	if leaked := e.logs.Leaks(string(r.Body)); len(leaked) > 0 {
+		t.Fatalf("the admin message list shows secrets %q: %s", leaked, r.Body)
 	}
 	var out struct {
 		Messages   []emailMessage `json:"messages"`
 		NextCursor string         `json:"next_cursor"`
 	}
-	r.decode(&out)
+	r.Strict(&out)
 	return out.Messages
 }
 
@@ -592,45 +238,21 @@ var (
 )
 
 // mail waits for the n-th message (from 1) to address on the test's SMTP
-// server and answers it.
+// server and returns it.
 func (e *emailEnv) mail(t testing.TB, address string, n int) emailMail {
 	t.Helper()
 	if e.smtp == nil {
 		t.Fatal("mail: this server does not deliver to the test's SMTP server")
 	}
-	return receive(t, e.smtp, e.logs, e.cfg.PublicURL, address, n)
+	return parseMail(t, e.logs, e.cfg.PublicURL, gatehousetest.WaitMail(t, e.smtp, address, n))
 }
 
-func mailsTo(s *smtptest.Server, address string) []smtptest.Message {
-	var out []smtptest.Message
-	for _, m := range s.Messages() {
-		if slices.Contains(m.To, address) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func receive(t testing.TB, s *smtptest.Server, logs *emailLogs, publicURL, address string, n int) emailMail {
-	t.Helper()
-	deadline := time.Now().Add(mailWait)
-	for {
-		mine := mailsTo(s, address)
-		if len(mine) >= n {
-			return parseMail(t, logs, publicURL, mine[n-1])
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			t.Fatalf("no message %d to %s after %v (%d to it, %d in all)", n, address, mailWait, len(mine), len(s.Messages()))
-		}
-		s.Wait(t, len(s.Messages())+1, left)
-	}
-}
+var mailsTo = gatehousetest.MailsTo
 
 // parseMail takes a message apart and finds its code (the only number of
 // 6 to 10 digits in the text) and link; it checks that text and HTML carry the
 // same ones.
-func parseMail(t testing.TB, logs *emailLogs, publicURL string, m smtptest.Message) emailMail {
+func parseMail(t testing.TB, logs *gatehousetest.Logs, publicURL string, m smtptest.Message) emailMail {
 	t.Helper()
 	p, err := m.Parse()
 	if err != nil {
@@ -671,11 +293,11 @@ func parseMail(t testing.TB, logs *emailLogs, publicURL string, m smtptest.Messa
 			t.Fatalf("the HTML part lacks the link %s:\n%s", mail.Link, p.HTML)
 		}
 	}
-	logs.secret(mail.Code, mail.Token)
+	logs.Secret(mail.Code, mail.Token)
 	return mail
 }
 
-// path answers the link of m as a path on the test server.
+// path returns the link of m as a path on the test server.
 func (m emailMail) path(t testing.TB, publicURL string) string {
 	t.Helper()
 	p, ok := strings.CutPrefix(m.Link, publicURL)
@@ -685,17 +307,7 @@ func (m emailMail) path(t testing.TB, publicURL string) string {
 	return p
 }
 
-// setCookie answers the session cookie an answer sets, or nil.
-func (r *emailResp) setCookie(name string) *http.Cookie {
-	for _, c := range (&http.Response{Header: r.header}).Cookies() {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-// wrongCode answers the i-th (from 1, below 10^6) code of code's length
+// wrongCode returns the i-th (from 1, below 10^6) code of code's length
 // that is not code.
 func wrongCode(code string, i int) string {
 	n, err := strconv.Atoi(code)
@@ -766,18 +378,10 @@ type quietLog struct{}
 func (quietLog) Printf(string, ...any) {}
 func (quietLog) Println(...any)        {}
 
-// smtpReject answers an SMTP error reply for smtptest.RejectRecipients.
+// smtpReject returns an SMTP error reply for smtptest.RejectRecipients.
 func smtpReject(code int, msg string) error {
 	class := code / 100
 	return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{class, 1, 1}, Message: msg}
-}
-
-// wantNoCookie fails the test if the answer sets any cookie.
-func (r *emailResp) wantNoCookie() {
-	r.t.Helper()
-	if sc := r.header.Values("Set-Cookie"); len(sc) > 0 {
-		r.t.Fatalf("%s: sets cookies %q", r.req, sc)
-	}
 }
 
 // String names a message in failures.

@@ -16,14 +16,15 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 )
 
 const (
-	twilioSID   = "AC0123456789abcdef0123456789abcdef"
-	twilioToken = "twilio-auth-token-0123456789abcdef"
-	twilioFrom  = "+15005550006"
+	twilioSID   = gatehousetest.TwilioSID
+	twilioToken = gatehousetest.TwilioToken
+	twilioFrom  = gatehousetest.TwilioFrom
 	// Valid numbers of three countries.
 	phoneUS  = "+14155552671"
 	phoneUS2 = "+14155552672"
@@ -37,17 +38,11 @@ type smsEnv struct {
 	tw *twiliotest.Server
 }
 
-// newSMSEnv starts a server sending SMS through tw (a new fake when nil).
+// newSMSEnv starts a server sending SMS through a new fake Twilio.
 func newSMSEnv(t *testing.T, db emailDB, opts ...emailOpt) *smsEnv {
 	t.Helper()
-	tw := twiliotest.Start(t, twilioSID, twilioToken)
-	base := []emailOpt{withEmailConfig(func(c *gatehouse.Config) {
-		c.SMSURL = "twilio://" + twilioSID + ":" + twilioToken + "@?from=" + twilioFrom
-		c.TwilioAPIURL = tw.URL()
-	})}
-	e := newEmailEnv(t, db.URL(t), append(base, opts...)...)
-	e.logs.secret(twilioToken)
-	return &smsEnv{emailEnv: e, tw: tw}
+	e := newEmailEnv(t, db.URL(t), append([]emailOpt{gatehousetest.WithTwilio()}, opts...)...)
+	return &smsEnv{emailEnv: e, tw: e.Twilio}
 }
 
 var smsCodeRE = regexp.MustCompile(`^([0-9]{6}) is your Gatehouse code\. It expires in 5 minutes\.\n\n@auth\.example\.test #([0-9]{6})$`)
@@ -66,14 +61,14 @@ func (e *smsEnv) sms(t testing.TB, number string, n int) string {
 	if sub == nil || sub[1] != sub[2] {
 		t.Fatalf("SMS body %q does not match %s", m.Body, smsCodeRE)
 	}
-	e.logs.secret(sub[1])
+	e.logs.Secret(sub[1])
 	return sub[1]
 }
 
 // grantPhone signs in with a code sent by SMS.
 func (e *smsEnv) grantPhone(t testing.TB, number, code string) *emailResp {
 	t.Helper()
-	return e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "phone": number, "code": code})
+	return e.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "phone": number, "code": code})
 }
 
 // smsProfile is GET /v1/user's answer.
@@ -85,14 +80,14 @@ type smsProfile struct {
 // wantField fails the test unless r is a 400 whose errors name field.
 func wantField(t testing.TB, r *emailResp, field string) {
 	t.Helper()
-	r.wantProblem(http.StatusBadRequest, "invalid_request")
+	r.WantProblem(http.StatusBadRequest, "invalid_request")
 	var p struct {
 		Errors []struct {
 			Field   string `json:"field"`
 			Message string `json:"message"`
 		} `json:"errors"`
 	}
-	if err := json.Unmarshal(r.body, &p); err != nil {
+	if err := json.Unmarshal(r.Body, &p); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(p.Errors, func(e struct {
@@ -101,7 +96,7 @@ func wantField(t testing.TB, r *emailResp, field string) {
 	}) bool {
 		return strings.TrimPrefix(e.Field, "body.") == field
 	}) {
-		t.Fatalf("%s: errors %s do not name %s", r.req, r.body, field)
+		t.Fatalf("%s: errors %s do not name %s", r.Req, r.Body, field)
 	}
 }
 
@@ -112,10 +107,10 @@ func TestSMSCodeSignIn(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		e := newSMSEnv(t, db)
-		e.requestCode(t, map[string]any{"phone": "+1 (415) 555-2671"}).accepted()
+		e.requestCode(t, map[string]any{"phone": "+1 (415) 555-2671"}).Accepted()
 		code := e.sms(t, phoneUS, 1)
 
-		tok := e.tokens(e.grantPhone(t, "+1 415 555 2671", code))
+		tok := e.Tokens(e.grantPhone(t, "+1 415 555 2671", code))
 		if u := tok.User; u.Phone != phoneUS || !u.PhoneVerified || u.Email != "" || u.EmailVerified || u.HasPassword {
 			t.Errorf("new user: %+v", u)
 		}
@@ -123,19 +118,19 @@ func TestSMSCodeSignIn(t *testing.T) {
 			t.Errorf("amr %v, want [sms]", got)
 		}
 		var profile smsProfile
-		e.do(t, "GET", "/v1/user", nil, withBearer(tok.AccessToken)).want(http.StatusOK).decode(&profile)
+		e.Do(t, "GET", "/v1/user", nil, withBearer(tok.AccessToken)).Want(http.StatusOK).Strict(&profile)
 		if profile.ID != tok.User.ID || profile.Phone != phoneUS || !profile.PhoneVerified {
 			t.Errorf("profile: %+v", profile)
 		}
-		if r := e.check(t, withBearer(tok.AccessToken)).want(http.StatusOK); r.header.Get("X-Auth-User-Id") != tok.User.ID {
-			t.Errorf("check: X-Auth-User-Id %q", r.header.Get("X-Auth-User-Id"))
+		if r := e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK); r.Header.Get("X-Auth-User-Id") != tok.User.ID {
+			t.Errorf("check: X-Auth-User-Id %q", r.Header.Get("X-Auth-User-Id"))
 		}
-		e.grantPhone(t, phoneUS, code).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.grantPhone(t, phoneUS, code).WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// The next sign-in finds the same account.
 		e.clock.Advance(time.Minute + time.Second)
-		e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
-		again := e.tokens(e.grantPhone(t, phoneUS, e.sms(t, phoneUS, 2)))
+		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
+		again := e.Tokens(e.grantPhone(t, phoneUS, e.sms(t, phoneUS, 2)))
 		if again.User.ID != tok.User.ID {
 			t.Errorf("second sign-in made account %s, want %s", again.User.ID, tok.User.ID)
 		}
@@ -157,37 +152,37 @@ func TestSMSSignUp(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		e := newSMSEnv(t, db)
-		e.logs.secret(emailPassword)
+		e.logs.Secret(emailPassword)
 		var out struct {
 			User emailUser `json:"user"`
 		}
-		e.do(t, "POST", "/v1/signup", map[string]string{"phone": "+44 7400 123456", "password": emailPassword, "name": "Ada"}).
-			want(http.StatusCreated).decode(&out)
+		e.Do(t, "POST", "/v1/signup", map[string]string{"phone": "+44 7400 123456", "password": emailPassword, "name": "Ada"}).
+			Want(http.StatusCreated).Strict(&out)
 		if u := out.User; u.Phone != phoneGB || u.PhoneVerified || u.Email != "" || !u.HasPassword || u.Name != "Ada" {
 			t.Errorf("signed up: %+v", u)
 		}
-		tok := e.tokens(e.grantPhone(t, phoneGB, e.sms(t, phoneGB, 1)))
+		tok := e.Tokens(e.grantPhone(t, phoneGB, e.sms(t, phoneGB, 1)))
 		if tok.User.ID != out.User.ID || !tok.User.PhoneVerified {
 			t.Errorf("signed in as %+v, want %s verified", tok.User, out.User.ID)
 		}
 
-		e.do(t, "POST", "/v1/signup", map[string]string{"phone": phoneGB}).wantProblem(http.StatusConflict, "phone_taken")
-		e.do(t, "POST", "/v1/signup", map[string]string{"email": "new@example.com", "phone": phoneGB}).
-			wantProblem(http.StatusConflict, "phone_taken")
+		e.Do(t, "POST", "/v1/signup", map[string]string{"phone": phoneGB}).WantProblem(http.StatusConflict, "phone_taken")
+		e.Do(t, "POST", "/v1/signup", map[string]string{"email": "new@example.com", "phone": phoneGB}).
+			WantProblem(http.StatusConflict, "phone_taken")
 		if n := len(e.users(t, "new@example.com")); n != 0 {
 			t.Errorf("a refused sign-up left %d accounts", n)
 		}
 
-		pw := e.tokens(e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "phone": phoneGB, "password": emailPassword}))
+		pw := e.Tokens(e.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "phone": phoneGB, "password": emailPassword}))
 		if pw.User.ID != out.User.ID || !slices.Equal(amr(t, pw.AccessToken), []string{"pwd"}) {
 			t.Errorf("password sign-in by phone: %+v", pw.User)
 		}
-		e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "phone": phoneUS, "password": emailPassword}).
-			wantProblem(http.StatusUnauthorized, "invalid_credentials")
+		e.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", "phone": phoneUS, "password": emailPassword}).
+			WantProblem(http.StatusUnauthorized, "invalid_credentials")
 
 		// Email and phone together: both are stored, the phone gets a code.
-		e.do(t, "POST", "/v1/signup", map[string]string{"email": "both@example.com", "phone": phoneCA}).
-			want(http.StatusCreated).decode(&out)
+		e.Do(t, "POST", "/v1/signup", map[string]string{"email": "both@example.com", "phone": phoneCA}).
+			Want(http.StatusCreated).Strict(&out)
 		if out.User.Email != "both@example.com" || out.User.Phone != phoneCA {
 			t.Errorf("email and phone: %+v", out.User)
 		}
@@ -213,13 +208,13 @@ func TestSMSBadInput(t *testing.T) {
 	}
 	for _, p := range bad {
 		wantField(t, e.requestCode(t, map[string]any{"phone": p}), "phone")
-		wantField(t, e.do(t, "POST", "/v1/signup", map[string]string{"phone": p}), "phone")
+		wantField(t, e.Do(t, "POST", "/v1/signup", map[string]string{"phone": p}), "phone")
 		wantField(t, e.grantPhone(t, p, "123456"), "phone")
 	}
 	wantField(t, e.requestCode(t, map[string]any{"phone": phoneUS, "email": "a@example.com"}), "phone")
 	wantField(t, e.requestCode(t, map[string]any{"phone": phoneUS, "type": "link"}), "type")
 	wantField(t, e.grantPhone(t, phoneUS, "12345"), "code")
-	wantField(t, e.do(t, "POST", "/v1/signup", map[string]string{}), "email")
+	wantField(t, e.Do(t, "POST", "/v1/signup", map[string]string{}), "email")
 	if n := e.tw.Requests(); n != 0 {
 		t.Errorf("%d requests reached Twilio", n)
 	}
@@ -231,16 +226,16 @@ func TestSMSAllowedCountries(t *testing.T) {
 	t.Parallel()
 	e := newSMSEnv(t, emailSQLite, withEmailConfig(func(c *gatehouse.Config) { c.SMSAllowedCountries = []string{"US", "CA"} }))
 	wantField(t, e.requestCode(t, map[string]any{"phone": phoneGB}), "phone")
-	wantField(t, e.do(t, "POST", "/v1/signup", map[string]string{"phone": phoneGB}), "phone")
-	u := e.signUp(t, "ca@example.com", emailPassword)
-	tok := e.tokens(e.passwordGrant(t, u.Email, emailPassword))
-	wantField(t, e.do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneGB}, withBearer(tok.AccessToken)), "phone")
+	wantField(t, e.Do(t, "POST", "/v1/signup", map[string]string{"phone": phoneGB}), "phone")
+	u := e.SignUp(t, "ca@example.com", emailPassword)
+	tok := e.Tokens(e.PasswordGrant(t, u.Email, emailPassword))
+	wantField(t, e.Do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneGB}, withBearer(tok.AccessToken)), "phone")
 	if n := e.tw.Requests(); n != 0 {
 		t.Fatalf("%d requests reached Twilio for a refused country", n)
 	}
-	e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
+	e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 	e.sms(t, phoneUS, 1)
-	e.requestCode(t, map[string]any{"phone": phoneCA}).accepted()
+	e.requestCode(t, map[string]any{"phone": phoneCA}).Accepted()
 	e.sms(t, phoneCA, 2)
 }
 
@@ -250,23 +245,25 @@ func TestSMSLimits(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		e := newSMSEnv(t, db, withEmailConfig(func(c *gatehouse.Config) { c.SMSCountryHourlyLimit = 3 }))
-		e.requestCode(t, map[string]any{"phone": phoneGB}).accepted()
-		r := e.requestCode(t, map[string]any{"phone": phoneGB}).wantProblem(http.StatusTooManyRequests, "rate_limited")
-		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
-			t.Errorf("per-number Retry-After %q", r.header.Get("Retry-After"))
+		e.requestCode(t, map[string]any{"phone": phoneGB}).Accepted()
+		r := e.requestCode(t, map[string]any{"phone": phoneGB})
+		r.WantProblem(http.StatusTooManyRequests, "rate_limited")
+		if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+			t.Errorf("per-number Retry-After %q", r.Header.Get("Retry-After"))
 		}
 		for i := 1; i <= 2; i++ {
-			e.requestCode(t, map[string]any{"phone": fmt.Sprintf("+44740012345%d", 6+i)}).accepted()
+			e.requestCode(t, map[string]any{"phone": fmt.Sprintf("+44740012345%d", 6+i)}).Accepted()
 		}
-		r = e.requestCode(t, map[string]any{"phone": "+447400123459"}).wantProblem(http.StatusTooManyRequests, "rate_limited")
-		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 60 || s > 3600 {
-			t.Errorf("per-country Retry-After %q", r.header.Get("Retry-After"))
+		r = e.requestCode(t, map[string]any{"phone": "+447400123459"})
+		r.WantProblem(http.StatusTooManyRequests, "rate_limited")
+		if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 60 || s > 3600 {
+			t.Errorf("per-country Retry-After %q", r.Header.Get("Retry-After"))
 		}
-		e.requestCode(t, map[string]any{"phone": phoneUS}).accepted() // +1 has its own cap
+		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted() // +1 has its own cap
 		e.tw.Wait(t, 4, mailWait)
 
 		e.clock.Advance(time.Hour + time.Second)
-		e.requestCode(t, map[string]any{"phone": "+447400123459"}).accepted()
+		e.requestCode(t, map[string]any{"phone": "+447400123459"}).Accepted()
 		e.tw.Wait(t, 5, mailWait)
 	})
 }
@@ -280,7 +277,7 @@ func TestSMSRetry(t *testing.T) {
 		e := newSMSEnv(t, db)
 		e.tw.FailNext(1, http.StatusServiceUnavailable, 20503, "Service temporarily unavailable")
 		e.tw.FailNext(1, http.StatusTooManyRequests, 20429, "Too Many Requests")
-		e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
+		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 		for attempt, status := range []string{"503", "429"} {
 			list := e.waitMessages(t, "failed once more", func(l []emailMessage) bool {
 				return len(l) == 1 && l[0].Attempts == attempt+1
@@ -295,11 +292,11 @@ func TestSMSRetry(t *testing.T) {
 		if m := list[0]; m.Attempts != 2 || m.SentAt == nil { // Attempts counts the failed ones
 			t.Errorf("sent after retries: %+v", m)
 		}
-		e.tokens(e.grantPhone(t, phoneUS, code))
+		e.Tokens(e.grantPhone(t, phoneUS, code))
 
 		// A 400 is final.
 		e.tw.FailNext(1, http.StatusBadRequest, 21211, "The 'To' number "+phoneUS2+" is not a valid phone number.")
-		e.requestCode(t, map[string]any{"phone": phoneUS2}).accepted()
+		e.requestCode(t, map[string]any{"phone": phoneUS2}).Accepted()
 		failed := e.waitMessages(t, "failed", func(l []emailMessage) bool { return len(l) == 2 && l[0].Status == "failed" })[0]
 		if failed.Attempts != 1 || !strings.Contains(failed.LastError, "21211") || !strings.Contains(failed.LastError, "not a valid phone number") ||
 			strings.Contains(failed.LastError, phoneUS2) || strings.Contains(failed.LastError, phoneUS2[1:]) || failed.NextAttemptAt != nil {
@@ -322,7 +319,7 @@ func TestSMSMessagingService(t *testing.T) {
 	e := newSMSEnv(t, emailSQLite, withEmailConfig(func(c *gatehouse.Config) {
 		c.SMSURL = "twilio://" + twilioSID + ":" + twilioToken + "@?messaging_service_sid=" + service
 	}))
-	e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
+	e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 	m := e.tw.Wait(t, 1, mailWait)[0]
 	if m.To != phoneUS || m.From != "" || m.MessagingServiceSID != service {
 		t.Errorf("message: %+v", m)
@@ -334,20 +331,20 @@ func TestSMSMessagingService(t *testing.T) {
 func TestSMSWrongCodes(t *testing.T) {
 	t.Parallel()
 	e := newSMSEnv(t, emailSQLite)
-	e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
+	e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 	first := e.sms(t, phoneUS, 1)
 	e.clock.Advance(time.Minute + time.Second)
-	e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
+	e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 	code := e.sms(t, phoneUS, 2)
 	if first != code {
-		e.grantPhone(t, phoneUS, first).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.grantPhone(t, phoneUS, first).WantProblem(http.StatusUnauthorized, "invalid_code")
 	}
 	wrong := fmt.Sprintf("%06d", (mustAtoi(t, code)+1)%1000000)
 	for range 3 {
-		e.grantPhone(t, phoneUS, wrong).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.grantPhone(t, phoneUS, wrong).WantProblem(http.StatusUnauthorized, "invalid_code")
 	}
-	e.grantPhone(t, phoneUS, wrong).wantProblem(http.StatusTooManyRequests, "too_many_attempts")
-	e.grantPhone(t, phoneUS, code).wantProblem(http.StatusTooManyRequests, "too_many_attempts")
+	e.grantPhone(t, phoneUS, wrong).WantProblem(http.StatusTooManyRequests, "too_many_attempts")
+	e.grantPhone(t, phoneUS, code).WantProblem(http.StatusTooManyRequests, "too_many_attempts")
 }
 
 func mustAtoi(t testing.TB, s string) int {
@@ -364,7 +361,7 @@ func mustAtoi(t testing.TB, s string) int {
 func TestSMSEnumeration(t *testing.T) {
 	t.Parallel()
 	e := newSMSEnv(t, emailSQLite, withEmailConfig(func(c *gatehouse.Config) { c.PasswordlessSignup = false }))
-	e.do(t, "POST", "/v1/admin/users", map[string]any{"phone": phoneUS, "phone_verified": true}, withAdmin()).want(http.StatusCreated)
+	e.Do(t, "POST", "/v1/admin/users", map[string]any{"phone": phoneUS, "phone_verified": true}, gatehousetest.Admin()).Want(http.StatusCreated)
 	known := e.requestCode(t, map[string]any{"phone": phoneUS})
 	unknown := e.requestCode(t, map[string]any{"phone": phoneUS2})
 	sameAnswer(t, "/v1/otp known vs unknown phone", known, unknown)
@@ -387,53 +384,53 @@ func TestSMSPhoneChange(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		e := newSMSEnv(t, db)
-		ann := e.signUp(t, "ann@example.com", emailPassword)
-		annTok := e.tokens(e.passwordGrant(t, ann.Email, emailPassword))
+		ann := e.SignUp(t, "ann@example.com", emailPassword)
+		annTok := e.Tokens(e.PasswordGrant(t, ann.Email, emailPassword))
 		asAnn := withBearer(annTok.AccessToken)
 
-		e.do(t, "POST", "/v1/user/phone", map[string]string{"phone": "+1 415 555 2671"}, asAnn).accepted()
+		e.Do(t, "POST", "/v1/user/phone", map[string]string{"phone": "+1 415 555 2671"}, asAnn).Accepted()
 		code := e.sms(t, phoneUS, 1)
 		wrong := fmt.Sprintf("%06d", (mustAtoi(t, code)+1)%1000000)
-		e.do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": wrong}, asAnn).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.Do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": wrong}, asAnn).WantProblem(http.StatusUnauthorized, "invalid_code")
 		var profile smsProfile
-		e.do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": code}, asAnn).want(http.StatusOK).decode(&profile)
+		e.Do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": code}, asAnn).Want(http.StatusOK).Strict(&profile)
 		if profile.Phone != phoneUS || !profile.PhoneVerified || profile.Email != ann.Email {
 			t.Errorf("after verify: %+v", profile)
 		}
-		e.do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": code}, asAnn).wantProblem(http.StatusUnauthorized, "invalid_code")
+		e.Do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": code}, asAnn).WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// The phone now signs Ann in.
 		e.clock.Advance(time.Minute + time.Second)
-		e.requestCode(t, map[string]any{"phone": phoneUS}).accepted()
-		if tok := e.tokens(e.grantPhone(t, phoneUS, e.sms(t, phoneUS, 2))); tok.User.ID != ann.ID {
+		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
+		if tok := e.Tokens(e.grantPhone(t, phoneUS, e.sms(t, phoneUS, 2))); tok.User.ID != ann.ID {
 			t.Errorf("phone signed in %s, want %s", tok.User.ID, ann.ID)
 		}
 
 		// Bob cannot take Ann's verified number.
-		bob := e.signUp(t, "bob@example.com", emailPassword)
-		bobTok := e.tokens(e.passwordGrant(t, bob.Email, emailPassword))
+		bob := e.SignUp(t, "bob@example.com", emailPassword)
+		bobTok := e.Tokens(e.PasswordGrant(t, bob.Email, emailPassword))
 		asBob := withBearer(bobTok.AccessToken)
-		e.do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneUS}, asBob).wantProblem(http.StatusConflict, "phone_taken")
+		e.Do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneUS}, asBob).WantProblem(http.StatusConflict, "phone_taken")
 
 		// Carl claims a number at sign-up and never proves it; Bob proves
 		// it and takes it over.
 		var carl struct {
 			User emailUser `json:"user"`
 		}
-		e.do(t, "POST", "/v1/signup", map[string]string{"email": "carl@example.com", "phone": phoneCA}).want(http.StatusCreated).decode(&carl)
+		e.Do(t, "POST", "/v1/signup", map[string]string{"email": "carl@example.com", "phone": phoneCA}).Want(http.StatusCreated).Strict(&carl)
 		e.sms(t, phoneCA, 3)
 		e.clock.Advance(time.Minute + time.Second)
-		e.do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneCA}, asBob).accepted()
-		e.do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": e.sms(t, phoneCA, 4)}, asBob).want(http.StatusOK).decode(&profile)
+		e.Do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneCA}, asBob).Accepted()
+		e.Do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": e.sms(t, phoneCA, 4)}, asBob).Want(http.StatusOK).Strict(&profile)
 		if profile.ID != bob.ID || profile.Phone != phoneCA || !profile.PhoneVerified {
 			t.Errorf("Bob after taking the number over: %+v", profile)
 		}
 		var got struct {
 			Phone *string `json:"phone"`
 		}
-		r := e.do(t, "GET", "/v1/admin/users/"+carl.User.ID, nil, withAdmin()).want(http.StatusOK)
-		if err := json.Unmarshal(r.body, &got); err != nil || got.Phone == nil || *got.Phone != "" {
-			t.Errorf("Carl after losing the number: %s", r.body)
+		r := e.Do(t, "GET", "/v1/admin/users/"+carl.User.ID, nil, gatehousetest.Admin()).Want(http.StatusOK)
+		if err := json.Unmarshal(r.Body, &got); err != nil || got.Phone == nil || *got.Phone != "" {
+			t.Errorf("Carl after losing the number: %s", r.Body)
 		}
 	})
 }
@@ -443,12 +440,12 @@ func TestSMSPhoneChange(t *testing.T) {
 func TestSMSNotConfigured(t *testing.T) {
 	t.Parallel()
 	e := newEmailEnv(t, emailSQLite.URL(t))
-	e.requestCode(t, map[string]any{"phone": phoneUS}).wantProblem(http.StatusServiceUnavailable, "unavailable")
-	e.do(t, "POST", "/v1/signup", map[string]string{"phone": phoneUS}).wantProblem(http.StatusServiceUnavailable, "unavailable")
-	u := e.signUp(t, "dee@example.com", emailPassword)
-	tok := e.tokens(e.passwordGrant(t, u.Email, emailPassword))
-	e.do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneUS}, withBearer(tok.AccessToken)).
-		wantProblem(http.StatusServiceUnavailable, "unavailable")
-	e.requestCode(t, map[string]any{"email": u.Email}).accepted()
+	e.requestCode(t, map[string]any{"phone": phoneUS}).WantProblem(http.StatusServiceUnavailable, "unavailable")
+	e.Do(t, "POST", "/v1/signup", map[string]string{"phone": phoneUS}).WantProblem(http.StatusServiceUnavailable, "unavailable")
+	u := e.SignUp(t, "dee@example.com", emailPassword)
+	tok := e.Tokens(e.PasswordGrant(t, u.Email, emailPassword))
+	e.Do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneUS}, withBearer(tok.AccessToken)).
+		WantProblem(http.StatusServiceUnavailable, "unavailable")
+	e.requestCode(t, map[string]any{"email": u.Email}).Accepted()
 	e.mail(t, u.Email, 1)
 }

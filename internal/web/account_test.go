@@ -1,9 +1,9 @@
 package web_test
 
 // Tests of the account page (/) and its forms, through a real server. A
-// signed-in browser gets a session cookie minted by the flows
-// (auth.Service.BrowserSession), so each test can choose the session's
-// assurance level and device.
+// signed-in browser gets a session cookie the harness writes to the
+// database (gatehousetest.Server.Session), so each test can choose the
+// session's assurance level and device.
 
 import (
 	"context"
@@ -49,16 +49,14 @@ func acctBrowser(t *testing.T, e *env, u *auth.User, amr ...string) (*browser, s
 	return e.browserWith(cookie), id
 }
 
-// acctToken answers the status of a password grant at POST /v1/token.
+// acctToken returns the status of a password grant at POST /v1/token.
 func acctToken(t *testing.T, e *env, email, password string) int {
 	t.Helper()
-	body := `{"grant_type":"password","email":"` + email + `","password":"` + password + `"}`
-	res, err := http.Post(e.url+"/v1/token", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
+	r := e.PasswordGrant(t, email, password)
+	if r.Status == http.StatusOK {
+		e.Tokens(r) // its tokens become secrets of the log
 	}
-	res.Body.Close()
-	return res.StatusCode
+	return r.Status
 }
 
 // acctHTML answers s as html/template writes it in text and attributes.
@@ -468,14 +466,7 @@ func TestAccountSetPassword(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	const email = "nopassword@example.test"
-	res, err := http.Post(e.url+"/v1/signup", "application/json", strings.NewReader(`{"email":"`+email+`"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("passwordless sign-up: %d", res.StatusCode)
-	}
+	e.SignUp(t, email, "") // passwordless
 	u, err := e.g.Auth().AdminUserByEmail(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)

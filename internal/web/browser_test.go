@@ -143,11 +143,16 @@ func totpUser(t *testing.T, e *env, email string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookie, _, err := a.BrowserSession(ctx, u, auth.Client{UserAgent: "setup"}, []string{auth.MethodPassword})
+	c := auth.Client{UserAgent: "setup"}
+	proof, err := a.SignInPassword(ctx, auth.Identity{Email: u.Email}, testPassword, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := a.CookiePrincipal(ctx, cookie)
+	signedIn, err := a.Finish(ctx, proof, c, auth.Cookie(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.CookiePrincipal(ctx, signedIn.Cookie)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,14 +247,7 @@ func TestBrowserRevokeSession(t *testing.T) {
 	const email = "rosalind@example.com"
 	ctx := newTab(t)
 	browserSignIn(t, ctx, e, email, 1)
-	u, err := e.g.Auth().AdminUserByEmail(context.Background(), email)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, _, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "203.0.113.9", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"}, []string{auth.MethodOTP})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other, _ := e.Session(t, email, auth.Client{IP: "203.0.113.9", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Safari/604.1"}, auth.MethodOTP)
 	if got := e.checkStatus(t, other); got != http.StatusOK {
 		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusOK)
 	}
@@ -282,10 +280,7 @@ func TestBrowserAdminDisables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cookie, _, err := a.BrowserSession(ctx, victim, auth.Client{UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/128.0"}, []string{auth.MethodOTP})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cookie, _ := e.Session(t, victim.Email, auth.Client{UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/128.0"}, auth.MethodOTP)
 	if got := e.checkStatus(t, cookie); got != http.StatusOK {
 		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusOK)
 	}

@@ -6,12 +6,8 @@ package web_test
 // does not follow redirects, so each answer can be checked.
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -21,29 +17,26 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
-	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 // Settings of every test server.
 const (
-	testSecret   = "web-test-secret-0123456789-abcdefghijkl"
-	testAdminKey = "web-test-admin-key-0123456789"
+	testAdminKey = gatehousetest.AdminKey
 	testPassword = "purple monkey dishwasher 42"
-	twilioSID    = "AC0123456789abcdef0123456789abcdef"
-	twilioToken  = "twilio-auth-token-0123456789abcdef"
-	twilioFrom   = "+15005550006"
+	twilioFrom   = gatehousetest.TwilioFrom
 	// appOrigin is an allowed redirect origin besides the server itself.
 	appOrigin = "https://app.example.test"
-	wait      = 15 * time.Second
+	wait      = gatehousetest.Wait
 )
 
-// env is one server and what it delivers to.
+// env is one server (gatehousetest.Server) and what it delivers to.
 type env struct {
+	*gatehousetest.Server
 	t     testing.TB
 	g     *gatehouse.Gatehouse
-	srv   *httptest.Server
 	url   string
 	cfg   gatehouse.Config
 	clock *clocktest.Clock
@@ -51,45 +44,25 @@ type env struct {
 	tw    *twiliotest.Server
 }
 
-// newEnv starts a server; edit may change the configuration first.
+// newEnv starts a server on its own URL, in dev mode (http://127.0.0.1:
+// cookies without Secure), mailing to an SMTP server and texting to a fake
+// Twilio of its own; edit may change the configuration first.
 func newEnv(t testing.TB, edit func(*gatehouse.Config)) *env {
 	t.Helper()
-	e := &env{t: t, smtp: smtptest.Start(t, smtptest.Config{}), tw: twiliotest.Start(t, twilioSID, twilioToken)}
-	e.srv = httptest.NewUnstartedServer(nil)
-	e.url = "http://" + e.srv.Listener.Addr().String()
-	c := gatehouse.DefaultConfig()
-	c.DatabaseURL = sqltest.SQLiteURL(t)
-	c.PublicURL = e.url
-	c.AllowedRedirects = []string{e.url, appOrigin}
-	c.Secret = testSecret
-	c.AdminAPIKey = testAdminKey
-	c.MailURL = "smtp://" + e.smtp.Addr + "?tls=none"
-	c.MailFrom = "no-reply@example.test"
-	c.SMSURL = "twilio://" + twilioSID + ":" + twilioToken + "@?from=" + twilioFrom
-	c.TwilioAPIURL = e.tw.URL()
-	c.Dev = true // http://127.0.0.1: cookies without Secure, as in dev mode
-	e.clock = clocktest.New(time.Now().UTC().Truncate(time.Second))
-	c.Clock = e.clock
-	c.Logger = slog.New(slog.DiscardHandler)
+	opts := []gatehousetest.Option{
+		gatehousetest.OwnPublicURL(), gatehousetest.WithMail(), gatehousetest.WithTwilio(),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) {
+			c.AllowedRedirects = append(c.AllowedRedirects, appOrigin)
+			c.MailFrom = "no-reply@example.test"
+			c.Dev = true // http://127.0.0.1: cookies without Secure, as in dev mode
+		}),
+	}
 	if edit != nil {
-		edit(&c)
+		opts = append(opts, gatehousetest.WithConfig(edit))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	g, err := gatehouse.New(ctx, c)
-	if err != nil {
-		t.Fatalf("gatehouse.New: %v", err)
-	}
-	e.g, e.cfg = g, g.Config()
-	e.srv.Config.Handler = g
-	e.srv.Start()
-	t.Cleanup(func() {
-		e.srv.Close()
-		if err := g.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return e
+	s := gatehousetest.Start(t, opts...)
+	s.Logs.Secret(testPassword)
+	return &env{Server: s, t: t, g: s.G, url: s.URL, cfg: s.Config, clock: s.Clock, smtp: s.SMTP, tw: s.Twilio}
 }
 
 // browser is a client with its own cookie jar that does not follow
@@ -121,7 +94,7 @@ type page struct {
 	body   string
 }
 
-type reqOpt func(*http.Request)
+type reqOpt = gatehousetest.RequestOption
 
 // htmx marks a request as htmx's (it wants a fragment).
 func htmx() reqOpt { return func(r *http.Request) { r.Header.Set("HX-Request", "true") } }
@@ -148,32 +121,13 @@ func (b *browser) post(t testing.TB, path string, form url.Values, opts ...reqOp
 
 func (b *browser) do(t testing.TB, method, path string, form url.Values, opts ...reqOpt) *page {
 	t.Helper()
-	var body io.Reader
+	var body any
 	if form != nil {
-		body = strings.NewReader(form.Encode())
+		body = form
 	}
-	req, err := http.NewRequest(method, b.e.url+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.Header.Set("Accept", "text/html")
-	for _, o := range opts {
-		o(req)
-	}
-	res, err := b.client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &page{t: t, req: method + " " + path, status: res.StatusCode, header: res.Header, body: string(raw)}
+	opts = append([]reqOpt{gatehousetest.SameOrigin(), gatehousetest.Header("Accept", "text/html")}, opts...)
+	r := b.e.DoWith(t, b.client, method, path, body, opts...)
+	return &page{t: t, req: method + " " + path, status: r.Status, header: r.Header, body: string(r.Body)}
 }
 
 // want fails the test unless the status is status.
@@ -225,50 +179,39 @@ func (p *page) lacks(s ...string) *page {
 
 var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
 
-// mailCode waits for message n (counting from 1) to address and answers the
-// code it carries, and its link when it has one.
+// mailCode waits for message n (counting from 1) to address and returns the
+// code it carries, and its link when it has one; both become secrets the
+// log must not show.
 func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		var mine []smtptest.Message
-		for _, m := range e.smtp.Messages() {
-			for _, to := range m.To {
-				if to == address {
-					mine = append(mine, m)
-				}
-			}
-		}
-		if len(mine) >= n {
-			p, err := mine[n-1].Parse()
-			if err != nil {
-				t.Fatal(err)
-			}
-			code = codeRE.FindString(p.Text)
-			if i := strings.Index(p.Text, e.url+"/v1/verify?token="); i >= 0 {
-				link = strings.Fields(p.Text[i:])[0]
-			}
-			return code, link
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no message %d to %s after %v", n, address, wait)
-		}
-		e.smtp.Wait(t, len(e.smtp.Messages())+1, time.Until(deadline))
+	p, err := gatehousetest.WaitMail(t, e.smtp, address, n).Parse()
+	if err != nil {
+		t.Fatal(err)
 	}
+	code = codeRE.FindString(p.Text)
+	if i := strings.Index(p.Text, e.url+"/v1/verify?token="); i >= 0 {
+		link = strings.Fields(p.Text[i:])[0]
+	}
+	_, token, _ := strings.Cut(link, "token=")
+	e.Logs.Secret(code, token)
+	return code, link
 }
 
-// smsCode waits until the fake Twilio has n messages and answers the code
-// of the last, which must have gone to number.
+// smsCode waits until the fake Twilio has n messages and returns the code
+// of the last, which must have gone to number (a secret of the log from
+// then on).
 func (e *env) smsCode(t testing.TB, number string, n int) string {
 	t.Helper()
 	m := e.tw.Wait(t, n, wait)[n-1]
 	if m.To != number {
 		t.Fatalf("SMS %d went to %s, want %s", n, m.To, number)
 	}
-	return codeRE.FindString(m.Body)
+	code := codeRE.FindString(m.Body)
+	e.Logs.Secret(code)
+	return code
 }
 
-// cookie answers the session cookie the browser holds for the server, or "".
+// cookie returns the session cookie the browser holds for the server, or "".
 func (b *browser) cookie() string {
 	u, _ := url.Parse(b.e.url)
 	for _, c := range b.client.Jar.Cookies(u) {
@@ -279,37 +222,21 @@ func (b *browser) cookie() string {
 	return ""
 }
 
-// signUp creates an account with a password through the admin API's flow.
+// signUp creates an account with testPassword.
 func (e *env) signUp(t testing.TB, email string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.url+"/v1/signup", strings.NewReader(`{"email":"`+email+`","password":"`+testPassword+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("sign-up of %s: %d", email, res.StatusCode)
-	}
+	e.SignUp(t, email, testPassword)
 }
 
 // session starts a browser session of u from a device with user agent ua,
 // signed in with the methods amr (password when none; two make it aal2),
-// and answers its cookie value and id.
+// and returns its cookie value and id.
 func (e *env) session(t testing.TB, u *auth.User, ua string, amr ...string) (cookie, id string) {
 	t.Helper()
-	if len(amr) == 0 {
-		amr = []string{auth.MethodPassword}
-	}
-	cookie, sess, err := e.g.Auth().BrowserSession(context.Background(), u, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr)
-	if err != nil {
-		t.Fatalf("browser session of %s: %v", u.ID, err)
-	}
-	return cookie, sess.ID
+	return e.Session(t, u.Email, auth.Client{IP: "192.0.2.7", UserAgent: ua}, amr...)
 }
 
-// browserWith answers a browser that holds the session cookie.
+// browserWith returns a browser that holds the session cookie.
 func (e *env) browserWith(cookie string) *browser {
 	b := e.browser()
 	su, _ := url.Parse(e.url)
@@ -317,17 +244,9 @@ func (e *env) browserWith(cookie string) *browser {
 	return b
 }
 
-// checkStatus answers the status of GET /v1/check (as an API client asks)
+// checkStatus returns the status of GET /v1/check (as an API client asks)
 // with a session cookie.
 func (e *env) checkStatus(t testing.TB, cookie string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
-	req.Header.Set("Accept", "application/json")
-	req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode
+	return e.Do(t, http.MethodGet, "/v1/check", nil, gatehousetest.Header("Accept", "application/json"), e.Cookie(cookie)).Status
 }

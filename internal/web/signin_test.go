@@ -6,7 +6,6 @@ package web_test
 import (
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 )
 
 const (
@@ -128,51 +129,39 @@ func signinCodeField(t testing.TB, p *page) {
 // or a Bearer token.
 func signinCheck(t testing.TB, e *env, cookie, bearer string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, e.url+"/v1/check", nil)
+	var opts []reqOpt
 	if cookie != "" {
-		req.AddCookie(&http.Cookie{Name: e.cfg.SessionCookieName, Value: cookie})
+		opts = append(opts, e.Cookie(cookie))
 	}
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		opts = append(opts, gatehousetest.Bearer(bearer))
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	r := e.Do(t, http.MethodGet, "/v1/check", nil, opts...)
 	var body struct {
 		Session struct {
 			AAL string `json:"aal"`
 		} `json:"session"`
 	}
-	raw, _ := io.ReadAll(res.Body)
-	_ = json.Unmarshal(raw, &body)
-	return res.StatusCode, body.Session.AAL
+	_ = json.Unmarshal(r.Body, &body) // a refusal is a problem document, with no session
+	return r.Status, body.Session.AAL
 }
 
-// signinJSON calls the JSON API and decodes its answer into out.
+// signinJSON calls the JSON API and decodes its answer into out (when not
+// nil); it returns the status.
 func signinJSON(t testing.TB, e *env, method, path, bearer string, in, out any) int {
 	t.Helper()
-	raw, _ := json.Marshal(in)
-	req, _ := http.NewRequest(method, e.url+path, strings.NewReader(string(raw)))
-	req.Header.Set("Content-Type", "application/json")
+	var opts []reqOpt
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		opts = append(opts, gatehousetest.Bearer(bearer))
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
+	r := e.Do(t, method, path, in, opts...)
 	if out != nil {
-		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-			t.Fatalf("%s %s: %d, %v", method, path, res.StatusCode, err)
-		}
+		r.Decode(out)
 	}
-	return res.StatusCode
+	return r.Status
 }
 
-// signinToken signs in through the JSON API and answers the access token.
+// signinToken signs in through the JSON API and returns the access token.
 func signinToken(t testing.TB, e *env, email, password string) string {
 	t.Helper()
 	var g struct {
@@ -181,6 +170,7 @@ func signinToken(t testing.TB, e *env, email, password string) string {
 	if st := signinJSON(t, e, "POST", "/v1/token", "", map[string]string{"grant_type": "password", "email": email, "password": password}, &g); st != http.StatusOK || g.AccessToken == "" {
 		t.Fatalf("password grant for %s: %d", email, st)
 	}
+	e.Logs.Secret(password, g.AccessToken)
 	return g.AccessToken
 }
 

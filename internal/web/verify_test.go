@@ -12,18 +12,11 @@ import (
 // a password reset) to address.
 func requestLink(t *testing.T, e *env, address string, recover bool) {
 	t.Helper()
-	path, body := "/v1/otp", `{"email":"`+address+`","type":"link"}`
+	path, body := "/v1/otp", map[string]string{"email": address, "type": "link"}
 	if recover {
-		path, body = "/v1/recover", `{"email":"`+address+`"}`
+		path, body = "/v1/recover", map[string]string{"email": address}
 	}
-	res, err := http.Post(e.url+path, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST %s: %d", path, res.StatusCode)
-	}
+	e.Do(t, "POST", path, body).Accepted()
 }
 
 // linkPath returns the path and query of an emailed link to this server.

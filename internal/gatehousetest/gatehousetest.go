@@ -1,0 +1,264 @@
+// Package gatehousetest boots a real Gatehouse for tests: gatehouse.New
+// served by httptest on a fresh database (SQLite by default, PostgreSQL on
+// request), with a fake clock, cheap password hashing, optionally an
+// in-process SMTP server and a fake Twilio, and a log that must never hold
+// a secret. Every package's server tests start their servers here, so they
+// all test the server gatehouse.New wires, not a copy of its wiring.
+package gatehousetest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/clocktest"
+	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
+	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
+)
+
+// Settings of every test server unless an option changes them. Secret,
+// AdminKey and Password are remembered as secrets of every server's log.
+const (
+	Secret    = "gatehousetest-secret-0123456789-abcdefghij" // 32+ characters
+	AdminKey  = "gatehousetest-admin-key-0123456789"
+	PublicURL = "https://auth.example.test"
+	Password  = "correct horse battery staple"
+
+	// The fake Twilio account of WithTwilio.
+	TwilioSID   = "AC0123456789abcdef0123456789abcdef"
+	TwilioToken = "twilio-auth-token-0123456789abcdef"
+	TwilioFrom  = "+15005550006"
+
+	// Wait bounds the wait for a message: the delivery worker is woken at
+	// once, and otherwise polls every second.
+	Wait = 15 * time.Second
+)
+
+// DB is a kind of database a test server can run on.
+type DB = sqltest.DB
+
+// The kinds of database: SQLite (a file in the test's temporary folder)
+// and PostgreSQL (a database of its own on GATEHOUSE_TEST_POSTGRES_URL).
+var (
+	SQLite   = sqltest.SQLiteDB
+	Postgres = sqltest.PostgresDB
+)
+
+// EachDB runs fn as parallel subtests "sqlite" and "postgres", the second
+// skipped unless GATEHOUSE_TEST_POSTGRES_URL is set.
+func EachDB(t *testing.T, fn func(t *testing.T, db DB)) {
+	t.Helper()
+	sqltest.EachDB(t, fn)
+}
+
+// NewClock returns a fake clock at the real time (whole seconds), so
+// nothing the databases stamp on their own is far from it.
+func NewClock() *clocktest.Clock { return clocktest.New(time.Now().UTC().Truncate(time.Second)) }
+
+// Server is one Gatehouse served over HTTP.
+type Server struct {
+	G *gatehouse.Gatehouse
+	// URL is the test server's base URL; Config.PublicURL is PublicURL
+	// unless OwnPublicURL or WithConfig chose another.
+	URL string
+	// Config is the effective configuration (g.Config()).
+	Config gatehouse.Config
+	Clock  *clocktest.Clock
+	// Client does not follow redirects, so each answer can be checked.
+	Client *http.Client
+	// SMTP is nil unless WithMail or WithSMTP; Twilio nil unless
+	// WithTwilio.
+	SMTP   *smtptest.Server
+	Twilio *twiliotest.Server
+	// Logs holds what the server logged, checked for secrets when the test
+	// ends.
+	Logs *Logs
+
+	t    testing.TB
+	http *httptest.Server
+	once sync.Once
+	mu   sync.Mutex
+	db   *sqlstore.Store // the test's own connection (Session)
+}
+
+type setup struct {
+	db        DB
+	dbURL     string
+	edits     []func(*gatehouse.Config)
+	clock     *clocktest.Clock
+	mail      bool
+	smtp      *smtptest.Server
+	twilio    bool
+	logs      *Logs
+	quiet     bool
+	ownURL    bool
+	wrap      func(http.Handler) http.Handler
+	expensive bool
+}
+
+// Option changes how Start boots a server.
+type Option func(*setup)
+
+// WithDB runs the server on a fresh database of kind db (SQLite by
+// default).
+func WithDB(db DB) Option { return func(s *setup) { s.db = db } }
+
+// WithDatabaseURL runs the server on the database at url, which another
+// server of the test may share.
+func WithDatabaseURL(url string) Option { return func(s *setup) { s.dbURL = url } }
+
+// WithConfig changes the configuration after every other option.
+func WithConfig(f func(*gatehouse.Config)) Option {
+	return func(s *setup) { s.edits = append(s.edits, f) }
+}
+
+// WithClock runs the server on c (shared with another server of the test).
+func WithClock(c *clocktest.Clock) Option { return func(s *setup) { s.clock = c } }
+
+// WithMail delivers email to a new in-process SMTP server, unless the
+// configuration names another sender.
+func WithMail() Option { return func(s *setup) { s.mail = true } }
+
+// WithSMTP delivers email to smtp (shared with another server of the
+// test).
+func WithSMTP(smtp *smtptest.Server) Option {
+	return func(s *setup) { s.mail, s.smtp = true, smtp }
+}
+
+// WithTwilio sends SMS through a new fake Twilio (whose auth token is then
+// a secret of the log too).
+func WithTwilio() Option { return func(s *setup) { s.twilio = true } }
+
+// WithLogs logs to l (shared with another server of the test).
+func WithLogs(l *Logs) Option { return func(s *setup) { s.logs = l } }
+
+// QuietLog drops log lines (benchmarks: the buffer would grow with every
+// request). Nothing is then checked for secrets.
+func QuietLog() Option { return func(s *setup) { s.quiet = true } }
+
+// OwnPublicURL makes the test server's own http:// URL the public URL (and
+// an allowed redirect), for a browser or a verifier that follows the
+// issuer's links.
+func OwnPublicURL() Option { return func(s *setup) { s.ownURL = true } }
+
+// WithMiddleware serves the server through wrap (to watch or break the
+// requests it gets).
+func WithMiddleware(wrap func(http.Handler) http.Handler) Option {
+	return func(s *setup) { s.wrap = wrap }
+}
+
+// RealHashing hashes passwords at the production cost instead of the
+// cheapest (Config.CheapPasswordHashing).
+func RealHashing() Option { return func(s *setup) { s.expensive = true } }
+
+// Start boots a Gatehouse through gatehouse.New and serves it with
+// httptest; both close when the test ends, and the log is then checked for
+// every secret the test remembered.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s := &setup{db: SQLite}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.logs == nil {
+		s.logs = NewLogs(t) // before the server, so it is checked after the server closed
+	}
+	s.logs.Secret(Secret, AdminKey, Password)
+	if s.clock == nil {
+		s.clock = NewClock()
+	}
+	c := gatehouse.DefaultConfig()
+	c.DatabaseURL = s.dbURL
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = s.db.URL(t)
+	}
+	c.PublicURL = PublicURL
+	c.Secret = Secret
+	c.AdminAPIKey = AdminKey
+	c.Clock = s.clock
+	c.CheapPasswordHashing = !s.expensive
+	c.Logger = slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if s.quiet {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	srv := &Server{Clock: s.clock, Logs: s.logs, t: t}
+	srv.http = httptest.NewUnstartedServer(nil)
+	srv.URL = "http://" + srv.http.Listener.Addr().String()
+	if s.ownURL {
+		c.PublicURL = srv.URL
+		c.AllowedRedirects = []string{srv.URL}
+	}
+	if s.twilio {
+		srv.Twilio = twiliotest.Start(t, TwilioSID, TwilioToken)
+		s.logs.Secret(TwilioToken)
+		c.SMSURL = "twilio://" + TwilioSID + ":" + TwilioToken + "@?from=" + TwilioFrom
+		c.TwilioAPIURL = srv.Twilio.URL()
+	}
+	for _, f := range s.edits {
+		f(&c)
+	}
+	if s.mail && c.MailURL == "" {
+		if s.smtp == nil {
+			s.smtp = smtptest.Start(t, smtptest.Config{})
+		}
+		srv.SMTP = s.smtp
+		c.MailURL = SMTPURL(s.smtp.Addr)
+	}
+	if s.mail && !s.ownURL && c.MailFrom == "" {
+		c.MailFrom = "no-reply@auth.example.test"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	g, err := gatehouse.New(ctx, c)
+	if err != nil {
+		t.Fatalf("gatehouse.New: %v", err)
+	}
+	srv.G, srv.Config = g, g.Config()
+	var h http.Handler = g
+	if s.wrap != nil {
+		h = s.wrap(g)
+	}
+	srv.http.Config.Handler = h
+	srv.http.Start()
+	srv.Client = srv.http.Client()
+	srv.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	srv.Client.Timeout = 30 * time.Second
+	t.Cleanup(func() { srv.Close(t) })
+	return srv
+}
+
+// SMTPURL returns GATEHOUSE_MAIL_URL for a plain local relay at addr.
+func SMTPURL(addr string) string { return "smtp://" + addr + "?tls=none" }
+
+// Close stops the server (its delivery worker too); later calls do
+// nothing.
+func (s *Server) Close(t testing.TB) {
+	s.once.Do(func() {
+		s.http.Close()
+		if err := s.G.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+}
+
+// Reopen starts a second Gatehouse on the server's database and clock,
+// without delivery, as another process (`gatehouse keys rotate`, another
+// node) would; it closes when the test ends.
+func (s *Server) Reopen(t testing.TB) *gatehouse.Gatehouse {
+	t.Helper()
+	cfg := s.Config
+	cfg.NoDelivery = true
+	g, err := gatehouse.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("gatehouse.New: %v", err)
+	}
+	t.Cleanup(func() { g.Close() })
+	return g
+}
