@@ -153,8 +153,16 @@ func New(o Options) (*Server, error) {
 	s.registerOps()
 
 	s.handler = withClient(s.cors(s.mux))
+	if built != nil {
+		built(s)
+	}
 	return s, nil
 }
+
+// built, when set, is called with every Server New builds. Only this
+// package's tests set it (export_test.go), to reach the API that
+// gatehouse.New wired without the public package exporting it.
+var built func(*Server)
 
 // withClient makes sure the client is in the context of a request that did
 // not come through the root's middleware (a Server used on its own).
