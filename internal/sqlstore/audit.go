@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -52,7 +51,7 @@ func (s *Store) AuditEvents(ctx context.Context, userID, before string, limit in
 		limit = maxAuditPage
 	}
 	var (
-		rows *sql.Rows
+		rows *boundRows
 		err  error
 	)
 	switch {

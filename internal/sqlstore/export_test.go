@@ -36,7 +36,7 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 	if s.d == postgresDialect {
 		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
 	}
-	p, err := goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	p, err := goose.NewProvider(s.d.goose, s.w.db, fsys, opts...)
 	if err != nil {
 		return err
 	}

@@ -165,7 +165,7 @@ func (s *Store) ListMessages(ctx context.Context, status, before string, limit i
 		limit = maxMessagePage
 	}
 	var (
-		rows *sql.Rows
+		rows *boundRows
 		err  error
 	)
 	switch {

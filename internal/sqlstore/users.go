@@ -129,7 +129,7 @@ func (s *Store) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User, e
 		limit = maxUserPage
 	}
 	var (
-		rows *sql.Rows
+		rows *boundRows
 		err  error
 	)
 	if q.Query == "" {
