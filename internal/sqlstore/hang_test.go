@@ -4,10 +4,8 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,15 +13,6 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
-	_ "modernc.org/sqlite"
-)
-
-// hangTimeout is the store deadline of these tests, and hangBound the
-// most a call may take with it: generous, so that a loaded machine does
-// not fail the test, yet far below the hang it guards against.
-const (
-	hangTimeout = 500 * time.Millisecond
-	hangBound   = 3 * time.Second
 )
 
 // hangCalls are store calls of every shape the store makes: a plain read,
@@ -45,18 +34,6 @@ func hangCalls(s *sqlstore.Store, at time.Time) map[string]func(context.Context,
 			return s.PutFactor(ctx, &auth.Factor{ID: fmt.Sprintf("f-hang-%d", i), UserID: "u-frozen", Kind: "email", CreatedAt: at})
 		},
 		"ping": func(ctx context.Context, _ int) error { return s.Ping(ctx) },
-	}
-}
-
-// wantUnavailable checks that a call on a database that does not answer
-// failed as auth.ErrUnavailable within hangBound.
-func wantUnavailable(t *testing.T, name string, err error, took time.Duration) {
-	t.Helper()
-	if !errors.Is(err, auth.ErrUnavailable) {
-		t.Errorf("%s on a frozen database = %v; want an error matching auth.ErrUnavailable", name, err)
-	}
-	if took > hangBound {
-		t.Errorf("%s on a frozen database took %v; want at most %v (deadline %v)", name, took, hangBound, hangTimeout)
 	}
 }
 
@@ -157,54 +134,5 @@ func TestFrozenPostgres(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping after the thaw: %v", err)
-	}
-}
-
-// TestLockedSQLite holds SQLite's write lock from another connection, as
-// another process (a backup, a second server on the same file) may, and
-// checks that a write gives up as unavailable within the store's deadline
-// while reads go on, and that the write succeeds once the lock is gone.
-func TestLockedSQLite(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	ctx := t.Context()
-	s, err := sqlstore.Open(ctx, "sqlite:"+path, sqlstore.Options{Timeout: hangTimeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	other, err := sql.Open("sqlite", path+"?_busy_timeout=0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	lock, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-
-	at := time.Now().UTC()
-	write := func(id string) error {
-		return s.CreateUser(ctx, &auth.User{ID: id, Name: "Locked", CreatedAt: at, UpdatedAt: at})
-	}
-	start := time.Now()
-	err = write("u-locked")
-	wantUnavailable(t, "CreateUser", err, time.Since(start))
-	if _, err := s.ListUsers(ctx, auth.UserQuery{Limit: 10}); err != nil {
-		t.Errorf("ListUsers while another connection holds the write lock: %v", err)
-	}
-
-	if _, err := lock.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	lock.Close()
-	if err := write("u-unlocked"); err != nil {
-		t.Errorf("CreateUser once the lock is gone: %v", err)
 	}
 }
