@@ -53,7 +53,9 @@ func newConn(db *sql.DB, maxOpen int, timeout time.Duration) *conn {
 
 // bound returns ctx with the store's deadline (or with ctx's own when that
 // comes sooner) and the function that ends the call; it answers errBusy
-// when the pool's queue is full.
+// when the pool's queue is full. The call's place in the queue is given
+// back when its context ends, so a call that is never ended (rows left
+// open) holds it until the deadline at most.
 func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	select {
 	case c.calls <- struct{}{}:
@@ -61,10 +63,8 @@ func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc, 
 		return ctx, func() {}, errBusy
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	return ctx, func() {
-		cancel()
-		<-c.calls
-	}, nil
+	context.AfterFunc(ctx, func() { <-c.calls })
+	return ctx, cancel, nil
 }
 
 // ExecContext runs a statement that returns no rows.
