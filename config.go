@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
 	"github.com/gatehouse/gatehouse/internal/phone"
+	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
 // Config is everything Gatehouse can be told. The environment names are the
@@ -48,6 +49,10 @@ type Config struct {
 	PublicURL string `env:"GATEHOUSE_PUBLIC_URL"`
 	// DatabaseURL is `sqlite:PATH` (embedded, the default) or `postgres://…`.
 	DatabaseURL string `env:"GATEHOUSE_DATABASE_URL"`
+	// StoreTimeout is the deadline of every database call, the wait for a
+	// pooled connection included: past it the request answers 503 with
+	// Retry-After instead of hanging on a database that does not answer.
+	StoreTimeout time.Duration `env:"GATEHOUSE_STORE_TIMEOUT"`
 	// RedisURL moves codes, rate limits and the session cache to Redis.
 	RedisURL string `env:"GATEHOUSE_REDIS_URL"`
 	// Secret seals secrets at rest (signing keys) and keys HMACs; required
@@ -154,9 +159,10 @@ type Config struct {
 func DefaultConfig() Config {
 	a := auth.DefaultConfig()
 	return Config{
-		Addr:        "localhost:3000",
-		PublicURL:   "http://localhost:3000",
-		DatabaseURL: "sqlite:gatehouse.db",
+		Addr:         "localhost:3000",
+		PublicURL:    "http://localhost:3000",
+		DatabaseURL:  "sqlite:gatehouse.db",
+		StoreTimeout: sqlstore.DefaultTimeout,
 
 		AccessTokenTTL:    a.AccessTokenTTL,
 		RefreshTokenTTL:   a.RefreshTokenTTL,
@@ -299,6 +305,9 @@ func (c Config) Validate() error {
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") &&
 		!strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		bad("GATEHOUSE_DATABASE_URL", "must start with sqlite: or postgres://, got %q", redactURL(c.DatabaseURL))
+	}
+	if c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > time.Minute {
+		bad("GATEHOUSE_STORE_TIMEOUT", "must be between 100ms and 1m, got %s", c.StoreTimeout)
 	}
 	if c.RedisURL != "" {
 		bad("GATEHOUSE_REDIS_URL", "Redis support is not available in this version; unset it")

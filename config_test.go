@@ -77,6 +77,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_SKIP_MIGRATIONS": "false",
 		// Not in docs/contract.md's table: forward-auth sends browsers to sign in.
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT": "true",
+		// Not in docs/contract.md's table: a database that hangs (issue 12).
+		"GATEHOUSE_STORE_TIMEOUT": "3s",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -121,6 +123,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "us, CA,gb",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
+		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
 		"UNRELATED":                          "ignored",
 	}
 	c, err := gatehouse.LoadConfig(vars)
@@ -147,6 +150,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[US CA GB]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
+		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -178,6 +182,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"public URL unparsable", "GATEHOUSE_PUBLIC_URL", "http://[::1"},
 		{"DB URL scheme", "GATEHOUSE_DATABASE_URL", "mysql://root:hunter2@db/gh"},
 		{"DB URL bare path", "GATEHOUSE_DATABASE_URL", "/var/lib/gatehouse.db"},
+		{"store timeout zero", "GATEHOUSE_STORE_TIMEOUT", "0s"},
+		{"store timeout too short", "GATEHOUSE_STORE_TIMEOUT", "10ms"},
+		{"store timeout too long", "GATEHOUSE_STORE_TIMEOUT", "5m"},
 		{"short secret", "GATEHOUSE_SECRET", "only-31-characters-long-secret!"},
 		{"short admin key", "GATEHOUSE_ADMIN_API_KEY", "short"},
 		{"bad bool", "GATEHOUSE_DEV", "maybe"},

@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("GATEHOUSE_SECRET: %w", err)
 	}
-	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{})
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Timeout: cfg.StoreTimeout})
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +405,7 @@ func Migrate(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{})
+	st, err := sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{Timeout: cfg.StoreTimeout})
 	if err != nil {
 		return err
 	}

@@ -312,10 +312,26 @@ func (s *Service) dummy(ctx context.Context) (string, error) {
 }
 
 // storeErr wraps a store failure with context; the kind (not found,
-// unavailable, …) survives for the caller to map.
+// unavailable, …) survives for the caller to map. A store that could not
+// answer in time (its own deadline, or a context that ran out) or at all
+// becomes errUnavailable, which surfaces as 503 with Retry-After: the
+// failure is the backend's, the client may try again, and the error it
+// still wraps (for the log) names what failed.
 func storeErr(op string, err error) error {
+	if errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("auth: %s: %w: %w", op, errUnavailable, err)
+	}
 	return fmt.Errorf("auth: %s: %w", op, err)
 }
+
+// errUnavailable is what a client is told when a backend does not answer.
+// Retry-After asks it to come back once a short outage (a fail-over, a lock
+// pile-up clearing) may be over, rather than retrying at once into a
+// database that is struggling.
+var errUnavailable = &Error{Kind: KindUnavailable, Message: "A backend is unavailable; try again shortly.", RetryAfter: unavailableRetry}
+
+// unavailableRetry is errUnavailable's Retry-After.
+const unavailableRetry = 5 * time.Second
 
 // now answers the time in UTC at the store's precision (microseconds), so
 // what a flow answers equals what a later read of the store answers.

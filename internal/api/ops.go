@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -29,7 +31,7 @@ func (s *Server) registerOps() {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	o := &huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: ops, Summary: "Storage answers (503 when it does not)"}
 	s.document(o, &huma.Schema{Type: "object"}, "application/json")
-	o.Responses["503"] = &huma.Response{Description: "Storage is unreachable."}
+	o.Responses["503"] = &huma.Response{Description: "Storage does not answer, or not within 2 s: a problem (code unavailable) whose detail ends in (database: timeout) or (database: unreachable)."}
 
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
 	s.document(&huma.Operation{OperationID: "metrics", Method: http.MethodGet, Path: "/metrics", Tags: ops, Summary: "Prometheus metrics"},
@@ -51,18 +53,50 @@ func (s *Server) registerOps() {
 	s.mux.HandleFunc("/", s.notFound)
 }
 
-// readyz reports whether storage answers within 2 s, so a load balancer
-// stops sending requests to a node whose database is gone.
+// readyTimeout bounds /readyz's check: shorter than the store's own
+// deadline, so a load balancer takes a node whose database has slowed down
+// out of rotation before its requests start to fail.
+const readyTimeout = 2 * time.Second
+
+// readyz reports whether storage answers within readyTimeout, so a load
+// balancer stops sending requests to a node whose database is gone or
+// hangs. A 503's detail names the backend and how it failed, as
+// "(backend: failure)", in the problem shape the contract fixes; never the
+// error itself, which may hold a host name or a user. The log gets the
+// whole error.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	if err := s.o.Store.Ping(ctx); err != nil {
-		s.log.ErrorContext(ctx, "readiness check failed", "err", err)
-		writeProblem(w, newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "Storage does not answer."))
+		const backend = "database"
+		failure := failureKind(err)
+		s.log.ErrorContext(ctx, "readiness check failed", "backend", backend, "failure", failure, "err", err)
+		detail := "The database could not be reached (" + backend + ": " + failure + ")."
+		if failure == failureTimeout {
+			detail = "The database did not answer within " + readyTimeout.String() + " (" + backend + ": " + failure + ")."
+		}
+		writeProblem(w, newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), detail))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+}
+
+// The ways a backend fails a readiness check: it did not answer within the
+// deadline (a database that hangs: a stalled disk, a lock pile-up, a full
+// pool), or it answered with an error (refused, closed, gone).
+const (
+	failureTimeout     = "timeout"
+	failureUnreachable = "unreachable"
+)
+
+// failureKind classifies a failed check's error.
+func failureKind(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return failureTimeout
+	}
+	return failureUnreachable
 }
 
 var methods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}

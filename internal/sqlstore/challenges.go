@@ -36,7 +36,7 @@ func (s *Store) PutChallenge(ctx context.Context, c *auth.Challenge) error {
 // PutChallengeWithMessage is PutChallenge and Enqueue of m in one
 // transaction: either both are stored or neither is.
 func (s *Store) PutChallengeWithMessage(ctx context.Context, c *auth.Challenge, m *auth.Message) error {
-	return s.inTx(ctx, "put challenge", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "put challenge", func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.putChallenge(ctx, tx, c); err != nil {
 			return err
 		}

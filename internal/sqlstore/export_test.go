@@ -42,3 +42,15 @@ func (s *Store) Exec(ctx context.Context, q string, args ...any) error {
 	_, err := s.w.ExecContext(ctx, s.d.rebind(q), args...)
 	return err
 }
+
+// ErrBusy is the error of a call refused because its pool's queue is full.
+var ErrBusy = errBusy
+
+// LimitCalls caps the calls each of s's pools holds at once at n, for
+// tests of the cap; call it before the store is used.
+func (s *Store) LimitCalls(n int) {
+	s.w.calls = make(chan struct{}, n)
+	if s.r != s.w {
+		s.r.calls = make(chan struct{}, n)
+	}
+}

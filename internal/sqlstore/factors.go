@@ -42,7 +42,7 @@ func scanFactor(row scanner) (*auth.Factor, error) {
 // user take turns: two enrolments leave one, two confirmed factors of one
 // kind cannot both go in.
 func (s *Store) PutFactor(ctx context.Context, f *auth.Factor) error {
-	return s.inTx(ctx, "put factor", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "put factor", func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.lockUser(ctx, tx, "put factor", f.UserID); err != nil {
 			return err
 		}
@@ -82,7 +82,7 @@ func (s *Store) Factors(ctx context.Context, userID string) ([]auth.Factor, erro
 // returns auth.ErrNotFound; one whose user already has a confirmed factor
 // of its kind returns auth.ErrFactorExists. Either way nothing changes.
 func (s *Store) ConfirmFactor(ctx context.Context, id string, step int64, now time.Time, backupHashes [][]byte) error {
-	return s.inTx(ctx, "confirm factor", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "confirm factor", func(ctx context.Context, tx *sql.Tx) error {
 		var userID string
 		if err := s.rowErr(tx.QueryRowContext(ctx, s.q.lockFactorUser, id).Scan(&userID), "factor "+id, "confirm factor"); err != nil {
 			return err
@@ -121,7 +121,7 @@ func (s *Store) DeleteFactor(ctx context.Context, userID, kind string) error {
 // codes' creation time is the store's clock. An unknown user returns
 // auth.ErrNotFound.
 func (s *Store) ReplaceBackupCodes(ctx context.Context, userID string, hashes [][]byte) error {
-	return s.inTx(ctx, "replace backup codes", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "replace backup codes", func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.lockUser(ctx, tx, "replace backup codes", userID); err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (s *Store) replaceBackupCodes(ctx context.Context, tx *sql.Tx, userID strin
 // way it returns how many unused codes remain. Of concurrent uses of one
 // code exactly one returns true.
 func (s *Store) UseBackupCode(ctx context.Context, userID string, hash []byte, now time.Time) (used bool, remaining int, err error) {
-	err = s.inTx(ctx, "use backup code", func(tx *sql.Tx) error {
+	err = s.inTx(ctx, "use backup code", func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q.useBackupCode, s.d.time(now), userID, nonNilBytes(hash))
 		if err != nil {
 			return s.fail("use backup code", err)
@@ -251,7 +251,7 @@ func (s *Store) SetMFAEmailCode(ctx context.Context, id string, hash []byte, exp
 // transaction: the code is stored only if its message is, and the other way
 // round. An unknown ID is auth.ErrNotFound and enqueues nothing.
 func (s *Store) SetMFAEmailCodeWithMessage(ctx context.Context, id string, hash []byte, expires time.Time, m *auth.Message) error {
-	return s.inTx(ctx, "set mfa email code", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "set mfa email code", func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.setMFAEmailCode(ctx, tx, id, hash, expires); err != nil {
 			return err
 		}

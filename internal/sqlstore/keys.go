@@ -44,7 +44,7 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.Refr
 // the row lock makes the losers re-check rotated_at and update nothing.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth.RefreshToken, now time.Time) (bool, error) {
 	var rotated bool
-	err := s.inTx(ctx, "rotate refresh token", func(tx *sql.Tx) error {
+	err := s.inTx(ctx, "rotate refresh token", func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q.rotateRefresh, s.d.time(now), next.ID, oldID)
 		if err != nil {
 			return s.fail("rotate refresh token", err)
@@ -88,7 +88,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]auth.SigningKey, error) {
 // in one transaction, so that exactly one key signs at any time, even when
 // several nodes add a key at once (the last to commit signs).
 func (s *Store) AddSigningKey(ctx context.Context, k *auth.SigningKey) error {
-	return s.inTx(ctx, "add signing key", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "add signing key", func(ctx context.Context, tx *sql.Tx) error {
 		d := s.d
 		if s.q.lockSigningKeys != "" {
 			if _, err := tx.ExecContext(ctx, s.q.lockSigningKeys); err != nil {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"time"
 )
 
@@ -12,6 +13,11 @@ import (
 // that ended before it; and, before keepUntil, messages no longer pending
 // and refresh tokens rotated so long ago that a replay of them is no longer
 // worth detecting. It returns how many rows went.
+//
+// Each statement has purgeTimeout rather than the store's deadline: the
+// first purge after a long outage may delete far more than an hour's
+// worth, and under the short deadline it would fail the same way every
+// hour and never catch up. It runs in the background, never for a request.
 func (s *Store) Purge(ctx context.Context, before, keepUntil time.Time) (int64, error) {
 	b, k := s.d.time(before), s.d.time(keepUntil)
 	var total int64
@@ -26,7 +32,7 @@ func (s *Store) Purge(ctx context.Context, before, keepUntil time.Time) (int64, 
 		{`DELETE FROM messages WHERE status <> 'pending' AND created_at < ?`, []any{k}},
 		{`DELETE FROM refresh_tokens WHERE rotated_at < ?`, []any{k}},
 	} {
-		res, err := s.w.ExecContext(ctx, s.d.rebind(st.sql), st.args...)
+		res, err := s.purge(ctx, st.sql, st.args)
 		if err != nil {
 			return total, s.fail("purge", err)
 		}
@@ -34,4 +40,14 @@ func (s *Store) Purge(ctx context.Context, before, keepUntil time.Time) (int64, 
 		total += n
 	}
 	return total, nil
+}
+
+// purgeTimeout bounds each of Purge's statements.
+const purgeTimeout = time.Minute
+
+// purge runs one of Purge's statements under purgeTimeout.
+func (s *Store) purge(ctx context.Context, q string, args []any) (sql.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, purgeTimeout)
+	defer cancel()
+	return s.w.db.ExecContext(ctx, s.d.rebind(q), args...)
 }

@@ -58,7 +58,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.
 		}
 		return nil
 	}
-	return s.inTx(ctx, "create session", func(tx *sql.Tx) error {
+	return s.inTx(ctx, "create session", func(ctx context.Context, tx *sql.Tx) error {
 		if err := insert(ctx, tx); err != nil {
 			return err
 		}
@@ -123,21 +123,4 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, keepID string, n
 // execer is *sql.DB or *sql.Tx.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// inTx runs fn in a write transaction and commits it when fn returns nil.
-// fn returns errors already wrapped for the caller.
-func (s *Store) inTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return s.fail(op, err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return s.fail(op, err)
-	}
-	return nil
 }

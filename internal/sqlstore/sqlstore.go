@@ -55,11 +55,17 @@ type Options struct {
 	// exactly one writer connection, so writers queue in the process instead
 	// of fighting over the file lock.
 	MaxConns int
+	// Timeout is the deadline of every call to the store (DefaultTimeout
+	// when zero): the wait for a pooled connection, dialling one, every
+	// statement, a whole transaction. Past it a call answers an error
+	// matching auth.ErrUnavailable, so a database that accepts connections
+	// but never answers costs a request Timeout, not a hang. On SQLite it
+	// is also how long a statement waits for a lock another process holds.
+	Timeout time.Duration
 }
 
 const (
 	defaultConnectTimeout = 5 * time.Second
-	sqliteBusyTimeout     = 5 * time.Second
 	// migrationTable is not goose's default so that Gatehouse can share a
 	// database with an application that runs its own goose migrations.
 	migrationTable = "gatehouse_migrations"
@@ -76,7 +82,7 @@ type Store struct {
 	// connection with BEGIN IMMEDIATE); r serves plain reads (on SQLite a
 	// pool of query_only connections that WAL lets run beside the writer; on
 	// PostgreSQL the same pool as w).
-	w, r *sql.DB
+	w, r *conn
 	q    *queries
 
 	closeOnce sync.Once
@@ -97,6 +103,9 @@ var (
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = defaultConnectTimeout
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
 	}
 	switch {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
@@ -150,7 +159,10 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 			return nil, err
 		}
 	}
-	busy := fmt.Sprint(sqliteBusyTimeout.Milliseconds())
+	// A lock another process holds is waited for no longer than a call may
+	// take: SQLite's busy handler sleeps inside the driver, where the
+	// call's context does not reach.
+	busy := fmt.Sprint(opts.Timeout.Milliseconds())
 	// The writer: one connection, so writes queue in Go rather than spin on
 	// SQLITE_BUSY, and every transaction takes the write lock up front
 	// (BEGIN IMMEDIATE) so a read-then-write transaction cannot deadlock.
@@ -163,7 +175,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
-	w.SetMaxOpenConns(1)
+	wc := newConn(w, 1, opts.Timeout)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
@@ -171,7 +183,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: open sqlite database %s: %w: %w", path, auth.ErrUnavailable, err)
 	}
-	s := &Store{d: sqliteDialect, w: w, r: w}
+	s := &Store{d: sqliteDialect, w: wc, r: wc}
 	if !memory {
 		// Readers open after the writer has switched the file to WAL, which
 		// a query_only connection could not do.
@@ -184,7 +196,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 		if n <= 0 {
 			n = max(4, runtime.GOMAXPROCS(0))
 		}
-		r.SetMaxOpenConns(n)
+		rc := newConn(r, n, opts.Timeout)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxIdleTime(5 * time.Minute)
 		if err := ping(ctx, r, opts.ConnectTimeout); err != nil {
@@ -192,7 +204,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 			w.Close()
 			return nil, fmt.Errorf("sqlstore: open sqlite readers %s: %w: %w", path, auth.ErrUnavailable, err)
 		}
-		s.r = r
+		s.r = rc
 	}
 	s.q = newQueries(s.d)
 	return s, nil
@@ -235,7 +247,7 @@ func openPostgres(ctx context.Context, u string, opts Options) (*Store, error) {
 	if n <= 0 {
 		n = 2*runtime.GOMAXPROCS(0) + 4
 	}
-	db.SetMaxOpenConns(n)
+	c := newConn(db, n, opts.Timeout)
 	db.SetMaxIdleConns(max(2, n/2))
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	// Recycle connections now and then so a fail-over or a load balancer
@@ -245,7 +257,7 @@ func openPostgres(ctx context.Context, u string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: connect to postgres %s:%d/%s: %w: %w", cfg.Host, cfg.Port, cfg.Database, auth.ErrUnavailable, err)
 	}
-	s := &Store{d: postgresDialect, w: db, r: db}
+	s := &Store{d: postgresDialect, w: c, r: c}
 	s.q = newQueries(s.d)
 	return s, nil
 }
@@ -304,7 +316,7 @@ func (s *Store) migrator() (*goose.Provider, error) {
 	if s.d == postgresDialect {
 		opts = append(opts, goose.WithSessionLocker(advisoryLock{id: migrationLockID}))
 	}
-	return goose.NewProvider(s.d.goose, s.w, fsys, opts...)
+	return goose.NewProvider(s.d.goose, s.w.db, fsys, opts...)
 }
 
 // Migrate brings the schema up to date with the migrations embedded in this
@@ -392,12 +404,21 @@ func found[T any](s *Store, v T, err error, missing, op string) (T, error) {
 	return v, nil
 }
 
+// rowSet is what collect reads: the rows of a query under the store's
+// deadline (*boundRows) or of one inside a transaction (*sql.Rows).
+type rowSet interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
 // collect reads every row of a query through scan and closes rows; the
 // error of the query (err), of a scan, of the iteration or of the close is
 // the store's failure of op. The close is checked because a statement that
 // writes (UPDATE … RETURNING) may report its failure only there. A query
 // that finds nothing returns an empty list, not nil.
-func collect[T any](s *Store, op string, rows *sql.Rows, err error, scan func(scanner) (*T, error)) ([]T, error) {
+func collect[T any](s *Store, op string, rows rowSet, err error, scan func(scanner) (*T, error)) ([]T, error) {
 	if err != nil {
 		return nil, s.fail(op, err)
 	}
@@ -438,7 +459,7 @@ type pageQueries struct{ all, before, of, ofBefore string }
 
 // newestFirst runs the query of q that fits: of value unless it is empty,
 // after the row with ID before unless it is empty, at most limit rows.
-func (s *Store) newestFirst(ctx context.Context, q pageQueries, value, before string, limit int) (*sql.Rows, error) {
+func (s *Store) newestFirst(ctx context.Context, q pageQueries, value, before string, limit int) (*boundRows, error) {
 	switch {
 	case value == "" && before == "":
 		return s.r.QueryContext(ctx, q.all, limit)

@@ -117,11 +117,11 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 	}{
 		{false, "journal_mode", "wal"},
 		{false, "foreign_keys", "1"},
-		{false, "busy_timeout", "5000"},
+		{false, "busy_timeout", fmt.Sprint(sqlstore.DefaultTimeout.Milliseconds())},
 		{false, "synchronous", "1"}, // NORMAL
 		{false, "query_only", "0"},
 		{true, "journal_mode", "wal"},
-		{true, "busy_timeout", "5000"},
+		{true, "busy_timeout", fmt.Sprint(sqlstore.DefaultTimeout.Milliseconds())},
 		{true, "query_only", "1"},
 	} {
 		got, err := s.QueryString(ctx, tc.reader, "PRAGMA "+tc.pragma)

@@ -104,7 +104,7 @@ func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 func (s *Store) ListUsers(ctx context.Context, q auth.UserQuery) ([]auth.User, error) {
 	limit := pageSize(q.Limit, defaultUserPage, maxUserPage)
 	var (
-		rows *sql.Rows
+		rows *boundRows
 		err  error
 	)
 	if q.Query == "" {

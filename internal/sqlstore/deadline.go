@@ -1,0 +1,174 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/auth"
+)
+
+// DefaultTimeout is the deadline of every store call when Options.Timeout
+// is zero. A healthy database answers each of the store's statements in
+// milliseconds, even with SQLite's writers queueing on their one
+// connection during a sign-in storm, so three seconds is far beyond any
+// real answer; and it is short enough that a client of a database that
+// has stopped answering (a stalled disk, a lock pile-up) gets its 503
+// before a browser, a proxy or a load balancer gives up on us, and that
+// the requests waiting on it cannot pile up for long.
+const DefaultTimeout = 3 * time.Second
+
+// A pool holds at most max(minCalls, callsPerConn × its connections) calls
+// at once, running or waiting for a connection. A healthy database clears
+// such a queue well within the deadline (even SQLite's one writer, at a
+// millisecond or so a write), so only a database that has stopped
+// answering fills it; then every further call fails at once rather than
+// adding a goroutine (and the request behind it) to the heap for a whole
+// Timeout.
+const (
+	minCalls     = 1024
+	callsPerConn = 64
+)
+
+// errBusy is the error of a call refused because the pool's queue is full.
+var errBusy = fmt.Errorf("sqlstore: too many calls wait on the database: %w: %w", auth.ErrUnavailable, context.DeadlineExceeded)
+
+// conn is a *sql.DB whose every statement runs under the store's
+// deadline: the one place the store applies it, so that no method can
+// forget it. The deadline covers the wait for a free connection of the
+// pool, dialling a new one and the statement itself; a query's deadline
+// lasts until its rows are closed or its row is scanned. conn also bounds
+// how many calls may hold or wait for the pool at once.
+type conn struct {
+	db      *sql.DB
+	timeout time.Duration
+	calls   chan struct{} // one token per call in progress
+}
+
+func newConn(db *sql.DB, maxOpen int, timeout time.Duration) *conn {
+	db.SetMaxOpenConns(maxOpen)
+	return &conn{db: db, timeout: timeout, calls: make(chan struct{}, max(minCalls, maxOpen*callsPerConn))}
+}
+
+// bound returns ctx with the store's deadline (or with ctx's own when that
+// comes sooner) and the function that ends the call; it answers errBusy
+// when the pool's queue is full. The call's place in the queue is given
+// back when its context ends, so a call that is never ended (rows left
+// open) holds it until the deadline at most.
+func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	select {
+	case c.calls <- struct{}{}:
+	default:
+		return ctx, func() {}, errBusy
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	context.AfterFunc(ctx, func() { <-c.calls })
+	return ctx, cancel, nil
+}
+
+// ExecContext runs a statement that returns no rows.
+func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ctx, done, err := c.bound(ctx)
+	defer done()
+	if err != nil {
+		return nil, err
+	}
+	return c.db.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query; the deadline holds until the rows are closed.
+func (c *conn) QueryContext(ctx context.Context, query string, args ...any) (*boundRows, error) {
+	ctx, done, err := c.bound(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := c.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return &boundRows{Rows: rs, done: done}, nil
+}
+
+// QueryRowContext runs a query of at most one row; the deadline holds
+// until the row is scanned.
+func (c *conn) QueryRowContext(ctx context.Context, query string, args ...any) *boundRow {
+	ctx, done, err := c.bound(ctx)
+	if err != nil {
+		return &boundRow{err: err, done: done}
+	}
+	return &boundRow{Row: c.db.QueryRowContext(ctx, query, args...), done: done}
+}
+
+// PingContext checks that the database answers within the deadline.
+func (c *conn) PingContext(ctx context.Context) error {
+	ctx, done, err := c.bound(ctx)
+	defer done()
+	if err != nil {
+		return err
+	}
+	return c.db.PingContext(ctx)
+}
+
+// Close closes the pool.
+func (c *conn) Close() error { return c.db.Close() }
+
+// boundRows is *sql.Rows that ends its query's deadline when closed.
+type boundRows struct {
+	*sql.Rows
+	done func()
+}
+
+// Close closes the rows and ends the call. It may be called more than
+// once, as *sql.Rows' Close may.
+func (r *boundRows) Close() error {
+	err := r.Rows.Close()
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+	return err
+}
+
+// boundRow is *sql.Row that ends its query's deadline when scanned.
+type boundRow struct {
+	*sql.Row
+	err  error // the call was refused before it reached the pool
+	done func()
+}
+
+// Scan copies the row's columns into dest and ends the call; call it once.
+func (r *boundRow) Scan(dest ...any) error {
+	defer r.done()
+	if r.err != nil {
+		return r.err
+	}
+	return r.Row.Scan(dest...)
+}
+
+// inTx runs fn in a write transaction and commits it when fn answers nil.
+// The whole transaction, from the wait for the connection to the commit,
+// shares one deadline: fn must run its statements with the context it is
+// given, not its caller's, or a statement of a database that has stopped
+// answering would hold the transaction (and, on SQLite, every writer)
+// past it. fn answers errors already wrapped for the caller.
+func (s *Store) inTx(ctx context.Context, op string, fn func(context.Context, *sql.Tx) error) error {
+	ctx, done, err := s.w.bound(ctx)
+	defer done()
+	if err != nil {
+		return s.fail(op, err)
+	}
+	tx, err := s.w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(op, err)
+	}
+	if err := fn(ctx, tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(op, err)
+	}
+	return nil
+}
