@@ -150,6 +150,9 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if s.outbox == nil || !*s.cfg.Email {
 		return errNoMail
 	}
+	if err := s.allowSends(ctx); err != nil {
+		return err
+	}
 	if s.sendLimit != nil {
 		// Its own budget: the sign-in code that may have come a moment ago
 		// must not hold this one back.
@@ -258,6 +261,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 		match: match,
 		// gone: the token was revoked a moment ago.
 		gone: errMFAToken, tooMany: errMFATooMany, wrong: errInvalidCode,
+		guard: guard{user: u, client: c},
 	})
 	if err != nil {
 		return nil, nil, "", err

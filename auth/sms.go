@@ -49,6 +49,9 @@ func (s *Service) sendSMS(ctx context.Context, n phone.Number, o outgoing) error
 	if !s.smsOn() {
 		return errNoSMS
 	}
+	if err := s.allowSends(ctx); err != nil {
+		return err
+	}
 	if err := s.allowSend(ctx, s.sendLimit, "sms:"+n.E164, errSentRecently); err != nil {
 		return err
 	}
@@ -135,7 +138,7 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 	if ferr := codeField(code, s.cfg.OTPLength); ferr != nil {
 		return nil, ferr
 	}
-	ch, err := s.checkCode(ctx, PurposePhone, p.User.ID, code)
+	ch, err := s.checkCode(ctx, PurposePhone, p.User.ID, code, guard{client: c})
 	if err != nil {
 		return nil, err
 	}
