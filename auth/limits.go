@@ -214,18 +214,25 @@ func (s *Service) mfaLocked(ctx context.Context, u *User, c Client, wait time.Du
 	s.outbox.Wake()
 }
 
-// allowSends records one message asked for by the request's client and
-// one against the server's hourly ceiling. Both are checked before the
-// address's own limit and keyed on nothing about the address, so an
-// over-limit answer is the same for known and unknown ones.
-func (s *Service) allowSends(ctx context.Context) error {
-	if s.limiter == nil {
+// allowClientSend records one message asked for by the request's client,
+// and allowGlobalSend one against the server's hourly ceiling. The client's
+// comes before the address's own limit, so a client past its limit spends
+// nothing of an address's budget; the ceiling comes after every other
+// limit, so what it counts are messages that go out (or, for an address
+// that gets none, are suppressed to look the same). Neither is keyed on
+// anything about the address, so an over-limit answer is the same for
+// known and unknown ones.
+func (s *Service) allowClientSend(ctx context.Context) error {
+	ip := ClientFrom(ctx).IP
+	if s.limiter == nil || ip == "" {
 		return nil
 	}
-	if ip := ClientFrom(ctx).IP; ip != "" {
-		if err := s.takeSend(ctx, "send-ip:"+ip, s.cfg.ClientSendLimit, LimitSendClient, errClientSends); err != nil {
-			return err
-		}
+	return s.takeSend(ctx, "send-ip:"+ip, s.cfg.ClientSendLimit, LimitSendClient, errClientSends)
+}
+
+func (s *Service) allowGlobalSend(ctx context.Context) error {
+	if s.limiter == nil {
+		return nil
 	}
 	return s.takeSend(ctx, "send-all", s.cfg.GlobalSendLimit, LimitSendGlobal, errGlobalSends)
 }

@@ -150,7 +150,7 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if s.outbox == nil || !*s.cfg.Email {
 		return errNoMail
 	}
-	if err := s.allowSends(ctx); err != nil {
+	if err := s.allowClientSend(ctx); err != nil {
 		return err
 	}
 	if s.sendLimit != nil {
@@ -163,6 +163,9 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 		if wait > 0 {
 			return &Error{Kind: KindRateLimited, Message: "A code was sent a moment ago; wait before asking again.", RetryAfter: wait}
 		}
+	}
+	if err := s.allowGlobalSend(ctx); err != nil {
+		return err
 	}
 	code, err := newCode(s.cfg.OTPLength)
 	if err != nil {

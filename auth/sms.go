@@ -49,13 +49,16 @@ func (s *Service) sendSMS(ctx context.Context, n phone.Number, o outgoing) error
 	if !s.smsOn() {
 		return errNoSMS
 	}
-	if err := s.allowSends(ctx); err != nil {
+	if err := s.allowClientSend(ctx); err != nil {
 		return err
 	}
 	if err := s.allowSend(ctx, s.sendLimit, "sms:"+n.E164, errSentRecently); err != nil {
 		return err
 	}
 	if err := s.allowSend(ctx, s.ccLimit, "cc:"+strconv.Itoa(n.CallingCode), errCountryBusy); err != nil {
+		return err
+	}
+	if err := s.allowGlobalSend(ctx); err != nil {
 		return err
 	}
 	o.kind, o.to, o.host = KindSMSCode, n.E164, s.host

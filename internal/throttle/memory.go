@@ -1,7 +1,11 @@
-// Package throttle slows down password guessing: it counts failed sign-ins
-// per key (an account, a client address) and locks a key out for a while
-// once it fails too often. Memory keeps the counts in this process; a shared
-// implementation for several nodes comes with Redis.
+// Package throttle keeps auth's counters in this process: Memory slows
+// down password guessing (auth.Throttle: failed sign-ins per account and
+// client address, and a lockout once a key fails too often), Window bounds
+// sends per address (auth.SendLimiter), and Limiter counts the limits
+// given with each call (auth.Limiter: second-factor failures per account,
+// wrong codes and sends per client, sends in all). Each is bounded in
+// memory and refuses new keys when full rather than forget one it holds.
+// Shared implementations for several nodes come with Redis.
 package throttle
 
 import (
