@@ -186,16 +186,31 @@ func TestMFAAccountLimitAcrossTokens(t *testing.T) {
 }
 
 // TestMFAAccountLimitAcrossFactors spends the account's budget on the
-// authenticator and on backup codes: one count for all factors.
+// authenticator, on backup codes and on emailed codes: one count for all
+// factors, and past it the right code of any factor is refused.
 func TestMFAAccountLimitAcrossFactors(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		e := newLimitEnv(t, st, nil)
 		mu := e.totpUser("mfa-factors")
+		aal2 := e.mustGrant(e.mfaToken(mu.addr).Token, auth.FactorTOTP, e.code(mu.secret), auth.MethodPassword, auth.MethodTOTP)
+		e.nextStep()
+		if _, err := e.svc.EnableEmailFactor(e.ctx, aal2, client()); err != nil {
+			t.Fatalf("EnableEmailFactor: %v", err)
+		}
 		for i := range mfaLimit {
 			mfa := e.mfaToken(mu.addr)
-			factor, code := auth.FactorTOTP, e.wrongTOTP(mu.secret)
-			if i%2 == 1 {
+			var factor, code string
+			switch i % 3 {
+			case 0:
+				factor, code = auth.FactorTOTP, e.wrongTOTP(mu.secret)
+			case 1:
 				factor, code = auth.FactorBackupCode, "zzzz-zzzz-zz"
+			case 2:
+				e.clock.Advance(time.Minute) // the emailed code's own send limit
+				if err := e.svc.MFAChallenge(e.ctx, mfa.Token, auth.FactorEmail); err != nil {
+					t.Fatalf("MFAChallenge: %v", err)
+				}
+				factor, code = auth.FactorEmail, digitsBeside(e.mail.last(t, auth.KindMFACode, mu.addr).Data.Code)(0)
 			}
 			if _, err := e.grant(mfa.Token, factor, code); auth.KindOf(err) != auth.KindInvalidCode {
 				t.Fatalf("wrong %s #%d: %v; want invalid_code", factor, i+1, err)
@@ -203,6 +218,16 @@ func TestMFAAccountLimitAcrossFactors(t *testing.T) {
 		}
 		_, err := e.grant(e.mfaToken(mu.addr).Token, auth.FactorBackupCode, mu.backup[0])
 		checkErr(t, "a right backup code past the limit", err, withRetry(errMFALocked, 15*time.Minute))
+		e.clock.Advance(time.Minute)
+		mfa := e.mfaToken(mu.addr)
+		if err := e.svc.MFAChallenge(e.ctx, mfa.Token, auth.FactorEmail); err != nil {
+			t.Fatalf("MFAChallenge: %v", err)
+		}
+		_, err = e.grant(mfa.Token, auth.FactorEmail, e.mail.last(t, auth.KindMFACode, mu.addr).Data.Code)
+		var ae *auth.Error
+		if !isLock(err) || !errors.As(err, &ae) || ae.RetryAfter <= 0 {
+			t.Errorf("a right emailed code past the limit: %v; want the lock", err)
+		}
 	})
 }
 
