@@ -107,6 +107,14 @@ type Config struct {
 	OTPTTL         time.Duration `env:"GATEHOUSE_OTP_TTL"`
 	OTPMaxAttempts int           `env:"GATEHOUSE_OTP_MAX_ATTEMPTS"`
 	MagicLinkTTL   time.Duration `env:"GATEHOUSE_MAGIC_LINK_TTL"`
+	// The limits counted over an hour (auth.Config has what each bounds):
+	// wrong second-factor codes per account, wrong codes per client
+	// address across accounts, messages asked for per client address, and
+	// messages sent by the server in all.
+	MFAFailureLimit        int `env:"GATEHOUSE_MFA_FAILURE_LIMIT"`
+	ClientCodeFailureLimit int `env:"GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT"`
+	ClientSendLimit        int `env:"GATEHOUSE_CLIENT_SEND_LIMIT"`
+	GlobalSendLimit        int `env:"GATEHOUSE_GLOBAL_SEND_LIMIT"`
 	// AllowedRedirects are the origins a magic link may send the browser
 	// back to (the public URL's origin when unset).
 	AllowedRedirects []string `env:"GATEHOUSE_ALLOWED_REDIRECTS" envSeparator:","`
@@ -182,6 +190,11 @@ func DefaultConfig() Config {
 		OTPMaxAttempts:     a.OTPMaxAttempts,
 		MagicLinkTTL:       a.MagicLinkTTL,
 		PasswordlessSignup: *a.PasswordlessSignup,
+
+		MFAFailureLimit:        a.MFAFailureLimit,
+		ClientCodeFailureLimit: a.ClientCodeFailureLimit,
+		ClientSendLimit:        a.ClientSendLimit,
+		GlobalSendLimit:        a.GlobalSendLimit,
 		// Proxies send browsers to sign in rather than to a bare 401.
 		ForwardAuthRedirect: true,
 
@@ -388,6 +401,19 @@ func (c Config) Validate() error {
 	}
 	if c.OTPMaxAttempts < 1 || c.OTPMaxAttempts > 20 {
 		bad("GATEHOUSE_OTP_MAX_ATTEMPTS", "must be 1 to 20, got %d", c.OTPMaxAttempts)
+	}
+	for _, l := range []struct {
+		name   string
+		v, max int
+	}{
+		{"GATEHOUSE_MFA_FAILURE_LIMIT", c.MFAFailureLimit, 100},
+		{"GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT", c.ClientCodeFailureLimit, 10_000},
+		{"GATEHOUSE_CLIENT_SEND_LIMIT", c.ClientSendLimit, 10_000},
+		{"GATEHOUSE_GLOBAL_SEND_LIMIT", c.GlobalSendLimit, 10_000_000},
+	} {
+		if l.v < 1 || l.v > l.max {
+			bad(l.name, "must be 1 to %d an hour, got %d", l.max, l.v)
+		}
 	}
 	for _, o := range c.AllowedRedirects {
 		if !isOrigin(o) {

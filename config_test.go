@@ -79,6 +79,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT": "true",
 		// Not in docs/contract.md's table: a database that hangs (issue 12).
 		"GATEHOUSE_STORE_TIMEOUT": "3s",
+		// Not in docs/contract.md's table: the limits of issue 12.
+		"GATEHOUSE_MFA_FAILURE_LIMIT":         "10",
+		"GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT": "50",
+		"GATEHOUSE_CLIENT_SEND_LIMIT":         "30",
+		"GATEHOUSE_GLOBAL_SEND_LIMIT":         "10000",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -205,6 +210,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"OTP length not a number", "GATEHOUSE_OTP_LENGTH", "six"},
 		{"OTP TTL too short", "GATEHOUSE_OTP_TTL", "10s"},
 		{"OTP attempts zero", "GATEHOUSE_OTP_MAX_ATTEMPTS", "0"},
+		{"MFA failure limit zero", "GATEHOUSE_MFA_FAILURE_LIMIT", "0"},
+		{"MFA failure limit too high", "GATEHOUSE_MFA_FAILURE_LIMIT", "1000"},
+		{"client code failure limit negative", "GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT", "-1"},
+		{"client send limit not a number", "GATEHOUSE_CLIENT_SEND_LIMIT", "many"},
+		{"global send limit zero", "GATEHOUSE_GLOBAL_SEND_LIMIT", "0"},
 		{"magic link TTL too long", "GATEHOUSE_MAGIC_LINK_TTL", "48h"},
 		{"redirect with path", "GATEHOUSE_ALLOWED_REDIRECTS", "https://app.example.com/return"},
 		{"mail from not an address", "GATEHOUSE_MAIL_FROM", "not an address"},
@@ -393,6 +403,10 @@ func TestDefaultsHaveOneHome(t *testing.T) {
 		{"OTPLength", d.OTPLength, a.OTPLength},
 		{"OTPTTL", d.OTPTTL, a.OTPTTL},
 		{"OTPMaxAttempts", d.OTPMaxAttempts, a.OTPMaxAttempts},
+		{"MFAFailureLimit", d.MFAFailureLimit, a.MFAFailureLimit},
+		{"ClientCodeFailureLimit", d.ClientCodeFailureLimit, a.ClientCodeFailureLimit},
+		{"ClientSendLimit", d.ClientSendLimit, a.ClientSendLimit},
+		{"GlobalSendLimit", d.GlobalSendLimit, a.GlobalSendLimit},
 		{"MagicLinkTTL", d.MagicLinkTTL, a.MagicLinkTTL},
 		{"PasswordlessSignup", d.PasswordlessSignup, *a.PasswordlessSignup},
 		{"AppName", d.AppName, a.AppName},

@@ -123,6 +123,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
+		Limiter: throttle.NewLimiter(cfg.Clock, 0),
 	}
 	if !cfg.NoDelivery {
 		g.background(func() { g.purge(bgctx) })
@@ -147,6 +148,8 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		PasswordlessSignup: new(cfg.PasswordlessSignup), PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
 		CodeKey: box.Key("otp-code"), AppName: cfg.AppName, LinkURL: linkURL(cfg.PublicURL),
 		Email: new(cfg.MailURL != ""), SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
+		MFAFailureLimit: cfg.MFAFailureLimit, ClientCodeFailureLimit: cfg.ClientCodeFailureLimit,
+		ClientSendLimit: cfg.ClientSendLimit, GlobalSendLimit: cfg.GlobalSendLimit,
 	}, deps)
 	if err != nil {
 		return err

@@ -21,6 +21,10 @@ type attempt struct {
 	// gone is returned when the challenge vanished while being counted;
 	// tooMany when the limit is reached; wrong for a wrong code below it.
 	gone, tooMany, wrong *Error
+	// guard is whose failures the try also counts against: the client's
+	// across accounts, and for a second factor the account's across MFA
+	// tokens and factors (Limiter).
+	guard guard
 }
 
 // spent reports whether a challenge that has seen attempts tries may take
@@ -36,7 +40,18 @@ func (s *Service) spent(attempts int) bool { return attempts >= s.cfg.OTPMaxAtte
 // limit together, so an attacker sending many codes in parallel would get
 // far more than OTPMaxAttempts guesses. Once the limit is reached the
 // challenge is dead, even for the right code.
+//
+// The account's and the client's limits come first and count the same
+// way, before the code is compared: one MFA token holds only
+// OTPMaxAttempts tries, but a guesser who knows the password gets a fresh
+// token at every sign-in, and one client can spread its guesses over many
+// accounts; only counts that outlive a token and span accounts bound that.
+// A right code takes its try back from them, so only failures stay.
 func (s *Service) tryCode(ctx context.Context, a attempt) error {
+	giveBack, err := s.take(ctx, a.guard)
+	if err != nil {
+		return err
+	}
 	n, err := a.count(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return a.gone
@@ -56,5 +71,6 @@ func (s *Service) tryCode(ctx context.Context, a attempt) error {
 		}
 		return a.wrong
 	}
+	giveBack(ctx)
 	return nil
 }

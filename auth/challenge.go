@@ -22,6 +22,9 @@ const (
 	KindMagicLink  = "magic_link"
 	KindRecovery   = "recovery"
 	KindMFACode    = "mfa_code"
+	// KindMFALocked tells an account's owner that someone who knows the
+	// password keeps failing the second step (Config.MFAFailureLimit).
+	KindMFALocked = "mfa_locked"
 	// KindSMSCode is a code by SMS (sign-in or a phone change): the one
 	// kind sent on the "sms" channel.
 	KindSMSCode = "sms_code"

@@ -60,7 +60,13 @@ func (s *Service) sendChallenge(ctx context.Context, purpose, kind, email, redir
 	if !s.mailOn() {
 		return errNoMail
 	}
+	if err := s.allowClientSend(ctx); err != nil {
+		return err
+	}
 	if err := s.allowSend(ctx, s.sendLimit, "mail:"+email, errSentRecently); err != nil {
+		return err
+	}
+	if err := s.allowGlobalSend(ctx); err != nil {
 		return err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -187,32 +193,34 @@ func (s *Service) codeHash(challengeID, code string) []byte {
 }
 
 // checkCode verifies code against the live challenge of purpose for email
-// and consumes it. Wrong codes count (tryCode); at the limit the challenge
-// is dead.
-func (s *Service) checkCode(ctx context.Context, purpose, email, code string) (*Challenge, error) {
+// and consumes it. Wrong codes count (tryCode), against the challenge and
+// against g; at the limit the challenge is dead. A try with no live
+// challenge to compare with counts against g too (failed).
+func (s *Service) checkCode(ctx context.Context, purpose, email, code string, g guard) (*Challenge, error) {
 	if s.challenges == nil {
 		return nil, errInvalidCode // without email no code was ever sent
 	}
 	ch, err := s.challenges.ChallengeByAddress(ctx, purpose, email)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errInvalidCode
+		return nil, s.failed(ctx, g, errInvalidCode)
 	} else if err != nil {
 		return nil, storeErr("find challenge", err)
 	}
 	now := s.now()
 	switch {
 	case ch.ConsumedAt != nil:
-		return nil, errInvalidCode
+		return nil, s.failed(ctx, g, errInvalidCode)
 	case s.spent(ch.Attempts):
-		return nil, errTooManyAttempts
+		return nil, s.failed(ctx, g, errTooManyAttempts)
 	case !now.Before(ch.ExpiresAt):
-		return nil, errCodeExpired
+		return nil, s.failed(ctx, g, errCodeExpired)
 	}
 	err = s.tryCode(ctx, attempt{
 		count: func(ctx context.Context) (int, error) { return s.challenges.FailChallenge(ctx, ch.ID) },
 		match: func(context.Context) (bool, error) { return hmac.Equal(s.codeHash(ch.ID, code), ch.CodeHash), nil },
 		// gone: a new request replaced the challenge a moment ago.
 		gone: errInvalidCode, tooMany: errTooManyAttempts, wrong: errInvalidCode,
+		guard: g,
 	})
 	if err != nil {
 		return nil, err
@@ -326,7 +334,7 @@ func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (*Pr
 		flow, method = "sms", MethodSMS
 	}
 	p, err := func() (*Proof, error) {
-		ch, err := s.checkCode(ctx, PurposeSignIn, addr, code)
+		ch, err := s.checkCode(ctx, PurposeSignIn, addr, code, guard{client: ClientFrom(ctx)})
 		if err != nil {
 			return nil, err
 		}

@@ -48,6 +48,15 @@ func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challe
 	if s.challenges == nil || token == "" || len(token) > 128 {
 		return nil, errInvalidLink
 	}
+	// A link carries 256 random bits, so guessing one is hopeless; a
+	// client that keeps trying unknown links counts against the same
+	// per-client limit as wrong codes all the same, so a flood of them is
+	// cut short. A right link is not counted.
+	g := guard{client: ClientFrom(ctx)}
+	giveBack, err := s.take(ctx, g)
+	if err != nil {
+		return nil, err
+	}
 	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
 	if errors.Is(err, ErrNotFound) {
 		return nil, errInvalidLink
@@ -60,7 +69,11 @@ func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challe
 	if !s.now().Before(ch.LinkExpiresAt) {
 		return nil, errLinkExpired
 	}
-	return ch, s.consume(ctx, ch, errInvalidLink)
+	if err := s.consume(ctx, ch, errInvalidLink); err != nil {
+		return nil, err
+	}
+	giveBack(ctx)
+	return ch, nil
 }
 
 // LinkPurpose returns what a link token is for, without consuming it, so

@@ -70,17 +70,20 @@ func (s *Service) passwordUser(ctx context.Context, addr string, ferr *Error, pa
 		return nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
 	}
 	u, err := func() (*User, error) {
-		keys := throttleKeys(addr, c.IP)
-		if err := s.throttled(ctx, keys); err != nil {
-			return nil, err
-		}
 		dummy, err := s.dummy(ctx)
 		if err != nil {
 			return nil, hashErr(err)
 		}
+		// The account is looked up before the throttle is asked, as its
+		// key is the account; known and unknown identifiers cost the same
+		// lookup.
 		u, err := find(ctx, addr)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, storeErr("find user", err)
+		}
+		keys := throttleKeys(u, addr, c.IP)
+		if err := s.throttled(ctx, keys); err != nil {
+			return nil, err
 		}
 		encoded := dummy
 		if u != nil && u.PasswordHash != "" {
@@ -91,7 +94,7 @@ func (s *Service) passwordUser(ctx context.Context, addr string, ferr *Error, pa
 			return nil, hashErr(err)
 		}
 		if !ok || u == nil || !u.HasPassword() {
-			s.fail(ctx, keys)
+			s.fail(ctx, keys, u, c)
 			return nil, errInvalidCredentials
 		}
 		_ = s.throttle.Reset(ctx, keys[0])
@@ -126,14 +129,28 @@ func (s *Service) rehash(ctx context.Context, u *User, password string) {
 // nothing to a guesser.
 var errDisabled = &Error{Kind: KindForbidden, Message: "This account is disabled."}
 
-// throttleKeys returns the account key first: it is the one a success resets.
-func throttleKeys(email, ip string) []string {
-	keys := []string{"acct:" + email}
+// throttleKeys returns the account key first (it is the one a success
+// resets), then the client's.
+//
+// The account key is the account, not what was typed: an account with an
+// email and a proven phone gets one budget of guesses, not one per
+// identifier. An identifier with no account keys its own count, so an
+// unknown email is throttled after as many failures as a known one and
+// the answer never tells them apart.
+func throttleKeys(u *User, identifier, ip string) []string {
+	key := "acct:" + identifier
+	if u != nil {
+		key = accountKey(u.ID)
+	}
+	keys := []string{key}
 	if ip != "" {
 		keys = append(keys, "ip:"+ip)
 	}
 	return keys
 }
+
+// accountKey is the sign-in throttle's key of an account.
+func accountKey(userID string) string { return "user:" + userID }
 
 func (s *Service) throttled(ctx context.Context, keys []string) error {
 	var wait time.Duration
@@ -150,10 +167,26 @@ func (s *Service) throttled(ctx context.Context, keys []string) error {
 	return nil
 }
 
-func (s *Service) fail(ctx context.Context, keys []string) {
-	for _, k := range keys {
+// fail records a failed password for keys (throttleKeys) and tells the
+// metrics, and the audit log for an account, when that failure locked a
+// key: a failure is recorded only when the key was free a moment before,
+// so each lock is told about once.
+func (s *Service) fail(ctx context.Context, keys []string, u *User, c Client) {
+	for i, k := range keys {
 		if err := s.throttle.Fail(ctx, k); err != nil {
 			s.log.WarnContext(ctx, "record failed sign-in", "err", err)
+			continue
+		}
+		if w, err := s.throttle.Wait(ctx, k); err != nil || w == 0 {
+			continue
+		}
+		if i == 0 {
+			s.obs.LimitTripped(LimitPasswordAccount)
+			if u != nil {
+				s.audit(ctx, u.ID, AuditSignInLocked, c, "too many wrong passwords")
+			}
+		} else {
+			s.obs.LimitTripped(LimitPasswordClient)
 		}
 	}
 }

@@ -20,8 +20,8 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // The ports below are split by how long what they keep lives. Durable ports
 // (UserStore, SessionStore, KeyStore, FactorStore, AuditStore) keep what
 // must survive any restart and sit in one database, the SQL store today.
-// Short-lived ports (ChallengeStore and MFATokenStore for codes, Throttle
-// and SendLimiter for counters, Revocations) keep what dies within minutes
+// Short-lived ports (ChallengeStore and MFATokenStore for codes, Throttle,
+// SendLimiter and Limiter for counters, Revocations) keep what dies within minutes
 // or only has to reach the other nodes, so a shared cache such as Redis can
 // hold them, each on its own, with no change here. MessageQueue hands
 // composed messages to the durable outbox (package notify delivers them).

@@ -62,7 +62,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		if current == "" {
 			return fieldError("current_password", "is required")
 		}
-		keys := throttleKeys(u.Email, c.IP)
+		keys := throttleKeys(u, u.Email, c.IP)
 		if err := s.throttled(ctx, keys); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 			return hashErr(err)
 		}
 		if !ok {
-			s.fail(ctx, keys)
+			s.fail(ctx, keys, u, c)
 			return errWrongPassword
 		}
 	}

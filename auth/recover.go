@@ -71,7 +71,7 @@ func (s *Service) recoveryCheck(ctx context.Context, in RecoverInput) (*Challeng
 	if ferr != nil {
 		return nil, ferr
 	}
-	return s.checkCode(ctx, PurposeRecovery, addr, strings.TrimSpace(in.Code))
+	return s.checkCode(ctx, PurposeRecovery, addr, strings.TrimSpace(in.Code), guard{client: ClientFrom(ctx)})
 }
 
 // setRecoveredPassword sets the password of the account a recovery
@@ -92,6 +92,6 @@ func (s *Service) setRecoveredPassword(ctx context.Context, ch *Challenge, passw
 	if err := s.revokeUser(ctx, u.ID, ""); err != nil {
 		return nil, err
 	}
-	_ = s.throttle.Reset(ctx, "acct:"+u.Email)
+	_ = s.throttle.Reset(ctx, accountKey(u.ID))
 	return u, nil
 }

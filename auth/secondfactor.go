@@ -150,6 +150,9 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if s.outbox == nil || !*s.cfg.Email {
 		return errNoMail
 	}
+	if err := s.allowClientSend(ctx); err != nil {
+		return err
+	}
 	if s.sendLimit != nil {
 		// Its own budget: the sign-in code that may have come a moment ago
 		// must not hold this one back.
@@ -160,6 +163,9 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 		if wait > 0 {
 			return &Error{Kind: KindRateLimited, Message: "A code was sent a moment ago; wait before asking again.", RetryAfter: wait}
 		}
+	}
+	if err := s.allowGlobalSend(ctx); err != nil {
+		return err
 	}
 	code, err := newCode(s.cfg.OTPLength)
 	if err != nil {
@@ -258,6 +264,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 		match: match,
 		// gone: the token was revoked a moment ago.
 		gone: errMFAToken, tooMany: errMFATooMany, wrong: errInvalidCode,
+		guard: guard{user: u, client: c},
 	})
 	if err != nil {
 		return nil, nil, "", err

@@ -80,6 +80,27 @@ type Config struct {
 	// number is refused as invalid (SMS pumping usually targets far-away
 	// premium ranges).
 	SMSRegions []string
+
+	// The limits below are counted by Deps.Limiter over an hour; a tripped
+	// one answers 429 with Retry-After (docs/security.md, "Limits").
+
+	// MFAFailureLimit is how many wrong second-factor codes (authenticator,
+	// email, backup code) one account may see in an hour, across MFA
+	// tokens and factors. Past it the second step of that account is
+	// refused whatever the code, for 15 minutes doubling up to a day, and
+	// the owner is told by email.
+	MFAFailureLimit int
+	// ClientCodeFailureLimit is how many wrong codes, links, authenticator
+	// and backup codes one client address may send in an hour, across
+	// accounts; past it the address waits as above.
+	ClientCodeFailureLimit int
+	// ClientSendLimit is how many codes, links and SMS one client address
+	// may have sent in an hour, across addresses.
+	ClientSendLimit int
+	// GlobalSendLimit is how many codes, links and SMS the server sends
+	// in an hour in all: a ceiling on what a flood can cost in sender
+	// reputation and provider bills.
+	GlobalSendLimit int
 }
 
 // DefaultConfig returns the default of every setting that has one; it is
@@ -100,6 +121,11 @@ func DefaultConfig() Config {
 		PasswordlessSignup: new(true),
 		AppName:            "Gatehouse",
 		Email:              new(true),
+
+		MFAFailureLimit:        10,
+		ClientCodeFailureLimit: 50,
+		ClientSendLimit:        30,
+		GlobalSendLimit:        10_000,
 	}
 }
 
@@ -121,8 +147,14 @@ func (c Config) withDefaults() Config {
 	if c.OTPLength <= 0 {
 		c.OTPLength = d.OTPLength
 	}
-	if c.OTPMaxAttempts <= 0 {
-		c.OTPMaxAttempts = d.OTPMaxAttempts
+	for _, f := range []struct{ v, def *int }{
+		{&c.OTPMaxAttempts, &d.OTPMaxAttempts}, {&c.MFAFailureLimit, &d.MFAFailureLimit},
+		{&c.ClientCodeFailureLimit, &d.ClientCodeFailureLimit}, {&c.ClientSendLimit, &d.ClientSendLimit},
+		{&c.GlobalSendLimit, &d.GlobalSendLimit},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
 	if c.AppName == "" {
 		c.AppName = d.AppName
@@ -149,11 +181,15 @@ type Observer interface {
 	// "refresh_token", …) with result "success", "failure", "throttled" or
 	// "error".
 	SignIn(method, result string)
+	// LimitTripped records that a limit started refusing a key; name is
+	// one of the Limit* names (LimitMFAAccount, …).
+	LimitTripped(name string)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) SignIn(string, string) {}
+func (nopObserver) LimitTripped(string)   {}
 
 // Deps are the ports a Service works through (see ports.go for how they
 // split into durable and short-lived ones).
@@ -190,6 +226,11 @@ type Deps struct {
 	// Revocations carries revocations to the other nodes and theirs to
 	// this one; nil for a single node.
 	Revocations Revocations
+
+	// Limiter counts second-factor failures per account, wrong codes per
+	// client and sends per client and in all (the Config's limits); nil
+	// turns those limits off, which only tests of other things should do.
+	Limiter Limiter
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -217,6 +258,7 @@ type Service struct {
 	sealer      Sealer
 	auditLog    AuditStore
 	revocations Revocations
+	limiter     Limiter
 	// stopWatch ends the subscription to revocations (Close).
 	stopWatch context.CancelFunc
 
@@ -254,7 +296,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
 		sessions:   newSessionCache(100_000),
 		challenges: d.Challenges, outbox: d.Outbox, messages: d.Messages, sendLimit: d.SendLimiter, ccLimit: d.CountryLimiter,
-		auditLog: d.Audit, revocations: d.Revocations,
+		auditLog: d.Audit, revocations: d.Revocations, limiter: d.Limiter,
 	}
 	if u, err := url.Parse(cfg.PublicURL); err == nil {
 		s.host = u.Hostname()
@@ -278,7 +320,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 func (s *Service) Config() Config { return s.cfg.withDefaults() }
 
 // Client describes where a request came from; it is recorded on sessions and
-// keys the per-address sign-in throttle.
+// keys the per-client limits (the sign-in throttle, wrong codes, sends).
 type Client struct {
 	IP        string
 	UserAgent string

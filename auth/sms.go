@@ -49,10 +49,16 @@ func (s *Service) sendSMS(ctx context.Context, n phone.Number, o outgoing) error
 	if !s.smsOn() {
 		return errNoSMS
 	}
+	if err := s.allowClientSend(ctx); err != nil {
+		return err
+	}
 	if err := s.allowSend(ctx, s.sendLimit, "sms:"+n.E164, errSentRecently); err != nil {
 		return err
 	}
 	if err := s.allowSend(ctx, s.ccLimit, "cc:"+strconv.Itoa(n.CallingCode), errCountryBusy); err != nil {
+		return err
+	}
+	if err := s.allowGlobalSend(ctx); err != nil {
 		return err
 	}
 	o.kind, o.to, o.host = KindSMSCode, n.E164, s.host
@@ -135,7 +141,7 @@ func (s *Service) VerifyPhone(ctx context.Context, p *Principal, code string, c 
 	if ferr := codeField(code, s.cfg.OTPLength); ferr != nil {
 		return nil, ferr
 	}
-	ch, err := s.checkCode(ctx, PurposePhone, p.User.ID, code)
+	ch, err := s.checkCode(ctx, PurposePhone, p.User.ID, code, guard{client: c})
 	if err != nil {
 		return nil, err
 	}

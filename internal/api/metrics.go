@@ -18,6 +18,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	signIns  *prometheus.CounterVec
+	limits   *prometheus.CounterVec
 }
 
 // NewMetrics registers Gatehouse's collectors and the Go runtime ones.
@@ -34,14 +35,20 @@ func NewMetrics() *Metrics {
 		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_sign_ins_total", Help: "Sign-in attempts by method and result.",
 		}, []string{"method", "result"}),
+		limits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_limits_tripped_total", Help: "Times a limit started refusing a key, by limit.",
+		}, []string{"limit"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.signIns,
+	m.reg.MustRegister(m.requests, m.latency, m.signIns, m.limits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
 // SignIn implements auth.Observer.
 func (m *Metrics) SignIn(method, result string) { m.signIns.WithLabelValues(method, result).Inc() }
+
+// LimitTripped implements auth.Observer.
+func (m *Metrics) LimitTripped(name string) { m.limits.WithLabelValues(name).Inc() }
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

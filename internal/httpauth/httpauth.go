@@ -63,9 +63,12 @@ func RetryAfter(d time.Duration) string {
 
 // WithClient returns r with the client it came from in its context: its
 // peer address (Gatehouse trusts no forwarding header for it) and user
-// agent. The outermost middleware calls it once per request.
+// agent. The outermost middleware calls it once per request. The flows
+// that take no Client read it too (auth.ClientFrom), for their per-client
+// limits.
 func WithClient(r *http.Request) *http.Request {
-	return r.WithContext(context.WithValue(r.Context(), clientKey, clientOf(r)))
+	c := clientOf(r)
+	return r.WithContext(auth.WithClient(context.WithValue(r.Context(), clientKey, c), c))
 }
 
 // ClientFrom returns the client WithClient stored in ctx (the zero Client

@@ -21,4 +21,7 @@ func TestConformance(t *testing.T) {
 	storetest.SendLimiters(t, func(*testing.T) auth.SendLimiter {
 		return throttle.NewWindow(clocktest.New(at), nil, 0)
 	})
+	storetest.Limiters(t, func(*testing.T) auth.Limiter {
+		return throttle.NewLimiter(clocktest.New(at), 0)
+	})
 }

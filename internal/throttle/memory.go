@@ -1,7 +1,11 @@
-// Package throttle slows down password guessing: it counts failed sign-ins
-// per key (an account, a client address) and locks a key out for a while
-// once it fails too often. Memory keeps the counts in this process; a shared
-// implementation for several nodes comes with Redis.
+// Package throttle keeps auth's counters in this process: Memory slows
+// down password guessing (auth.Throttle: failed sign-ins per account and
+// client address, and a lockout once a key fails too often), Window bounds
+// sends per address (auth.SendLimiter), and Limiter counts the limits
+// given with each call (auth.Limiter: second-factor failures per account,
+// wrong codes and sends per client, sends in all). Each is bounded in
+// memory and refuses new keys when full rather than forget one it holds.
+// Shared implementations for several nodes come with Redis.
 package throttle
 
 import (
@@ -29,8 +33,10 @@ type Config struct {
 	MaxBlock time.Duration
 	// MaxKeys bounds memory (default 100,000): an attacker spraying failures
 	// over many emails or addresses must not grow the table without limit.
-	// When full, the entry that would be forgotten soonest goes first, so a
-	// locked-out key outlives fresh one-failure keys.
+	// When full, a key the table does not hold is answered as locked out
+	// (for Block) until entries expire: forgetting a held key instead
+	// would let a flood of other keys wipe the lockout that protects
+	// someone.
 	MaxKeys int
 }
 
@@ -121,6 +127,9 @@ func (m *Memory) Wait(_ context.Context, key string) (time.Duration, error) {
 	defer m.mu.Unlock()
 	m.sweep(now)
 	e := m.entries[key]
+	if e == nil && len(m.entries) >= m.cfg.MaxKeys {
+		return m.cfg.Block, nil // full: fail closed (Config.MaxKeys)
+	}
 	if e == nil || now >= e.blockedUntil {
 		return 0, nil
 	}
@@ -139,6 +148,9 @@ func (m *Memory) Fail(_ context.Context, key string) error {
 	m.sweep(now)
 	e := m.entries[key]
 	if e == nil {
+		if len(m.entries) >= m.cfg.MaxKeys {
+			return nil // full: Wait refuses this key until there is room
+		}
 		e = m.insert(key)
 	} else if now < e.blockedUntil {
 		return nil
@@ -199,12 +211,8 @@ func (m *Memory) sweep(now time.Duration) {
 	}
 }
 
-// insert adds an entry for key, first evicting the entry that expires
-// soonest when the table is full.
+// insert adds an entry for key; the caller has made sure there is room.
 func (m *Memory) insert(key string) *entry {
-	if len(m.entries) >= m.cfg.MaxKeys {
-		m.remove(m.byExpiry[0])
-	}
 	e := &entry{key: key, failures: make([]time.Duration, 0, m.cfg.MaxFailures)}
 	m.entries[key] = e
 	heap.Push(&m.byExpiry, e)

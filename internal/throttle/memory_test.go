@@ -172,8 +172,9 @@ func TestMemorySweepsExpired(t *testing.T) {
 }
 
 // TestMemoryMaxKeys sprays 200k distinct keys, as an attacker trying many
-// emails would: the table stays within MaxKeys, and a key locked out before
-// the spray stays locked out.
+// emails would: the table stays within MaxKeys, a key locked out before
+// the spray stays locked out, and keys that found the table full are
+// answered as locked out rather than let through uncounted.
 func TestMemoryMaxKeys(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -199,9 +200,17 @@ func TestMemoryMaxKeys(t *testing.T) {
 	if got, _ := m.Wait(ctx, "victim@example.com"); got <= 0 {
 		t.Error("the spray evicted a locked-out key")
 	}
-	// The newest keys are kept, the oldest evicted.
-	if m.entries["spray199999@example.com"] == nil || m.entries["spray0@example.com"] != nil {
-		t.Error("eviction did not drop the soonest-expiring keys")
+	// The keys held are kept; the ones that came once it was full are not.
+	if m.entries["spray0@example.com"] == nil || m.entries["spray199999@example.com"] != nil {
+		t.Error("a full table dropped a held key to make room")
+	}
+	if got, _ := m.Wait(ctx, "newcomer@example.com"); got != defaultBlock {
+		t.Errorf("Wait(new key) on a full table = %v, want %v (fail closed)", got, defaultBlock)
+	}
+	// Once the spray's entries expire there is room again.
+	clock.Advance(defaultWindow + time.Second)
+	if got, _ := m.Wait(ctx, "newcomer@example.com"); got != 0 {
+		t.Errorf("Wait(new key) after the spray expired = %v, want 0", got)
 	}
 }
 

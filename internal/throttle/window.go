@@ -20,7 +20,9 @@ var DefaultSendLimits = []Limit{{N: 1, Per: time.Minute}, {N: 10, Per: time.Hour
 
 // Window implements auth.SendLimiter in process: every limit must allow an
 // event for it to be recorded. It keeps the timestamps of the last events
-// per key (at most the largest N), and at most maxKeys keys.
+// per key (at most the largest N), and at most maxKeys keys. When full it
+// refuses new keys rather than forget one it holds: a flood of requests
+// for other addresses must not let an address be mailed again early.
 type Window struct {
 	clock   auth.Clock
 	limits  []Limit
@@ -29,6 +31,9 @@ type Window struct {
 	mu     sync.Mutex
 	events map[string][]time.Time
 	calls  int
+	// swept is when a full table was last swept whole; a flood of new
+	// keys must not buy a full sweep each.
+	swept time.Time
 }
 
 // NewWindow returns a limiter; nil limits means DefaultSendLimits and
@@ -67,7 +72,15 @@ func (w *Window) Allow(_ context.Context, key string) (time.Duration, error) {
 		return wait, nil
 	}
 	if len(past) == 0 && len(w.events) >= w.maxKeys {
-		w.evictOldest()
+		if now.Sub(w.swept) >= time.Second {
+			w.swept = now
+			w.forget(now)
+		}
+		if len(w.events) >= w.maxKeys {
+			// Full of live keys: fail closed, the new key waits until
+			// the soonest window could have ended.
+			return w.minPer(), nil
+		}
 	}
 	past = append(past, now)
 	if keep := w.maxN(); len(past) > keep {
@@ -93,29 +106,27 @@ func (w *Window) maxPer() time.Duration {
 	return d
 }
 
-// sweep forgets keys whose newest event is older than every window; it
-// runs every 1,024 calls so its cost spreads thin.
-func (w *Window) sweep(now time.Time) {
-	if w.calls++; w.calls%1024 != 0 {
-		return
+func (w *Window) minPer() time.Duration {
+	d := w.limits[0].Per
+	for _, l := range w.limits {
+		d = min(d, l.Per)
 	}
+	return d
+}
+
+// sweep forgets expired keys every 1,024 calls, so its cost spreads thin.
+func (w *Window) sweep(now time.Time) {
+	if w.calls++; w.calls%1024 == 0 {
+		w.forget(now)
+	}
+}
+
+// forget drops keys whose newest event is older than every window.
+func (w *Window) forget(now time.Time) {
 	per := w.maxPer()
 	for k, past := range w.events {
 		if now.Sub(past[len(past)-1]) >= per {
 			delete(w.events, k)
 		}
 	}
-}
-
-// evictOldest makes room by dropping the key whose newest event is oldest:
-// the one whose limits matter least now.
-func (w *Window) evictOldest() {
-	var oldestKey string
-	var oldest time.Time
-	for k, past := range w.events {
-		if t := past[len(past)-1]; oldestKey == "" || t.Before(oldest) {
-			oldestKey, oldest = k, t
-		}
-	}
-	delete(w.events, oldestKey)
 }

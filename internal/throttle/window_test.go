@@ -68,6 +68,39 @@ func TestWindowBoundsKeys(t *testing.T) {
 	}
 }
 
+// TestWindowFlood is the attack on the bound: 100,000 requests for other
+// addresses must not make the limiter forget a victim just mailed, and
+// the addresses that find it full are refused (fail closed), not sent.
+func TestWindowFlood(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	w := NewWindow(clk, nil, 0)
+	ctx := t.Context()
+	if wait, _ := w.Allow(ctx, "mail:victim@example.com"); wait != 0 {
+		t.Fatalf("first send waits %v", wait)
+	}
+	refused := 0
+	for i := range 100_000 {
+		if i%1000 == 0 {
+			clk.Advance(time.Millisecond)
+		}
+		if wait, _ := w.Allow(ctx, fmt.Sprint("mail:flood", i, "@example.com")); wait > 0 {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Error("a full limiter let new keys through")
+	}
+	if wait, _ := w.Allow(ctx, "mail:victim@example.com"); wait <= 0 {
+		t.Fatal("the flood made the limiter forget the victim: it may be mailed again")
+	}
+	// Once every window has passed there is room again.
+	clk.Advance(time.Hour + time.Second)
+	if wait, _ := w.Allow(ctx, "mail:newcomer@example.com"); wait != 0 {
+		t.Errorf("a new key after the flood expired waits %v", wait)
+	}
+}
+
 func TestWindowConcurrent(t *testing.T) {
 	t.Parallel()
 	w := NewWindow(newFakeClock(), []Limit{{N: 3, Per: time.Hour}}, 0)

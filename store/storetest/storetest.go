@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of auth's storage ports, one
 // group per port: Users, Sessions and Keys, Factors and Audit (durable);
-// Challenges, MFATokens, Revocations, Throttles and SendLimiters
+// Challenges, MFATokens, Revocations, Throttles, SendLimiters and Limiters
 // (short-lived); Outbox (the message queue and its worker's side). A store's own tests call the group of each
 // port it implements with a function that opens a fresh, empty store, or
 // Run for a store that keeps everything in one database, which also checks
