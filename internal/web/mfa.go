@@ -30,10 +30,8 @@ type signinMFAView struct {
 	Numeric bool
 	Hint    string
 	// Dead: the sign-in cannot go on (used, expired, too many tries).
-	Dead   bool
-	Error  string
-	Notice string
-	Fields map[string]string
+	Dead bool
+	flash
 }
 
 // signinFactor is one factor's radio button.
@@ -102,7 +100,7 @@ func (s *Server) renderMFAEnded(w http.ResponseWriter, r *http.Request, err erro
 	case auth.KindForbidden:
 		status, msg = http.StatusForbidden, "This account is disabled."
 	}
-	s.render(w, r, status, "mfa", signinMFAView{Dead: true, Error: msg + " Start again to sign in."})
+	s.render(w, r, status, "mfa", signinMFAView{Dead: true, flash: flash{Error: msg + " Start again to sign in."}})
 }
 
 // loginMFA checks the second factor and finishes the sign-in.

@@ -22,9 +22,7 @@ type recoverView struct {
 	Email      string
 	CodeLength int
 	ExpiresIn  string
-	Error      string
-	Notice     string
-	Fields     map[string]string
+	flash
 }
 
 // recoverView returns the page at step for email, with the code's length

@@ -46,9 +46,7 @@ type loginView struct {
 	RedirectTo string
 	CodeLength int
 	ExpiresIn  string
-	Error      string
-	Notice     string
-	Fields     map[string]string
+	flash
 }
 
 // identity returns the address as the flows take it: an email, or a phone.

@@ -19,10 +19,8 @@ type signupView struct {
 	// Taken: the address has an account; the page offers to sign in.
 	Taken bool
 	// Focus names the field that gets the focus.
-	Focus  string
-	Error  string
-	Notice string
-	Fields map[string]string
+	Focus string
+	flash
 }
 
 // signupPage shows the empty form.
