@@ -110,9 +110,8 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	err := s.signIn(w, r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	// Redraw the step without consuming anything; a token that is dead

@@ -79,9 +79,8 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p, err = s.auth.SignInLink(ctx, token)
 	}
-	res, err := s.finish(r, auth.Cookie(""))(p, err)
+	err = s.signIn(w, r, auth.Cookie(""))(p, err)
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	v, status := deadLink, http.StatusBadRequest
@@ -116,9 +115,8 @@ func (s *Server) verifyLinkMFA(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "mfa", signinMFAView{Dead: true, flash: flash{Error: "This sign-in is not valid any more. Start again to sign in."}})
 		return
 	}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	err := s.signIn(w, r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	factors := s.auth.MFAFactors(ctx, in.Token)
