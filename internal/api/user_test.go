@@ -153,9 +153,7 @@ func TestSetFirstPassword(t *testing.T) {
 func TestSessions(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		a := e.account(t, "lise@example.com")
-		b := e.signIn(t, "lise@example.com", testPassword)
-		cookie := e.browserSession(t, "lise@example.com")
+		a, b, cookie := e.threeSessions(t, "lise@example.com")
 		stranger := e.account(t, "otto@example.com")
 
 		sessionID := func(tok string) string {
