@@ -10,8 +10,7 @@ import (
 func TestUserProfile(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		tok := e.account(t, "marie@example.com")
-		cookie := e.browserSession(t, "marie@example.com")
+		tok, cookie := e.bothWays(t, "marie@example.com")
 
 		t.Run("get", func(t *testing.T) {
 			t.Parallel()
