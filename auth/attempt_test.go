@@ -121,9 +121,7 @@ func TestOneAttemptLimitForEveryCode(t *testing.T) {
 			}
 		}},
 		{"second factor: email code", func(t *testing.T, e *mfaEnv) codeCheck {
-			addr := email("limit")
-			e.signUp(addr, goodPassword)
-			p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
+			addr, _, p := e.signedIn("limit")
 			if _, err := e.svc.EnableEmailFactor(e.ctx, p, client()); err != nil {
 				t.Fatalf("EnableEmailFactor: %v", err)
 			}

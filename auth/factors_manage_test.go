@@ -92,9 +92,7 @@ func TestMFAAssuranceRules(t *testing.T) {
 		// factor is on, an aal1 session may not, even with an enrolment it
 		// started before (which would also hand it fresh backup codes).
 		runMFA(t, st, "confirm with aal1 once protected", func(t *testing.T, e *mfaEnv) {
-			addr := email("confirm")
-			e.signUp(addr, goodPassword)
-			p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
+			addr, _, p := e.signedIn("confirm")
 			en, err := e.svc.EnrollTOTP(e.ctx, p, client())
 			if err != nil {
 				t.Fatalf("EnrollTOTP: %v", err)

@@ -194,9 +194,7 @@ type mfaUser struct {
 // totpUser signs up, signs in (aal1) and turns an authenticator on.
 func (e *mfaEnv) totpUser(tag string) *mfaUser {
 	e.t.Helper()
-	addr := email(tag)
-	u := e.signUp(addr, goodPassword)
-	p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
+	addr, u, p := e.signedIn(tag)
 	en, err := e.svc.EnrollTOTP(e.ctx, p, client())
 	if err != nil {
 		e.t.Fatalf("EnrollTOTP: %v", err)

@@ -232,6 +232,14 @@ func (e *env) newUser(tag string) (*auth.User, *auth.Grant) {
 	return u, e.signIn(addr, goodPassword, client())
 }
 
+// signedIn signs a new account up and in with its password and returns
+// its address, the account and that session's principal (aal1).
+func (e *env) signedIn(tag string) (string, *auth.User, *auth.Principal) {
+	e.t.Helper()
+	u, g := e.newUser(tag)
+	return u.Email, u, e.bearer(g.AccessToken)
+}
+
 // bearer answers the principal of an access token, which must be valid.
 func (e *env) bearer(at string) *auth.Principal {
 	e.t.Helper()

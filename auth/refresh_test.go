@@ -59,11 +59,7 @@ func TestRefreshGrant(t *testing.T) {
 		})
 
 		run(t, st, "replay within grace answers the same successor", func(t *testing.T, e *env) {
-			_, g0 := e.newUser("grace")
-			g1, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
-			if err != nil {
-				t.Fatal(err)
-			}
+			g0, g1 := e.rotated("grace")
 			for _, d := range []time.Duration{time.Second, 9 * time.Second} {
 				e.clock.Advance(d)
 				g, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
@@ -87,15 +83,11 @@ func TestRefreshGrant(t *testing.T) {
 		})
 
 		run(t, st, "replay after grace revokes the session", func(t *testing.T, e *env) {
-			_, g0 := e.newUser("theft")
-			g1, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
-			if err != nil {
-				t.Fatal(err)
-			}
+			g0, g1 := e.rotated("theft")
 			e.bearer(g1.AccessToken) // cached
 			e.clock.Advance(e.cfg.RefreshGrace + time.Microsecond)
 			e.obs.take()
-			_, err = e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
+			_, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
 			checkErr(t, "replay after grace", err, errRefreshRevoked)
 			if ev := e.obs.take(); !slices.Equal(ev, []string{"refresh_token:failure"}) {
 				t.Errorf("observed %q", ev)
@@ -110,11 +102,7 @@ func TestRefreshGrant(t *testing.T) {
 		})
 
 		run(t, st, "replay exactly at the end of grace", func(t *testing.T, e *env) {
-			_, g0 := e.newUser("edge")
-			g1, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
-			if err != nil {
-				t.Fatal(err)
-			}
+			g0, g1 := e.rotated("edge")
 			e.clock.Advance(e.cfg.RefreshGrace)
 			g, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
 			if err != nil || g.RefreshToken != g1.RefreshToken {
@@ -335,4 +323,16 @@ func checkConcurrentRefresh(t *testing.T, e *env) {
 	if s := e.storedSession(g0.Session.ID); s.RevokedAt != nil {
 		t.Errorf("concurrent refreshes revoked the session")
 	}
+}
+
+// rotated signs a new user in and rotates its refresh token once; it
+// returns the sign-in's grant and the rotation's.
+func (e *env) rotated(tag string) (g0, g1 *auth.Grant) {
+	e.t.Helper()
+	_, g0 = e.newUser(tag)
+	g1, err := e.svc.RefreshGrant(e.ctx, g0.RefreshToken, client())
+	if err != nil {
+		e.t.Fatalf("RefreshGrant: %v", err)
+	}
+	return g0, g1
 }

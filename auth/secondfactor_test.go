@@ -20,9 +20,7 @@ import (
 func TestMFATOTP(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		runMFA(t, st, "enrol and sign in", func(t *testing.T, e *mfaEnv) {
-			addr := email("totp")
-			u := e.signUp(addr, goodPassword)
-			p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
+			addr, u, p := e.signedIn("totp")
 			if p.Session.AAL != auth.AAL1 {
 				t.Fatalf("password session aal %q", p.Session.AAL)
 			}
@@ -108,9 +106,7 @@ func TestMFATOTP(t *testing.T) {
 		})
 
 		runMFA(t, st, "enrolment rules", func(t *testing.T, e *mfaEnv) {
-			addr := email("enrol")
-			e.signUp(addr, goodPassword)
-			p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
+			addr, _, p := e.signedIn("enrol")
 			first, err := e.svc.EnrollTOTP(e.ctx, p, client())
 			if err != nil {
 				t.Fatalf("EnrollTOTP: %v", err)
@@ -433,9 +429,7 @@ func TestMFAConcurrentGrantsOnOneToken(t *testing.T) {
 func TestMFAEmailFactor(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		runMFA(t, st, "email codes", func(t *testing.T, e *mfaEnv) {
-			addr := email("emailmfa")
-			e.signUp(addr, goodPassword)
-			p := e.bearer(e.signIn(addr, goodPassword, client()).AccessToken)
+			addr, _, p := e.signedIn("emailmfa")
 			codes, err := e.svc.EnableEmailFactor(e.ctx, p, client())
 			if err != nil {
 				t.Fatalf("EnableEmailFactor: %v", err)

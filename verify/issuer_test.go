@@ -83,6 +83,15 @@ func (is *issuer) signUp(email string) string {
 	return is.SignUp(is.t, email, gatehousetest.Password).ID
 }
 
+// newUser starts an issuer with an account for email signed in, and
+// returns the issuer and that session's access token.
+func newUser(t *testing.T, email string) (*issuer, string) {
+	t.Helper()
+	is := newIssuer(t)
+	is.signUp(email)
+	return is, is.signIn(email)
+}
+
 // signIn returns a new access token for email (a new session each time).
 func (is *issuer) signIn(email string) string {
 	is.t.Helper()

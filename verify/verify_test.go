@@ -62,9 +62,7 @@ func TestVerifyGoodToken(t *testing.T) {
 func TestRotationWithoutRestart(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	is := newIssuer(t)
-	is.signUp("rot@example.com")
-	oldTok := is.signIn("rot@example.com")
+	is, oldTok := newUser(t, "rot@example.com")
 	v := is.verifier()
 	if _, err := v.Verify(ctx, oldTok); err != nil {
 		t.Fatalf("before rotation: %v", err)
@@ -179,9 +177,7 @@ func jwks(t *testing.T, issuerURL string) jose.JSONWebKeySet {
 func TestAlgorithmConfusion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	is := newIssuer(t)
-	is.signUp("alg@example.com")
-	good := is.signIn("alg@example.com")
+	is, good := newUser(t, "alg@example.com")
 	parts := strings.Split(good, ".")
 	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
 	if err != nil {
@@ -272,9 +268,7 @@ func unsigned(h map[string]any, payload []byte) string {
 func TestUnknownKidRefetch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	is := newIssuer(t)
-	is.signUp("kid@example.com")
-	good := is.signIn("kid@example.com")
+	is, good := newUser(t, "kid@example.com")
 	payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(good, ".")[1])
 	_, own, _ := ed25519.GenerateKey(nil)
 	forged := func(i int) string { return sign(t, jose.EdDSA, own, fmt.Sprintf("made-up-%d", i), "at+jwt", payload) }
@@ -323,9 +317,7 @@ func TestUnknownKidRefetch(t *testing.T) {
 func TestFetchFailureKeepsKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	is := newIssuer(t)
-	is.signUp("down@example.com")
-	tok := is.signIn("down@example.com")
+	is, tok := newUser(t, "down@example.com")
 	v := is.verifier()
 	is.jwksDown.Store(true)
 	_, own, _ := ed25519.GenerateKey(nil)
@@ -351,9 +343,7 @@ func TestFetchFailureKeepsKeys(t *testing.T) {
 func TestRevocationCheck(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	is := newIssuer(t)
-	is.signUp("rev@example.com")
-	tok := is.signIn("rev@example.com")
+	is, tok := newUser(t, "rev@example.com")
 	other := is.signIn("rev@example.com")
 	v := is.verifier(verify.WithRevocationCheck(time.Minute))
 	plain := is.verifier()

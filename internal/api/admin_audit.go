@@ -55,23 +55,34 @@ func (s *Server) registerAudit() {
 					Fields: []auth.FieldError{{Field: field, Message: "must be an ID"}}})
 			}
 		}
-		limit := in.Limit
-		if limit <= 0 {
-			limit = 50
-		}
-		list, err := s.o.Audit.AuditEvents(ctx, in.UserID, in.Cursor, limit+1)
+		list, next, err := fetchPage(in.Cursor, in.Limit, func(cursor string, n int) ([]auth.AuditEvent, error) {
+			return s.o.Audit.AuditEvents(ctx, in.UserID, cursor, n)
+		}, func(e auth.AuditEvent) string { return e.ID })
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
 		out := &listAuditOutput{}
-		if len(list) > limit {
-			list = list[:limit]
-			out.Body.NextCursor = list[limit-1].ID
-		}
+		out.Body.NextCursor = next
 		out.Body.Events = make([]AuditEvent, len(list))
 		for i, e := range list {
 			out.Body.Events[i] = AuditEvent{ID: e.ID, UserID: e.UserID, Kind: e.Kind, IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail, CreatedAt: e.CreatedAt}
 		}
 		return out, nil
 	})
+}
+
+// fetchPage asks list for one row more than the page holds (limit, or 50 when
+// none was given), so it knows whether a next page exists without a
+// second query, and returns the page and the cursor of the next one: the
+// last row's ID, or "" on the last page.
+func fetchPage[T any](cursor string, limit int, list func(cursor string, n int) ([]T, error), id func(T) string) ([]T, string, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := list(cursor, limit+1)
+	if err != nil || len(rows) <= limit {
+		return rows, "", err
+	}
+	rows = rows[:limit]
+	return rows, id(rows[limit-1]), nil
 }

@@ -59,19 +59,14 @@ func (s *Server) registerMessages() {
 					Fields: []auth.FieldError{{Field: "cursor", Message: "must be the next_cursor of a previous page"}}})
 			}
 		}
-		limit := in.Limit
-		if limit <= 0 {
-			limit = 50
-		}
-		list, err := s.o.Messages.ListMessages(ctx, in.Status, in.Cursor, limit+1)
+		list, next, err := fetchPage(in.Cursor, in.Limit, func(cursor string, n int) ([]auth.Message, error) {
+			return s.o.Messages.ListMessages(ctx, in.Status, cursor, n)
+		}, func(m auth.Message) string { return m.ID })
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
 		out := &listMessagesOutput{}
-		if len(list) > limit {
-			list = list[:limit]
-			out.Body.NextCursor = list[limit-1].ID
-		}
+		out.Body.NextCursor = next
 		out.Body.Messages = make([]Message, len(list))
 		for i, m := range list {
 			v := Message{ID: m.ID, Kind: m.Kind, Channel: m.Channel, To: auth.MaskAddress(m.To), Status: m.Status,

@@ -226,9 +226,7 @@ func TestAdminDisable(t *testing.T) {
 func TestAdminSessions(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		a := e.account(t, "carl@example.com")
-		b := e.signIn(t, "carl@example.com", testPassword)
-		cookie := e.browserSession(t, "carl@example.com")
+		a, b, cookie := e.threeSessions(t, "carl@example.com")
 		other := e.account(t, "dora@example.com")
 
 		r := e.do(t, "GET", "/v1/admin/sessions?user_id="+a.User.ID, nil, adminKey()).Want(http.StatusOK)

@@ -18,8 +18,7 @@ type checkJSON struct {
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		tok := e.account(t, "hedy@example.com")
-		cookie := e.browserSession(t, "hedy@example.com")
+		tok, cookie := e.bothWays(t, "hedy@example.com")
 
 		t.Run("bearer", func(t *testing.T) {
 			t.Parallel()
@@ -93,8 +92,7 @@ func TestCheck(t *testing.T) {
 func TestCheckExpiry(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		tok := e.account(t, "kat@example.com")
-		cookie := e.browserSession(t, "kat@example.com")
+		tok, cookie := e.bothWays(t, "kat@example.com")
 
 		e.clock.Advance(15*time.Minute - time.Second)
 		e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)

@@ -118,6 +118,20 @@ func (e *env) browserSession(t testing.TB, email string) string {
 	return cookie
 }
 
+// bothWays makes an account for email signed in with tokens and then in a
+// browser, and returns the tokens and the browser's cookie.
+func (e *env) bothWays(t testing.TB, email string) (tokensJSON, string) {
+	t.Helper()
+	return e.account(t, email), e.browserSession(t, email)
+}
+
+// threeSessions makes an account for email signed in three times: twice
+// with tokens and once in a browser (the cookie).
+func (e *env) threeSessions(t testing.TB, email string) (a, b tokensJSON, cookie string) {
+	t.Helper()
+	return e.account(t, email), e.signIn(t, email, testPassword), e.browserSession(t, email)
+}
+
 // passwordlessUser creates an account without a password through the
 // flows and returns it.
 func (e *env) passwordlessUser(t testing.TB, email string) *auth.User {

@@ -183,6 +183,16 @@ func (e *mfaEnv) enrolTOTP(t testing.TB, email string, who reqOpt) (enrolJSON, [
 	return en, b.BackupCodes
 }
 
+// totpAccount makes an account for email and turns an authenticator on
+// through its first, password-only (aal1) sign-in; it returns those
+// tokens, the enrolment and the backup codes.
+func (e *mfaEnv) totpAccount(t testing.TB, email string) (tokensJSON, enrolJSON, []string) {
+	t.Helper()
+	tok := e.account(t, email)
+	en, backup := e.enrolTOTP(t, email, bearer(tok.AccessToken))
+	return tok, en, backup
+}
+
 // mfaRequired checks a first factor's answer is the second-factor step,
 // with no credential, and answers it.
 func (e *mfaEnv) mfaRequired(t testing.TB, r *response, factors ...string) mfaRequiredJSON {
@@ -414,12 +424,10 @@ func TestMFABackupCodeFlow(t *testing.T) {
 	t.Parallel()
 	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "grace@example.com"
-		tok := e.account(t, addr)
+		tok, _, backup := e.totpAccount(t, addr)
 		aal1 := bearer(tok.AccessToken)
-		_, backup := e.enrolTOTP(t, addr, aal1)
 		// Another account's events stay out of this one's audit.
-		other := e.account(t, "other@example.com")
-		e.enrolTOTP(t, "other@example.com", bearer(other.AccessToken))
+		e.totpAccount(t, "other@example.com")
 
 		// Typed without dashes, in upper case: still the code; once.
 		typed := strings.ToUpper(strings.ReplaceAll(backup[0], "-", ""))
@@ -541,8 +549,7 @@ func TestMFAWrongTriesAndExpiry(t *testing.T) {
 	t.Parallel()
 	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "barbara@example.com"
-		tok := e.account(t, addr)
-		en, _ := e.enrolTOTP(t, addr, bearer(tok.AccessToken))
+		_, en, _ := e.totpAccount(t, addr)
 
 		m := e.passwordMFA(t, addr, "backup_code", "totp")
 		right := e.totp(t, en.Secret)
@@ -579,9 +586,8 @@ func TestMFAAssuranceLevels(t *testing.T) {
 	t.Parallel()
 	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "annie@example.com"
-		tok := e.account(t, addr)
+		tok, en, _ := e.totpAccount(t, addr)
 		aal1 := bearer(tok.AccessToken)
-		en, _ := e.enrolTOTP(t, addr, aal1)
 		enrolQR, _ := base64.StdEncoding.DecodeString(en.QRPNG)
 		cookie := e.browserSession(t, addr) // aal1: password only
 
@@ -703,8 +709,7 @@ func TestMFAOtherFirstFactorsFlow(t *testing.T) {
 	t.Parallel()
 	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "hopper@example.com"
-		tok := e.account(t, addr)
-		en, backup := e.enrolTOTP(t, addr, bearer(tok.AccessToken))
+		_, en, backup := e.totpAccount(t, addr)
 		minute := func() { e.clock.Advance(61 * time.Second) } // one message a minute per address
 
 		// An emailed code.
@@ -798,9 +803,8 @@ func TestMFARevocationKillsMFATokens(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				addr := fmt.Sprintf("revoke%d@example.com", i)
-				tok := e.account(t, addr)
+				tok, en, _ := e.totpAccount(t, addr)
 				aal1 := bearer(tok.AccessToken)
-				en, _ := e.enrolTOTP(t, addr, aal1)
 				m := e.passwordMFA(t, addr, "backup_code", "totp")
 				tc.revoke(t, tok.User.ID, aal1)
 				r := e.grantMFA(t, m.MFAToken, "totp", e.totp(t, en.Secret))
@@ -823,9 +827,8 @@ func TestAdminResetFactorsFlow(t *testing.T) {
 	t.Parallel()
 	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
 		const addr = "lost-phone@example.com"
-		tok := e.account(t, addr)
+		tok, en, _ := e.totpAccount(t, addr)
 		who := bearer(tok.AccessToken)
-		en, _ := e.enrolTOTP(t, addr, who)
 		aal2 := e.aal2(t, e.passwordMFA(t, addr, "backup_code", "totp").MFAToken, "totp", e.totp(t, en.Secret), "pwd", "totp")
 		pending := e.passwordMFA(t, addr, "backup_code", "totp")
 

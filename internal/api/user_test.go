@@ -10,8 +10,7 @@ import (
 func TestUserProfile(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		tok := e.account(t, "marie@example.com")
-		cookie := e.browserSession(t, "marie@example.com")
+		tok, cookie := e.bothWays(t, "marie@example.com")
 
 		t.Run("get", func(t *testing.T) {
 			t.Parallel()
@@ -153,9 +152,7 @@ func TestSetFirstPassword(t *testing.T) {
 func TestSessions(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
-		a := e.account(t, "lise@example.com")
-		b := e.signIn(t, "lise@example.com", testPassword)
-		cookie := e.browserSession(t, "lise@example.com")
+		a, b, cookie := e.threeSessions(t, "lise@example.com")
 		stranger := e.account(t, "otto@example.com")
 
 		sessionID := func(tok string) string {

@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,26 +12,9 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify"
 )
-
-// syncBuffer is a log sink safe for the worker's concurrent deliveries.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type harness struct {
 	store  *memStore
@@ -41,7 +23,7 @@ type harness struct {
 	clock  *fakeClock
 	outbox *notify.Outbox
 	worker *notify.Worker
-	logs   *syncBuffer
+	logs   *gatehousetest.Logs // safe for the worker's concurrent deliveries
 }
 
 // newHarness wires a worker to an in-memory store, fake email and SMS
@@ -49,7 +31,7 @@ type harness struct {
 // sets the SMS one), and edit adjusts the config before NewWorker.
 func newHarness(t *testing.T, send func(ctx context.Context, call int, m notify.Email) error, edit func(*notify.WorkerConfig)) *harness {
 	t.Helper()
-	h := &harness{store: newMemStore(), sender: newFakeSender(send), sms: newFakeSMSSender(nil), clock: newFakeClock(), logs: &syncBuffer{}}
+	h := &harness{store: newMemStore(), sender: newFakeSender(send), sms: newFakeSMSSender(nil), clock: newFakeClock(), logs: gatehousetest.NewLogs(t)}
 	box := testBox(t)
 	h.outbox = notify.NewOutbox(testTemplates(t), box, h.clock)
 	cfg := notify.WorkerConfig{

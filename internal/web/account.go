@@ -84,9 +84,7 @@ const needAAL2 = "Sign in again with your second factor to change this."
 
 // card is the state of one card in a response.
 type card struct {
-	Notice, Error string
-	// Fields holds per-field messages, by form field name.
-	Fields map[string]string
+	flash
 	// Show puts the card in an htmx response; OOB swaps it in out of band
 	// (it changed, but the form targeted another card).
 	Show, OOB bool

@@ -102,10 +102,8 @@ type adminDelivery struct {
 // adminHomeView is the data of admin.html.
 type adminHomeView struct {
 	Query string
-	// Fields holds the search field's error.
-	Fields        map[string]string
-	Error, Notice string
-	Users         []adminUserRow
+	flash // Fields holds the search field's error
+	Users []adminUserRow
 	// Next is the address of the next page, "" on the last; Paged is set
 	// on every page after the first.
 	Next  string

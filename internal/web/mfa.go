@@ -30,10 +30,8 @@ type signinMFAView struct {
 	Numeric bool
 	Hint    string
 	// Dead: the sign-in cannot go on (used, expired, too many tries).
-	Dead   bool
-	Error  string
-	Notice string
-	Fields map[string]string
+	Dead bool
+	flash
 }
 
 // signinFactor is one factor's radio button.
@@ -102,7 +100,7 @@ func (s *Server) renderMFAEnded(w http.ResponseWriter, r *http.Request, err erro
 	case auth.KindForbidden:
 		status, msg = http.StatusForbidden, "This account is disabled."
 	}
-	s.render(w, r, status, "mfa", signinMFAView{Dead: true, Error: msg + " Start again to sign in."})
+	s.render(w, r, status, "mfa", signinMFAView{Dead: true, flash: flash{Error: msg + " Start again to sign in."}})
 }
 
 // loginMFA checks the second factor and finishes the sign-in.
@@ -112,9 +110,8 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	err := s.signIn(w, r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	// Redraw the step without consuming anything; a token that is dead

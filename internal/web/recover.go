@@ -22,9 +22,7 @@ type recoverView struct {
 	Email      string
 	CodeLength int
 	ExpiresIn  string
-	Error      string
-	Notice     string
-	Fields     map[string]string
+	flash
 }
 
 // recoverView returns the page at step for email, with the code's length
@@ -71,9 +69,8 @@ func (s *Server) recoverVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.recoverView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("email")))
 	in := auth.RecoverInput{Email: v.Email, Code: r.PostForm.Get("code"), NewPassword: r.PostForm.Get("new_password")}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.ResetPassword(r.Context(), in))
+	err := s.signIn(w, r, auth.Cookie(""))(s.auth.ResetPassword(r.Context(), in))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	msg, fields := s.explain(r, err)

@@ -90,6 +90,15 @@ type pageData struct {
 	View any
 }
 
+// flash is what a form's page says back after a post: a page-level error
+// or notice (the layout's "flash" template) and messages beside fields, by
+// form field name (the "field" template function). Every form's view
+// embeds it, so the templates read it the same way on every page.
+type flash struct {
+	Error, Notice string
+	Fields        map[string]string
+}
+
 // userLink is the header's view of the signed-in user.
 type userLink struct {
 	Label string

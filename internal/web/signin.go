@@ -46,9 +46,7 @@ type loginView struct {
 	RedirectTo string
 	CodeLength int
 	ExpiresIn  string
-	Error      string
-	Notice     string
-	Fields     map[string]string
+	flash
 }
 
 // identity returns the address as the flows take it: an email, or a phone.
@@ -155,9 +153,8 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.loginView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("address")), s.allowedTarget(r.PostForm.Get("redirect_to")))
-	res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInCode(r.Context(), v.identity(), r.PostForm.Get("code")))
+	err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInCode(r.Context(), v.identity(), r.PostForm.Get("code")))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	msg, fields := s.explain(r, err)
@@ -198,9 +195,8 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login", v)
 		return
 	}
-	res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(r.Context(), v.identity(), r.PostForm.Get("password"), client(r)))
+	err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(r.Context(), v.identity(), r.PostForm.Get("password"), client(r)))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	msg, fields := s.explain(r, err)

@@ -19,10 +19,8 @@ type signupView struct {
 	// Taken: the address has an account; the page offers to sign in.
 	Taken bool
 	// Focus names the field that gets the focus.
-	Focus  string
-	Error  string
-	Notice string
-	Fields map[string]string
+	Focus string
+	flash
 }
 
 // signupPage shows the empty form.
@@ -87,16 +85,13 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !byPhone && password != "" {
-		res, err := s.finish(r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r)))
-		if err != nil {
+		if err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r))); err != nil {
 			// The account exists; let the person sign in to it.
 			lv := s.loginView(loginPasswordStep, v.Address, v.RedirectTo)
 			lv.Notice = "Your account is created. Sign in to continue."
 			lv.Error, _ = s.explain(r, err)
 			s.render(w, r, signinStatus(err), "login", lv)
-			return
 		}
-		s.startSession(w, r, res)
 		return
 	}
 	lv := s.loginView(loginCodeStep, v.Address, v.RedirectTo)

@@ -22,21 +22,19 @@ type verifyView struct {
 	Title, Button, Token string
 	// Recovery asks for the new password of a reset.
 	Recovery bool
-	// Error is shown as an alert, Notice as a plain status line.
-	Error, Notice string
-	Fields        map[string]string
+	flash
 }
 
 var (
-	deadLink = verifyView{Title: "This link does not work", Error: "It may have been used already, or mistyped. Ask for a new one."}
+	deadLink = verifyView{Title: "This link does not work", flash: flash{Error: "It may have been used already, or mistyped. Ask for a new one."}}
 	// linkUnavailable is the page of a link the store could not check;
 	// the link itself may be fine.
-	linkUnavailable = verifyView{Title: "Try again shortly", Error: "The server could not complete this just now."}
+	linkUnavailable = verifyView{Title: "Try again shortly", flash: flash{Error: "The server could not complete this just now."}}
 )
 
 // signInLink is the page of a live sign-in link.
 func signInLink(token string) verifyView {
-	return verifyView{Title: "Sign in", Notice: "Continue to sign in on this device.", Button: "Sign in", Token: token}
+	return verifyView{Title: "Sign in", flash: flash{Notice: "Continue to sign in on this device."}, Button: "Sign in", Token: token}
 }
 
 // recoveryLink is the page of a live reset link: it asks for the new
@@ -81,9 +79,8 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
 	} else {
 		p, err = s.auth.SignInLink(ctx, token)
 	}
-	res, err := s.finish(r, auth.Cookie(""))(p, err)
+	err = s.signIn(w, r, auth.Cookie(""))(p, err)
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	v, status := deadLink, http.StatusBadRequest
@@ -115,12 +112,11 @@ func (s *Server) verifyLinkMFA(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
 	if len(s.auth.MFAFactors(ctx, in.Token)) == 0 {
-		s.render(w, r, http.StatusBadRequest, "mfa", signinMFAView{Dead: true, Error: "This sign-in is not valid any more. Start again to sign in."})
+		s.render(w, r, http.StatusBadRequest, "mfa", signinMFAView{Dead: true, flash: flash{Error: "This sign-in is not valid any more. Start again to sign in."}})
 		return
 	}
-	res, err := s.finish(r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	err := s.signIn(w, r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
 	if err == nil {
-		s.startSession(w, r, res)
 		return
 	}
 	factors := s.auth.MFAFactors(ctx, in.Token)

@@ -192,14 +192,21 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.
 	s.redirect(w, r, res.RedirectTo)
 }
 
-// finish ends a sign-in step's proof on ch, for the request's client; a
-// step that failed passes its error through.
-func (s *Server) finish(r *http.Request, ch auth.Channel) func(*auth.Proof, error) (*auth.Grant, error) {
-	return func(p *auth.Proof, err error) (*auth.Grant, error) {
+// signIn ends a sign-in step's proof on ch, for the request's client, and
+// answers the browser (startSession). It returns the error of a step or
+// finish that failed, having written nothing, for the page to explain; nil
+// means the response is written.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, ch auth.Channel) func(*auth.Proof, error) error {
+	return func(p *auth.Proof, err error) error {
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return s.auth.Finish(r.Context(), p, client(r), ch)
+		res, err := s.auth.Finish(r.Context(), p, client(r), ch)
+		if err != nil {
+			return err
+		}
+		s.startSession(w, r, res)
+		return nil
 	}
 }
 
