@@ -1,0 +1,102 @@
+package web_test
+
+// Tests of the second-factor step (/login/mfa): each factor, the emailed code, and a step that ended.
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+)
+
+// TestSecondFactorStep: a sign-in of an account with an authenticator
+// stops at the second-factor step, which an app code, a backup code or an
+// email code finishes with an aal2 session.
+func TestSecondFactorStep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const addr = "margaret@example.com"
+	e.signUp(t, addr)
+	token := signinToken(t, e, addr, testPassword)
+	secret, backup := signinEnrolTOTP(t, e, token)
+
+	firstFactor := func(t *testing.T, b *browser, opts ...reqOpt) *page {
+		t.Helper()
+		p := b.post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}, "redirect_to": {appOrigin + "/back"}}, opts...).want(http.StatusOK)
+		p.contains("One more step", `name="factor" value="totp" checked`, `name="factor" value="backup_code"`, `autocomplete="one-time-code"`).
+			lacks(`value="email"`, "Email me a code", testPassword)
+		signinPageRules(t, p)
+		if b.cookie() != "" {
+			t.Fatal("the second-factor step set a cookie")
+		}
+		return p
+	}
+
+	t.Run("authenticator", func(t *testing.T) {
+		b := e.browser()
+		p := firstFactor(t, b, htmx())
+		p.lacks("<html")
+		tok := signinHidden(t, p, "mfa_token")
+		code := signinTOTP(t, e, secret)
+		wrong := otherCode(code)
+		p = b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"totp"}, "code": {wrong}}).want(http.StatusUnauthorized)
+		p.contains("That code is not correct", `aria-invalid="true"`, `name="mfa_token" value="`+tok+`"`).lacks(wrong)
+		b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"totp"}}).want(http.StatusBadRequest).contains("Code is required")
+		b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"totp"}, "code": {code}}).redirectsTo(appOrigin + "/back")
+		if st, aal := signinCheck(t, e, b.cookie(), ""); st != http.StatusOK || aal != "aal2" {
+			t.Fatalf("check: %d %s", st, aal)
+		}
+		// The step's token is spent.
+		b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"totp"}, "code": {code}}).want(http.StatusUnauthorized).
+			contains("Start again", `href="/login"`).lacks(`name="mfa_token"`)
+	})
+
+	t.Run("backup code", func(t *testing.T) {
+		b := e.browser()
+		tok := signinHidden(t, firstFactor(t, b), "mfa_token")
+		b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"backup_code"}, "code": {backup[0]}}).redirectsTo(appOrigin + "/back")
+		if st, aal := signinCheck(t, e, b.cookie(), ""); st != http.StatusOK || aal != "aal2" {
+			t.Fatalf("check: %d %s", st, aal)
+		}
+		// A backup code works once.
+		b2 := e.browser()
+		tok = signinHidden(t, firstFactor(t, b2), "mfa_token")
+		b2.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"backup_code"}, "code": {backup[0]}}).want(http.StatusUnauthorized).
+			contains("not correct", `name="factor" value="backup_code" checked`).lacks(backup[0])
+	})
+
+	t.Run("too many tries", func(t *testing.T) {
+		b := e.browser()
+		tok := signinHidden(t, firstFactor(t, b), "mfa_token")
+		var p *page
+		for i := 0; i < 5; i++ {
+			p = b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"totp"}, "code": {"000000"}})
+		}
+		p.want(http.StatusTooManyRequests).contains("Too many wrong codes", "Start again")
+		b.post(t, "/login/mfa", url.Values{"mfa_token": {"nonsense"}, "factor": {"totp"}, "code": {"123456"}}).want(http.StatusUnauthorized).contains("Start again")
+	})
+}
+
+// TestSecondFactorByEmail: with email as the second factor the step offers
+// to send a code, and that code finishes the sign-in.
+func TestSecondFactorByEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const addr = "dorothy@example.com"
+	e.signUp(t, addr)
+	token := signinToken(t, e, addr, testPassword)
+	if st := signinJSON(t, e, "POST", "/v1/mfa/email", token, map[string]string{}, nil); st != http.StatusOK {
+		t.Fatalf("enable the email factor: %d", st)
+	}
+	b := e.browser()
+	p := b.post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}).want(http.StatusOK)
+	p.contains(`name="factor" value="email" checked`, "Email me a code", `action="/login/mfa/email"`)
+	tok := signinHidden(t, p, "mfa_token")
+	p = b.post(t, "/login/mfa/email", url.Values{"mfa_token": {tok}}, htmx()).want(http.StatusOK)
+	p.contains("We emailed you a code.", `name="factor" value="email" checked`).lacks("<html")
+	code, _ := e.mailCode(t, addr, 1)
+	b.post(t, "/login/mfa/email", url.Values{"mfa_token": {tok}}).want(http.StatusTooManyRequests).contains("Try again in")
+	b.post(t, "/login/mfa", url.Values{"mfa_token": {tok}, "factor": {"email"}, "code": {code}}).redirectsTo("/")
+	if st, aal := signinCheck(t, e, b.cookie(), ""); st != http.StatusOK || aal != "aal2" {
+		t.Fatalf("check: %d %s", st, aal)
+	}
+}
