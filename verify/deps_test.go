@@ -1,6 +1,7 @@
 package verify_test
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -20,9 +21,17 @@ func TestLeafPackage(t *testing.T) {
 		"github.com/gatehouse/gatehouse/examples/verify": true,
 	}
 	for _, pkg := range []string{"github.com/gatehouse/gatehouse/verify", "github.com/gatehouse/gatehouse/examples/verify"} {
-		out, err := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
+		cmd := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg)
+		// CI runs the tests with GOFLAGS=-json, which go list would take
+		// too, and -json cannot go with -f.
+		cmd.Env = append(os.Environ(), "GOFLAGS=")
+		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("go list -deps %s: %v", pkg, err)
+			var stderr []byte
+			if ee, ok := err.(*exec.ExitError); ok {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, stderr)
 		}
 		var jose int
 		for dep := range strings.FieldsSeq(string(out)) {
