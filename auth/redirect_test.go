@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -75,4 +76,41 @@ func TestAllowedRedirect(t *testing.T) {
 	if got := auth.AllowedRedirect("https://app.example.com/", nil); got != "" {
 		t.Errorf("no origins allowed: %q", got)
 	}
+}
+
+// FuzzAllowedRedirect holds AllowedRedirect to its promise whatever the
+// target: what it allows is the target itself, and a browser on our page
+// resolving it lands on our own origin or an allowed one, never elsewhere.
+// The seeds in testdata/fuzz/FuzzAllowedRedirect are the tricks browsers
+// and parsers disagree on.
+//
+//	go test -run '^$' -fuzz '^FuzzAllowedRedirect$' -fuzztime 30s ./auth/
+func FuzzAllowedRedirect(f *testing.F) {
+	for _, s := range []string{"/", "/account?x=1#y", "https://app.example.com/x", "//evil.example", "/\\evil.example",
+		"/\t/evil.example", "https://app.example.com@evil.example/", "https:evil.example", "javascript:alert(1)"} {
+		f.Add(s)
+	}
+	origins := []string{"https://app.example.com", "http://localhost:3000/"}
+	allowedHosts := map[string]bool{"auth.example.test": true, "app.example.com": true, "localhost:3000": true}
+	base, _ := url.Parse("https://auth.example.test/login")
+	f.Fuzz(func(t *testing.T, target string) {
+		got := auth.AllowedRedirect(target, origins)
+		if got == "" {
+			return
+		}
+		if got != target {
+			t.Fatalf("AllowedRedirect(%q) = %q: not the target", target, got)
+		}
+		if len(got) > 2048 || strings.ContainsFunc(got, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }) {
+			t.Fatalf("AllowedRedirect(%q) allowed what a browser rewrites", target)
+		}
+		u, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("AllowedRedirect(%q) allowed what does not parse: %v", target, err)
+		}
+		if to := base.ResolveReference(u); !allowedHosts[strings.ToLower(to.Host)] || to.User != nil ||
+			(to.Scheme != "http" && to.Scheme != "https") {
+			t.Fatalf("AllowedRedirect(%q) sends a browser to %s", target, to)
+		}
+	})
 }

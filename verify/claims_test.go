@@ -99,8 +99,8 @@ func (f *fakeIssuer) verifier(t *testing.T, now time.Time, opts ...verify.Option
 	return v
 }
 
-// TestClaimsChecks: type, issuer, audience, subject, expiry and not-before,
-// with the leeway.
+// TestClaimsChecks: type, issuer, audience, subject, expiry, not-before
+// and issued-at, with the leeway, and the longest lifetime.
 func TestClaimsChecks(t *testing.T) {
 	t.Parallel()
 	f := newFakeIssuer(t)
@@ -145,7 +145,18 @@ func TestClaimsChecks(t *testing.T) {
 		{"expired and wrong audience", "at+jwt", with("aud", "x"), exp.Add(time.Hour), nil, verify.ErrInvalid},
 		{"nbf inside the leeway", "at+jwt", with("nbf", t0.Add(verify.DefaultLeeway).Unix()), t0, nil, nil},
 		{"nbf beyond the leeway", "at+jwt", with("nbf", t0.Add(verify.DefaultLeeway+time.Second).Unix()), t0, nil, verify.ErrInvalid},
-		{"iat in the future is not checked", "at+jwt", with("iat", t0.Add(time.Hour).Unix()), t0, nil, nil},
+		// A node whose clock runs a little ahead signs a little ahead.
+		{"iat a minute ahead", "at+jwt", with("iat", t0.Add(time.Minute).Unix()), t0, nil, nil},
+		{"iat beyond a minute ahead", "at+jwt", with("iat", t0.Add(time.Minute+time.Second).Unix()), t0, nil, verify.ErrInvalid},
+		{"iat next year", "at+jwt", with("iat", t0.AddDate(1, 0, 0).Unix()), t0, nil, verify.ErrInvalid},
+		{"iat ahead within a larger leeway", "at+jwt", with("iat", t0.Add(5*time.Minute).Unix()), t0, []verify.Option{verify.WithLeeway(5 * time.Minute)}, nil},
+		{"no iat", "at+jwt", with("iat", nil), t0, nil, verify.ErrInvalid},
+		// A leaked key mints tokens longer than the issuer ever signs.
+		{"lifetime of the default maximum", "at+jwt", with("iat", exp.Add(-verify.DefaultMaxTokenLifetime).Unix()), t0, nil, nil},
+		{"lifetime a year long", "at+jwt", with("exp", t0.AddDate(1, 0, 0).Unix()), t0, nil, verify.ErrInvalid},
+		{"lifetime beyond the default maximum", "at+jwt", with("iat", exp.Add(-verify.DefaultMaxTokenLifetime-2*time.Second).Unix()), t0, nil, verify.ErrInvalid},
+		{"lifetime beyond WithMaxTokenLifetime", "at+jwt", f.claims(), t0, []verify.Option{verify.WithMaxTokenLifetime(5 * time.Minute)}, verify.ErrInvalid},
+		{"lifetime within WithMaxTokenLifetime", "at+jwt", f.claims(), t0, []verify.Option{verify.WithMaxTokenLifetime(10 * time.Minute)}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,6 +244,8 @@ func TestNew(t *testing.T) {
 	}{
 		{"empty audience", verify.WithAudience("")},
 		{"negative leeway", verify.WithLeeway(-time.Second)},
+		{"zero lifetime", verify.WithMaxTokenLifetime(0)},
+		{"negative lifetime", verify.WithMaxTokenLifetime(-time.Minute)},
 		{"zero revocation interval", verify.WithRevocationCheck(0)},
 		{"nil client", verify.WithHTTPClient(nil)},
 		{"nil clock", verify.WithClock(nil)},

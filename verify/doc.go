@@ -20,7 +20,11 @@
 // declares, so "none", HMAC and any algorithm the issuer did not publish
 // are refused; iss is the issuer; aud holds the audience (the issuer by
 // default, which is what Gatehouse signs); exp and nbf hold within a small
-// leeway (DefaultLeeway). A kid the cached JWKS does not know fetches it
+// leeway (DefaultLeeway); iat is at most a minute ahead, and exp − iat is
+// no longer than the issuer's access-token lifetime (DefaultMaxTokenLifetime,
+// one hour, or WithMaxTokenLifetime: set it to GATEHOUSE_ACCESS_TOKEN_TTL
+// when that is longer), so a leaked signing key cannot mint long-lived
+// tokens unnoticed. A kid the cached JWKS does not know fetches it
 // again, at most once per KIDRefetchInterval, so a key rotated on the
 // issuer is picked up without a restart; the JWKS is also fetched again
 // every few minutes, and a failed fetch keeps the keys already known.

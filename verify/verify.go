@@ -52,6 +52,18 @@ const (
 // issuer's, and NTP keeps hosts well within it.
 const DefaultLeeway = 30 * time.Second
 
+// DefaultMaxTokenLifetime is the longest exp − iat a token may claim unless
+// WithMaxTokenLifetime says otherwise. Gatehouse signs tokens for 15
+// minutes by default (GATEHOUSE_ACCESS_TOKEN_TTL); a service whose issuer
+// is configured for longer must say so.
+const DefaultMaxTokenLifetime = time.Hour
+
+// issuedAheadLimit is how far in the verifier's future a token's iat may
+// lie (or the leeway, if larger): a node whose clock runs a little ahead
+// must not break others, but a token "issued" next week was not issued by
+// the issuer's signer.
+const issuedAheadLimit = time.Minute
+
 // signatureAlgorithms are the only algorithms a token may be parsed with:
 // asymmetric ones. HMAC is never accepted (a public key would become a
 // shared secret) and neither is "none"; each key further narrows this to
@@ -111,6 +123,7 @@ type Verifier struct {
 	issuer   string
 	audience string
 	leeway   time.Duration
+	maxLife  time.Duration
 	now      func() time.Time
 	client   *http.Client
 	keys     KeySet
@@ -124,6 +137,7 @@ type Option func(*options) error
 type options struct {
 	audience      string
 	leeway        time.Duration
+	maxLife       time.Duration
 	now           func() time.Time
 	client        *http.Client
 	checkInterval time.Duration
@@ -172,6 +186,21 @@ func WithLeeway(d time.Duration) Option {
 			return fmt.Errorf("verify: negative leeway %v", d)
 		}
 		o.leeway = d
+		return nil
+	}
+}
+
+// WithMaxTokenLifetime sets the longest lifetime (exp − iat) a token may
+// claim: the issuer's access-token lifetime (DefaultMaxTokenLifetime when
+// not given). The issuer never signs a longer one, so a longer one was
+// signed by someone else holding its key: refusing it keeps a leaked key
+// from minting tokens that outlive the key's rotation unnoticed.
+func WithMaxTokenLifetime(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("verify: token lifetime %v is not positive", d)
+		}
+		o.maxLife = d
 		return nil
 	}
 }
@@ -237,7 +266,7 @@ func NewWithKeys(issuer string, keys KeySet, opts ...Option) (*Verifier, error) 
 }
 
 func newVerifier(issuer string, opts []Option) (*Verifier, *options, error) {
-	o := &options{audience: issuer, leeway: DefaultLeeway, now: time.Now}
+	o := &options{audience: issuer, leeway: DefaultLeeway, maxLife: DefaultMaxTokenLifetime, now: time.Now}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, nil, err
@@ -246,7 +275,7 @@ func newVerifier(issuer string, opts []Option) (*Verifier, *options, error) {
 	if o.client == nil {
 		o.client = &http.Client{Timeout: fetchTimeout}
 	}
-	return &Verifier{issuer: issuer, audience: o.audience, leeway: o.leeway, now: o.now, client: o.client}, o, nil
+	return &Verifier{issuer: issuer, audience: o.audience, leeway: o.leeway, maxLife: o.maxLife, now: o.now, client: o.client}, o, nil
 }
 
 func (v *Verifier) setRevocations(o *options) {
@@ -278,7 +307,9 @@ func (v *Verifier) Verify(ctx context.Context, tok string) (*Claims, error) {
 // the key set knows, the alg that key names (never none or HMAC), a valid
 // signature, the issuer's iss, our aud among its audiences, a subject, and
 // an exp after now-leeway; nbf, when present, must not be after
-// now+leeway; iat is not checked. With WithRevocationCheck the issuer is
+// now+leeway; iat must be present, not more than a minute (or the leeway,
+// if larger) after now, and at most the maximum lifetime
+// (WithMaxTokenLifetime) before exp. With WithRevocationCheck the issuer is
 // then asked whether the session still stands. Errors wrap ErrExpired
 // (only for an otherwise valid token), ErrRevoked, ErrUnavailable or
 // ErrInvalid.
@@ -355,6 +386,16 @@ func (v *Verifier) check(ctx context.Context, tok string, now time.Time) (*Claim
 		return nil, fmt.Errorf("%w: no expiry", ErrInvalid)
 	case c.NotBefore != nil && now.Add(v.leeway).Before(c.NotBefore.Time()):
 		return nil, fmt.Errorf("%w: not valid yet", ErrInvalid)
+	case c.IssuedAt == nil:
+		// Without iat the lifetime cannot be measured.
+		return nil, fmt.Errorf("%w: no iat", ErrInvalid)
+	case c.IssuedAt.Time().After(now.Add(max(v.leeway, issuedAheadLimit))):
+		return nil, fmt.Errorf("%w: issued in the future", ErrInvalid)
+	// exp and iat are whole seconds, each rounded down from the signer's
+	// clock, so an honest token may claim up to a second more than the
+	// lifetime it was signed for.
+	case c.Expiry.Time().Sub(c.IssuedAt.Time()) > v.maxLife+time.Second:
+		return nil, fmt.Errorf("%w: lifetime %v exceeds %v", ErrInvalid, c.Expiry.Time().Sub(c.IssuedAt.Time()), v.maxLife)
 	}
 	exp := c.Expiry.Time().UTC()
 	if !now.Before(exp.Add(v.leeway)) {
@@ -370,9 +411,7 @@ func (v *Verifier) check(ctx context.Context, tok string, now time.Time) (*Claim
 		Expiry:    exp,
 		KeyID:     key.ID,
 	}
-	if c.IssuedAt != nil {
-		out.IssuedAt = c.IssuedAt.Time().UTC()
-	}
+	out.IssuedAt = c.IssuedAt.Time().UTC()
 	return out, nil
 }
 

@@ -152,7 +152,7 @@ func New(o Options) (*Server, error) {
 	s.registerWellKnown()
 	s.registerOps()
 
-	s.handler = withClient(s.cors(s.mux))
+	s.handler = withClient(s.cors(readBodies(s.mux)))
 	if built != nil {
 		built(s)
 	}

@@ -188,7 +188,7 @@ func NewKeys(store KeyStore, box *seal.Box, clock auth.Clock, cfg Config) *Keys 
 	if cfg.Issuer != "" && cfg.Audience != "" {
 		// No leeway: every node checks exp against the same store's keys
 		// and its own clock, and exp is already truncated to the second.
-		k.verifier, _ = verify.NewWithKeys(cfg.Issuer, keySource{k}, verify.WithAudience(cfg.Audience), verify.WithLeeway(0))
+		k.verifier, _ = verify.NewWithKeys(cfg.Issuer, keySource{k}, verify.WithAudience(cfg.Audience), verify.WithLeeway(0), verify.WithMaxTokenLifetime(cfg.AccessTTL))
 	}
 	return k
 }
@@ -286,9 +286,11 @@ type accessClaims struct {
 // key trusted at now, a valid signature, our iss and aud, and an exp
 // strictly after now. There is no leeway: exp is whole seconds, so a token
 // is refused at most one second earlier than the caller's Expiry. nbf, when
-// present, must not be after now; iat is not checked, so a node whose clock
-// runs a little ahead does not break others. Errors match ErrExpired (only
-// for an otherwise valid token) or ErrInvalid.
+// present, must not be after now; iat may be up to a minute after now, so a
+// node whose clock runs a little ahead does not break others, and exp − iat
+// must not exceed AccessTTL: we never sign longer, so a token that claims
+// more was signed with a stolen key. Errors match ErrExpired (only for an
+// otherwise valid token) or ErrInvalid.
 //
 // The checks are package verify's, the same code other services run on our
 // tokens, with our keys in memory as its key set (keySource). A successful

@@ -307,6 +307,16 @@ func TestVerifyRejects(t *testing.T) {
 	noSub.Subject = ""
 	notYet := goodClaims(now)
 	notYet.NotBefore = jwt.NewNumericDate(now.Add(time.Minute))
+	// With the signing key stolen: tokens longer than AccessTTL, or issued
+	// in the future, were never signed by us.
+	yearLong := goodClaims(now)
+	yearLong.Expiry = jwt.NewNumericDate(now.AddDate(1, 0, 0))
+	justTooLong := goodClaims(now)
+	justTooLong.Expiry = jwt.NewNumericDate(now.Add(testConfig().AccessTTL + 2*time.Second))
+	futureIAT := goodClaims(now)
+	futureIAT.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute + time.Second))
+	noIAT := goodClaims(now)
+	noIAT.IssuedAt = nil
 	audList := goodClaims(now)
 	audList.Audience = jwt.Audience{"https://other.example.com", "https://third.example.com"}
 
@@ -345,6 +355,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"no exp", craft(t, jose.EdDSA, priv, kid, "at+jwt", noExp), ErrInvalid},
 		{"no sub", craft(t, jose.EdDSA, priv, kid, "at+jwt", noSub), ErrInvalid},
 		{"nbf in the future", craft(t, jose.EdDSA, priv, kid, "at+jwt", notYet), ErrInvalid},
+		{"stolen key, a year long", craft(t, jose.EdDSA, priv, kid, "at+jwt", yearLong), ErrInvalid},
+		{"stolen key, longer than AccessTTL", craft(t, jose.EdDSA, priv, kid, "at+jwt", justTooLong), ErrInvalid},
+		{"stolen key, issued in the future", craft(t, jose.EdDSA, priv, kid, "at+jwt", futureIAT), ErrInvalid},
+		{"no iat", craft(t, jose.EdDSA, priv, kid, "at+jwt", noIAT), ErrInvalid},
 		{"non-canonical base64", parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-1] + string(parts[2][len(parts[2])-1]+1), ErrInvalid},
 		{"trailing newline", good + "\n", ErrInvalid},
 		{"leading space", " " + good, ErrInvalid},
@@ -502,12 +516,12 @@ func TestRotate(t *testing.T) {
 		}
 	}
 
-	// A long-lived token of the old key dies with the key's trust.
-	long := testClaims(t0)
-	long.Expiry = t0.Add(48 * time.Hour)
+	// A token of the old key that outlives the key's trust dies with it.
+	// (One longer than AccessTTL would be refused for that alone.)
+	iat := retiredAt.Add(grace - time.Minute)
 	longTok := craft(t, jose.EdDSA, mustPrivate(t, store, oldKid), oldKid, "at+jwt", accessClaims{
 		Issuer: testIssuer, Subject: "u", Audience: jwt.Audience{testAudience},
-		Expiry: jwt.NewNumericDate(long.Expiry), IssuedAt: jwt.NewNumericDate(t0),
+		Expiry: jwt.NewNumericDate(iat.Add(cfg.AccessTTL)), IssuedAt: jwt.NewNumericDate(iat),
 	})
 	if _, err := k.Verify(ctx, longTok, retiredAt.Add(grace-time.Second)); err != nil {
 		t.Errorf("old key inside its grace: %v", err)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
@@ -164,6 +165,12 @@ func staticHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
 			http.NotFound(w, r) // no directory listings
+			return
+		}
+		// A name no file can have (invalid UTF-8, "..", empty elements)
+		// is not found; the file server would call it a 500.
+		if name := strings.TrimPrefix(r.URL.Path, "/static/"); !utf8.ValidString(name) || !fs.ValidPath(name) {
+			http.NotFound(w, r)
 			return
 		}
 		h := w.Header()
