@@ -216,3 +216,126 @@ func mailText(t testing.TB, m smtptest.Message) string {
 	}
 	return p.Text
 }
+
+// askSends posts /v1/otp and /v1/recover for a known and an unknown
+// address from ip and checks both answer the over-limit 429 alike: body,
+// status and every header but Date and X-Request-Id.
+func wantSendsRefused(t *testing.T, e *mfaEnv, known, unknown, ip string) {
+	t.Helper()
+	for _, path := range []string{"/v1/otp", "/v1/recover"} {
+		a := e.do(t, "POST", path, map[string]string{"email": known}, from(ip))
+		b := e.do(t, "POST", path, map[string]string{"email": unknown}, from(ip))
+		wantRetry(t, a, "rate_limited", time.Second, time.Hour)
+		wantRetry(t, b, "rate_limited", time.Second, time.Hour)
+		gatehousetest.SameAnswer(t, path+" over the limit, known vs unknown address", a, b)
+	}
+}
+
+// TestClientSendLimitHTTP: one network asks for codes and links to many
+// addresses (mail bombing across addresses). Past
+// GATEHOUSE_CLIENT_SEND_LIMIT both POST /v1/otp and POST /v1/recover
+// answer 429 rate_limited with Retry-After, the same for an address with
+// an account and one without; nothing more is sent; another network still
+// gets its code.
+func TestClientSendLimitHTTP(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		const limit = 4
+		e := limitServer(t, db, func(c *gatehouse.Config) { c.ClientSendLimit = limit })
+		const known, unknown = "bombed@example.com", "nobody@example.com"
+		e.account(t, known)
+		for i := range limit {
+			path := "/v1/otp"
+			if i%2 == 1 {
+				path = "/v1/recover"
+			}
+			e.do(t, "POST", path, map[string]string{"email": fmt.Sprintf("bomb-%d@example.com", i)}, from(attackerIP)).Accepted()
+		}
+		wantSendsRefused(t, e, known, unknown, attackerIP)
+		if n := tripped(t, e, "send_client"); n != 1 {
+			t.Errorf("send_client tripped %d times; want 1", n)
+		}
+		e.do(t, "POST", "/v1/otp", map[string]string{"email": known}, from(ownerIP)).Accepted()
+		gatehousetest.WaitMail(t, e.smtp, known, 1)
+		time.Sleep(300 * time.Millisecond)
+		if n := len(gatehousetest.MailsTo(e.smtp, known)); n != 1 {
+			t.Errorf("%d messages to %s; want only the owner's", n, known)
+		}
+		// An hour frees the budget.
+		e.clock.Advance(time.Hour + time.Second)
+		e.do(t, "POST", "/v1/otp", map[string]string{"email": "bomb-0@example.com"}, from(attackerIP)).Accepted()
+	})
+}
+
+// TestGlobalSendLimitHTTP: many networks ask for codes until
+// GATEHOUSE_GLOBAL_SEND_LIMIT messages went out in the hour; then every
+// send is refused alike, from any network, for any address.
+func TestGlobalSendLimitHTTP(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		const limit = 3
+		e := limitServer(t, db, func(c *gatehouse.Config) { c.GlobalSendLimit = limit })
+		const known, unknown = "global-known@example.com", "global-nobody@example.com"
+		e.account(t, known)
+		for i := range limit {
+			addr := fmt.Sprintf("global-%d@example.com", i)
+			e.account(t, addr)
+			e.do(t, "POST", "/v1/otp", map[string]string{"email": addr}, from(fmt.Sprintf("192.0.2.%d", i+1))).Accepted()
+		}
+		for i := range limit {
+			gatehousetest.WaitMail(t, e.smtp, fmt.Sprintf("global-%d@example.com", i), 1)
+		}
+		wantSendsRefused(t, e, known, unknown, "192.0.2.100")
+		wantSendsRefused(t, e, known, unknown, ownerIP)
+		if n := tripped(t, e, "send_global"); n != 1 {
+			t.Errorf("send_global tripped %d times; want 1", n)
+		}
+		if n := len(gatehousetest.MailsTo(e.smtp, known)); n != 0 {
+			t.Errorf("%d messages to %s past the ceiling", n, known)
+		}
+	})
+}
+
+// TestPasswordThrottleByAccountHTTP: an account with a proven phone is
+// guessed at by email and by phone, each guess from another network so
+// no per-client limit stands in the way. The 5 wrong passwords are one
+// budget for the account: the right one is then refused by email and by
+// phone alike, the lock audited once; an unknown email guessed at the
+// same way answers exactly as the known one does.
+func TestPasswordThrottleByAccountHTTP(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := limitServer(t, db, nil, gatehousetest.WithTwilio())
+		const addr, number = "both@example.com", "+14155552671"
+		tok := e.account(t, addr)
+		e.do(t, "POST", "/v1/user/phone", map[string]string{"phone": number}, bearer(tok.AccessToken)).Want(http.StatusAccepted)
+		code := regexp.MustCompile(`[0-9]{6}`).FindString(e.Twilio.Wait(t, 1, gatehousetest.Wait)[0].Body)
+		e.do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": e.code(code)}, bearer(tok.AccessToken)).Want(http.StatusOK)
+
+		guess := func(id, value, password, ip string) *response {
+			return e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "password", id: value, "password": password}, from(ip))
+		}
+		for i := range 5 {
+			id, value := "email", addr
+			if i%2 == 1 {
+				id, value = "phone", number
+			}
+			guess(id, value, "wrong-password-guess", fmt.Sprintf("192.0.2.%d", i+1)).WantProblem(http.StatusUnauthorized, "invalid_credentials")
+		}
+		byEmail := guess("email", addr, testPassword, "192.0.2.50")
+		wantRetry(t, byEmail, "rate_limited", time.Second, time.Minute)
+		wantRetry(t, guess("phone", number, testPassword, "192.0.2.51"), "rate_limited", time.Second, time.Minute)
+		if n := count(auditKinds(t, e, tok.User.ID), "signin_locked"); n != 1 {
+			t.Errorf("%d signin_locked audit events; want 1", n)
+		}
+		if n := tripped(t, e, "password_account"); n != 1 {
+			t.Errorf("password_account tripped %d times; want 1", n)
+		}
+
+		const unknown = "nobody-both@example.com"
+		for i := range 5 {
+			guess("email", unknown, "wrong-password-guess", fmt.Sprintf("192.0.2.%d", i+101)).WantProblem(http.StatusUnauthorized, "invalid_credentials")
+		}
+		gatehousetest.SameAnswer(t, "a throttled known and unknown email", byEmail, guess("email", unknown, testPassword, "192.0.2.150"))
+	})
+}
