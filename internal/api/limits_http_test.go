@@ -339,3 +339,34 @@ func TestPasswordThrottleByAccountHTTP(t *testing.T) {
 		gatehousetest.SameAnswer(t, "a throttled known and unknown email", byEmail, guess("email", unknown, testPassword, "192.0.2.150"))
 	})
 }
+
+// TestLimitsDescribed: the routes' descriptions in /openapi.json quote the
+// limits this server runs with, not the defaults.
+func TestLimitsDescribed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB, withConfig(func(c *gatehouse.Config) {
+		c.MFAFailureLimit, c.ClientCodeFailureLimit, c.ClientSendLimit, c.GlobalSendLimit = 4, 9, 7, 123
+	}))
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Description string `json:"description"`
+		} `json:"paths"`
+	}
+	e.do(t, "GET", "/openapi.json", nil).Want(http.StatusOK).Decode(&doc)
+	sends := []string{"429 rate_limited", "7 messages", "GATEHOUSE_CLIENT_SEND_LIMIT", "123 messages", "GATEHOUSE_GLOBAL_SEND_LIMIT", "the same for every address"}
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/v1/otp", sends},
+		{"/v1/recover", sends},
+		{"/v1/token", []string{"429 too_many_attempts", "4 wrong second-factor codes", "GATEHOUSE_MFA_FAILURE_LIMIT", "429 rate_limited", "9 wrong codes", "GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT"}},
+	} {
+		d := doc.Paths[tc.path]["post"].Description
+		for _, w := range tc.want {
+			if !strings.Contains(d, w) {
+				t.Errorf("POST %s description lacks %q:\n%s", tc.path, w, d)
+			}
+		}
+	}
+}
