@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -369,4 +370,57 @@ func TestLimitsDescribed(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMFAAccountLockConcurrentHTTP: the guesser sends its guesses at once,
+// over many MFA tokens, hoping the count lags behind. No more than
+// GATEHOUSE_MFA_FAILURE_LIMIT of them are compared (401 invalid_code);
+// the rest answer 429, and the owner gets one email.
+func TestMFAAccountLockConcurrentHTTP(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		e := limitServer(t, db, func(c *gatehouse.Config) { c.MFAFailureLimit = 6 })
+		const addr = "mfa-rush@example.com"
+		tok := e.account(t, addr)
+		en, _ := e.enrolTOTP(t, addr, bearer(tok.AccessToken))
+		wrong := e.wrongTOTP(t, en.Secret)
+		var tokens []string
+		for range 5 {
+			tokens = append(tokens, e.passwordMFA(t, addr, "backup_code", "totp").MFAToken)
+		}
+		const perToken = 4
+		statuses := make(chan int, len(tokens)*perToken)
+		var wg sync.WaitGroup
+		for _, mt := range tokens {
+			for range perToken {
+				wg.Go(func() {
+					r := e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "mfa", "mfa_token": mt, "factor": "totp", "code": wrong})
+					statuses <- r.Status
+				})
+			}
+		}
+		wg.Wait()
+		close(statuses)
+		compared := 0
+		for s := range statuses {
+			switch s {
+			case http.StatusUnauthorized:
+				compared++
+			case http.StatusTooManyRequests:
+			default:
+				t.Errorf("a concurrent guess answered %d", s)
+			}
+		}
+		if compared > e.cfg.MFAFailureLimit {
+			t.Errorf("%d guesses compared; want at most %d", compared, e.cfg.MFAFailureLimit)
+		}
+		gatehousetest.WaitMail(t, e.smtp, addr, 1)
+		time.Sleep(500 * time.Millisecond)
+		if n := len(gatehousetest.MailsTo(e.smtp, addr)); n != 1 {
+			t.Errorf("%d mails to the owner; want 1", n)
+		}
+		if n := count(auditKinds(t, e, tok.User.ID), "mfa_locked"); n != 1 {
+			t.Errorf("%d mfa_locked audit events; want 1", n)
+		}
+	})
 }
