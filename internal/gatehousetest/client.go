@@ -3,6 +3,8 @@ package gatehousetest
 import (
 	"net"
 	"net/http"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 // clientHeader carries the client address a request pretends to come
@@ -35,3 +37,15 @@ func FromClients() Option {
 // From sends a request as if from the client address ip, on a server
 // started with FromClients (elsewhere the address stays 127.0.0.1).
 func From(ip string) RequestOption { return Header(clientHeader, ip) }
+
+// RoomyClientLimits raises the per-client limits on wrong codes and on
+// sends, and the global send ceiling, to the most the configuration
+// accepts, for a test that sends many requests from 127.0.0.1 and is not
+// about those limits (one server's tests share one client budget: 30
+// sends and 50 wrong codes an hour by default). The limits themselves
+// stay as they are for every other test.
+func RoomyClientLimits() Option {
+	return WithConfig(func(c *gatehouse.Config) {
+		c.ClientCodeFailureLimit, c.ClientSendLimit, c.GlobalSendLimit = 10_000, 10_000, 10_000_000
+	})
+}
