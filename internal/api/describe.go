@@ -41,3 +41,20 @@ func plural(n int, noun string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
 }
+
+// sendLimits describes the per-client send limit and the global ceiling
+// of the routes that send messages, whose over-limit answer is the same
+// for every address (so it reveals nothing about one).
+func sendLimits(cfg auth.Config) string {
+	return fmt.Sprintf("429 rate_limited with Retry-After, the same for every address, once this client address asked for %s in the last hour (GATEHOUSE_CLIENT_SEND_LIMIT) or the server sent %s in the last hour (GATEHOUSE_GLOBAL_SEND_LIMIT). ",
+		plural(cfg.ClientSendLimit, "message"), plural(cfg.GlobalSendLimit, "message"))
+}
+
+// codeLimits describes the limits on wrong codes across sign-ins: the
+// account's second factors and the client address's codes of any kind.
+// Both refuse whatever the code, the right one too.
+func codeLimits(cfg auth.Config) string {
+	return fmt.Sprintf("Whatever the code: 429 too_many_attempts with Retry-After (15 minutes, doubling up to a day) for grant_type mfa once the account had %s in the last hour, across sign-ins and factors (GATEHOUSE_MFA_FAILURE_LIMIT; the owner is told by email); "+
+		"429 rate_limited with Retry-After (the same wait) for the code grants once this client address sent %s, links, authenticator or backup codes in the last hour, across accounts (GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT). ",
+		plural(cfg.MFAFailureLimit, "wrong second-factor code"), plural(cfg.ClientCodeFailureLimit, "wrong code"))
+}

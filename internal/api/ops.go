@@ -70,6 +70,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.o.Store.Ping(ctx); err != nil {
 		const backend = "database"
 		failure := failureKind(err)
+		if ctx.Err() == context.DeadlineExceeded {
+			// pgx reports a ping its deadline cut short as a bad
+			// connection, not a deadline: the check's own clock decides.
+			failure = failureTimeout
+		}
 		s.log.ErrorContext(ctx, "readiness check failed", "backend", backend, "failure", failure, "err", err)
 		detail := "The database could not be reached (" + backend + ": " + failure + ")."
 		if failure == failureTimeout {

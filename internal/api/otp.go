@@ -33,6 +33,7 @@ func (s *Server) registerOTP() {
 			fmt.Sprintf("A code has %d digits and is valid %s; a link is valid %s. ", cfg.OTPLength, span(cfg.OTPTTL), span(cfg.MagicLinkTTL)) +
 			"An unknown address gets an account when the code or link is used, unless GATEHOUSE_PASSWORDLESS_SIGNUP is false. " +
 			"429 rate_limited with Retry-After when the address was sent a message in the last minute, or ten in the last hour, or (SMS) when the number's country reached its hourly cap (GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT). " +
+			sendLimits(cfg) +
 			"400 for a phone that is not valid or not from an allowed country (GATEHOUSE_SMS_ALLOWED_COUNTRIES); 503 unavailable when the channel is not configured.",
 		Errors: []int{http.StatusBadRequest, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}), func(ctx context.Context, in *otpInput) (*acceptedOutput, error) {

@@ -30,9 +30,10 @@ func (s *Server) registerRecover() {
 	cfg := s.settings()
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "recover", Method: http.MethodPost, Path: "/v1/recover", DefaultStatus: http.StatusAccepted,
-		Summary:     "Send a password reset code and link by email",
-		Description: "Always 202 for a valid address, known or not; only an existing account gets the message.",
-		Errors:      []int{http.StatusBadRequest, http.StatusTooManyRequests},
+		Summary: "Send a password reset code and link by email",
+		Description: "Always 202 for a valid address, known or not; only an existing account gets the message. " +
+			"429 rate_limited with Retry-After when the address was sent a message in the last minute, or ten in the last hour. " + sendLimits(cfg),
+		Errors: []int{http.StatusBadRequest, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *recoverInput) (*acceptedOutput, error) {
 		if err := s.auth.Recover(ctx, in.Body.Email); err != nil {
 			return nil, s.fail(ctx, err)

@@ -40,7 +40,8 @@ func (s *Server) registerSignIn() {
 			fmt.Sprintf("grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one more than %s after its rotation revokes the session (401 token_revoked). ", span(cfg.RefreshGrace)) +
 			fmt.Sprintf("A session unused for %s ends, and none outlives %s after its sign-in. ", span(cfg.SessionTTL), span(cfg.RefreshTokenTTL)) +
 			fmt.Sprintf("grant_type otp signs in with a code sent by email or, with phone instead of email, by SMS (401 invalid_code or code_expired; 429 too_many_attempts after %s, when the code is dead); grant_type magic_link with an emailed link's token. ", plural(cfg.OTPMaxAttempts, "wrong code")) +
-			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens.",
+			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens. " +
+			codeLimits(cfg),
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
 		c := clientOf(ctx)

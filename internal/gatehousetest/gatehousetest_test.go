@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 )
 
@@ -44,5 +45,23 @@ func TestStart(t *testing.T) {
 		if got := s.Logs.Leaks(secret); len(got) == 0 {
 			t.Errorf("%.12s… is not among the log's secrets", secret)
 		}
+	}
+}
+
+// TestClients: FromClients counts each request from the address From
+// names, and RoomyClientLimits is a configuration the server accepts.
+func TestClients(t *testing.T) {
+	t.Parallel()
+	s := Start(t, WithMail(), FromClients(), WithConfig(func(c *gatehouse.Config) { c.ClientSendLimit = 1 }))
+	ask := func(email, ip string) *Response {
+		return s.Do(t, "POST", "/v1/otp", map[string]string{"email": email}, From(ip))
+	}
+	ask("a@example.com", "192.0.2.1").Accepted()
+	ask("b@example.com", "192.0.2.1").WantProblem(429, "rate_limited")
+	ask("c@example.com", "192.0.2.2").Accepted()
+
+	r := Start(t, RoomyClientLimits())
+	if r.Config.ClientSendLimit != 10_000 || r.Config.ClientCodeFailureLimit != 10_000 || r.Config.GlobalSendLimit != 10_000_000 {
+		t.Errorf("roomy limits %d %d %d", r.Config.ClientSendLimit, r.Config.ClientCodeFailureLimit, r.Config.GlobalSendLimit)
 	}
 }
