@@ -189,6 +189,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.
 		return
 	}
 	http.SetCookie(w, s.o.Cookies.New(res.Cookie, res.Session.AbsoluteExpiresAt))
+	if !s.o.Cookies.Insecure {
+		http.SetCookie(w, signInMarker())
+	}
 	s.redirect(w, r, res.RedirectTo)
 }
 
