@@ -32,7 +32,7 @@ func TestSignInCookieDropped(t *testing.T) {
 			t.Fatalf("session cookie %v, want Secure", s)
 		}
 		m := r.SetCookie("gatehouse_signed_in")
-		if m == nil || m.Secure || m.Value != "1" {
+		if m == nil || m.Secure || m.Value != "check" {
 			t.Fatalf("marker %v, want one without Secure", m)
 		}
 		return m

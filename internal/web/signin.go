@@ -89,12 +89,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // signInMarkerName is a cookie set beside the session cookie of a
-// successful sign-in, without Secure and for a minute. A browser that
+// successful sign-in, without Secure and for a minute, where the public
+// URL is plain http. A browser that
 // comes back to the sign-in page with the marker but no session cookie
 // kept the one and dropped the other: the Secure cookie of a sign-in over
 // plain http (a public URL on http with no TLS in front). Saying so beats
 // a right password that silently lands back here. The marker holds no
-// secret (its value is "1") and proves nothing: at worst, a site that
+// secret (its value is "check") and proves nothing: at worst, a site that
 // sets it makes this page show the hint.
 const signInMarkerName = "gatehouse_signed_in"
 
@@ -105,7 +106,7 @@ const cookieDroppedMessage = "You signed in, but your browser did not keep the s
 
 func signInMarker() *http.Cookie {
 	return &http.Cookie{
-		Name: signInMarkerName, Value: "1", Path: "/", MaxAge: 60,
+		Name: signInMarkerName, Value: "check", Path: "/", MaxAge: 60,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	}
 }
