@@ -75,6 +75,15 @@ type Config struct {
 	// CORSOrigins are browser apps' origins trusted to make cross-origin
 	// calls.
 	CORSOrigins []string `env:"GATEHOUSE_CORS_ORIGINS" envSeparator:","`
+	// TrustedProxies are the reverse proxies (CIDRs, or single addresses)
+	// whose X-Forwarded-For names the client for the limits, the audit and
+	// the sessions. From any other peer the header is ignored.
+	TrustedProxies []string `env:"GATEHOUSE_TRUSTED_PROXIES" envSeparator:","`
+	// TLSTerminatedByProxy says browsers reach Gatehouse over https
+	// although PublicURL is http (TLS ends at a proxy in front of us), so a
+	// Secure session cookie comes back. Outside dev mode an http PublicURL
+	// other than localhost is refused without it.
+	TLSTerminatedByProxy bool `env:"GATEHOUSE_TLS_TERMINATED_BY_PROXY"`
 
 	// MailURL chooses the email sender: console: (the dev default: print
 	// messages), smtp://user:pass@host:port (STARTTLS required; ?tls=none
@@ -359,6 +368,17 @@ func (c Config) Validate() error {
 		if !isOrigin(o) {
 			bad("GATEHOUSE_CORS_ORIGINS", "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+	for _, p := range c.TrustedProxies {
+		if _, err := httpauth.ParseProxy(p); err != nil {
+			bad("GATEHOUSE_TRUSTED_PROXIES", "%q is not a CIDR such as 10.0.0.0/8 or an address such as 192.0.2.10", p)
+		}
+	}
+	// The session cookie is Secure except in dev mode on localhost: on a
+	// plain-http public URL the browser drops it and a right password
+	// lands back on the sign-in page.
+	if publicOK && !c.Dev && !c.TLSTerminatedByProxy && strings.HasPrefix(c.PublicURL, "http://") && !isLocalHTTP(c.PublicURL) {
+		bad("GATEHOUSE_PUBLIC_URL", "is plain http (%s): browsers drop the Secure session cookie, so nobody could sign in; use https, or set GATEHOUSE_TLS_TERMINATED_BY_PROXY=true if TLS ends at a proxy in front of Gatehouse", c.PublicURL)
 	}
 
 	if c.MailFrom != "" || publicOK { // else the public URL's line says it all

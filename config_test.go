@@ -63,9 +63,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_SESSION_COOKIE_NAME": "gatehouse_session",
 		"GATEHOUSE_ALLOWED_REDIRECTS":   "[http://localhost:3000]",
 		"GATEHOUSE_CORS_ORIGINS":        "[]",
-		"GATEHOUSE_PASSWORDLESS_SIGNUP": "true",
-		"GATEHOUSE_SMS_URL":             "",
-		"GATEHOUSE_TWILIO_API_URL":      "https://api.twilio.com",
+		"GATEHOUSE_TRUSTED_PROXIES":     "[]",
+		// Not in docs/contract.md's table: TLS that ends at a proxy (issue 12).
+		"GATEHOUSE_TLS_TERMINATED_BY_PROXY": "false",
+		"GATEHOUSE_PASSWORDLESS_SIGNUP":     "true",
+		"GATEHOUSE_SMS_URL":                 "",
+		"GATEHOUSE_TWILIO_API_URL":          "https://api.twilio.com",
 		// A database that hangs, and the limits (issue 12).
 		"GATEHOUSE_STORE_TIMEOUT":             "3s",
 		"GATEHOUSE_MFA_FAILURE_LIMIT":         "10",
@@ -128,6 +131,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
 		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
+		"GATEHOUSE_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.10",
+		"GATEHOUSE_TLS_TERMINATED_BY_PROXY":  "true",
 		"UNRELATED":                          "ignored",
 	}
 	c, err := gatehouse.LoadConfig(vars)
@@ -155,6 +160,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
 		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
+		"GATEHOUSE_TRUSTED_PROXIES":          "[10.0.0.0/8  192.0.2.10]",
+		"GATEHOUSE_TLS_TERMINATED_BY_PROXY":  "true",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -226,6 +233,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"Twilio API URL without scheme", "GATEHOUSE_TWILIO_API_URL", "api.twilio.com"},
 		{"Twilio API URL with path", "GATEHOUSE_TWILIO_API_URL", "https://api.twilio.com/2010-04-01"},
 		{"bad bool for forward-auth redirect", "GATEHOUSE_FORWARD_AUTH_REDIRECT", "yes please"},
+		{"trusted proxy prefix too long", "GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/33"},
+		{"trusted proxy a host name", "GATEHOUSE_TRUSTED_PROXIES", "proxy.internal"},
+		{"trusted proxy wildcard", "GATEHOUSE_TRUSTED_PROXIES", "*"},
+		{"plain http public URL outside dev", "GATEHOUSE_PUBLIC_URL", "http://auth.example.com"},
+		{"bad bool for TLS at a proxy", "GATEHOUSE_TLS_TERMINATED_BY_PROXY", "perhaps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -592,5 +604,70 @@ func TestOpenAPIFollowsConfig(t *testing.T) {
 	}
 	if body := string(res.Body); strings.Contains(body, "5 wrong codes") || strings.Contains(body, "10 seconds") {
 		t.Error("the document still quotes a default")
+	}
+}
+
+// TestTrustedProxiesEveryBadEntry: each bad entry of
+// GATEHOUSE_TRUSTED_PROXIES is its own line, naming it.
+func TestTrustedProxiesEveryBadEntry(t *testing.T) {
+	t.Parallel()
+	_, err := gatehouse.LoadConfig(map[string]string{
+		"GATEHOUSE_SECRET":          testSecret,
+		"GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal,::1,300.1.1.1/8",
+	})
+	if err == nil {
+		t.Fatal("bad entries accepted")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("error %q: %d lines, want 2", err, len(lines))
+	}
+	for i, bad := range []string{"proxy.internal", "300.1.1.1/8"} {
+		if !strings.HasPrefix(lines[i], "GATEHOUSE_TRUSTED_PROXIES: ") || !strings.Contains(lines[i], bad) {
+			t.Errorf("line %d %q does not name GATEHOUSE_TRUSTED_PROXIES and %q", i, lines[i], bad)
+		}
+	}
+}
+
+// TestPlainHTTPPublicURL: outside dev mode a plain-http public URL other
+// than localhost is refused (the Secure session cookie would never come
+// back), with a line naming both settings, unless TLS ends at a proxy in
+// front of Gatehouse.
+func TestPlainHTTPPublicURL(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		ok   bool
+	}{
+		{"http outside dev", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://auth.example.com"}, false},
+		{"http on an address outside dev", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://192.0.2.4:3000"}, false},
+		{"http with TLS at a proxy", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://auth.example.com", "GATEHOUSE_TLS_TERMINATED_BY_PROXY": "true"}, true},
+		{"http in dev mode", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://auth.example.com", "GATEHOUSE_DEV": "true"}, true},
+		{"http on localhost", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://localhost:3000"}, true},
+		{"http on 127.0.0.1", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://127.0.0.1:3000"}, true},
+		{"https", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"GATEHOUSE_SECRET": testSecret}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			_, err := gatehouse.LoadConfig(vars)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "GATEHOUSE_PUBLIC_URL: ") || !strings.Contains(msg, "GATEHOUSE_TLS_TERMINATED_BY_PROXY") {
+				t.Errorf("error %q: want one line naming GATEHOUSE_PUBLIC_URL and GATEHOUSE_TLS_TERMINATED_BY_PROXY", msg)
+			}
+		})
 	}
 }

@@ -173,7 +173,11 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err != nil {
 		return err
 	}
-	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins)
+	proxies, err := httpauth.NewProxies(cfg.TrustedProxies, g.log, cfg.Clock.Now)
+	if err != nil {
+		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
+	}
+	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins, proxies)
 	return err
 }
 

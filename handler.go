@@ -39,7 +39,7 @@ var pagePaths = []string{"GET /v1/verify", "POST /v1/verify"}
 // frontDoor is the one http.Handler of the house: the middleware the API
 // and the pages share, around the mux that sends each request to one of
 // them. Neither surface knows the other's routes; this does.
-func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log *slog.Logger, trusted []string) (http.Handler, error) {
+func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log *slog.Logger, trusted []string, proxies *httpauth.Proxies) (http.Handler, error) {
 	apiH, err := crossOrigin(apiSrv, trusted, http.HandlerFunc(api.Forbidden))
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log 
 		mux.Handle(p, pagesH)
 	}
 	mux.Handle("/", pagesH)
-	return observe(mux, metrics, log), nil
+	return observe(mux, metrics, log, proxies), nil
 }
 
 // crossOrigin refuses state-changing requests from other sites (Go's
@@ -118,18 +118,19 @@ func plain(s string) bool {
 	return true
 }
 
-// observe is the outermost middleware: request id, client address, one log
+// observe is the outermost middleware: request id, client address (through
+// the trusted proxies), one log
 // line per request (method, route, status, duration: never a body, a query
 // string or a header value, which may hold secrets), metrics, and recovery
 // from panics as a 500 problem. Every answer is nosniff: none is meant to
 // be read as anything but its Content-Type.
-func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger) http.Handler {
+func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger, proxies *httpauth.Proxies) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
 		w.Header().Set("X-Request-Id", id)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
-		r = httpauth.WithClient(r)
+		r = proxies.WithClient(r)
 		ctx := r.Context()
 		ip := httpauth.ClientFrom(ctx).IP
 		sw := &statusWriter{ResponseWriter: w}

@@ -25,7 +25,7 @@ func TestObserve(t *testing.T) {
 	mux.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(httpauth.ClientFrom(r.Context()).IP))
 	})
-	h := observe(mux, api.NewMetrics(), log)
+	h := observe(mux, api.NewMetrics(), log, nil)
 
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/boom?secret=hunter2", nil)

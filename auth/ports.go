@@ -138,11 +138,16 @@ type AccessClaims struct {
 	Subject   string
 	SessionID string
 	Email     string
-	AAL       string
-	AMR       []string
-	ID        string // jti
-	IssuedAt  time.Time
-	Expiry    time.Time
+	// EmailVerified and PhoneVerified say whether the user has proven the
+	// address and the phone number, when the token was signed, so an app
+	// can tell a proven email from a typed one without asking us.
+	EmailVerified bool
+	PhoneVerified bool
+	AAL           string
+	AMR           []string
+	ID            string // jti
+	IssuedAt      time.Time
+	Expiry        time.Time
 }
 
 // TokenSigner issues and verifies access tokens.

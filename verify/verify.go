@@ -103,6 +103,13 @@ type Claims struct {
 	SessionID string
 	// Email is the user's address when the token was signed ("email").
 	Email string
+	// EmailVerified says the user had proven Email when the token was
+	// signed ("email_verified"); an address that is only typed is false.
+	// Check it before trusting Email with anything that matters.
+	EmailVerified bool
+	// PhoneVerified says the user had proven a phone number when the token
+	// was signed ("phone_verified"); false when there is none.
+	PhoneVerified bool
 	// AAL is the authenticator assurance level: "aal1", or "aal2" after a
 	// second factor ("aal").
 	AAL string
@@ -337,6 +344,9 @@ type accessClaims struct {
 	Email     string   `json:"email"`
 	AAL       string   `json:"aal"`
 	AMR       []string `json:"amr"`
+
+	EmailVerified bool `json:"email_verified"`
+	PhoneVerified bool `json:"phone_verified"`
 }
 
 // check is VerifyAt without the revocation check.
@@ -410,6 +420,9 @@ func (v *Verifier) check(ctx context.Context, tok string, now time.Time) (*Claim
 		ID:        c.ID,
 		Expiry:    exp,
 		KeyID:     key.ID,
+
+		EmailVerified: c.EmailVerified,
+		PhoneVerified: c.PhoneVerified,
 	}
 	out.IssuedAt = c.IssuedAt.Time().UTC()
 	return out, nil

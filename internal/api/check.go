@@ -46,6 +46,10 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("X-Auth-User-Id", p.User.ID)
 	h.Set("X-Auth-Email", p.User.Email)
+	// Whether the address is proven, as of now (the session's user, not a
+	// token's copy): an app must not trust a typed address with anything
+	// that matters, and the header lets it tell without asking us.
+	h.Set("X-Auth-Email-Verified", strconv.FormatBool(p.User.EmailVerified))
 	h.Set("X-Auth-Session-Id", p.Session.ID)
 	h.Set("Content-Type", "application/json")
 	// The body is the same for as long as this view of the session is
@@ -190,7 +194,7 @@ func (s *Server) registerCheck() {
 		OperationID: "check", Method: http.MethodGet, Path: "/v1/check", Tags: []string{"For other applications"},
 		Summary: "Who is signed in (forward-auth target)",
 		Description: "Validates a Bearer access token (signature, expiry, and the session still live) or the session cookie. " +
-			"200 with headers X-Auth-User-Id, X-Auth-Email, X-Auth-Session-Id (on 200 only); 401 otherwise. Revocation takes effect at once on the node that revoked. " +
+			"200 with headers X-Auth-User-Id, X-Auth-Email, X-Auth-Email-Verified (true when the address is proven, else false), X-Auth-Session-Id (on 200 only); 401 otherwise. Revocation takes effect at once on the node that revoked. " +
 			"Use it as the nginx auth_request, Traefik ForwardAuth or Caddy forward_auth target. Every answer is Cache-Control: no-store, and none sets a cookie " +
 			"(a cookie session's expiry slides on the server).\n\n" +
 			"Browser navigations: when GATEHOUSE_FORWARD_AUTH_REDIRECT is on (the default), a request without a live session that has no Authorization header, " +
@@ -206,8 +210,9 @@ func (s *Server) registerCheck() {
 	}
 	s.document(o, reg.Schema(reflect.TypeFor[checkBody](), true, ""), "application/json")
 	o.Responses["200"].Headers = map[string]*huma.Header{
-		"X-Auth-User-Id":    {Schema: &huma.Schema{Type: "string"}},
-		"X-Auth-Email":      {Schema: &huma.Schema{Type: "string"}},
-		"X-Auth-Session-Id": {Schema: &huma.Schema{Type: "string"}},
+		"X-Auth-User-Id":        {Schema: &huma.Schema{Type: "string"}},
+		"X-Auth-Email":          {Schema: &huma.Schema{Type: "string"}},
+		"X-Auth-Email-Verified": {Description: "true when the user has proven the address, else false", Schema: &huma.Schema{Type: "string", Enum: []any{"true", "false"}}},
+		"X-Auth-Session-Id":     {Schema: &huma.Schema{Type: "string"}},
 	}
 }

@@ -62,8 +62,9 @@ func RetryAfter(d time.Duration) string {
 }
 
 // WithClient returns r with the client it came from in its context: its
-// peer address (Gatehouse trusts no forwarding header for it) and user
-// agent. The outermost middleware calls it once per request. The flows
+// peer address (no forwarding header is trusted here; Proxies.WithClient
+// trusts the configured proxies') and user agent. The outermost
+// middleware calls Proxies.WithClient once per request. The flows
 // that take no Client read it too (auth.ClientFrom), for their per-client
 // limits.
 func WithClient(r *http.Request) *http.Request {

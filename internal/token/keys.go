@@ -259,6 +259,9 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 		Email:     c.Email,
 		AAL:       c.AAL,
 		AMR:       amr,
+
+		EmailVerified: c.EmailVerified,
+		PhoneVerified: c.PhoneVerified,
 	}).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("token: sign with key %s: %w", ks.signKid, err)
@@ -279,6 +282,10 @@ type accessClaims struct {
 	Email     string           `json:"email,omitempty"`
 	AAL       string           `json:"aal"`
 	AMR       []string         `json:"amr"`
+	// Both always present, false for an address the user only typed (or
+	// has not got), so an app need not know what absence means.
+	EmailVerified bool `json:"email_verified"`
+	PhoneVerified bool `json:"phone_verified"`
 }
 
 // Verify checks tok at now and returns its claims. It accepts only a
@@ -337,6 +344,9 @@ func (k *Keys) Verify(ctx context.Context, tok string, now time.Time) (*auth.Acc
 			ID:        c.ID,
 			IssuedAt:  c.IssuedAt,
 			Expiry:    c.Expiry,
+
+			EmailVerified: c.EmailVerified,
+			PhoneVerified: c.PhoneVerified,
 		},
 		trustEnd: vk.trustEnd,
 	}

@@ -238,7 +238,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		"iss": testIssuer, "sub": "user-1", "aud": testAudience,
 		"exp": float64(t0.Add(15 * time.Minute).Unix()), "iat": float64(t0.Unix()),
 		"jti": "jti-1", "sid": "sess-1", "email": "ada@example.com", "aal": "aal2",
-		"amr": []any{"pwd", "totp"},
+		"amr": []any{"pwd", "totp"}, "email_verified": false, "phone_verified": false,
 	}
 	if p := segment(t, tok, 1); !reflect.DeepEqual(p, wantPayload) {
 		t.Errorf("payload = %v, want %v", p, wantPayload)

@@ -74,10 +74,52 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.loginView(loginStart, "", target)
-	if r.URL.Query().Has("signed_out") {
+	switch {
+	case r.URL.Query().Has("signed_out"):
 		v.Notice = "You are signed out."
+	case s.cookieDropped(r):
+		v.Error = cookieDroppedMessage
+	}
+	if _, err := r.Cookie(signInMarkerName); err == nil {
+		http.SetCookie(w, clearSignInMarker())
 	}
 	s.render(w, r, http.StatusOK, "login", v)
+}
+
+// signInMarkerName is a cookie set beside the session cookie of a
+// successful sign-in, without Secure and for a minute, where the public
+// URL is plain http. A browser that
+// comes back to the sign-in page with the marker but no session cookie
+// kept the one and dropped the other: the Secure cookie of a sign-in over
+// plain http (a public URL on http with no TLS in front). Saying so beats
+// a right password that silently lands back here. The marker holds no
+// secret (its value is "check") and proves nothing: at worst, a site that
+// sets it makes this page show the hint.
+const signInMarkerName = "gatehouse_signed_in"
+
+// cookieDroppedMessage is the hint the sign-in page shows then.
+const cookieDroppedMessage = "You signed in, but your browser did not keep the session cookie, so you are not signed in. " +
+	"The cookie is Secure and this page was reached over plain http: Gatehouse must be served over https " +
+	"(GATEHOUSE_PUBLIC_URL), with GATEHOUSE_TLS_TERMINATED_BY_PROXY=true only when a proxy in front of it ends TLS."
+
+func signInMarker() *http.Cookie {
+	return &http.Cookie{
+		Name: signInMarkerName, Value: "check", Path: "/", MaxAge: 60,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+func clearSignInMarker() *http.Cookie {
+	return &http.Cookie{Name: signInMarkerName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// cookieDropped reports a browser that brought the marker of a sign-in
+// back without its session cookie (signInMarkerName).
+func (s *Server) cookieDropped(r *http.Request) bool {
+	if _, err := r.Cookie(signInMarkerName); err != nil {
+		return false
+	}
+	return s.o.Cookies.Value(r) == ""
 }
 
 // alreadySignedIn sends a browser that has a live session on to target

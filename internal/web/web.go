@@ -189,6 +189,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.
 		return
 	}
 	http.SetCookie(w, s.o.Cookies.New(res.Cookie, res.Session.AbsoluteExpiresAt))
+	// Only where the cookie can be lost that way: a Secure cookie for a
+	// public URL on plain http (signInMarkerName).
+	if !s.o.Cookies.Insecure && strings.HasPrefix(s.o.PublicURL, "http://") {
+		http.SetCookie(w, signInMarker())
+	}
 	s.redirect(w, r, res.RedirectTo)
 }
 

@@ -1,0 +1,62 @@
+package gatehouse_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/verify"
+)
+
+var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
+
+// TestEmailVerifiedReachesApps: an app behind Gatehouse can tell a proven
+// email from a typed one, in the access token (email_verified, read by
+// package verify) and in the check's X-Auth-Email-Verified. A password
+// sign-up has only typed its address; a sign-in by an emailed code proves
+// it, and both follow.
+func TestEmailVerifiedReachesApps(t *testing.T) {
+	t.Parallel()
+	srv := gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithMail())
+	ctx := context.Background()
+	v, err := verify.New(ctx, srv.URL, verify.WithClock(srv.Clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const addr = "typed@example.test"
+	want := func(what, access string, verified bool) {
+		t.Helper()
+		c, err := v.Verify(ctx, access)
+		if err != nil {
+			t.Fatalf("%s: verify: %v", what, err)
+		}
+		if c.EmailVerified != verified || c.PhoneVerified {
+			t.Errorf("%s: token email_verified %v phone_verified %v, want %v and false", what, c.EmailVerified, c.PhoneVerified, verified)
+		}
+		h := srv.Do(t, "GET", "/v1/check", nil, gatehousetest.Bearer(access)).Want(http.StatusOK).Header
+		if got, want := h.Get("X-Auth-Email-Verified"), map[bool]string{true: "true", false: "false"}[verified]; got != want {
+			t.Errorf("%s: X-Auth-Email-Verified %q, want %q", what, got, want)
+		}
+	}
+
+	srv.SignUp(t, addr, gatehousetest.Password)
+	want("password sign-up", srv.SignIn(t, addr, gatehousetest.Password).AccessToken, false)
+
+	// Whatever the sign-up mailed, the sign-in's code is the next message.
+	before := len(gatehousetest.MailsTo(srv.SMTP, addr))
+	srv.Do(t, "POST", "/v1/otp", map[string]string{"email": addr}).Want(http.StatusAccepted)
+	m := gatehousetest.WaitMail(t, srv.SMTP, addr, before+1)
+	p, err := m.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := codeRE.FindString(p.Text)
+	if code == "" {
+		t.Fatalf("no code in %q", p.Text)
+	}
+	srv.Logs.Secret(code)
+	tok := srv.Tokens(srv.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": addr, "code": code}))
+	want("sign-in by emailed code", tok.AccessToken, true)
+}
