@@ -48,10 +48,7 @@ func Status(k auth.Kind) int {
 
 type ctxKey int
 
-const (
-	clientKey ctxKey = iota
-	principalKey
-)
+const principalKey ctxKey = 0
 
 // RetryAfter returns the Retry-After value of a wait of d: whole seconds,
 // rounded up so a client that waits that long is never refused again, and
@@ -69,20 +66,18 @@ func RetryAfter(d time.Duration) string {
 // limits.
 func WithClient(r *http.Request) *http.Request {
 	c := clientOf(r)
-	return r.WithContext(auth.WithClient(context.WithValue(r.Context(), clientKey, c), c))
+	return r.WithContext(auth.WithClient(r.Context(), c))
 }
 
 // ClientFrom returns the client WithClient stored in ctx (the zero Client
-// when none was).
-func ClientFrom(ctx context.Context) auth.Client {
-	c, _ := ctx.Value(clientKey).(auth.Client)
-	return c
-}
+// when none was). It is auth's own value: the client sits in a request's
+// context once, as the flows read it.
+func ClientFrom(ctx context.Context) auth.Client { return auth.ClientFrom(ctx) }
 
 // ClientOf returns the client r came from: the one WithClient stored, or,
 // for a request that did not pass the middleware, the same read from r.
 func ClientOf(r *http.Request) auth.Client {
-	if c, ok := r.Context().Value(clientKey).(auth.Client); ok {
+	if c := auth.ClientFrom(r.Context()); c != (auth.Client{}) {
 		return c
 	}
 	return clientOf(r)

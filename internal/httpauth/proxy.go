@@ -85,7 +85,7 @@ func (p *Proxies) trusted(ip string) bool {
 // through the trusted proxies.
 func (p *Proxies) WithClient(r *http.Request) *http.Request {
 	c := p.clientOf(r)
-	return r.WithContext(auth.WithClient(context.WithValue(r.Context(), clientKey, c), c))
+	return r.WithContext(auth.WithClient(r.Context(), c))
 }
 
 // clientOf returns the client r came from. Behind trusted proxies it is
