@@ -134,7 +134,10 @@ func forwardedAddr(s string) string {
 	if err != nil {
 		return ""
 	}
-	return a.Unmap().String()
+	// A zone names an interface of the machine that wrote it, nothing of
+	// the client's; kept, "::1%a" and "::1%b" would be two clients to every
+	// per-client limit.
+	return a.Unmap().WithZone("").String()
 }
 
 // warnUntrusted logs, at most once a minute, that a peer sent
