@@ -34,12 +34,12 @@ func wantUnavailable(t *testing.T, name string, err error, took time.Duration) {
 	}
 }
 
-// TestLockedSQLite holds SQLite's write lock from another connection, as
-// another process (a backup, a second server on the same file) may, and
-// checks that a write gives up as unavailable within the store's deadline
-// while reads go on, and that the write succeeds once the lock is gone.
-func TestLockedSQLite(t *testing.T) {
-	t.Parallel()
+// lockedSQLite returns a migrated SQLite store with the hangTimeout
+// deadline and another connection to its file that holds the write lock
+// (BEGIN IMMEDIATE), as another process may; the lock is released when
+// the test ends or when the caller rolls it back.
+func lockedSQLite(t *testing.T) (*sqlstore.Store, *sql.Conn) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	ctx := t.Context()
 	s, err := sqlstore.Open(ctx, "sqlite:"+path, sqlstore.Options{Timeout: hangTimeout})
@@ -59,16 +59,28 @@ func TestLockedSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { lock.Close() })
 	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		t.Fatal(err)
 	}
+	return s, lock
+}
+
+// TestLockedSQLite holds SQLite's write lock from another connection, as
+// another process (a backup, a second server on the same file) may, and
+// checks that a write gives up as unavailable within the store's deadline
+// while reads go on, and that the write succeeds once the lock is gone.
+func TestLockedSQLite(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, lock := lockedSQLite(t)
 
 	at := time.Now().UTC()
 	write := func(id string) error {
 		return s.CreateUser(ctx, &auth.User{ID: id, Name: "Locked", CreatedAt: at, UpdatedAt: at})
 	}
 	start := time.Now()
-	err = write("u-locked")
+	err := write("u-locked")
 	wantUnavailable(t, "CreateUser", err, time.Since(start))
 	if _, err := s.ListUsers(ctx, auth.UserQuery{Limit: 10}); err != nil {
 		t.Errorf("ListUsers while another connection holds the write lock: %v", err)
@@ -90,31 +102,10 @@ func TestLockedSQLite(t *testing.T) {
 // bound.
 func TestCallCap(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	ctx := t.Context()
-	s, err := sqlstore.Open(ctx, "sqlite:"+path, sqlstore.Options{Timeout: hangTimeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := lockedSQLite(t)
 	const limit = 4
 	s.LimitCalls(limit)
-	other, err := sql.Open("sqlite", path+"?_busy_timeout=0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	lock, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { lock.Close() })
-	if _, err := lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
 
 	at := time.Now().UTC()
 	var (
