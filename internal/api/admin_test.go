@@ -195,7 +195,7 @@ func TestAdminDisable(t *testing.T) {
 
 		var u adminUserJSON
 		e.do(t, "PATCH", "/v1/admin/users/"+tok.User.ID, map[string]any{"disabled": true}, adminKey()).Want(http.StatusOK).Strict(&u)
-		if !u.Disabled || u.DisabledAt == nil || !u.DisabledAt.Equal(e.clock.Now()) {
+		if !u.Disabled || u.DisabledAt == nil || !u.DisabledAt.Equal(e.Clock.Now()) {
 			t.Errorf("after disable: %+v", u)
 		}
 		e.check(t, bearer(tok.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")

@@ -19,7 +19,7 @@ func benchCheck(b *testing.B, e *env, auth reqOpt) {
 		return r
 	}
 	warm := httptest.NewRecorder()
-	e.g.ServeHTTP(warm, req())
+	e.G.ServeHTTP(warm, req())
 	if warm.Code != http.StatusOK {
 		b.Fatalf("warm-up: %d %s", warm.Code, warm.Body)
 	}
@@ -28,7 +28,7 @@ func benchCheck(b *testing.B, e *env, auth reqOpt) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			rec := httptest.NewRecorder()
-			e.g.ServeHTTP(rec, req())
+			e.G.ServeHTTP(rec, req())
 			if rec.Code != http.StatusOK {
 				b.Errorf("%d %s", rec.Code, rec.Body)
 				return
@@ -60,7 +60,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 		r := httptest.NewRequest("POST", "/v1/token", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
-		e.g.ServeHTTP(rec, r)
+		e.G.ServeHTTP(rec, r)
 		if rec.Code != http.StatusOK {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}

@@ -94,9 +94,9 @@ func TestCheckExpiry(t *testing.T) {
 	eachEnv(t, func(t *testing.T, e *env) {
 		tok, cookie := e.bothWays(t, "kat@example.com")
 
-		e.clock.Advance(15*time.Minute - time.Second)
+		e.Clock.Advance(15*time.Minute - time.Second)
 		e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK)
-		e.clock.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 		e.check(t, bearer(tok.AccessToken)).WantProblem(http.StatusUnauthorized, "token_expired")
 		// The refresh token still works, and answers a fresh access token.
 		var fresh tokensJSON
@@ -105,12 +105,12 @@ func TestCheckExpiry(t *testing.T) {
 
 		// A cookie session slides: used within the idle timeout it lives on.
 		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
-		e.clock.Advance(e.cfg.SessionTTL - time.Minute)
+		e.Clock.Advance(e.Config.SessionTTL - time.Minute)
 		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
-		e.clock.Advance(e.cfg.SessionTTL - time.Minute)
+		e.Clock.Advance(e.Config.SessionTTL - time.Minute)
 		e.check(t, e.cookie(cookie)).Want(http.StatusOK)
 		// Unused for longer than the idle timeout, it ends.
-		e.clock.Advance(e.cfg.SessionTTL + time.Minute)
+		e.Clock.Advance(e.Config.SessionTTL + time.Minute)
 		e.check(t, e.cookie(cookie)).WantProblem(http.StatusUnauthorized, "token_expired")
 	})
 }
@@ -198,7 +198,7 @@ func TestWellKnown(t *testing.T) {
 		if err := parsed.Claims(keys[0].Key, &claims); err != nil {
 			t.Fatalf("the JWKS key does not verify the token: %v", err)
 		}
-		if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: testIssuer, AnyAudience: jwt.Audience{testIssuer}, Subject: tok.User.ID, Time: e.clock.Now()}, 0); err != nil {
+		if err := claims.ValidateWithLeeway(jwt.Expected{Issuer: testIssuer, AnyAudience: jwt.Audience{testIssuer}, Subject: tok.User.ID, Time: e.Clock.Now()}, 0); err != nil {
 			t.Errorf("claims: %v", err)
 		}
 		if claims.ID == "" || claims.SID == "" || claims.Email != "jwks@example.com" || claims.AAL != "aal1" || len(claims.AMR) != 1 || claims.AMR[0] != "pwd" ||

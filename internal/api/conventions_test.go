@@ -249,7 +249,7 @@ func TestRequestID(t *testing.T) {
 	if _, err := hex.DecodeString(a); err != nil {
 		t.Error(err)
 	}
-	if !strings.Contains(e.logs.String(), `"request_id":"`+a+`"`) {
+	if !strings.Contains(e.Logs.String(), `"request_id":"`+a+`"`) {
 		t.Errorf("no log line with request_id %s", a)
 	}
 }
@@ -286,8 +286,8 @@ func TestPathAndQueryText(t *testing.T) {
 				}
 			}
 		}
-		if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
-			t.Errorf("client mistakes were logged as errors:\n%s", e.logs.String())
+		if strings.Contains(e.Logs.String(), `"level":"ERROR"`) {
+			t.Errorf("client mistakes were logged as errors:\n%s", e.Logs.String())
 		}
 	})
 }

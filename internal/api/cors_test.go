@@ -10,7 +10,7 @@ import (
 func TestCORS(t *testing.T) {
 	t.Parallel()
 	const app = "https://app.example.com"
-	srv := newEnv(t, sqliteDB, withCORSOrigins(app)).g
+	srv := newEnv(t, sqliteDB, withCORSOrigins(app)).G
 	for _, tc := range []struct {
 		name, method, origin string
 		preflight            bool

@@ -176,7 +176,7 @@ func TestForwardAuthSession(t *testing.T) {
 			}
 		}
 		// The session slides on the server; still no cookie is set.
-		e.clock.Advance(2 * time.Hour)
+		e.Clock.Advance(2 * time.Hour)
 		wantCheckBasics(t, "slid", e.forwardCheck(t, browser(), nav, e.cookie(cookie)).Want(http.StatusOK))
 
 		// A cookie that names no session, or an ended one, sends the browser
@@ -191,7 +191,7 @@ func TestForwardAuthSession(t *testing.T) {
 
 		idle := e.browserSession(t, "fa@example.com")
 		e.forwardCheck(t, browser(), nav, e.cookie(idle)).Want(http.StatusOK)
-		e.clock.Advance(e.cfg.SessionTTL + time.Minute)
+		e.Clock.Advance(e.Config.SessionTTL + time.Minute)
 		wantSignIn(t, "expired", e.forwardCheck(t, browser(), nav, e.cookie(idle)), http.StatusFound, "", login)
 		wantSignIn(t, "expired, JSON", e.forwardCheck(t, header("Accept", "application/json"), nav, e.cookie(idle)),
 			http.StatusUnauthorized, "token_expired", "")
@@ -200,7 +200,7 @@ func TestForwardAuthSession(t *testing.T) {
 		// redirected, even with a browser's Accept.
 		tok := e.signIn(t, "fa@example.com", testPassword)
 		wantCheckBasics(t, "bearer", e.forwardCheck(t, browser(), nav, bearer(tok.AccessToken)).Want(http.StatusOK))
-		e.clock.Advance(e.cfg.AccessTokenTTL)
+		e.Clock.Advance(e.Config.AccessTokenTTL)
 		wantSignIn(t, "expired bearer", e.forwardCheck(t, browser(), nav, bearer(tok.AccessToken)), http.StatusUnauthorized, "token_expired", "")
 	})
 }
@@ -232,7 +232,7 @@ func FuzzForwardAuth(f *testing.F) {
 			}
 		}
 		rec := httptest.NewRecorder()
-		e.g.ServeHTTP(rec, req)
+		e.G.ServeHTTP(rec, req)
 		h := rec.Header()
 		if rec.Code != http.StatusFound && rec.Code != http.StatusUnauthorized {
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)

@@ -28,15 +28,15 @@ import (
 func FuzzDecodeJSON(f *testing.F) {
 	e := newEnv(f, sqliteDB, withoutLog())
 	ctx := context.Background()
-	if _, err := e.g.Auth().SignUp(ctx, auth.SignUpInput{Email: "fuzz@example.com", Password: testPassword}); err != nil {
+	if _, err := e.G.Auth().SignUp(ctx, auth.SignUpInput{Email: "fuzz@example.com", Password: testPassword}); err != nil {
 		f.Fatal(err)
 	}
 	c := auth.Client{IP: "192.0.2.1"}
-	p, err := e.g.Auth().SignInPassword(ctx, auth.Identity{Email: "fuzz@example.com"}, testPassword, c)
+	p, err := e.G.Auth().SignInPassword(ctx, auth.Identity{Email: "fuzz@example.com"}, testPassword, c)
 	if err != nil {
 		f.Fatal(err)
 	}
-	g, err := e.g.Auth().Finish(ctx, p, c, auth.Tokens)
+	g, err := e.G.Auth().Finish(ctx, p, c, auth.Tokens)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func FuzzDecodeJSON(f *testing.F) {
 					req.Header.Set("Authorization", rt.auth)
 				}
 				rec := httptest.NewRecorder()
-				e.g.ServeHTTP(rec, req)
+				e.G.ServeHTTP(rec, req)
 				if rec.Code >= 500 {
 					t.Fatalf("%s %s (%s) %q: %d %s", rt.method, rt.path, ct, body, rec.Code, rec.Body)
 				}
@@ -100,7 +100,7 @@ func TestFuzzSeedsCoverOutcomes(t *testing.T) {
 		}
 		req.Header.Set("Authorization", "Bearer "+testAdminKey)
 		rec := httptest.NewRecorder()
-		e.g.ServeHTTP(rec, req)
+		e.G.ServeHTTP(rec, req)
 		if rec.Code != tc.status {
 			t.Errorf("%s %s %s: %d %s", tc.method, tc.path, tc.body, rec.Code, rec.Body)
 		}

@@ -7,7 +7,6 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
-	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 )
 
@@ -44,11 +43,6 @@ var (
 // short names these tests use.
 type env struct {
 	*gatehousetest.Server
-	g     *gatehouse.Gatehouse
-	url   string
-	clock *clocktest.Clock
-	cfg   gatehouse.Config
-	logs  *gatehousetest.Logs
 }
 
 func withConfig(f func(*gatehouse.Config)) option { return gatehousetest.WithConfig(f) }
@@ -66,7 +60,7 @@ func withoutAdminKey() option { return withConfig(func(c *gatehouse.Config) { c.
 func newEnv(t testing.TB, db database, opts ...option) *env {
 	t.Helper()
 	s := gatehousetest.Start(t, append([]option{gatehousetest.WithDB(db)}, opts...)...)
-	return &env{Server: s, g: s.G, url: s.URL, clock: s.Clock, cfg: s.Config, logs: s.Logs}
+	return &env{Server: s}
 }
 
 // secret remembers values that must never appear in the log.
@@ -136,7 +130,7 @@ func (e *env) threeSessions(t testing.TB, email string) (a, b tokensJSON, cookie
 // flows and returns it.
 func (e *env) passwordlessUser(t testing.TB, email string) *auth.User {
 	t.Helper()
-	u, err := e.g.Auth().SignUp(context.Background(), auth.SignUpInput{Email: email})
+	u, err := e.G.Auth().SignUp(context.Background(), auth.SignUpInput{Email: email})
 	if err != nil {
 		t.Fatalf("sign up %s: %v", email, err)
 	}
@@ -155,7 +149,7 @@ func (e *env) check(t testing.TB, opts ...reqOpt) *response {
 // the public package for the sake of one test.
 func (e *env) apiServer(t testing.TB) *api.Server {
 	t.Helper()
-	srv := api.ServerOf(e.g.Auth())
+	srv := api.ServerOf(e.G.Auth())
 	if srv == nil {
 		t.Fatal("no API server was built over this server's flows")
 	}

@@ -115,7 +115,7 @@ func TestMFAAccountLockHTTP(t *testing.T) {
 		const addr = "mfa-victim@example.com"
 		tok := e.account(t, addr)
 		en, _ := e.enrolTOTP(t, addr, bearer(tok.AccessToken))
-		limit := e.cfg.MFAFailureLimit
+		limit := e.Config.MFAFailureLimit
 		if limit < 2 {
 			t.Fatalf("MFAFailureLimit %d", limit)
 		}
@@ -146,7 +146,7 @@ func TestMFAAccountLockHTTP(t *testing.T) {
 		if r.Status != http.StatusTooManyRequests || !strings.Contains(string(r.Body), "second-factor codes for this account") {
 			t.Errorf("page second step while locked: %d\n%s", r.Status, r.Body)
 		}
-		if r.SetCookie(e.cfg.SessionCookieName) != nil {
+		if r.SetCookie(e.Config.SessionCookieName) != nil {
 			t.Error("the locked page step set a session cookie")
 		}
 
@@ -263,7 +263,7 @@ func TestClientSendLimitHTTP(t *testing.T) {
 			t.Errorf("%d messages to %s; want only the owner's", n, known)
 		}
 		// An hour frees the budget.
-		e.clock.Advance(time.Hour + time.Second)
+		e.Clock.Advance(time.Hour + time.Second)
 		e.do(t, "POST", "/v1/otp", map[string]string{"email": "bomb-0@example.com"}, from(attackerIP)).Accepted()
 	})
 }
@@ -411,8 +411,8 @@ func TestMFAAccountLockConcurrentHTTP(t *testing.T) {
 				t.Errorf("a concurrent guess answered %d", s)
 			}
 		}
-		if compared > e.cfg.MFAFailureLimit {
-			t.Errorf("%d guesses compared; want at most %d", compared, e.cfg.MFAFailureLimit)
+		if compared > e.Config.MFAFailureLimit {
+			t.Errorf("%d guesses compared; want at most %d", compared, e.Config.MFAFailureLimit)
 		}
 		gatehousetest.WaitMail(t, e.smtp, addr, 1)
 		time.Sleep(500 * time.Millisecond)

@@ -41,7 +41,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		var second tokensJSON
 		e.refresh(t, first.RefreshToken).Want(http.StatusOK).Decode(&second)
 		e.refresh(t, first.RefreshToken).Want(http.StatusOK)
-		e.clock.Advance(11 * time.Second)
+		e.Clock.Advance(11 * time.Second)
 		e.refresh(t, first.RefreshToken).WantProblem(http.StatusUnauthorized, "token_revoked")
 
 		// Check by bearer and cookie; wrong and right password changes.
@@ -69,7 +69,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 		// Logout, then the store goes away: errors are logged.
 		e.do(t, "POST", "/v1/logout", map[string]string{"scope": "global"}, e.cookie(cookie)).Want(http.StatusNoContent)
-		e.g.Close()
+		e.G.Close()
 		e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "refresh_token", "refresh_token": second.RefreshToken}).
 			WantProblem(http.StatusServiceUnavailable, "unavailable")
 		e.do(t, "POST", "/v1/signup", map[string]string{"email": "late@example.com", "password": newPassword + "?"}).
@@ -79,7 +79,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 		// The log is not empty (so the cleanup's search means something):
 		// one line per request, and the warning and errors.
-		logs := e.logs.String()
+		logs := e.Logs.String()
 		if n := strings.Count(logs, `"msg":"request"`); n < 25 {
 			t.Errorf("%d request lines logged, want one per request", n)
 		}
@@ -88,7 +88,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 				t.Errorf("the log lacks %q", want)
 			}
 		}
-		if leaked := e.logs.Leaks(logs); len(leaked) > 0 {
+		if leaked := e.Logs.Leaks(logs); len(leaked) > 0 {
 			t.Errorf("the log holds secrets %q", leaked)
 		}
 	})

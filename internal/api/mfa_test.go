@@ -73,7 +73,7 @@ func (e *mfaEnv) code(c string) string {
 // totp answers the authenticator app's code at the server's (fake) time.
 func (e *mfaEnv) totp(t testing.TB, secret string) string {
 	t.Helper()
-	return e.totpAt(t, secret, e.clock.Now())
+	return e.totpAt(t, secret, e.Clock.Now())
 }
 
 func (e *mfaEnv) totpAt(t testing.TB, secret string, at time.Time) string {
@@ -87,7 +87,7 @@ func (e *mfaEnv) totpAt(t testing.TB, secret string, at time.Time) string {
 
 // nextStep moves the clock to the next TOTP step (a code is accepted once
 // per step).
-func (e *mfaEnv) nextStep() { e.clock.Advance(30 * time.Second) }
+func (e *mfaEnv) nextStep() { e.Clock.Advance(30 * time.Second) }
 
 type enrolJSON struct {
 	Secret     string `json:"secret"`
@@ -353,7 +353,7 @@ func (e *mfaEnv) mfaPage(t testing.TB, r *response, factors ...string) string {
 func (e *mfaEnv) sessionCookie(t testing.TB, r *response) string {
 	t.Helper()
 	for _, c := range (&http.Response{Header: r.Header}).Cookies() {
-		if c.Name == e.cfg.SessionCookieName && c.Value != "" {
+		if c.Name == e.Config.SessionCookieName && c.Value != "" {
 			e.secret(c.Value)
 			return c.Value
 		}
@@ -404,7 +404,7 @@ func TestMFAEnrolAndSignIn(t *testing.T) {
 		// Two steps away, either way: refused.
 		e.nextStep()
 		m = e.passwordMFA(t, addr, "backup_code", "totp")
-		now := e.clock.Now()
+		now := e.Clock.Now()
 		for _, d := range []time.Duration{-time.Minute, time.Minute} {
 			e.grantMFA(t, m.MFAToken, "totp", e.totpAt(t, en.Secret, now.Add(d))).WantProblem(http.StatusUnauthorized, "invalid_code")
 		}
@@ -535,7 +535,7 @@ func TestMFAEmailFactorFlow(t *testing.T) {
 		e.aal2(t, m.MFAToken, "email", msg.Code, "pwd", "email")
 
 		// A minute later the second sign-in gets its code.
-		e.clock.Advance(61 * time.Second)
+		e.Clock.Advance(61 * time.Second)
 		challenge(m2.MFAToken).Want(http.StatusAccepted)
 		again := e.nextMail(t, addr)
 		if again.Code == "" || !strings.Contains(again.Subject, again.Code) {
@@ -562,9 +562,9 @@ func TestMFAWrongTriesAndExpiry(t *testing.T) {
 
 		// Five minutes to finish.
 		early, late := e.passwordMFA(t, addr, "backup_code", "totp"), e.passwordMFA(t, addr, "backup_code", "totp")
-		e.clock.Advance(5*time.Minute - time.Second)
+		e.Clock.Advance(5*time.Minute - time.Second)
 		e.aal2(t, early.MFAToken, "totp", e.totp(t, en.Secret), "pwd", "totp")
-		e.clock.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 		e.nextStep()
 		e.grantMFA(t, late.MFAToken, "totp", e.totp(t, en.Secret)).WantProblem(http.StatusUnauthorized, "token_expired")
 
@@ -637,9 +637,9 @@ func TestMFAAssuranceLevels(t *testing.T) {
 		e.do(t, "POST", "/v1/mfa/totp", nil, aal2).WantFieldError("invalid_request", "factor")
 		e.checkFactors(t, aal2, 10, "email", "totp")
 
-		e.clock.Advance(10*time.Minute - time.Second)
+		e.Clock.Advance(10*time.Minute - time.Second)
 		e.do(t, "GET", "/v1/mfa/totp/qr", nil, aal2).Want(http.StatusOK)
-		e.clock.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 		e.do(t, "GET", "/v1/mfa/totp/qr", nil, aal2).WantProblem(http.StatusForbidden, "forbidden")
 
 		// Removing: aal2 works; the last one takes the backup codes along.
@@ -678,7 +678,7 @@ func TestMFAEnrolmentRules(t *testing.T) {
 		e.do(t, "POST", "/v1/mfa/totp/verify", map[string]string{"code": "12345"}, who).WantFieldError("invalid_request", "code")
 
 		// After 15 minutes the enrolment is gone.
-		e.clock.Advance(15 * time.Minute)
+		e.Clock.Advance(15 * time.Minute)
 		p := e.do(t, "POST", "/v1/mfa/totp/verify", map[string]string{"code": e.totp(t, second.Secret)}, who).
 			WantFieldError("invalid_request", "code")
 		// The API says what to call next; the flows name no route.
@@ -689,7 +689,7 @@ func TestMFAEnrolmentRules(t *testing.T) {
 
 		// Started again, confirmed in time.
 		third := e.startTOTP(t, addr, who)
-		e.clock.Advance(15*time.Minute - time.Second)
+		e.Clock.Advance(15*time.Minute - time.Second)
 		var b backupJSON
 		e.do(t, "POST", "/v1/mfa/totp/verify", map[string]string{"code": e.totp(t, third.Secret)}, who).Want(http.StatusOK).Strict(&b)
 		e.secret(b.BackupCodes...)
@@ -710,7 +710,7 @@ func TestMFAOtherFirstFactorsFlow(t *testing.T) {
 	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "hopper@example.com"
 		_, en, backup := e.totpAccount(t, addr)
-		minute := func() { e.clock.Advance(61 * time.Second) } // one message a minute per address
+		minute := func() { e.Clock.Advance(61 * time.Second) } // one message a minute per address
 
 		// An emailed code.
 		e.do(t, "POST", "/v1/otp", map[string]string{"email": addr}).Want(http.StatusAccepted)

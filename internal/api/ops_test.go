@@ -27,7 +27,7 @@ func TestHealthAndReadiness(t *testing.T) {
 
 		// Storage goes away: readiness says so, the process is still up,
 		// and what needs the store answers 503 unavailable, not 500.
-		if err := e.g.Close(); err != nil {
+		if err := e.G.Close(); err != nil {
 			t.Fatal(err)
 		}
 		e.do(t, "GET", "/readyz", nil).WantProblem(http.StatusServiceUnavailable, "unavailable")

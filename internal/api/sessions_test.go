@@ -136,7 +136,7 @@ func TestLogout(t *testing.T) {
 		t.Run("cookie local clears the cookie", func(t *testing.T) {
 			r := e.do(t, "POST", "/v1/logout", map[string]string{"scope": "local"}, cookie(1)).Want(http.StatusNoContent)
 			sc := (&http.Response{Header: r.Header}).Cookies()
-			if len(sc) != 1 || sc[0].Name != e.cfg.SessionCookieName || sc[0].Value != "" || sc[0].MaxAge >= 0 ||
+			if len(sc) != 1 || sc[0].Name != e.Config.SessionCookieName || sc[0].Value != "" || sc[0].MaxAge >= 0 ||
 				!sc[0].HttpOnly || !sc[0].Secure || sc[0].SameSite != http.SameSiteLaxMode || sc[0].Path != "/" {
 				t.Errorf("Set-Cookie %q, want the session cookie expired", r.Header.Values("Set-Cookie"))
 			}

@@ -129,7 +129,7 @@ func TestInvalidCredentials(t *testing.T) {
 			t.Fatalf("Retry-After %q, want whole seconds", r.Header.Get("Retry-After"))
 		}
 		// The lockout ends when Retry-After says.
-		e.clock.Advance(time.Duration(secs) * time.Second)
+		e.Clock.Advance(time.Duration(secs) * time.Second)
 		e.signIn(t, "alan@example.com", testPassword)
 	})
 }
@@ -157,7 +157,7 @@ func TestRefreshRotation(t *testing.T) {
 
 		// A concurrent client replays the old token within the grace period
 		// and gets the same successor.
-		e.clock.Advance(5 * time.Second)
+		e.Clock.Advance(5 * time.Second)
 		var replay tokensJSON
 		e.refresh(t, first.RefreshToken).Want(http.StatusOK).Strict(&replay)
 		if replay.RefreshToken != second.RefreshToken {
@@ -166,7 +166,7 @@ func TestRefreshRotation(t *testing.T) {
 		e.check(t, bearer(replay.AccessToken)).Want(http.StatusOK)
 
 		// After the grace period a replay is theft: the session dies.
-		e.clock.Advance(6 * time.Second) // 11 s after the rotation
+		e.Clock.Advance(6 * time.Second) // 11 s after the rotation
 		e.refresh(t, first.RefreshToken).WantProblem(http.StatusUnauthorized, "token_revoked")
 		e.check(t, bearer(second.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
 		e.check(t, bearer(replay.AccessToken)).WantProblem(http.StatusUnauthorized, "token_revoked")
@@ -180,7 +180,7 @@ func TestRefreshExpiry(t *testing.T) {
 	t.Parallel()
 	eachEnv(t, func(t *testing.T, e *env) {
 		tok := e.account(t, "idle@example.com")
-		e.clock.Advance(e.cfg.SessionTTL + time.Second)
+		e.Clock.Advance(e.Config.SessionTTL + time.Second)
 		e.refresh(t, tok.RefreshToken).WantProblem(http.StatusUnauthorized, "token_expired")
 	})
 }

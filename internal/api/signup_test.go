@@ -31,8 +31,8 @@ func TestSignUp(t *testing.T) {
 				u.Phone != "" || u.PhoneVerified || u.Factors != nil {
 				t.Errorf("user = %+v", u)
 			}
-			if !u.CreatedAt.Equal(e.clock.Now()) || !u.UpdatedAt.Equal(e.clock.Now()) {
-				t.Errorf("created_at %v, updated_at %v, want the clock's %v", u.CreatedAt, u.UpdatedAt, e.clock.Now())
+			if !u.CreatedAt.Equal(e.Clock.Now()) || !u.UpdatedAt.Equal(e.Clock.Now()) {
+				t.Errorf("created_at %v, updated_at %v, want the clock's %v", u.CreatedAt, u.UpdatedAt, e.Clock.Now())
 			}
 			if strings.Contains(string(r.Body), "password_hash") || strings.Contains(string(r.Body), "argon2") {
 				t.Errorf("the answer shows the password hash: %s", r.Body)

@@ -39,10 +39,10 @@ func TestUserProfile(t *testing.T) {
 		})
 
 		t.Run("patch", func(t *testing.T) {
-			e.clock.Advance(time.Minute)
+			e.Clock.Advance(time.Minute)
 			var u userJSON
 			e.do(t, "PATCH", "/v1/user", map[string]string{"name": "  Marie Curie "}, bearer(tok.AccessToken)).Want(http.StatusOK).Strict(&u)
-			if u.Name != "Marie Curie" || u.Email != "marie@example.com" || !u.UpdatedAt.Equal(e.clock.Now()) || u.CreatedAt.Equal(u.UpdatedAt) {
+			if u.Name != "Marie Curie" || u.Email != "marie@example.com" || !u.UpdatedAt.Equal(e.Clock.Now()) || u.CreatedAt.Equal(u.UpdatedAt) {
 				t.Errorf("user = %+v", u)
 			}
 			// Stored, and seen through the other credential and at /v1/check.
