@@ -103,7 +103,7 @@ func TestEmailCodeSignupOff(t *testing.T) {
 
 		for i, kind := range []string{"code", "link"} {
 			if i > 0 {
-				e.clock.Advance(sendGap)
+				e.Clock.Advance(sendGap)
 			}
 			rs := e.requestCode(t, map[string]any{"email": stranger, "type": kind}).Accepted()
 			rk := e.requestCode(t, map[string]any{"email": known, "type": kind}).Accepted()
@@ -125,7 +125,7 @@ func TestEmailCodeSignupOff(t *testing.T) {
 					t.Errorf("a message went to %s", msg.To)
 				}
 			}
-			if n := len(e.smtp.Messages()); n != i+1 {
+			if n := len(e.SMTP.Messages()); n != i+1 {
 				t.Errorf("%d messages delivered, want %d", n, i+1)
 			}
 			e.Tokens(e.grantOTP(t, known, m.Code))
@@ -152,7 +152,7 @@ func TestEmailCodeWrongCodes(t *testing.T) {
 				t.Errorf("code %q: %s", bad, r.Body)
 			}
 		}
-		tries := e.cfg.OTPMaxAttempts
+		tries := e.Config.OTPMaxAttempts
 		for i := 1; i < tries; i++ {
 			e.grantOTP(t, addr, wrongCode(m.Code, i)).WantProblem(http.StatusUnauthorized, "invalid_code")
 		}
@@ -160,7 +160,7 @@ func TestEmailCodeWrongCodes(t *testing.T) {
 		// The code is dead, even typed right.
 		e.grantOTP(t, addr, m.Code).WantProblem(http.StatusTooManyRequests, "too_many_attempts")
 
-		e.clock.Advance(sendGap)
+		e.Clock.Advance(sendGap)
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		m2 := e.mail(t, addr, 2)
 		e.Tokens(e.grantOTP(t, addr, m2.Code))
@@ -189,7 +189,7 @@ func TestEmailCodeExpiry(t *testing.T) {
 			if !strings.Contains(m.Text, "expires in 3 minutes") {
 				t.Errorf("the message does not say the code lasts 3 minutes:\n%s", m.Text)
 			}
-			e.clock.Advance(c.advance)
+			e.Clock.Advance(c.advance)
 			r := e.grantOTP(t, c.addr, m.Code)
 			if c.expired {
 				r.WantProblem(http.StatusUnauthorized, "code_expired")
@@ -210,7 +210,7 @@ func TestEmailCodeReplacement(t *testing.T) {
 		n := 1
 		var second emailMail
 		for second.Code == "" || second.Code == first.Code { // equal by chance: one in a million
-			e.clock.Advance(sendGap)
+			e.Clock.Advance(sendGap)
 			e.requestCode(t, map[string]any{"email": addr}).Accepted()
 			n++
 			second = e.mail(t, addr, n)
@@ -219,11 +219,11 @@ func TestEmailCodeReplacement(t *testing.T) {
 		e.Tokens(e.grantOTP(t, addr, second.Code))
 
 		// A code request replaces a link too.
-		e.clock.Advance(sendGap)
+		e.Clock.Advance(sendGap)
 		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		n++
 		link := e.mail(t, addr, n)
-		e.clock.Advance(sendGap)
+		e.Clock.Advance(sendGap)
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		n++
 		code := e.mail(t, addr, n)
@@ -251,7 +251,7 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 					var body string
 					statuses[i], body = try()
 					if statuses[i] == http.StatusOK || statuses[i] == http.StatusSeeOther {
-						e.logs.Secret(body)
+						e.Logs.Secret(body)
 					}
 				})
 			}
@@ -267,12 +267,12 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 			}
 		}
 		post := func(path string, body io.Reader, ct string, opts ...emailReqOpt) (int, string) {
-			req, _ := http.NewRequest("POST", e.url+path, body)
+			req, _ := http.NewRequest("POST", e.URL+path, body)
 			req.Header.Set("Content-Type", ct)
 			for _, o := range opts {
 				o(req)
 			}
-			res, err := e.client.Do(req)
+			res, err := e.Client.Do(req)
 			if err != nil {
 				t.Error(err)
 				return 0, ""
@@ -294,12 +294,12 @@ func TestEmailCodeUsedOnceConcurrently(t *testing.T) {
 			if status == http.StatusOK {
 				var tok gatehousetest.Tokens
 				_ = json.Unmarshal([]byte(body), &tok)
-				e.logs.Secret(tok.AccessToken, tok.RefreshToken)
+				e.Logs.Secret(tok.AccessToken, tok.RefreshToken)
 			}
 			return status, ""
 		}, http.StatusOK)
 
-		e.clock.Advance(sendGap)
+		e.Clock.Advance(sendGap)
 		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		m = e.mail(t, addr, 2)
 		race("a link", func() (int, string) {
@@ -368,7 +368,7 @@ func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 						return
 					default:
 					}
-					res, err := e.client.Post(e.url+"/v1/token", "application/json", strings.NewReader(body))
+					res, err := e.Client.Post(e.URL+"/v1/token", "application/json", strings.NewReader(body))
 					if err != nil {
 						t.Error(err)
 						return
@@ -386,7 +386,7 @@ func TestEmailCodeRaceWithNewRequest(t *testing.T) {
 		// Replace the code again and again, for a bounded time.
 		rounds, deadline := 0, time.Now().Add(3*time.Second)
 		for ; rounds < 400 && time.Now().Before(deadline); rounds++ {
-			e.clock.Advance(time.Hour + time.Minute) // past the send limits
+			e.Clock.Advance(time.Hour + time.Minute) // past the send limits
 			e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		}
 		close(stop)
@@ -423,23 +423,23 @@ func TestEmailSendLimits(t *testing.T) {
 		var sent []time.Time
 		for i := range 10 {
 			if i > 0 {
-				e.clock.Advance(sendGap)
+				e.Clock.Advance(sendGap)
 			}
 			both(fmt.Sprintf("request %d", i+1), http.StatusAccepted)
-			sent = append(sent, e.clock.Now())
+			sent = append(sent, e.Clock.Now())
 			if i == 0 {
 				retryAfter(both("again at once", http.StatusTooManyRequests), time.Minute)
 				// The limit is the address's, however it is typed.
 				e.requestCode(t, map[string]any{"email": " IDA@Example.COM"}).WantProblem(http.StatusTooManyRequests, "rate_limited")
-				e.clock.Advance(45 * time.Second)
+				e.Clock.Advance(45 * time.Second)
 				retryAfter(both("again after 45 s", http.StatusTooManyRequests), 15*time.Second)
 			}
 		}
 		// The 11th within the hour, though a minute after the 10th.
-		e.clock.Advance(sendGap)
-		wait := sent[0].Add(time.Hour).Sub(e.clock.Now())
+		e.Clock.Advance(sendGap)
+		wait := sent[0].Add(time.Hour).Sub(e.Clock.Now())
 		retryAfter(both("11th in the hour", http.StatusTooManyRequests), wait)
-		e.clock.Advance(wait)
+		e.Clock.Advance(wait)
 		both("after the hour", http.StatusAccepted)
 
 		// Refused requests sent nothing: 11 messages each.
@@ -475,7 +475,7 @@ func TestEmailEnumeration(t *testing.T) {
 					{"recover", "/v1/recover", nil},
 				} {
 					if i > 0 {
-						e.clock.Advance(sendGap)
+						e.Clock.Advance(sendGap)
 					}
 					body := func(addr string) map[string]any {
 						b := map[string]any{"email": addr}
@@ -542,7 +542,7 @@ func TestMagicLinkSignIn(t *testing.T) {
 		if m.Subject != "Your Gatehouse sign-in link" {
 			t.Errorf("subject %q", m.Subject)
 		}
-		path := m.path(t, e.cfg.PublicURL)
+		path := m.path(t, e.Config.PublicURL)
 
 		// Opening the link, as a person or a mail scanner does, shows one
 		// button and consumes nothing.
@@ -573,8 +573,8 @@ func TestMagicLinkSignIn(t *testing.T) {
 		if c == nil || c.Value == "" {
 			t.Fatalf("no %s cookie: %q", emailCookie, r.Header.Values("Set-Cookie"))
 		}
-		e.logs.Secret(c.Value)
-		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || !c.Expires.After(e.clock.Now()) {
+		e.Logs.Secret(c.Value)
+		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || !c.Expires.After(e.Clock.Now()) {
 			t.Errorf("cookie %q: want HttpOnly, Secure, SameSite=Lax, Path=/ and a future expiry", r.Header.Get("Set-Cookie"))
 		}
 		chk := e.check(t, gatehousetest.WithCookie(emailCookie, c.Value)).Want(http.StatusOK)
@@ -663,7 +663,7 @@ func TestMagicLinkRedirectAllowList(t *testing.T) {
 			if r.SetCookie(emailCookie) == nil {
 				t.Errorf("redirect_to %q: no cookie", c.redirect)
 			} else {
-				e.logs.Secret(r.SetCookie(emailCookie).Value)
+				e.Logs.Secret(r.SetCookie(emailCookie).Value)
 			}
 		}
 	})
@@ -701,7 +701,7 @@ func TestMagicLinkRedirectRecheckedAtClick(t *testing.T) {
 func TestMagicLinkExpiry(t *testing.T) {
 	t.Parallel()
 	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
-		ttl := e.cfg.MagicLinkTTL
+		ttl := e.Config.MagicLinkTTL
 		for _, c := range []struct {
 			addr    string
 			advance time.Duration
@@ -715,14 +715,14 @@ func TestMagicLinkExpiry(t *testing.T) {
 			if !strings.Contains(m.Text, "expires in 15 minutes") {
 				t.Errorf("the message does not say the link lasts 15 minutes:\n%s", m.Text)
 			}
-			e.clock.Advance(c.advance)
+			e.Clock.Advance(c.advance)
 			r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin())
 			if !c.expired {
 				r.Want(http.StatusSeeOther)
 				if r.SetCookie(emailCookie) == nil {
 					t.Fatal("no cookie from a link just inside its lifetime")
 				}
-				e.logs.Secret(r.SetCookie(emailCookie).Value)
+				e.Logs.Secret(r.SetCookie(emailCookie).Value)
 				continue
 			}
 			page := r.WantHTML(http.StatusBadRequest)
@@ -754,7 +754,7 @@ func TestMagicLinkGrant(t *testing.T) {
 		e.grantLink(t, m.Token).WantProblem(http.StatusUnauthorized, "invalid_code")
 		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).WantHTML(http.StatusBadRequest)
 
-		e.clock.Advance(sendGap)
+		e.Clock.Advance(sendGap)
 		e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 		m = e.mail(t, addr, 2)
 		other := e.Tokens(e.grantOTP(t, addr, m.Code))
@@ -790,7 +790,7 @@ func TestMagicLinkDevModeCookie(t *testing.T) {
 		if c == nil {
 			t.Fatal("no cookie")
 		}
-		e.logs.Secret(c.Value)
+		e.Logs.Secret(c.Value)
 		if c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
 			t.Errorf("dev cookie %q: want HttpOnly, SameSite=Lax, not Secure", r.Header.Get("Set-Cookie"))
 		}
@@ -811,7 +811,7 @@ func TestRecoverPassword(t *testing.T) {
 		}
 		recoverMail := func() emailMail {
 			t.Helper()
-			e.clock.Advance(sendGap)
+			e.Clock.Advance(sendGap)
 			e.Do(t, "POST", "/v1/recover", map[string]any{"email": addr}).Accepted()
 			m := nextMail()
 			if want := m.Code + " is your Gatehouse password reset code"; m.Subject != want || m.Token == "" {
@@ -825,7 +825,7 @@ func TestRecoverPassword(t *testing.T) {
 			t.Helper()
 			a := e.Tokens(e.PasswordGrant(t, addr, password))
 			b := e.Tokens(e.PasswordGrant(t, addr, password))
-			e.clock.Advance(sendGap)
+			e.Clock.Advance(sendGap)
 			e.requestCode(t, map[string]any{"email": addr, "type": "link"}).Accepted()
 			m := nextMail()
 			r := e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).Want(http.StatusSeeOther)
@@ -833,7 +833,7 @@ func TestRecoverPassword(t *testing.T) {
 			if c == nil {
 				t.Fatal("no cookie from a magic link")
 			}
-			e.logs.Secret(c.Value)
+			e.Logs.Secret(c.Value)
 			opts := []emailReqOpt{withBearer(a.AccessToken), withBearer(b.AccessToken), gatehousetest.WithCookie(emailCookie, c.Value)}
 			for _, o := range opts {
 				e.check(t, o).Want(http.StatusOK)
@@ -855,14 +855,14 @@ func TestRecoverPassword(t *testing.T) {
 		// A weak password is refused before the code is looked at: the
 		// code still works afterwards.
 		for _, weak := range []string{"short", "password"} {
-			e.logs.Secret(weak)
+			e.Logs.Secret(weak)
 			r := e.Do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": weak})
 			if !r.WantProblem(http.StatusBadRequest, "weak_password").HasField("new_password") {
 				t.Errorf("weak password %q: %s", weak, r.Body)
 			}
 		}
 		pw1 := "a brand new passphrase 1"
-		e.logs.Secret(pw1)
+		e.Logs.Secret(pw1)
 		tok := e.Tokens(e.Do(t, "POST", "/v1/recover/verify", map[string]any{"email": addr, "code": m.Code, "new_password": pw1}))
 		if !tok.User.HasPassword || tok.User.Email != addr {
 			t.Errorf("user %+v", tok.User)
@@ -881,7 +881,7 @@ func TestRecoverPassword(t *testing.T) {
 		e.grantLink(t, m.Token).WantProblem(http.StatusUnauthorized, "invalid_code")
 		e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}}, sameOrigin()).WantHTML(http.StatusBadRequest)
 		pw2 := "a second new passphrase 2"
-		e.logs.Secret(pw2)
+		e.Logs.Secret(pw2)
 		tok = e.Tokens(e.Do(t, "POST", "/v1/recover/verify", map[string]any{"token": m.Token, "new_password": pw2}))
 		revoked("after reset by token", before)
 		e.check(t, withBearer(tok.AccessToken)).Want(http.StatusOK)
@@ -893,7 +893,7 @@ func TestRecoverPassword(t *testing.T) {
 		// By the link, in a browser: the page asks for the new password.
 		before = sessions(pw2)
 		m = recoverMail()
-		path := m.path(t, e.cfg.PublicURL)
+		path := m.path(t, e.Config.PublicURL)
 		r := e.Do(t, "GET", path, nil)
 		page := r.WantHTML(http.StatusOK)
 		r.WantNoCookie()
@@ -907,7 +907,7 @@ func TestRecoverPassword(t *testing.T) {
 		}
 		r.WantNoCookie()
 		pw3 := "a third new passphrase 3"
-		e.logs.Secret(pw3)
+		e.Logs.Secret(pw3)
 		r = e.Do(t, "POST", "/v1/verify", url.Values{"token": {m.Token}, "new_password": {pw3}}, sameOrigin()).Want(http.StatusSeeOther)
 		if loc := r.Header.Get("Location"); loc != "/" {
 			t.Errorf("Location %q, want /", loc)
@@ -916,7 +916,7 @@ func TestRecoverPassword(t *testing.T) {
 		if c == nil {
 			t.Fatal("no cookie after a reset by link")
 		}
-		e.logs.Secret(c.Value)
+		e.Logs.Secret(c.Value)
 		if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode {
 			t.Errorf("cookie %q", r.Header.Get("Set-Cookie"))
 		}
@@ -938,7 +938,7 @@ func TestOutboxRetry(t *testing.T) {
 	t.Parallel()
 	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "sam@example.com"
-		e.smtp.RejectRecipients(smtpReject(451, "Mailbox busy, try again later"))
+		e.SMTP.RejectRecipients(smtpReject(451, "Mailbox busy, try again later"))
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		for attempt := 1; attempt <= 2; attempt++ {
 			list := e.waitMessages(t, fmt.Sprintf("failed %d times", attempt), func(l []emailMessage) bool {
@@ -948,23 +948,23 @@ func TestOutboxRetry(t *testing.T) {
 			backoff := notify.DefaultBackoff << (attempt - 1)
 			if m.Status != "pending" || m.To != "s***@example.com" || m.Kind != "signin_code" || m.Channel != "email" ||
 				!strings.Contains(m.LastError, "451") || m.NextAttemptAt == nil || m.SentAt != nil ||
-				m.NextAttemptAt.After(e.clock.Now().Add(backoff)) || !m.NextAttemptAt.After(e.clock.Now()) {
-				t.Fatalf("after %d failures: %v, next attempt %v (now %v)", attempt, m, m.NextAttemptAt, e.clock.Now())
+				m.NextAttemptAt.After(e.Clock.Now().Add(backoff)) || !m.NextAttemptAt.After(e.Clock.Now()) {
+				t.Fatalf("after %d failures: %v, next attempt %v (now %v)", attempt, m, m.NextAttemptAt, e.Clock.Now())
 			}
-			if n := len(e.smtp.Messages()); n != 0 {
+			if n := len(e.SMTP.Messages()); n != 0 {
 				t.Fatalf("%d messages delivered through a 451", n)
 			}
 			if attempt == 2 {
-				e.smtp.RejectRecipients(nil)
+				e.SMTP.RejectRecipients(nil)
 			}
-			e.clock.Advance(backoff + time.Second) // the worker finds it due at its next poll
+			e.Clock.Advance(backoff + time.Second) // the worker finds it due at its next poll
 		}
 		mail := e.mail(t, addr, 1)
 		list := e.waitMessages(t, "sent", func(l []emailMessage) bool { return len(l) == 1 && l[0].Status == "sent" })
 		if m := list[0]; m.SentAt == nil || m.NextAttemptAt != nil || m.Attempts != 2 {
 			t.Errorf("sent message: %v, sent at %v", m, m.SentAt)
 		}
-		if n := len(e.smtp.Messages()); n != 1 {
+		if n := len(e.SMTP.Messages()); n != 1 {
 			t.Errorf("%d messages delivered, want 1", n)
 		}
 		e.Tokens(e.grantOTP(t, addr, mail.Code))
@@ -979,14 +979,14 @@ func TestOutboxPermanentFailure(t *testing.T) {
 	eachEmailEnv(t, func(t *testing.T, e *emailEnv) {
 		const addr = "amy@example.com"
 		// Relays repeat the address in their errors; admins must not see it.
-		e.smtp.RejectRecipients(smtpReject(550, "<"+addr+">: Recipient address rejected: User unknown"))
+		e.SMTP.RejectRecipients(smtpReject(550, "<"+addr+">: Recipient address rejected: User unknown"))
 		e.requestCode(t, map[string]any{"email": addr}).Accepted()
 		e.waitMessages(t, "failed", func(l []emailMessage) bool { return len(l) == 1 && l[0].Status == "failed" })
 
 		// Another message goes out after the failed one; the failed one is
 		// left alone, and the lists by status are right.
-		e.smtp.RejectRecipients(nil)
-		e.clock.Advance(time.Hour)
+		e.SMTP.RejectRecipients(nil)
+		e.Clock.Advance(time.Hour)
 		const other = "ben@example.com"
 		e.requestCode(t, map[string]any{"email": other}).Accepted()
 		e.mail(t, other, 1)
@@ -1007,7 +1007,7 @@ func TestOutboxPermanentFailure(t *testing.T) {
 		if pending := e.messages(t, "pending"); len(pending) != 0 {
 			t.Errorf("pending messages: %v", pending)
 		}
-		if n := len(mailsTo(e.smtp, addr)); n != 0 {
+		if n := len(mailsTo(e.SMTP, addr)); n != 0 {
 			t.Errorf("%d messages to the rejected address", n)
 		}
 	})
@@ -1072,7 +1072,7 @@ func TestOutboxTwoWorkersPostgres(t *testing.T) {
 		node := nodes[i%2]
 		wg.Go(func() {
 			body := fmt.Sprintf(`{"email":"node%02d@example.com"}`, i)
-			res, err := node.client.Post(node.url+"/v1/otp", "application/json", strings.NewReader(body))
+			res, err := node.Client.Post(node.URL+"/v1/otp", "application/json", strings.NewReader(body))
 			if err != nil {
 				t.Error(err)
 				return
@@ -1220,13 +1220,13 @@ func TestPostmarkDelivery(t *testing.T) {
 					cfg.MailURL = "postmark://" + token
 					cfg.PostmarkAPIURL = pm.URL
 				}))
-				e.logs.Secret(token)
+				e.Logs.Secret(token)
 				e.requestCode(t, map[string]any{"email": addr}).Accepted()
 				for attempt := 1; attempt < len(c.replies); attempt++ {
 					e.waitMessages(t, fmt.Sprintf("failed %d times", attempt), func(l []emailMessage) bool {
 						return len(l) == 1 && l[0].Attempts == attempt
 					})
-					e.clock.Advance(notify.DefaultBackoff<<(attempt-1) + time.Second)
+					e.Clock.Advance(notify.DefaultBackoff<<(attempt-1) + time.Second)
 				}
 				list := e.waitMessages(t, c.status, func(l []emailMessage) bool { return len(l) == 1 && l[0].Status == c.status })
 				m := list[0]
@@ -1246,7 +1246,7 @@ func TestPostmarkDelivery(t *testing.T) {
 				}
 				if c.status == "sent" {
 					code, _, _ := strings.Cut(requests[len(requests)-1]["Subject"], " ")
-					e.logs.Secret(code)
+					e.Logs.Secret(code)
 					e.Tokens(e.grantOTP(t, addr, code))
 				}
 			})
@@ -1291,11 +1291,11 @@ func benchmarkRequestCodeOn(b *testing.B, db emailDB, known bool) {
 			}
 			body := []byte(`{"email":"` + addr + `"}`)
 			for b.Loop() {
-				e.clock.Advance(time.Hour + time.Minute)
+				e.Clock.Advance(time.Hour + time.Minute)
 				req := httptest.NewRequest("POST", c.path, bytes.NewReader(body))
 				req.Header.Set("Content-Type", "application/json")
 				w := httptest.NewRecorder()
-				e.g.ServeHTTP(w, req)
+				e.G.ServeHTTP(w, req)
 				if w.Code != http.StatusAccepted {
 					b.Fatalf("status %d: %s", w.Code, w.Body)
 				}

@@ -24,7 +24,6 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
 )
@@ -65,13 +64,6 @@ var (
 // in-process SMTP server (unless the test chose another sender).
 type emailEnv struct {
 	*gatehousetest.Server
-	g      *gatehouse.Gatehouse
-	url    string
-	client *http.Client
-	cfg    gatehouse.Config
-	clock  *clocktest.Clock
-	smtp   *smtptest.Server // nil when MailURL is not this test's SMTP server
-	logs   *gatehousetest.Logs
 }
 
 // newEmailEnv starts a server on the database at dbURL, with the email
@@ -85,7 +77,7 @@ func newEmailEnv(t testing.TB, dbURL string, opts ...emailOpt) *emailEnv {
 	})}
 	s := gatehousetest.Start(t, append(base, opts...)...)
 	s.Logs.Secret(emailPassword)
-	return &emailEnv{Server: s, g: s.G, url: s.URL, client: s.Client, cfg: s.Config, clock: s.Clock, smtp: s.SMTP, logs: s.Logs}
+	return &emailEnv{Server: s}
 }
 
 // eachEmailEnv runs fn with a new server (newEmailEnv) on SQLite and
@@ -194,7 +186,7 @@ func (e *emailEnv) messages(t testing.TB, status string) []emailMessage {
 		path += "&status=" + status
 	}
 	r := e.Do(t, "GET", path, nil, gatehousetest.Admin()).Want(http.StatusOK)
-	if leaked := e.logs.Leaks(string(r.Body)); len(leaked) > 0 {
+	if leaked := e.Logs.Leaks(string(r.Body)); len(leaked) > 0 {
 		t.Fatalf("the admin message list shows secrets %q: %s", leaked, r.Body)
 	}
 	var out struct {
@@ -241,10 +233,10 @@ var (
 // server and returns it.
 func (e *emailEnv) mail(t testing.TB, address string, n int) emailMail {
 	t.Helper()
-	if e.smtp == nil {
+	if e.SMTP == nil {
 		t.Fatal("mail: this server does not deliver to the test's SMTP server")
 	}
-	return parseMail(t, e.logs, e.cfg.PublicURL, gatehousetest.WaitMail(t, e.smtp, address, n))
+	return parseMail(t, e.Logs, e.Config.PublicURL, gatehousetest.WaitMail(t, e.SMTP, address, n))
 }
 
 var mailsTo = gatehousetest.MailsTo

@@ -61,7 +61,7 @@ func (e *smsEnv) sms(t testing.TB, number string, n int) string {
 	if sub == nil || sub[1] != sub[2] {
 		t.Fatalf("SMS body %q does not match %s", m.Body, smsCodeRE)
 	}
-	e.logs.Secret(sub[1])
+	e.Logs.Secret(sub[1])
 	return sub[1]
 }
 
@@ -128,7 +128,7 @@ func TestSMSCodeSignIn(t *testing.T) {
 		e.grantPhone(t, phoneUS, code).WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// The next sign-in finds the same account.
-		e.clock.Advance(time.Minute + time.Second)
+		e.Clock.Advance(time.Minute + time.Second)
 		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 		again := e.Tokens(e.grantPhone(t, phoneUS, e.sms(t, phoneUS, 2)))
 		if again.User.ID != tok.User.ID {
@@ -152,7 +152,7 @@ func TestSMSSignUp(t *testing.T) {
 	t.Parallel()
 	eachEmailDB(t, func(t *testing.T, db emailDB) {
 		e := newSMSEnv(t, db)
-		e.logs.Secret(emailPassword)
+		e.Logs.Secret(emailPassword)
 		var out struct {
 			User emailUser `json:"user"`
 		}
@@ -262,7 +262,7 @@ func TestSMSLimits(t *testing.T) {
 		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted() // +1 has its own cap
 		e.tw.Wait(t, 4, mailWait)
 
-		e.clock.Advance(time.Hour + time.Second)
+		e.Clock.Advance(time.Hour + time.Second)
 		e.requestCode(t, map[string]any{"phone": "+447400123459"}).Accepted()
 		e.tw.Wait(t, 5, mailWait)
 	})
@@ -285,7 +285,7 @@ func TestSMSRetry(t *testing.T) {
 			if m := list[0]; m.Status != "pending" || !strings.Contains(m.LastError, status) || m.NextAttemptAt == nil {
 				t.Fatalf("after attempt %d: %+v", attempt+1, m)
 			}
-			e.clock.Advance(notify.DefaultBackoff<<attempt + time.Second)
+			e.Clock.Advance(notify.DefaultBackoff<<attempt + time.Second)
 		}
 		code := e.sms(t, phoneUS, 1)
 		list := e.waitMessages(t, "sent", func(l []emailMessage) bool { return len(l) == 1 && l[0].Status == "sent" })
@@ -303,7 +303,7 @@ func TestSMSRetry(t *testing.T) {
 			t.Errorf("failed delivery: %+v", failed)
 		}
 		requests := e.tw.Requests()
-		e.clock.Advance(time.Hour)
+		e.Clock.Advance(time.Hour)
 		time.Sleep(2 * notify.DefaultPoll) // the worker polls on real time; give it two chances to retry wrongly
 		if n := e.tw.Requests(); n != requests {
 			t.Errorf("a 400 was retried: %d requests, want %d", n, requests)
@@ -333,7 +333,7 @@ func TestSMSWrongCodes(t *testing.T) {
 	e := newSMSEnv(t, emailSQLite)
 	e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 	first := e.sms(t, phoneUS, 1)
-	e.clock.Advance(time.Minute + time.Second)
+	e.Clock.Advance(time.Minute + time.Second)
 	e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 	code := e.sms(t, phoneUS, 2)
 	if first != code {
@@ -400,7 +400,7 @@ func TestSMSPhoneChange(t *testing.T) {
 		e.Do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": code}, asAnn).WantProblem(http.StatusUnauthorized, "invalid_code")
 
 		// The phone now signs Ann in.
-		e.clock.Advance(time.Minute + time.Second)
+		e.Clock.Advance(time.Minute + time.Second)
 		e.requestCode(t, map[string]any{"phone": phoneUS}).Accepted()
 		if tok := e.Tokens(e.grantPhone(t, phoneUS, e.sms(t, phoneUS, 2))); tok.User.ID != ann.ID {
 			t.Errorf("phone signed in %s, want %s", tok.User.ID, ann.ID)
@@ -419,7 +419,7 @@ func TestSMSPhoneChange(t *testing.T) {
 		}
 		e.Do(t, "POST", "/v1/signup", map[string]string{"email": "carl@example.com", "phone": phoneCA}).Want(http.StatusCreated).Strict(&carl)
 		e.sms(t, phoneCA, 3)
-		e.clock.Advance(time.Minute + time.Second)
+		e.Clock.Advance(time.Minute + time.Second)
 		e.Do(t, "POST", "/v1/user/phone", map[string]string{"phone": phoneCA}, asBob).Accepted()
 		e.Do(t, "POST", "/v1/user/phone/verify", map[string]string{"code": e.sms(t, phoneCA, 4)}, asBob).Want(http.StatusOK).Strict(&profile)
 		if profile.ID != bob.ID || profile.Phone != phoneCA || !profile.PhoneVerified {
