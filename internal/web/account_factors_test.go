@@ -38,8 +38,8 @@ func TestAccountTOTP(t *testing.T) {
 
 	// A set-up left for 15 minutes is gone: the page says so in its own
 	// words (no API route) and does not show the old key again.
-	e.clock.Advance(15 * time.Minute)
-	late, err := totp.GenerateCode(secret, e.clock.Now())
+	e.Clock.Advance(15 * time.Minute)
+	late, err := totp.GenerateCode(secret, e.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestAccountTOTP(t *testing.T) {
 	secret = b.post(t, "/account/totp", url.Values{}).want(http.StatusOK).totpSecret()
 
 	// The right code turns it on and shows the backup codes, this once.
-	code, err := totp.GenerateCode(secret, e.clock.Now())
+	code, err := totp.GenerateCode(secret, e.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestAccountSetPassword(t *testing.T) {
 	e := newEnv(t, nil)
 	const email = "nopassword@example.test"
 	e.SignUp(t, email, "") // passwordless
-	u, err := e.g.Auth().AdminUserByEmail(context.Background(), email)
+	u, err := e.G.Auth().AdminUserByEmail(context.Background(), email)
 	if err != nil {
 		t.Fatal(err)
 	}

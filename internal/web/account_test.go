@@ -36,7 +36,7 @@ const (
 func acctUser(t *testing.T, e *env, email string) *auth.User {
 	t.Helper()
 	e.signUp(t, email)
-	u, err := e.g.Auth().AdminUserByEmail(context.Background(), email)
+	u, err := e.G.Auth().AdminUserByEmail(context.Background(), email)
 	if err != nil {
 		t.Fatalf("find %s: %v", email, err)
 	}
@@ -110,7 +110,7 @@ func acctWrongTOTP(t *testing.T, e *env, secret string) string {
 	t.Helper()
 	valid := map[string]bool{}
 	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
-		c, err := totp.GenerateCode(secret, e.clock.Now().Add(d))
+		c, err := totp.GenerateCode(secret, e.Clock.Now().Add(d))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +137,7 @@ func TestAccountSignedOut(t *testing.T) {
 	u := acctUser(t, e, "ended@example.test")
 	b, _ = acctBrowser(t, e, u)
 	b.get(t, "/").want(http.StatusOK)
-	if err := e.g.Auth().AdminRevokeSessions(context.Background(), u.ID); err != nil {
+	if err := e.G.Auth().AdminRevokeSessions(context.Background(), u.ID); err != nil {
 		t.Fatal(err)
 	}
 	b.get(t, "/").redirectsTo("/login?redirect_to=%2F")

@@ -34,7 +34,7 @@ const (
 // admUser creates a passwordless account with email and answers it.
 func admUser(t *testing.T, e *env, email string) *auth.User {
 	t.Helper()
-	u, err := e.g.Auth().SignUp(context.Background(), auth.SignUpInput{Email: email, EmailVerified: true})
+	u, err := e.G.Auth().SignUp(context.Background(), auth.SignUpInput{Email: email, EmailVerified: true})
 	if err != nil {
 		t.Fatalf("sign up %s: %v", email, err)
 	}
@@ -44,7 +44,7 @@ func admUser(t *testing.T, e *env, email string) *auth.User {
 // admSetRole grants (or takes away) the admin role of u.
 func admSetRole(t *testing.T, e *env, u *auth.User, admin bool) {
 	t.Helper()
-	got, err := e.g.Auth().AdminUpdateUser(context.Background(), u.ID, auth.AdminUpdate{Admin: &admin})
+	got, err := e.G.Auth().AdminUpdateUser(context.Background(), u.ID, auth.AdminUpdate{Admin: &admin})
 	if err != nil || got.Admin != admin {
 		t.Fatalf("set admin %v of %s: %v, %+v", admin, u.Email, err, got)
 	}
@@ -78,7 +78,7 @@ func admBrowser(t *testing.T, e *env, u *auth.User, amr ...string) (*browser, st
 // admStored answers u as stored now.
 func admStored(t *testing.T, e *env, u *auth.User) *auth.User {
 	t.Helper()
-	got, err := e.g.Auth().AdminUser(context.Background(), u.ID)
+	got, err := e.G.Auth().AdminUser(context.Background(), u.ID)
 	if err != nil {
 		t.Fatalf("find %s: %v", u.Email, err)
 	}
@@ -89,11 +89,11 @@ func admStored(t *testing.T, e *env, u *auth.User) *auth.User {
 func admEmailFactor(t *testing.T, e *env, u *auth.User) {
 	t.Helper()
 	ctx := context.Background()
-	p, err := e.g.Auth().CookiePrincipal(ctx, admCookie(t, e, u))
+	p, err := e.G.Auth().CookiePrincipal(ctx, admCookie(t, e, u))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.g.Auth().EnableEmailFactor(ctx, p, auth.Client{}); err != nil {
+	if _, err := e.G.Auth().EnableEmailFactor(ctx, p, auth.Client{}); err != nil {
 		t.Fatalf("email factor of %s: %v", u.Email, err)
 	}
 }
@@ -203,16 +203,16 @@ func TestAdminUserList(t *testing.T) {
 	ctx := context.Background()
 	// 55 users whose email holds "page" and three to find.
 	for i := range 55 {
-		if _, err := e.g.Auth().SignUp(ctx, auth.SignUpInput{Email: fmt.Sprintf("page%02d@example.com", i)}); err != nil {
+		if _, err := e.G.Auth().SignUp(ctx, auth.SignUpInput{Email: fmt.Sprintf("page%02d@example.com", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ann, err := e.g.Auth().SignUp(ctx, auth.SignUpInput{Email: "ann@example.org", Name: "Ann Quill", Phone: "+14155552671", EmailVerified: true, PhoneVerified: true})
+	ann, err := e.G.Auth().SignUp(ctx, auth.SignUpInput{Email: "ann@example.org", Name: "Ann Quill", Phone: "+14155552671", EmailVerified: true, PhoneVerified: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gone := admUser(t, e, "gone@example.net")
-	if _, err := e.g.Auth().AdminUpdateUser(ctx, gone.ID, auth.AdminUpdate{Disabled: new(true)}); err != nil {
+	if _, err := e.G.Auth().AdminUpdateUser(ctx, gone.ID, auth.AdminUpdate{Disabled: new(true)}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := admBrowser(t, e, admin)
@@ -311,7 +311,7 @@ func TestAdminUserPage(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	admin := admAdmin(t, e, "boss@example.com")
-	u, err := e.g.Auth().SignUp(context.Background(), auth.SignUpInput{Email: "cleo@example.com", Name: "Cleo Page", Phone: "+16135550123", EmailVerified: true})
+	u, err := e.G.Auth().SignUp(context.Background(), auth.SignUpInput{Email: "cleo@example.com", Name: "Cleo Page", Phone: "+16135550123", EmailVerified: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,7 +423,7 @@ func TestAdminActions(t *testing.T) {
 			b.get(t, userPage).want(http.StatusOK).contains("Turn off second factors").lacks("None: the account signs in with one factor.")
 			act(t, "factors/reset", withHTMX).contains("Every second factor of the account is off", "None: the account signs in with one factor.",
 				"Unused backup codes: 0", "No live sessions.").lacks("Turn off second factors")
-			if kinds, left, err := e.g.Auth().AdminFactors(context.Background(), u.ID); err != nil || len(kinds) != 0 || left != 0 {
+			if kinds, left, err := e.G.Auth().AdminFactors(context.Background(), u.ID); err != nil || len(kinds) != 0 || left != 0 {
 				t.Fatalf("after the reset: factors %v, %d backup codes, %v", kinds, left, err)
 			}
 			if e.checkStatus(t, c3) != http.StatusUnauthorized {
@@ -452,7 +452,7 @@ func TestAdminActions(t *testing.T) {
 	if got := admStored(t, e, admin); !got.Admin || got.Disabled() {
 		t.Fatalf("the admin changed their own account: %+v", got)
 	}
-	if kinds, _, err := e.g.Auth().AdminFactors(context.Background(), admin.ID); err != nil || len(kinds) != 1 {
+	if kinds, _, err := e.G.Auth().AdminFactors(context.Background(), admin.ID); err != nil || len(kinds) != 1 {
 		t.Fatalf("the admin turned off their own second factor: %v, %v", kinds, err)
 	}
 	b.get(t, "/admin").want(http.StatusOK)

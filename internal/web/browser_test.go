@@ -20,7 +20,7 @@ func TestBrowserAssetsLoad(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := newTab(t)
-	step(t, ctx, "open", chromedp.Navigate(e.url+"/nothing"), chromedp.WaitVisible(chromedp.CSS("h1")))
+	step(t, ctx, "open", chromedp.Navigate(e.URL+"/nothing"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	h := value(t, ctx, "h1", chromedp.Text(chromedp.CSS("h1")))
 	if h != "Page not found" {
 		t.Fatalf("h1 %q", h)
@@ -38,7 +38,7 @@ func TestBrowserAssetsLoad(t *testing.T) {
 func browserSignIn(t *testing.T, ctx context.Context, e *env, email string, n int) {
 	t.Helper()
 	step(t, ctx, "open /login",
-		chromedp.Navigate(e.url+"/login"),
+		chromedp.Navigate(e.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#address")),
 		chromedp.SendKeys(chromedp.CSS("#address"), email),
 		chromedp.Click(chromedp.CSS(`form[action="/login/code"] button:not(.secondary)`)),
@@ -50,8 +50,8 @@ func browserSignIn(t *testing.T, ctx context.Context, e *env, email string, n in
 		chromedp.Click(chromedp.CSS(`form[action="/login/verify"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("#profile")),
 	)
-	if loc := location(t, ctx); loc != e.url+"/" {
-		t.Fatalf("signed in at %s, want %s/", loc, e.url)
+	if loc := location(t, ctx); loc != e.URL+"/" {
+		t.Fatalf("signed in at %s, want %s/", loc, e.URL)
 	}
 }
 
@@ -62,14 +62,14 @@ func TestBrowserEmailCode(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := newTab(t)
 	const email = "ada@example.com"
-	step(t, ctx, "open /login", chromedp.Navigate(e.url+"/login"), chromedp.WaitVisible(chromedp.CSS("#address")))
+	step(t, ctx, "open /login", chromedp.Navigate(e.URL+"/login"), chromedp.WaitVisible(chromedp.CSS("#address")))
 	screenshot(t, ctx, "login")
 	step(t, ctx, "ask for a code",
 		chromedp.SendKeys(chromedp.CSS("#address"), email),
 		chromedp.Click(chromedp.CSS(`form[action="/login/code"] button:not(.secondary)`)),
 		chromedp.WaitVisible(chromedp.CSS("#code")),
 	)
-	if loc := location(t, ctx); loc != e.url+"/login" {
+	if loc := location(t, ctx); loc != e.URL+"/login" {
 		t.Errorf("the code step loaded a new page (%s): it should swap in place", loc)
 	}
 	// app.js moves the focus once htmx has settled the swap, a moment after
@@ -91,7 +91,7 @@ func TestBrowserEmailCode(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[action="/login/verify"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("#profile")),
 	)
-	if loc := location(t, ctx); loc != e.url+"/" {
+	if loc := location(t, ctx); loc != e.URL+"/" {
 		t.Fatalf("signed in at %s", loc)
 	}
 	screenshot(t, ctx, "account")
@@ -112,7 +112,7 @@ func TestBrowserMagicLink(t *testing.T) {
 	ctx := newTab(t)
 	const email = "grace@example.com"
 	step(t, ctx, "ask for a link",
-		chromedp.Navigate(e.url+"/login"),
+		chromedp.Navigate(e.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#address")),
 		chromedp.SendKeys(chromedp.CSS("#address"), email),
 		chromedp.Click(chromedp.CSS(`button[formaction="/login/link"]`)),
@@ -128,7 +128,7 @@ func TestBrowserMagicLink(t *testing.T) {
 		chromedp.Click(chromedp.CSS("form button[type=submit]")),
 		chromedp.WaitVisible(chromedp.CSS("#profile")),
 	)
-	if loc := location(t, ctx); loc != e.url+"/" {
+	if loc := location(t, ctx); loc != e.URL+"/" {
 		t.Fatalf("after the link: %s", loc)
 	}
 }
@@ -138,7 +138,7 @@ func TestBrowserMagicLink(t *testing.T) {
 func totpUser(t *testing.T, e *env, email string) string {
 	t.Helper()
 	ctx := context.Background()
-	a := e.g.Auth()
+	a := e.G.Auth()
 	u, err := a.SignUp(ctx, auth.SignUpInput{Email: email, Password: testPassword})
 	if err != nil {
 		t.Fatal(err)
@@ -160,10 +160,10 @@ func totpUser(t *testing.T, e *env, email string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ConfirmTOTP(ctx, p, totpCode(t, en.Secret, e.clock.Now()), auth.Client{}); err != nil {
+	if _, err := a.ConfirmTOTP(ctx, p, totpCode(t, en.Secret, e.Clock.Now()), auth.Client{}); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Advance(30 * time.Second) // the confirming code's step is spent
+	e.Clock.Advance(30 * time.Second) // the confirming code's step is spent
 	return en.Secret
 }
 
@@ -185,7 +185,7 @@ func TestBrowserPasswordAndTOTP(t *testing.T) {
 	secret := totpUser(t, e, email)
 	ctx := newTab(t)
 	step(t, ctx, "password",
-		chromedp.Navigate(e.url+"/login"),
+		chromedp.Navigate(e.URL+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#address")),
 		chromedp.Click(chromedp.CSS(`a[href^="/login/password"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#password")),
@@ -199,7 +199,7 @@ func TestBrowserPasswordAndTOTP(t *testing.T) {
 	)
 	screenshot(t, ctx, "second-factor")
 	step(t, ctx, "the authenticator's code",
-		chromedp.SendKeys(chromedp.CSS("#code"), totpCode(t, secret, e.clock.Now())),
+		chromedp.SendKeys(chromedp.CSS("#code"), totpCode(t, secret, e.Clock.Now())),
 		chromedp.Click(chromedp.CSS(`form[action="/login/mfa"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("#profile")),
 	)
@@ -224,7 +224,7 @@ func TestBrowserTOTPSetup(t *testing.T) {
 	screenshot(t, ctx, "totp-setup")
 	secret := strings.ReplaceAll(value(t, ctx, "key", chromedp.Text(chromedp.CSS("#totp-secret"))), " ", "")
 	step(t, ctx, "confirm with a code",
-		chromedp.SendKeys(chromedp.CSS("#totp-code"), totpCode(t, secret, e.clock.Now())),
+		chromedp.SendKeys(chromedp.CSS("#totp-code"), totpCode(t, secret, e.Clock.Now())),
 		chromedp.Click(chromedp.CSS(`form[action="/account/totp/confirm"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS("#backup-codes")),
 	)
@@ -233,7 +233,7 @@ func TestBrowserTOTPSetup(t *testing.T) {
 	if len(codes) != 10 {
 		t.Fatalf("backup codes %q, want 10", codes)
 	}
-	step(t, ctx, "reload", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS("#mfa")))
+	step(t, ctx, "reload", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#mfa")))
 	if html := value(t, ctx, "page", chromedp.OuterHTML(chromedp.CSS("body"))); strings.Contains(html, codes[0]) || strings.Contains(html, secret) {
 		t.Error("the account page shows a backup code or the key again")
 	}
@@ -251,7 +251,7 @@ func TestBrowserRevokeSession(t *testing.T) {
 	if got := e.checkStatus(t, other); got != http.StatusOK {
 		t.Fatalf("/v1/check with the cookie: %d, want %d", got, http.StatusOK)
 	}
-	step(t, ctx, "reload", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/revoke"] button`)))
+	step(t, ctx, "reload", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS(`form[action$="/revoke"] button`)))
 	screenshot(t, ctx, "sessions")
 	step(t, ctx, "revoke the phone's session",
 		chromedp.Click(chromedp.CSS(`form[action$="/revoke"] button`)),
@@ -268,7 +268,7 @@ func TestBrowserAdminDisables(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	a := e.g.Auth()
+	a := e.G.Auth()
 	boss, err := a.SignUp(ctx, auth.SignUpInput{Email: "boss@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestBrowserOnAPhone(t *testing.T) {
 		{"/signup", "phone-signup", "form"},
 		{"/recover", "phone-recover", "form"},
 	} {
-		step(t, tab, "open "+page.path, chromedp.Navigate(e.url+page.path), chromedp.WaitVisible(chromedp.CSS(page.wait)))
+		step(t, tab, "open "+page.path, chromedp.Navigate(e.URL+page.path), chromedp.WaitVisible(chromedp.CSS(page.wait)))
 		if fits := value(t, tab, "width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`)); !fits {
 			t.Errorf("%s scrolls sideways on a phone", page.path)
 		}

@@ -28,7 +28,7 @@ func TestSignInCookieDropped(t *testing.T) {
 		t.Helper()
 		r := e.Do(t, "POST", "/login/password", url.Values{"address": {addr}, "password": {testPassword}}, gatehousetest.SameOrigin())
 		r.Want(http.StatusSeeOther)
-		if s := r.SetCookie(e.cfg.SessionCookieName); s == nil || !s.Secure {
+		if s := r.SetCookie(e.Config.SessionCookieName); s == nil || !s.Secure {
 			t.Fatalf("session cookie %v, want Secure", s)
 		}
 		m := r.SetCookie("gatehouse_signed_in")
@@ -57,7 +57,7 @@ func TestSignInCookieDropped(t *testing.T) {
 	}
 	// The session cookie came back (a browser over https): signed in, no hint.
 	m = signIn()
-	s := e.Do(t, "POST", "/login/password", url.Values{"address": {addr}, "password": {testPassword}}, gatehousetest.SameOrigin()).SetCookie(e.cfg.SessionCookieName)
+	s := e.Do(t, "POST", "/login/password", url.Values{"address": {addr}, "password": {testPassword}}, gatehousetest.SameOrigin()).SetCookie(e.Config.SessionCookieName)
 	e.Do(t, "GET", "/login", nil, gatehousetest.WithCookie(m.Name, m.Value), e.Cookie(s.Value)).Want(http.StatusSeeOther)
 	// Signed out on purpose: no hint.
 	if page := string(e.Do(t, "GET", "/login?signed_out=1", nil, gatehousetest.WithCookie(m.Name, m.Value)).Want(http.StatusOK).Body); strings.Contains(page, hint) {

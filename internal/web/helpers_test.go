@@ -16,10 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
-	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
-	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
 )
 
 // Settings of every test server.
@@ -35,13 +32,7 @@ const (
 // env is one server (gatehousetest.Server) and what it delivers to.
 type env struct {
 	*gatehousetest.Server
-	t     testing.TB
-	g     *gatehouse.Gatehouse
-	url   string
-	cfg   gatehouse.Config
-	clock *clocktest.Clock
-	smtp  *smtptest.Server
-	tw    *twiliotest.Server
+	t testing.TB
 }
 
 // newEnv starts a server on its own URL, in dev mode (http://127.0.0.1:
@@ -62,7 +53,7 @@ func newEnv(t testing.TB, edit func(*gatehouse.Config)) *env {
 	}
 	s := gatehousetest.Start(t, opts...)
 	s.Logs.Secret(testPassword)
-	return &env{Server: s, t: t, g: s.G, url: s.URL, cfg: s.Config, clock: s.Clock, smtp: s.SMTP, tw: s.Twilio}
+	return &env{Server: s, t: t}
 }
 
 // browser is a client with its own cookie jar that does not follow
@@ -184,12 +175,12 @@ var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
 // log must not show.
 func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) {
 	t.Helper()
-	p, err := gatehousetest.WaitMail(t, e.smtp, address, n).Parse()
+	p, err := gatehousetest.WaitMail(t, e.SMTP, address, n).Parse()
 	if err != nil {
 		t.Fatal(err)
 	}
 	code = codeRE.FindString(p.Text)
-	if i := strings.Index(p.Text, e.url+"/v1/verify?token="); i >= 0 {
+	if i := strings.Index(p.Text, e.URL+"/v1/verify?token="); i >= 0 {
 		link = strings.Fields(p.Text[i:])[0]
 	}
 	_, token, _ := strings.Cut(link, "token=")
@@ -202,7 +193,7 @@ func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) 
 // then on).
 func (e *env) smsCode(t testing.TB, number string, n int) string {
 	t.Helper()
-	m := e.tw.Wait(t, n, wait)[n-1]
+	m := e.Twilio.Wait(t, n, wait)[n-1]
 	if m.To != number {
 		t.Fatalf("SMS %d went to %s, want %s", n, m.To, number)
 	}
@@ -213,9 +204,9 @@ func (e *env) smsCode(t testing.TB, number string, n int) string {
 
 // cookie returns the session cookie the browser holds for the server, or "".
 func (b *browser) cookie() string {
-	u, _ := url.Parse(b.e.url)
+	u, _ := url.Parse(b.e.URL)
 	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == b.e.cfg.SessionCookieName {
+		if c.Name == b.e.Config.SessionCookieName {
 			return c.Value
 		}
 	}
@@ -239,8 +230,8 @@ func (e *env) session(t testing.TB, u *auth.User, ua string, amr ...string) (coo
 // browserWith returns a browser that holds the session cookie.
 func (e *env) browserWith(cookie string) *browser {
 	b := e.browser()
-	su, _ := url.Parse(e.url)
-	b.client.Jar.SetCookies(su, []*http.Cookie{{Name: e.cfg.SessionCookieName, Value: cookie, Path: "/"}})
+	su, _ := url.Parse(e.URL)
+	b.client.Jar.SetCookies(su, []*http.Cookie{{Name: e.Config.SessionCookieName, Value: cookie, Path: "/"}})
 	return b
 }
 

@@ -191,13 +191,13 @@ func signinEnrolTOTP(t testing.TB, e *env, token string) (string, []string) {
 	if st := signinJSON(t, e, "POST", "/v1/mfa/totp/verify", token, map[string]string{"code": signinTOTP(t, e, en.Secret)}, &b); st != http.StatusOK || len(b.BackupCodes) == 0 {
 		t.Fatalf("confirm enrolment: %d", st)
 	}
-	e.clock.Advance(30 * time.Second) // the confirming code's step is used
+	e.Clock.Advance(30 * time.Second) // the confirming code's step is used
 	return en.Secret, b.BackupCodes
 }
 
 func signinTOTP(t testing.TB, e *env, secret string) string {
 	t.Helper()
-	c, err := totp.GenerateCodeCustom(secret, e.clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	c, err := totp.GenerateCodeCustom(secret, e.Clock.Now(), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +297,7 @@ func TestCodeSignInAnswersAlike(t *testing.T) {
 	if a, b := strings.ReplaceAll(known.body, "known@", "X@"), strings.ReplaceAll(unknown.body, "unknown@", "X@"); a != b {
 		t.Errorf("the answers differ:\n%s\n---\n%s", a, b)
 	}
-	e.clock.Advance(time.Minute) // one message a minute per address
+	e.Clock.Advance(time.Minute) // one message a minute per address
 	knownLink := e.browser().post(t, "/recover", url.Values{"email": {"known@example.com"}}).want(http.StatusOK)
 	unknownLink := e.browser().post(t, "/recover", url.Values{"email": {"unknown@example.com"}}).want(http.StatusOK)
 	if a, b := strings.ReplaceAll(knownLink.body, "known@", "X@"), strings.ReplaceAll(unknownLink.body, "unknown@", "X@"); a != b {
@@ -336,14 +336,14 @@ func TestCodeSignInErrors(t *testing.T) {
 		p.contains("Try again in", `id="code"`)
 		signinPageRules(t, p)
 
-		e.clock.Advance(6 * time.Minute)
+		e.Clock.Advance(6 * time.Minute)
 		b.post(t, "/login/verify", url.Values{"address": {addr}, "code": {code}}).want(http.StatusUnauthorized).
 			contains("That code has expired", "Send again").lacks(code)
 
 		b.post(t, "/login/code", url.Values{"address": {addr}}).want(http.StatusOK)
 		code, _ = e.mailCode(t, addr, 2)
 		wrong := otherCode(code)
-		for i := 1; i < e.cfg.OTPMaxAttempts; i++ {
+		for i := 1; i < e.Config.OTPMaxAttempts; i++ {
 			b.post(t, "/login/verify", url.Values{"address": {addr}, "code": {wrong}}).want(http.StatusUnauthorized).contains("not correct")
 		}
 		b.post(t, "/login/verify", url.Values{"address": {addr}, "code": {wrong}}).want(http.StatusTooManyRequests).
@@ -382,7 +382,7 @@ func TestPasswordSignIn(t *testing.T) {
 			{"", "/"},
 			{"/settings?tab=1", "/settings?tab=1"},
 			{appOrigin + "/after", appOrigin + "/after"},
-			{e.url + "/mine", e.url + "/mine"},
+			{e.URL + "/mine", e.URL + "/mine"},
 			{"https://evil.example/x", "/"},
 			{"//evil.example/x", "/"},
 			{"javascript:alert(1)", "/"},
@@ -434,7 +434,7 @@ func TestPasswordThrottle(t *testing.T) {
 	p.want(http.StatusTooManyRequests).contains("Too many failed sign-ins", "Try again in")
 	// Locked out, the right password waits too.
 	b.post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}).want(http.StatusTooManyRequests)
-	e.clock.Advance(20 * time.Minute)
+	e.Clock.Advance(20 * time.Minute)
 	b.post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}).redirectsTo("/")
 }
 
@@ -449,7 +449,7 @@ func TestSignInCrossSite(t *testing.T) {
 		signinPageRules(t, p)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if n := len(e.smtp.Messages()); n != 0 {
+	if n := len(e.SMTP.Messages()); n != 0 {
 		t.Fatalf("%d messages went out for refused posts", n)
 	}
 }

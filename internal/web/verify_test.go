@@ -22,10 +22,10 @@ func requestLink(t *testing.T, e *env, address string, recover bool) {
 // linkPath returns the path and query of an emailed link to this server.
 func linkPath(t *testing.T, e *env, link string) string {
 	t.Helper()
-	if !strings.HasPrefix(link, e.url+"/v1/verify?token=") {
+	if !strings.HasPrefix(link, e.URL+"/v1/verify?token=") {
 		t.Fatalf("link %q", link)
 	}
-	return strings.TrimPrefix(link, e.url)
+	return strings.TrimPrefix(link, e.URL)
 }
 
 // TestVerifyPages: the pages an emailed link opens (sign-in, password
@@ -84,7 +84,7 @@ func TestVerifyPages(t *testing.T) {
 	if b.cookie() != "" {
 		t.Error("the second-factor step set a cookie")
 	}
-	b.post(t, "/login/mfa", url.Values{"mfa_token": {signinHidden(t, mfa, "mfa_token")}, "factor": {"totp"}, "code": {totpCode(t, secret, e.clock.Now())}}).redirectsTo("/")
+	b.post(t, "/login/mfa", url.Values{"mfa_token": {signinHidden(t, mfa, "mfa_token")}, "factor": {"totp"}, "code": {totpCode(t, secret, e.Clock.Now())}}).redirectsTo("/")
 	if b.cookie() == "" {
 		t.Error("no session cookie after the second factor")
 	}
@@ -92,7 +92,7 @@ func TestVerifyPages(t *testing.T) {
 	e.browser().post(t, "/v1/verify", url.Values{"token": {token}}).want(http.StatusBadRequest).
 		contains("This link does not work", "It may have been used already").lacks("<button")
 
-	e.clock.Advance(61 * time.Second) // one message a minute per address
+	e.Clock.Advance(61 * time.Second) // one message a minute per address
 	requestLink(t, e, addr, true)
 	_, link = e.mailCode(t, addr, 2)
 	p = e.browser().get(t, linkPath(t, e, link)).want(http.StatusOK)
