@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
-	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/verify"
 )
@@ -20,9 +19,7 @@ import (
 // Its clock stands still until the test moves it.
 type issuer struct {
 	*gatehousetest.Server
-	t     *testing.T
-	url   string
-	clock *clocktest.Clock
+	t *testing.T
 
 	jwksHits  atomic.Int64
 	checkHits atomic.Int64
@@ -58,7 +55,6 @@ func newIssuer(t *testing.T) *issuer {
 	}
 	is.Server = gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithMiddleware(count),
 		gatehousetest.WithConfig(func(c *gatehouse.Config) { c.NoDelivery = true }))
-	is.url, is.clock = is.URL, is.Clock
 	return is
 }
 
@@ -109,7 +105,7 @@ func (is *issuer) logout(tok string) {
 // verifier returns a Verifier of the issuer that runs on its clock.
 func (is *issuer) verifier(opts ...verify.Option) *verify.Verifier {
 	is.t.Helper()
-	v, err := verify.New(context.Background(), is.url, append([]verify.Option{verify.WithClock(is.clock.Now)}, opts...)...)
+	v, err := verify.New(context.Background(), is.URL, append([]verify.Option{verify.WithClock(is.Clock.Now)}, opts...)...)
 	if err != nil {
 		is.t.Fatalf("verify.New: %v", err)
 	}

@@ -55,7 +55,7 @@ func TestMiddleware(t *testing.T) {
 		t.Fatal(err)
 	}
 	is.logout(revoked)
-	is.clock.Advance(time.Minute) // the answer of /v1/check is now stale
+	is.Clock.Advance(time.Minute) // the answer of /v1/check is now stale
 
 	const plain = `Bearer realm="gatehouse"`
 	tests := []struct {
@@ -75,7 +75,7 @@ func TestMiddleware(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			is.clock.Advance(tt.advance)
+			is.Clock.Advance(tt.advance)
 			res, body := get(tt.auth...)
 			var p struct {
 				Type   string `json:"type"`

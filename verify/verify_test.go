@@ -44,7 +44,7 @@ func TestVerifyGoodToken(t *testing.T) {
 	if st := is.call("GET", "/v1/check", tok, nil, &check); st != http.StatusOK {
 		t.Fatalf("check: %d", st)
 	}
-	now := is.clock.Now()
+	now := is.Clock.Now()
 	if c.Subject != id || c.Email != "good@example.com" || c.SessionID != check.Session.ID || c.AAL != "aal1" ||
 		!slices.Contains(c.AMR, "pwd") || c.ID == "" || c.KeyID != header(t, tok)["kid"] ||
 		c.IssuedAt.After(now) || !c.Expiry.After(now) || c.Expiry.Sub(now) > 15*time.Minute {
@@ -73,7 +73,7 @@ func TestRotationWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The serving node signs with the new key from its next reload.
-	is.clock.Advance(2 * time.Minute)
+	is.Clock.Advance(2 * time.Minute)
 	newTok := is.signIn("rot@example.com")
 	if got := header(t, newTok)["kid"]; got != newKid || got == header(t, oldTok)["kid"] {
 		t.Fatalf("token after rotation has kid %v, want the new %s", got, newKid)
@@ -89,11 +89,11 @@ func TestRotationWithoutRestart(t *testing.T) {
 	}
 
 	// The old token lives out its 15 minutes (and the leeway), no longer.
-	is.clock.Advance(13*time.Minute + verify.DefaultLeeway - time.Second)
+	is.Clock.Advance(13*time.Minute + verify.DefaultLeeway - time.Second)
 	if _, err := v.Verify(ctx, oldTok); err != nil {
 		t.Errorf("old token just before its end: %v", err)
 	}
-	is.clock.Advance(2 * time.Second)
+	is.Clock.Advance(2 * time.Second)
 	if _, err := v.Verify(ctx, oldTok); !errors.Is(err, verify.ErrExpired) {
 		t.Errorf("old token after its end: %v, want ErrExpired", err)
 	}
@@ -118,8 +118,8 @@ func TestOtherIssuer(t *testing.T) {
 	}
 	// Same keys, other names: a verifier for a's URL fed b's keys by a
 	// static key set still wants a's iss.
-	keys := fetchKeys(t, b.url)
-	v, err := verify.NewWithKeys(a.url, keys)
+	keys := fetchKeys(t, b.URL)
+	v, err := verify.NewWithKeys(a.URL, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestOtherIssuer(t *testing.T) {
 		t.Errorf("b's token checked for a's issuer with b's keys: %v, want ErrInvalid (issuer)", err)
 	}
 	// And a different audience.
-	v, err = verify.NewWithKeys(b.url, keys, verify.WithAudience("https://api.example.com"))
+	v, err = verify.NewWithKeys(b.URL, keys, verify.WithAudience("https://api.example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestAlgorithmConfusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := jwks(t, is.url)
+	set := jwks(t, is.URL)
 	if len(set.Keys) != 1 || set.Keys[0].Algorithm != "EdDSA" {
 		t.Fatalf("JWKS %+v", set.Keys)
 	}
@@ -301,7 +301,7 @@ func TestUnknownKidRefetch(t *testing.T) {
 		{"known kid again", time.Second, func() { _, _ = v.Verify(ctx, good) }, 3},
 	}
 	for _, st := range steps {
-		is.clock.Advance(st.advance)
+		is.Clock.Advance(st.advance)
 		st.run()
 		if got := is.jwksHits.Load(); got != st.want {
 			t.Errorf("%s: %d JWKS fetches in all, want %d", st.name, got, st.want)
@@ -324,7 +324,7 @@ func TestFetchFailureKeepsKeys(t *testing.T) {
 	if _, err := v.Verify(ctx, sign(t, jose.EdDSA, own, "unknown", "at+jwt", []byte(`{}`))); !errors.Is(err, verify.ErrInvalid) {
 		t.Errorf("unknown kid while the JWKS is down: %v", err)
 	}
-	is.clock.Advance(6 * time.Minute) // past the periodic refresh, which fails too
+	is.Clock.Advance(6 * time.Minute) // past the periodic refresh, which fails too
 	hits := is.jwksHits.Load()
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Errorf("known key while the JWKS is down: %v", err)
@@ -362,14 +362,14 @@ func TestRevocationCheck(t *testing.T) {
 	}
 
 	is.logout(tok)
-	is.clock.Advance(time.Minute - time.Second)
+	is.Clock.Advance(time.Minute - time.Second)
 	if _, err := v.Verify(ctx, tok); err != nil {
 		t.Errorf("inside the interval the last answer holds: %v", err)
 	}
 	if n := is.checkHits.Load(); n != 1 {
 		t.Errorf("/v1/check asked %d times inside the interval, want 1", n)
 	}
-	is.clock.Advance(time.Second)
+	is.Clock.Advance(time.Second)
 	if _, err := v.Verify(ctx, tok); !errors.Is(err, verify.ErrRevoked) {
 		t.Errorf("logged out, after the interval: %v, want ErrRevoked", err)
 	}
@@ -386,7 +386,7 @@ func TestRevocationCheck(t *testing.T) {
 	// An issuer that cannot answer fails closed, and the failure is not
 	// remembered.
 	is.checkDown.Store(true)
-	is.clock.Advance(time.Minute)
+	is.Clock.Advance(time.Minute)
 	if _, err := v.Verify(ctx, other); !errors.Is(err, verify.ErrUnavailable) {
 		t.Errorf("check endpoint down: %v, want ErrUnavailable", err)
 	}
