@@ -29,7 +29,7 @@ type cacheEntry struct {
 	loadedAt time.Time
 	// memo holds what a caller derived from this view (Principal.Memo),
 	// made once per entry: a reload is a new entry with an empty memo.
-	memo atomic.Pointer[any]
+	memo atomic.Pointer[sync.Map]
 	// reloading is set while a background reload of this view runs
 	// (Service.view), so a busy session starts one, not one per check.
 	reloading atomic.Bool

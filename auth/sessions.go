@@ -43,15 +43,11 @@ func (p *Principal) Memo(key any, make func() any) any {
 // memos returns the entry's memo table, made on first use. It lives in the
 // entry's memo pointer, so each reload of the view starts with none.
 func (e *cacheEntry) memos() *sync.Map {
-	for {
-		if v := e.memo.Load(); v != nil {
-			return (*v).(*sync.Map)
-		}
-		var m any = new(sync.Map)
-		if e.memo.CompareAndSwap(nil, &m) {
-			return m.(*sync.Map)
-		}
+	if m := e.memo.Load(); m != nil {
+		return m
 	}
+	e.memo.CompareAndSwap(nil, new(sync.Map)) // a concurrent first use may win
+	return e.memo.Load()
 }
 
 var (
