@@ -327,7 +327,7 @@ func TestEmailNewFailureStopsWorker(t *testing.T) {
 	cfg := gatehouse.DefaultConfig()
 	cfg.DatabaseURL = sqltest.SQLiteURL(t)
 	cfg.PublicURL, cfg.MailFrom, cfg.AllowedRedirects = emailPublic, emailFrom, []string{emailPublic}
-	cfg.Secret = emailSecret
+	cfg.Secret = gatehousetest.Secret
 	cfg.MailURL = gatehousetest.SMTPURL(relay.Addr)
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	// Validate lets a fragment through; the HTTP layer, built after the

@@ -30,8 +30,6 @@ import (
 
 // Settings shared by every server of the email tests.
 const (
-	emailSecret   = gatehousetest.Secret
-	emailAdminKey = gatehousetest.AdminKey
 	emailPublic   = gatehousetest.PublicURL
 	emailFrom     = "no-reply@auth.example.test"
 	emailApp      = "https://app.example.test" // on GATEHOUSE_ALLOWED_REDIRECTS

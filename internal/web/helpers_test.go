@@ -21,9 +21,7 @@ import (
 
 // Settings of every test server.
 const (
-	testAdminKey = gatehousetest.AdminKey
 	testPassword = "purple monkey dishwasher 42"
-	twilioFrom   = gatehousetest.TwilioFrom
 	// appOrigin is an allowed redirect origin besides the server itself.
 	appOrigin = "https://app.example.test"
 	wait      = gatehousetest.Wait
