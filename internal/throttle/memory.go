@@ -191,14 +191,7 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 // blockFor returns the block after prior lockouts: Block doubled per prior
 // lockout, capped at MaxBlock without overflowing.
 func (m *Memory) blockFor(prior int) time.Duration {
-	d := m.cfg.Block
-	for range prior {
-		if d >= m.cfg.MaxBlock/2 {
-			return m.cfg.MaxBlock
-		}
-		d *= 2
-	}
-	return min(d, m.cfg.MaxBlock)
+	return blockFor(m.cfg.Block, m.cfg.MaxBlock, prior)
 }
 
 func (m *Memory) now() time.Duration { return m.clock.Now().Sub(m.base) }
