@@ -57,20 +57,25 @@ type Sessions struct {
 	Cookies CookiePolicy
 }
 
+var (
+	errNotBearer    = &auth.Error{Kind: auth.KindUnauthorized, Message: "The Authorization header must be \"Bearer <access token>\"."}
+	errNoCredential = &auth.Error{Kind: auth.KindUnauthorized, Message: "Sign-in required: send a Bearer access token or the session cookie."}
+)
+
 // Principal authenticates r by its Bearer access token or, when there is
 // none, its session cookie: the API's rule, where a client may send either.
 func (s Sessions) Principal(r *http.Request) (*auth.Principal, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-			return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "The Authorization header must be \"Bearer <access token>\"."}
+			return nil, errNotBearer
 		}
 		return s.Auth.BearerPrincipal(r.Context(), strings.TrimSpace(tok))
 	}
 	if v := s.Cookies.Value(r); v != "" {
 		return s.Auth.CookiePrincipal(r.Context(), v)
 	}
-	return nil, &auth.Error{Kind: auth.KindUnauthorized, Message: "Sign-in required: send a Bearer access token or the session cookie."}
+	return nil, errNoCredential
 }
 
 // CookiePrincipal returns who r's session cookie signs in, or nil (and no

@@ -238,12 +238,7 @@ type errorView struct {
 // Errors that are not the client's are logged and shown in general terms.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	msg, _ := s.explain(r, err)
-	status := http.StatusServiceUnavailable
-	var ae *auth.Error
-	if errors.As(err, &ae) {
-		status = httpauth.Status(ae.Kind)
-	}
-	s.render(w, r, status, "error", errorView{Title: "Something went wrong", Message: msg})
+	s.render(w, r, httpauth.Status(auth.KindOf(err)), "error", errorView{Title: "Something went wrong", Message: msg})
 }
 
 // explain returns what to tell the person about err: the flows' message
