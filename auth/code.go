@@ -97,9 +97,7 @@ func (s *Service) allowSend(ctx context.Context, limiter SendLimiter, key string
 		return storeErr("send limit", err)
 	}
 	if wait > 0 {
-		e := *refused
-		e.RetryAfter = wait
-		return &e
+		return retryAfter(refused, wait)
 	}
 	return nil
 }

@@ -94,3 +94,11 @@ func KindOf(err error) Kind {
 func fieldError(field, msg string) *Error {
 	return &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: []FieldError{{field, msg}}}
 }
+
+// retryAfter returns a copy of e that says to wait d: the package's
+// errors are shared values, never changed in place.
+func retryAfter(e *Error, d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}

@@ -143,9 +143,7 @@ func (s *Service) take(ctx context.Context, g guard) (giveBack func(context.Cont
 			s.mfaLocked(ctx, g.user, g.client, wait)
 		}
 		if wait > 0 {
-			e := *errMFALocked
-			e.RetryAfter = wait
-			return nil, &e
+			return nil, retryAfter(errMFALocked, wait)
 		}
 		keys = append(keys, key)
 	}
@@ -164,9 +162,7 @@ func (s *Service) take(ctx context.Context, g guard) (giveBack func(context.Cont
 		}
 		if wait > 0 {
 			s.giveBack(ctx, keys)
-			e := *errClientLimited
-			e.RetryAfter = wait
-			return nil, &e
+			return nil, retryAfter(errClientLimited, wait)
 		}
 		keys = append(keys, key)
 	}
@@ -246,9 +242,7 @@ func (s *Service) takeSend(ctx context.Context, key string, max int, name string
 		s.obs.LimitTripped(name)
 	}
 	if wait > 0 {
-		e := *refused
-		e.RetryAfter = wait
-		return &e
+		return retryAfter(refused, wait)
 	}
 	return nil
 }

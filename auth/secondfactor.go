@@ -34,17 +34,18 @@ type MFARequired struct {
 }
 
 var (
-	errMFAToken       = &Error{Kind: KindTokenRevoked, Message: "This sign-in is not valid any more; start again."}
-	errMFAExpired     = &Error{Kind: KindTokenExpired, Message: "This sign-in took too long; start again."}
-	errMFATooMany     = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again.", RetryAfter: time.Second}
-	errNoFactor       = &Error{Kind: KindInvalidRequest, Message: "That second factor is not set up for this account.", Fields: []FieldError{{"factor", "is not set up"}}}
-	errNeedAAL2       = &Error{Kind: KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
-	errFactorsOff     = &Error{Kind: KindUnavailable, Message: "Second factors are not configured on this server."}
-	errTOTPExists     = &Error{Kind: KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []FieldError{{"factor", "is set up already"}}}
-	errNoEnrolment    = &Error{Kind: KindInvalidRequest, Message: "Start the authenticator set-up first.", Fields: []FieldError{{"code", "no set-up is waiting for a code"}}, Cause: ErrNoEnrolment}
-	errQRTooLate      = &Error{Kind: KindForbidden, Message: "Sign in again with your second factor to see the QR code: it is shown only within 10 minutes of signing in."}
-	errNoEmail        = &Error{Kind: KindInvalidRequest, Message: "The account has no email for email codes.", Fields: []FieldError{{"factor", "needs an email on the account"}}}
-	errEmailFactorSet = &Error{Kind: KindInvalidRequest, Message: "Email is a second factor already.", Fields: []FieldError{{"factor", "is set up already"}}}
+	errMFAToken        = &Error{Kind: KindTokenRevoked, Message: "This sign-in is not valid any more; start again."}
+	errMFAExpired      = &Error{Kind: KindTokenExpired, Message: "This sign-in took too long; start again."}
+	errMFATooMany      = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again.", RetryAfter: time.Second}
+	errNoFactor        = &Error{Kind: KindInvalidRequest, Message: "That second factor is not set up for this account.", Fields: []FieldError{{"factor", "is not set up"}}}
+	errNeedAAL2        = &Error{Kind: KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
+	errFactorsOff      = &Error{Kind: KindUnavailable, Message: "Second factors are not configured on this server."}
+	errTOTPExists      = &Error{Kind: KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []FieldError{{"factor", "is set up already"}}}
+	errNoEnrolment     = &Error{Kind: KindInvalidRequest, Message: "Start the authenticator set-up first.", Fields: []FieldError{{"code", "no set-up is waiting for a code"}}, Cause: ErrNoEnrolment}
+	errQRTooLate       = &Error{Kind: KindForbidden, Message: "Sign in again with your second factor to see the QR code: it is shown only within 10 minutes of signing in."}
+	errNoEmail         = &Error{Kind: KindInvalidRequest, Message: "The account has no email for email codes.", Fields: []FieldError{{"factor", "needs an email on the account"}}}
+	errMFASentRecently = &Error{Kind: KindRateLimited, Message: "A code was sent a moment ago; wait before asking again."}
+	errEmailFactorSet  = &Error{Kind: KindInvalidRequest, Message: "Email is a second factor already.", Fields: []FieldError{{"factor", "is set up already"}}}
 )
 
 // factorsFor returns the second factors that can follow a first factor
@@ -153,16 +154,10 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if err := s.allowClientSend(ctx); err != nil {
 		return err
 	}
-	if s.sendLimit != nil {
-		// Its own budget: the sign-in code that may have come a moment ago
-		// must not hold this one back.
-		wait, err := s.sendLimit.Allow(ctx, "mfa-mail:"+u.Email)
-		if err != nil {
-			return storeErr("send limit", err)
-		}
-		if wait > 0 {
-			return &Error{Kind: KindRateLimited, Message: "A code was sent a moment ago; wait before asking again.", RetryAfter: wait}
-		}
+	// Its own budget: the sign-in code that may have come a moment ago
+	// must not hold this one back.
+	if err := s.allowSend(ctx, s.sendLimit, "mfa-mail:"+u.Email, errMFASentRecently); err != nil {
+		return err
 	}
 	if err := s.allowGlobalSend(ctx); err != nil {
 		return err
