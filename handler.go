@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/web"
@@ -132,7 +133,7 @@ func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger, proxies 
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		r = proxies.WithClient(r)
 		ctx := r.Context()
-		ip := httpauth.ClientFrom(ctx).IP
+		ip := auth.ClientFrom(ctx).IP
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {

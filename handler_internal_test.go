@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
-	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // TestObserve: the shared middleware turns a panic into a 500 problem and
@@ -23,7 +23,7 @@ func TestObserve(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
 	mux.HandleFunc("GET /who", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte(httpauth.ClientFrom(r.Context()).IP))
+		_, _ = w.Write([]byte(auth.ClientFrom(r.Context()).IP))
 	})
 	h := observe(mux, api.NewMetrics(), log, nil)
 

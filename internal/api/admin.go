@@ -200,7 +200,7 @@ func (s *Server) registerAdmin() {
 			"one factor and may set up a new one. Recorded in the audit log as factors_reset.",
 		Errors: []int{http.StatusNotFound},
 	}), func(ctx context.Context, in *userIDInput) (*struct{}, error) {
-		if err := s.auth.AdminResetFactors(ctx, in.ID, clientOf(ctx)); err != nil {
+		if err := s.auth.AdminResetFactors(ctx, in.ID, auth.ClientFrom(ctx)); err != nil {
 			return nil, s.fail(ctx, err)
 		}
 		return nil, nil

@@ -168,7 +168,7 @@ var built func(*Server)
 // not come through the root's middleware (a Server used on its own).
 func withClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if httpauth.ClientFrom(r.Context()) == (auth.Client{}) {
+		if auth.ClientFrom(r.Context()) == (auth.Client{}) {
 			r = httpauth.WithClient(r)
 		}
 		next.ServeHTTP(w, r)
@@ -185,9 +185,6 @@ func Forbidden(w http.ResponseWriter, _ *http.Request) {
 func Failed(w http.ResponseWriter, _ *http.Request) {
 	writeProblem(w, newProblem(http.StatusInternalServerError, "internal", "The server failed to answer; this is a bug."))
 }
-
-// clientOf returns who sent the request.
-func clientOf(ctx context.Context) auth.Client { return httpauth.ClientFrom(ctx) }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -72,7 +72,7 @@ func (s *Server) registerMFA() {
 		Description: "Answers the secret, its otpauth URL and a QR code. Nothing changes until POST /v1/mfa/totp/verify confirms a code from the app; an unconfirmed set-up expires after 15 minutes and starting again replaces it. With a second factor already on, this needs an aal2 session.",
 		Errors:      []int{http.StatusBadRequest, http.StatusForbidden},
 	}), func(ctx context.Context, _ *struct{}) (*totpEnrolOutput, error) {
-		e, err := s.auth.EnrollTOTP(ctx, principalOf(ctx), clientOf(ctx))
+		e, err := s.auth.EnrollTOTP(ctx, principalOf(ctx), auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
@@ -91,7 +91,7 @@ func (s *Server) registerMFA() {
 		Description: "Turns the authenticator on and answers 10 backup codes, shown this once (the old ones die).",
 		Errors:      []int{http.StatusBadRequest},
 	}), func(ctx context.Context, in *codeInput) (*backupCodesOutput, error) {
-		codes, err := s.auth.ConfirmTOTP(ctx, principalOf(ctx), in.Body.Code, clientOf(ctx))
+		codes, err := s.auth.ConfirmTOTP(ctx, principalOf(ctx), in.Body.Code, auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
@@ -124,7 +124,7 @@ func (s *Server) registerMFA() {
 			Description: "Needs an aal2 session. When the last factor goes, the backup codes go too.",
 			Errors:      []int{http.StatusForbidden, http.StatusNotFound},
 		}), func(ctx context.Context, _ *struct{}) (*struct{}, error) {
-			if err := s.auth.RemoveFactor(ctx, principalOf(ctx), kind, clientOf(ctx)); err != nil {
+			if err := s.auth.RemoveFactor(ctx, principalOf(ctx), kind, auth.ClientFrom(ctx)); err != nil {
 				return nil, s.fail(ctx, err)
 			}
 			return nil, nil
@@ -137,7 +137,7 @@ func (s *Server) registerMFA() {
 		Description: "When this is the account's first factor, the answer carries 10 backup codes, shown this once; otherwise backup_codes is empty. With a factor already on, this needs an aal2 session.",
 		Errors:      []int{http.StatusBadRequest, http.StatusForbidden},
 	}), func(ctx context.Context, _ *struct{}) (*backupCodesOutput, error) {
-		codes, err := s.auth.EnableEmailFactor(ctx, principalOf(ctx), clientOf(ctx))
+		codes, err := s.auth.EnableEmailFactor(ctx, principalOf(ctx), auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
@@ -150,7 +150,7 @@ func (s *Server) registerMFA() {
 		Description: "Needs a second factor on and an aal2 session.",
 		Errors:      []int{http.StatusBadRequest, http.StatusForbidden},
 	}), func(ctx context.Context, _ *struct{}) (*backupCodesOutput, error) {
-		codes, err := s.auth.NewBackupCodes(ctx, principalOf(ctx), clientOf(ctx))
+		codes, err := s.auth.NewBackupCodes(ctx, principalOf(ctx), auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

@@ -52,7 +52,7 @@ func (s *Server) registerRecover() {
 		})
 		var g *auth.Grant
 		if err == nil {
-			g, err = s.auth.Finish(ctx, p, clientOf(ctx), auth.Tokens)
+			g, err = s.auth.Finish(ctx, p, auth.ClientFrom(ctx), auth.Tokens)
 		}
 		if err != nil {
 			return nil, s.fail(ctx, err)

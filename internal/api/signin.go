@@ -44,7 +44,7 @@ func (s *Server) registerSignIn() {
 			codeLimits(cfg),
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
-		c := clientOf(ctx)
+		c := auth.ClientFrom(ctx)
 		id := auth.Identity{Email: in.Body.Email, Phone: in.Body.Phone}
 		var p *auth.Proof
 		var g *auth.Grant

@@ -113,7 +113,7 @@ func (s *Server) registerUser() {
 		Description: "Every other session of the user is revoked. 401 invalid_credentials for a wrong current password; 429 after repeated wrong ones.",
 		Errors:      []int{http.StatusBadRequest, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
-		err := s.auth.ChangePassword(ctx, principalOf(ctx), in.Body.CurrentPassword, in.Body.NewPassword, clientOf(ctx))
+		err := s.auth.ChangePassword(ctx, principalOf(ctx), in.Body.CurrentPassword, in.Body.NewPassword, auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
@@ -140,7 +140,7 @@ func (s *Server) registerUser() {
 		Description: fmt.Sprintf("Answers the profile with the new phone. 401 invalid_code or code_expired; 429 too_many_attempts after %s; 409 phone_taken when another account verified the number meanwhile.", plural(s.settings().OTPMaxAttempts, "wrong code")),
 		Errors:      []int{http.StatusBadRequest, http.StatusConflict, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *phoneVerifyInput) (*userOutput, error) {
-		u, err := s.auth.VerifyPhone(ctx, principalOf(ctx), in.Body.Code, clientOf(ctx))
+		u, err := s.auth.VerifyPhone(ctx, principalOf(ctx), in.Body.Code, auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

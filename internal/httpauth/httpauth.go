@@ -69,11 +69,6 @@ func WithClient(r *http.Request) *http.Request {
 	return r.WithContext(auth.WithClient(r.Context(), c))
 }
 
-// ClientFrom returns the client WithClient stored in ctx (the zero Client
-// when none was). It is auth's own value: the client sits in a request's
-// context once, as the flows read it.
-func ClientFrom(ctx context.Context) auth.Client { return auth.ClientFrom(ctx) }
-
 // ClientOf returns the client r came from: the one WithClient stored, or,
 // for a request that did not pass the middleware, the same read from r.
 func ClientOf(r *http.Request) auth.Client {

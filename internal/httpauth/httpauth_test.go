@@ -44,7 +44,7 @@ func TestClient(t *testing.T) {
 		// A forwarding header is the client's word, never its address.
 		r.Header.Set("X-Forwarded-For", "203.0.113.9")
 		for name, c := range map[string]auth.Client{
-			"ClientFrom":                httpauth.ClientFrom(httpauth.WithClient(r).Context()),
+			"ClientFrom":                auth.ClientFrom(httpauth.WithClient(r).Context()),
 			"ClientOf":                  httpauth.ClientOf(r),
 			"ClientOf after WithClient": httpauth.ClientOf(httpauth.WithClient(r)),
 		} {
@@ -53,7 +53,7 @@ func TestClient(t *testing.T) {
 			}
 		}
 	}
-	if c := httpauth.ClientFrom(context.Background()); c != (auth.Client{}) {
+	if c := auth.ClientFrom(context.Background()); c != (auth.Client{}) {
 		t.Errorf("an empty context: %+v", c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
@@ -43,14 +44,14 @@ func FuzzProxiesClient(f *testing.F) {
 	f.Fuzz(func(t *testing.T, remote, xff string) {
 		plain := httptest.NewRequest(http.MethodGet, "/", nil)
 		plain.RemoteAddr = remote
-		peer := httpauth.ClientFrom(p.WithClient(plain).Context()).IP
+		peer := auth.ClientFrom(p.WithClient(plain).Context()).IP
 
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		r.RemoteAddr = remote
 		for line := range strings.SplitSeq(xff, "\n") {
 			r.Header.Add("X-Forwarded-For", line)
 		}
-		got := httpauth.ClientFrom(p.WithClient(r).Context()).IP
+		got := auth.ClientFrom(p.WithClient(r).Context()).IP
 		if !trusted(peer) {
 			if got != peer {
 				t.Fatalf("untrusted peer %q with X-Forwarded-For %q: client %q, want the peer", remote, xff, got)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
@@ -45,7 +46,7 @@ func TestProxiesClient(t *testing.T) {
 		for _, v := range tc.xff {
 			r.Header.Add("X-Forwarded-For", v)
 		}
-		if got := httpauth.ClientFrom(p.WithClient(r).Context()).IP; got != tc.want {
+		if got := auth.ClientFrom(p.WithClient(r).Context()).IP; got != tc.want {
 			t.Errorf("%s: client %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -54,7 +55,7 @@ func TestProxiesClient(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/", nil)
 	r.RemoteAddr = "10.0.0.1:1"
 	r.Header.Set("X-Forwarded-For", "203.0.113.9")
-	if got := httpauth.ClientFrom(none.WithClient(r).Context()).IP; got != "10.0.0.1" {
+	if got := auth.ClientFrom(none.WithClient(r).Context()).IP; got != "10.0.0.1" {
 		t.Errorf("nil proxies: client %q", got)
 	}
 }
