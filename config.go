@@ -130,6 +130,9 @@ type Config struct {
 	// PasswordlessSignup lets a code or link create the account of an
 	// unknown address.
 	PasswordlessSignup bool `env:"GATEHOUSE_PASSWORDLESS_SIGNUP"`
+	// RequireVerifiedEmail refuses a password sign-in until the account's
+	// email is proven (403 email_unverified; a fresh code and link go out).
+	RequireVerifiedEmail bool `env:"GATEHOUSE_REQUIRE_VERIFIED_EMAIL"`
 	// ForwardAuthRedirect sends a browser that a proxy forwards to
 	// /v1/check without a live session to the sign-in page (302, or 401
 	// with Location for nginx) instead of a bare 401; API clients always

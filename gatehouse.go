@@ -145,7 +145,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
 		OTPLength: cfg.OTPLength, OTPTTL: cfg.OTPTTL, OTPMaxAttempts: cfg.OTPMaxAttempts, MagicLinkTTL: cfg.MagicLinkTTL,
-		PasswordlessSignup: new(cfg.PasswordlessSignup), PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
+		PasswordlessSignup: new(cfg.PasswordlessSignup), RequireVerifiedEmail: cfg.RequireVerifiedEmail, PublicURL: cfg.PublicURL, AllowedRedirects: cfg.AllowedRedirects,
 		CodeKey: box.Key("otp-code"), AppName: cfg.AppName, LinkURL: linkURL(cfg.PublicURL),
 		Email: new(cfg.MailURL != ""), SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 		MFAFailureLimit: cfg.MFAFailureLimit, ClientCodeFailureLimit: cfg.ClientCodeFailureLimit,

@@ -197,18 +197,8 @@ func (s *Service) AdminResetFactors(ctx context.Context, userID string, c Client
 		return err
 	}
 	if s.factors != nil {
-		fs, err := s.factors.Factors(ctx, userID)
-		if err != nil {
-			return storeErr("list factors", err)
-		}
-		for _, f := range fs {
-			// ErrNotFound: a concurrent reset removed it a moment ago.
-			if err := s.factors.DeleteFactor(ctx, userID, f.Kind); err != nil && !errors.Is(err, ErrNotFound) {
-				return storeErr("delete factor", err)
-			}
-		}
-		if err := s.factors.ReplaceBackupCodes(ctx, userID, nil); err != nil {
-			return storeErr("delete backup codes", err)
+		if err := s.dropFactors(ctx, userID); err != nil {
+			return err
 		}
 	}
 	if err := s.revokeUser(ctx, userID, ""); err != nil {

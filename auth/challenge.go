@@ -14,6 +14,10 @@ const (
 	// challenge is keyed by the account (Address is the user ID), and
 	// Target is the number being proven.
 	PurposePhone = "phone"
+	// PurposeEmail proves an email for an account: the sign-up's own
+	// (Target is the account's email) or a new one it changes to. Like
+	// PurposePhone it is keyed by the account (Address is the user ID).
+	PurposeEmail = "email"
 )
 
 // Message kinds: which template a message is rendered from.
@@ -28,6 +32,9 @@ const (
 	// KindSMSCode is a code by SMS (sign-in or a phone change): the one
 	// kind sent on the "sms" channel.
 	KindSMSCode = "sms_code"
+	// KindVerifyEmail asks the owner of an address to confirm it (a code
+	// and a link), or to say "this was not me" (PurposeEmail).
+	KindVerifyEmail = "verify_email"
 )
 
 // Challenge is a one-time code (and, for links, a link token) sent to an
@@ -43,6 +50,11 @@ type Challenge struct {
 	// Target is what completing the challenge sets: the new phone of a
 	// PurposePhone challenge; empty otherwise.
 	Target string
+	// SignUp marks the sign-up's own first code (a phone sign-up's SMS):
+	// proving it keeps what the same person set up a moment before, where
+	// any other first proof of a never-proven address claims the account
+	// (see challengeUser). A new request replaces it with an unmarked one.
+	SignUp bool
 	// UserID is empty when no account had the address at request time;
 	// completing the challenge then creates one (passwordless sign-up).
 	UserID string

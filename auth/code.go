@@ -111,7 +111,9 @@ type outgoing struct {
 	// user owns the address (nil: no account has it yet).
 	user *User
 	// signUp lets a message go to an address with no account.
-	signUp     bool
+	signUp bool
+	// first marks the sign-up's own code (Challenge.SignUp).
+	first      bool
 	redirectTo string
 	link       bool
 	host       string
@@ -130,7 +132,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 	now := s.now()
 	ch := &Challenge{
 		ID: newID(), Purpose: o.purpose, Address: o.address, Target: o.target, CreatedAt: now,
-		ExpiresAt: now.Add(s.cfg.OTPTTL), RedirectTo: s.allowedRedirect(o.redirectTo),
+		ExpiresAt: now.Add(s.cfg.OTPTTL), RedirectTo: s.allowedRedirect(o.redirectTo), SignUp: o.first,
 	}
 	if o.user != nil {
 		ch.UserID = o.user.ID
@@ -240,40 +242,27 @@ func (s *Service) consume(ctx context.Context, ch *Challenge, used *Error) error
 	return nil
 }
 
-// challengeUser returns the account a completed challenge proves, creating
-// it for a new address when passwordless sign-up is on, and marks the
-// address verified: the person has just shown they read it.
+// challengeUser returns the account a completed challenge proves,
+// creating it for a new address when passwordless sign-up is on. The first
+// proof of an address its account never proved keeps nothing that was set
+// up without it (proveFirst).
 func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, error) {
 	byPhone := isPhoneAddress(ch.Address)
-	var u *User
-	var err error
+	find := s.store.UserByEmail
 	if byPhone {
-		u, err = s.store.UserByPhone(ctx, ch.Address)
-	} else {
-		u, err = s.store.UserByEmail(ctx, ch.Address)
+		find = s.store.UserByPhone
 	}
+	u, err := find(ctx, ch.Address)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// A challenge made for an account proves nothing once that account
 		// is gone: codes kept apart from the users' table (another node's
 		// Redis) outlive a deletion, and must not sign up a new account at
 		// the address of the deleted one.
-		if ch.UserID != "" || ch.Purpose != PurposeSignIn || !*s.cfg.PasswordlessSignup {
+		if ch.UserID != "" {
 			return nil, errInvalidCode
 		}
-		now := s.now()
-		u = &User{ID: newID(), CreatedAt: now, UpdatedAt: now}
-		if byPhone {
-			u.Phone, u.PhoneVerified = ch.Address, true
-		} else {
-			u.Email, u.EmailVerified = ch.Address, true
-		}
-		if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrPhoneTaken) {
-			return s.challengeUser(ctx, ch) // created by a concurrent request
-		} else if err != nil {
-			return nil, storeErr("create user", err)
-		}
-		return u, nil
+		return s.signUpByProof(ctx, ch, byPhone)
 	case err != nil:
 		return nil, storeErr("find user", err)
 	}
@@ -283,17 +272,36 @@ func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, erro
 	if u.Disabled() {
 		return nil, errDisabled
 	}
-	verified := &u.EmailVerified
-	if byPhone {
-		verified = &u.PhoneVerified
+	if (byPhone && u.PhoneVerified) || (!byPhone && u.EmailVerified) {
+		return u, nil
 	}
-	if !*verified {
-		*verified = true
-		u.UpdatedAt = s.now()
-		if err := s.store.UpdateUser(ctx, u); err != nil {
-			return nil, storeErr("verify address", err)
-		}
-		s.forgetUser(ctx, u.ID)
+	if u, err = s.proveFirst(ctx, u, ch, byPhone); u != nil || err != nil {
+		return u, err
+	}
+	return s.signUpByProof(ctx, ch, byPhone)
+}
+
+// signUpByProof creates the account of an address that has none, proven
+// by ch, when passwordless sign-up is on and ch is a sign-in.
+func (s *Service) signUpByProof(ctx context.Context, ch *Challenge, byPhone bool) (*User, error) {
+	if ch.Purpose != PurposeSignIn || !*s.cfg.PasswordlessSignup {
+		return nil, errInvalidCode
+	}
+	now := s.now()
+	u := &User{ID: newID(), CreatedAt: now, UpdatedAt: now, NoFactors: true}
+	if byPhone {
+		u.Phone, u.PhoneVerified = ch.Address, true
+	} else {
+		u.Email, u.EmailVerified = ch.Address, true
+	}
+	if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrPhoneTaken) {
+		// Created by a concurrent request: look again, as for an address
+		// with no account at request time.
+		again := *ch
+		again.UserID = ""
+		return s.challengeUser(ctx, &again)
+	} else if err != nil {
+		return nil, storeErr("create user", err)
 	}
 	return u, nil
 }

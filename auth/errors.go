@@ -27,6 +27,9 @@ const (
 	KindTokenExpired       Kind = "token_expired"
 	KindTokenRevoked       Kind = "token_revoked"
 	KindUnavailable        Kind = "unavailable"
+	// KindEmailUnverified refuses a password sign-in while the account's
+	// email is unproven and Config.RequireVerifiedEmail is on.
+	KindEmailUnverified Kind = "email_unverified"
 )
 
 // FieldError is one invalid input field.

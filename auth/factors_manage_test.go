@@ -82,7 +82,7 @@ func TestMFAAssuranceRules(t *testing.T) {
 			for _, ev := range mustAudit(t, e, mu.user.ID) {
 				kinds = append(kinds, ev.Kind+":"+ev.Detail)
 			}
-			want := []string{"factor_removed:email", "factor_removed:totp", "factor_added:email", "factor_added:totp"}
+			want := []string{"factor_removed:email", "factor_removed:totp", "factor_added:email", "factor_added:totp", "email_verified:"}
 			if !slices.Equal(kinds, want) {
 				t.Errorf("audit %q, want %q", kinds, want)
 			}

@@ -125,14 +125,23 @@ func (s *Service) finish(ctx context.Context, p *Proof, c Client, ch Channel) (*
 			return &Grant{User: u, MFA: m, RedirectTo: target}, nil
 		}
 	}
-	if !ch.cookie {
-		return s.startSession(ctx, u, c, p.methods)
+	var g *Grant
+	if ch.cookie {
+		cookie, sess, err := s.browserSession(ctx, u, c, p.methods)
+		if err != nil {
+			return nil, err
+		}
+		g = &Grant{Cookie: cookie, Session: sess, User: u, RedirectTo: target}
+	} else {
+		var err error
+		if g, err = s.startSession(ctx, u, c, p.methods); err != nil {
+			return nil, err
+		}
 	}
-	cookie, sess, err := s.browserSession(ctx, u, c, p.methods)
-	if err != nil {
+	if err := s.stillHeld(ctx, p, g.Session); err != nil {
 		return nil, err
 	}
-	return &Grant{Cookie: cookie, Session: sess, User: u, RedirectTo: target}, nil
+	return g, nil
 }
 
 // target returns where a browser goes after signing in: the first allowed

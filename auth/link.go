@@ -75,18 +75,3 @@ func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challe
 	giveBack(ctx)
 	return ch, nil
 }
-
-// LinkPurpose returns what a link token is for, without consuming it, so
-// the page a link opens can show the right form. Unknown tokens return "".
-func (s *Service) LinkPurpose(ctx context.Context, token string) (string, error) {
-	if s.challenges == nil || token == "" || len(token) > 128 {
-		return "", nil
-	}
-	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
-	if errors.Is(err, ErrNotFound) {
-		return "", nil
-	} else if err != nil {
-		return "", storeErr("find challenge", err)
-	}
-	return ch.Purpose, nil
-}

@@ -29,8 +29,8 @@ func TestSignInLink(t *testing.T) {
 			addr := email("link")
 			u := e.signUp(addr, goodPassword)
 			token := e.emailLink(addr, testIssuer+"/app")
-			if purpose, err := e.svc.LinkPurpose(e.ctx, token); err != nil || purpose != auth.PurposeSignIn {
-				t.Errorf("LinkPurpose: %q, %v", purpose, err)
+			if info, err := e.svc.Link(e.ctx, token); err != nil || info == nil || info.Purpose != auth.PurposeSignIn {
+				t.Errorf("Link: %+v, %v", info, err)
 			}
 			p, err := e.svc.SignInLink(e.ctx, token)
 			if err != nil {
@@ -76,8 +76,8 @@ func TestSignInLink(t *testing.T) {
 				_, err := e.svc.SignInLink(e.ctx, tt.token)
 				checkErr(t, tt.name, err, tt.want)
 			}
-			if purpose, err := e.svc.LinkPurpose(e.ctx, "not-a-token"); err != nil || purpose != "" {
-				t.Errorf("LinkPurpose of an unknown token: %q, %v", purpose, err)
+			if info, err := e.svc.Link(e.ctx, "not-a-token"); err != nil || info != nil {
+				t.Errorf("Link of an unknown token: %+v, %v", info, err)
 			}
 		})
 	})

@@ -50,6 +50,15 @@ func (s *Service) SignInPassword(ctx context.Context, id Identity, password stri
 	if err != nil {
 		return nil, err
 	}
+	if s.cfg.RequireVerifiedEmail && u.Email != "" && !u.EmailVerified {
+		// Told only to someone who gave the password, so it reveals
+		// nothing to a guesser; the owner gets a fresh proof to use.
+		if err := s.sendEmailProof(ctx, u, u.Email, true); err != nil && KindOf(err) != KindRateLimited {
+			s.log.WarnContext(ctx, "send email proof", "user_id", u.ID, "err", err)
+		}
+		s.observe("password", errUnverified)
+		return nil, errUnverified
+	}
 	return &Proof{user: u, methods: []string{MethodPassword}, flow: "password"}, nil
 }
 
@@ -122,7 +131,9 @@ func (s *Service) rehash(ctx context.Context, u *User, password string) {
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "upgrade password hash", "user_id", u.ID, "err", err)
+		return
 	}
+	u.PasswordHash = h
 }
 
 // errDisabled is told only to someone who proved the password, so it reveals

@@ -54,6 +54,10 @@ type Config struct {
 	// unknown address (on when nil). Off, unknown addresses get the same
 	// answer and no message, so the answer still reveals nothing.
 	PasswordlessSignup *bool
+	// RequireVerifiedEmail refuses a password sign-in while the account's
+	// email is unproven (email_unverified), sending a fresh code and link
+	// to prove it.
+	RequireVerifiedEmail bool
 	// PublicURL is Gatehouse's own origin; its host is named in messages.
 	PublicURL string
 	// LinkURL returns the address an emailed link carries for token: the

@@ -17,9 +17,12 @@ type SignUpInput struct {
 	// EmailVerified and PhoneVerified are honoured only from the admin API.
 	EmailVerified bool
 	PhoneVerified bool
-	// SendCode sends a sign-in code by SMS to the new phone, which proves
-	// it (public sign-up). The number must then be one codes may go to,
-	// and without SMS the sign-up returns unavailable before creating
+	// SendCode sends the sign-up's own messages (public sign-up): a
+	// sign-in code by SMS to the new phone, which proves it, and, when the
+	// account has a password or a phone beside its email, a code and link
+	// to prove the email (an email-only passwordless account proves it by
+	// signing in). The number must then be one codes may go to, and
+	// without SMS the sign-up returns unavailable before creating
 	// anything.
 	SendCode bool
 }
@@ -83,6 +86,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	}
 	if sendCode {
 		s.sendSignUpCode(ctx, u, number)
+	}
+	if in.SendCode && email != "" && !u.EmailVerified && (hash != "" || number.E164 != "") {
+		s.sendSignUpProof(ctx, u)
 	}
 	return u, nil
 }

@@ -187,7 +187,7 @@ func (s *Service) takePhone(ctx context.Context, number, userID string) error {
 // The account exists either way: a code that cannot go out now (a limit,
 // a store hiccup) can be asked for again with RequestCode.
 func (s *Service) sendSignUpCode(ctx context.Context, u *User, n phone.Number) {
-	err := s.sendSMS(ctx, n, outgoing{purpose: PurposeSignIn, address: n.E164, user: u})
+	err := s.sendSMS(ctx, n, outgoing{purpose: PurposeSignIn, address: n.E164, user: u, first: true})
 	if err != nil && KindOf(err) != KindRateLimited {
 		s.log.WarnContext(ctx, "send sign-up code", "user_id", u.ID, "err", err)
 	}

@@ -146,6 +146,7 @@ func New(o Options) (*Server, error) {
 	s.registerMFA()
 	s.registerAudit()
 	s.registerUser()
+	s.registerEmail()
 	s.registerSessions()
 	s.registerAdmin()
 	s.registerCheck()

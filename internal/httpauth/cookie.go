@@ -97,3 +97,15 @@ func (s Sessions) CookiePrincipal(r *http.Request) (*auth.Principal, error) {
 		return nil, err
 	}
 }
+
+// OptionalPrincipal is Principal for a route that also serves requests
+// without a credential: it returns nil and no error when r sends none. A
+// credential that is sent must be valid, so a client that meant to act
+// for its session never silently acts without it.
+func (s Sessions) OptionalPrincipal(r *http.Request) (*auth.Principal, error) {
+	p, err := s.Principal(r)
+	if err == errNoCredential {
+		return nil, nil
+	}
+	return p, err
+}

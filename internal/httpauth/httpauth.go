@@ -30,6 +30,7 @@ var statuses = map[auth.Kind]int{
 	auth.KindTokenExpired:       http.StatusUnauthorized,
 	auth.KindTokenRevoked:       http.StatusUnauthorized,
 	auth.KindForbidden:          http.StatusForbidden,
+	auth.KindEmailUnverified:    http.StatusForbidden,
 	auth.KindNotFound:           http.StatusNotFound,
 	auth.KindTooManyAttempts:    http.StatusTooManyRequests,
 	auth.KindRateLimited:        http.StatusTooManyRequests,

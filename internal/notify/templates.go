@@ -34,7 +34,7 @@ var embedded embed.FS
 //
 // Kinds is both, email first.
 var (
-	EmailKinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode, auth.KindMFALocked}
+	EmailKinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode, auth.KindMFALocked, auth.KindVerifyEmail}
 	SMSKinds   = []string{auth.KindSMSCode}
 	Kinds      = slices.Concat(EmailKinds, SMSKinds)
 )

@@ -17,7 +17,7 @@ func scanChallenge(row scanner) (*auth.Challenge, error) {
 	var c auth.Challenge
 	err := row.Scan(&c.ID, &c.Purpose, &c.Address, nullStringCol{&c.UserID}, &c.CodeHash, &c.LinkHash,
 		&c.RedirectTo, &c.Attempts, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt},
-		zeroTimeCol{&c.LinkExpiresAt}, nullTimeCol{&c.ConsumedAt}, &c.Target)
+		zeroTimeCol{&c.LinkExpiresAt}, nullTimeCol{&c.ConsumedAt}, &c.Target, &c.SignUp)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +49,7 @@ func (s *Store) putChallenge(ctx context.Context, x execer, c *auth.Challenge) e
 	_, err := x.ExecContext(ctx, s.q.putChallenge,
 		c.ID, c.Purpose, c.Address, nullString(c.UserID), nonNilBytes(c.CodeHash), nullBytes(c.LinkHash),
 		c.RedirectTo, c.Attempts, d.time(c.CreatedAt), d.time(c.ExpiresAt),
-		d.zeroNullTime(c.LinkExpiresAt), d.nullTime(c.ConsumedAt), c.Target)
+		d.zeroNullTime(c.LinkExpiresAt), d.nullTime(c.ConsumedAt), c.Target, c.SignUp)
 	if err != nil {
 		return s.fail("put challenge", err)
 	}

@@ -26,7 +26,7 @@ const (
 // Column lists of the challenges and outbox tables.
 const (
 	challengeCols = `id, purpose, address, user_id, code_hash, link_hash, redirect_to,
-		attempts, created_at, expires_at, link_expires_at, consumed_at, target`
+		attempts, created_at, expires_at, link_expires_at, consumed_at, target, sign_up`
 	// messageCols returns the payload; messageListCols, for admins, not.
 	messageCols = `id, kind, channel, recipient, payload, status, attempts,
 		next_attempt_at, last_error, created_at, sent_at`
@@ -187,13 +187,13 @@ func newQueries(d *dialect) *queries {
 		// cannot fail with a unique violation when two requests for one
 		// address race on PostgreSQL (the second waits, then updates).
 		putChallenge: `INSERT INTO challenges (` + challengeCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (purpose, address) DO UPDATE SET
 			id = excluded.id, user_id = excluded.user_id, code_hash = excluded.code_hash,
 			link_hash = excluded.link_hash, redirect_to = excluded.redirect_to,
 			attempts = excluded.attempts, created_at = excluded.created_at,
 			expires_at = excluded.expires_at, link_expires_at = excluded.link_expires_at,
-			consumed_at = excluded.consumed_at, target = excluded.target`,
+			consumed_at = excluded.consumed_at, target = excluded.target, sign_up = excluded.sign_up`,
 		challengeByAddress:  `SELECT ` + challengeCols + ` FROM challenges WHERE purpose = ? AND address = ?`,
 		challengeByLinkHash: `SELECT ` + challengeCols + ` FROM challenges WHERE link_hash = ?`,
 		// The increment happens in the database, so concurrent wrong codes

@@ -46,7 +46,11 @@ func recoveryLink(token string) verifyView {
 // verifyPage shows the link's page and consumes nothing.
 func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
-	purpose, err := s.auth.LinkPurpose(r.Context(), token)
+	info, err := s.auth.Link(r.Context(), token)
+	var purpose string
+	if info != nil {
+		purpose = info.Purpose
+	}
 	switch {
 	case err != nil:
 		s.log.WarnContext(r.Context(), "check link", "err", err)

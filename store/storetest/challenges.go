@@ -24,6 +24,7 @@ var challengeTests = []storeTest[auth.ChallengeStore]{
 	{"ConsumeOnce", testConsumeChallenge},
 	{"ConsumeConcurrently", testConsumeChallengeConcurrently},
 	{"PhoneTarget", testChallengeTarget},
+	{"SignUpMark", testChallengeSignUp},
 	{"UnknownIDs", testChallengeUnknownIDs},
 	{"CancelledContext", testChallengeCancelledContext},
 }

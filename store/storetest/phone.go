@@ -394,3 +394,25 @@ func testChallengeTarget(t *testing.T, s auth.ChallengeStore) {
 	_, err := s.ChallengeByAddress(ctx, auth.PurposePhone, "+14155552671")
 	wantErr(t, "ChallengeByAddress(PurposePhone, the target)", err, auth.ErrNotFound)
 }
+
+// testChallengeSignUp checks the sign-up mark is kept, and that a new
+// request for the address replaces a marked challenge with an unmarked one
+// (only the sign-up's own code keeps what the account has).
+func testChallengeSignUp(t *testing.T, s auth.ChallengeStore) {
+	u := owner(t, s)
+	check := func(want *auth.Challenge) {
+		t.Helper()
+		if got := checkStoredChallenge(t, s, want); got.SignUp != want.SignUp {
+			t.Errorf("challenge SignUp = %v, want %v", got.SignUp, want.SignUp)
+		}
+	}
+	first := newChallenge(auth.PurposeSignIn, "+14155552672")
+	first.UserID, first.SignUp = u.ID, true
+	mustPutChallenge(t, s, first)
+	check(first)
+
+	next := newChallenge(auth.PurposeSignIn, "+14155552672")
+	next.UserID = u.ID
+	mustPutChallenge(t, s, next)
+	check(next)
+}

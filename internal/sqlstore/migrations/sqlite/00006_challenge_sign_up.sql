@@ -1,0 +1,12 @@
+-- challenges.sign_up marks the sign-up's own first code (a phone sign-up's
+-- SMS): proving it keeps the password and factors the same person set a
+-- moment before, where any other first proof of a never-proven address
+-- claims the account (docs/security.md, "Claiming an account").
+--
+-- A column with a constant default needs no rebuild of the table.
+
+-- +goose Up
+ALTER TABLE challenges ADD COLUMN sign_up INTEGER NOT NULL DEFAULT 0;
+
+-- +goose Down
+ALTER TABLE challenges DROP COLUMN sign_up;
