@@ -412,3 +412,37 @@ func TestRequireVerifiedEmail(t *testing.T) {
 		})
 	})
 }
+
+// Which public sign-ups mail a proof of the email: one with something
+// beside the email (a password, a phone), not an email-only passwordless
+// one (its owner proves it by signing in), and never the admin's.
+func TestSignUpSendsEmailProof(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		t.Run("which sign-ups", func(t *testing.T) {
+			t.Parallel()
+			e := newSMSEnv(t, st)
+			for _, tc := range []struct {
+				name string
+				in   auth.SignUpInput
+				want int
+			}{
+				{"email and password", auth.SignUpInput{Password: goodPassword, SendCode: true}, 1},
+				{"email and phone", auth.SignUpInput{Phone: newPhone(), SendCode: true}, 1},
+				{"email only", auth.SignUpInput{SendCode: true}, 0},
+				{"by the admin", auth.SignUpInput{Password: goodPassword}, 0},
+			} {
+				tc.in.Email = email("proof")
+				u, err := e.svc.SignUp(e.ctx, tc.in)
+				if err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				if got := e.mail.count(auth.KindVerifyEmail, tc.in.Email); got != tc.want {
+					t.Errorf("%s: %d proofs mailed, want %d", tc.name, got, tc.want)
+				}
+				if u.EmailVerified {
+					t.Errorf("%s: email proven at sign-up", tc.name)
+				}
+			}
+		})
+	})
+}
