@@ -133,13 +133,15 @@ func TestBrowserMagicLink(t *testing.T) {
 	}
 }
 
-// totpUser makes an account with a password and an authenticator app on,
-// through the flows, and answers the app's secret.
+// totpUser makes an account with a password, its email proven (the
+// sign-up's message is message 1 to email) and an authenticator app on,
+// through the flows, and answers the app's secret. (An email never proven
+// would be claimed, factors and all, by the first code or link sent to it.)
 func totpUser(t *testing.T, e *env, email string) string {
 	t.Helper()
 	ctx := context.Background()
 	a := e.G.Auth()
-	u, err := a.SignUp(ctx, auth.SignUpInput{Email: email, Password: testPassword})
+	u, err := a.SignUp(ctx, auth.SignUpInput{Email: email, Password: testPassword, SendCode: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +156,10 @@ func totpUser(t *testing.T, e *env, email string) string {
 	}
 	p, err := a.CookiePrincipal(ctx, signedIn.Cookie)
 	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := e.confirmMail(t, email, 1)
+	if _, err := a.ProveEmail(ctx, p, auth.EmailProof{Code: code}); err != nil {
 		t.Fatal(err)
 	}
 	en, err := a.EnrollTOTP(ctx, p, auth.Client{})
