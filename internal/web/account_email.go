@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -30,7 +31,18 @@ func (s *Server) accountEmailResend(w http.ResponseWriter, r *http.Request, p *a
 		err = s.auth.RequestEmail(r.Context(), p, u.Email)
 	}
 	if err != nil {
-		s.accountFail(w, r, p, cardProfile, err, "", nil)
+		s.accountFail(w, r, p, cardProfile, err, "", func(v *accountView) {
+			// The form has no email field: say what is wrong with the
+			// address (proven meanwhile) above it.
+			var ae *auth.Error
+			if errors.As(err, &ae) {
+				for _, f := range ae.Fields {
+					if f.Field == "email" {
+						v.Profile.Error = fieldLabel(f.Field) + " " + f.Message + "."
+					}
+				}
+			}
+		})
 		return
 	}
 	s.accountDone(w, r, p, "email_sent")

@@ -8,10 +8,13 @@ import (
 
 // The page an emailed link opens (GET/POST /v1/verify: its address is in
 // messages already sent, so it keeps its place under /v1). GET only shows
-// a page with one button and consumes nothing, so mail scanners that open
-// links cannot burn them; the button's POST consumes the link. Its
-// statuses are documented in /openapi.json: 404 for a link that does not
-// work when opened, 400 when its button is pressed.
+// a page with one button (a link that proves an email may have a password
+// field and a second button: verify_email.go) and consumes nothing, so
+// mail scanners that open links cannot burn them; the button's POST
+// consumes the link. Its statuses are documented in /openapi.json: 404
+// for a link that does not work when opened, 400 when its button is
+// pressed (and, on an email's proof, 401 for a wrong password, 429 when
+// too many were wrong).
 func (s *Server) registerVerify() {
 	s.mux.HandleFunc("GET /v1/verify", s.verifyPage)
 	s.mux.HandleFunc("POST /v1/verify", s.verifyLink)
