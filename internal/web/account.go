@@ -32,6 +32,8 @@ func (s *Server) registerAccount() {
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.account))
 	for pattern, h := range map[string]func(http.ResponseWriter, *http.Request, *auth.Principal){
 		"POST /account/name":                 s.accountName,
+		"POST /account/email/verify":         s.accountEmailVerify,
+		"POST /account/email/resend":         s.accountEmailResend,
 		"POST /account/phone":                s.accountPhone,
 		"POST /account/phone/verify":         s.accountPhoneVerify,
 		"POST /account/sessions/{id}/revoke": s.accountRevoke,
@@ -67,7 +69,11 @@ func (s *Server) accountForm(next func(http.ResponseWriter, *http.Request, *auth
 // (/?done=KEY), each shown in its card. Only these keys mean anything, so
 // nobody can make the page say something of their choosing.
 var doneNotices = map[string]struct{ card, text string }{
-	"name":         {cardProfile, "Your name was saved."},
+	"name":       {cardProfile, "Your name was saved."},
+	"email":      {cardProfile, "Your email is confirmed."},
+	"email_sent": {cardProfile, "We sent a new code and link to your email."},
+	"claimed": {cardProfile, "Your email is confirmed, and this account is now yours: " +
+		"the password, second factors and sessions someone else set up were removed."},
 	"phone":        {cardPhone, "Your phone number is verified and saved."},
 	"session":      {cardSessions, "That device was signed out."},
 	"others":       {cardSessions, "You were signed out everywhere else."},
@@ -129,6 +135,10 @@ type profileCard struct {
 	card
 	// Name is the name field's value.
 	Name string
+	// Mail: the server sends email, so an unproven one can be proven
+	// here; CodeLength is the length of the code that proves it.
+	Mail       bool
+	CodeLength int
 }
 
 // accountView loads what the page shows, as stored now.
@@ -149,7 +159,7 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 	v := &accountView{
 		User:    u,
 		Since:   u.CreatedAt.UTC().Format("2 January 2006"),
-		Profile: profileCard{Name: u.Name},
+		Profile: profileCard{Name: u.Name, Mail: *cfg.Email, CodeLength: cfg.OTPLength},
 		Phone: phoneCard{
 			Available: cfg.SMS, CodeLength: cfg.OTPLength, CodeTTL: humanWait(cfg.OTPTTL.Seconds()),
 		},
@@ -249,7 +259,7 @@ func (s *Server) accountDone(w http.ResponseWriter, r *http.Request, p *auth.Pri
 
 // cardFields are the fields of each card's forms, which errors may name.
 var cardFields = map[string][]string{
-	cardProfile:  {"name"},
+	cardProfile:  {"name", "code"},
 	cardPhone:    {"phone", "code"},
 	cardMFA:      {"code"},
 	cardPassword: {"current_password", "new_password"},

@@ -186,6 +186,28 @@ func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) 
 	return code, link
 }
 
+// confirmSubject is the subject of the message that proves an email
+// (auth.KindVerifyEmail), which a sign-up with a password sends.
+const confirmSubject = "Confirm your email for Gatehouse"
+
+// confirmMail waits for message n (from 1) to address, which must be a
+// proof of the email (confirmSubject), and returns its code and link.
+func (e *env) confirmMail(t testing.TB, address string, n int) (code, link string) {
+	t.Helper()
+	p, err := gatehousetest.WaitMail(t, e.SMTP, address, n).Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != confirmSubject {
+		t.Fatalf("message %d to %s: subject %q, want %q", n, address, p.Subject, confirmSubject)
+	}
+	code, link = e.mailCode(t, address, n)
+	if code == "" || link == "" {
+		t.Fatalf("message %d to %s: code %q, link %q", n, address, code, link)
+	}
+	return code, link
+}
+
 // smsCode waits until the fake Twilio has n messages and returns the code
 // of the last, which must have gone to number (a secret of the log from
 // then on).

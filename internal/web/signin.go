@@ -241,6 +241,15 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		return
 	}
+	if auth.KindOf(err) == auth.KindEmailUnverified {
+		// Only told to someone who gave the right password.
+		cv := checkEmailView{RedirectTo: v.RedirectTo}
+		if !v.Phone {
+			cv.Address = v.Address
+		}
+		s.render(w, r, http.StatusForbidden, "check_email", cv)
+		return
+	}
 	msg, fields := s.explain(r, err)
 	switch auth.KindOf(err) {
 	case auth.KindInvalidCredentials:

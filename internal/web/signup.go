@@ -29,8 +29,9 @@ func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // signup creates an account. With an email and a password it signs in
-// at once; otherwise the address must be proven first, so the browser goes
-// to the code step of sign-in for it.
+// at once (where the server requires a proven email first, it says to
+// check the email instead); otherwise the address must be proven first, so
+// the browser goes to the code step of sign-in for it.
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	if !s.readSignInForm(w, r) {
 		return
@@ -42,9 +43,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	}
 	password := r.PostForm.Get("password")
 	byPhone := isPhoneInput(v.Address)
-	in := auth.SignUpInput{Name: v.Name, Password: password}
+	// SendCode: the sign-up's own messages go out, a phone's code or an
+	// email's proof (for an account with a password).
+	in := auth.SignUpInput{Name: v.Name, Password: password, SendCode: true}
 	if byPhone {
-		in.Phone, in.SendCode = v.Address, true
+		in.Phone = v.Address
 	} else {
 		in.Email = v.Address
 	}
@@ -53,7 +56,8 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "signup", v)
 		return
 	}
-	if _, err := s.auth.SignUp(ctx, in); err != nil {
+	u, err := s.auth.SignUp(ctx, in)
+	if err != nil {
 		msg, fields := s.explain(r, err)
 		switch auth.KindOf(err) {
 		case auth.KindEmailTaken, auth.KindPhoneTaken:
@@ -85,7 +89,21 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !byPhone && password != "" {
-		if err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r))); err != nil {
+		if s.auth.Config().RequireVerifiedEmail && !u.EmailVerified {
+			// The password cannot sign in until the email is proven, and
+			// the sign-up mailed its code and link: that is the next step,
+			// not an error. (Trying the password would only replace that
+			// message with another.)
+			s.render(w, r, http.StatusOK, "check_email", checkEmailView{Address: u.Email, RedirectTo: v.RedirectTo})
+			return
+		}
+		err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r)))
+		if auth.KindOf(err) == auth.KindEmailUnverified {
+			// The setting came on meanwhile; the refusal mailed a new proof.
+			s.render(w, r, http.StatusOK, "check_email", checkEmailView{Address: v.Address, RedirectTo: v.RedirectTo})
+			return
+		}
+		if err != nil {
 			// The account exists; let the person sign in to it.
 			lv := s.loginView(loginPasswordStep, v.Address, v.RedirectTo)
 			lv.Notice = "Your account is created. Sign in to continue."
@@ -105,4 +123,12 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, status, "login", lv)
+}
+
+// checkEmailView is the page of a password sign-in that waits for its
+// email to be proven: the code and link that prove it went out.
+type checkEmailView struct {
+	// Address is the email, or "" when the person typed a phone.
+	Address    string
+	RedirectTo string
 }

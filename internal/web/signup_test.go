@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 // TestSignUpPages: each way to create an account, and each way it fails.
@@ -22,6 +24,10 @@ func TestSignUpPages(t *testing.T) {
 		if st, _ := signinCheck(t, e, b.cookie(), ""); st != http.StatusOK {
 			t.Fatalf("check after sign-up: %d", st)
 		}
+		// The sign-up mailed the proof of the email, which the account
+		// page asks for.
+		e.confirmMail(t, "alan@example.com", 1)
+		b.get(t, "/").contains("Your email address is not confirmed yet")
 	})
 
 	t.Run("email only", func(t *testing.T) {
@@ -78,4 +84,49 @@ func TestSignUpPages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSignUpRequireVerifiedEmail: where a proven email is required
+// (GATEHOUSE_REQUIRE_VERIFIED_EMAIL), a sign-up with a password does not
+// sign in: it says to check the email, whose link and password then sign
+// in. Until then /login with the password says the same, as a 403.
+func TestSignUpRequireVerifiedEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *gatehouse.Config) { c.RequireVerifiedEmail = true })
+	const addr = "careful@example.com"
+	b := e.browser()
+	p := b.post(t, "/signup", url.Values{"address": {addr}, "password": {testPassword}}).want(http.StatusOK)
+	p.contains("<title>Check your email · Gatehouse</title>", "We sent a code and a link to confirm <strong>"+addr+"</strong>",
+		`href="/login/password"`).lacks(testPassword, `class="alert error"`)
+	signinPageRules(t, p)
+	if b.cookie() != "" {
+		t.Fatal("the sign-up set a cookie before the email was proven")
+	}
+	// The sign-up's own message is the one to use: the page did not try
+	// the password, which would have replaced it with another.
+	_, first := e.confirmMail(t, addr, 1)
+	e.browser().get(t, linkPath(t, e, first)).want(http.StatusOK)
+
+	// The password alone: the same page, refused. (The refusal mails a new
+	// proof, which replaces the first.)
+	p = e.browser().post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}).want(http.StatusForbidden)
+	p.contains("Check your email", "We sent a code and a link to confirm <strong>"+addr+"</strong>").lacks(testPassword)
+	_, link := e.confirmMail(t, addr, 2)
+	e.browser().get(t, linkPath(t, e, first)).want(http.StatusNotFound)
+	// htmx gets the content alone; a wrong password is still just wrong.
+	e.browser().post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}, htmx()).want(http.StatusForbidden).
+		contains("Check your email").lacks("<html")
+	e.browser().post(t, "/login/password", url.Values{"address": {addr}, "password": {"not the password at all"}}).want(http.StatusUnauthorized).
+		contains("That email or password is not correct.").lacks("Check your email")
+
+	// The link and the password prove the email and sign in; from then
+	// on the password alone does.
+	path := linkPath(t, e, link)
+	token := strings.TrimPrefix(path, "/v1/verify?token=")
+	b.get(t, path).want(http.StatusOK).contains(`name="password"`)
+	b.post(t, "/v1/verify", url.Values{"token": {token}, "password": {testPassword}}).redirectsTo("/?done=email#profile")
+	if b.cookie() == "" {
+		t.Fatal("no cookie after the link and the password")
+	}
+	e.browser().post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}).redirectsTo("/")
 }

@@ -8,10 +8,13 @@ import (
 
 // The page an emailed link opens (GET/POST /v1/verify: its address is in
 // messages already sent, so it keeps its place under /v1). GET only shows
-// a page with one button and consumes nothing, so mail scanners that open
-// links cannot burn them; the button's POST consumes the link. Its
-// statuses are documented in /openapi.json: 404 for a link that does not
-// work when opened, 400 when its button is pressed.
+// a page with one button (a link that proves an email may have a password
+// field and a second button: verify_email.go) and consumes nothing, so
+// mail scanners that open links cannot burn them; the button's POST
+// consumes the link. Its statuses are documented in /openapi.json: 404
+// for a link that does not work when opened, 400 when its button is
+// pressed (and, on an email's proof, 401 for a wrong password, 429 when
+// too many were wrong).
 func (s *Server) registerVerify() {
 	s.mux.HandleFunc("GET /v1/verify", s.verifyPage)
 	s.mux.HandleFunc("POST /v1/verify", s.verifyLink)
@@ -59,6 +62,8 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "verify", signInLink(token))
 	case purpose == auth.PurposeRecovery:
 		s.render(w, r, http.StatusOK, "verify", recoveryLink(token))
+	case purpose == auth.PurposeEmail:
+		s.emailLinkPage(w, r, info, token)
 	default:
 		s.render(w, r, http.StatusNotFound, "verify", deadLink)
 	}
@@ -81,20 +86,40 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
 	if r.PostForm.Has("new_password") {
 		p, err = s.auth.ResetPassword(ctx, auth.RecoverInput{Token: token, NewPassword: r.PostForm.Get("new_password")})
 	} else {
+		// An email's proof posts the fields of its own page (or none, from
+		// the holder's browser): what the link is for decides.
+		info, lerr := s.auth.Link(ctx, token)
+		if lerr != nil {
+			s.linkFailed(w, r, lerr)
+			return
+		}
+		if info != nil && info.Purpose == auth.PurposeEmail {
+			s.emailLinkPost(w, r, info, token)
+			return
+		}
 		p, err = s.auth.SignInLink(ctx, token)
 	}
 	err = s.signIn(w, r, auth.Cookie(""))(p, err)
 	if err == nil {
 		return
 	}
+	if auth.KindOf(err) == auth.KindWeakPassword {
+		msg, fields := s.explain(r, err)
+		v := recoveryLink(token)
+		v.Error, v.Fields = msg, fields
+		s.render(w, r, http.StatusBadRequest, "verify", v)
+		return
+	}
+	s.linkFailed(w, r, err)
+}
+
+// linkFailed renders the page of a link whose button failed: dead (400),
+// expired, its account disabled (403), or not checked (503).
+func (s *Server) linkFailed(w http.ResponseWriter, r *http.Request, err error) {
 	v, status := deadLink, http.StatusBadRequest
 	switch auth.KindOf(err) {
 	case auth.KindCodeExpired:
 		v.Error = "It has expired. Ask for a new one."
-	case auth.KindWeakPassword:
-		msg, fields := s.explain(r, err)
-		v = recoveryLink(token)
-		v.Error, v.Fields = msg, fields
 	case auth.KindForbidden:
 		v.Error, status = "This account is disabled.", http.StatusForbidden
 	case auth.KindUnavailable, "":

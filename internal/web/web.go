@@ -7,9 +7,10 @@
 //
 // A file per page registers its routes: signin.go (/login and its steps),
 // mfa.go (the second-factor step), signup.go, recover.go, logout.go,
-// verify.go (the page an emailed link opens), account.go with a file per
-// card (account_phone.go, account_sessions.go, account_factors.go,
-// account_password.go), admin.go and docs.go. web.go holds the Server and
+// verify.go (the page an emailed link opens; verify_email.go for a link
+// that proves an email), account.go with a file per card or part of one
+// (account_email.go, account_phone.go, account_sessions.go,
+// account_factors.go, account_password.go), admin.go and docs.go. web.go holds the Server and
 // what every page shares; render.go the templates and static files.
 package web
 
