@@ -26,7 +26,8 @@ var errClaimRace = &Error{Kind: KindInvalidCredentials, Message: "The account's 
 
 // proveFirst handles the first proof of the address ch proves for u, who
 // has it but never proved it, and returns the account the proof signs in
-// to (nil: none, the proof goes on as for an address with no account).
+// to (nil: none, the proof goes on as for an address with no account),
+// and whether it took the account over.
 //
 // Nobody can tell the person proving the address from whoever typed it
 // in: a victim proving their own mailbox and an attacker who signed up
@@ -34,23 +35,21 @@ var errClaimRace = &Error{Kind: KindInvalidCredentials, Message: "The account's 
 // nothing anyone set up without proving the address, unless it comes
 // from someone who already holds the account (ProveEmail's session or
 // password, or the sign-up's own code).
-func (s *Service) proveFirst(ctx context.Context, u *User, ch *Challenge, byPhone bool) (*User, error) {
+func (s *Service) proveFirst(ctx context.Context, u *User, ch *Challenge, byPhone bool) (*User, bool, error) {
 	switch {
 	case ch.SignUp:
 		// The code the sign-up sent a moment ago: the person who set the
 		// account up typed the number, and only its holder reads the code.
-		return u, s.markProven(ctx, u, byPhone)
+		return u, false, s.markProven(ctx, u, byPhone)
 	case provenOther(u, byPhone):
 		// Someone holds the account by an address they proved; the one
 		// proving this address now may be someone else, so the address
 		// leaves that account (its holder only typed it in) instead of
 		// either person losing anything.
-		if err := s.releaseAddress(ctx, u, byPhone); err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, false, s.releaseAddress(ctx, u, byPhone)
 	}
-	return u, s.claim(ctx, u, byPhone)
+	claimed, err := s.claim(ctx, u, byPhone)
+	return u, claimed, err
 }
 
 // provenOther reports whether u holds another address than the one being
@@ -99,18 +98,18 @@ func (s *Service) releaseAddress(ctx context.Context, u *User, byPhone bool) err
 // password, every second factor, the other address (never proven, or
 // proveFirst would have released this one instead), every session, refresh
 // token and sign-in halfway through its second factor. An account with
-// nothing of the kind just gets the address proven.
-func (s *Service) claim(ctx context.Context, u *User, byPhone bool) error {
+// nothing of the kind just gets the address proven; claimed says which.
+func (s *Service) claim(ctx context.Context, u *User, byPhone bool) (claimed bool, err error) {
 	factors, err := s.hasFactorData(ctx, u)
 	if err != nil {
-		return err
+		return false, err
 	}
 	other := u.Phone
 	if byPhone {
 		other = u.Email
 	}
 	if !u.HasPassword() && !factors && other == "" {
-		return s.markProven(ctx, u, byPhone)
+		return false, s.markProven(ctx, u, byPhone)
 	}
 	// The password goes first: a password sign-in already past its check
 	// when this runs makes its session after the sessions below are
@@ -118,13 +117,13 @@ func (s *Service) claim(ctx context.Context, u *User, byPhone bool) error {
 	// ends that session itself.
 	if u.HasPassword() {
 		if err := s.store.SetPasswordHash(ctx, u.ID, "", s.now()); err != nil {
-			return storeErr("remove password", err)
+			return false, storeErr("remove password", err)
 		}
 		u.PasswordHash = ""
 	}
 	if factors {
 		if err := s.dropFactors(ctx, u.ID); err != nil {
-			return err
+			return false, err
 		}
 	}
 	u.NoFactors = true
@@ -135,15 +134,15 @@ func (s *Service) claim(ctx context.Context, u *User, byPhone bool) error {
 		u.Phone, u.PhoneVerified = "", false
 	}
 	if err := s.markProven(ctx, u, byPhone); err != nil {
-		return err
+		return false, err
 	}
 	if err := s.revokeUser(ctx, u.ID, ""); err != nil {
-		return err
+		return false, err
 	}
 	_ = s.throttle.Reset(ctx, accountKey(u.ID))
 	s.audit(ctx, u.ID, AuditAccountClaimed, ClientFrom(ctx), kind)
 	s.log.InfoContext(ctx, "account claimed by the first proof of its address", "user_id", u.ID, "address", kind)
-	return nil
+	return true, nil
 }
 
 // hasFactorData reports whether u has any second factor, confirmed or

@@ -275,7 +275,7 @@ func (s *Service) challengeUser(ctx context.Context, ch *Challenge) (*User, erro
 	if (byPhone && u.PhoneVerified) || (!byPhone && u.EmailVerified) {
 		return u, nil
 	}
-	if u, err = s.proveFirst(ctx, u, ch, byPhone); u != nil || err != nil {
+	if u, _, err = s.proveFirst(ctx, u, ch, byPhone); u != nil || err != nil {
 		return u, err
 	}
 	return s.signUpByProof(ctx, ch, byPhone)

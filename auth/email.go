@@ -103,7 +103,9 @@ type EmailProven struct {
 	// Proof is set when the proof signs in (the link with the password,
 	// or "this was not me"): Finish it.
 	Proof *Proof
-	// Claimed is set when the proof took the account over.
+	// Claimed is set when the proof took the account over: it removed a
+	// password, second factors, another address or sessions someone set up
+	// without proving the address.
 	Claimed bool
 }
 
@@ -215,18 +217,18 @@ func (s *Service) notMe(ctx context.Context, ch *Challenge) (*EmailProven, error
 	if u.EmailVerified {
 		return &EmailProven{User: u, Proof: &Proof{user: u, methods: []string{MethodLink}, flow: "email"}}, nil
 	}
-	claimed, err := s.proveFirst(ctx, u, &Challenge{Purpose: PurposeEmail, Address: u.Email}, false)
+	owner, claimed, err := s.proveFirst(ctx, u, &Challenge{Purpose: PurposeEmail, Address: u.Email}, false)
 	if err != nil {
 		return nil, err
 	}
-	if claimed == nil {
+	if owner == nil {
 		// Released from an account someone holds by a proven phone: the
 		// mailbox's owner gets a new account, as a sign-in link would.
-		if claimed, err = s.signUpByProof(ctx, &Challenge{Purpose: PurposeSignIn, Address: ch.Target}, false); err != nil {
+		if owner, err = s.signUpByProof(ctx, &Challenge{Purpose: PurposeSignIn, Address: ch.Target}, false); err != nil {
 			return &EmailProven{}, nil
 		}
 	}
-	return &EmailProven{User: claimed, Proof: &Proof{user: claimed, methods: []string{MethodLink}, flow: "email"}, Claimed: true}, nil
+	return &EmailProven{User: owner, Proof: &Proof{user: owner, methods: []string{MethodLink}, flow: "email"}, Claimed: claimed}, nil
 }
 
 // keepEmail records target as the proven email of the account userID: the
