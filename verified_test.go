@@ -15,8 +15,9 @@ var codeRE = regexp.MustCompile(`\b[0-9]{6}\b`)
 // TestEmailVerifiedReachesApps: an app behind Gatehouse can tell a proven
 // email from a typed one, in the access token (email_verified, read by
 // package verify) and in the check's X-Auth-Email-Verified. A password
-// sign-up has only typed its address; a sign-in by an emailed code proves
-// it, and both follow.
+// sign-up has only typed its address; the holder proving it with the
+// code the sign-up mailed, or a sign-in by an emailed code, proves it,
+// and both follow.
 func TestEmailVerifiedReachesApps(t *testing.T) {
 	t.Parallel()
 	srv := gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithMail())
@@ -25,7 +26,6 @@ func TestEmailVerifiedReachesApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const addr = "typed@example.test"
 	want := func(what, access string, verified bool) {
 		t.Helper()
 		c, err := v.Verify(ctx, access)
@@ -41,14 +41,16 @@ func TestEmailVerifiedReachesApps(t *testing.T) {
 		}
 	}
 
+	const addr = "typed@example.test"
 	srv.SignUp(t, addr, gatehousetest.Password)
 	want("password sign-up", srv.SignIn(t, addr, gatehousetest.Password).AccessToken, false)
+	srv.ProveEmail(t, addr, gatehousetest.Password)
+	want("password sign-in after proving the email", srv.SignIn(t, addr, gatehousetest.Password).AccessToken, true)
 
-	// Whatever the sign-up mailed, the sign-in's code is the next message.
-	before := len(gatehousetest.MailsTo(srv.SMTP, addr))
-	srv.Do(t, "POST", "/v1/otp", map[string]string{"email": addr}).Want(http.StatusAccepted)
-	m := gatehousetest.WaitMail(t, srv.SMTP, addr, before+1)
-	p, err := m.Parse()
+	const other = "coded@example.test"
+	srv.SignUp(t, other, "")
+	srv.Do(t, "POST", "/v1/otp", map[string]string{"email": other}).Want(http.StatusAccepted)
+	p, err := gatehousetest.WaitMailAbout(t, srv.SMTP, other, "sign-in code", 1).Parse()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +59,9 @@ func TestEmailVerifiedReachesApps(t *testing.T) {
 		t.Fatalf("no code in %q", p.Text)
 	}
 	srv.Logs.Secret(code)
-	tok := srv.Tokens(srv.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": addr, "code": code}))
+	tok := srv.Tokens(srv.Do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": other, "code": code}))
+	if !tok.User.EmailVerified {
+		t.Errorf("sign-in by emailed code: user %+v", tok.User)
+	}
 	want("sign-in by emailed code", tok.AccessToken, true)
 }

@@ -151,17 +151,15 @@ func TestMFAAccountLockHTTP(t *testing.T) {
 		}
 
 		// One email to the owner, however many refusals.
-		parsed, err := gatehousetest.WaitMail(t, e.smtp, addr, 1).Parse()
+		parsed, err := gatehousetest.WaitMailAbout(t, e.smtp, addr, lockSubject, 1).Parse()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(parsed.Subject, "failing the second step") || !strings.Contains(parsed.Text, "password") {
+		if !strings.Contains(parsed.Text, "password") {
 			t.Errorf("lock mail %q:\n%s", parsed.Subject, parsed.Text)
 		}
 		time.Sleep(500 * time.Millisecond) // a second mail would be on its way by now
-		if n := len(gatehousetest.MailsTo(e.smtp, addr)); n != 1 {
-			t.Errorf("%d mails to the owner; want 1", n)
-		}
+		wantOneLockMail(t, e, addr)
 		if n := count(auditKinds(t, e, tok.User.ID), "mfa_locked"); n != 1 {
 			t.Errorf("%d mfa_locked audit events; want 1", n)
 		}
@@ -169,6 +167,23 @@ func TestMFAAccountLockHTTP(t *testing.T) {
 			t.Errorf("mfa_account tripped %d times; want 1", n)
 		}
 	})
+}
+
+// lockSubject is in the subject of the mail that tells an account's owner
+// its second step is locked.
+const lockSubject = "failing the second step"
+
+// wantOneLockMail fails t unless the owner of addr got one lock mail and
+// nothing else but the sign-up's confirm mail.
+func wantOneLockMail(t testing.TB, e *mfaEnv, addr string) {
+	t.Helper()
+	gatehousetest.WaitMailAbout(t, e.smtp, addr, gatehousetest.ConfirmSubject, 1)
+	if n := len(gatehousetest.MailsAbout(t, e.smtp, addr, lockSubject)); n != 1 {
+		t.Errorf("%d lock mails to the owner; want 1", n)
+	}
+	if n := len(gatehousetest.MailsTo(e.smtp, addr)); n != 2 {
+		t.Errorf("%d mails to the owner; want 2: the sign-up's confirm mail and the lock mail", n)
+	}
 }
 
 // TestClientCodeLimitHTTP: one network guesses sign-in codes spread over
@@ -192,10 +207,13 @@ func TestClientCodeLimitHTTP(t *testing.T) {
 				}
 			}
 		}
+		// The victim's account is an established one (its email proven), so
+		// the owner's sign-in by code at the end keeps its password.
 		const victim = "spread-victim@example.com"
 		e.account(t, victim)
+		e.ProveEmail(t, victim, testPassword)
 		e.do(t, "POST", "/v1/otp", map[string]string{"email": victim}, from(ownerIP)).Accepted()
-		code := mailCodeRE.FindString(mailText(t, gatehousetest.WaitMail(t, e.smtp, victim, 1)))
+		code := mailCodeRE.FindString(mailText(t, gatehousetest.WaitMailAbout(t, e.smtp, victim, signInSubject, 1)))
 		e.code(code)
 		r := e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": victim, "code": code}, from(attackerIP))
 		wantRetry(t, r, "rate_limited", time.Minute, 15*time.Minute)
@@ -204,9 +222,15 @@ func TestClientCodeLimitHTTP(t *testing.T) {
 		if n := tripped(t, e, "code_client"); n != 1 {
 			t.Errorf("code_client tripped %d times; want 1", n)
 		}
-		e.Tokens(e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": victim, "code": code}, from(ownerIP)).Want(http.StatusOK))
+		tok := e.Tokens(e.do(t, "POST", "/v1/token", map[string]string{"grant_type": "otp", "email": victim, "code": code}, from(ownerIP)).Want(http.StatusOK))
+		if !tok.User.HasPassword || !tok.User.EmailVerified {
+			t.Errorf("the owner's sign-in by code: user %+v; want the password kept", tok.User)
+		}
 	})
 }
+
+// signInSubject is in the subject of a sign-in code's mail.
+const signInSubject = "sign-in code"
 
 // mailText returns a message's text part.
 func mailText(t testing.TB, m smtptest.Message) string {
@@ -257,10 +281,11 @@ func TestClientSendLimitHTTP(t *testing.T) {
 			t.Errorf("send_client tripped %d times; want 1", n)
 		}
 		e.do(t, "POST", "/v1/otp", map[string]string{"email": known}, from(ownerIP)).Accepted()
-		gatehousetest.WaitMail(t, e.smtp, known, 1)
+		gatehousetest.WaitMailAbout(t, e.smtp, known, signInSubject, 1)
+		gatehousetest.WaitMailAbout(t, e.smtp, known, gatehousetest.ConfirmSubject, 1) // the sign-up's, from 127.0.0.1
 		time.Sleep(300 * time.Millisecond)
-		if n := len(gatehousetest.MailsTo(e.smtp, known)); n != 1 {
-			t.Errorf("%d messages to %s; want only the owner's", n, known)
+		if n := len(gatehousetest.MailsTo(e.smtp, known)); n != 2 {
+			t.Errorf("%d messages to %s; want only the sign-up's confirm mail and the owner's code", n, known)
 		}
 		// An hour frees the budget.
 		e.Clock.Advance(time.Hour + time.Second)
@@ -276,11 +301,13 @@ func TestGlobalSendLimitHTTP(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
 		const limit = 3
 		e := limitServer(t, db, func(c *gatehouse.Config) { c.GlobalSendLimit = limit })
+		// Passwordless accounts: a sign-up with a password mails a confirm
+		// message, which would spend the ceiling before the requests below.
 		const known, unknown = "global-known@example.com", "global-nobody@example.com"
-		e.account(t, known)
+		e.SignUp(t, known, "")
 		for i := range limit {
 			addr := fmt.Sprintf("global-%d@example.com", i)
-			e.account(t, addr)
+			e.SignUp(t, addr, "")
 			e.do(t, "POST", "/v1/otp", map[string]string{"email": addr}, from(fmt.Sprintf("192.0.2.%d", i+1))).Accepted()
 		}
 		for i := range limit {
@@ -291,8 +318,15 @@ func TestGlobalSendLimitHTTP(t *testing.T) {
 		if n := tripped(t, e, "send_global"); n != 1 {
 			t.Errorf("send_global tripped %d times; want 1", n)
 		}
-		if n := len(gatehousetest.MailsTo(e.smtp, known)); n != 0 {
-			t.Errorf("%d messages to %s past the ceiling", n, known)
+		// A sign-up with a password past the ceiling makes the account, and
+		// its confirm message is refused like every other send.
+		const late = "global-late@example.com"
+		e.SignUp(t, late, testPassword)
+		time.Sleep(300 * time.Millisecond) // a message would be on its way by now
+		for _, addr := range []string{known, late} {
+			if n := len(gatehousetest.MailsTo(e.smtp, addr)); n != 0 {
+				t.Errorf("%d messages to %s past the ceiling", n, addr)
+			}
 		}
 	})
 }
@@ -414,11 +448,9 @@ func TestMFAAccountLockConcurrentHTTP(t *testing.T) {
 		if compared > e.Config.MFAFailureLimit {
 			t.Errorf("%d guesses compared; want at most %d", compared, e.Config.MFAFailureLimit)
 		}
-		gatehousetest.WaitMail(t, e.smtp, addr, 1)
+		gatehousetest.WaitMailAbout(t, e.smtp, addr, lockSubject, 1)
 		time.Sleep(500 * time.Millisecond)
-		if n := len(gatehousetest.MailsTo(e.smtp, addr)); n != 1 {
-			t.Errorf("%d mails to the owner; want 1", n)
-		}
+		wantOneLockMail(t, e, addr)
 		if n := count(auditKinds(t, e, tok.User.ID), "mfa_locked"); n != 1 {
 			t.Errorf("%d mfa_locked audit events; want 1", n)
 		}

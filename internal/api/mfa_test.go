@@ -185,12 +185,44 @@ func (e *mfaEnv) enrolTOTP(t testing.TB, email string, who reqOpt) (enrolJSON, [
 
 // totpAccount makes an account for email and turns an authenticator on
 // through its first, password-only (aal1) sign-in; it returns those
-// tokens, the enrolment and the backup codes.
+// tokens, the enrolment and the backup codes. On a server with mail the
+// account is an established one (provenAccount).
 func (e *mfaEnv) totpAccount(t testing.TB, email string) (tokensJSON, enrolJSON, []string) {
 	t.Helper()
 	tok := e.account(t, email)
+	if e.smtp != nil {
+		tok = e.proveEmail(t, email, tok)
+	}
 	en, backup := e.enrolTOTP(t, email, bearer(tok.AccessToken))
 	return tok, en, backup
+}
+
+// provenAccount makes an account for email, on a server with mail, whose
+// holder has proven its email with the code the sign-up mailed (the next
+// message), so that a later sign-in by code or link is its holder's and
+// keeps the password and factors instead of claiming the account.
+func (e *mfaEnv) provenAccount(t testing.TB, email string) tokensJSON {
+	t.Helper()
+	return e.proveEmail(t, email, e.account(t, email))
+}
+
+// proveEmail proves email with the sign-up's confirm message (the next
+// message) through tok's session and returns tok with the user as proven.
+func (e *mfaEnv) proveEmail(t testing.TB, email string, tok tokensJSON) tokensJSON {
+	t.Helper()
+	m := e.nextMail(t, email)
+	if !strings.HasPrefix(m.Subject, gatehousetest.ConfirmSubject) || m.Code == "" {
+		t.Fatalf("the sign-up's message: subject %q, text:\n%s", m.Subject, m.Text)
+	}
+	var out struct {
+		User userJSON `json:"user"`
+	}
+	e.do(t, "POST", "/v1/user/email/verify", map[string]string{"code": m.Code}, bearer(tok.AccessToken)).Want(http.StatusOK).Strict(&out)
+	if !out.User.EmailVerified || out.User.ID != tok.User.ID {
+		t.Fatalf("proven user %+v", out.User)
+	}
+	tok.User = out.User
+	return tok
 }
 
 // mfaRequired checks a first factor's answer is the second-factor step,
@@ -504,7 +536,7 @@ func TestMFAEmailFactorFlow(t *testing.T) {
 	t.Parallel()
 	eachMFAEnv(t, true, func(t *testing.T, e *mfaEnv) {
 		const addr = "katherine@example.com"
-		tok := e.account(t, addr)
+		tok := e.provenAccount(t, addr)
 		var b backupJSON
 		e.do(t, "POST", "/v1/mfa/email", nil, bearer(tok.AccessToken)).Want(http.StatusOK).Strict(&b)
 		e.secret(b.BackupCodes...)

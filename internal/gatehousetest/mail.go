@@ -1,7 +1,10 @@
 package gatehousetest
 
 import (
+	"net/http"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,4 +38,90 @@ func WaitMail(t testing.TB, s *smtptest.Server, address string, n int) smtptest.
 		}
 		s.Wait(t, len(s.Messages())+1, left)
 	}
+}
+
+// ConfirmSubject begins the subject of the message that asks an address's
+// owner to confirm it (the verify_email message), which a public sign-up
+// with a password sends beside whatever else a test waits for.
+const ConfirmSubject = "Confirm your email for "
+
+// MailsAbout returns the messages s received for address whose subject
+// contains about, in order.
+func MailsAbout(t testing.TB, s *smtptest.Server, address, about string) []smtptest.Message {
+	t.Helper()
+	var out []smtptest.Message
+	for _, m := range MailsTo(s, address) {
+		p, err := m.Parse()
+		if err != nil {
+			t.Fatalf("message to %s: %v", address, err)
+		}
+		if strings.Contains(p.Subject, about) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// WaitMailAbout waits up to Wait for the n-th message (from 1) to address
+// on s whose subject contains about, and returns it: the sign-in code, say,
+// whatever else the address was sent meanwhile.
+func WaitMailAbout(t testing.TB, s *smtptest.Server, address, about string, n int) smtptest.Message {
+	t.Helper()
+	deadline := time.Now().Add(Wait)
+	for {
+		mine := MailsAbout(t, s, address, about)
+		if len(mine) >= n {
+			return mine[n-1]
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("no message %d about %q to %s after %v (%d such, %d in all)", n, about, address, Wait, len(mine), len(s.Messages()))
+		}
+		s.Wait(t, len(s.Messages())+1, left)
+	}
+}
+
+// confirmCodeRE finds the code of a confirm message: alone on its line,
+// indented, so no run of digits inside the link passes for it.
+var confirmCodeRE = regexp.MustCompile(`(?m)^\s+([0-9]{6,10})\s*$`)
+
+// ConfirmCode waits for the latest message asking to confirm email on the
+// server's SMTP server and returns its code (remembered as a secret).
+func (s *Server) ConfirmCode(t testing.TB, email string) string {
+	t.Helper()
+	if s.SMTP == nil {
+		t.Fatal("ConfirmCode: this server does not deliver to the test's SMTP server")
+	}
+	WaitMailAbout(t, s.SMTP, email, ConfirmSubject, 1)
+	mine := MailsAbout(t, s.SMTP, email, ConfirmSubject)
+	p, err := mine[len(mine)-1].Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := confirmCodeRE.FindStringSubmatch(p.Text)
+	if m == nil {
+		t.Fatalf("no code in the confirm message to %s:\n%s", email, p.Text)
+	}
+	s.Logs.Secret(m[1])
+	return m[1]
+}
+
+// ProveEmail proves the email of an account signed up with a password as
+// its holder does: the code of the confirm message the sign-up sent, with
+// the password, at POST /v1/user/email/verify. The account is then an
+// established one: a later sign-in by code or link keeps its password and
+// factors, where the first proof of a never-proven address would claim it.
+// It returns the user as the answer shows it.
+func (s *Server) ProveEmail(t testing.TB, email, password string) User {
+	t.Helper()
+	s.Logs.Secret(password)
+	var out struct {
+		User User `json:"user"`
+	}
+	body := map[string]string{"email": email, "code": s.ConfirmCode(t, email), "password": password}
+	s.Do(t, "POST", "/v1/user/email/verify", body).Want(http.StatusOK).Strict(&out)
+	if !out.User.EmailVerified || out.User.Email != email {
+		t.Fatalf("prove %s: user %+v", email, out.User)
+	}
+	return out.User
 }
