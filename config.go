@@ -334,8 +334,8 @@ func (c Config) Validate() error {
 	if c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > time.Minute {
 		bad("GATEHOUSE_STORE_TIMEOUT", "must be between 100ms and 1m, got %s", c.StoreTimeout)
 	}
-	if c.RedisURL != "" {
-		bad("GATEHOUSE_REDIS_URL", "Redis support is not available in this version; unset it")
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("GATEHOUSE_REDIS_URL", "must start with redis:// (or rediss:// for TLS), got %q", redactURL(c.RedisURL))
 	}
 	switch {
 	case c.Secret == "" && !c.Dev:

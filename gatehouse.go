@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/throttle"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/store/redisstore"
 )
 
 // Version is set at build time (-ldflags "-X github.com/gatehouse/gatehouse.Version=…").
@@ -46,6 +47,9 @@ type Gatehouse struct {
 	log   *slog.Logger
 	store *sqlstore.Store
 	keys  *token.Keys
+	// redis is the shared Redis of a many-node deployment (nil without
+	// GATEHOUSE_REDIS_URL).
+	redis *redisstore.Client
 	auth  *auth.Service
 	api   *api.Server
 	// handler is the front door: the shared middleware around the mux
@@ -114,6 +118,9 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	metrics := api.NewMetrics()
+	if err := g.share(ctx, metrics); err != nil {
+		return err
+	}
 	hashing := password.DefaultParams
 	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
 		hashing = cheapHashing
@@ -158,7 +165,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
-		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
+		Redis: g.redisHealth(), Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
 		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
 		SignInURL: cfg.PublicURL + "/login",
@@ -293,6 +300,9 @@ func (g *Gatehouse) Close() error {
 	}
 	g.stop()
 	g.bg.Wait()
+	if g.redis != nil {
+		_ = g.redis.Close()
+	}
 	err := g.store.Close()
 	if g.logs != nil {
 		_ = g.logs.Close()
