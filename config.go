@@ -156,6 +156,10 @@ type Config struct {
 	// MailTLS is the base TLS configuration of SMTP connections (tests
 	// trust their own certificate with it).
 	MailTLS *tls.Config `env:"-"`
+	// RedisPrefix starts every key and channel in Redis ("gatehouse:" when
+	// empty): two deployments, or tests running in parallel, may then
+	// share one Redis without sharing counters.
+	RedisPrefix string `env:"-"`
 
 	// CheapPasswordHashing hashes new passwords with argon2id at its
 	// cheapest cost (8 KiB, one pass) instead of OWASP's 19 MiB and two

@@ -20,7 +20,7 @@ func (g *Gatehouse) share(ctx context.Context, metrics *api.Metrics) error {
 		}
 		return nil
 	}
-	c, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{Logger: g.log})
+	c, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{Prefix: cfg.RedisPrefix, Logger: g.log})
 	if err != nil {
 		return fmt.Errorf("GATEHOUSE_REDIS_URL: %w", err)
 	}
