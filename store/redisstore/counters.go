@@ -10,34 +10,6 @@ import (
 	"github.com/gatehouse/gatehouse/internal/throttle"
 )
 
-// The counters keep the policy of package throttle exactly (its windows,
-// lockouts that double while a key keeps failing, Reset and Return), as
-// the scenarios of internal/throttle/throttletest check for both. Each
-// call is one Lua script, so it is atomic however many nodes call at once:
-// an attacker spreading guesses or sends over nodes meets the limits of
-// one node. Time is the node's auth.Clock, passed to the script in
-// milliseconds (Redis's own clock is not used, so tests can move time);
-// every duration counts to the millisecond. Each key records when it may
-// be forgotten and carries a Redis TTL to match, so nothing outlives its
-// window or block.
-//
-// Unlike the in-process counters, these hold no bound of their own on
-// the number of keys: Redis's maxmemory is that bound (keep its policy
-// noeviction or volatile-ttl, so a flood of keys never evicts a lockout
-// that protects someone; a refused write falls back as below).
-//
-// Fall-back: each counter carries the in-process counter of package
-// throttle under the same policy, and answers from it while the Client
-// knows Redis is down, and for any call whose command fails (the failure
-// is reported to the Client, which then watches for Redis to come back).
-// So no call waits on Redis longer than the Client's command timeout, and
-// none fails because Redis is down. Counts made during an outage stay on
-// the node that made them: they are not copied to Redis when it is back,
-// and the counts Redis held from before the outage are used again (an
-// outage that restarted Redis without persistence starts them afresh).
-// Each node meets the single-node limits meanwhile, so an attacker gains
-// at most the number of nodes times the limit, for as long as the outage.
-
 // do runs script for one call and reads its answer with read. It returns
 // false when the call must be answered by the fall-back: Redis is known
 // to be down, or the command failed within the Client's timeout, which it
@@ -73,7 +45,8 @@ func now(clock auth.Clock) int64 { return clock.Now().UnixMilli() }
 // pair returns the keys of a counter's state held in two Redis keys: a
 // hash of its numbers and a sorted set of its events. The braces put
 // both in one hash slot (a script's keys must share one in a Cluster);
-// name is not empty, so neither is the hash tag.
+// the tag holds the colon at least, so it is never the empty one, which
+// would hash each whole key apart.
 func pair(c *Client, name, key string) []string {
 	k := c.Key("{" + name + ":" + key + "}")
 	return []string{k + ":s", k + ":e"}
@@ -93,8 +66,39 @@ local function blockfor(block, maxblock, prior)
 end
 `
 
-// Throttle is auth.Throttle in Redis, with the policy of throttle.Memory
-// (see the package's counters note), safe for concurrent use.
+// Throttle is auth.Throttle in Redis, with the policy of throttle.Memory,
+// safe for concurrent use. What follows holds for every counter of this
+// package (Throttle, Window, Limiter).
+//
+// The counters keep the policy of package throttle exactly (its windows,
+// lockouts that double while a key keeps failing, Reset and Return), as
+// the scenarios of internal/throttle/throttletest check for both. Each
+// call is one Lua script, so it is atomic however many nodes call at once:
+// an attacker spreading guesses or sends over nodes meets the limits of
+// one node. Time is the node's auth.Clock, passed to the script in
+// milliseconds (Redis's own clock is not used, so tests can move time);
+// every duration counts to the millisecond. Each key records when it may
+// be forgotten and carries a Redis TTL to match, so nothing outlives its
+// window or block.
+//
+// Unlike the in-process counters, these hold no bound of their own on
+// the number of keys: Redis's maxmemory is that bound. Keep its policy
+// noeviction (the default): every key here has a TTL, so any volatile-*
+// or allkeys-* policy would let a flood of keys evict a lockout that
+// protects someone, while a write refused for memory falls back as below.
+//
+// Fall-back: each counter carries the in-process counter of package
+// throttle under the same policy, and answers from it while the Client
+// knows Redis is down, and for any call whose command fails (the failure
+// is reported to the Client, which then watches for Redis to come back).
+// So no call waits on Redis longer than the Client's command timeout, and
+// none fails because Redis is down. Counts made during an outage stay on
+// the node that made them: they are not copied to Redis when it is back,
+// and the counts Redis held from before the outage are used again (an
+// outage that restarted Redis without persistence starts them afresh).
+// Each node meets the single-node limits meanwhile, so an attacker gains
+// at most the number of nodes times the limits, for as long as the
+// outage lasts.
 type Throttle struct {
 	c     *Client
 	name  string
@@ -195,8 +199,9 @@ func (t *Throttle) Reset(ctx context.Context, key string) error {
 // del deletes its keys.
 var del = redis.NewScript(`return redis.call('DEL', unpack(KEYS))`)
 
-// Window is auth.SendLimiter in Redis, with the policy of throttle.Window
-// (see the package's counters note), safe for concurrent use.
+// Window is auth.SendLimiter in Redis, with the policy of throttle.Window,
+// safe for concurrent use; Throttle's doc says what every counter of this
+// package shares (atomic scripts, TTLs, the fall-back).
 type Window struct {
 	c      *Client
 	name   string

@@ -423,6 +423,12 @@ func BenchmarkCounters(b *testing.B) {
 	// A sliding window that always lets the event in: the whole write path.
 	l := auth.Limit{Max: 1 << 30, Per: time.Minute}
 
+	// One round trip to Redis, for scale.
+	b.Run("Ping", func(b *testing.B) {
+		for b.Loop() {
+			_ = c.Ping(ctx)
+		}
+	})
 	b.Run("ThrottleWait", func(b *testing.B) {
 		i := 0
 		for b.Loop() {

@@ -10,8 +10,9 @@ import (
 	"github.com/gatehouse/gatehouse/internal/throttle"
 )
 
-// Limiter is auth.Limiter in Redis, with the policy of throttle.Limiter
-// (see the package's counters note), safe for concurrent use.
+// Limiter is auth.Limiter in Redis, with the policy of throttle.Limiter,
+// safe for concurrent use; Throttle's doc says what every counter of this
+// package shares (atomic scripts, TTLs, the fall-back).
 type Limiter struct {
 	c     *Client
 	name  string
