@@ -97,7 +97,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 }
 
 // newUniversal builds the go-redis client rawURL asks for. The password
-// stays out of every error: errors end up in logs.
+// stays out of every error: errors end up in logs. Every client takes its
+// deadlines from the context (ContextTimeoutEnabled): go-redis otherwise
+// ignores them on the socket and waits its own read timeout (seconds) on
+// a Redis that hangs, past the Client's command timeout.
 func newUniversal(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -110,18 +113,21 @@ func newUniversal(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis URL (Sentinel): %s", redacted(err, u))
 		}
+		o.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(o), nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis URL (Cluster): %s", redacted(err, u))
 		}
+		o.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %s", redacted(err, u))
 	}
+	o.ContextTimeoutEnabled = true
 	return redis.NewClient(o), nil
 }
 
