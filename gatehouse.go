@@ -145,9 +145,10 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		deps.Challenges, deps.Outbox, deps.Messages = g.store, outbox, g.store
 		deps.SendLimiter = throttle.NewWindow(cfg.Clock, throttle.DefaultSendLimits, 0)
 		if cfg.SMSCountryHourlyLimit > 0 {
-			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, []throttle.Limit{{N: cfg.SMSCountryHourlyLimit, Per: time.Hour}}, 0)
+			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, g.countryLimits(), 0)
 		}
 	}
+	g.sharedCounters(&deps)
 	svc, err := auth.New(auth.Config{
 		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
@@ -186,6 +187,11 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	}
 	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins, proxies)
 	return err
+}
+
+// countryLimits is the cap on codes by SMS per country calling code.
+func (g *Gatehouse) countryLimits() []throttle.Limit {
+	return []throttle.Limit{{N: g.cfg.SMSCountryHourlyLimit, Per: time.Hour}}
 }
 
 // startDelivery builds the outbox the flows write to and, unless

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
+	"github.com/gatehouse/gatehouse/internal/throttle"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 )
 
@@ -39,4 +41,23 @@ func (g *Gatehouse) redisHealth() api.Health {
 		return nil
 	}
 	return g.redis
+}
+
+// sharedCounters puts deps' counters in Redis when there is one, each
+// under a name every node gives it alike, with the limits the in-process
+// counters it replaces were built with (and those as the fall-back while
+// Redis does not answer).
+func (g *Gatehouse) sharedCounters(deps *auth.Deps) {
+	if g.redis == nil {
+		return
+	}
+	clock := g.cfg.Clock
+	deps.Throttle = redisstore.NewThrottle(g.redis, "password", clock, throttle.Config{})
+	deps.Limiter = redisstore.NewLimiter(g.redis, "limits", clock)
+	if deps.SendLimiter != nil {
+		deps.SendLimiter = redisstore.NewWindow(g.redis, "sends", clock, throttle.DefaultSendLimits)
+	}
+	if deps.CountryLimiter != nil {
+		deps.CountryLimiter = redisstore.NewWindow(g.redis, "sms-countries", clock, g.countryLimits())
+	}
 }
