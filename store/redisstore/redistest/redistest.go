@@ -50,7 +50,24 @@ func Prefix(tb testing.TB) string {
 // closed and its keys deleted when tb ends.
 func Open(tb testing.TB, url string) *redisstore.Client {
 	tb.Helper()
+	return open(tb, url, Prefix(tb))
+}
+
+// Nodes returns n Clients for url under one prefix of tb's own: the nodes
+// of one deployment, each with its own connections, as Open closes and
+// cleans them.
+func Nodes(tb testing.TB, url string, n int) []*redisstore.Client {
+	tb.Helper()
 	prefix := Prefix(tb)
+	cs := make([]*redisstore.Client, n)
+	for i := range cs {
+		cs[i] = open(tb, url, prefix)
+	}
+	return cs
+}
+
+func open(tb testing.TB, url, prefix string) *redisstore.Client {
+	tb.Helper()
 	c, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix, Timeout: time.Second})
 	if err != nil {
 		tb.Fatalf("redistest: open: %v", err)
