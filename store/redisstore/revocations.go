@@ -23,12 +23,16 @@ import (
 // Pub/sub keeps nothing for a subscriber that is away, so a watcher is
 // sent Resync (drop the whole view) each time its subscription may have
 // missed messages: when it is made again after a receive error, a dropped
-// connection (Redis closes the connection of a subscriber whose output
-// buffer overflows, so a watcher that falls behind lands here too) or a
-// health ping that got no answer, when go-redis re-subscribes by itself,
-// and when the Client comes back up after failing (Client.OnUp). Live
-// answers false from the moment a watcher's connection fails until its
-// Resync has been handled, so the node polls the store meanwhile.
+// connection or a health ping that got no answer, when go-redis
+// re-subscribes by itself, and when the Client comes back up after failing
+// (Client.OnUp). There is no buffer of ours to overflow: fn is called by
+// the goroutine that reads the connection, and a watcher that falls far
+// behind has its connection closed by Redis (its output buffer limit for
+// subscribers), which is a dropped connection like any other. Live answers
+// false from the moment a watcher notices its connection failed (at once
+// for a closed one, within twice healthEvery for one that went silent)
+// until its Resync has been handled, so the node polls the store
+// meanwhile.
 //
 // A revocation that cannot be published (Redis down or failing) is
 // returned as an error and kept, and published again once the Client is
@@ -48,7 +52,8 @@ type Revocations struct {
 
 	// watching counts the running watchers and unsynced those among them
 	// whose subscription is not in place or not yet followed by a Resync:
-	// Live reads them and nothing else, on every check.
+	// Live reads them and the Client's health, nothing else, on every
+	// check.
 	watching atomic.Int32
 	unsynced atomic.Int32
 }
@@ -123,8 +128,13 @@ func (r *Revocations) publish(ctx context.Context, op, msg string, keep func(*ke
 
 func (r *Revocations) keep(keep func(*keptRevocations)) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	keep(&r.kept)
+	r.mu.Unlock()
+	if r.c.Up() {
+		// The Client came back between the failure and now, and its
+		// flush may have run before this was kept: send it now.
+		go r.flush()
+	}
 }
 
 // up runs when the Client answers again after failing: every subscription
@@ -289,6 +299,10 @@ type watcher struct {
 	// confirmed) or Watch stops waiting for it (then gaveUp).
 	state atomic.Int32
 
+	// remade is set when remake closed the subscription: its failure is
+	// then ours, not Redis's.
+	remade atomic.Bool
+
 	mu     sync.Mutex
 	ps     *redis.PubSub // the subscription being read; nil between two
 	synced bool          // counted out of Revocations.unsynced
@@ -311,6 +325,7 @@ func (w *watcher) remake() {
 	ps := w.ps
 	w.mu.Unlock()
 	if ps != nil {
+		w.remade.Store(true)
 		_ = ps.Close()
 	}
 	select {
@@ -352,14 +367,16 @@ func (w *watcher) run() {
 		if w.ctx.Err() != nil {
 			return
 		}
+		ours := w.remade.Swap(false)
 		if heard {
 			// It worked for a while: try again at once.
 			wait = retryMin
 			continue
 		}
 		// Redis did not confirm a subscription: it counts as down (the
-		// Client's probe notices it back and up wakes this).
-		if !errors.Is(err, redis.ErrClosed) {
+		// Client's probe notices it back and up wakes this), unless the
+		// subscription was closed by remake.
+		if !ours && !errors.Is(err, redis.ErrClosed) {
 			_ = w.r.c.Report(err)
 		}
 		select {
@@ -400,7 +417,7 @@ func (w *watcher) subscription() (heard bool, err error) {
 			break
 		}
 	}
-	w.synced1()
+	w.subscribed()
 	pinged := false
 	for {
 		msg, err := ps.ReceiveTimeout(w.ctx, healthEvery)
@@ -432,10 +449,10 @@ func (w *watcher) subscription() (heard bool, err error) {
 	}
 }
 
-// synced1 follows a confirmed subscription: the first one, that Watch is
+// subscribed follows a confirmed subscription: the first one, that Watch is
 // still waiting for, needs nothing more; any other may follow missed
 // messages, so fn is sent Resync before anything the subscription brings.
-func (w *watcher) synced1() {
+func (w *watcher) subscribed() {
 	if w.state.CompareAndSwap(waiting, confirmed) {
 		w.setSynced(true)
 		close(w.first)
