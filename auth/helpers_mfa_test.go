@@ -194,10 +194,10 @@ type mfaUser struct {
 // totpUser signs up, signs in (aal1) and turns an authenticator on.
 func (e *mfaEnv) totpUser(tag string) *mfaUser {
 	e.t.Helper()
-	addr, u, p := e.signedIn(tag)
+	addr, _, p := e.signedIn(tag)
 	// Its holder proved the email, so a code or link sign-in later is
 	// not a claim that would take the factor away.
-	u = e.proveEmail(p)
+	u := e.proveEmail(p)
 	en, err := e.svc.EnrollTOTP(e.ctx, p, client())
 	if err != nil {
 		e.t.Fatalf("EnrollTOTP: %v", err)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"time"
 )
 
 // Revocation is what Revocations carries to every node's view of live
@@ -42,10 +43,50 @@ type Revocations interface {
 	Watch(ctx context.Context, fn func(Revocation)) error
 }
 
+// LiveRevocations is Revocations that can tell whether it is live: whether
+// every revocation any node publishes from now on will reach this node's
+// watcher, and none published since the watcher's last Resync was missed.
+// A Service whose Revocations implement it trusts its view of a session for
+// Config.LiveCacheTTL while Live answers true, since every revocation is
+// then pushed to it, and for Config.CacheTTL, at most a second, while
+// Live answers false, so that polling keeps the promise that a revocation
+// shows on every node within a second when the push cannot.
+//
+// The two must agree: an implementation that may have missed a revocation
+// answers false from the moment it may have (a dropped connection, a bus
+// that does not answer) until it has called the watcher with Resync, and
+// from then on hears everything again. A Watch that cannot subscribe at
+// once (the bus is down while the node starts) may then return nil and
+// keep trying, answering false until it has subscribed and sent Resync:
+// the node serves from the store meanwhile instead of failing to start.
+type LiveRevocations interface {
+	Revocations
+	// Live is called by every check of a session, so it must answer from
+	// memory: no I/O, no lock that a slow operation holds, no allocation.
+	Live() bool
+}
+
+// revocationBound is how late, at most, a revocation made on one node
+// may show on another (docs/contract.md, "Many nodes"): while Revocations
+// that are pushed are not live, a view is trusted no longer than this.
+const revocationBound = time.Second
+
+// trust answers how long a view of a session is trusted now.
+func (s *Service) trust() time.Duration {
+	if s.live == nil {
+		return s.cfg.CacheTTL
+	}
+	if s.live.Live() {
+		return s.cfg.LiveCacheTTL
+	}
+	return s.notLive
+}
+
 // forget drops sessions from this node's view at once and tells the other
 // nodes. The store has already revoked them: a failure to publish is
-// logged, not returned, since the revocation itself took place and
-// Config.CacheTTL still bounds how long another node trusts its view.
+// logged, not returned, since the revocation itself took place and the
+// view's TTL still bounds how long another node trusts it (an implementation
+// that is live should send again what it could not, see LiveRevocations).
 func (s *Service) forget(ctx context.Context, ids ...string) {
 	if len(ids) == 0 {
 		return

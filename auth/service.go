@@ -38,8 +38,17 @@ type Config struct {
 	SuccessorKey []byte
 	// CacheTTL bounds how long this node trusts its in-process view of a
 	// session before asking the store again. Revocations made on this node
-	// take effect at once; the TTL bounds staleness from other nodes.
+	// take effect at once; the TTL bounds staleness from other nodes. With
+	// Revocations that can say whether they are live (LiveRevocations),
+	// it is the bound while they are not (Redis down, or a subscription
+	// being made again), capped at a second (revocationBound).
 	CacheTTL time.Duration
+	// LiveCacheTTL is how long this node trusts its view while its
+	// Revocations are live (LiveRevocations.Live): every revocation then
+	// reaches the view as it is made, so the TTL only bounds what no
+	// revocation announces, and the reloads of a busy session. It has
+	// no effect with other Revocations or none.
+	LiveCacheTTL time.Duration
 
 	// OTPLength is the number of digits of a one-time code.
 	OTPLength int
@@ -118,6 +127,7 @@ func DefaultConfig() Config {
 		SessionTTL:         168 * time.Hour,
 		RefreshGrace:       10 * time.Second,
 		CacheTTL:           2 * time.Second,
+		LiveCacheTTL:       time.Minute,
 		OTPLength:          6,
 		OTPTTL:             5 * time.Minute,
 		OTPMaxAttempts:     5,
@@ -142,6 +152,7 @@ func (c Config) withDefaults() Config {
 	for _, f := range []struct{ v, def *time.Duration }{
 		{&c.AccessTokenTTL, &d.AccessTokenTTL}, {&c.RefreshTokenTTL, &d.RefreshTokenTTL},
 		{&c.SessionTTL, &d.SessionTTL}, {&c.RefreshGrace, &d.RefreshGrace}, {&c.CacheTTL, &d.CacheTTL},
+		{&c.LiveCacheTTL, &d.LiveCacheTTL},
 		{&c.OTPTTL, &d.OTPTTL}, {&c.MagicLinkTTL, &d.MagicLinkTTL},
 	} {
 		if *f.v <= 0 {
@@ -262,7 +273,11 @@ type Service struct {
 	sealer      Sealer
 	auditLog    AuditStore
 	revocations Revocations
-	limiter     Limiter
+	// live is revocations when it can say it is live, else nil; notLive
+	// is how long a view is trusted while it says no (trust).
+	live    LiveRevocations
+	notLive time.Duration
+	limiter Limiter
 	// stopWatch ends the subscription to revocations (Close).
 	stopWatch context.CancelFunc
 
@@ -307,6 +322,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if d.Factors != nil && d.MFATokens != nil && d.Sealer != nil {
 		s.factors, s.mfaTokens, s.sealer = d.Factors, d.MFATokens, d.Sealer
+	}
+	if l, ok := d.Revocations.(LiveRevocations); ok {
+		s.live, s.notLive = l, min(cfg.CacheTTL, revocationBound)
 	}
 	if d.Revocations != nil {
 		ctx, stop := context.WithCancel(context.Background())

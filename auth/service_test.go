@@ -54,17 +54,18 @@ func TestNew(t *testing.T) {
 	}
 	got := s.Config()
 	if got.AccessTokenTTL != 15*time.Minute || got.RefreshTokenTTL != 720*time.Hour || got.SessionTTL != 168*time.Hour ||
-		got.RefreshGrace != 10*time.Second || got.CacheTTL != 2*time.Second {
+		got.RefreshGrace != 10*time.Second || got.CacheTTL != 2*time.Second || got.LiveCacheTTL != time.Minute {
 		t.Errorf("defaults %+v", got)
 	}
 	custom := auth.Config{SuccessorKey: successorKey, AccessTokenTTL: time.Minute, RefreshTokenTTL: 2 * time.Hour,
-		SessionTTL: time.Hour, RefreshGrace: time.Second, CacheTTL: time.Millisecond}
+		SessionTTL: time.Hour, RefreshGrace: time.Second, CacheTTL: time.Millisecond, LiveCacheTTL: time.Hour}
 	s, err = auth.New(custom, full)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Config(); got.AccessTokenTTL != time.Minute || got.RefreshTokenTTL != 2*time.Hour ||
-		got.SessionTTL != time.Hour || got.RefreshGrace != time.Second || got.CacheTTL != time.Millisecond {
+		got.SessionTTL != time.Hour || got.RefreshGrace != time.Second || got.CacheTTL != time.Millisecond ||
+		got.LiveCacheTTL != time.Hour {
 		t.Errorf("custom config became %+v", got)
 	}
 }

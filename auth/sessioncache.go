@@ -10,8 +10,9 @@ import (
 // so the check endpoint does not cost a store round trip per request.
 // Revocations made through this node remove entries at once, and those of
 // other nodes as soon as Revocations delivers them; entries older than
-// Config.CacheTTL are reloaded, which bounds how stale a view can be when a
-// revocation is not delivered (no Revocations, or one that failed).
+// their TTL (Service.trust) are reloaded, which bounds how stale a view can
+// be when a revocation is not delivered (no Revocations, or one that is not
+// live).
 type sessionCache struct {
 	mu       sync.RWMutex
 	max      int

@@ -65,8 +65,8 @@ var ErrTokenExpired = errors.New("token expired")
 
 // BearerPrincipal authenticates an access token: signature and expiry, then
 // the session must still be live. This is the hot path of the check
-// endpoint: a token verified before and a session seen within CacheTTL cost
-// no store round trip.
+// endpoint: a token verified before and a session seen within its TTL
+// (Service.trust) cost no store round trip, nor any round trip to Revocations.
 func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Principal, error) {
 	now := s.now()
 	claims, err := s.signer.Verify(ctx, accessToken, now)
@@ -126,26 +126,30 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 		return storeErr("touch session", err)
 	}
 	// Only this node's view moved on: other nodes reload theirs within
-	// CacheTTL, and a slide is no revocation to publish.
+	// their TTL, and a slide is no revocation to publish.
 	s.sessions.forget(sess.ID)
 	return nil
 }
 
 // view answers the cached view e while it is trusted (younger than
-// CacheTTL), else a view loaded from the store now (find reads the session;
-// key names it among concurrent loads).
+// trust: CacheTTL, or LiveCacheTTL while revocations are pushed), else a
+// view loaded from the store now (find reads the session; key names it
+// among concurrent loads). The TTL is asked at each check, not stored with
+// the view, so a view loaded while revocations were live is no longer
+// trusted past the short TTL as soon as they are not.
 //
-// A view past half of CacheTTL is also reloaded in the background, once at
+// A view past half of its TTL is also reloaded in the background, once at
 // a time, so a session in steady use is renewed before it is too old and
 // its checks never wait for the store. Without that, every check that came
 // in just after the view expired loaded it again at once: a herd of store
 // round trips each CacheTTL, which made the tail of /v1/check on
-// PostgreSQL. The staleness bound stays CacheTTL either way.
+// PostgreSQL. The staleness bound stays the TTL either way.
 func (s *Service) view(ctx context.Context, key string, e *cacheEntry, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
-	if e == nil || now.Sub(e.loadedAt) > s.cfg.CacheTTL {
+	ttl := s.trust()
+	if e == nil || now.Sub(e.loadedAt) > ttl {
 		return s.loadShared(ctx, key, now, notFound, find)
 	}
-	if now.Sub(e.loadedAt) > s.cfg.CacheTTL/2 && e.reloading.CompareAndSwap(false, true) {
+	if now.Sub(e.loadedAt) > ttl/2 && e.reloading.CompareAndSwap(false, true) {
 		go s.reload(ctx, e, notFound, find)
 	}
 	return e, nil

@@ -53,6 +53,19 @@ func Open(tb testing.TB, url string) *redisstore.Client {
 	return OpenWith(tb, url, redisstore.Options{})
 }
 
+// Nodes returns n Clients for url under one prefix of tb's own: the nodes
+// of one deployment, each with its own connections, as Open closes and
+// cleans them.
+func Nodes(tb testing.TB, url string, n int) []*redisstore.Client {
+	tb.Helper()
+	prefix := Prefix(tb)
+	cs := make([]*redisstore.Client, n)
+	for i := range cs {
+		cs[i] = OpenWith(tb, url, redisstore.Options{Prefix: prefix})
+	}
+	return cs
+}
+
 // OpenWith is Open with o: an empty o.Prefix takes one of tb's own (give
 // two Clients one Prefix for two nodes of one deployment), a zero
 // o.Timeout a second.
