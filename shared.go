@@ -46,12 +46,13 @@ func (g *Gatehouse) redisHealth() api.Health {
 // sharedCounters puts deps' counters in Redis when there is one, each
 // under a name every node gives it alike, with the limits the in-process
 // counters it replaces were built with (and those as the fall-back while
-// Redis does not answer).
+// Redis does not answer), and publishes revocations through it.
 func (g *Gatehouse) sharedCounters(deps *auth.Deps) {
 	if g.redis == nil {
 		return
 	}
 	clock := g.cfg.Clock
+	deps.Revocations = redisstore.NewRevocations(g.redis)
 	deps.Throttle = redisstore.NewThrottle(g.redis, "password", clock, throttle.Config{})
 	deps.Limiter = redisstore.NewLimiter(g.redis, "limits", clock)
 	if deps.SendLimiter != nil {

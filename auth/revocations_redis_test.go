@@ -168,3 +168,35 @@ func TestRedisDownFallsBackToShortTrust(t *testing.T) {
 		}, errSessionEnded)
 	})
 }
+
+// A session slid on node A is not idle-expired on node B, whose view was
+// loaded before A slid it and is still trusted (revocations are live, and
+// slides are not published): B asks the store once its view says the
+// session reached its idle expiry.
+func TestSlideOnAnotherNode(t *testing.T) {
+	url := redistest.URL(t)
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		clients := redistest.Nodes(t, url, 2)
+		short := withConfig(func(c *auth.Config) { c.LiveCacheTTL, c.SessionTTL = time.Hour, 30*time.Minute })
+		a := newEnv(t, st, withRevocations(redisstore.NewRevocations(clients[0])), short)
+		b := newEnv(t, st, withRevocations(redisstore.NewRevocations(clients[1])), short)
+		u, _ := a.newUser("slid")
+		cookie, _ := a.cookieSession(u)
+		if _, err := b.svc.CookiePrincipal(b.ctx, cookie); err != nil {
+			t.Fatalf("B's first check: %v", err)
+		}
+		both := func(d time.Duration) { a.clock.Advance(d); b.clock.Advance(d) }
+		both(20 * time.Minute)
+		if _, err := a.svc.CookiePrincipal(a.ctx, cookie); err != nil { // slides to +50 min
+			t.Fatalf("A's check: %v", err)
+		}
+		both(15 * time.Minute) // past the expiry B's view holds, before the slid one
+		if _, err := b.svc.CookiePrincipal(b.ctx, cookie); err != nil {
+			t.Errorf("B's check of a session A slid: %v", err)
+		}
+		both(40 * time.Minute) // past the slid expiry too
+		if _, err := b.svc.CookiePrincipal(b.ctx, cookie); auth.KindOf(err) != auth.KindTokenExpired {
+			t.Errorf("B's check past the slid expiry: %v, want token_expired", err)
+		}
+	})
+}

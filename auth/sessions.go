@@ -146,13 +146,22 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 // PostgreSQL. The staleness bound stays the TTL either way.
 func (s *Service) view(ctx context.Context, key string, e *cacheEntry, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
 	ttl := s.trust()
-	if e == nil || now.Sub(e.loadedAt) > ttl {
+	if e == nil || now.Sub(e.loadedAt) > ttl || slidElsewhere(e, now) {
 		return s.loadShared(ctx, key, now, notFound, find)
 	}
 	if now.Sub(e.loadedAt) > ttl/2 && e.reloading.CompareAndSwap(false, true) {
 		go s.reload(ctx, e, notFound, find)
 	}
 	return e, nil
+}
+
+// slidElsewhere reports whether e's session has reached its idle expiry in
+// a view loaded before that moment: another node may have slid it since
+// (slides are not published), so the store, not the view, decides. Once
+// loaded after the expiry, a session that did expire is not reloaded again.
+func slidElsewhere(e *cacheEntry, now time.Time) bool {
+	sess := &e.session
+	return sess.RevokedAt == nil && !now.Before(sess.ExpiresAt) && e.loadedAt.Before(sess.ExpiresAt)
 }
 
 // loadShared is load for the checks of one session that miss the cache at
