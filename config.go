@@ -156,6 +156,10 @@ type Config struct {
 	// MailTLS is the base TLS configuration of SMTP connections (tests
 	// trust their own certificate with it).
 	MailTLS *tls.Config `env:"-"`
+	// RedisPrefix starts every key and channel in Redis ("gatehouse:" when
+	// empty): two deployments, or tests running in parallel, may then
+	// share one Redis without sharing counters.
+	RedisPrefix string `env:"-"`
 
 	// CheapPasswordHashing hashes new passwords with argon2id at its
 	// cheapest cost (8 KiB, one pass) instead of OWASP's 19 MiB and two
@@ -334,8 +338,8 @@ func (c Config) Validate() error {
 	if c.StoreTimeout < 100*time.Millisecond || c.StoreTimeout > time.Minute {
 		bad("GATEHOUSE_STORE_TIMEOUT", "must be between 100ms and 1m, got %s", c.StoreTimeout)
 	}
-	if c.RedisURL != "" {
-		bad("GATEHOUSE_REDIS_URL", "Redis support is not available in this version; unset it")
+	if c.RedisURL != "" && !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("GATEHOUSE_REDIS_URL", "must start with redis:// (or rediss:// for TLS), got %q", redactURL(c.RedisURL))
 	}
 	switch {
 	case c.Secret == "" && !c.Dev:

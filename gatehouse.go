@@ -35,6 +35,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/throttle"
 	"github.com/gatehouse/gatehouse/internal/token"
 	"github.com/gatehouse/gatehouse/internal/web"
+	"github.com/gatehouse/gatehouse/store/redisstore"
 )
 
 // Version is set at build time (-ldflags "-X github.com/gatehouse/gatehouse.Version=…").
@@ -46,6 +47,9 @@ type Gatehouse struct {
 	log   *slog.Logger
 	store *sqlstore.Store
 	keys  *token.Keys
+	// redis is the shared Redis of a many-node deployment (nil without
+	// GATEHOUSE_REDIS_URL).
+	redis *redisstore.Client
 	auth  *auth.Service
 	api   *api.Server
 	// handler is the front door: the shared middleware around the mux
@@ -114,6 +118,9 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	metrics := api.NewMetrics()
+	if err := g.share(ctx, metrics); err != nil {
+		return err
+	}
 	hashing := password.DefaultParams
 	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
 		hashing = cheapHashing
@@ -138,9 +145,10 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		deps.Challenges, deps.Outbox, deps.Messages = g.store, outbox, g.store
 		deps.SendLimiter = throttle.NewWindow(cfg.Clock, throttle.DefaultSendLimits, 0)
 		if cfg.SMSCountryHourlyLimit > 0 {
-			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, []throttle.Limit{{N: cfg.SMSCountryHourlyLimit, Per: time.Hour}}, 0)
+			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, g.countryLimits(), 0)
 		}
 	}
+	g.sharedCounters(&deps)
 	svc, err := auth.New(auth.Config{
 		AccessTokenTTL: cfg.AccessTokenTTL, RefreshTokenTTL: cfg.RefreshTokenTTL, SessionTTL: cfg.SessionTTL,
 		RefreshGrace: cfg.RefreshGrace, SuccessorKey: box.Key("refresh-successor"),
@@ -158,7 +166,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
-		Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
+		Redis: g.redisHealth(), Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
 		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
 		SignInURL: cfg.PublicURL + "/login",
@@ -179,6 +187,11 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	}
 	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins, proxies)
 	return err
+}
+
+// countryLimits is the cap on codes by SMS per country calling code.
+func (g *Gatehouse) countryLimits() []throttle.Limit {
+	return []throttle.Limit{{N: g.cfg.SMSCountryHourlyLimit, Per: time.Hour}}
 }
 
 // startDelivery builds the outbox the flows write to and, unless
@@ -293,6 +306,9 @@ func (g *Gatehouse) Close() error {
 	}
 	g.stop()
 	g.bg.Wait()
+	if g.redis != nil {
+		_ = g.redis.Close()
+	}
 	err := g.store.Close()
 	if g.logs != nil {
 		_ = g.logs.Close()

@@ -114,7 +114,7 @@ type EmailProven struct {
 // already holds it: a session of the account (p), or the account's
 // password. Without them, a link may say "this was not me": on the
 // sign-up's own address that is the first proof of a never-proven address
-// and claims the account (docs/security.md, "Claiming an account"); on a
+// and claims the account (docs/security.md, "Proving an address, and claiming an account"); on a
 // change of address nothing changes, as the address was never the
 // account's.
 func (s *Service) ProveEmail(ctx context.Context, p *Principal, in EmailProof) (*EmailProven, error) {

@@ -51,6 +51,9 @@ type Options struct {
 	Keys KeySet
 	// Store is pinged by /readyz.
 	Store Pinger
+	// Redis, when set, is the shared Redis whose health /readyz reports
+	// (up or down: a node without Redis still serves, so it stays ready).
+	Redis Health
 	// Clock is the now the JWKS lists the keys trusted at.
 	Clock auth.Clock
 	// Metrics is served at /metrics; nil makes new ones.

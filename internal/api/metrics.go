@@ -44,6 +44,20 @@ func NewMetrics() *Metrics {
 	return m
 }
 
+// WatchRedis exports gatehouse_redis_up: 1 while up() reports that Redis
+// answers, 0 while it does not. Only a server with Redis calls it, so the
+// metric's absence says there is none.
+func (m *Metrics) WatchRedis(up func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gatehouse_redis_up", Help: "1 while Redis (shared counters and revocations) answers, 0 while each node falls back to its own.",
+	}, func() float64 {
+		if up() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 // SignIn implements auth.Observer.
 func (m *Metrics) SignIn(method, result string) { m.signIns.WithLabelValues(method, result).Inc() }
 

@@ -29,7 +29,7 @@ func (s *Server) registerOps() {
 		&huma.Schema{Type: "object"}, "application/json")
 
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	o := &huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: ops, Summary: "Storage answers (503 when it does not)"}
+	o := &huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: ops, Summary: "Storage answers (503 when it does not); with Redis, the body says whether it is up"}
 	s.document(o, &huma.Schema{Type: "object"}, "application/json")
 	o.Responses["503"] = &huma.Response{Description: "Storage does not answer, or not within 2 s: a problem (code unavailable) whose detail ends in (database: timeout) or (database: unreachable)."}
 
@@ -84,7 +84,23 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	switch {
+	case s.o.Redis == nil:
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	case s.o.Redis.Up():
+		_, _ = w.Write([]byte(`{"status":"ready","redis":"up"}` + "\n"))
+	default:
+		// Still ready: limits fall back to this node's own counters and
+		// sessions to a short reload, so taking the node out of rotation
+		// would only make the outage worse.
+		_, _ = w.Write([]byte(`{"status":"ready","redis":"down"}` + "\n"))
+	}
+}
+
+// Health is a backend that may be down without the node being unready.
+type Health interface {
+	// Up reports whether the backend answers now.
+	Up() bool
 }
 
 // The ways a backend fails a readiness check: it did not answer within the

@@ -119,6 +119,13 @@ func WithConfig(f func(*gatehouse.Config)) Option {
 	return func(s *setup) { s.edits = append(s.edits, f) }
 }
 
+// WithRedis shares limits and revocations through the Redis at url, under
+// prefix (another server of the test given the same prefix shares them
+// too; redistest.Prefix makes one no other test uses).
+func WithRedis(url, prefix string) Option {
+	return WithConfig(func(c *gatehouse.Config) { c.RedisURL, c.RedisPrefix = url, prefix })
+}
+
 // WithClock runs the server on c (shared with another server of the test).
 func WithClock(c *clocktest.Clock) Option { return func(s *setup) { s.clock = c } }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/throttle"
+	"github.com/gatehouse/gatehouse/internal/throttle/throttletest"
 	"github.com/gatehouse/gatehouse/store/storetest"
 )
 
@@ -23,5 +24,28 @@ func TestConformance(t *testing.T) {
 	})
 	storetest.Limiters(t, func(*testing.T) auth.Limiter {
 		return throttle.NewLimiter(clocktest.New(at), 0)
+	})
+}
+
+// The policy, walked through time: the shared counters run the same tables.
+func TestScenarios(t *testing.T) {
+	t.Parallel()
+	t.Run("Memory", func(t *testing.T) {
+		t.Parallel()
+		throttletest.Throttles(t, func(_ *testing.T, clock auth.Clock, cfg throttle.Config) auth.Throttle {
+			return throttle.NewMemory(clock, cfg)
+		})
+	})
+	t.Run("Window", func(t *testing.T) {
+		t.Parallel()
+		throttletest.Windows(t, func(_ *testing.T, clock auth.Clock, limits []throttle.Limit) auth.SendLimiter {
+			return throttle.NewWindow(clock, limits, 0)
+		})
+	})
+	t.Run("Limiter", func(t *testing.T) {
+		t.Parallel()
+		throttletest.Limiters(t, func(_ *testing.T, clock auth.Clock) auth.Limiter {
+			return throttle.NewLimiter(clock, 0)
+		})
 	})
 }

@@ -11,62 +11,6 @@ import (
 
 var testLimit = auth.Limit{Max: 3, Per: time.Hour, Block: 15 * time.Minute, MaxBlock: time.Hour}
 
-// TestLimiterScenarios walks one key through time: events leave the
-// window, and each lock while the key is remembered is twice the last, up
-// to MaxBlock.
-func TestLimiterScenarios(t *testing.T) {
-	t.Parallel()
-	type step struct {
-		advance  time.Duration
-		takes    int           // Takes at this instant
-		wantWait time.Duration // of the last one
-		tripped  bool
-	}
-	tests := []struct {
-		name  string
-		steps []step
-	}{
-		{"events leave the window", []step{
-			{0, 3, 0, false},
-			{time.Hour, 3, 0, false}, // the first three are gone
-			{0, 1, 15 * time.Minute, true},
-		}},
-		{"locks double up to MaxBlock", []step{
-			{0, 4, 15 * time.Minute, true},
-			{15 * time.Minute, 4, 30 * time.Minute, true},
-			{30 * time.Minute, 4, time.Hour, true},
-			{time.Hour, 4, time.Hour, true},
-		}},
-		{"a lock counts down", []step{
-			{0, 4, 15 * time.Minute, true},
-			{10 * time.Minute, 1, 5 * time.Minute, false},
-		}},
-		{"forgotten after its window, history and all", []step{
-			{0, 4, 15 * time.Minute, true},
-			{15*time.Minute + time.Hour, 4, 15 * time.Minute, true},
-		}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			clock := newFakeClock()
-			m := NewLimiter(clock, 0)
-			for i, s := range tc.steps {
-				clock.Advance(s.advance)
-				var wait time.Duration
-				var tripped bool
-				for range s.takes {
-					w, tr, _ := m.Take(t.Context(), "k", testLimit)
-					wait, tripped = w, tripped || tr
-				}
-				if wait != s.wantWait || tripped != s.tripped {
-					t.Errorf("step %d: wait %v, tripped %v; want %v, %v", i, wait, tripped, s.wantWait, s.tripped)
-				}
-			}
-		})
-	}
-}
-
 // TestLimiterFlood is the attack on the memory bound: 100,000 other keys
 // after a victim's lock must neither evict the victim (who stays locked)
 // nor be let through uncounted once the table is full.

@@ -5,7 +5,9 @@
 // given with each call (auth.Limiter: second-factor failures per account,
 // wrong codes and sends per client, sends in all). Each is bounded in
 // memory and refuses new keys when full rather than forget one it holds.
-// Shared implementations for several nodes come with Redis.
+// Shared implementations for several nodes are in store/redisstore, which
+// answers from these while Redis is down; both pass the moving-clock
+// scenarios of throttletest.
 package throttle
 
 import (
@@ -48,7 +50,9 @@ const (
 	defaultMaxKeys     = 100_000
 )
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to its default, as
+// NewMemory uses it (shared counters read the same defaults from here).
+func (c Config) WithDefaults() Config {
 	if c.MaxFailures <= 0 {
 		c.MaxFailures = defaultMaxFailures
 	}
@@ -113,7 +117,7 @@ func NewMemory(clock auth.Clock, cfg Config) *Memory {
 	}
 	return &Memory{
 		clock:   clock,
-		cfg:     cfg.withDefaults(),
+		cfg:     cfg.WithDefaults(),
 		base:    clock.Now(),
 		entries: make(map[string]*entry),
 	}

@@ -9,50 +9,6 @@ import (
 	"time"
 )
 
-func TestWindowDefaultLimits(t *testing.T) {
-	t.Parallel()
-	clk := newFakeClock()
-	w := NewWindow(clk, nil, 0)
-	ctx := context.Background()
-	allow := func(key string) time.Duration {
-		t.Helper()
-		d, err := w.Allow(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	if d := allow("a"); d != 0 {
-		t.Fatalf("first send waits %v", d)
-	}
-	if d := allow("a"); d != time.Minute {
-		t.Fatalf("second send within a minute: wait %v, want 1m", d)
-	}
-	if d := allow("b"); d != 0 {
-		t.Fatalf("another key is limited: %v", d)
-	}
-	clk.Advance(30 * time.Second)
-	if d := allow("a"); d != 30*time.Second {
-		t.Fatalf("after 30s: wait %v, want 30s (a refused attempt must not count)", d)
-	}
-	// Ten in the hour, one a minute: the eleventh waits for the first to age out.
-	for i := 1; i < 10; i++ {
-		clk.Advance(time.Minute)
-		if d := allow("a"); d != 0 {
-			t.Fatalf("send %d: wait %v", i+1, d)
-		}
-	}
-	clk.Advance(time.Minute)
-	// First send at 0, now at 10m30s: the hour limit waits until 60m.
-	if d := allow("a"); d != 49*time.Minute+30*time.Second {
-		t.Fatalf("eleventh send: wait %v, want 49m30s", d)
-	}
-	clk.Advance(49*time.Minute + 30*time.Second)
-	if d := allow("a"); d != 0 {
-		t.Fatalf("after the hour: wait %v", d)
-	}
-}
-
 func TestWindowBoundsKeys(t *testing.T) {
 	t.Parallel()
 	clk := newFakeClock()

@@ -7,7 +7,7 @@
 // Redis is a helper, never a dependency of a request: every command has a
 // short deadline, and while Redis does not answer the counters fall back to
 // each node's own (package throttle) and the session views to their reload
-// interval. Client tracks whether Redis answers, for /readyz and the
+// interval. Client tracks whether Redis answers (a ping a second), for /readyz and the
 // gatehouse_redis_up metric, and notices by itself when it is back.
 package redisstore
 
@@ -41,8 +41,9 @@ type Options struct {
 const (
 	defaultPrefix  = "gatehouse:"
 	defaultTimeout = 250 * time.Millisecond
-	// probeEvery is how often a Client that has seen Redis fail asks it
-	// again, so sharing resumes within about a second of Redis coming back.
+	// probeEvery is how often a Client asks Redis whether it answers: an
+	// outage shows in /readyz within about a second even on an idle node,
+	// and sharing resumes about a second after Redis comes back.
 	probeEvery = time.Second
 	// warnEvery bounds the warnings of an outage.
 	warnEvery = time.Minute
@@ -96,7 +97,10 @@ func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
 }
 
 // newUniversal builds the go-redis client rawURL asks for. The password
-// stays out of every error: errors end up in logs.
+// stays out of every error: errors end up in logs. Every client takes its
+// deadlines from the context (ContextTimeoutEnabled): go-redis otherwise
+// ignores them on the socket and waits its own read timeout (seconds) on
+// a Redis that hangs, past the Client's command timeout.
 func newUniversal(rawURL string) (redis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
@@ -109,18 +113,21 @@ func newUniversal(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis URL (Sentinel): %s", redacted(err, u))
 		}
+		o.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(o), nil
 	case q.Has("addr"):
 		o, err := redis.ParseClusterURL(rawURL)
 		if err != nil {
 			return nil, fmt.Errorf("redis URL (Cluster): %s", redacted(err, u))
 		}
+		o.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(o), nil
 	}
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("redis URL: %s", redacted(err, u))
 	}
+	o.ContextTimeoutEnabled = true
 	return redis.NewClient(o), nil
 }
 
@@ -202,8 +209,8 @@ func (c *Client) markDown(err error) {
 		"err", err)
 }
 
-// probe asks Redis every probeEvery while it is down, so sharing resumes
-// without waiting for a request to try.
+// probe pings Redis every probeEvery, so the health follows Redis without
+// waiting for a request to try.
 func (c *Client) probe() {
 	defer close(c.done)
 	t := time.NewTicker(probeEvery)
@@ -213,9 +220,7 @@ func (c *Client) probe() {
 		case <-c.stop:
 			return
 		case <-t.C:
-			if !c.Up() {
-				_ = c.Report(c.Ping(context.Background()))
-			}
+			_ = c.Report(c.Ping(context.Background()))
 		}
 	}
 }

@@ -50,8 +50,22 @@ func Prefix(tb testing.TB) string {
 // closed and its keys deleted when tb ends.
 func Open(tb testing.TB, url string) *redisstore.Client {
 	tb.Helper()
-	prefix := Prefix(tb)
-	c, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix, Timeout: time.Second})
+	return OpenWith(tb, url, redisstore.Options{})
+}
+
+// OpenWith is Open with o: an empty o.Prefix takes one of tb's own (give
+// two Clients one Prefix for two nodes of one deployment), a zero
+// o.Timeout a second.
+func OpenWith(tb testing.TB, url string, o redisstore.Options) *redisstore.Client {
+	tb.Helper()
+	if o.Prefix == "" {
+		o.Prefix = Prefix(tb)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Second
+	}
+	prefix := o.Prefix
+	c, err := redisstore.Open(context.Background(), url, o)
 	if err != nil {
 		tb.Fatalf("redistest: open: %v", err)
 	}

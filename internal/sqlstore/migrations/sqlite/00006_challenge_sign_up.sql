@@ -1,7 +1,7 @@
 -- challenges.sign_up marks the sign-up's own first code (a phone sign-up's
 -- SMS): proving it keeps the password and factors the same person set a
 -- moment before, where any other first proof of a never-proven address
--- claims the account (docs/security.md, "Claiming an account").
+-- claims the account (docs/security.md, "Proving an address, and claiming an account").
 --
 -- A column with a constant default needs no rebuild of the table.
 
