@@ -22,6 +22,7 @@ Usage:
   gatehouse user create|list|disable|enable|delete [flags]
   gatehouse sessions revoke --email EMAIL
   gatehouse keys rotate|list
+  gatehouse healthcheck [flags]      exit 0 if the server answers /healthz
   gatehouse version
 
 Every command reads GATEHOUSE_* variables from the environment and from a
@@ -65,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return sessions(ctx, rest, stdout, stderr)
 	case "keys":
 		return keys(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		return version(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":

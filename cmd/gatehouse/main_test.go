@@ -59,7 +59,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "create", "--help"},
 		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "delete", "--help"}, {"user", "admin", "--help"},
 		{"sessions", "--help"}, {"sessions", "revoke", "--help"}, {"keys", "--help"}, {"keys", "rotate", "--help"},
-		{"keys", "list", "--help"}, {"version", "--help"},
+		{"keys", "list", "--help"}, {"version", "--help"}, {"healthcheck", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			out, errOut, err := cli(t, "", args...)
