@@ -38,10 +38,10 @@ both() {
   awk '{s += $1} END {printf "both: %.0f req/s\n", s}' "$work/a.txt" "$work/b.txt"
 }
 serve() { # serve ADDR [REDIS] → pid
-  GATEHOUSE_ADDR=$1 GATEHOUSE_REDIS_URL=${2:-} "$work/gatehouse" serve 2>>"$work/server.log" &
+  GATEHOUSE_ADDR=$1 GATEHOUSE_REDIS_URL=${2:-} "$work/gatehouse" serve >>"$work/server.log" 2>&1 &
   echo $!
 }
-ready() { until curl -sf "http://$1/healthz" >/dev/null; do sleep 0.05; done; }
+ready() { for _ in $(seq 1 200); do curl -sf "http://$1/healthz" >/dev/null && return; sleep 0.05; done; echo "no answer from $1:"; tail -20 "$work/server.log"; exit 1; }
 
 echo "== bare net/http handler (ceiling): 32 connections, $DURATION"
 "$work/bare" -addr 127.0.0.1:3999 & bare=$!
