@@ -65,6 +65,19 @@ type Client struct {
 	done     chan struct{}
 }
 
+// quietLog takes go-redis's own log lines (a dial that failed, a pool
+// event: plain text on standard error by default, one a second through an
+// outage) to slog's default logger at debug level: the Client says what
+// matters once a minute in the node's own log.
+type quietLog struct{}
+
+func (quietLog) Printf(ctx context.Context, format string, v ...any) {
+	slog.Default().DebugContext(ctx, "go-redis: "+fmt.Sprintf(format, v...))
+}
+
+// quiet installs quietLog once: go-redis has one logger per process.
+var quiet sync.Once
+
 // Open connects to the Redis that rawURL names and returns a Client whose
 // health it starts watching. The URL is redis://[user:password@]host:port/db
 // (rediss:// for TLS); with a master_name parameter it names Sentinels
@@ -73,6 +86,7 @@ type Client struct {
 // a Redis that does not answer is not: the Client starts down and comes up
 // when Redis answers, as it would after an outage.
 func Open(ctx context.Context, rawURL string, o Options) (*Client, error) {
+	quiet.Do(func() { redis.SetLogger(quietLog{}) })
 	rdb, err := newUniversal(rawURL)
 	if err != nil {
 		return nil, err
