@@ -14,7 +14,16 @@
 // what every page shares; render.go the templates and static files.
 package web
 
+// The browser libraries are copies of the npm packages pinned in the
+// repository's package.json (CI reruns these and fails on a difference).
+// @simplewebauthn/browser's UMD build is a plain external script, so it runs
+// under the pages' script-src 'self'; it is the fallback for browsers
+// without PublicKeyCredential's own JSON methods. Its MIT licence is kept
+// beside the package, outside static/, so it is not served.
+//
 //go:generate cp ../../node_modules/htmx.org/dist/htmx.min.js static/htmx.min.js
+//go:generate cp ../../node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js static/simplewebauthn-browser.umd.min.js
+//go:generate cp ../../node_modules/@simplewebauthn/browser/LICENSE.md simplewebauthn-browser.LICENSE.md
 
 import (
 	"context"
