@@ -39,6 +39,8 @@ type Passkey struct {
 	SignCount uint32
 	// Transports are the authenticator's transports as the browser
 	// reported them ("internal", "hybrid", "usb", …), for allowCredentials.
+	// Stores keep them as given, in order; none (nil or empty) reads back
+	// as nil.
 	Transports []string
 	// UserVerified is uvInitialized: the registration verified the user.
 	UserVerified bool
@@ -56,7 +58,8 @@ type PasskeyStore interface {
 	// AddPasskey inserts p. A credential ID any user has already returns
 	// ErrPasskeyExists; an unknown p.UserID returns ErrNotFound.
 	AddPasskey(ctx context.Context, p *Passkey) error
-	// Passkeys returns the user's passkeys, oldest first.
+	// Passkeys returns the user's passkeys, oldest first (by CreatedAt,
+	// then by ID byte-wise); none, as an empty list, for an unknown user.
 	Passkeys(ctx context.Context, userID string) ([]Passkey, error)
 	// PasskeyByID returns the passkey with credential ID id, whoever's it is.
 	PasskeyByID(ctx context.Context, id []byte) (*Passkey, error)
@@ -110,7 +113,9 @@ type Ceremony struct {
 // CeremonyStore keeps WebAuthn ceremonies. It is short-lived: a ceremony
 // dies within minutes, so a shared cache may keep them.
 type CeremonyStore interface {
-	// PutCeremony inserts c.
+	// PutCeremony inserts c. A store that keeps users too returns
+	// ErrNotFound for a c.UserID it does not have, and its DeleteUser
+	// removes the user's ceremonies.
 	PutCeremony(ctx context.Context, c *Ceremony) error
 	// TakeCeremony returns the ceremony with id and purpose and removes it,
 	// atomically: of concurrent takes one gets it. One that is unknown, of

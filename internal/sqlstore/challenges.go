@@ -110,8 +110,9 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 // exists returns nil when query (SELECT 1 … WHERE id = ?) finds a row, and
 // an error matching auth.ErrNotFound naming what when it does not: it tells
 // a conditional UPDATE that changed nothing because of its condition from
-// one that found no such row.
-func (s *Store) exists(ctx context.Context, query, what, id string) error {
+// one that found no such row. id is the row's key, a string or, for a
+// passkey, bytes.
+func (s *Store) exists(ctx context.Context, query, what string, id any) error {
 	var one int
 	return s.rowErr(s.r.QueryRowContext(ctx, query, id).Scan(&one), what, "look up "+what)
 }

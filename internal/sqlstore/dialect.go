@@ -148,12 +148,13 @@ func (d *dialect) lockRow() string {
 type errClass int
 
 const (
-	errOther        errClass = iota // the database could not answer: ErrUnavailable
-	errEmailTaken                   // unique violation on users.email
-	errPhoneTaken                   // unique violation on users.phone
-	errMissingRef                   // foreign key violation: the parent row is gone
-	errFactorExists                 // unique violation on factors (user_id, kind)
-	errConstraint                   // any other constraint: a caller bug, not an outage
+	errOther         errClass = iota // the database could not answer: ErrUnavailable
+	errEmailTaken                    // unique violation on users.email
+	errPhoneTaken                    // unique violation on users.phone
+	errMissingRef                    // foreign key violation: the parent row is gone
+	errFactorExists                  // unique violation on factors (user_id, kind)
+	errPasskeyExists                 // primary key violation on passkeys.id
+	errConstraint                    // any other constraint: a caller bug, not an outage
 )
 
 // classify maps a driver error to its errClass, by SQLite extended result
@@ -162,6 +163,14 @@ func (d *dialect) classify(err error) errClass {
 	var le *sqlite.Error
 	if errors.As(err, &le) {
 		switch code := le.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			// A credential ID registered already: SQLite reports the
+			// primary key as "UNIQUE constraint failed: passkeys.id".
+			// Any other table's duplicate ID is a caller bug.
+			if strings.Contains(le.Error(), "passkeys.id") {
+				return errPasskeyExists
+			}
+			return errConstraint
 		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 			// SQLite names the columns, not the constraint:
 			// "UNIQUE constraint failed: users.email".
@@ -196,6 +205,8 @@ func (d *dialect) classify(err error) errClass {
 				return errPhoneTaken
 			case "factors_confirmed_key":
 				return errFactorExists
+			case "passkeys_pkey":
+				return errPasskeyExists
 			}
 			return errConstraint
 		case pe.Code == "23503": // foreign_key_violation

@@ -288,7 +288,7 @@ func (s *Store) DeleteUserMFATokens(ctx context.Context, userID string) error {
 // changed finishes a conditional UPDATE of one row by ID: true when it
 // changed the row, false when its condition kept it from doing so, and
 // auth.ErrNotFound (through exists) when there is no such row.
-func (s *Store) changed(ctx context.Context, op, existsQuery, what, id string, res sql.Result, err error) (bool, error) {
+func (s *Store) changed(ctx context.Context, op, existsQuery, what string, id any, res sql.Result, err error) (bool, error) {
 	if err != nil {
 		return false, s.fail(op, err)
 	}

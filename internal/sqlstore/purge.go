@@ -8,8 +8,9 @@ import (
 
 // Purge deletes rows that can no longer be used, so tables stay the size
 // of what is live: challenges whose code and link both expired before
-// before, MFA tokens that expired before it, authenticator enrolments never
-// confirmed and started before it, and sessions (with their refresh tokens)
+// before, MFA tokens and WebAuthn ceremonies that expired before it,
+// authenticator enrolments never confirmed and started before it, and
+// sessions (with their refresh tokens)
 // that ended before it; and, before keepUntil, messages no longer pending
 // and refresh tokens rotated so long ago that a replay of them is no longer
 // worth detecting. It returns how many rows went.
@@ -27,6 +28,7 @@ func (s *Store) Purge(ctx context.Context, before, keepUntil time.Time) (int64, 
 	}{
 		{`DELETE FROM challenges WHERE expires_at < ? AND (link_expires_at IS NULL OR link_expires_at < ?)`, []any{b, b}},
 		{`DELETE FROM mfa_tokens WHERE expires_at < ?`, []any{b}},
+		{`DELETE FROM webauthn_ceremonies WHERE expires_at < ?`, []any{b}},
 		{`DELETE FROM factors WHERE confirmed_at IS NULL AND created_at < ?`, []any{b}},
 		{`DELETE FROM sessions WHERE revoked_at < ? OR expires_at < ? OR absolute_expires_at < ?`, []any{b, b, b}},
 		{`DELETE FROM messages WHERE status <> 'pending' AND created_at < ?`, []any{k}},

@@ -46,10 +46,13 @@ func TestPurge(t *testing.T) {
 		must(s.CreateSession(ctx, oldSess, oldRT))
 		enrol := &auth.Factor{ID: id(), UserID: u.ID, Kind: auth.FactorTOTP, Secret: []byte("s"), CreatedAt: old}
 		must(s.PutFactor(ctx, enrol))
+		oldCer := &auth.Ceremony{ID: id(), Purpose: auth.CeremonyLogin, Data: []byte("old"), CreatedAt: old, ExpiresAt: old.Add(5 * time.Minute)}
+		must(s.PutCeremony(ctx, oldCer))
 
 		// Live: a fresh challenge with a pending message, a live session
 		// whose first refresh token was rotated a moment ago, a fresh MFA
-		// token, a confirmed factor.
+		// token, a confirmed factor, a fresh ceremony, a passkey last used
+		// long ago.
 		liveCh := &auth.Challenge{ID: id(), Purpose: auth.PurposeSignIn, Address: "new@example.com", CodeHash: []byte("b"),
 			CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
 		pending := &auth.Message{ID: id(), Kind: auth.KindSignInCode, Channel: "email", To: "new@example.com", Payload: []byte("y"),
@@ -67,13 +70,18 @@ func TestPurge(t *testing.T) {
 		email := &auth.Factor{ID: id(), UserID: u.ID, Kind: auth.FactorEmail, CreatedAt: old}
 		must(s.PutFactor(ctx, email))
 		must(s.ConfirmFactor(ctx, email.ID, 0, old, nil))
+		liveCer := &auth.Ceremony{ID: id(), Purpose: auth.CeremonyRegister, UserID: u.ID, Data: []byte("new"), CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}
+		must(s.PutCeremony(ctx, liveCer))
+		pk := &auth.Passkey{ID: []byte("credential"), UserID: u.ID, PublicKey: []byte("cose"), AAGUID: make([]byte, 16), CreatedAt: old, LastUsedAt: &old}
+		must(s.AddPasskey(ctx, pk))
 
 		n, err := s.Purge(ctx, now.Add(-24*time.Hour), now.Add(-7*24*time.Hour))
 		must(err)
-		// old challenge, old MFA token, the enrolment, old session (and its
-		// refresh token by cascade, not counted), the old sent message.
-		if n != 5 {
-			t.Errorf("purged %d rows, want 5", n)
+		// old challenge, old MFA token, old ceremony, the enrolment, old
+		// session (and its refresh token by cascade, not counted), the old
+		// sent message.
+		if n != 6 {
+			t.Errorf("purged %d rows, want 6", n)
 		}
 		for _, c := range []struct {
 			what   string
@@ -85,6 +93,12 @@ func TestPurge(t *testing.T) {
 				return err
 			}},
 			{"expired mfa token", true, func() error { _, err := s.MFATokenByHash(ctx, []byte("old-mfa")); return err }},
+			// Taken at the old time, when it was live: only the purge can
+			// have removed it.
+			{"expired ceremony", true, func() error {
+				_, err := s.TakeCeremony(ctx, oldCer.ID, oldCer.Purpose, old)
+				return err
+			}},
 			{"ended session", true, func() error { _, err := s.SessionByID(ctx, oldSess.ID); return err }},
 			{"ended session's refresh token", true, func() error { _, err := s.RefreshTokenByHash(ctx, []byte("old-rt")); return err }},
 			{"live challenge", false, func() error {
@@ -92,6 +106,11 @@ func TestPurge(t *testing.T) {
 				return err
 			}},
 			{"live mfa token", false, func() error { _, err := s.MFATokenByHash(ctx, []byte("new-mfa")); return err }},
+			{"live ceremony", false, func() error {
+				_, err := s.TakeCeremony(ctx, liveCer.ID, liveCer.Purpose, now)
+				return err
+			}},
+			{"passkey", false, func() error { _, err := s.PasskeyByID(ctx, pk.ID); return err }},
 			{"live session", false, func() error { _, err := s.SessionByID(ctx, liveSess.ID); return err }},
 			{"recently rotated refresh token (reuse detection)", false, func() error {
 				_, err := s.RefreshTokenByHash(ctx, []byte("rt1"))

@@ -42,6 +42,13 @@ const (
 	auditCols = `id, user_id, kind, ip, user_agent, detail, created_at`
 )
 
+// Column lists of the passkey tables.
+const (
+	passkeyCols = `id, user_id, name, public_key, attestation_format, aaguid, sign_count,
+		transports, user_verified, backup_eligible, backup_state, created_at, last_used_at`
+	ceremonyCols = `id, purpose, user_id, mfa_token_id, data, created_at, expires_at`
+)
+
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
@@ -76,6 +83,11 @@ type queries struct {
 
 	addAuditEvent, auditEvents, auditEventsBefore, auditEventsOfUser,
 	auditEventsOfUserBefore string
+
+	addPasskey, passkeys, passkeyByID, usePasskey, passkeyExists, renamePasskey,
+	deletePasskey string
+
+	putCeremony, takeCeremony string
 }
 
 // likeEscape is the escape character of every LIKE pattern the store builds.
@@ -272,6 +284,33 @@ func newQueries(d *dialect) *queries {
 		auditEventsBefore:       auditEvents(false, true),
 		auditEventsOfUser:       auditEvents(true, false),
 		auditEventsOfUserBefore: auditEvents(true, true),
+
+		addPasskey: `INSERT INTO passkeys (` + passkeyCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		passkeys:    `SELECT ` + passkeyCols + ` FROM passkeys WHERE user_id = ? ORDER BY created_at, id`,
+		passkeyByID: `SELECT ` + passkeyCols + ` FROM passkeys WHERE id = ?`,
+		// The counter check is in the WHERE, so it is the whole of the
+		// concurrency control, as with useTOTPStep: of concurrent uses of
+		// one counter value the database lets one UPDATE change the row,
+		// and the others, re-checked against the new sign_count, change
+		// nothing. The new counter must be above the stored one, or both
+		// zero (an authenticator that keeps no counter). Its arguments:
+		// the new counter, backup state and time, the ID, then the new
+		// counter twice. Both of its comparisons take their type from the
+		// column, so PostgreSQL reads the parameters as bigint.
+		usePasskey: `UPDATE passkeys SET sign_count = ?, backup_state = ?, last_used_at = ?
+			WHERE id = ? AND (sign_count < ? OR (sign_count = 0 AND sign_count = ?))`,
+		passkeyExists: `SELECT 1 FROM passkeys WHERE id = ?`,
+		renamePasskey: `UPDATE passkeys SET name = ? WHERE id = ? AND user_id = ?`,
+		deletePasskey: `DELETE FROM passkeys WHERE id = ? AND user_id = ?`,
+
+		putCeremony: `INSERT INTO webauthn_ceremonies (` + ceremonyCols + `) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		// One statement takes the ceremony whatever its purpose and
+		// expiry: of concurrent takes the database lets one DELETE remove
+		// the row and return it, and the others find none. The caller
+		// checks purpose and expiry on what it got, so a mismatched or
+		// expired ceremony is gone all the same.
+		takeCeremony: `DELETE FROM webauthn_ceremonies WHERE id = ? RETURNING ` + ceremonyCols,
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
@@ -292,6 +331,9 @@ func newQueries(d *dialect) *queries {
 		&q.mfaTokenExists, &q.deleteUserMFATokens,
 		&q.addAuditEvent, &q.auditEvents, &q.auditEventsBefore, &q.auditEventsOfUser,
 		&q.auditEventsOfUserBefore,
+		&q.addPasskey, &q.passkeys, &q.passkeyByID, &q.usePasskey, &q.passkeyExists, &q.renamePasskey,
+		&q.deletePasskey,
+		&q.putCeremony, &q.takeCeremony,
 	} {
 		*p = d.rebind(*p)
 	}

@@ -1,10 +1,11 @@
 // Package sqlstore is Gatehouse's persistent store: one database/sql
 // implementation of auth's durable ports (auth.Store, auth.KeyStore,
-// auth.FactorStore, auth.AuditStore), of its codes (auth.ChallengeStore,
-// auth.MFATokenStore, with their optional one-transaction forms that
-// enqueue a message beside the code), of auth.MessageQueue and of the
-// outbox's notify.Store, for SQLite (the embedded default) and PostgreSQL
-// (for several nodes), with hand-written portable SQL. The few differences
+// auth.FactorStore, auth.AuditStore, auth.PasskeyStore), of its codes and
+// ceremonies (auth.ChallengeStore, auth.MFATokenStore, with their optional
+// one-transaction forms that enqueue a message beside the code, and
+// auth.CeremonyStore), of auth.MessageQueue and of the outbox's
+// notify.Store, for SQLite (the embedded default) and PostgreSQL (for
+// several nodes), with hand-written portable SQL. The few differences
 // between the two live in one unexported dialect type; the schema lives in
 // embedded goose migrations, one folder per database.
 //
@@ -15,9 +16,10 @@
 //
 // Errors follow auth.Store: a missing row matches auth.ErrNotFound, a taken
 // email or phone auth.ErrEmailTaken or auth.ErrPhoneTaken, a second
-// confirmed factor of a kind auth.ErrFactorExists, and anything the
-// database could not answer (down, closed, busy, timed out, cancelled)
-// matches auth.ErrUnavailable and still wraps the driver's error.
+// confirmed factor of a kind auth.ErrFactorExists, a credential ID stored
+// already auth.ErrPasskeyExists, and anything the database could not
+// answer (down, closed, busy, timed out, cancelled) matches
+// auth.ErrUnavailable and still wraps the driver's error.
 package sqlstore
 
 import (
@@ -372,6 +374,8 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrPhoneTaken)
 	case errFactorExists:
 		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrFactorExists)
+	case errPasskeyExists:
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrPasskeyExists)
 	case errMissingRef:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrNotFound, err)
 	case errConstraint:

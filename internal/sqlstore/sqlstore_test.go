@@ -288,6 +288,11 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 			"ClaimMessages":      func() error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err },
 			"MessageSent":        func() error { return s.MessageSent(ctx, "m", now) },
 			"ListMessages":       func() error { _, err := s.ListMessages(ctx, "", "", 10); return err },
+			"AddPasskey":         func() error { return s.AddPasskey(ctx, &auth.Passkey{ID: []byte("p"), UserID: "x"}) },
+			"PasskeyByID":        func() error { _, err := s.PasskeyByID(ctx, []byte("p")); return err },
+			"UsePasskey":         func() error { _, err := s.UsePasskey(ctx, []byte("p"), 1, true, now); return err },
+			"PutCeremony":        func() error { return s.PutCeremony(ctx, &auth.Ceremony{ID: "w"}) },
+			"TakeCeremony":       func() error { _, err := s.TakeCeremony(ctx, "w", auth.CeremonyLogin, now); return err },
 		} {
 			err := call()
 			if !errors.Is(err, auth.ErrUnavailable) {

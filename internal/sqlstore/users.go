@@ -90,8 +90,10 @@ func (s *Store) SetUserDisabled(ctx context.Context, userID string, at *time.Tim
 	return s.oneRow("set user disabled", "user "+userID, res, err)
 }
 
-// DeleteUser removes the user; its sessions and their refresh tokens go
-// with it (ON DELETE CASCADE).
+// DeleteUser removes the user and everything the store keeps of it, by ON
+// DELETE CASCADE: its sessions and their refresh tokens, factors, backup
+// codes, MFA tokens, challenges, passkeys and WebAuthn ceremonies. Its
+// audit events stay.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	res, err := s.w.ExecContext(ctx, s.q.deleteUser, userID)
 	return s.oneRow("delete user", "user "+userID, res, err)

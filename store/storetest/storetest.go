@@ -1,20 +1,22 @@
 // Package storetest is the conformance suite of auth's storage ports, one
-// group per port: Users, Sessions and Keys, Factors and Audit (durable);
-// Challenges, MFATokens, Revocations, Throttles, SendLimiters and Limiters
-// (short-lived); Outbox (the message queue and its worker's side). A store's own tests call the group of each
-// port it implements with a function that opens a fresh, empty store, or
-// Run for a store that keeps everything in one database, which also checks
-// what ports kept together do together (deleting a user takes its codes
-// along; a code and the message carrying it are stored in one
-// transaction). It depends on nothing but package auth and the standard
-// library.
+// group per port: Users, Sessions and Keys, Factors, Audit and Passkeys
+// (durable); Challenges, MFATokens, Ceremonies, Revocations, Throttles,
+// SendLimiters and Limiters (short-lived); Outbox (the message queue and
+// its worker's side). A store's own tests call the group of each port it
+// implements with a function that opens a fresh, empty store, or Run for a
+// store that keeps everything in one database, which also checks what
+// ports kept together do together (deleting a user takes its codes,
+// passkeys and ceremonies along; a code and the message carrying it are
+// stored in one transaction). It depends on nothing but package auth and
+// the standard library.
 //
 // Values read back are compared whole, after normalising times to what a
 // store keeps (UTC, microseconds), so a field added to a type is checked by
 // every test that reads one back. Where a group's rows name a user (a
-// factor, an MFA token, a challenge), the tests create the user through
-// the store when it also implements auth.UserStore, as a store with foreign
-// keys needs; otherwise any fresh ID does.
+// factor, an MFA token, a challenge, a passkey, a ceremony), the tests
+// create the user through the store when it also implements
+// auth.UserStore, as a store with foreign keys needs; otherwise any fresh
+// ID does.
 package storetest
 
 import (
@@ -43,11 +45,15 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	Audit(t, as[auth.AuditStore](open))
 	Challenges(t, as[auth.ChallengeStore](open))
 	MFATokens(t, as[auth.MFATokenStore](open))
+	Passkeys(t, as[auth.PasskeyStore](open))
+	Ceremonies(t, as[auth.CeremonyStore](open))
 	Outbox(t, as[OutboxStore](open))
 	Revocations(t, as[auth.Revocations](open))
 	runTests(t, open, challengesTogetherTests)
 	runTests(t, open, factorsTogetherTests)
 	runTests(t, open, mfaTogetherTests)
+	runTests(t, open, passkeysTogetherTests)
+	runTests(t, open, ceremoniesTogetherTests)
 }
 
 // storeTest is one conformance test of stores that implement S.
