@@ -58,7 +58,7 @@ type RelyingParty struct {
 // origins. The error names what is wrong.
 func New(rpID, displayName string, origins []string) (*RelyingParty, error) {
 	if err := CheckRPID(rpID); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("passkey: %w", err)
 	}
 	if strings.TrimSpace(displayName) == "" {
 		return nil, errors.New("passkey: the relying party needs a display name")
@@ -69,7 +69,7 @@ func New(rpID, displayName string, origins []string) (*RelyingParty, error) {
 	var web, opaque []string
 	for _, o := range origins {
 		if err := CheckOrigin(rpID, o); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("passkey: %w", err)
 		}
 		if protocol.IsOpaqueOrigin(o) {
 			opaque = append(opaque, o)
@@ -99,29 +99,23 @@ func New(rpID, displayName string, origins []string) (*RelyingParty, error) {
 // RPID returns the relying party's ID.
 func (rp *RelyingParty) RPID() string { return rp.w.Config.RPID }
 
-// CheckRPID reports whether id can be an RP ID: a domain name (lower
-// case, no scheme, port or path), not an IP address and not a public
-// suffix on its own such as "com" (a browser refuses those), or
-// "localhost".
+// CheckRPID reports whether id can be an RP ID: a domain name of two
+// labels or more (lower case, no scheme, port or path; go-webauthn
+// refuses one label, "com" or "intranet"), not an IP address, or
+// "localhost". A multi-label public suffix (co.uk) passes here and is
+// refused by the browser at the first ceremony.
 func CheckRPID(id string) error {
 	if id == "" {
-		return errors.New("passkey: the relying party ID is empty")
+		return errors.New("the relying party ID is empty")
 	}
 	if net.ParseIP(strings.Trim(id, "[]")) != nil {
-		return fmt.Errorf("passkey: the relying party ID %q is an IP address; it must be a domain name", id)
+		return fmt.Errorf("the relying party ID %q is an IP address; it must be a domain name", id)
 	}
 	if id != strings.ToLower(id) || strings.ContainsAny(id, ":/?#@ ") || strings.HasPrefix(id, ".") || strings.HasSuffix(id, ".") {
-		return fmt.Errorf("passkey: the relying party ID %q is not a lower-case domain name such as example.com", id)
+		return fmt.Errorf("the relying party ID %q is not a lower-case domain name such as example.com", id)
 	}
 	if err := protocol.ValidateRPID(id); err != nil {
-		return fmt.Errorf("passkey: the relying party ID %q: %w", id, err)
-	}
-	// A browser takes an RP ID that is a registrable domain suffix of the
-	// origin's host: one label alone ("com", "test") is a public suffix.
-	// Multi-label public suffixes (co.uk) would need the public suffix
-	// list; the browser refuses those at the first ceremony.
-	if id != "localhost" && !strings.Contains(id, ".") {
-		return fmt.Errorf("passkey: the relying party ID %q is a top-level domain; it must be a registrable domain such as example.com", id)
+		return fmt.Errorf("the relying party ID %q is not a domain name: %w", id, err)
 	}
 	return nil
 }
@@ -130,26 +124,26 @@ func CheckRPID(id string) error {
 func CheckOrigin(rpID, origin string) error {
 	if protocol.IsOpaqueOrigin(origin) {
 		if !protocol.IsKnownOpaqueOrigin(origin) {
-			return fmt.Errorf("passkey: origin %q is neither an http(s) origin nor an app origin such as android:apk-key-hash:…", origin)
+			return fmt.Errorf("origin %q is neither an http(s) origin nor an app origin such as android:apk-key-hash:…", origin)
 		}
 		return nil
 	}
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("passkey: origin %q is not an origin such as https://example.com", origin)
+		return fmt.Errorf("origin %q is not an origin such as https://example.com", origin)
 	}
 	host := u.Hostname()
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if host != "localhost" || rpID != "localhost" {
-			return fmt.Errorf("passkey: origin %q is plain http: browsers allow passkeys over http only on localhost (with the relying party ID localhost)", origin)
+			return fmt.Errorf("origin %q is plain http: browsers allow passkeys over http only on localhost (with the relying party ID localhost)", origin)
 		}
 	default:
-		return fmt.Errorf("passkey: origin %q is not an https origin", origin)
+		return fmt.Errorf("origin %q is not an https origin", origin)
 	}
 	if host != rpID && !strings.HasSuffix(host, "."+rpID) {
-		return fmt.Errorf("passkey: origin %q: its host %s is neither the relying party ID %s nor a subdomain of it", origin, host, rpID)
+		return fmt.Errorf("origin %q: its host %s is neither the relying party ID %s nor a subdomain of it", origin, host, rpID)
 	}
 	return nil
 }
