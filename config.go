@@ -9,6 +9,7 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/phone"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
@@ -84,6 +86,15 @@ type Config struct {
 	// Secure session cookie comes back. Outside dev mode an http PublicURL
 	// other than localhost is refused without it.
 	TLSTerminatedByProxy bool `env:"GATEHOUSE_TLS_TERMINATED_BY_PROXY"`
+	// WebAuthnRPID is the passkeys' relying party ID: the public URL's
+	// host (derived), or a parent domain of it so that passkeys also work
+	// on sibling sites. It cannot change once users have passkeys: theirs
+	// are bound to it.
+	WebAuthnRPID string `env:"GATEHOUSE_WEBAUTHN_RP_ID"`
+	// WebAuthnOrigins are origins accepted for passkeys besides the public
+	// URL's: https sites under the RP ID, and apps
+	// (android:apk-key-hash:…).
+	WebAuthnOrigins []string `env:"GATEHOUSE_WEBAUTHN_ORIGINS" envSeparator:","`
 
 	// MailURL chooses the email sender: console: (the dev default: print
 	// messages), smtp://user:pass@host:port (STARTTLS required; ?tls=none
@@ -288,7 +299,63 @@ func (c Config) resolved() Config {
 	if c.MailFrom == "" {
 		c.MailFrom = defaultMailFrom(c.PublicURL)
 	}
+	if rpID, _, on, err := c.passkeySettings(); on && err == nil {
+		c.WebAuthnRPID = rpID
+	}
 	return c
+}
+
+// passkeySettings returns the passkeys' relying party ID and origins (the
+// public URL's first) as New builds them. on is false when the public URL
+// cannot serve passkeys and nothing asked for them: plain http on a host
+// other than localhost (dev mode, or an address such as 127.0.0.1), where
+// no browser offers passkeys. A problem is an error of one line naming its
+// setting. It changes nothing in c.
+func (c Config) passkeySettings() (rpID string, origins []string, on bool, err error) {
+	public := strings.TrimSuffix(c.PublicURL, "/")
+	u, perr := url.Parse(public)
+	if perr != nil || !isOrigin(public) {
+		return "", nil, false, nil // the public URL's own line says it all
+	}
+	// Browsers put the host in lower case in the origin they report.
+	host, origin := strings.ToLower(u.Hostname()), u.Scheme+"://"+strings.ToLower(u.Host)
+	asked := c.WebAuthnRPID != "" || len(c.WebAuthnOrigins) > 0
+	switch {
+	case u.Scheme == "https", host == "localhost":
+	case c.TLSTerminatedByProxy:
+		origin = "https://" + strings.ToLower(u.Host) // what browsers see at the proxy
+	case asked:
+		name := "GATEHOUSE_WEBAUTHN_RP_ID"
+		if c.WebAuthnRPID == "" {
+			name = "GATEHOUSE_WEBAUTHN_ORIGINS"
+		}
+		return "", nil, false, fmt.Errorf("%s: passkeys need a public URL that browsers reach over https (or http://localhost), and GATEHOUSE_PUBLIC_URL is %s", name, public)
+	default:
+		return "", nil, false, nil
+	}
+	rpID = c.WebAuthnRPID
+	switch {
+	case rpID == "":
+		if err := passkey.CheckRPID(host); err != nil {
+			return "", nil, true, fmt.Errorf("GATEHOUSE_PUBLIC_URL: passkeys need Gatehouse at a domain name, and the host %s cannot be their relying party ID (GATEHOUSE_WEBAUTHN_RP_ID defaults to it): %v", host, err)
+		}
+		rpID = host
+	case passkey.CheckRPID(rpID) != nil:
+		return "", nil, true, fmt.Errorf("GATEHOUSE_WEBAUTHN_RP_ID: %v", passkey.CheckRPID(rpID))
+	case host != rpID && !strings.HasSuffix(host, "."+rpID):
+		return "", nil, true, fmt.Errorf("GATEHOUSE_WEBAUTHN_RP_ID: %q is neither the public URL's host %s nor a parent domain of it", rpID, host)
+	}
+	origins = []string{origin}
+	for _, o := range c.WebAuthnOrigins {
+		o = strings.TrimSuffix(strings.TrimSpace(o), "/")
+		if err := passkey.CheckOrigin(rpID, o); err != nil {
+			return "", nil, true, fmt.Errorf("GATEHOUSE_WEBAUTHN_ORIGINS: %v", err)
+		}
+		if !slices.Contains(origins, o) {
+			origins = append(origins, o)
+		}
+	}
+	return rpID, origins, true, nil
 }
 
 // countryCodes returns the list in the form phone.ValidRegion takes, as a
@@ -446,6 +513,9 @@ func (c Config) Validate() error {
 		if !isOrigin(o) {
 			bad("GATEHOUSE_ALLOWED_REDIRECTS", "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+	if _, _, _, err := c.passkeySettings(); err != nil {
+		errs = append(errs, err)
 	}
 
 	// testing.Testing reports a test binary: a server that embeds

@@ -65,6 +65,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_CORS_ORIGINS":           "[]",
 		"GATEHOUSE_TRUSTED_PROXIES":        "[]",
 		"GATEHOUSE_REQUIRE_VERIFIED_EMAIL": "false",
+		"GATEHOUSE_WEBAUTHN_RP_ID":         "localhost", // the public URL's host
+		"GATEHOUSE_WEBAUTHN_ORIGINS":       "[]",
 		// Not in docs/contract.md's table: TLS that ends at a proxy (issue 12).
 		"GATEHOUSE_TLS_TERMINATED_BY_PROXY": "false",
 		"GATEHOUSE_PASSWORDLESS_SIGNUP":     "true",
@@ -134,6 +136,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
 		"GATEHOUSE_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.10",
 		"GATEHOUSE_TLS_TERMINATED_BY_PROXY":  "true",
+		"GATEHOUSE_WEBAUTHN_RP_ID":           "example.com",
+		"GATEHOUSE_WEBAUTHN_ORIGINS":         "https://app.example.com, android:apk-key-hash:abc",
 		"UNRELATED":                          "ignored",
 	}
 	c, err := gatehouse.LoadConfig(vars)
@@ -163,6 +167,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
 		"GATEHOUSE_TRUSTED_PROXIES":          "[10.0.0.0/8  192.0.2.10]",
 		"GATEHOUSE_TLS_TERMINATED_BY_PROXY":  "true",
+		"GATEHOUSE_WEBAUTHN_RP_ID":           "example.com",
+		"GATEHOUSE_WEBAUTHN_ORIGINS":         "[https://app.example.com  android:apk-key-hash:abc]",
 	} {
 		if got := field(t, c, name); got != want {
 			t.Errorf("%s = %q, want %q", name, got, want)
@@ -239,6 +245,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"trusted proxy wildcard", "GATEHOUSE_TRUSTED_PROXIES", "*"},
 		{"plain http public URL outside dev", "GATEHOUSE_PUBLIC_URL", "http://auth.example.com"},
 		{"bad bool for TLS at a proxy", "GATEHOUSE_TLS_TERMINATED_BY_PROXY", "perhaps"},
+		{"RP ID not a parent of the public host", "GATEHOUSE_WEBAUTHN_RP_ID", "example.org"},
+		{"RP ID an address", "GATEHOUSE_WEBAUTHN_RP_ID", "127.0.0.1"},
+		{"RP ID a URL", "GATEHOUSE_WEBAUTHN_RP_ID", "https://localhost"},
+		{"passkey origin elsewhere", "GATEHOUSE_WEBAUTHN_ORIGINS", "https://app.example.com"},
+		{"passkey origin not an origin", "GATEHOUSE_WEBAUTHN_ORIGINS", "localhost:5173"},
+		{"passkey origin unknown app scheme", "GATEHOUSE_WEBAUTHN_ORIGINS", "myapp:thing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -437,7 +449,7 @@ func TestDefaultsHaveOneHome(t *testing.T) {
 	}
 	d.Secret = testSecret
 	// Derived from the public URL by LoadConfig, empty in DefaultConfig.
-	loaded.AllowedRedirects, loaded.MailFrom = nil, ""
+	loaded.AllowedRedirects, loaded.MailFrom, loaded.WebAuthnRPID = nil, "", ""
 	if !reflect.DeepEqual(loaded, d) {
 		t.Errorf("an empty environment loads\n%+v\nDefaultConfig is\n%+v", loaded, d)
 	}
@@ -669,6 +681,67 @@ func TestPlainHTTPPublicURL(t *testing.T) {
 			msg := err.Error()
 			if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "GATEHOUSE_PUBLIC_URL: ") || !strings.Contains(msg, "GATEHOUSE_TLS_TERMINATED_BY_PROXY") {
 				t.Errorf("error %q: want one line naming GATEHOUSE_PUBLIC_URL and GATEHOUSE_TLS_TERMINATED_BY_PROXY", msg)
+			}
+		})
+	}
+}
+
+// TestPasskeySettings: the relying party ID defaults to the public URL's
+// host and may widen to a parent domain; the origins are the public URL's
+// plus GATEHOUSE_WEBAUTHN_ORIGINS; a public URL whose host cannot be an RP
+// ID is a start-up error of one line naming the setting, unless it is
+// plain http where no browser offers passkeys (then passkeys are off).
+func TestPasskeySettings(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		vars map[string]string
+		rpID string // "" for passkeys off
+		bad  string // the variable the error starts with
+	}{
+		{"https", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com"}, "auth.example.com", ""},
+		{"https on a port", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com:8443/"}, "auth.example.com", ""},
+		{"a parent domain", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_RP_ID": "example.com",
+			"GATEHOUSE_WEBAUTHN_ORIGINS": "https://www.example.com,https://app.example.com/,android:apk-key-hash:abc"}, "example.com", ""},
+		{"localhost", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://localhost:3000"}, "localhost", ""},
+		{"TLS at a proxy", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://auth.example.com", "GATEHOUSE_TLS_TERMINATED_BY_PROXY": "true"}, "auth.example.com", ""},
+		{"plain http in dev mode: off", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://auth.example.com", "GATEHOUSE_DEV": "true"}, "", ""},
+		{"127.0.0.1: off", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://127.0.0.1:3000"}, "", ""},
+		{"an https address", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://192.0.2.4"}, "", "GATEHOUSE_PUBLIC_URL"},
+		{"an https IPv6 address", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://[2001:db8::1]", "GATEHOUSE_MAIL_FROM": "auth@example.com"}, "", "GATEHOUSE_PUBLIC_URL"},
+		{"an address behind TLS at a proxy", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://192.0.2.4", "GATEHOUSE_TLS_TERMINATED_BY_PROXY": "true"}, "", "GATEHOUSE_PUBLIC_URL"},
+		{"a one-label host", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://intranet"}, "", "GATEHOUSE_PUBLIC_URL"},
+		{"an RP ID on 127.0.0.1", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://127.0.0.1:3000", "GATEHOUSE_WEBAUTHN_RP_ID": "localhost"}, "", "GATEHOUSE_WEBAUTHN_RP_ID"},
+		{"origins in dev mode on plain http", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://auth.example.com", "GATEHOUSE_DEV": "true", "GATEHOUSE_WEBAUTHN_ORIGINS": "https://auth.example.com"}, "", "GATEHOUSE_WEBAUTHN_ORIGINS"},
+		{"a sibling RP ID", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_RP_ID": "app.example.com"}, "", "GATEHOUSE_WEBAUTHN_RP_ID"},
+		{"a suffix that is not a parent", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.badexample.com", "GATEHOUSE_WEBAUTHN_RP_ID": "example.com"}, "", "GATEHOUSE_WEBAUTHN_RP_ID"},
+		{"a public suffix", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_RP_ID": "com"}, "", "GATEHOUSE_WEBAUTHN_RP_ID"},
+		{"an origin outside the RP ID", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_ORIGINS": "https://www.example.com"}, "", "GATEHOUSE_WEBAUTHN_ORIGINS"},
+		{"a plain http origin", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_RP_ID": "example.com", "GATEHOUSE_WEBAUTHN_ORIGINS": "http://www.example.com"}, "", "GATEHOUSE_WEBAUTHN_ORIGINS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"GATEHOUSE_SECRET": testSecret}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			c, err := gatehouse.LoadConfig(vars)
+			if tc.bad != "" {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				msg := err.Error()
+				if strings.Contains(msg, "\n") || !strings.HasPrefix(msg, tc.bad+": ") {
+					t.Errorf("error %q: want one line starting with %s", msg, tc.bad)
+				}
+				t.Log(msg)
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if c.WebAuthnRPID != tc.rpID {
+				t.Errorf("GATEHOUSE_WEBAUTHN_RP_ID = %q, want %q", c.WebAuthnRPID, tc.rpID)
 			}
 		})
 	}

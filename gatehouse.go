@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
+	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/password"
 	"github.com/gatehouse/gatehouse/internal/seal"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
@@ -52,6 +53,9 @@ type Gatehouse struct {
 	redis *redisstore.Client
 	auth  *auth.Service
 	api   *api.Server
+	// passkeys is the WebAuthn relying party (nil when the public URL
+	// cannot serve passkeys; see Config.passkeySettings).
+	passkeys *passkey.RelyingParty
 	// handler is the front door: the shared middleware around the mux
 	// that sends each request to the API or to the pages.
 	handler http.Handler
@@ -71,6 +75,12 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 		return nil, err
 	}
 	cfg = cfg.resolved()
+	// Built before anything is opened, so that a relying party the library
+	// refuses stops start-up with its line and leaves no file behind.
+	rp, err := newRelyingParty(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = auth.SystemClock{}
 	}
@@ -96,7 +106,7 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 		log = NewLogger(cfg, logs)
 	}
 	bgctx, stop := context.WithCancel(context.Background())
-	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop}
+	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop, passkeys: rp}
 	if err := g.start(ctx, bgctx, box); err != nil {
 		_ = g.Close() // what started before the failure must not outlive New
 		return nil, err
@@ -414,6 +424,20 @@ func linkURL(publicURL string) func(token string) string {
 
 // isLocalHTTP reports a plain-http localhost origin, where browsers drop
 // cookies marked Secure.
+// newRelyingParty builds the passkeys' relying party of cfg, or nil when
+// the public URL cannot serve passkeys.
+func newRelyingParty(cfg Config) (*passkey.RelyingParty, error) {
+	rpID, origins, on, err := cfg.passkeySettings()
+	if err != nil || !on {
+		return nil, err
+	}
+	rp, err := passkey.New(rpID, cfg.AppName, origins)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_WEBAUTHN_RP_ID, GATEHOUSE_WEBAUTHN_ORIGINS: %w", err)
+	}
+	return rp, nil
+}
+
 func isLocalHTTP(publicURL string) bool {
 	u, err := url.Parse(publicURL)
 	if err != nil || u.Scheme != "http" {
