@@ -158,7 +158,9 @@ func (s *Service) target(targets ...string) string {
 // requireMFA returns nil when u has no second factor on, else a fresh MFA
 // token bound to u, the first factor and the channel that finishes it.
 func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser bool, redirectTo string) (*MFARequired, error) {
-	if s.factors == nil || u.NoFactors {
+	if s.factors == nil || u.NoFactors || aalOf(amr) == AAL2 {
+		// A first step that proved two factors at once (a passkey that
+		// verified its user) needs no second.
 		return nil, nil
 	}
 	kinds, err := s.factorsFor(ctx, u.ID, amr)
@@ -177,14 +179,21 @@ func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser
 	return &MFARequired{Token: plain, Factors: kinds}, nil
 }
 
-// newSession returns a session for u that starts now. A sign-in proven by
-// two methods (a first and a second factor) is aal2.
+// aalOf returns the assurance level of a sign-in proven by amr: aal2 for
+// two methods (a first and a second factor), or for a passkey alone (the
+// flows accept only one whose authenticator verified the user: something
+// held and a PIN or biometric); aal1 otherwise.
+func aalOf(amr []string) string {
+	if len(amr) > 1 || slices.Contains(amr, MethodWebAuthn) {
+		return AAL2
+	}
+	return AAL1
+}
+
+// newSession returns a session for u that starts now, at aalOf(amr).
 func (s *Service) newSession(u *User, c Client, amr []string) *Session {
 	now := s.now()
-	aal := AAL1
-	if len(amr) > 1 {
-		aal = AAL2
-	}
+	aal := aalOf(amr)
 	sess := &Session{
 		ID: newID(), UserID: u.ID, IP: truncate(c.IP, 64), UserAgent: truncate(c.UserAgent, 512),
 		AAL: aal, AMR: amr, CreatedAt: now, LastSeenAt: now,

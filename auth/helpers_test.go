@@ -87,6 +87,13 @@ type envSettings struct {
 	params      password.Params
 	wrap        func(*sqlstore.Store) auth.Store
 	revocations auth.Revocations
+	// deps, when set, adds ports to the service's Deps.
+	deps func(*auth.Deps)
+}
+
+// withDeps adds ports to the service's Deps.
+func withDeps(f func(*auth.Deps)) envOption {
+	return func(s *envSettings) { s.deps = f }
 }
 
 func withConfig(f func(*auth.Config)) envOption {
@@ -139,7 +146,7 @@ func newEnv(t *testing.T, st *sqlstore.Store, opts ...envOption) *env {
 	if set.wrap != nil {
 		store = set.wrap(st)
 	}
-	svc, err := auth.New(set.cfg, auth.Deps{
+	deps := auth.Deps{
 		Store:    store,
 		Hasher:   password.New(set.params, 4),
 		Policy:   password.DefaultPolicy,
@@ -149,7 +156,11 @@ func newEnv(t *testing.T, st *sqlstore.Store, opts ...envOption) *env {
 		Observer: e.obs,
 
 		Revocations: set.revocations,
-	})
+	}
+	if set.deps != nil {
+		set.deps(&deps)
+	}
+	svc, err := auth.New(set.cfg, deps)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}

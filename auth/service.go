@@ -246,6 +246,15 @@ type Deps struct {
 	// client and sends per client and in all (the Config's limits); nil
 	// turns those limits off, which only tests of other things should do.
 	Limiter Limiter
+
+	// Passkeys, Ceremonies and RelyingParty enable passkeys; without any
+	// of them the passkey flows answer unavailable. PasskeyName names a
+	// new passkey after its authenticator's model (AAGUID), "" when it
+	// does not know it; nil names every new passkey "Passkey".
+	Passkeys     PasskeyStore
+	Ceremonies   CeremonyStore
+	RelyingParty RelyingParty
+	PasskeyName  func(aaguid []byte) string
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -278,6 +287,11 @@ type Service struct {
 	live    LiveRevocations
 	notLive time.Duration
 	limiter Limiter
+	// passkeys, ceremonies and rp are all set or all nil (passkeysOn).
+	passkeys   PasskeyStore
+	ceremonies CeremonyStore
+	rp         RelyingParty
+	namer      func(aaguid []byte) string
 	// stopWatch ends the subscription to revocations (Close).
 	stopWatch context.CancelFunc
 
@@ -322,6 +336,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	if d.Factors != nil && d.MFATokens != nil && d.Sealer != nil {
 		s.factors, s.mfaTokens, s.sealer = d.Factors, d.MFATokens, d.Sealer
+	}
+	if d.Passkeys != nil && d.Ceremonies != nil && d.RelyingParty != nil {
+		s.passkeys, s.ceremonies, s.rp, s.namer = d.Passkeys, d.Ceremonies, d.RelyingParty, d.PasskeyName
 	}
 	if l, ok := d.Revocations.(LiveRevocations); ok {
 		s.live, s.notLive = l, min(cfg.CacheTTL, revocationBound)

@@ -20,6 +20,8 @@ import (
 // statuses maps each kind of auth.Error to its HTTP status.
 var statuses = map[auth.Kind]int{
 	auth.KindInvalidRequest:     http.StatusBadRequest,
+	auth.KindInvalidCredential:  http.StatusBadRequest,
+	auth.KindConflict:           http.StatusConflict,
 	auth.KindWeakPassword:       http.StatusBadRequest,
 	auth.KindEmailTaken:         http.StatusConflict,
 	auth.KindPhoneTaken:         http.StatusConflict,

@@ -17,7 +17,8 @@ func TestStatus(t *testing.T) {
 		kind auth.Kind
 		want int
 	}{
-		{auth.KindInvalidRequest, 400}, {auth.KindWeakPassword, 400},
+		{auth.KindInvalidRequest, 400}, {auth.KindWeakPassword, 400}, {auth.KindInvalidCredential, 400},
+		{auth.KindConflict, 409},
 		{auth.KindEmailTaken, 409}, {auth.KindPhoneTaken, 409},
 		{auth.KindInvalidCredentials, 401}, {auth.KindInvalidCode, 401}, {auth.KindCodeExpired, 401},
 		{auth.KindUnauthorized, 401}, {auth.KindTokenExpired, 401}, {auth.KindTokenRevoked, 401},

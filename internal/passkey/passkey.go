@@ -26,6 +26,8 @@ import (
 // the lifetime of the ceremony the caller stores.
 const Timeout = 5 * time.Minute
 
+var _ auth.RelyingParty = (*RelyingParty)(nil)
+
 // The errors every failure wraps, so a caller maps them without reading
 // the library's: a response that does not parse or verify is
 // ErrInvalidResponse (400 for a registration, 401 for a sign-in), a
@@ -34,14 +36,16 @@ const Timeout = 5 * time.Minute
 // ErrInvalidSession. Errors of the lookup passed to FinishLogin come back
 // wrapped as they are (a store outage stays a server error).
 var (
-	ErrInvalidResponse   = errors.New("passkey: invalid response")
-	ErrUnknownCredential = errors.New("passkey: unknown credential")
+	// Each wraps the auth error the flows map (auth.RelyingParty), so
+	// errors.Is finds either.
+	ErrInvalidResponse   = fmt.Errorf("passkey: invalid response: %w", auth.ErrPasskeyInvalid)
+	ErrUnknownCredential = fmt.Errorf("passkey: unknown credential: %w", auth.ErrPasskeyUnknown)
 	ErrInvalidSession    = errors.New("passkey: invalid session data")
 	// ErrCounterRegressed is a signature counter that did not increase
 	// while the stored or the asserted one is not zero: a cloned
 	// authenticator, or a replay. The caller refuses the sign-in and
 	// audits it.
-	ErrCounterRegressed = errors.New("passkey: signature counter did not increase")
+	ErrCounterRegressed = fmt.Errorf("passkey: signature counter did not increase: %w", auth.ErrPasskeyCounter)
 )
 
 // RelyingParty checks passkey registrations and sign-ins for one RP ID and
@@ -287,7 +291,9 @@ func (rp *RelyingParty) BeginLogin(allowed []auth.Passkey) (optionsJSON, data []
 // authenticator returned, for a usernameless sign-in; the account the
 // allowed passkeys belong to otherwise). credentialID is the credential
 // presented. An unknown account is auth.ErrNotFound.
-type Lookup func(userHandle, credentialID []byte) (auth.User, []auth.Passkey, error)
+//
+// It is an alias, so that *RelyingParty satisfies auth.RelyingParty.
+type Lookup = func(userHandle, credentialID []byte) (auth.User, []auth.Passkey, error)
 
 // FinishLogin checks the browser's AuthenticationResponseJSON against the
 // session data of BeginLogin. It returns the account, the passkey used
