@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/aaguid"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
@@ -156,6 +157,15 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		deps.SendLimiter = throttle.NewWindow(cfg.Clock, throttle.DefaultSendLimits, 0)
 		if cfg.SMSCountryHourlyLimit > 0 {
 			deps.CountryLimiter = throttle.NewWindow(cfg.Clock, g.countryLimits(), 0)
+		}
+	}
+	if g.passkeys != nil {
+		// Only a relying party that exists: a nil *passkey.RelyingParty
+		// in the interface would look wired.
+		deps.Passkeys, deps.Ceremonies, deps.RelyingParty = g.store, g.store, g.passkeys
+		deps.PasskeyName = func(id []byte) string {
+			name, _ := aaguid.Name(id)
+			return name
 		}
 	}
 	g.sharedCounters(&deps)

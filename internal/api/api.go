@@ -147,6 +147,7 @@ func New(o Options) (*Server, error) {
 	s.registerVerify()
 	s.registerMessages()
 	s.registerMFA()
+	s.registerPasskeys()
 	s.registerAudit()
 	s.registerUser()
 	s.registerEmail()
