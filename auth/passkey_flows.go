@@ -319,6 +319,13 @@ func (s *Service) signInPasskey(ctx context.Context, challengeID string, credent
 		if cer.UserID != "" && string(handle) != cer.UserID {
 			return User{}, nil, ErrNotFound
 		}
+		// A usernameless sign-in's user handle is whatever the client
+		// sent: one that cannot be a user ID (at most 64 bytes, WebAuthn
+		// §5.4.3, of printable UTF-8) is not looked up, so no store sees
+		// bytes it would choke on.
+		if !plausibleUserID(handle) {
+			return User{}, nil, ErrNotFound
+		}
 		u, err := s.store.UserByID(ctx, string(handle))
 		if err != nil {
 			return User{}, nil, err
@@ -441,4 +448,10 @@ func (s *Service) ownPasskey(ctx context.Context, userID string, id []byte) (*Pa
 		return nil, errPasskeyNotFound
 	}
 	return pk, nil
+}
+
+// plausibleUserID reports whether a user handle may name an account.
+func plausibleUserID(h []byte) bool {
+	return len(h) > 0 && len(h) <= 64 && utf8.Valid(h) &&
+		!bytes.ContainsFunc(h, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }

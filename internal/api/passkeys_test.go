@@ -169,6 +169,7 @@ func TestPasskeyAttacksRefused(t *testing.T) {
 			"no user verified":   {NoUV: true},
 			"counter regression": {Counter: &back},
 			"unknown credential": {Credential: stranger.Credentials[0]},
+			"odd user handle":    {UserHandle: []byte("\x00\xff not a user")},
 		} {
 			t.Run(name, func(t *testing.T) {
 				for _, email := range []string{addr, ""} {
@@ -176,6 +177,10 @@ func TestPasskeyAttacksRefused(t *testing.T) {
 				}
 			})
 		}
+
+		// A usernameless sign-in needs the user handle to name the account
+		// (one that named it by email may leave it out).
+		e.passkeyLogin(t, "", a, passkeytest.Options{UserHandle: []byte{}}).WantProblem(http.StatusUnauthorized, "invalid_credentials")
 
 		// A registration that does not verify is 400 invalid_credential,
 		// and its challenge is gone.
