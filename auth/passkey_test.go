@@ -212,3 +212,30 @@ func TestPasskeyAttacksRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestPasskeyFailuresLimited: bad assertions count against the client's
+// wrong-code limit, so a flood of them is cut short; a right one is not
+// counted.
+func TestPasskeyFailuresLimited(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st, withPasskeys(t, st), withConfig(func(c *auth.Config) { c.ClientCodeFailureLimit = 3 }))
+		e.ctx = auth.WithClient(e.ctx, client())
+		addr, _, p := e.signedIn("pkflood")
+		a := passkeytest.New(pkOrigin)
+		e.register(p, a, "")
+		for range 2 {
+			if _, err := e.passkeySignIn(addr, a, passkeytest.Options{}); err != nil {
+				t.Fatalf("good sign-in: %v", err)
+			}
+		}
+		for i := range 3 {
+			if _, err := e.passkeySignIn(addr, a, passkeytest.Options{TamperSignature: true}); auth.KindOf(err) != auth.KindInvalidCredentials {
+				t.Fatalf("bad assertion %d: %v", i, err)
+			}
+		}
+		_, err := e.passkeySignIn(addr, a, passkeytest.Options{})
+		if auth.KindOf(err) != auth.KindRateLimited {
+			t.Fatalf("past the limit: %v, want rate_limited", err)
+		}
+	})
+}

@@ -246,3 +246,26 @@ func TestPasskeysOffUnavailable(t *testing.T) {
 	e.do(t, "POST", "/v1/webauthn/register/begin", map[string]any{}, who).WantProblem(http.StatusServiceUnavailable, "unavailable")
 	e.do(t, "POST", "/v1/webauthn/login/begin", map[string]any{}).WantProblem(http.StatusServiceUnavailable, "unavailable")
 }
+
+// TestPasskeyWithSecondFactor: a user with an authenticator app adds and
+// removes passkeys only from an aal2 session, and a passkey that verified
+// the user signs in at aal2 without a second step.
+func TestPasskeyWithSecondFactor(t *testing.T) {
+	eachMFAEnv(t, false, func(t *testing.T, e *mfaEnv) {
+		const addr = "pk-mfa@example.com"
+		tok, en, _ := e.totpAccount(t, addr)
+		aal1 := bearer(tok.AccessToken)
+		e.do(t, "POST", "/v1/webauthn/register/begin", map[string]any{}, aal1).WantProblem(http.StatusForbidden, "forbidden")
+		m := e.passwordMFA(t, addr, "backup_code", "totp")
+		e.nextStep()
+		aal2 := bearer(e.aal2(t, m.MFAToken, "totp", e.totp(t, en.Secret), "pwd", "totp").AccessToken)
+		a := passkeytest.New(pkOrigin)
+		pk := e.addPasskey(t, a, aal2, "")
+		got := e.wantPasskeyTokens(t, e.passkeyLogin(t, "", a, passkeytest.Options{}))
+		if got.User.Email != addr {
+			t.Fatalf("signed in as %+v", got.User)
+		}
+		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, aal1).WantProblem(http.StatusForbidden, "forbidden")
+		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, bearer(got.AccessToken)).Want(http.StatusNoContent)
+	})
+}
