@@ -170,6 +170,11 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	if err := s.passkeysOn(); err != nil {
 		return nil, err
 	}
+	// Checked again here: the ceremony is bound to the user, not to the
+	// session that began it.
+	if err := s.requireAAL2IfFactor(ctx, p); err != nil {
+		return nil, err
+	}
 	name, ferr := passkeyName(name, true)
 	if ferr != nil {
 		return nil, ferr
