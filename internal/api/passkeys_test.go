@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 )
@@ -268,4 +270,20 @@ func TestPasskeyWithSecondFactor(t *testing.T) {
 		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, aal1).WantProblem(http.StatusForbidden, "forbidden")
 		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, bearer(got.AccessToken)).Want(http.StatusNoContent)
 	})
+}
+
+// TestPasskeyNamedAfterProvider: a new passkey without a name is named
+// after its authenticator's AAGUID, when the list knows it.
+func TestPasskeyNamedAfterProvider(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB)
+	who := bearer(e.account(t, "pk-name@example.com").AccessToken)
+	a := passkeytest.New(pkOrigin)
+	a.AAGUID = func() []byte { u := uuid.MustParse("ea9b8d66-4d01-1d21-3ce4-b6b48cb575d4"); return u[:] }()
+	if pk := e.addPasskey(t, a, who, ""); pk.Name != "Google Password Manager" {
+		t.Fatalf("named %q", pk.Name)
+	}
+	if pk := e.addPasskey(t, passkeytest.New(pkOrigin), who, " My key "); pk.Name != "My key" {
+		t.Fatalf("named %q", pk.Name)
+	}
 }
