@@ -262,6 +262,11 @@ func TestProveEmailKeeps(t *testing.T) {
 				if err != nil || got.Proof == nil {
 					e.t.Fatalf("link with the password: %+v, %v", got, err)
 				}
+				// A password and the mailbox are not the authenticator the
+				// holder turned on: the sign-in still asks for it.
+				if g, err := e.svc.Finish(e.ctx, got.Proof, client(), auth.Cookie("")); err != nil || g.MFA == nil {
+					e.t.Errorf("finishing the link with the password: %+v, %v; want the second-factor step", g, err)
+				}
 				return got
 			}},
 			{"link in the account's browser", func(e *mfaEnv, a *attacker, addr string) *auth.EmailProven {

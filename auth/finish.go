@@ -158,9 +158,11 @@ func (s *Service) target(targets ...string) string {
 // requireMFA returns nil when u has no second factor on, else a fresh MFA
 // token bound to u, the first factor and the channel that finishes it.
 func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser bool, redirectTo string) (*MFARequired, error) {
-	if s.factors == nil || u.NoFactors || aalOf(amr) == AAL2 {
-		// A first step that proved two factors at once (a passkey that
-		// verified its user) needs no second.
+	if s.factors == nil || u.NoFactors || slices.Contains(amr, MethodWebAuthn) {
+		// A passkey that verified its user proved two factors at once and
+		// needs no second. Two first factors do not skip the second step
+		// (a password and an emailed link are not the authenticator app
+		// the user turned on).
 		return nil, nil
 	}
 	kinds, err := s.factorsFor(ctx, u.ID, amr)
