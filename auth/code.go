@@ -60,13 +60,7 @@ func (s *Service) sendChallenge(ctx context.Context, purpose, kind, email, redir
 	if !s.mailOn() {
 		return errNoMail
 	}
-	if err := s.allowClientSend(ctx); err != nil {
-		return err
-	}
-	if err := s.allowSend(ctx, s.sendLimit, "mail:"+email, errSentRecently); err != nil {
-		return err
-	}
-	if err := s.allowGlobalSend(ctx); err != nil {
+	if err := s.allowMessage(ctx, sendLimit{s.sendLimit, "mail:" + email, errSentRecently}); err != nil {
 		return err
 	}
 	u, err := s.store.UserByEmail(ctx, email)

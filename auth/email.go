@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-
-	"github.com/gatehouse/gatehouse/internal/opaque"
 )
 
 var (
@@ -51,15 +49,11 @@ func (s *Service) sendEmailProof(ctx context.Context, u *User, addr string, perA
 	if !s.mailOn() {
 		return errNoMail
 	}
-	if err := s.allowClientSend(ctx); err != nil {
-		return err
-	}
+	var own []sendLimit
 	if perAddress {
-		if err := s.allowSend(ctx, s.sendLimit, "mail:"+addr, errSentRecently); err != nil {
-			return err
-		}
+		own = append(own, sendLimit{s.sendLimit, "mail:" + addr, errSentRecently})
 	}
-	if err := s.allowGlobalSend(ctx); err != nil {
+	if err := s.allowMessage(ctx, own...); err != nil {
 		return err
 	}
 	return s.issue(ctx, outgoing{
@@ -114,9 +108,9 @@ type EmailProven struct {
 // already holds it: a session of the account (p), or the account's
 // password. Without them, a link may say "this was not me": on the
 // sign-up's own address that is the first proof of a never-proven address
-// and claims the account (docs/security.md, "Proving an address, and claiming an account"); on a
-// change of address nothing changes, as the address was never the
-// account's.
+// and claims the account (docs/security.md, "Proving an address, and
+// claiming an account"); on a change of address nothing changes, as the
+// address was never the account's.
 func (s *Service) ProveEmail(ctx context.Context, p *Principal, in EmailProof) (*EmailProven, error) {
 	const flow = "email"
 	c := ClientFrom(ctx)
@@ -130,25 +124,25 @@ func (s *Service) ProveEmail(ctx context.Context, p *Principal, in EmailProof) (
 	if ferr := codeField(code, s.cfg.OTPLength); ferr != nil {
 		return nil, ferr
 	}
-	var u *User
+	// The account: the session's, or the one the password proves.
+	// keepEmail reads it as it is when the code is right.
+	var userID string
 	if p != nil {
-		var err error
-		if u, err = s.userByID(ctx, p.User.ID); err != nil {
-			return nil, err
-		}
+		userID = p.User.ID
 	} else {
 		addr, ferr := emailField("email", in.Email)
-		var err error
-		if u, err = s.passwordUser(ctx, addr, ferr, in.Password, c, s.store.UserByEmail); err != nil {
+		u, err := s.passwordUser(ctx, addr, ferr, in.Password, c, s.store.UserByEmail)
+		if err != nil {
 			return nil, err
 		}
+		userID = u.ID
 	}
-	ch, err := s.checkCode(ctx, PurposeEmail, u.ID, code, guard{client: c})
+	ch, err := s.checkCode(ctx, PurposeEmail, userID, code, guard{client: c})
 	if err != nil {
 		s.observe(flow, err)
 		return nil, err
 	}
-	u, err = s.keepEmail(ctx, u.ID, ch.Target)
+	u, err := s.keepEmail(ctx, userID, ch.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +153,7 @@ func (s *Service) ProveEmail(ctx context.Context, p *Principal, in EmailProof) (
 // "this was not me" is looked at before the link is used, so a wrong
 // password leaves the link for another try.
 func (s *Service) proveEmailLink(ctx context.Context, p *Principal, in EmailProof, c Client) (*EmailProven, error) {
-	info, err := s.linkChallenge(ctx, in.Token)
+	info, err := s.Link(ctx, in.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +169,11 @@ func (s *Service) proveEmailLink(ctx context.Context, p *Principal, in EmailProo
 		if err != nil {
 			return nil, errInvalidLink
 		}
-		// The account's own identifier, so the throttle counts this
-		// account's password guesses wherever they come from.
+		// The account just read is the one the password must prove, named
+		// by its own identifier, so the throttle counts this account's
+		// password guesses wherever they come from.
 		if pwd, err = s.passwordUser(ctx, u.Email, nil, in.Password, c, func(context.Context, string) (*User, error) {
-			return s.store.UserByID(ctx, u.ID)
+			return u, nil
 		}); err != nil {
 			return nil, err
 		}
@@ -269,21 +264,9 @@ type LinkInfo struct {
 // the page a link opens can show the right form; nil for a token that is
 // unknown, used or expired.
 func (s *Service) Link(ctx context.Context, token string) (*LinkInfo, error) {
-	return s.linkChallenge(ctx, token)
-}
-
-func (s *Service) linkChallenge(ctx context.Context, token string) (*LinkInfo, error) {
-	if s.challenges == nil || token == "" || len(token) > 128 {
-		return nil, nil
-	}
-	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil
-	} else if err != nil {
-		return nil, storeErr("find challenge", err)
-	}
-	if ch.ConsumedAt != nil || !s.now().Before(ch.LinkExpiresAt) {
-		return nil, nil
+	ch, err := s.linkByToken(ctx, token)
+	if err != nil || ch == nil || ch.ConsumedAt != nil || !s.now().Before(ch.LinkExpiresAt) {
+		return nil, err
 	}
 	addr := ch.Address
 	if ch.Target != "" {

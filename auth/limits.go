@@ -210,6 +210,29 @@ func (s *Service) mfaLocked(ctx context.Context, u *User, c Client, wait time.Du
 	s.outbox.Wake()
 }
 
+// sendLimit is one limit of a message's own: its address's (or number's),
+// or its country's.
+type sendLimit struct {
+	limiter SendLimiter // nil: no limit
+	key     string
+	refused *Error
+}
+
+// allowMessage records one message against every limit it meets, in the
+// order below (allowClientSend): the client's, then limits, then the
+// server's ceiling.
+func (s *Service) allowMessage(ctx context.Context, limits ...sendLimit) error {
+	if err := s.allowClientSend(ctx); err != nil {
+		return err
+	}
+	for _, l := range limits {
+		if err := s.allowSend(ctx, l.limiter, l.key, l.refused); err != nil {
+			return err
+		}
+	}
+	return s.allowGlobalSend(ctx)
+}
+
 // allowClientSend records one message asked for by the request's client,
 // and allowGlobalSend one against the server's hourly ceiling. The client's
 // comes before the address's own limit, so a client past its limit spends

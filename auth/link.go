@@ -44,7 +44,8 @@ func (s *Service) SignInLink(ctx context.Context, token string) (*Proof, error) 
 
 // checkLink finds the live challenge of a link token and consumes it.
 func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challenge, error) {
-	// Without email no link was ever sent, so none can be valid.
+	// Without email no link was ever sent, so none can be valid; and a
+	// token no link can have is refused before anything is counted.
 	if s.challenges == nil || token == "" || len(token) > 128 {
 		return nil, errInvalidLink
 	}
@@ -57,13 +58,11 @@ func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challe
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
-	if errors.Is(err, ErrNotFound) {
-		return nil, errInvalidLink
-	} else if err != nil {
-		return nil, storeErr("find challenge", err)
+	ch, err := s.linkByToken(ctx, token)
+	if err != nil {
+		return nil, err
 	}
-	if ch.Purpose != purpose || ch.ConsumedAt != nil {
+	if ch == nil || ch.Purpose != purpose || ch.ConsumedAt != nil {
 		return nil, errInvalidLink
 	}
 	if !s.now().Before(ch.LinkExpiresAt) {
@@ -73,5 +72,20 @@ func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challe
 		return nil, err
 	}
 	giveBack(ctx)
+	return ch, nil
+}
+
+// linkByToken returns the challenge whose link is token, used or expired
+// ones included, or nil (and no error) when no link has that token.
+func (s *Service) linkByToken(ctx context.Context, token string) (*Challenge, error) {
+	if s.challenges == nil || token == "" || len(token) > 128 {
+		return nil, nil
+	}
+	ch, err := s.challenges.ChallengeByLinkHash(ctx, opaque.Hash(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, storeErr("find challenge", err)
+	}
 	return ch, nil
 }

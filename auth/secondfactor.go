@@ -151,15 +151,9 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 	if s.outbox == nil || !*s.cfg.Email {
 		return errNoMail
 	}
-	if err := s.allowClientSend(ctx); err != nil {
-		return err
-	}
 	// Its own budget: the sign-in code that may have come a moment ago
 	// must not hold this one back.
-	if err := s.allowSend(ctx, s.sendLimit, "mfa-mail:"+u.Email, errMFASentRecently); err != nil {
-		return err
-	}
-	if err := s.allowGlobalSend(ctx); err != nil {
+	if err := s.allowMessage(ctx, sendLimit{s.sendLimit, "mfa-mail:" + u.Email, errMFASentRecently}); err != nil {
 		return err
 	}
 	code, err := newCode(s.cfg.OTPLength)

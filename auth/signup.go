@@ -78,7 +78,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		switch {
 		case errors.Is(err, ErrEmailTaken):
-			return nil, &Error{Kind: KindEmailTaken, Message: "An account with this email already exists.", Fields: []FieldError{{"email", "is already registered"}}}
+			return nil, errEmailTaken
 		case errors.Is(err, ErrPhoneTaken):
 			return nil, errPhoneTaken
 		}

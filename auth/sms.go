@@ -49,16 +49,10 @@ func (s *Service) sendSMS(ctx context.Context, n phone.Number, o outgoing) error
 	if !s.smsOn() {
 		return errNoSMS
 	}
-	if err := s.allowClientSend(ctx); err != nil {
-		return err
-	}
-	if err := s.allowSend(ctx, s.sendLimit, "sms:"+n.E164, errSentRecently); err != nil {
-		return err
-	}
-	if err := s.allowSend(ctx, s.ccLimit, "cc:"+strconv.Itoa(n.CallingCode), errCountryBusy); err != nil {
-		return err
-	}
-	if err := s.allowGlobalSend(ctx); err != nil {
+	if err := s.allowMessage(ctx,
+		sendLimit{s.sendLimit, "sms:" + n.E164, errSentRecently},
+		sendLimit{s.ccLimit, "cc:" + strconv.Itoa(n.CallingCode), errCountryBusy},
+	); err != nil {
 		return err
 	}
 	o.kind, o.to, o.host = KindSMSCode, n.E164, s.host
