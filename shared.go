@@ -3,7 +3,6 @@ package gatehouse
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
@@ -17,7 +16,7 @@ import (
 func (g *Gatehouse) share(ctx context.Context, metrics *api.Metrics) error {
 	cfg := g.cfg
 	if cfg.RedisURL == "" {
-		if strings.HasPrefix(cfg.DatabaseURL, "postgres") {
+		if g.store.Dialect() == "postgres" {
 			g.log.InfoContext(ctx, "limits are counted by this node alone: with several nodes on this database, set GATEHOUSE_REDIS_URL so they share limits and revocations")
 		}
 		return nil
