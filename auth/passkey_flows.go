@@ -96,18 +96,6 @@ func (s *Service) passkeysOn() error {
 // PasskeysOn reports whether the passkey flows are wired.
 func (s *Service) PasskeysOn() bool { return s.passkeysOn() == nil }
 
-// requireAAL2IfFactor refuses an aal1 session of a user with a second
-// factor on: passkeys are managed by whoever passed it.
-func (s *Service) requireAAL2IfFactor(ctx context.Context, p *Principal) error {
-	if p.Session.AAL == AAL2 {
-		return nil
-	}
-	if s.factors == nil {
-		return nil
-	}
-	return s.requireAAL2IfProtected(ctx, p)
-}
-
 // putCeremony stores a new ceremony and returns its challenge_id.
 func (s *Service) putCeremony(ctx context.Context, purpose, userID string, data []byte) (string, error) {
 	id, _, err := opaque.New()
@@ -144,7 +132,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) (c
 	if err := s.passkeysOn(); err != nil {
 		return "", nil, err
 	}
-	if err := s.requireAAL2IfFactor(ctx, p); err != nil {
+	if err := s.requireAAL2IfProtected(ctx, p); err != nil {
 		return "", nil, err
 	}
 	existing, err := s.passkeys.Passkeys(ctx, p.User.ID)
@@ -172,7 +160,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	}
 	// Checked again here: the ceremony is bound to the user, not to the
 	// session that began it.
-	if err := s.requireAAL2IfFactor(ctx, p); err != nil {
+	if err := s.requireAAL2IfProtected(ctx, p); err != nil {
 		return nil, err
 	}
 	name, ferr := passkeyName(name, true)
@@ -328,7 +316,7 @@ func (s *Service) signInPasskey(ctx context.Context, challengeID string, credent
 		// sent: one that cannot be a user ID (at most 64 bytes, WebAuthn
 		// §5.4.3, of printable UTF-8) is not looked up, so no store sees
 		// bytes it would choke on.
-		if !plausibleUserID(handle) {
+		if !validID(string(handle)) {
 			return User{}, nil, ErrNotFound
 		}
 		u, err := s.store.UserByID(ctx, string(handle))
@@ -408,7 +396,7 @@ func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c 
 	if err := s.passkeysOn(); err != nil {
 		return err
 	}
-	if err := s.requireAAL2IfFactor(ctx, p); err != nil {
+	if err := s.requireAAL2IfProtected(ctx, p); err != nil {
 		return err
 	}
 	list, err := s.passkeys.Passkeys(ctx, p.User.ID)
@@ -453,10 +441,4 @@ func (s *Service) ownPasskey(ctx context.Context, userID string, id []byte) (*Pa
 		return nil, errPasskeyNotFound
 	}
 	return pk, nil
-}
-
-// plausibleUserID reports whether a user handle may name an account.
-func plausibleUserID(h []byte) bool {
-	return len(h) > 0 && len(h) <= 64 && utf8.Valid(h) &&
-		!bytes.ContainsFunc(h, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
