@@ -1,6 +1,7 @@
 package gatehousetest
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -26,17 +27,27 @@ func MailsTo(s *smtptest.Server, address string) []smtptest.Message {
 // and returns it.
 func WaitMail(t testing.TB, s *smtptest.Server, address string, n int) smtptest.Message {
 	t.Helper()
+	return waitNth(t, s, n, func() []smtptest.Message { return MailsTo(s, address) }, fmt.Sprintf("to %s", address))
+}
+
+// waitNth waits up to Wait until mine returns at least n messages and
+// returns the n-th. It counts the server's messages before it looks, so a
+// message that lands between the look and the wait wakes it instead of
+// leaving it to wait for one more that never comes.
+func waitNth(t testing.TB, s *smtptest.Server, n int, mine func() []smtptest.Message, what string) smtptest.Message {
+	t.Helper()
 	deadline := time.Now().Add(Wait)
 	for {
-		mine := MailsTo(s, address)
-		if len(mine) >= n {
-			return mine[n-1]
+		seen := len(s.Messages())
+		got := mine()
+		if len(got) >= n {
+			return got[n-1]
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			t.Fatalf("no message %d to %s after %v (%d to it, %d in all)", n, address, Wait, len(mine), len(s.Messages()))
+			t.Fatalf("no message %d %s after %v (%d such, %d in all)", n, what, Wait, len(got), len(s.Messages()))
 		}
-		s.Wait(t, len(s.Messages())+1, left)
+		s.Wait(t, seen+1, left)
 	}
 }
 
@@ -67,18 +78,7 @@ func MailsAbout(t testing.TB, s *smtptest.Server, address, about string) []smtpt
 // whatever else the address was sent meanwhile.
 func WaitMailAbout(t testing.TB, s *smtptest.Server, address, about string, n int) smtptest.Message {
 	t.Helper()
-	deadline := time.Now().Add(Wait)
-	for {
-		mine := MailsAbout(t, s, address, about)
-		if len(mine) >= n {
-			return mine[n-1]
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			t.Fatalf("no message %d about %q to %s after %v (%d such, %d in all)", n, about, address, Wait, len(mine), len(s.Messages()))
-		}
-		s.Wait(t, len(s.Messages())+1, left)
-	}
+	return waitNth(t, s, n, func() []smtptest.Message { return MailsAbout(t, s, address, about) }, fmt.Sprintf("about %q to %s", about, address))
 }
 
 // confirmCodeRE finds the code of a confirm message: alone on its line,
