@@ -222,7 +222,7 @@ func TestPasskeyPagesRefuse(t *testing.T) {
 		}
 		ob.post(t, "/account/passkeys/"+id+"/rename", url.Values{"name": {"pwned"}}, crossSite()).want(http.StatusForbidden)
 		ob.post(t, "/account/passkeys/"+id+"/remove", url.Values{"confirm": {"yes"}}, crossSite()).want(http.StatusForbidden)
-		ob.get(t, "/").contains("<li id=\"passkey-"+id+"\"").lacks("pwned")
+		ob.get(t, "/").contains("<li id=\"passkey-" + id + "\"").lacks("pwned")
 	})
 	t.Run("not JSON", func(t *testing.T) {
 		// A form (which another site could send without a preflight) is
@@ -247,7 +247,7 @@ func TestPasskeyPagesRefuse(t *testing.T) {
 		xb.post(t, "/account/passkeys/"+id+"/remove", nil).want(http.StatusNotFound).contains("No such passkey.")
 		xb.post(t, "/account/passkeys/"+id+"/remove", url.Values{"confirm": {"yes"}}).want(http.StatusNotFound).contains("No such passkey.")
 		xb.post(t, "/account/passkeys/not*base64/remove", url.Values{"confirm": {"yes"}}).want(http.StatusNotFound)
-		ob.get(t, "/").contains("<li id=\"passkey-"+id+"\"").lacks("pwned")
+		ob.get(t, "/").contains("<li id=\"passkey-" + id + "\"").lacks("pwned")
 	})
 	t.Run("bad credentials", func(t *testing.T) {
 		nb := e.browser()

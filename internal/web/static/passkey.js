@@ -188,13 +188,14 @@
     return el.closest("[data-passkey-scope]") || document.getElementById("main") || document.body;
   }
 
-  // showError puts message in the error area of el's scope ("" clears it).
-  function showError(el, message) {
+  // showError puts message in the error area of el's scope ("" clears it),
+  // and the focus there unless keepFocus (the person may be typing).
+  function showError(el, message, keepFocus) {
     var area = scopeOf(el).querySelector("[data-passkey-error]");
     if (!area) return;
     area.textContent = message;
     area.hidden = !message;
-    if (message) {
+    if (message && !keepFocus) {
       if (!area.hasAttribute("tabindex")) area.setAttribute("tabindex", "-1");
       area.focus();
     }
@@ -215,8 +216,11 @@
     return { begin: parts[0], finish: parts[1] };
   }
 
-  // The autofill request waiting, and its input.
+  // The autofill request waiting, and its input; the inputs whose autofill
+  // started, and how often it failed. (Kept here rather than in
+  // attributes: the page's own markup is not the script's notebook.)
   var conditional = null, conditionalInput = null;
+  var started = new WeakSet(), failures = new WeakMap();
 
   // stopAutofill ends the pending autofill request: a button's request or
   // a page change must not find the authenticator busy with it. wire
@@ -224,7 +228,7 @@
   function stopAutofill() {
     if (conditional) {
       conditional.abort();
-      conditionalInput.removeAttribute("data-passkey-started");
+      started.delete(conditionalInput);
       conditional = conditionalInput = null;
     }
   }
@@ -232,8 +236,8 @@
   // startAutofill offers passkeys in the autofill of input, when the
   // browser can (conditional mediation); picking one signs in at once.
   function startAutofill(input) {
-    if (input.getAttribute("data-passkey-started") || !nativeJSON() && !fallbackURL) return;
-    input.setAttribute("data-passkey-started", "1");
+    if (started.has(input) || !nativeJSON() && !fallbackURL) return;
+    started.add(input);
     var available = PKC.isConditionalMediationAvailable ? PKC.isConditionalMediationAvailable() : Promise.resolve(false);
     available.then(function (yes) {
       if (!yes || !input.isConnected) return;
@@ -248,15 +252,18 @@
       }, function (err) {
         if (conditional === ctl) conditional = conditionalInput = null;
         document.documentElement.setAttribute("data-passkey-autofill-state", "stopped");
-        if (ctl.signal.aborted) return;
-        showError(input, explain(err));
-        // Offer the passkeys again (a fresh challenge) unless the page
-        // moved on, a few times: a server that keeps failing is not asked
-        // in a loop.
-        var tries = Number(input.getAttribute("data-passkey-tries") || 0) + 1;
-        input.setAttribute("data-passkey-tries", String(tries));
+        // Only the server's refusal is news: the browser's own errors of
+        // a conditional request (nothing chosen, aborted) are not, and
+        // there is no point in asking again after them.
+        if (ctl.signal.aborted || !(err instanceof ServerError)) return;
+        showError(input, explain(err), true);
+        // Offer the passkeys again (a fresh challenge: a refused one is
+        // used up) unless the page moved on, a few times: a server that
+        // keeps failing is not asked in a loop.
+        var tries = (failures.get(input) || 0) + 1;
+        failures.set(input, tries);
         if (input.isConnected && tries < 3) {
-          input.removeAttribute("data-passkey-started");
+          started.delete(input);
           startAutofill(input);
         }
       });
@@ -287,7 +294,9 @@
       el.setAttribute("data-passkey-shown", "1");
       el.hidden = false;
       // Offered once: the server remembers it was shown.
-      postJSON(el.getAttribute("data-passkey-offer"), {}).catch(function () {});
+      postJSON(el.getAttribute("data-passkey-offer"), {}).then(function () {
+        el.setAttribute("data-passkey-offer-recorded", "1");
+      }, function () {});
     });
     root.querySelectorAll("[data-passkey-autofill]").forEach(startAutofill);
   }
