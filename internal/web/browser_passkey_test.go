@@ -6,10 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // Passkeys in Chromium, with the DevTools protocol's virtual authenticator
@@ -218,4 +221,88 @@ func TestBrowserPasskey(t *testing.T) {
 	step(t, ctx, "confirm", chromedp.Click(chromedp.CSS(`form.confirm button[type=submit]`)))
 	waitText(t, ctx, "removed", "#passkeys", "The passkey was removed.")
 	waitText(t, ctx, "removed", "#passkeys", "You have no passkeys yet.")
+}
+
+// TestBrowserPasskeyLastWayIn: an account with no password and no proven
+// email or phone adds a passkey; removing it, confirmed, is refused (409)
+// and the passkeys card says why, in words, the passkey still listed.
+func TestBrowserPasskeyLastWayIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const email = "pk-lone-browser@example.com"
+	e.SignUp(t, email, "")
+	cookie, _ := e.Session(t, email, auth.Client{UserAgent: "setup"}, auth.MethodWebAuthn)
+	ctx := newTab(t)
+	virtualAuthenticator(t, ctx)
+	setSessionCookie(t, ctx, e, cookie)
+	step(t, ctx, "the account page", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
+	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
+	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	step(t, ctx, "remove", chromedp.Click(chromedp.CSS(`#passkeys form[action$="/remove"] button`)))
+	step(t, ctx, "confirm", chromedp.WaitVisible(chromedp.CSS(`form.confirm button[type=submit]`)), chromedp.Click(chromedp.CSS(`form.confirm button[type=submit]`)))
+	waitText(t, ctx, "refused", "#passkeys", "This passkey is the only way to sign in to this account; add a password or another passkey first.")
+	screenshot(t, ctx, "passkey-last-way-in")
+	if n := value(t, ctx, "passkeys", chromedp.Evaluate[int](`document.querySelectorAll("#passkeys li").length`)); n != 1 {
+		t.Fatalf("%d passkeys listed after the refusal, want 1", n)
+	}
+}
+
+// TestBrowserPasskeyFallback: in a browser without PublicKeyCredential's
+// JSON methods (removed here before the page's scripts run), passkey.js
+// loads the vendored @simplewebauthn/browser and does the same with it:
+// add a passkey, and sign in through the autofill.
+func TestBrowserPasskeyFallback(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const email = "pk-fallback@example.com"
+	u := acctUser(t, e, email)
+	cookie, _ := e.session(t, u, chromeMac)
+	ctx := newTab(t)
+	virtualAuthenticator(t, ctx)
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(sctx, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `delete PublicKeyCredential.parseCreationOptionsFromJSON; delete PublicKeyCredential.parseRequestOptionsFromJSON;`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	setSessionCookie(t, ctx, e, cookie)
+	step(t, ctx, "the account page", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
+	if value(t, ctx, "native", chromedp.Evaluate[bool](`typeof PublicKeyCredential.parseCreationOptionsFromJSON === "function" || typeof SimpleWebAuthnBrowser !== "undefined"`)) {
+		t.Fatal("the JSON methods are still there, or the fallback was loaded before it was needed")
+	}
+	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
+	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	signOut(t, ctx, e)
+	waitLocation(t, ctx, "signed in through the autofill", func(l string) bool { return l == e.URL+"/" })
+	step(t, ctx, "the account page", chromedp.WaitVisible(chromedp.CSS("#passkeys")))
+	waitText(t, ctx, "last used", "#passkeys", "last used")
+}
+
+// TestBrowserPasskeyNoScript: with JavaScript off, the sign-in page and the
+// account page show no passkey control (they need the script), and the
+// sign-in forms work as before.
+func TestBrowserPasskeyNoScript(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const email = "pk-noscript@example.com"
+	acctUser(t, e, email)
+	ctx := newTab(t)
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(sctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "sign in with the password",
+		chromedp.Navigate(e.URL+"/login/password"),
+		chromedp.WaitVisible(chromedp.CSS("#address")),
+		chromedp.WaitNotVisible(chromedp.CSS("#passkey-signin")),
+		chromedp.SendKeys(chromedp.CSS("#address"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#passkeys")),
+		chromedp.WaitNotVisible(chromedp.CSS("#passkey-add")),
+		chromedp.WaitNotVisible(chromedp.CSS("#passkey-offer")),
+	)
+	screenshot(t, ctx, "passkeys-noscript")
 }
