@@ -195,6 +195,9 @@
     if (!area) return;
     area.textContent = message;
     area.hidden = !message;
+    // Styled as the page's own error messages only while it shows one.
+    area.classList.toggle("alert", !!message);
+    area.classList.toggle("error", !!message);
     if (message && !keepFocus) {
       if (!area.hasAttribute("tabindex")) area.setAttribute("tabindex", "-1");
       area.focus();
