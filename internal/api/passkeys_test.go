@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 )
@@ -239,11 +240,10 @@ func TestPasskeyLoginBeginSameShape(t *testing.T) {
 }
 
 // TestPasskeysOffUnavailable: a public URL that cannot serve passkeys
-// (plain http on an address, as the harness's own URL) turns the routes
-// off: 503.
+// (plain http on an address) turns the routes off: 503.
 func TestPasskeysOffUnavailable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, sqliteDB, gatehousetest.OwnPublicURL())
+	e := newEnv(t, sqliteDB, gatehousetest.WithConfig(func(c *gatehouse.Config) { c.PublicURL = "http://127.0.0.1:3000" }))
 	who := bearer(e.account(t, "pk-off@example.com").AccessToken)
 	e.do(t, "POST", "/v1/webauthn/register/begin", map[string]any{}, who).WantProblem(http.StatusServiceUnavailable, "unavailable")
 	e.do(t, "POST", "/v1/webauthn/login/begin", map[string]any{}).WantProblem(http.StatusServiceUnavailable, "unavailable")

@@ -9,6 +9,7 @@ package gatehousetest
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -65,8 +66,9 @@ func NewClock() *clocktest.Clock { return clocktest.New(time.Now().UTC().Truncat
 // Server is one Gatehouse served over HTTP.
 type Server struct {
 	G *gatehouse.Gatehouse
-	// URL is the test server's base URL; Config.PublicURL is PublicURL
-	// unless OwnPublicURL or WithConfig chose another.
+	// URL is the test server's base URL (http://127.0.0.1:PORT, or
+	// http://localhost:PORT with OwnPublicURL); Config.PublicURL is
+	// PublicURL unless OwnPublicURL or WithConfig chose another.
 	URL string
 	// Config is the effective configuration (g.Config()).
 	Config gatehouse.Config
@@ -150,9 +152,12 @@ func WithLogs(l *Logs) Option { return func(s *setup) { s.logs = l } }
 // request). Nothing is then checked for secrets.
 func QuietLog() Option { return func(s *setup) { s.quiet = true } }
 
-// OwnPublicURL makes the test server's own http:// URL the public URL (and
-// an allowed redirect), for a browser or a verifier that follows the
-// issuer's links.
+// OwnPublicURL makes the test server's own URL the public URL (and an
+// allowed redirect), for a browser or a verifier that follows the issuer's
+// links. That URL is then http://localhost:PORT (the listener stays on
+// 127.0.0.1, which localhost resolves to): an IP address cannot be a
+// WebAuthn relying party ID, and http://localhost is the one plain-http
+// origin browsers allow passkeys on, so the server's passkeys are on.
 func OwnPublicURL() Option { return func(s *setup) { s.ownURL = true } }
 
 // WithMiddleware serves the server through wrap (to watch or break the
@@ -199,6 +204,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 	srv.http = httptest.NewUnstartedServer(nil)
 	srv.URL = "http://" + srv.http.Listener.Addr().String()
 	if s.ownURL {
+		_, port, err := net.SplitHostPort(srv.http.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.URL = "http://localhost:" + port
 		c.PublicURL = srv.URL
 		c.AllowedRedirects = []string{srv.URL}
 	}

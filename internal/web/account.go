@@ -25,6 +25,7 @@ const (
 	cardSessions = "sessions"
 	cardMFA      = "mfa"
 	cardPassword = "password"
+	// cardPasskeys ("passkeys") is in passkeys.go.
 )
 
 // registerAccount registers the account page (/) and its forms.
@@ -82,6 +83,10 @@ var doneNotices = map[string]struct{ card, text string }{
 	"email_off":    {cardMFA, "Email codes are off."},
 	"password":     {cardPassword, "Your password was changed, and every other device was signed out."},
 	"password_set": {cardPassword, "Your password was set, and every other device was signed out."},
+	"passkey_added": {cardPasskeys, "Your passkey was added. Next time, sign in with it: " +
+		"choose “Sign in with a passkey”, or pick it when your browser offers it in the email field."},
+	"passkey_renamed": {cardPasskeys, "The passkey was renamed."},
+	"passkey_removed": {cardPasskeys, "The passkey was removed. Remember to delete it from your device or password manager too."},
 }
 
 // needAAL2 explains a change refused to a session that did not pass a
@@ -127,6 +132,7 @@ type accountView struct {
 	Phone    phoneCard
 	Sessions sessionsCard
 	MFA      mfaCard
+	Passkeys passkeysCard
 	Password card
 }
 
@@ -185,6 +191,13 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 		}
 	}
 	v.MFA.Any = len(kinds) > 0
+	if s.auth.PasskeysOn() {
+		passkeys, err := s.auth.Passkeys(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("account page: %w", err)
+		}
+		v.Passkeys.On, v.Passkeys.List = true, passkeyRows(passkeys, now)
+	}
 	switch {
 	case !*cfg.Email:
 		v.MFA.EmailNote = "This server sends no email, so email codes are not available."
@@ -207,6 +220,8 @@ func (v *accountView) cardOf(name string) *card {
 		return &v.MFA.card
 	case cardPassword:
 		return &v.Password
+	case cardPasskeys:
+		return &v.Passkeys.card
 	}
 	panic("web: no account card " + name)
 }
@@ -221,6 +236,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request, p *auth.Princip
 	if d, ok := doneNotices[r.URL.Query().Get("done")]; ok {
 		v.cardOf(d.card).Notice = d.text
 	}
+	v.Passkeys.Offer = s.offerPasskey(r, p, v)
 	s.render(w, r, http.StatusOK, "account", v)
 }
 
@@ -263,6 +279,7 @@ var cardFields = map[string][]string{
 	cardPhone:    {"phone", "code"},
 	cardMFA:      {"code"},
 	cardPassword: {"current_password", "new_password"},
+	cardPasskeys: {"name"},
 }
 
 // accountFail re-renders the page (or, for htmx, the card) with err shown

@@ -12,11 +12,29 @@ import (
 // an account with a second factor on gets this step instead of a session.
 // Every first factor's page (and the link page, verify.go) leads here.
 
-// registerMFA registers the step's posts: the code, and sending an email
-// code.
+// registerMFA registers the step's posts: the code, sending an email
+// code, and showing the step of a token (for a sign-in that a script
+// finished, which gets the token in JSON).
 func (s *Server) registerMFA() {
 	s.mux.HandleFunc("POST /login/mfa", s.loginMFA)
 	s.mux.HandleFunc("POST /login/mfa/email", s.loginMFAEmail)
+	s.mux.HandleFunc("POST /login/mfa/step", s.loginMFAStep)
+}
+
+// loginMFAStep shows the second-factor step of the posted MFA token: what
+// the pages show after any first factor, for a sign-in finished by
+// static/passkey.js, which posts the token here. It consumes nothing.
+func (s *Server) loginMFAStep(w http.ResponseWriter, r *http.Request) {
+	if !s.readSignInForm(w, r) {
+		return
+	}
+	token := r.PostForm.Get("mfa_token")
+	factors := s.auth.MFAFactors(r.Context(), token)
+	if len(factors) == 0 {
+		s.renderMFAEnded(w, r, nil)
+		return
+	}
+	s.render(w, r, http.StatusOK, "mfa", newSigninMFAView(token, factors, ""))
 }
 
 // signinMFAView is the second-factor step.

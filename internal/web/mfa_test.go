@@ -101,3 +101,27 @@ func TestSecondFactorByEmail(t *testing.T) {
 		t.Fatalf("check: %d %s", st, aal)
 	}
 }
+
+// TestSecondFactorStepShown: /login/mfa/step shows the step of a live MFA
+// token (the page a sign-in finished by passkey.js goes to when it needs a
+// second step), consuming nothing; a token that is not live gets the page
+// that starts over.
+func TestSecondFactorStepShown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const addr = "mfa-step@example.com"
+	e.signUp(t, addr)
+	signinEnrolTOTP(t, e, signinToken(t, e, addr, testPassword))
+	b := e.browser()
+	tok := signinHidden(t, b.post(t, "/login/password", url.Values{"address": {addr}, "password": {testPassword}}).want(http.StatusOK), "mfa_token")
+	for range 2 {
+		b.post(t, "/login/mfa/step", url.Values{"mfa_token": {tok}}).want(http.StatusOK).
+			contains("One more step", `name="mfa_token" value="`+tok+`"`, `name="factor" value="totp" checked`)
+	}
+	b.post(t, "/login/mfa/step", url.Values{"mfa_token": {"nonsense"}}).want(http.StatusUnauthorized).
+		contains("Start again", `href="/login"`).lacks(`name="mfa_token"`)
+	b.post(t, "/login/mfa/step", url.Values{"mfa_token": {tok}}, crossSite()).want(http.StatusForbidden)
+	if b.cookie() != "" {
+		t.Fatal("showing the step set a cookie")
+	}
+}

@@ -46,6 +46,10 @@ type loginView struct {
 	RedirectTo string
 	CodeLength int
 	ExpiresIn  string
+	// Passkeys: passkeys are on, so the page offers them (the button,
+	// and the address field's autofill); static/passkey.js shows them
+	// where the browser can make them.
+	Passkeys bool
 	flash
 }
 
@@ -64,6 +68,7 @@ func (s *Server) loginView(step, address, redirectTo string) loginView {
 	return loginView{
 		Step: step, Address: address, Phone: isPhoneInput(address), RedirectTo: redirectTo,
 		CodeLength: cfg.OTPLength, ExpiresIn: humanWait(cfg.OTPTTL.Seconds()),
+		Passkeys: s.auth.PasskeysOn(),
 	}
 }
 

@@ -10,8 +10,10 @@
 // verify.go (the page an emailed link opens; verify_email.go for a link
 // that proves an email), account.go with a file per card or part of one
 // (account_email.go, account_phone.go, account_sessions.go,
-// account_factors.go, account_password.go), admin.go and docs.go. web.go holds the Server and
-// what every page shares; render.go the templates and static files.
+// account_factors.go, account_password.go), passkeys.go (the passkeys
+// card, and the JSON endpoints static/passkey.js calls to sign in with a
+// passkey and to add one), admin.go and docs.go. web.go holds the Server
+// and what every page shares; render.go the templates and static files.
 package web
 
 // The browser libraries are copies of the npm packages pinned in the
@@ -110,6 +112,7 @@ func New(o Options) (*Server, error) {
 	s.registerVerify()
 	s.registerDocs()
 	s.registerAccount()
+	s.registerPasskeys()
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.notFound)
 	return s, nil
@@ -198,13 +201,18 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, res *auth.
 		s.renderMFA(w, r, http.StatusOK, res.MFA, "")
 		return
 	}
+	s.setSession(w, res)
+	s.redirect(w, r, res.RedirectTo)
+}
+
+// setSession sets the session cookie of a finished browser sign-in.
+func (s *Server) setSession(w http.ResponseWriter, res *auth.Grant) {
 	http.SetCookie(w, s.o.Cookies.New(res.Cookie, res.Session.AbsoluteExpiresAt))
 	// Only where the cookie can be lost that way: a Secure cookie for a
 	// public URL on plain http (signInMarkerName).
 	if !s.o.Cookies.Insecure && strings.HasPrefix(s.o.PublicURL, "http://") {
 		http.SetCookie(w, signInMarker())
 	}
-	s.redirect(w, r, res.RedirectTo)
 }
 
 // signIn ends a sign-in step's proof on ch, for the request's client, and
