@@ -306,3 +306,69 @@ func TestPasskeySecondFactorChannel(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimRemovesPasskey is pre-hijacking with a passkey: an attacker
+// signs up with the victim's email and a password and adds a passkey; the
+// victim's first proof of the address (a code sign-in) claims the account,
+// and the passkey goes with the password, or the attacker would keep a
+// way in.
+func TestClaimRemovesPasskey(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newPasskeyMFAEnv(t, st, nil)
+		addr := email("pk-victim")
+		if _, err := e.svc.SignUp(e.ctx, auth.SignUpInput{Email: addr, Password: goodPassword}); err != nil {
+			t.Fatalf("attacker's SignUp: %v", err)
+		}
+		g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
+		if err != nil || g.AccessToken == "" {
+			t.Fatalf("attacker's sign-in: %+v, %v", g, err)
+		}
+		a := passkeytest.New(pkOrigin)
+		e.register(e.bearer(g.AccessToken), a, "")
+		if _, err := e.passkeySignIn(addr, a, passkeytest.Options{}); err != nil {
+			t.Fatalf("attacker's passkey sign-in before the claim: %v", err)
+		}
+
+		e.clock.Advance(61 * time.Second)
+		if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: addr}); err != nil {
+			t.Fatalf("RequestCode: %v", err)
+		}
+		vg, err := otpGrant(e.ctx, e.svc, addr, e.mail.last(t, auth.KindSignInCode, addr).Data.Code, client())
+		if err != nil || vg.MFA != nil || vg.AccessToken == "" {
+			t.Fatalf("the owner's code sign-in: %+v, %v; want a session, no second step", vg, err)
+		}
+		if list, err := st.Passkeys(e.ctx, vg.User.ID); err != nil || len(list) != 0 {
+			t.Errorf("passkeys after the claim: %+v, %v; want none", list, err)
+		}
+		if _, err := e.passkeySignIn(addr, a, passkeytest.Options{Credential: a.Credentials[0]}); auth.KindOf(err) != auth.KindInvalidCredentials {
+			t.Errorf("attacker's passkey sign-in after the claim: %v, want invalid_credentials", err)
+		}
+		if _, err := e.passkeySignIn("", a, passkeytest.Options{}); auth.KindOf(err) != auth.KindInvalidCredentials {
+			t.Errorf("attacker's usernameless passkey sign-in after the claim: %v, want invalid_credentials", err)
+		}
+		if e.auditCount(vg.User.ID, auth.AuditAccountClaimed) != 1 {
+			t.Error("no account_claimed audit event")
+		}
+	})
+}
+
+// TestAdminResetRemovesPasskeys: the admin's reset of every second factor
+// takes the passkeys too (they may be on the lost device).
+func TestAdminResetRemovesPasskeys(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newPasskeyMFAEnv(t, st, nil)
+		mu := e.passkeyUser("pk-reset")
+		if err := e.svc.AdminResetFactors(e.ctx, mu.user.ID, client()); err != nil {
+			t.Fatalf("AdminResetFactors: %v", err)
+		}
+		if kinds, _, err := e.svc.AdminFactors(e.ctx, mu.user.ID); err != nil || len(kinds) != 0 {
+			t.Errorf("factors after the reset: %v, %v; want none", kinds, err)
+		}
+		if _, err := e.passkeySignIn("", mu.a, passkeytest.Options{}); auth.KindOf(err) != auth.KindInvalidCredentials {
+			t.Errorf("passkey sign-in after the reset: %v, want invalid_credentials", err)
+		}
+		if g, err := passwordGrant(e.ctx, e.svc, mu.addr, goodPassword, client()); err != nil || g.MFA != nil {
+			t.Errorf("password sign-in after the reset: %+v, %v; want no second step", g, err)
+		}
+	})
+}
