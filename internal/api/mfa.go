@@ -178,8 +178,11 @@ func (s *Server) registerMFA() {
 			"factor webauthn: for an mfa_token whose factors include webauthn (the user has a passkey), answers 200 {challenge_id, publicKey}: request options listing the user's passkeys, user verification preferred (holding the passkey is the second factor). " +
 			"Finish with POST /v1/token, grant_type mfa, factor webauthn, challenge_id and the AuthenticationResponseJSON as credential; the challenge finishes this mfa_token only. " +
 			fmt.Sprintf("429 rate_limited with Retry-After once this client address began %s in the last minute (GATEHOUSE_CLIENT_CEREMONY_LIMIT).", plural(s.settings().ClientCeremonyLimit, "passkey ceremony")),
-		Responses: map[string]*huma.Response{"200": {Description: "webauthn: the passkey ceremony to finish with the mfa grant."}},
-		Errors:    []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable},
+		Responses: map[string]*huma.Response{"200": {
+			Description: "webauthn: the passkey ceremony to finish with the mfa grant ({challenge_id, publicKey}); email answers 202 {}.",
+			Content:     map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/MfaChallengeOutputBody"}}},
+		}},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}), func(ctx context.Context, in *mfaChallengeInput) (*mfaChallengeOutput, error) {
 		out := &mfaChallengeOutput{Status: http.StatusAccepted}
 		if in.Body.Factor == auth.FactorWebAuthn {
