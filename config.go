@@ -135,6 +135,9 @@ type Config struct {
 	ClientCodeFailureLimit int `env:"GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT"`
 	ClientSendLimit        int `env:"GATEHOUSE_CLIENT_SEND_LIMIT"`
 	GlobalSendLimit        int `env:"GATEHOUSE_GLOBAL_SEND_LIMIT"`
+	// ClientCeremonyLimit is how many passkey ceremonies (sign-in,
+	// sign-up, second step) one client address may begin in a minute.
+	ClientCeremonyLimit int `env:"GATEHOUSE_CLIENT_CEREMONY_LIMIT"`
 	// AllowedRedirects are the origins a magic link may send the browser
 	// back to (the public URL's origin when unset).
 	AllowedRedirects []string `env:"GATEHOUSE_ALLOWED_REDIRECTS" envSeparator:","`
@@ -222,6 +225,7 @@ func DefaultConfig() Config {
 		ClientCodeFailureLimit: a.ClientCodeFailureLimit,
 		ClientSendLimit:        a.ClientSendLimit,
 		GlobalSendLimit:        a.GlobalSendLimit,
+		ClientCeremonyLimit:    a.ClientCeremonyLimit,
 		// Proxies send browsers to sign in rather than to a bare 401.
 		ForwardAuthRedirect: true,
 
@@ -508,6 +512,9 @@ func (c Config) Validate() error {
 		if l.v < 1 || l.v > l.max {
 			bad(l.name, "must be 1 to %d an hour, got %d", l.max, l.v)
 		}
+	}
+	if c.ClientCeremonyLimit < 1 || c.ClientCeremonyLimit > 10_000 {
+		bad("GATEHOUSE_CLIENT_CEREMONY_LIMIT", "must be 1 to 10000 a minute, got %d", c.ClientCeremonyLimit)
 	}
 	for _, o := range c.AllowedRedirects {
 		if !isOrigin(o) {

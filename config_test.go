@@ -78,6 +78,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 		"GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT": "50",
 		"GATEHOUSE_CLIENT_SEND_LIMIT":         "30",
 		"GATEHOUSE_GLOBAL_SEND_LIMIT":         "10000",
+		// The passkey ceremonies begun without a session (issue 14).
+		"GATEHOUSE_CLIENT_CEREMONY_LIMIT": "30",
 		// Not in docs/contract.md's table: the SMS-pumping defences (issue 5).
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "100",
@@ -228,6 +230,8 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"client code failure limit negative", "GATEHOUSE_CLIENT_CODE_FAILURE_LIMIT", "-1"},
 		{"client send limit not a number", "GATEHOUSE_CLIENT_SEND_LIMIT", "many"},
 		{"global send limit zero", "GATEHOUSE_GLOBAL_SEND_LIMIT", "0"},
+		{"ceremony limit zero", "GATEHOUSE_CLIENT_CEREMONY_LIMIT", "0"},
+		{"ceremony limit too high", "GATEHOUSE_CLIENT_CEREMONY_LIMIT", "100000"},
 		{"magic link TTL too long", "GATEHOUSE_MAGIC_LINK_TTL", "48h"},
 		{"redirect with path", "GATEHOUSE_ALLOWED_REDIRECTS", "https://app.example.com/return"},
 		{"mail from not an address", "GATEHOUSE_MAIL_FROM", "not an address"},
@@ -431,6 +435,7 @@ func TestDefaultsHaveOneHome(t *testing.T) {
 		{"ClientCodeFailureLimit", d.ClientCodeFailureLimit, a.ClientCodeFailureLimit},
 		{"ClientSendLimit", d.ClientSendLimit, a.ClientSendLimit},
 		{"GlobalSendLimit", d.GlobalSendLimit, a.GlobalSendLimit},
+		{"ClientCeremonyLimit", d.ClientCeremonyLimit, a.ClientCeremonyLimit},
 		{"MagicLinkTTL", d.MagicLinkTTL, a.MagicLinkTTL},
 		{"PasswordlessSignup", d.PasswordlessSignup, *a.PasswordlessSignup},
 		{"AppName", d.AppName, a.AppName},

@@ -177,7 +177,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		CodeKey: box.Key("otp-code"), AppName: cfg.AppName, LinkURL: linkURL(cfg.PublicURL),
 		Email: new(cfg.MailURL != ""), SMS: cfg.SMSURL != "", SMSRegions: cfg.SMSAllowedCountries,
 		MFAFailureLimit: cfg.MFAFailureLimit, ClientCodeFailureLimit: cfg.ClientCodeFailureLimit,
-		ClientSendLimit: cfg.ClientSendLimit, GlobalSendLimit: cfg.GlobalSendLimit,
+		ClientSendLimit: cfg.ClientSendLimit, GlobalSendLimit: cfg.GlobalSendLimit, ClientCeremonyLimit: cfg.ClientCeremonyLimit,
 	}, deps)
 	if err != nil {
 		return err

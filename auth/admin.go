@@ -187,7 +187,8 @@ func (s *Service) AdminRevokeSessions(ctx context.Context, userID string) error 
 }
 
 // AdminResetFactors turns off every second factor of a user (the
-// authenticator app, email codes, the backup codes) and ends every session
+// authenticator app, email codes, the backup codes, the passkeys, which
+// may be on the lost device too) and ends every session
 // and every sign-in halfway through its second factor: what an admin does
 // for someone who lost the phone their authenticator app was on. The user
 // signs in with one factor afterwards and may set up a new one. The

@@ -7,7 +7,7 @@ import (
 
 // attempt is one try at something that carries a secret code: a sign-in,
 // recovery or phone code, a second factor (email code, authenticator code,
-// backup code), and later a passkey challenge. Every such try goes through
+// backup code, a passkey as the second step). Every such try goes through
 // tryCode, so each keeps the same limit (Config.OTPMaxAttempts) and the
 // same order of work.
 type attempt struct {

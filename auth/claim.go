@@ -146,13 +146,18 @@ func (s *Service) claim(ctx context.Context, u *User, byPhone bool) (claimed boo
 }
 
 // hasFactorData reports whether u has any second factor, confirmed or
-// being set up, or backup codes.
+// being set up, backup codes, or a passkey: a passkey someone added
+// without proving the address is as much a way back in as a password.
 func (s *Service) hasFactorData(ctx context.Context, u *User) (bool, error) {
 	if s.factors == nil || u.NoFactors {
 		// NoFactors is filled in by a store that looked for confirmed
-		// factors; an enrolment in progress is dropped with the session
-		// that started it, and cannot be confirmed without one.
+		// factors and passkeys; an enrolment in progress is dropped with
+		// the session that started it, and cannot be confirmed without
+		// one.
 		return false, nil
+	}
+	if has, err := s.hasPasskey(ctx, u.ID); err != nil || has {
+		return has, err
 	}
 	list, err := s.factors.Factors(ctx, u.ID)
 	if err != nil {
@@ -168,8 +173,13 @@ func (s *Service) hasFactorData(ctx context.Context, u *User) (bool, error) {
 	return left > 0, nil
 }
 
-// dropFactors removes every second factor and backup code of a user.
+// dropFactors removes every second factor, backup code and passkey of a
+// user (what the first proof of an address and an admin's reset take
+// away: a passkey is a second factor and a way to sign in on its own).
 func (s *Service) dropFactors(ctx context.Context, userID string) error {
+	if err := s.dropPasskeys(ctx, userID); err != nil {
+		return err
+	}
 	fs, err := s.factors.Factors(ctx, userID)
 	if err != nil {
 		return storeErr("list factors", err)
@@ -205,4 +215,23 @@ func (s *Service) stillHeld(ctx context.Context, p *Proof, sess *Session) error 
 		return storeErr("find user", err)
 	}
 	return errClaimRace
+}
+
+// dropPasskeys removes every passkey of a user (none when passkeys are
+// off).
+func (s *Service) dropPasskeys(ctx context.Context, userID string) error {
+	if s.passkeysOn() != nil {
+		return nil
+	}
+	list, err := s.passkeys.Passkeys(ctx, userID)
+	if err != nil {
+		return storeErr("list passkeys", err)
+	}
+	for _, p := range list {
+		// ErrNotFound: removed a moment ago by its owner or a reset.
+		if err := s.passkeys.DeletePasskey(ctx, userID, p.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return storeErr("delete passkey", err)
+		}
+	}
+	return nil
 }

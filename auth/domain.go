@@ -41,7 +41,8 @@ type User struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	// NoFactors is set by a store that looked when it read the user and
-	// found no confirmed second factor, so a sign-in need not list them.
+	// found no confirmed second factor and no passkey (a passkey is a
+	// second factor too), so a sign-in need not list them.
 	// Its zero value makes the flows look for themselves: a store that
 	// does not fill it in costs a lookup, never a skipped second factor.
 	NoFactors bool

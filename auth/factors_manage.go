@@ -44,7 +44,9 @@ func (s *Service) requireFactors() error {
 }
 
 // requireAAL2IfProtected refuses an aal1 session when the user has a
-// second factor on: whoever changes factors must have passed one.
+// second factor on (a passkey is one): whoever changes factors, passkeys
+// included, must have passed one, or a stolen aal1 session could add an
+// authenticator of the thief's or remove the owner's.
 func (s *Service) requireAAL2IfProtected(ctx context.Context, p *Principal) error {
 	if p.Session.AAL == AAL2 || s.factors == nil {
 		return nil // nothing to look up: passed already, or no factor can be on

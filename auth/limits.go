@@ -68,6 +68,7 @@ const (
 	LimitSendGlobal      = "send_global"
 	LimitPasswordAccount = "password_account"
 	LimitPasswordClient  = "password_client"
+	LimitCeremonyClient  = "ceremony_client"
 )
 
 // Audit kinds of the limits.
@@ -92,6 +93,9 @@ var (
 	// known or not, so an over-limit answer tells nothing about it.
 	errClientSends = &Error{Kind: KindRateLimited, Message: "Too many messages were asked for from your network; try again later."}
 	errGlobalSends = &Error{Kind: KindRateLimited, Message: "The server is sending too many messages right now; try again later."}
+	// errClientCeremonies answers a client that began too many passkey
+	// ceremonies.
+	errClientCeremonies = &Error{Kind: KindRateLimited, Message: "Too many passkey requests from your network; try again in a minute."}
 )
 
 type clientKey struct{}
@@ -266,6 +270,33 @@ func (s *Service) takeSend(ctx context.Context, key string, max int, name string
 	}
 	if wait > 0 {
 		return retryAfter(refused, wait)
+	}
+	return nil
+}
+
+// ceremonyWindow is the window of Config.ClientCeremonyLimit.
+const ceremonyWindow = time.Minute
+
+// allowCeremony records one passkey ceremony begun by the request's client
+// without a session (a session's own begins are bounded by who holds it).
+// Each begin stores a ceremony until it is used or expires, minutes
+// later, so without a limit one address could fill the store; a plain
+// sliding window of a minute is enough, since a begin proves nothing and
+// guesses nothing.
+func (s *Service) allowCeremony(ctx context.Context) error {
+	ip := ClientFrom(ctx).IP
+	if s.limiter == nil || ip == "" {
+		return nil
+	}
+	wait, tripped, err := s.limiter.Take(ctx, "ceremony-ip:"+ip, Limit{Max: s.cfg.ClientCeremonyLimit, Per: ceremonyWindow})
+	if err != nil {
+		return storeErr("ceremony limit", err)
+	}
+	if tripped {
+		s.obs.LimitTripped(LimitCeremonyClient)
+	}
+	if wait > 0 {
+		return retryAfter(errClientCeremonies, wait)
 	}
 	return nil
 }

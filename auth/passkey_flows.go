@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,6 +42,14 @@ type RelyingParty interface {
 	// BeginLogin starts a sign-in with user verification required, for
 	// the allowed passkeys (all of one user), or usernameless for none.
 	BeginLogin(allowed []Passkey) (optionsJSON, data []byte, err error)
+	// BeginSignUp starts registering the first passkey of an account not
+	// stored yet (u.ID is the user handle), with user verification
+	// required: the passkey will be the account's only credential.
+	BeginSignUp(u User) (optionsJSON, data []byte, err error)
+	// BeginSecondFactor starts a sign-in's second step for the allowed
+	// passkeys (all of one user, at least one), user verification
+	// preferred: possession of the passkey is the factor.
+	BeginSecondFactor(allowed []Passkey) (optionsJSON, data []byte, err error)
 	// FinishLogin checks an AuthenticationResponseJSON; lookup returns the
 	// account of a user handle and its passkeys (ErrNotFound when none).
 	// It returns the account, the passkey with its new counter and backup
@@ -96,15 +105,16 @@ func (s *Service) passkeysOn() error {
 // PasskeysOn reports whether the passkey flows are wired.
 func (s *Service) PasskeysOn() bool { return s.passkeysOn() == nil }
 
-// putCeremony stores a new ceremony and returns its challenge_id.
-func (s *Service) putCeremony(ctx context.Context, purpose, userID string, data []byte) (string, error) {
+// putCeremony stores a new ceremony (c's ID and times filled in here) and
+// returns its challenge_id.
+func (s *Service) putCeremony(ctx context.Context, c Ceremony) (string, error) {
 	id, _, err := opaque.New()
 	if err != nil {
 		return "", err
 	}
 	now := s.now()
-	c := &Ceremony{ID: id, Purpose: purpose, UserID: userID, Data: data, CreatedAt: now, ExpiresAt: now.Add(ceremonyTTL)}
-	if err := s.ceremonies.PutCeremony(ctx, c); err != nil {
+	c.ID, c.CreatedAt, c.ExpiresAt = id, now, now.Add(ceremonyTTL)
+	if err := s.ceremonies.PutCeremony(ctx, &c); err != nil {
 		return "", storeErr("put ceremony", err)
 	}
 	return id, nil
@@ -143,7 +153,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) (c
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := s.putCeremony(ctx, CeremonyRegister, p.User.ID, data)
+	id, err := s.putCeremony(ctx, Ceremony{Purpose: CeremonyRegister, UserID: p.User.ID, Data: data})
 	if err != nil {
 		return "", nil, err
 	}
@@ -228,6 +238,9 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, email string) (challeng
 	if err := s.passkeysOn(); err != nil {
 		return "", nil, err
 	}
+	if err := s.allowCeremony(ctx); err != nil {
+		return "", nil, err
+	}
 	var (
 		allowed []Passkey
 		userID  string
@@ -258,7 +271,7 @@ func (s *Service) BeginPasskeyLogin(ctx context.Context, email string) (challeng
 	if err != nil {
 		return "", nil, err
 	}
-	id, err := s.putCeremony(ctx, CeremonyLogin, userID, data)
+	id, err := s.putCeremony(ctx, Ceremony{Purpose: CeremonyLogin, UserID: userID, Data: data})
 	if err != nil {
 		return "", nil, err
 	}
@@ -426,6 +439,19 @@ func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c 
 		return storeErr("remove passkey", err)
 	}
 	s.audit(ctx, p.User.ID, AuditPasskeyRemoved, c, found.Name)
+	// A passkey is a second factor: as when RemoveFactor turns off the
+	// last one, the backup codes that stood in for it go with it.
+	if s.factors != nil {
+		kinds, err := s.onFactors(ctx, p.User.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(kinds, func(k string) bool { return k != FactorBackupCode }) {
+			if err := s.factors.ReplaceBackupCodes(ctx, p.User.ID, nil); err != nil {
+				return storeErr("delete backup codes", err)
+			}
+		}
+	}
 	return nil
 }
 

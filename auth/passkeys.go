@@ -88,6 +88,11 @@ const (
 	// CeremonyMFA is a passkey as the second step of a sign-in; its
 	// ceremony names the MFA token it belongs to.
 	CeremonyMFA = "mfa"
+	// CeremonySignUp registers the first passkey of an account that does
+	// not exist yet; its Data holds the new account's ID and email beside
+	// the relying party's data (the account is stored when it finishes,
+	// so UserID, which names a stored user, is empty).
+	CeremonySignUp = "signup"
 )
 
 // Ceremony is the server side of one WebAuthn ceremony: the challenge and

@@ -84,6 +84,15 @@ func (s *Service) onFactors(ctx context.Context, userID string) ([]string, error
 			kinds = append(kinds, f.Kind)
 		}
 	}
+	// A passkey is a second factor too: something held, so after a
+	// password or a code it finishes the sign-in at aal2, and a user with
+	// one needs aal2 to change factors (requireAAL2IfProtected), as with
+	// an authenticator app.
+	if has, err := s.hasPasskey(ctx, userID); err != nil {
+		return nil, err
+	} else if has {
+		kinds = append(kinds, FactorWebAuthn)
+	}
 	if len(kinds) == 0 {
 		return nil, nil
 	}
@@ -135,7 +144,7 @@ func (s *Service) mfaToken(ctx context.Context, token string) (*MFAToken, *User,
 // MFAChallenge sends the email second-factor code for an MFA token.
 func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error {
 	if factor != FactorEmail {
-		return fieldError("factor", "must be email")
+		return fieldError("factor", "must be email or webauthn")
 	}
 	t, u, err := s.mfaToken(ctx, token)
 	if err != nil {
@@ -176,7 +185,13 @@ func (s *Service) MFAChallenge(ctx context.Context, token, factor string) error 
 type MFAInput struct {
 	Token  string
 	Factor string
-	Code   string
+	// Code is the code of a totp, email or backup_code factor.
+	Code string
+	// ChallengeID and Credential are a webauthn factor's: the challenge
+	// BeginPasskeySecondFactor made for this token, and the browser's
+	// AuthenticationResponseJSON.
+	ChallengeID string
+	Credential  []byte
 }
 
 // SecondFactor proves the second factor of a sign-in that Finish paused
@@ -206,13 +221,21 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 	if in.Token == "" {
 		fields = append(fields, FieldError{"mfa_token", "is required"})
 	}
-	if in.Factor != FactorTOTP && in.Factor != FactorEmail && in.Factor != FactorBackupCode {
-		fields = append(fields, FieldError{"factor", "must be totp, email or backup_code"})
+	if in.Factor != FactorTOTP && in.Factor != FactorEmail && in.Factor != FactorBackupCode && in.Factor != FactorWebAuthn {
+		fields = append(fields, FieldError{"factor", "must be totp, email, backup_code or webauthn"})
 	}
 	code := strings.TrimSpace(in.Code)
-	if code == "" {
+	switch {
+	case in.Factor == FactorWebAuthn:
+		if in.ChallengeID == "" {
+			fields = append(fields, FieldError{"challenge_id", "is required"})
+		}
+		if len(in.Credential) == 0 {
+			fields = append(fields, FieldError{"credential", "is required"})
+		}
+	case code == "":
 		fields = append(fields, FieldError{"code", "is required"})
-	} else if len(code) > 32 {
+	case len(code) > 32:
 		fields = append(fields, FieldError{"code", "must be at most 32 characters"})
 	}
 	if len(fields) > 0 {
@@ -234,7 +257,15 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 	}
 	var method string
 	var match func(context.Context) (bool, error)
+	wrong := errInvalidCode
 	switch in.Factor {
+	case FactorWebAuthn:
+		// A passkey that does not verify is a wrong code like any other:
+		// it counts against the token and the account's second-factor
+		// limit, so neither a flood of forged assertions nor fresh MFA
+		// tokens get an attacker further than a guessed TOTP code would.
+		method, wrong = MethodWebAuthn, errPasskeySignIn
+		match = func(ctx context.Context) (bool, error) { return s.checkPasskeyFactor(ctx, t, u, in, c) }
 	case FactorTOTP:
 		method = MethodTOTP
 		match = func(ctx context.Context) (bool, error) { return s.checkTOTP(ctx, u.ID, code) }
@@ -252,7 +283,7 @@ func (s *Service) secondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 		count: func(ctx context.Context) (int, error) { return s.mfaTokens.FailMFAToken(ctx, t.ID) },
 		match: match,
 		// gone: the token was revoked a moment ago.
-		gone: errMFAToken, tooMany: errMFATooMany, wrong: errInvalidCode,
+		gone: errMFAToken, tooMany: errMFATooMany, wrong: wrong,
 		guard: guard{user: u, client: c},
 	})
 	if err != nil {

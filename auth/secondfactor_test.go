@@ -207,7 +207,7 @@ func TestMFATOTP(t *testing.T) {
 			_, err = e.grant("", "sms", "")
 			checkErr(t, "empty input", err, invalid(
 				auth.FieldError{Field: "mfa_token", Message: "is required"},
-				auth.FieldError{Field: "factor", Message: "must be totp, email or backup_code"},
+				auth.FieldError{Field: "factor", Message: "must be totp, email, backup_code or webauthn"},
 				auth.FieldError{Field: "code", Message: "is required"}))
 		})
 	})
@@ -449,7 +449,7 @@ func TestMFAEmailFactor(t *testing.T) {
 			_, err = e.grant(m.Token, auth.FactorEmail, "000000")
 			checkErr(t, "an email code before the challenge", err, errWrongCode)
 			err = e.svc.MFAChallenge(e.ctx, m.Token, auth.FactorTOTP)
-			checkErr(t, "challenge totp", err, invalid(auth.FieldError{Field: "factor", Message: "must be email"}))
+			checkErr(t, "challenge totp", err, invalid(auth.FieldError{Field: "factor", Message: "must be email or webauthn"}))
 			if err := e.svc.MFAChallenge(e.ctx, m.Token, auth.FactorEmail); err != nil {
 				t.Fatalf("MFAChallenge: %v", err)
 			}

@@ -114,6 +114,11 @@ type Config struct {
 	// in an hour in all: a ceiling on what a flood can cost in sender
 	// reputation and provider bills.
 	GlobalSendLimit int
+	// ClientCeremonyLimit is how many passkey ceremonies one client
+	// address may begin in a minute without a session (a passkey sign-in,
+	// a passkey sign-up, a passkey second step): each stores a row until
+	// it is used or expires, so a flood from one address is cut there.
+	ClientCeremonyLimit int
 }
 
 // DefaultConfig returns the default of every setting that has one; it is
@@ -140,6 +145,7 @@ func DefaultConfig() Config {
 		ClientCodeFailureLimit: 50,
 		ClientSendLimit:        30,
 		GlobalSendLimit:        10_000,
+		ClientCeremonyLimit:    30,
 	}
 }
 
@@ -165,7 +171,7 @@ func (c Config) withDefaults() Config {
 	for _, f := range []struct{ v, def *int }{
 		{&c.OTPMaxAttempts, &d.OTPMaxAttempts}, {&c.MFAFailureLimit, &d.MFAFailureLimit},
 		{&c.ClientCodeFailureLimit, &d.ClientCodeFailureLimit}, {&c.ClientSendLimit, &d.ClientSendLimit},
-		{&c.GlobalSendLimit, &d.GlobalSendLimit},
+		{&c.GlobalSendLimit, &d.GlobalSendLimit}, {&c.ClientCeremonyLimit, &d.ClientCeremonyLimit},
 	} {
 		if *f.v <= 0 {
 			*f.v = *f.def

@@ -195,7 +195,7 @@ func (s *Server) registerAdmin() {
 	huma.Register(s.api, s.adminOp(huma.Operation{
 		OperationID: "adminResetFactors", Method: http.MethodDelete, Path: "/v1/admin/users/{id}/factors", DefaultStatus: http.StatusNoContent,
 		Summary: "Turn off every second factor of a user",
-		Description: "Removes the authenticator app, email codes and the backup codes, and ends every session of the user and every sign-in " +
+		Description: "Removes the authenticator app, email codes, the backup codes and the passkeys (a second factor too, and possibly on the lost device), and ends every session of the user and every sign-in " +
 			"waiting for its second factor: for someone who lost the device their authenticator app was on. The user then signs in with " +
 			"one factor and may set up a new one. Recorded in the audit log as factors_reset.",
 		Errors: []int{http.StatusNotFound},

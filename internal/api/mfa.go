@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -52,7 +54,19 @@ type pngOutput struct {
 type mfaChallengeInput struct {
 	Body struct {
 		MFAToken string `json:"mfa_token" maxLength:"128"`
-		Factor   string `json:"factor" enum:"email"`
+		Factor   string `json:"factor" enum:"email,webauthn"`
+	}
+}
+
+// mfaChallengeOutput is 202 {} for email (the code is on its way) and
+// 200 {challenge_id, publicKey} for webauthn (a ceremony to finish with
+// the mfa grant).
+type mfaChallengeOutput struct {
+	Status       int
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		ChallengeID string          `json:"challenge_id,omitempty" doc:"webauthn: send it back with the credential in the mfa grant; single use, 5 minutes, this mfa_token only."`
+		PublicKey   json.RawMessage `json:"publicKey,omitempty" doc:"webauthn: the PublicKeyCredentialRequestOptionsJSON (the user's passkeys allowed, user verification preferred), for navigator.credentials.get."`
 	}
 }
 
@@ -159,13 +173,30 @@ func (s *Server) registerMFA() {
 
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "mfaChallenge", Method: http.MethodPost, Path: "/v1/mfa/challenge", DefaultStatus: http.StatusAccepted,
-		Summary:     "Email the second-factor code of a sign-in",
-		Description: "For an mfa_token whose factors include email. 429 rate_limited with Retry-After within a minute of the last message to the address.",
-		Errors:      []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests},
-	}), func(ctx context.Context, in *mfaChallengeInput) (*acceptedOutput, error) {
+		Summary: "Start the second step of a sign-in: email its code, or begin its passkey",
+		Description: "factor email: for an mfa_token whose factors include email, emails the code and answers 202 {}; 429 rate_limited with Retry-After within a minute of the last message to the address. " +
+			"factor webauthn: for an mfa_token whose factors include webauthn (the user has a passkey), answers 200 {challenge_id, publicKey}: request options listing the user's passkeys, user verification preferred (holding the passkey is the second factor). " +
+			"Finish with POST /v1/token, grant_type mfa, factor webauthn, challenge_id and the AuthenticationResponseJSON as credential; the challenge finishes this mfa_token only. " +
+			fmt.Sprintf("429 rate_limited with Retry-After once this client address began %s in the last minute (GATEHOUSE_CLIENT_CEREMONY_LIMIT).", plural(s.settings().ClientCeremonyLimit, "passkey ceremony")),
+		Responses: map[string]*huma.Response{"200": {
+			Description: "webauthn: the passkey ceremony to finish with the mfa grant ({challenge_id, publicKey}); email answers 202 {}.",
+			Content:     map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{Ref: "#/components/schemas/MfaChallengeOutputBody"}}},
+		}},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusTooManyRequests, http.StatusServiceUnavailable},
+	}), func(ctx context.Context, in *mfaChallengeInput) (*mfaChallengeOutput, error) {
+		out := &mfaChallengeOutput{Status: http.StatusAccepted}
+		if in.Body.Factor == auth.FactorWebAuthn {
+			id, opts, err := s.auth.BeginPasskeySecondFactor(ctx, in.Body.MFAToken)
+			if err != nil {
+				return nil, s.fail(ctx, err)
+			}
+			out.Status, out.CacheControl = http.StatusOK, "no-store"
+			out.Body.ChallengeID, out.Body.PublicKey = id, opts
+			return out, nil
+		}
 		if err := s.auth.MFAChallenge(ctx, in.Body.MFAToken, in.Body.Factor); err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		return &acceptedOutput{}, nil
+		return out, nil
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -44,6 +45,20 @@ type registerFinishInput struct {
 type loginBeginInput struct {
 	Body struct {
 		Email string `json:"email,omitempty" maxLength:"320" doc:"Lists the account's passkeys in allowCredentials; without it the sign-in is usernameless."`
+	}
+}
+
+type signUpBeginInput struct {
+	Body struct {
+		Email string `json:"email" maxLength:"320" doc:"The new account's email; a known one is 409 email_taken."`
+	}
+}
+
+type signUpFinishInput struct {
+	Body struct {
+		ChallengeID string          `json:"challenge_id" maxLength:"128"`
+		Name        string          `json:"name,omitempty" maxLength:"256" doc:"The passkey's name; by default the authenticator's provider (from its AAGUID), else \"Passkey\"."`
+		Credential  json.RawMessage `json:"credential" doc:"The browser's RegistrationResponseJSON."`
 	}
 }
 
@@ -180,11 +195,13 @@ func (s *Server) registerPasskeys() {
 		}
 		return nil, nil
 	})
+	ceremonyLimit := fmt.Sprintf(" 429 rate_limited with Retry-After once this client address began %s in the last minute (GATEHOUSE_CLIENT_CEREMONY_LIMIT).",
+		plural(s.settings().ClientCeremonyLimit, "passkey ceremony"))
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "passkeyLoginBegin", Method: http.MethodPost, Path: "/v1/webauthn/login/begin",
 		Summary:     "Start a passkey sign-in",
-		Description: "Answers the request options, user verification required. Without email the sign-in is usernameless (empty allowCredentials). With email, allowCredentials lists the account's passkeys; an unknown email, or an account without passkeys, gets options of the same shape (a credential that signs nobody in), so the answer does not tell whether the account exists.",
-		Errors:      []int{http.StatusBadRequest, http.StatusServiceUnavailable},
+		Description: "Answers the request options, user verification required. Without email the sign-in is usernameless (empty allowCredentials). With email, allowCredentials lists the account's passkeys; an unknown email, or an account without passkeys, gets options of the same shape (a credential that signs nobody in), so the answer does not tell whether the account exists." + ceremonyLimit,
+		Errors:      []int{http.StatusBadRequest, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}), func(ctx context.Context, in *loginBeginInput) (*ceremonyOutput, error) {
 		id, opts, err := s.auth.BeginPasskeyLogin(ctx, in.Body.Email)
 		if err != nil {
@@ -200,6 +217,37 @@ func (s *Server) registerPasskeys() {
 	}), func(ctx context.Context, in *loginFinishInput) (*tokensOutput, error) {
 		c := auth.ClientFrom(ctx)
 		p, err := s.auth.SignInPasskey(ctx, in.Body.ChallengeID, in.Body.Credential)
+		var g *auth.Grant
+		if err == nil {
+			g, err = s.auth.Finish(ctx, p, c, auth.Tokens)
+		}
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &tokensOutput{CacheControl: "no-store", Body: tokensView(g)}, nil
+	})
+	huma.Register(s.api, op(huma.Operation{
+		OperationID: "passkeySignUpBegin", Method: http.MethodPost, Path: "/v1/webauthn/signup/begin",
+		Summary: "Start creating an account with a passkey (no password)",
+		Description: "Answers the creation options for the new account's first passkey: a discoverable credential, user verification required (the passkey is the account's only credential), attestation none; the user handle is the new account's ID. " +
+			"400 for an email that is not valid, 409 email_taken for a known one (as POST /v1/signup), 403 forbidden when sign-up without a password is off (GATEHOUSE_PASSWORDLESS_SIGNUP)." + ceremonyLimit,
+		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable},
+	}), func(ctx context.Context, in *signUpBeginInput) (*ceremonyOutput, error) {
+		id, opts, err := s.auth.BeginPasskeySignUp(ctx, in.Body.Email)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return ceremony(id, opts), nil
+	})
+	huma.Register(s.api, op(huma.Operation{
+		OperationID: "passkeySignUpFinish", Method: http.MethodPost, Path: "/v1/webauthn/signup/finish", DefaultStatus: http.StatusCreated,
+		Summary: "Create the account with its passkey, and sign in",
+		Description: "Verifies the browser's RegistrationResponseJSON against the sign-up's challenge (used up either way), stores the account (no password, its email not proven yet) and the passkey, and answers 201 with aal2 tokens of amr [\"webauthn\"], as POST /v1/token does. A code and link to prove the email go out as after POST /v1/signup; until it is proven, the first code or link sign-in of the address is a claim that removes the passkey (proving it from this session keeps it). " +
+			"400 invalid_credential when the response does not verify (wrong origin or RP, no user verification, a used, expired or another ceremony's challenge); 409 email_taken when another sign-up took the email meanwhile (nothing is stored).",
+		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable},
+	}), func(ctx context.Context, in *signUpFinishInput) (*tokensOutput, error) {
+		c := auth.ClientFrom(ctx)
+		p, err := s.auth.SignUpPasskey(ctx, in.Body.ChallengeID, in.Body.Credential, in.Body.Name, c)
 		var g *auth.Grant
 		if err == nil {
 			g, err = s.auth.Finish(ctx, p, c, auth.Tokens)

@@ -96,11 +96,13 @@ func TestPasskeyRegisterSignInManage(t *testing.T) {
 		if pk.Name != "Passkey" || pk.ID == "" || pk.LastUsedAt != nil {
 			t.Fatalf("added %+v", pk)
 		}
+		var aal2 reqOpt
 		for _, email := range []string{addr, ""} {
 			got := e.wantPasskeyTokens(t, e.passkeyLogin(t, email, a, passkeytest.Options{}))
 			if got.User.Email != addr {
 				t.Fatalf("signed in as %+v", got.User)
 			}
+			aal2 = bearer(got.AccessToken)
 		}
 		var list struct {
 			Credentials []passkeyJSON `json:"credentials"`
@@ -121,8 +123,11 @@ func TestPasskeyRegisterSignInManage(t *testing.T) {
 		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, other).WantProblem(http.StatusNotFound, "not_found")
 		e.do(t, "PATCH", "/v1/webauthn/credentials/"+pk.ID, map[string]string{"name": "x"}, other).WantProblem(http.StatusNotFound, "not_found")
 		e.do(t, "GET", "/v1/webauthn/credentials", nil).WantProblem(http.StatusUnauthorized, "unauthorized")
-		// The account has a password, so the passkey may go.
-		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, who).Want(http.StatusNoContent)
+		// A passkey is a second factor: the session from before it (aal1)
+		// may not remove it. The account has a password, so the passkey
+		// may go from an aal2 session.
+		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, who).WantProblem(http.StatusForbidden, "forbidden")
+		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, aal2).Want(http.StatusNoContent)
 		e.passkeyLogin(t, "", a, passkeytest.Options{}).WantProblem(http.StatusUnauthorized, "invalid_credentials")
 	})
 }
@@ -132,8 +137,13 @@ func TestPasskeyLastWayInIsConflict(t *testing.T) {
 		u := e.passwordlessUser(t, "pk-last@example.com")
 		cookie, same := e.cookie(e.browserSession(t, u.Email)), gatehousetest.SameOrigin()
 		who := func(r *http.Request) { cookie(r); same(r) }
-		pk := e.addPasskey(t, passkeytest.New(pkOrigin), who, "Phone")
-		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, who).WantProblem(http.StatusConflict, "conflict")
+		a := passkeytest.New(pkOrigin)
+		pk := e.addPasskey(t, a, who, "Phone")
+		// The passkey is a second factor now: removing it takes aal2,
+		// and then it is refused as the last way in.
+		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, who).WantProblem(http.StatusForbidden, "forbidden")
+		aal2 := bearer(e.wantPasskeyTokens(t, e.passkeyLogin(t, "", a, passkeytest.Options{})).AccessToken)
+		e.do(t, "DELETE", "/v1/webauthn/credentials/"+pk.ID, nil, aal2).WantProblem(http.StatusConflict, "conflict")
 	})
 }
 
@@ -152,7 +162,8 @@ func TestPasskeyAttacksRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		finish := map[string]any{"challenge_id": c.ChallengeID, "credential": json.RawMessage(resp)}
-		e.wantPasskeyTokens(t, e.do(t, "POST", "/v1/webauthn/login/finish", finish))
+		// With a passkey on, adding another takes aal2: this session's.
+		who = bearer(e.wantPasskeyTokens(t, e.do(t, "POST", "/v1/webauthn/login/finish", finish)).AccessToken)
 		e.do(t, "POST", "/v1/webauthn/login/finish", finish).WantProblem(http.StatusUnauthorized, "invalid_credentials")
 
 		// A registration challenge does not sign in.
@@ -283,6 +294,8 @@ func TestPasskeyNamedAfterProvider(t *testing.T) {
 	if pk := e.addPasskey(t, a, who, ""); pk.Name != "Google Password Manager" {
 		t.Fatalf("named %q", pk.Name)
 	}
+	// A second passkey takes aal2, the first being a second factor.
+	who = bearer(e.wantPasskeyTokens(t, e.passkeyLogin(t, "", a, passkeytest.Options{})).AccessToken)
 	if pk := e.addPasskey(t, passkeytest.New(pkOrigin), who, " My key "); pk.Name != "My key" {
 		t.Fatalf("named %q", pk.Name)
 	}

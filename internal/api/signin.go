@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -12,15 +13,17 @@ import (
 
 type tokenInput struct {
 	Body struct {
-		GrantType    string `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa"`
-		Email        string `json:"email,omitempty" doc:"grant_type password and otp."`
-		Phone        string `json:"phone,omitempty" maxLength:"64" doc:"grant_type password and otp, instead of email: the account's phone, in international format."`
-		Password     string `json:"password,omitempty" doc:"grant_type password."`
-		RefreshToken string `json:"refresh_token,omitempty" doc:"grant_type refresh_token."`
-		Code         string `json:"code,omitempty" doc:"grant_type otp: the code sent by email or SMS; grant_type mfa: the second factor's code."`
-		Token        string `json:"token,omitempty" doc:"grant_type magic_link: the token of the emailed link."`
-		MFAToken     string `json:"mfa_token,omitempty" doc:"grant_type mfa: from the mfa_required answer."`
-		Factor       string `json:"factor,omitempty" enum:"totp,email,backup_code" doc:"grant_type mfa."`
+		GrantType    string          `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa"`
+		Email        string          `json:"email,omitempty" doc:"grant_type password and otp."`
+		Phone        string          `json:"phone,omitempty" maxLength:"64" doc:"grant_type password and otp, instead of email: the account's phone, in international format."`
+		Password     string          `json:"password,omitempty" doc:"grant_type password."`
+		RefreshToken string          `json:"refresh_token,omitempty" doc:"grant_type refresh_token."`
+		Code         string          `json:"code,omitempty" doc:"grant_type otp: the code sent by email or SMS; grant_type mfa: the second factor's code."`
+		Token        string          `json:"token,omitempty" doc:"grant_type magic_link: the token of the emailed link."`
+		MFAToken     string          `json:"mfa_token,omitempty" doc:"grant_type mfa: from the mfa_required answer."`
+		Factor       string          `json:"factor,omitempty" enum:"totp,email,backup_code,webauthn" doc:"grant_type mfa."`
+		ChallengeID  string          `json:"challenge_id,omitempty" maxLength:"128" doc:"grant_type mfa, factor webauthn: from POST /v1/mfa/challenge."`
+		Credential   json.RawMessage `json:"credential,omitempty" doc:"grant_type mfa, factor webauthn: the browser's AuthenticationResponseJSON."`
 	}
 }
 
@@ -40,7 +43,7 @@ func (s *Server) registerSignIn() {
 			fmt.Sprintf("grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one more than %s after its rotation revokes the session (401 token_revoked). ", span(cfg.RefreshGrace)) +
 			fmt.Sprintf("A session unused for %s ends, and none outlives %s after its sign-in. ", span(cfg.SessionTTL), span(cfg.RefreshTokenTTL)) +
 			fmt.Sprintf("grant_type otp signs in with a code sent by email or, with phone instead of email, by SMS (401 invalid_code or code_expired; 429 too_many_attempts after %s, when the code is dead); grant_type magic_link with an emailed link's token. ", plural(cfg.OTPMaxAttempts, "wrong code")) +
-			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens. " +
+			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens; factor webauthn takes challenge_id (POST /v1/mfa/challenge) and credential (the AuthenticationResponseJSON) instead of code, and a passkey that does not verify is 401 invalid_credentials, counted like a wrong code. " +
 			codeLimits(cfg),
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
@@ -59,7 +62,10 @@ func (s *Server) registerSignIn() {
 		case "magic_link":
 			p, err = s.auth.SignInLink(ctx, in.Body.Token)
 		case "mfa":
-			p, err = s.auth.SecondFactor(ctx, auth.MFAInput{Token: in.Body.MFAToken, Factor: in.Body.Factor, Code: in.Body.Code}, c, auth.Tokens)
+			p, err = s.auth.SecondFactor(ctx, auth.MFAInput{
+				Token: in.Body.MFAToken, Factor: in.Body.Factor, Code: in.Body.Code,
+				ChallengeID: in.Body.ChallengeID, Credential: in.Body.Credential,
+			}, c, auth.Tokens)
 		}
 		if p != nil {
 			g, err = s.auth.Finish(ctx, p, c, auth.Tokens)

@@ -78,7 +78,7 @@ type Tokens struct {
 	User         *User    `json:"user,omitempty"`
 	MFARequired  bool     `json:"mfa_required,omitempty" doc:"A second factor is needed: no tokens yet."`
 	MFAToken     string   `json:"mfa_token,omitempty" doc:"For grant mfa and POST /v1/mfa/challenge; valid 5 minutes."`
-	Factors      []string `json:"factors,omitempty" doc:"The second factors that can finish this sign-in." enum:"totp,email,backup_code"`
+	Factors      []string `json:"factors,omitempty" doc:"The second factors that can finish this sign-in." enum:"totp,email,backup_code,webauthn"`
 }
 
 // tokensView returns the tokens of g, or its second-factor step.
@@ -97,6 +97,6 @@ func tokensView(g *auth.Grant) Tokens {
 // factors.
 type Profile struct {
 	User
-	Factors         []string `json:"factors" doc:"Second factors that are on." enum:"totp,email"`
+	Factors         []string `json:"factors" doc:"Second factors that are on (webauthn: the user has a passkey)." enum:"totp,email,webauthn"`
 	BackupCodesLeft int      `json:"backup_codes_left" doc:"Unused backup codes."`
 }

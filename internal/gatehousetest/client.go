@@ -38,8 +38,8 @@ func FromClients() Option {
 // started with FromClients (elsewhere the address stays 127.0.0.1).
 func From(ip string) RequestOption { return Header(clientHeader, ip) }
 
-// RoomyClientLimits raises the per-client limits on wrong codes and on
-// sends, and the global send ceiling, to the most the configuration
+// RoomyClientLimits raises the per-client limits on wrong codes, on sends
+// and on passkey ceremonies, and the global send ceiling, to the most the configuration
 // accepts, for a test that sends many requests from 127.0.0.1 and is not
 // about those limits (one server's tests share one client budget: 30
 // sends and 50 wrong codes an hour by default). The limits themselves
@@ -47,5 +47,6 @@ func From(ip string) RequestOption { return Header(clientHeader, ip) }
 func RoomyClientLimits() Option {
 	return WithConfig(func(c *gatehouse.Config) {
 		c.ClientCodeFailureLimit, c.ClientSendLimit, c.GlobalSendLimit = 10_000, 10_000, 10_000_000
+		c.ClientCeremonyLimit = 10_000
 	})
 }

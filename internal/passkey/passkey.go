@@ -207,13 +207,26 @@ func credential(p auth.Passkey) webauthn.Credential {
 // browser's PublicKeyCredentialCreationOptionsJSON and the session data
 // to keep for FinishRegistration.
 func (rp *RelyingParty) BeginRegistration(u auth.User, existing []auth.Passkey) (optionsJSON, data []byte, err error) {
+	return rp.beginRegistration(u, existing, protocol.VerificationPreferred)
+}
+
+// BeginSignUp starts registering the first passkey of an account that does
+// not exist yet, u (its ID is the user handle): as BeginRegistration, but
+// user verification required, since the passkey will be the account's
+// only credential. FinishRegistration then refuses a response whose
+// authenticator did not verify the user.
+func (rp *RelyingParty) BeginSignUp(u auth.User) (optionsJSON, data []byte, err error) {
+	return rp.beginRegistration(u, nil, protocol.VerificationRequired)
+}
+
+func (rp *RelyingParty) beginRegistration(u auth.User, existing []auth.Passkey, uv protocol.UserVerificationRequirement) (optionsJSON, data []byte, err error) {
 	wu := newUser(u, existing)
 	exclude := make([]protocol.CredentialDescriptor, len(wu.creds))
 	for i := range wu.creds {
 		exclude[i] = wu.creds[i].Descriptor()
 	}
 	creation, session, err := rp.w.BeginRegistration(wu,
-		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{UserVerification: protocol.VerificationPreferred}),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{UserVerification: uv}),
 		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 		webauthn.WithExclusions(exclude),
@@ -265,7 +278,23 @@ func (rp *RelyingParty) FinishRegistration(u auth.User, data, responseJSON []byt
 // PublicKeyCredentialRequestOptionsJSON and the session data to keep for
 // FinishLogin.
 func (rp *RelyingParty) BeginLogin(allowed []auth.Passkey) (optionsJSON, data []byte, err error) {
-	uv := webauthn.WithUserVerification(protocol.VerificationRequired)
+	return rp.beginLogin(allowed, protocol.VerificationRequired)
+}
+
+// BeginSecondFactor starts a passkey as the second step of a sign-in, for
+// the allowed passkeys (all of one user, at least one), with user
+// verification preferred: a first factor is proven already, so possession
+// of the passkey is the factor, and FinishLogin does not refuse an
+// assertion without user verification.
+func (rp *RelyingParty) BeginSecondFactor(allowed []auth.Passkey) (optionsJSON, data []byte, err error) {
+	if len(allowed) == 0 {
+		return nil, nil, errors.New("passkey: begin second factor: no passkey to allow")
+	}
+	return rp.beginLogin(allowed, protocol.VerificationPreferred)
+}
+
+func (rp *RelyingParty) beginLogin(allowed []auth.Passkey, uvr protocol.UserVerificationRequirement) (optionsJSON, data []byte, err error) {
+	uv := webauthn.WithUserVerification(uvr)
 	var (
 		assertion *protocol.CredentialAssertion
 		session   *webauthn.SessionData

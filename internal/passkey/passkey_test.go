@@ -471,3 +471,100 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestBeginSignUpRequiresUV: the first passkey of a new account must
+// verify its user (it is the account's only credential): the options
+// require it, and a response without it does not verify.
+func TestBeginSignUpRequiresUV(t *testing.T) {
+	t.Parallel()
+	rp := newRP(t)
+	u := auth.User{ID: "new-user", Email: "n@example.com"}
+	for _, tc := range []struct {
+		name string
+		o    passkeytest.Options
+		ok   bool
+	}{
+		{"user verified", passkeytest.Options{}, true},
+		{"no user verification", passkeytest.Options{NoUV: true}, false},
+	} {
+		options, data, err := rp.BeginSignUp(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o struct {
+			User                   struct{ ID string }
+			AuthenticatorSelection struct {
+				ResidentKey      string `json:"residentKey"`
+				UserVerification string `json:"userVerification"`
+			} `json:"authenticatorSelection"`
+			ExcludeCredentials []any `json:"excludeCredentials"`
+		}
+		if err := json.Unmarshal(options, &o); err != nil {
+			t.Fatal(err)
+		}
+		if o.User.ID != "bmV3LXVzZXI" || o.AuthenticatorSelection.UserVerification != "required" || o.AuthenticatorSelection.ResidentKey != "required" || len(o.ExcludeCredentials) != 0 {
+			t.Errorf("options %s", options)
+		}
+		resp, _, err := passkeytest.New(origin).Register(options, 0, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := rp.FinishRegistration(u, data, resp)
+		if tc.ok && (err != nil || !p.UserVerified || p.UserID != u.ID) {
+			t.Errorf("%s: %+v, %v", tc.name, p, err)
+		}
+		if !tc.ok && !errors.Is(err, passkey.ErrInvalidResponse) {
+			t.Errorf("%s: %v, want ErrInvalidResponse", tc.name, err)
+		}
+	}
+}
+
+// TestBeginSecondFactor: a passkey as a second step asks for user
+// verification without requiring it (possession is the factor), allows
+// only the user's passkeys, and needs at least one.
+func TestBeginSecondFactor(t *testing.T) {
+	t.Parallel()
+	rp, acc := newRP(t), newAccounts()
+	u := acc.add("user-1", "a@example.com")
+	v := acc.add("user-2", "b@example.com")
+	a, b := passkeytest.New(origin), passkeytest.New(origin)
+	register(t, rp, acc, a, u, 0, passkeytest.Options{})
+	register(t, rp, acc, b, v, 0, passkeytest.Options{})
+	if _, _, err := rp.BeginSecondFactor(nil); err == nil {
+		t.Error("a second step with no passkey began")
+	}
+	for _, tc := range []struct {
+		name string
+		by   *passkeytest.Authenticator
+		o    passkeytest.Options
+		want error
+	}{
+		{"user verified", a, passkeytest.Options{}, nil},
+		{"possession only", a, passkeytest.Options{NoUV: true}, nil},
+		{"another user's passkey", a, passkeytest.Options{Credential: b.Credentials[0]}, passkey.ErrUnknownCredential},
+		{"tampered", a, passkeytest.Options{TamperSignature: true}, passkey.ErrInvalidResponse},
+	} {
+		options, data, err := rp.BeginSecondFactor(acc.passkeys[u.ID])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o struct {
+			UserVerification string `json:"userVerification"`
+			AllowCredentials []any  `json:"allowCredentials"`
+		}
+		if err := json.Unmarshal(options, &o); err != nil || o.UserVerification != "preferred" || len(o.AllowCredentials) != 1 {
+			t.Errorf("options %s (%v)", options, err)
+		}
+		resp, err := tc.by.Login(options, tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, verified, err := rp.FinishLogin(data, resp, acc.lookup)
+		if tc.want == nil && (err != nil || got.ID != u.ID || verified == tc.o.NoUV) {
+			t.Errorf("%s: %s, verified %v, %v", tc.name, got.ID, verified, err)
+		}
+		if tc.want != nil && !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}

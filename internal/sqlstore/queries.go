@@ -13,10 +13,12 @@ const (
 	userCols = `id, email, email_verified, phone, phone_verified, name,
 		password_hash, disabled_at, created_at, updated_at, admin`
 	// userRead is what a user lookup returns: the columns, and whether a
-	// confirmed second factor exists, so a sign-in of a user without one
-	// needs no second round trip to list factors.
+	// confirmed second factor or a passkey (a second factor too) exists,
+	// so a sign-in of a user without one needs no second round trip to
+	// list factors.
 	userRead = userCols + `, NOT EXISTS (SELECT 1 FROM factors f
-		WHERE f.user_id = users.id AND f.confirmed_at IS NOT NULL)`
+		WHERE f.user_id = users.id AND f.confirmed_at IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)`
 	sessionCols = `id, user_id, cookie_hash, ip, user_agent, aal, amr,
 		created_at, last_seen_at, expires_at, absolute_expires_at, revoked_at`
 	refreshCols = `id, session_id, hash, created_at, expires_at, rotated_at, successor_id`

@@ -43,6 +43,46 @@ var passkeyTests = []storeTest[auth.PasskeyStore]{
 var passkeysTogetherTests = []storeTest[userPasskeyStore]{
 	{"Passkey/UnknownUser", testPasskeyUnknownUser},
 	{"Passkey/DeleteUserCascades", testDeleteUserDeletesPasskeys},
+	{"Passkey/UserNoFactors", testPasskeyUserNoFactors},
+}
+
+// testPasskeyUserNoFactors: a passkey is a second factor, so every user
+// lookup says a user with one has factors (User.NoFactors false), and
+// says so no more once it is removed.
+func testPasskeyUserNoFactors(t *testing.T, s userPasskeyStore) {
+	ctx := t.Context()
+	u, other := mustUser(t, s), mustUser(t, s)
+	check := func(when string, want bool) {
+		t.Helper()
+		byID, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byEmail, err := s.UserByEmail(ctx, u.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := s.ListUsers(ctx, auth.UserQuery{Query: u.Email})
+		if err != nil || len(listed) != 1 {
+			t.Fatalf("ListUsers: %v, %v", listed, err)
+		}
+		if byID.NoFactors != want || byEmail.NoFactors != want || listed[0].NoFactors != want {
+			t.Errorf("%s: NoFactors by id %v, by email %v, listed %v; want %v", when, byID.NoFactors, byEmail.NoFactors, listed[0].NoFactors, want)
+		}
+	}
+	check("no passkey", true)
+	p := newPasskey(u.ID, base)
+	if err := s.AddPasskey(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	check("a passkey", false)
+	if o, err := s.UserByID(ctx, other.ID); err != nil || !o.NoFactors {
+		t.Errorf("another user: %+v, %v; want NoFactors", o, err)
+	}
+	if err := s.DeletePasskey(ctx, u.ID, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	check("the passkey removed", true)
 }
 
 func testAddPasskeys(t *testing.T, s auth.PasskeyStore) {
