@@ -193,13 +193,7 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	} else if err != nil {
 		return nil, err
 	}
-	if name == "" && s.namer != nil {
-		name = s.namer(pk.AAGUID)
-	}
-	if name == "" {
-		name = "Passkey"
-	}
-	pk.UserID, pk.Name, pk.CreatedAt = p.User.ID, name, s.now()
+	pk.UserID, pk.Name, pk.CreatedAt = p.User.ID, s.namePasskey(name, pk.AAGUID), s.now()
 	if err := s.passkeys.AddPasskey(ctx, pk); err != nil {
 		if errors.Is(err, ErrPasskeyExists) {
 			return nil, ErrPasskeyExists
@@ -208,6 +202,18 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, c
 	}
 	s.audit(ctx, p.User.ID, AuditPasskeyAdded, c, pk.Name)
 	return pk, nil
+}
+
+// namePasskey returns the name a new passkey gets: the one given, else
+// its authenticator's provider (from the AAGUID list), else "Passkey".
+func (s *Service) namePasskey(given string, aaguid []byte) string {
+	if given == "" && s.namer != nil {
+		given = s.namer(aaguid)
+	}
+	if given == "" {
+		return "Passkey"
+	}
+	return given
 }
 
 // passkeyName trims a name and checks it; empty is allowed when optional.

@@ -120,13 +120,7 @@ func (s *Service) signUpPasskey(ctx context.Context, challengeID string, credent
 		// only credential, so it must prove two factors at once.
 		return nil, errNoSignUpUV
 	}
-	if name == "" && s.namer != nil {
-		name = s.namer(pk.AAGUID)
-	}
-	if name == "" {
-		name = "Passkey"
-	}
-	pk.UserID, pk.Name, pk.CreatedAt = u.ID, name, now
+	pk.UserID, pk.Name, pk.CreatedAt = u.ID, s.namePasskey(name, pk.AAGUID), now
 	if err := s.store.CreateUser(ctx, u); errors.Is(err, ErrEmailTaken) {
 		return nil, errEmailTaken // another sign-up took it since the begin
 	} else if err != nil {
