@@ -24,6 +24,10 @@ const (
 
 var errClaimRace = &Error{Kind: KindInvalidCredentials, Message: "The account's password changed while you were signing in; sign in again."}
 
+// errPasskeyGone refuses a passkey sign-in whose passkey was removed (by
+// a claim, a reset or its owner) while it was finishing.
+var errPasskeyGone = &Error{Kind: KindInvalidCredentials, Message: "The passkey was removed while you were signing in; sign in again."}
+
 // proveFirst handles the first proof of the address ch proves for u, who
 // has it but never proved it, and returns the account the proof signs in
 // to (nil: none, the proof goes on as for an address with no account),
@@ -197,24 +201,57 @@ func (s *Service) dropFactors(ctx context.Context, userID string) error {
 }
 
 // stillHeld ends sess and refuses the sign-in when p proved a password
-// that is no longer the account's: a claim, a recovery or a password
-// change ran while this sign-in was between its password check and its
-// session, after the sessions that existed were revoked.
+// that is no longer the account's, or used a passkey that is no longer
+// the account's: a claim, a recovery, a password change or the passkey's
+// removal ran while this sign-in was between its check and its session,
+// after the sessions that existed were revoked.
 func (s *Service) stillHeld(ctx context.Context, p *Proof, sess *Session) error {
-	if !slices.Contains(p.methods, MethodPassword) {
+	byPassword := slices.Contains(p.methods, MethodPassword)
+	if !byPassword && p.passkey == nil {
 		return nil
 	}
-	now, err := s.store.UserByID(ctx, p.user.ID)
-	if err == nil && now.PasswordHash == p.user.PasswordHash && now.PasswordHash != "" {
+	held, err := s.holds(ctx, p, byPassword)
+	if held {
 		return nil
 	}
 	if rerr := s.revoke(ctx, sess.ID); rerr != nil {
 		return rerr
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return storeErr("find user", err)
+	if err != nil {
+		return err
+	}
+	if !byPassword {
+		return errPasskeyGone
 	}
 	return errClaimRace
+}
+
+// holds reports whether the account still has what p proved: its
+// password (byPassword) and the passkey it used.
+func (s *Service) holds(ctx context.Context, p *Proof, byPassword bool) (bool, error) {
+	if byPassword {
+		now, err := s.store.UserByID(ctx, p.user.ID)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, storeErr("find user", err)
+		}
+		if now.PasswordHash != p.user.PasswordHash || now.PasswordHash == "" {
+			return false, nil
+		}
+	}
+	if p.passkey != nil {
+		pk, err := s.passkeys.PasskeyByID(ctx, p.passkey)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, storeErr("find passkey", err)
+		}
+		if pk.UserID != p.user.ID {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // dropPasskeys removes every passkey of a user (none when passkeys are

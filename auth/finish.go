@@ -29,6 +29,9 @@ type Proof struct {
 	// SecondFactor), bound to the channel its MFA token was made for.
 	second  bool
 	channel Channel
+	// passkey is the ID of the passkey a passkey sign-in used, which must
+	// still be the account's when the session is made (stillHeld).
+	passkey []byte
 	// finished is set by the Finish that uses the proof: one proof, one
 	// session, as each step's code, link or token is used once.
 	finished atomic.Bool

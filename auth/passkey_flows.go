@@ -373,7 +373,7 @@ func (s *Service) signInPasskey(ctx context.Context, challengeID string, credent
 		return nil, errPasskeySignIn
 	}
 	giveBack(ctx)
-	return &Proof{user: &u, methods: []string{MethodWebAuthn}, flow: "passkey"}, nil
+	return &Proof{user: &u, methods: []string{MethodWebAuthn}, flow: "passkey", passkey: used.ID}, nil
 }
 
 // Passkeys returns the signed-in user's passkeys, oldest first.

@@ -372,3 +372,42 @@ func TestAdminResetRemovesPasskeys(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimRacesPasskeySignIn: a passkey sign-in that verified before a
+// claim took its passkey away, and makes its session after the claim
+// revoked the others, must not keep that session.
+func TestClaimRacesPasskeySignIn(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newPasskeyMFAEnv(t, st, nil)
+		addr := email("pk-race")
+		if _, err := e.svc.SignUp(e.ctx, auth.SignUpInput{Email: addr, Password: goodPassword}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := passwordGrant(e.ctx, e.svc, addr, goodPassword, client())
+		if err != nil || g.AccessToken == "" {
+			t.Fatalf("attacker's sign-in: %+v, %v", g, err)
+		}
+		a := passkeytest.New(pkOrigin)
+		e.register(e.bearer(g.AccessToken), a, "")
+		inFlight, err := e.passkeySignIn("", a, passkeytest.Options{})
+		if err != nil {
+			t.Fatalf("attacker's passkey sign-in: %v", err)
+		}
+
+		e.clock.Advance(61 * time.Second)
+		if err := e.svc.RequestCode(e.ctx, auth.CodeRequest{Email: addr}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := otpGrant(e.ctx, e.svc, addr, e.mail.last(t, auth.KindSignInCode, addr).Data.Code, client()); err != nil {
+			t.Fatalf("the owner's code sign-in: %v", err)
+		}
+		late, err := e.svc.Finish(e.ctx, inFlight, client(), auth.Tokens)
+		if auth.KindOf(err) != auth.KindInvalidCredentials {
+			t.Fatalf("in-flight passkey sign-in finished after the claim: %+v, %v; want invalid_credentials", late, err)
+		}
+		sessions, err := st.ListSessions(e.ctx, inFlight.User().ID, e.now())
+		if err != nil || len(sessions) != 1 {
+			t.Errorf("live sessions after the race: %d, %v; want the owner's only", len(sessions), err)
+		}
+	})
+}
