@@ -239,3 +239,42 @@ func TestPasskeyFailuresLimited(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncedPasskeyBackupState: a synced passkey keeps no signature
+// counter (0 at every use) and its backup state may change between uses
+// (a device-bound key gets synced, or the other way round): every use
+// signs in, and the stored backup state follows the last use.
+func TestSyncedPasskeyBackupState(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st, withPasskeys(t, st))
+		_, _, p := e.signedIn("pk-synced")
+		a := passkeytest.New(pkOrigin)
+		id, opts, err := e.svc.BeginPasskeyRegistration(e.ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, _, err := a.Register(opts, 0, passkeytest.Options{BE: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.FinishPasskeyRegistration(e.ctx, p, id, "", resp, client()); err != nil {
+			t.Fatal(err)
+		}
+		cred := a.Credentials[0]
+		cred.Counter = 0
+		for i, bs := range []bool{true, false, true, true} {
+			cred.BS = bs
+			proof, err := e.passkeySignIn("", a, passkeytest.Options{})
+			if err != nil {
+				t.Fatalf("use %d (BS=%v): %v", i, bs, err)
+			}
+			if _, err := e.svc.Finish(e.ctx, proof, client(), auth.Tokens); err != nil {
+				t.Fatalf("use %d: Finish: %v", i, err)
+			}
+			list, err := e.svc.Passkeys(e.ctx, p)
+			if err != nil || len(list) != 1 || list[0].BackupState != bs || list[0].SignCount != 0 {
+				t.Fatalf("after use %d: %+v, %v; want backup state %v, counter 0", i, list, err, bs)
+			}
+		}
+	})
+}
