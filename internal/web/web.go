@@ -113,6 +113,7 @@ func New(o Options) (*Server, error) {
 	s.registerDocs()
 	s.registerAccount()
 	s.registerPasskeys()
+	s.registerPasskeySteps()
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.notFound)
 	return s, nil
