@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
@@ -291,4 +292,22 @@ func TestPasskeySecondStepRefuse(t *testing.T) {
 			t.Fatal("a refused passkey set a cookie")
 		}
 	})
+}
+
+// TestPasskeyTwoStepCard: for an account whose only second factor is a
+// passkey, the two-step card says it is on and that the passkey is the
+// second step, and offers backup codes, which a passkey session makes.
+func TestPasskeyTwoStepCard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	b := e.browser()
+	b.signupPasskey(t, passkeytest.New(e.URL), "pk-card@example.com", "").want(http.StatusOK)
+	b.get(t, "/").want(http.StatusOK).
+		contains(`<span class="badge ok">On</span> Signing in asks for a second step`, `id="mfa-passkey"`, `id="mfa-passkey-backup"`, `action="/account/backup-codes"`).
+		lacks("Backup codes come with your first second step")
+	p := b.post(t, "/account/backup-codes", nil).want(http.StatusOK).contains(`id="backup-codes"`)
+	if strings.Count(p.body, "<li>") < 8 {
+		t.Fatalf("backup codes:\n%s", p.body)
+	}
+	b.get(t, "/").want(http.StatusOK).contains(`id="mfa-passkey"`).lacks(`id="mfa-passkey-backup"`)
 }
