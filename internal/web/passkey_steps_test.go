@@ -232,6 +232,23 @@ func TestPasskeySecondStepRefuse(t *testing.T) {
 			t.Fatal("another user's token set a cookie")
 		}
 	})
+	t.Run("another sign-in's challenge", func(t *testing.T) {
+		// The victim's own passkey, for a ceremony begun for another of
+		// the victim's sign-ins (say, one the attacker started with the
+		// stolen password, finished by a prompt the victim accepts).
+		b1, b2 := e.browser(), e.browser()
+		tok1, tok2 := passwordStep(t, b1, victim), passwordStep(t, b2, victim)
+		c := b1.begin(t, "/login/mfa/passkey/begin", map[string]any{"mfa_token": tok1})
+		cred, err := a.Login(c.PublicKey, passkeytest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2.postJSON(t, "/login/mfa/passkey/finish", map[string]any{"mfa_token": tok2, "challenge_id": c.ChallengeID, "credential": json.RawMessage(cred)}).
+			refused(http.StatusUnauthorized, "invalid_credentials")
+		if b2.cookie() != "" {
+			t.Fatal("another sign-in's challenge set a cookie")
+		}
+	})
 	t.Run("a token of the API", func(t *testing.T) {
 		var m struct {
 			MFAToken string `json:"mfa_token"`
