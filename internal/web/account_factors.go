@@ -30,8 +30,8 @@ type mfaCard struct {
 	// Passkey: the account has a passkey, which auth counts as a second
 	// factor (a password or code sign-in asks for it), so the card says
 	// so, and offers backup codes for the day the passkey is lost.
-	Passkey bool
-	BackupLeft       int
+	Passkey    bool
+	BackupLeft int
 	// EmailNote says why email codes cannot be turned on ("" when they can).
 	EmailNote string
 	// Enrol is an authenticator set-up waiting for its first code; Reveal
