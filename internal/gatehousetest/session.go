@@ -2,6 +2,7 @@ package gatehousetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/google/uuid"
@@ -44,7 +45,8 @@ func (s *Server) Session(t testing.TB, email string, c auth.Client, amr ...strin
 		AAL: auth.AAL1, AMR: amr, CreatedAt: now, LastSeenAt: now,
 		AbsoluteExpiresAt: now.Add(s.Config.RefreshTokenTTL),
 	}
-	if len(amr) > 1 {
+	if len(amr) > 1 || slices.Contains(amr, auth.MethodWebAuthn) {
+		// As auth's aalOf: a passkey alone verified its user, two factors.
 		sess.AAL = auth.AAL2
 	}
 	sess.ExpiresAt = now.Add(s.Config.SessionTTL)

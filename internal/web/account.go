@@ -188,6 +188,8 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 			v.MFA.TOTP = true
 		case auth.FactorEmail:
 			v.MFA.Email = true
+		case auth.FactorWebAuthn:
+			v.MFA.Passkey = true
 		}
 	}
 	v.MFA.Any = len(kinds) > 0

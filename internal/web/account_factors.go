@@ -27,7 +27,11 @@ type mfaCard struct {
 	card
 	// TOTP and Email say which factors are on; Any, whether one is.
 	TOTP, Email, Any bool
-	BackupLeft       int
+	// Passkey: the account has a passkey, which auth counts as a second
+	// factor (a password or code sign-in asks for it), so the card says
+	// so, and offers backup codes for the day the passkey is lost.
+	Passkey    bool
+	BackupLeft int
 	// EmailNote says why email codes cannot be turned on ("" when they can).
 	EmailNote string
 	// Enrol is an authenticator set-up waiting for its first code; Reveal

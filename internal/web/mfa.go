@@ -49,6 +49,10 @@ type signinMFAView struct {
 	Hint    string
 	// Dead: the sign-in cannot go on (used, expired, too many tries).
 	Dead bool
+	// Passkey: the account's passkey can finish the step; passkey.js
+	// offers it first, above the code factors (which are all the page
+	// shows without JavaScript).
+	Passkey bool
 	flash
 }
 
@@ -68,7 +72,10 @@ var signinFactorOrder = []struct{ kind, label, hint string }{
 
 // newSigninMFAView offers factors, with selected checked (else the first).
 func newSigninMFAView(token string, factors []string, selected string) signinMFAView {
-	v := signinMFAView{Token: token, Numeric: true, CanEmail: slices.Contains(factors, auth.FactorEmail)}
+	v := signinMFAView{
+		Token: token, Numeric: true, CanEmail: slices.Contains(factors, auth.FactorEmail),
+		Passkey: slices.Contains(factors, auth.FactorWebAuthn),
+	}
 	if !slices.Contains(factors, selected) {
 		selected = ""
 	}
@@ -109,6 +116,13 @@ func (s *Server) renderMFA(w http.ResponseWriter, r *http.Request, status int, m
 
 // renderMFAEnded says the sign-in cannot go on and offers a new start.
 func (s *Server) renderMFAEnded(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := mfaEnded(err)
+	s.render(w, r, status, "mfa", signinMFAView{Dead: true, flash: flash{Error: msg + " Start again to sign in."}})
+}
+
+// mfaEnded says why a sign-in cannot go on (err is the last refusal), with
+// the status of the answer.
+func mfaEnded(err error) (int, string) {
 	status, msg := http.StatusUnauthorized, "This sign-in is not valid any more."
 	switch auth.KindOf(err) {
 	case auth.KindTokenExpired:
@@ -118,7 +132,7 @@ func (s *Server) renderMFAEnded(w http.ResponseWriter, r *http.Request, err erro
 	case auth.KindForbidden:
 		status, msg = http.StatusForbidden, "This account is disabled."
 	}
-	s.render(w, r, status, "mfa", signinMFAView{Dead: true, flash: flash{Error: msg + " Start again to sign in."}})
+	return status, msg
 }
 
 // loginMFA checks the second factor and finishes the sign-in.

@@ -130,7 +130,9 @@ func TestPasskeyPages(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	u := acctUser(t, e, "pk-pages@example.com")
-	b, _ := acctBrowser(t, e, u)
+	// A passkey session (aal2): once the account has a passkey, a second
+	// factor, adding another needs one.
+	b, _ := acctBrowser(t, e, u, auth.MethodWebAuthn)
 
 	page := b.get(t, "/").want(http.StatusOK)
 	page.contains(`id="passkeys"`, "You have no passkeys yet.", `data-passkey-register="/account/passkeys/begin /account/passkeys/finish"`)
@@ -207,7 +209,7 @@ func TestPasskeyPagesRefuse(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	owner := acctUser(t, e, "pk-owner@example.com")
-	ob, _ := acctBrowser(t, e, owner)
+	ob, _ := acctBrowser(t, e, owner, auth.MethodWebAuthn) // aal2: it adds a second passkey below
 	a := passkeytest.New(e.URL)
 	ob.addPasskey(t, a, passkeytest.Options{})
 	id := ob.get(t, "/").passkeyIDs()[0]
@@ -311,11 +313,11 @@ func TestPasskeyRemoveRefusals(t *testing.T) {
 	lb.post(t, "/account/passkeys/"+id+"/remove", url.Values{"confirm": {"yes"}}, htmx()).want(http.StatusConflict).
 		fragment("passkeys").contains("only way to sign in")
 
-	// A second factor on: removing needs a session that passed it.
+	// A second factor on (the passkey is one itself): removing needs a
+	// session that passed it.
 	u := acctUser(t, e, "pk-aal@example.com")
 	b, _ := acctBrowser(t, e, u)
 	b.addPasskey(t, passkeytest.New(e.URL), passkeytest.Options{})
-	admEmailFactor(t, e, u)
 	id = b.get(t, "/").passkeyIDs()[0]
 	b.post(t, "/account/passkeys/"+id+"/remove", url.Values{"confirm": {"yes"}}).want(http.StatusForbidden).
 		contains(`id="passkeys"`, needAAL2Text)

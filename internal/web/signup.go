@@ -20,12 +20,17 @@ type signupView struct {
 	Taken bool
 	// Focus names the field that gets the focus.
 	Focus string
+	// Passkeys: the page offers to create the account with a passkey
+	// (passkeySignUpOn; passkey.js shows it where the browser can).
+	Passkeys bool
 	flash
 }
 
 // signupPage shows the empty form.
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signup", signupView{Focus: "address", RedirectTo: s.allowedTarget(r.URL.Query().Get("redirect_to"))})
+	s.render(w, r, http.StatusOK, "signup", signupView{
+		Focus: "address", RedirectTo: s.allowedTarget(r.URL.Query().Get("redirect_to")), Passkeys: s.passkeySignUpOn(),
+	})
 }
 
 // signup creates an account. With an email and a password it signs in
@@ -39,7 +44,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	v := signupView{
 		Address: strings.TrimSpace(r.PostForm.Get("address")), Name: r.PostForm.Get("name"),
-		RedirectTo: s.allowedTarget(r.PostForm.Get("redirect_to")),
+		RedirectTo: s.allowedTarget(r.PostForm.Get("redirect_to")), Passkeys: s.passkeySignUpOn(),
 	}
 	password := r.PostForm.Get("password")
 	byPhone := isPhoneInput(v.Address)

@@ -12,7 +12,9 @@
 // (account_email.go, account_phone.go, account_sessions.go,
 // account_factors.go, account_password.go), passkeys.go (the passkeys
 // card, and the JSON endpoints static/passkey.js calls to sign in with a
-// passkey and to add one), admin.go and docs.go. web.go holds the Server
+// passkey and to add one), passkey_steps.go (those of the passkey
+// sign-up on /signup and of the passkey at the second-factor step),
+// admin.go and docs.go. web.go holds the Server
 // and what every page shares; render.go the templates and static files.
 package web
 
@@ -113,6 +115,7 @@ func New(o Options) (*Server, error) {
 	s.registerDocs()
 	s.registerAccount()
 	s.registerPasskeys()
+	s.registerPasskeySteps()
 	s.registerAdmin()
 	s.mux.HandleFunc("/", s.notFound)
 	return s, nil

@@ -16,12 +16,16 @@
 //   data-passkey-login="BEGIN FINISH"  a button: sign in (usernameless)
 //   data-passkey-autofill="BEGIN FINISH"  an input with autocomplete
 //       "username webauthn": passkeys offered in the browser's autofill
-//   data-passkey-register="BEGIN FINISH"  a button: add a passkey
+//   data-passkey-register="BEGIN FINISH"  a button: make a passkey (add
+//       one to the account, or create an account with one)
 //   data-passkey-offer="URL"  a notice shown once; URL records it was shown
 //   data-passkey-dismiss  a button that hides its notice
 //   data-passkey-only  shown only where passkeys work
 //   data-passkey-error  where a scope's errors go (its page's error area)
 //   data-passkey-scope  the part of the page a control belongs to
+//   data-passkey-field="KEY"  an input of a scope whose value its controls
+//       post as KEY (its name when KEY is empty): the sign-up's email, the
+//       second step's mfa_token
 // A control's redirect_to comes from the hidden field of that name in its
 // scope.
 (function () {
@@ -205,11 +209,15 @@
   }
 
   // extraOf is what a control posts besides the credential: the scope's
-  // redirect_to, if any.
+  // redirect_to, if any, and its data-passkey-field inputs.
   function extraOf(el) {
     var body = {};
-    var target = scopeOf(el).querySelector("input[name=redirect_to]");
+    var scope = scopeOf(el);
+    var target = scope.querySelector("input[name=redirect_to]");
     if (target && target.value) body.redirect_to = target.value;
+    scope.querySelectorAll("[data-passkey-field]").forEach(function (input) {
+      body[input.getAttribute("data-passkey-field") || input.name] = input.value.trim();
+    });
     return body;
   }
 
@@ -317,7 +325,7 @@
     var r = routes(el, reg ? "data-passkey-register" : "data-passkey-login");
     run(el, function () {
       stopAutofill();
-      return ceremony(r.begin, r.finish, reg ? {} : extraOf(el), { register: reg });
+      return ceremony(r.begin, r.finish, extraOf(el), { register: reg });
     });
   });
 
