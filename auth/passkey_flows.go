@@ -82,6 +82,10 @@ const KindConflict Kind = "conflict"
 // ceremonyTTL is how long a WebAuthn challenge lives (the options' timeout).
 const ceremonyTTL = 5 * time.Minute
 
+// ErrNoSuchPasskey answers a passkey ID the signed-in user has not: none,
+// another user's, or one that is not an ID at all (ParsePasskeyID).
+var ErrNoSuchPasskey = &Error{Kind: KindNotFound, Message: "No such passkey."}
+
 // passkeyNameMax bounds a passkey's name, in characters.
 const passkeyNameMax = 64
 
@@ -90,7 +94,6 @@ var (
 	errBadRegistration = &Error{Kind: KindInvalidCredential, Message: "The passkey could not be verified; try again."}
 	errPasskeySignIn   = &Error{Kind: KindInvalidCredentials, Message: "The passkey sign-in failed or has expired; try again."}
 	errLastWayIn       = &Error{Kind: KindConflict, Message: "This passkey is the only way to sign in to this account; add a password or another passkey first."}
-	errPasskeyNotFound = &Error{Kind: KindNotFound, Message: "No such passkey."}
 	errPasskeyNoVerify = &Error{Kind: KindInvalidCredentials, Message: "The authenticator did not verify you (no PIN, fingerprint or face); try again."}
 )
 
@@ -401,7 +404,7 @@ func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id []byte, na
 		return err
 	}
 	if err := s.passkeys.RenamePasskey(ctx, p.User.ID, id, name); errors.Is(err, ErrNotFound) {
-		return errPasskeyNotFound
+		return ErrNoSuchPasskey
 	} else if err != nil {
 		return storeErr("rename passkey", err)
 	}
@@ -429,7 +432,7 @@ func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c 
 		}
 	}
 	if found == nil {
-		return errPasskeyNotFound
+		return ErrNoSuchPasskey
 	}
 	// The stored account, not the session's copy: a password set since.
 	u, err := s.store.UserByID(ctx, p.User.ID)
@@ -440,7 +443,7 @@ func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c 
 		return errLastWayIn
 	}
 	if err := s.passkeys.DeletePasskey(ctx, p.User.ID, id); errors.Is(err, ErrNotFound) {
-		return errPasskeyNotFound
+		return ErrNoSuchPasskey
 	} else if err != nil {
 		return storeErr("remove passkey", err)
 	}
@@ -465,12 +468,12 @@ func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c 
 func (s *Service) ownPasskey(ctx context.Context, userID string, id []byte) (*Passkey, error) {
 	pk, err := s.passkeys.PasskeyByID(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, errPasskeyNotFound
+		return nil, ErrNoSuchPasskey
 	} else if err != nil {
 		return nil, storeErr("find passkey", err)
 	}
 	if pk.UserID != userID {
-		return nil, errPasskeyNotFound
+		return nil, ErrNoSuchPasskey
 	}
 	return pk, nil
 }

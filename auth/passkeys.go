@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"time"
 )
 
@@ -127,4 +128,18 @@ type CeremonyStore interface {
 	// another purpose, or expired at now returns ErrNotFound (an expired
 	// or mismatched one is removed all the same).
 	TakeCeremony(ctx context.Context, id, purpose string, now time.Time) (*Ceremony, error)
+}
+
+// IDString returns the form of the passkey's ID that URLs and views carry:
+// base64url without padding, as WebAuthn's JSON carries credential IDs.
+func (p *Passkey) IDString() string { return base64.RawURLEncoding.EncodeToString(p.ID) }
+
+// ParsePasskeyID returns the ID that IDString turned into s; anything that
+// is not such a form answers as an unknown passkey (not found).
+func ParsePasskeyID(s string) ([]byte, error) {
+	id, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(id) == 0 {
+		return nil, ErrNoSuchPasskey
+	}
+	return id, nil
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -79,7 +78,7 @@ type PasskeyView struct {
 }
 
 func passkeyView(p *auth.Passkey) PasskeyView {
-	return PasskeyView{ID: base64.RawURLEncoding.EncodeToString(p.ID), Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt, BackedUp: p.BackupState}
+	return PasskeyView{ID: p.IDString(), Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt, BackedUp: p.BackupState}
 }
 
 type passkeyOutput struct {
@@ -104,16 +103,6 @@ type passkeyRenameInput struct {
 	}
 }
 
-// errNoSuchPasskey answers an ID that is not base64url, as an unknown one.
-var errNoSuchPasskey = &auth.Error{Kind: auth.KindNotFound, Message: "No such passkey."}
-
-func passkeyID(s string) ([]byte, error) {
-	id, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(id) == 0 {
-		return nil, errNoSuchPasskey
-	}
-	return id, nil
-}
 
 // passkeyOp fills the defaults of a signed-in user's passkey operation.
 func (s *Server) passkeyOp(o huma.Operation) huma.Operation {
@@ -171,7 +160,7 @@ func (s *Server) registerPasskeys() {
 		Description: "name: 1 to 64 characters. 404 not_found for a passkey that is not the user's.",
 		Errors:      []int{http.StatusBadRequest, http.StatusNotFound},
 	}), func(ctx context.Context, in *passkeyRenameInput) (*struct{}, error) {
-		id, err := passkeyID(in.ID)
+		id, err := auth.ParsePasskeyID(in.ID)
 		if err == nil {
 			err = s.auth.RenamePasskey(ctx, principalOf(ctx), id, in.Body.Name)
 		}
@@ -186,7 +175,7 @@ func (s *Server) registerPasskeys() {
 		Description: "With a second factor on, this needs an aal2 session (403 forbidden). 409 conflict when it is the account's last way to sign in (no password, no proven email or phone, no other passkey); 404 not_found for a passkey that is not the user's.",
 		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
 	}), func(ctx context.Context, in *passkeyIDInput) (*struct{}, error) {
-		id, err := passkeyID(in.ID)
+		id, err := auth.ParsePasskeyID(in.ID)
 		if err == nil {
 			err = s.auth.RemovePasskey(ctx, principalOf(ctx), id, auth.ClientFrom(ctx))
 		}

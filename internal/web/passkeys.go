@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -308,7 +307,7 @@ func passkeyRows(list []auth.Passkey, now time.Time) []passkeyRow {
 	rows := make([]passkeyRow, 0, len(list))
 	for _, pk := range list {
 		row := passkeyRow{
-			ID: base64.RawURLEncoding.EncodeToString(pk.ID), Name: pk.Name,
+			ID: pk.IDString(), Name: pk.Name,
 			Created: when(pk.CreatedAt, now), Synced: pk.BackupState,
 		}
 		row.Provider, _ = aaguid.Name(pk.AAGUID)
@@ -321,22 +320,11 @@ func passkeyRows(list []auth.Passkey, now time.Time) []passkeyRow {
 	return rows
 }
 
-// errNoSuchPasskey answers an ID that is not base64url, as an unknown one.
-var errNoSuchPasskey = &auth.Error{Kind: auth.KindNotFound, Message: "No such passkey."}
-
-// passkeyID reads the credential ID of a form's URL.
-func passkeyID(s string) ([]byte, error) {
-	id, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(id) == 0 {
-		return nil, errNoSuchPasskey
-	}
-	return id, nil
-}
 
 // accountPasskeyRename renames one of the user's passkeys.
 func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	name := r.PostFormValue("name")
-	id, err := passkeyID(r.PathValue("id"))
+	id, err := auth.ParsePasskeyID(r.PathValue("id"))
 	if err == nil {
 		err = s.auth.RenamePasskey(r.Context(), p, id, name)
 	}
@@ -363,7 +351,7 @@ func (c *passkeysCard) has(id string) bool {
 // account (409) and, when the account has a second factor, a session
 // that did not pass one: both are said in the card.
 func (s *Server) accountPasskeyRemove(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-	id, err := passkeyID(r.PathValue("id"))
+	id, err := auth.ParsePasskeyID(r.PathValue("id"))
 	if err == nil && r.PostFormValue("confirm") != "yes" {
 		v, verr := s.accountView(r.Context(), p)
 		if verr != nil {
@@ -375,7 +363,7 @@ func (s *Server) accountPasskeyRemove(w http.ResponseWriter, r *http.Request, p 
 			s.respond(w, r, http.StatusOK, v, cardPasskeys)
 			return
 		}
-		err = errNoSuchPasskey
+		err = auth.ErrNoSuchPasskey
 	}
 	if err == nil {
 		err = s.auth.RemovePasskey(r.Context(), p, id, client(r))
