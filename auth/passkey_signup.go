@@ -21,17 +21,19 @@ var (
 type signUpCeremony struct {
 	UserID string `json:"user_id"`
 	Email  string `json:"email"`
+	Name   string `json:"name,omitempty"`
 	RP     []byte `json:"rp"`
 }
 
 // BeginPasskeySignUp starts creating an account with a passkey and no
 // password: it returns the challenge_id to finish with (SignUpPasskey)
 // and the PublicKeyCredentialCreationOptionsJSON, user verification
-// required. The email is checked as SignUp checks it, and a known one is
+// required. The email and the profile name are checked as SignUp checks
+// them, and a known one is
 // email_taken (409) here already, as SignUp answers; the finish checks
 // again. Sign-up without a password must be on (Config.PasswordlessSignup,
 // which also lets a code create an account).
-func (s *Service) BeginPasskeySignUp(ctx context.Context, email string) (challengeID string, optionsJSON []byte, err error) {
+func (s *Service) BeginPasskeySignUp(ctx context.Context, email, name string) (challengeID string, optionsJSON []byte, err error) {
 	if err := s.passkeysOn(); err != nil {
 		return "", nil, err
 	}
@@ -39,6 +41,10 @@ func (s *Service) BeginPasskeySignUp(ctx context.Context, email string) (challen
 		return "", nil, errPasskeySignUpOff
 	}
 	addr, ferr := emailField("email", email)
+	if ferr != nil {
+		return "", nil, ferr
+	}
+	name, ferr = nameField(name)
 	if ferr != nil {
 		return "", nil, ferr
 	}
@@ -51,12 +57,12 @@ func (s *Service) BeginPasskeySignUp(ctx context.Context, email string) (challen
 	case !errors.Is(err, ErrNotFound):
 		return "", nil, storeErr("find user", err)
 	}
-	u := User{ID: newID(), Email: addr}
+	u := User{ID: newID(), Email: addr, Name: name}
 	optionsJSON, rpData, err := s.rp.BeginSignUp(u)
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := json.Marshal(signUpCeremony{UserID: u.ID, Email: addr, RP: rpData})
+	data, err := json.Marshal(signUpCeremony{UserID: u.ID, Email: addr, Name: name, RP: rpData})
 	if err != nil {
 		return "", nil, err
 	}
@@ -107,7 +113,7 @@ func (s *Service) signUpPasskey(ctx context.Context, challengeID string, credent
 		return nil, errBadRegistration
 	}
 	now := s.now()
-	u := &User{ID: sc.UserID, Email: sc.Email, CreatedAt: now, UpdatedAt: now}
+	u := &User{ID: sc.UserID, Email: sc.Email, Name: sc.Name, CreatedAt: now, UpdatedAt: now}
 	pk, err := s.rp.FinishRegistration(*u, sc.RP, credentialJSON)
 	if errors.Is(err, ErrPasskeyInvalid) || errors.Is(err, ErrPasskeyUnknown) {
 		return nil, &Error{Kind: KindInvalidCredential, Message: errBadRegistration.Message, Cause: err}

@@ -15,7 +15,7 @@ import (
 // o; it returns the finish's proof.
 func (e *mfaEnv) passkeySignUp(addr string, a *passkeytest.Authenticator, o passkeytest.Options) (*auth.Proof, error) {
 	e.t.Helper()
-	id, opts, err := e.svc.BeginPasskeySignUp(e.ctx, addr)
+	id, opts, err := e.svc.BeginPasskeySignUp(e.ctx, addr, "")
 	if err != nil {
 		e.t.Fatalf("BeginPasskeySignUp: %v", err)
 	}
@@ -56,13 +56,13 @@ func TestPasskeySignUp(t *testing.T) {
 			t.Errorf("passkey sign-in after the sign-up: %v", err)
 		}
 		// The address is taken now, for either sign-up.
-		if _, _, err := e.svc.BeginPasskeySignUp(e.ctx, addr); auth.KindOf(err) != auth.KindEmailTaken {
+		if _, _, err := e.svc.BeginPasskeySignUp(e.ctx, addr, ""); auth.KindOf(err) != auth.KindEmailTaken {
 			t.Errorf("begin with a taken email: %v, want email_taken", err)
 		}
 		if _, err := e.svc.SignUp(e.ctx, auth.SignUpInput{Email: addr}); auth.KindOf(err) != auth.KindEmailTaken {
 			t.Errorf("SignUp with the passkey account's email: %v", err)
 		}
-		if _, _, err := e.svc.BeginPasskeySignUp(e.ctx, "not an email"); auth.KindOf(err) != auth.KindInvalidRequest {
+		if _, _, err := e.svc.BeginPasskeySignUp(e.ctx, "not an email", ""); auth.KindOf(err) != auth.KindInvalidRequest {
 			t.Errorf("begin with a bad email: %v", err)
 		}
 		// Proving the email from the account's own session keeps the
@@ -102,7 +102,7 @@ func TestPasskeySignUpRefused(t *testing.T) {
 
 		// A replayed challenge.
 		addr := email("pk-signup-replay")
-		id, opts, err := e.svc.BeginPasskeySignUp(e.ctx, addr)
+		id, opts, err := e.svc.BeginPasskeySignUp(e.ctx, addr, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestPasskeySignUpRefused(t *testing.T) {
 		if _, err := e.svc.SignUpPasskey(e.ctx, rid, resp, "", client()); auth.KindOf(err) != auth.KindInvalidCredential {
 			t.Errorf("an add-passkey challenge used to sign up: %v, want invalid_credential", err)
 		}
-		sid, sopts, err := e.svc.BeginPasskeySignUp(e.ctx, email("pk-signup-cross2"))
+		sid, sopts, err := e.svc.BeginPasskeySignUp(e.ctx, email("pk-signup-cross2"), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,11 +147,11 @@ func TestPasskeySignUpRefused(t *testing.T) {
 		// Two sign-ups of one email: the second to finish is email_taken
 		// and stores nothing, its passkey included.
 		race := email("pk-signup-race")
-		id1, opts1, err := e.svc.BeginPasskeySignUp(e.ctx, race)
+		id1, opts1, err := e.svc.BeginPasskeySignUp(e.ctx, race, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		id2, opts2, err := e.svc.BeginPasskeySignUp(e.ctx, race)
+		id2, opts2, err := e.svc.BeginPasskeySignUp(e.ctx, race, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestPasskeySignUpRefused(t *testing.T) {
 func TestPasskeySignUpOff(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
 		e := newPasskeyMFAEnv(t, st, func(c *auth.Config) { c.PasswordlessSignup = new(false) })
-		if _, _, err := e.svc.BeginPasskeySignUp(e.ctx, email("pk-off")); auth.KindOf(err) != auth.KindForbidden {
+		if _, _, err := e.svc.BeginPasskeySignUp(e.ctx, email("pk-off"), ""); auth.KindOf(err) != auth.KindForbidden {
 			t.Errorf("begin: %v, want forbidden", err)
 		}
 		if _, err := e.svc.SignUpPasskey(e.ctx, "x", []byte("{}"), "", client()); auth.KindOf(err) != auth.KindForbidden {

@@ -46,6 +46,19 @@ func TestPasskeySignUpHTTP(t *testing.T) {
 		if got := e.wantPasskeyTokens(t, e.passkeyLogin(t, "", a, passkeytest.Options{})); got.User.ID != tok.User.ID {
 			t.Errorf("passkey sign-in as %+v", got.User)
 		}
+		// The profile name given at the begin is the account's.
+		named := e.begin(t, "/v1/webauthn/signup/begin", map[string]string{"email": "pk-named@example.com", "name": "  Grace Hopper "})
+		resp, _, err := passkeytest.New(pkOrigin).Register(named.PublicKey, 0, passkeytest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ntok tokensJSON
+		e.do(t, "POST", "/v1/webauthn/signup/finish", map[string]any{"challenge_id": named.ChallengeID, "credential": json.RawMessage(resp)}).Want(http.StatusCreated).Strict(&ntok)
+		e.secret(ntok.AccessToken, ntok.RefreshToken)
+		if ntok.User.Name != "Grace Hopper" {
+			t.Errorf("named sign-up: name %q, want Grace Hopper", ntok.User.Name)
+		}
+		e.do(t, "POST", "/v1/webauthn/signup/begin", map[string]string{"email": "pk-bad-name@example.com", "name": "a\x00b"}).WantFieldError("invalid_request", "name")
 		// The email is taken now, for both sign-ups.
 		e.do(t, "POST", "/v1/webauthn/signup/begin", map[string]string{"email": addr}).WantProblem(http.StatusConflict, "email_taken")
 		e.do(t, "POST", "/v1/signup", map[string]string{"email": addr}).WantProblem(http.StatusConflict, "email_taken")

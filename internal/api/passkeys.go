@@ -50,6 +50,7 @@ type loginBeginInput struct {
 type signUpBeginInput struct {
 	Body struct {
 		Email string `json:"email" maxLength:"320" doc:"The new account's email; a known one is 409 email_taken."`
+		Name  string `json:"name,omitempty" maxLength:"200" doc:"The person's name for the profile, as POST /v1/signup takes it (the finish's name is the passkey's)."`
 	}
 }
 
@@ -102,7 +103,6 @@ type passkeyRenameInput struct {
 		Name string `json:"name" maxLength:"256"`
 	}
 }
-
 
 // passkeyOp fills the defaults of a signed-in user's passkey operation.
 func (s *Server) passkeyOp(o huma.Operation) huma.Operation {
@@ -222,7 +222,7 @@ func (s *Server) registerPasskeys() {
 			"400 for an email that is not valid, 409 email_taken for a known one (as POST /v1/signup), 403 forbidden when sign-up without a password is off (GATEHOUSE_PASSWORDLESS_SIGNUP)." + ceremonyLimit,
 		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusTooManyRequests, http.StatusServiceUnavailable},
 	}), func(ctx context.Context, in *signUpBeginInput) (*ceremonyOutput, error) {
-		id, opts, err := s.auth.BeginPasskeySignUp(ctx, in.Body.Email)
+		id, opts, err := s.auth.BeginPasskeySignUp(ctx, in.Body.Email, in.Body.Name)
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

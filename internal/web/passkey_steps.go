@@ -57,11 +57,12 @@ func (s *Server) failJSONField(w http.ResponseWriter, r *http.Request, err error
 func (s *Server) signupPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email string `json:"email"`
+		Name  string `json:"name"`
 	}
 	if !s.readJSON(w, r, &in) {
 		return
 	}
-	id, options, err := s.auth.BeginPasskeySignUp(r.Context(), in.Email)
+	id, options, err := s.auth.BeginPasskeySignUp(r.Context(), in.Email, in.Name)
 	if err != nil {
 		s.failJSONField(w, r, err)
 		return

@@ -320,7 +320,6 @@ func passkeyRows(list []auth.Passkey, now time.Time) []passkeyRow {
 	return rows
 }
 
-
 // accountPasskeyRename renames one of the user's passkeys.
 func (s *Server) accountPasskeyRename(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	name := r.PostFormValue("name")
