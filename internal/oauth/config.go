@@ -198,10 +198,12 @@ func configOf(name string, s map[string]string, varOf func(name, setting string)
 		if file := s["PRIVATE_KEY_FILE"]; file != "" {
 			if pemText != "" {
 				bad("PRIVATE_KEY_FILE", "set _PRIVATE_KEY or _PRIVATE_KEY_FILE, not both")
+				return c, errs
 			}
 			b, err := os.ReadFile(file)
 			if err != nil {
 				bad("PRIVATE_KEY_FILE", "cannot be read: "+err.Error())
+				return c, errs
 			}
 			pemText, fromFile = string(b), true
 		}
@@ -287,7 +289,7 @@ func parseAppleKey(text string) (*ecdsa.PrivateKey, error) {
 func splitList(s, seps string) []string {
 	var out []string
 	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
-		if !slices.Contains(out, f) {
+		if f = strings.TrimSpace(f); f != "" && !slices.Contains(out, f) {
 			out = append(out, f)
 		}
 	}

@@ -103,6 +103,12 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		ghWeb:   "https://github.com",
 		ghAPI:   "https://api.github.com",
 	}
+	if p.cfg.Label == "" {
+		p.cfg.Label = builtinLabels[cfg.Name]
+		if p.cfg.Label == "" {
+			p.cfg.Label = cfg.Name
+		}
+	}
 	prof, err := profileOf(cfg)
 	if err != nil {
 		return nil, err

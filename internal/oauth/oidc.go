@@ -148,7 +148,7 @@ func (p *Provider) verify(ctx context.Context, raw, nonce string, audiences []st
 		return Identity{}, p.badToken(checkUnclassified, err)
 	}
 	if p.prof.multiTenant {
-		if c.TenantID == "" || c.Issuer != strings.ReplaceAll(d.issuer, "{tenantid}", c.TenantID) {
+		if !tenantRE.MatchString(c.TenantID) || c.Issuer != strings.ReplaceAll(d.issuer, "{tenantid}", c.TenantID) {
 			return Identity{}, p.badToken(CheckIssuer, fmt.Errorf("issuer %q is not %q for tenant %q", c.Issuer, d.issuer, c.TenantID))
 		}
 	}

@@ -126,7 +126,7 @@ func (c *codes) redeem(r *http.Request, clientID string) (*grant, *tokenError) {
 // client_secret_basic in the Authorization header (each part
 // form-urlencoded first), client_secret_post in the body; the other
 // place must be empty, as a server must not accept two methods at once.
-func checkClient(r *http.Request, method, clientID, secret string) *tokenError {
+func checkClient(r *http.Request, method, clientID string, secretOK func(string) bool) *tokenError {
 	user, pass, basic := r.BasicAuth()
 	inBody := r.PostForm.Has("client_secret")
 	switch method {
@@ -136,20 +136,25 @@ func checkClient(r *http.Request, method, clientID, secret string) *tokenError {
 		}
 		u, err1 := url.QueryUnescape(user)
 		s, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil || u != clientID || s != secret {
+		if err1 != nil || err2 != nil || u != clientID || !secretOK(s) {
 			return &tokenError{http.StatusUnauthorized, "invalid_client", "wrong client credentials"}
 		}
 	case "client_secret_post":
 		if basic || !inBody {
 			return &tokenError{http.StatusUnauthorized, "invalid_client", "client_secret_post: the secret goes in the body"}
 		}
-		if r.PostForm.Get("client_id") != clientID || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("client_secret")), []byte(secret)) != 1 {
+		if r.PostForm.Get("client_id") != clientID || !secretOK(r.PostForm.Get("client_secret")) {
 			return &tokenError{http.StatusUnauthorized, "invalid_client", "wrong client credentials"}
 		}
 	default:
 		return &tokenError{http.StatusInternalServerError, "server_error", "fake set up with unknown auth method " + method}
 	}
 	return nil
+}
+
+// equalSecret accepts secret.
+func equalSecret(secret string) func(string) bool {
+	return func(s string) bool { return subtle.ConstantTimeCompare([]byte(s), []byte(secret)) == 1 }
 }
 
 // answer sends the browser back to the client: a 302 with the answer in

@@ -107,7 +107,7 @@ func (f *GitHub) token(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
 		_, _ = w.Write([]byte(v.Encode()))
 	}
-	if terr := checkClient(r, "client_secret_post", f.clientID, f.clientSecret); terr != nil {
+	if terr := checkClient(r, "client_secret_post", f.clientID, equalSecret(f.clientSecret)); terr != nil {
 		reply(url.Values{"error": {"incorrect_client_credentials"}, "error_description": {terr.descr}})
 		return
 	}

@@ -1,6 +1,7 @@
 package oauthtest
 
 import (
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // Bad is a defect the OpenID Connect fake puts in an ID token.
@@ -59,6 +61,35 @@ type OIDCOptions struct {
 	IssuerPath string
 	// Now is the fake's clock (default time.Now).
 	Now func() time.Time
+	// Apple, when set, makes the client secret Apple's signed JWT, checked
+	// as Apple does, instead of ClientSecret.
+	Apple *AppleSecret
+}
+
+// AppleSecret is what Apple knows to check a client secret: the team, and
+// the public half of the key with its ID.
+type AppleSecret struct {
+	TeamID string
+	KeyID  string
+	Key    *ecdsa.PublicKey
+}
+
+// check accepts a client secret signed as Apple documents: ES256 with the
+// key's ID, iss the team, sub the client ID, aud https://appleid.apple.com,
+// issued and not expired now, at most six months long.
+func (a *AppleSecret) check(secret, clientID string, now time.Time) bool {
+	tok, err := jwt.ParseSigned(secret, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil || len(tok.Headers) != 1 || tok.Headers[0].KeyID != a.KeyID {
+		return false
+	}
+	var c jwt.Claims
+	if err := tok.Claims(a.Key, &c); err != nil || c.IssuedAt == nil || c.Expiry == nil {
+		return false
+	}
+	if c.Expiry.Time().Sub(c.IssuedAt.Time()) > 15777000*time.Second {
+		return false
+	}
+	return c.ValidateWithLeeway(jwt.Expected{Issuer: a.TeamID, Subject: clientID, AnyAudience: jwt.Audience{"https://appleid.apple.com"}, Time: now}, time.Minute) == nil
 }
 
 // OIDC is a fake OpenID Connect provider over httptest: discovery at
@@ -95,7 +126,7 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 	mux.HandleFunc("POST /authorize", f.authorize)
 	mux.HandleFunc("/token", f.token)
 	mux.HandleFunc("GET /jwks", f.jwks)
-	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != strings.TrimPrefix(f.Issuer, f.URL)+"/.well-known/openid-configuration" {
 			http.NotFound(w, r)
 			return
@@ -194,7 +225,11 @@ func (f *OIDC) token(w http.ResponseWriter, r *http.Request) {
 		(&tokenError{http.StatusBadRequest, "invalid_request", err.Error()}).write(w)
 		return
 	}
-	if terr := checkClient(r, f.opts.AuthMethod, f.opts.ClientID, f.opts.ClientSecret); terr != nil {
+	secretOK := equalSecret(f.opts.ClientSecret)
+	if a := f.opts.Apple; a != nil {
+		secretOK = func(s string) bool { return a.check(s, f.opts.ClientID, f.opts.Now()) }
+	}
+	if terr := checkClient(r, f.opts.AuthMethod, f.opts.ClientID, secretOK); terr != nil {
 		terr.write(w)
 		return
 	}
