@@ -281,7 +281,7 @@ func parseAppleKey(text string) (*ecdsa.PrivateKey, error) {
 	}
 	ek, ok := k.(*ecdsa.PrivateKey)
 	if !ok || ek.Curve.Params().Name != "P-256" {
-		return nil, errors.New("Apple's key is an ES256 (P-256) key; this is another kind")
+		return nil, errors.New("not an ES256 (P-256) key, the kind Apple gives")
 	}
 	return ek, nil
 }

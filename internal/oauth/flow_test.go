@@ -106,6 +106,9 @@ func TestCodeFlow(t *testing.T) {
 		{"microsoft common, email_verified true is not believed", oauth.Config{Name: "microsoft", Tenant: "common"}, oauthtest.OIDCOptions{IssuerPath: "/{tenantid}/v2.0"},
 			oauthtest.User{Subject: "ms2", Email: "ada@contoso.com", EmailVerified: true, Extra: map[string]any{"tid": "9188040d-6c67-4c5b-b112-36a304b66dad"}},
 			oauth.Identity{Provider: "microsoft", Subject: "ms2", Email: "ada@contoso.com"}},
+		{"microsoft consumers, its one tenant's issuer", oauth.Config{Name: "microsoft", Tenant: "consumers"}, oauthtest.OIDCOptions{IssuerPath: "/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"},
+			oauthtest.User{Subject: "ms4", Email: "ada@outlook.com", Extra: map[string]any{"tid": "9188040d-6c67-4c5b-b112-36a304b66dad"}},
+			oauth.Identity{Provider: "microsoft", Subject: "ms4", Email: "ada@outlook.com"}},
 		{"microsoft organizations, xms_edov", oauth.Config{Name: "microsoft", Tenant: "organizations"}, oauthtest.OIDCOptions{IssuerPath: "/{tenantid}/v2.0"},
 			oauthtest.User{Subject: "ms3", Email: "ada@contoso.com", Extra: map[string]any{"tid": "72f988bf-86f1-41af-91ab-2d7cd011db47", "xms_edov": true}},
 			oauth.Identity{Provider: "microsoft", Subject: "ms3", Email: "ada@contoso.com", EmailVerified: true}},
@@ -224,6 +227,15 @@ func TestCodeRefused(t *testing.T) {
 		t.Fatalf("no nonce: %v", err)
 	}
 
+	// Apple's client secret signed with another key is refused.
+	ak := appleKey(t)
+	s = newSetup(t, oauth.Config{Name: "apple", AppleTeamID: "TEAM", AppleKeyID: "KID", AppleKey: appleKey(t)},
+		oauthtest.OIDCOptions{AuthMethod: "client_secret_post", Apple: &oauthtest.AppleSecret{TeamID: "TEAM", KeyID: "KID", Key: &ak.PublicKey}}, user)
+	r, cb = s.signIn(t)
+	if _, err := s.p.Finish(ctx, cb.Get("code"), r.Verifier, r.Nonce); !oauth.IsKind(err, oauth.KindCodeRejected) {
+		t.Fatalf("apple secret signed by another key: %v", err)
+	}
+
 	// The client authentication the provider documents: a provider that
 	// takes only client_secret_post refuses the header, and we send what
 	// discovery lists (the flow tests cover both).
@@ -256,8 +268,8 @@ func TestCallbackErrors(t *testing.T) {
 	}
 }
 
-// TestUnreachable: a provider that is down fails with KindUnreachable,
-// and is discovered once it is back (a failed discovery is not kept).
+// TestUnreachable: a provider that is down fails with KindUnreachable;
+// New itself makes no request, so start-up never waits on a provider.
 func TestUnreachable(t *testing.T) {
 	t.Parallel()
 	p, err := oauth.New(oauth.Config{Name: "acme", Issuer: "x", ClientID: "c", ClientSecret: "s", RedirectURI: redirectOf("acme")},

@@ -66,11 +66,11 @@ func (p *Provider) discover(ctx context.Context) (*discovery, error) {
 	if err := op.Claims(&doc); err != nil || doc.JWKSURL == "" {
 		return nil, &Error{Kind: KindProviderError, Provider: p.cfg.Label, Err: fmt.Errorf("discovery document without jwks_uri: %v", err)}
 	}
-	if p.prof.multiTenant && !strings.Contains(doc.Issuer, "{tenantid}") {
-		return nil, &Error{Kind: KindProviderError, Provider: p.cfg.Label, Err: fmt.Errorf("multi-tenant discovery gave issuer %q without {tenantid}", doc.Issuer)}
-	}
 	d := &discovery{issuer: p.prof.issuer, endpoint: op.Endpoint()}
 	if p.prof.multiTenant {
+		// common and organizations give the {tenantid} template;
+		// consumers gives the issuer of its one tenant (Microsoft
+		// accounts), which the same check with the token's tid matches.
 		d.issuer = doc.Issuer
 	}
 	// The client authentication the provider documents. Discovery's
@@ -118,7 +118,7 @@ func (p *Provider) verify(ctx context.Context, raw, nonce string, audiences []st
 	if err != nil {
 		return Identity{}, err
 	}
-	if _, err := jose.ParseSigned(raw, d.algs); err != nil {
+	if _, err := jose.ParseSignedCompact(raw, d.algs); err != nil {
 		return Identity{}, p.badToken(CheckMalformed, err)
 	}
 	payload, err := d.keys.VerifySignature(ctx, raw)
