@@ -285,6 +285,37 @@ func TestUnreachable(t *testing.T) {
 	}
 }
 
+// TestOutage: discovery happens once and is kept; a provider down at the
+// first sign-in is not remembered as down; keys that cannot be fetched
+// are the provider unreachable, not a bad token.
+func TestOutage(t *testing.T) {
+	t.Parallel()
+	user := oauthtest.User{Subject: "1077", Email: "ada@example.com", EmailVerified: true}
+	s := newSetup(t, oauth.Config{Name: "google"}, oauthtest.OIDCOptions{}, user)
+	ctx := context.Background()
+	s.fake.Down(true)
+	if _, err := s.p.Start(ctx); !oauth.IsKind(err, oauth.KindUnreachable) {
+		t.Fatalf("discovery while down: %v", err)
+	}
+	s.fake.Down(false)
+	for range 2 {
+		r, cb := s.signIn(t)
+		if _, err := s.p.Finish(ctx, cb.Get("code"), r.Verifier, r.Nonce); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.fake.Discoveries(); n != 1 {
+		t.Errorf("%d discoveries, want 1 (kept after the first success)", n)
+	}
+	// A token signed by a key not yet fetched makes go-oidc fetch the
+	// keys: while the provider is down that is unreachable.
+	tok := s.fake.IDToken(user, "client-google", "", oauthtest.UnknownKey)
+	s.fake.Down(true)
+	if _, err := s.p.VerifyIDToken(ctx, tok, ""); !oauth.IsKind(err, oauth.KindUnreachable) {
+		t.Fatalf("keys while down: %v", err)
+	}
+}
+
 // TestVerifyIDToken: the id_token grant accepts any of the provider's
 // client IDs as the audience, checks a given nonce, and refuses every bad
 // token.

@@ -125,7 +125,10 @@ func (p *Provider) verify(ctx context.Context, raw, nonce string, audiences []st
 	if err != nil {
 		var nerr net.Error
 		var uerr *url.Error
-		if errors.As(err, &nerr) || errors.As(err, &uerr) || errors.Is(err, context.DeadlineExceeded) {
+		// go-oidc wraps a failed key fetch as "fetching keys ..." without
+		// a type when the provider answers an error status: that is the
+		// provider down, not a bad token.
+		if errors.As(err, &nerr) || errors.As(err, &uerr) || errors.Is(err, context.DeadlineExceeded) || strings.HasPrefix(err.Error(), "fetching keys") {
 			return Identity{}, &Error{Kind: KindUnreachable, Provider: p.cfg.Label, Err: err}
 		}
 		return Identity{}, p.badToken(CheckSignature, err)

@@ -104,10 +104,12 @@ type OIDC struct {
 	key    *rsa.PrivateKey
 	other  *rsa.PrivateKey // signs UnknownKey tokens
 
-	mu   sync.Mutex
-	user User
-	deny bool
-	bad  Bad
+	mu          sync.Mutex
+	user        User
+	deny        bool
+	bad         Bad
+	down        bool
+	discoveries int
 }
 
 // NewOIDC starts a fake provider that signs in u until SetUser; it stops
@@ -133,12 +135,28 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 		}
 		f.discovery(w)
 	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		down := f.down
+		f.mu.Unlock()
+		if down {
+			http.Error(w, "fake provider: down", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	f.Issuer = srv.URL + o.IssuerPath
 	return f
 }
+
+// Down makes every endpoint answer 503, as a provider having an outage
+// (false brings it back).
+func (f *OIDC) Down(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+
+// Discoveries counts the discovery documents served.
+func (f *OIDC) Discoveries() int { f.mu.Lock(); defer f.mu.Unlock(); return f.discoveries }
 
 func newRSAKey(t testing.TB) *rsa.PrivateKey {
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -159,6 +177,9 @@ func (f *OIDC) Deny(deny bool) { f.mu.Lock(); f.deny = deny; f.mu.Unlock() }
 func (f *OIDC) NextBad(b Bad) { f.mu.Lock(); f.bad = b; f.mu.Unlock() }
 
 func (f *OIDC) discovery(w http.ResponseWriter) {
+	f.mu.Lock()
+	f.discoveries++
+	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"issuer":                                f.Issuer,
