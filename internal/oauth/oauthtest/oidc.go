@@ -227,6 +227,12 @@ func (f *OIDC) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "fake provider: response_mode "+m, http.StatusBadRequest)
 		return
 	}
+	// Apple requires a form post when the name or email is asked for.
+	scope := " " + q.Get("scope") + " "
+	if f.opts.Apple != nil && (strings.Contains(scope, " name ") || strings.Contains(scope, " email ")) && !formPost {
+		http.Error(w, "fake Apple: response_mode must be form_post when name or email is requested", http.StatusBadRequest)
+		return
+	}
 	f.mu.Lock()
 	deny, user := f.deny, f.user
 	f.mu.Unlock()
