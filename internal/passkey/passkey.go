@@ -154,21 +154,28 @@ func CheckOrigin(rpID, origin string) error {
 
 // user is an auth.User and its passkeys as go-webauthn wants them.
 type user struct {
-	id, name string
-	creds    []webauthn.Credential
+	id, name, display string
+	creds             []webauthn.Credential
 }
 
 func (u *user) WebAuthnID() []byte                         { return []byte(u.id) }
 func (u *user) WebAuthnName() string                       { return u.name }
-func (u *user) WebAuthnDisplayName() string                { return u.name }
+func (u *user) WebAuthnDisplayName() string                { return u.display }
 func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 
+// newUser names the account by its address (what a passkey picker lists
+// to tell accounts apart) and shows the person's name beside it when the
+// profile has one.
 func newUser(u auth.User, passkeys []auth.Passkey) *user {
 	name := u.Email
 	if name == "" {
 		name = u.Phone
 	}
-	out := &user{id: u.ID, name: name, creds: make([]webauthn.Credential, len(passkeys))}
+	display := u.Name
+	if display == "" {
+		display = name
+	}
+	out := &user{id: u.ID, name: name, display: display, creds: make([]webauthn.Credential, len(passkeys))}
 	for i, p := range passkeys {
 		out.creds[i] = credential(p)
 	}

@@ -104,6 +104,25 @@ func TestBeginRegistrationOptions(t *testing.T) {
 	if o.ExcludeCredentials[0].ID == "" || !strings.Contains(string(options), `"id":"`+o.ExcludeCredentials[0].ID) {
 		t.Errorf("excluded %v, want %x", o.ExcludeCredentials, existing.ID)
 	}
+	// The display name is the person's name when the profile has one; the
+	// address alone otherwise.
+	for _, tc := range []struct{ name, want string }{{"", "a@example.com"}, {"Ada Lovelace", "Ada Lovelace"}} {
+		named := u
+		named.Name = tc.name
+		options, _, err := rp.BeginRegistration(named, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			User struct {
+				Name        string `json:"name"`
+				DisplayName string `json:"displayName"`
+			} `json:"user"`
+		}
+		if err := json.Unmarshal(options, &d); err != nil || d.User.Name != "a@example.com" || d.User.DisplayName != tc.want {
+			t.Errorf("profile name %q: user %+v, %v; want name a@example.com, display %q", tc.name, d.User, err, tc.want)
+		}
+	}
 	// The authenticator that holds an excluded credential refuses.
 	a := passkeytest.New(origin)
 	a.Credentials = []*passkeytest.Credential{{ID: existing.ID}}
