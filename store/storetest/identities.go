@@ -173,7 +173,10 @@ func testDeleteIdentity(t *testing.T, s UserIdentityStore) {
 	checkIdentities(t, s, u.ID)
 	checkNotFound(t, "a deleted identity", []call{
 		{"DeleteIdentity again", func(ctx context.Context) error { return s.DeleteIdentity(ctx, u.ID, mine.ID) }},
-		{"IdentityBySubject", func(ctx context.Context) error { _, err := s.IdentityBySubject(ctx, mine.Provider, mine.Subject); return err }},
+		{"IdentityBySubject", func(ctx context.Context) error {
+			_, err := s.IdentityBySubject(ctx, mine.Provider, mine.Subject)
+			return err
+		}},
 	})
 	// The identity is free again: it may be linked anew.
 	again := newIdentity(v.ID, mine.Provider, base.Add(time.Minute))
