@@ -13,7 +13,7 @@ import (
 
 // Proof is what a sign-in step proved: which account, by which methods.
 // Only the flows make one (SignInPassword, SignInCode, SignInLink,
-// ResetPassword, SecondFactor), and Finish turns it into a session, so no
+// ResetPassword, SecondFactor, SignInPasskey, SignInProvider), and Finish turns it into a session, so no
 // caller can claim a method nobody checked.
 type Proof struct {
 	user    *User
