@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 )
 
@@ -483,5 +484,49 @@ func TestUnlinkIdentity(t *testing.T) {
 				t.Error("another user's identity was unlinked")
 			}
 		})
+	})
+}
+
+// withPasskeysAndIdentities wires the passkey ports (withPasskeys) and
+// the identity store over st.
+func withPasskeysAndIdentities(t *testing.T, st *sqlstore.Store) envOption {
+	t.Helper()
+	passkeys := withPasskeys(t, st)
+	return func(s *envSettings) {
+		passkeys(s)
+		wire := s.deps
+		s.deps = func(d *auth.Deps) {
+			wire(d)
+			d.Identities = st
+		}
+	}
+}
+
+// A passkey and a linked identity are each a way in: either may go while
+// the other stays, and the last of them may not.
+func TestLastWayInCountsPasskeysAndIdentities(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st *sqlstore.Store) {
+		e := newEnv(t, st, withPasskeysAndIdentities(t, st))
+		id := auth.ProviderIdentity{Provider: "acme", Subject: subject()}
+		g, err := finished(e.ctx, e.svc, client(), auth.Tokens)(e.svc.SignInProvider(e.ctx, id))
+		if err != nil {
+			t.Fatalf("provider sign-up: %v", err)
+		}
+		p := e.bearer(g.AccessToken)
+		pk := e.register(p, passkeytest.New(pkOrigin), "Phone")
+		if err := e.svc.RemovePasskey(e.ctx, p, pk.ID, client()); err != nil {
+			t.Fatalf("remove a passkey while an identity is linked: %v", err)
+		}
+		second := e.register(p, passkeytest.New(pkOrigin), "Key")
+		list, err := e.svc.Identities(e.ctx, p)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("Identities = %v, %v", list, err)
+		}
+		if err := e.svc.UnlinkIdentity(e.ctx, p, list[0].ID, client()); err != nil {
+			t.Fatalf("unlink while a passkey is left: %v", err)
+		}
+		if err := e.svc.RemovePasskey(e.ctx, p, second.ID, client()); auth.KindOf(err) != auth.KindConflict {
+			t.Fatalf("remove the last way in: %v, want conflict", err)
+		}
 	})
 }
