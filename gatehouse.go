@@ -141,7 +141,8 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
-		Limiter: throttle.NewLimiter(cfg.Clock, 0),
+		Limiter:    throttle.NewLimiter(cfg.Clock, 0),
+		Identities: g.store,
 	}
 	if !cfg.NoDelivery {
 		g.background(func() { g.purge(bgctx) })

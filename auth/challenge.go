@@ -35,6 +35,10 @@ const (
 	// KindVerifyEmail asks the owner of an address to confirm it (a code
 	// and a link), or to say "this was not me" (PurposeEmail).
 	KindVerifyEmail = "verify_email"
+	// KindMethodAdded tells an account's owner that a sign-in method was
+	// added (a provider linked, MessageData.Method names it), so a link
+	// they did not make does not go unseen.
+	KindMethodAdded = "method_added"
 )
 
 // Challenge is a one-time code (and, for links, a link token) sent to an
@@ -131,6 +135,9 @@ type MessageData struct {
 	// Host is the public host name, for the origin-bound line of an SMS
 	// code ("@host #123456") that lets browsers fill the code in.
 	Host string
+	// Method names the sign-in method a KindMethodAdded message is about
+	// (the provider's configured name).
+	Method string
 }
 
 // Outbox renders and seals messages for delivery (package notify); the

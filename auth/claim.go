@@ -99,7 +99,8 @@ func (s *Service) releaseAddress(ctx context.Context, u *User, byPhone bool) err
 
 // claim hands u to the person who has just proven its email (or phone)
 // for the first time: whatever was set up without that proof goes — the
-// password, every second factor, the other address (never proven, or
+// password, every second factor, every linked provider identity, the
+// other address (never proven, or
 // proveFirst would have released this one instead), every session, refresh
 // token and sign-in halfway through its second factor. An account with
 // nothing of the kind just gets the address proven; claimed says which.
@@ -112,7 +113,13 @@ func (s *Service) claim(ctx context.Context, u *User, byPhone bool) (claimed boo
 	if byPhone {
 		other = u.Email
 	}
-	if !u.HasPassword() && !factors && other == "" {
+	// An identity linked without proving the address (by whoever set the
+	// account up, to their own provider account) is a way back in too.
+	idents, err := s.hasIdentity(ctx, u.ID)
+	if err != nil {
+		return false, err
+	}
+	if !u.HasPassword() && !factors && !idents && other == "" {
 		return false, s.markProven(ctx, u, byPhone)
 	}
 	// The password goes first: a password sign-in already past its check
@@ -131,6 +138,11 @@ func (s *Service) claim(ctx context.Context, u *User, byPhone bool) (claimed boo
 		}
 	}
 	u.NoFactors = true
+	if idents {
+		if err := s.dropIdentities(ctx, u.ID); err != nil {
+			return false, err
+		}
+	}
 	kind := "email"
 	if byPhone {
 		u.Email, u.EmailVerified, kind = "", false, "phone"
@@ -201,13 +213,13 @@ func (s *Service) dropFactors(ctx context.Context, userID string) error {
 }
 
 // stillHeld ends sess and refuses the sign-in when p proved a password
-// that is no longer the account's, or used a passkey that is no longer
-// the account's: a claim, a recovery, a password change or the passkey's
+// that is no longer the account's, or used a passkey or a linked identity
+// that is no longer the account's: a claim, a recovery, a password change or the passkey's
 // removal ran while this sign-in was between its check and its session,
 // after the sessions that existed were revoked.
 func (s *Service) stillHeld(ctx context.Context, p *Proof, sess *Session) error {
 	byPassword := slices.Contains(p.methods, MethodPassword)
-	if !byPassword && p.passkey == nil {
+	if !byPassword && p.passkey == nil && p.identity == "" {
 		return nil
 	}
 	held, err := s.holds(ctx, p, byPassword)
@@ -220,10 +232,13 @@ func (s *Service) stillHeld(ctx context.Context, p *Proof, sess *Session) error 
 	if err != nil {
 		return err
 	}
-	if !byPassword {
-		return errPasskeyGone
+	switch {
+	case byPassword:
+		return errClaimRace
+	case p.identity != "":
+		return errIdentityGone
 	}
-	return errClaimRace
+	return errPasskeyGone
 }
 
 // holds reports whether the account still has what p proved: its
@@ -250,6 +265,9 @@ func (s *Service) holds(ctx context.Context, p *Proof, byPassword bool) (bool, e
 		if pk.UserID != p.user.ID {
 			return false, nil
 		}
+	}
+	if p.identity != "" {
+		return s.holdsIdentity(ctx, p.user.ID, p.identity)
 	}
 	return true, nil
 }

@@ -13,7 +13,7 @@ import (
 
 // Proof is what a sign-in step proved: which account, by which methods.
 // Only the flows make one (SignInPassword, SignInCode, SignInLink,
-// ResetPassword, SecondFactor), and Finish turns it into a session, so no
+// ResetPassword, SecondFactor, SignInPasskey, SignInProvider), and Finish turns it into a session, so no
 // caller can claim a method nobody checked.
 type Proof struct {
 	user    *User
@@ -32,6 +32,9 @@ type Proof struct {
 	// passkey is the ID of the passkey a passkey sign-in used, which must
 	// still be the account's when the session is made (stillHeld).
 	passkey []byte
+	// identity is the ID of the linked identity a provider sign-in used,
+	// which must still be the account's when the session is made.
+	identity string
 	// finished is set by the Finish that uses the proof: one proof, one
 	// session, as each step's code, link or token is used once.
 	finished atomic.Bool

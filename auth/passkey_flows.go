@@ -413,7 +413,8 @@ func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id []byte, na
 
 // RemovePasskey removes the signed-in user's passkey id: aal2 when the user
 // has a second factor on, and never the last way to sign in (no password,
-// no proven email or phone, no other passkey), which is a conflict.
+// no proven email or phone, no other passkey, no linked identity), which
+// is a conflict.
 func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c Client) error {
 	if err := s.passkeysOn(); err != nil {
 		return err
@@ -434,12 +435,9 @@ func (s *Service) RemovePasskey(ctx context.Context, p *Principal, id []byte, c 
 	if found == nil {
 		return ErrNoSuchPasskey
 	}
-	// The stored account, not the session's copy: a password set since.
-	u, err := s.store.UserByID(ctx, p.User.ID)
-	if err != nil {
-		return storeErr("find user", err)
-	}
-	if len(list) == 1 && u.PasswordHash == "" && !(u.Email != "" && u.EmailVerified) && !(u.Phone != "" && u.PhoneVerified) {
+	if last, err := s.lastWayIn(ctx, p.User.ID, id, ""); err != nil {
+		return err
+	} else if last {
 		return errLastWayIn
 	}
 	if err := s.passkeys.DeletePasskey(ctx, p.User.ID, id); errors.Is(err, ErrNotFound) {

@@ -261,6 +261,10 @@ type Deps struct {
 	Ceremonies   CeremonyStore
 	RelyingParty RelyingParty
 	PasskeyName  func(aaguid []byte) string
+
+	// Identities keeps the provider identities linked to accounts; without
+	// it the provider flows answer unavailable.
+	Identities IdentityStore
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -298,6 +302,8 @@ type Service struct {
 	ceremonies CeremonyStore
 	rp         RelyingParty
 	namer      func(aaguid []byte) string
+	// identities is nil when provider sign-in is off (identitiesOn).
+	identities IdentityStore
 	// stopWatch ends the subscription to revocations (Close).
 	stopWatch context.CancelFunc
 
@@ -335,7 +341,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 		throttle: d.Throttle, clock: d.Clock, obs: d.Observer, log: d.Logger,
 		sessions:   newSessionCache(100_000),
 		challenges: d.Challenges, outbox: d.Outbox, messages: d.Messages, sendLimit: d.SendLimiter, ccLimit: d.CountryLimiter,
-		auditLog: d.Audit, revocations: d.Revocations, limiter: d.Limiter,
+		auditLog: d.Audit, revocations: d.Revocations, limiter: d.Limiter, identities: d.Identities,
 	}
 	if u, err := url.Parse(cfg.PublicURL); err == nil {
 		s.host = u.Hostname()

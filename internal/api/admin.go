@@ -140,7 +140,13 @@ func (s *Server) registerAdmin() {
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}
-		return &adminUserOutput{Body: adminUserView(u)}, nil
+		ids, err := s.auth.AdminIdentities(ctx, u.ID)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &adminUserOutput{Body: adminUserView(u)}
+		out.Body.Identities = identityViews(ids)
+		return out, nil
 	})
 
 	huma.Register(s.api, s.adminOp(huma.Operation{

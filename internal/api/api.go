@@ -151,6 +151,7 @@ func New(o Options) (*Server, error) {
 	s.registerAudit()
 	s.registerUser()
 	s.registerEmail()
+	s.registerIdentities()
 	s.registerSessions()
 	s.registerAdmin()
 	s.registerCheck()

@@ -172,7 +172,7 @@ func (s *Server) registerPasskeys() {
 	huma.Register(s.api, s.passkeyOp(huma.Operation{
 		OperationID: "removePasskey", Method: http.MethodDelete, Path: "/v1/webauthn/credentials/{id}", DefaultStatus: http.StatusNoContent,
 		Summary:     "Remove a passkey",
-		Description: "With a second factor on, this needs an aal2 session (403 forbidden). 409 conflict when it is the account's last way to sign in (no password, no proven email or phone, no other passkey); 404 not_found for a passkey that is not the user's.",
+		Description: "With a second factor on, this needs an aal2 session (403 forbidden). 409 conflict when it is the account's last way to sign in (no password, no proven email or phone, no other passkey, no linked identity); 404 not_found for a passkey that is not the user's.",
 		Errors:      []int{http.StatusForbidden, http.StatusNotFound, http.StatusConflict},
 	}), func(ctx context.Context, in *passkeyIDInput) (*struct{}, error) {
 		id, err := auth.ParsePasskeyID(in.ID)

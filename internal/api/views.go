@@ -33,6 +33,9 @@ type AdminUser struct {
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 	Admin      bool       `json:"admin" doc:"The user has the admin role (the /admin page)."`
+	// Identities is filled in by GET /v1/admin/users/{id} only: a list
+	// of users would cost a query per user.
+	Identities []IdentityView `json:"identities,omitempty" doc:"The sign-ins with other providers linked to the user, oldest first; in GET /v1/admin/users/{id} only."`
 }
 
 // adminUserView returns u as an administrator sees it.

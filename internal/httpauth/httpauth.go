@@ -33,10 +33,14 @@ var statuses = map[auth.Kind]int{
 	auth.KindTokenRevoked:       http.StatusUnauthorized,
 	auth.KindForbidden:          http.StatusForbidden,
 	auth.KindEmailUnverified:    http.StatusForbidden,
-	auth.KindNotFound:           http.StatusNotFound,
-	auth.KindTooManyAttempts:    http.StatusTooManyRequests,
-	auth.KindRateLimited:        http.StatusTooManyRequests,
-	auth.KindUnavailable:        http.StatusServiceUnavailable,
+	// The session is valid, only not recent enough: 403 rather than 401,
+	// which tells clients to drop their credentials or refresh them, and
+	// neither helps; signing in again does.
+	auth.KindReauthenticationRequired: http.StatusForbidden,
+	auth.KindNotFound:                 http.StatusNotFound,
+	auth.KindTooManyAttempts:          http.StatusTooManyRequests,
+	auth.KindRateLimited:              http.StatusTooManyRequests,
+	auth.KindUnavailable:              http.StatusServiceUnavailable,
 }
 
 // Status returns the HTTP status of an error of kind k. A kind it does not

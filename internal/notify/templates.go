@@ -34,7 +34,7 @@ var embedded embed.FS
 //
 // Kinds is both, email first.
 var (
-	EmailKinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode, auth.KindMFALocked, auth.KindVerifyEmail}
+	EmailKinds = []string{auth.KindSignInCode, auth.KindMagicLink, auth.KindRecovery, auth.KindMFACode, auth.KindMFALocked, auth.KindVerifyEmail, auth.KindMethodAdded}
 	SMSKinds   = []string{auth.KindSMSCode}
 	Kinds      = slices.Concat(EmailKinds, SMSKinds)
 )
@@ -65,6 +65,9 @@ type TemplateData struct {
 	// browser offer the code to that site alone (WebOTP), so an override
 	// keeps it last and leaves it out when Host is empty.
 	Host string
+	// Method names the sign-in method a method_added message is about:
+	// the provider's configured name ("google", "acme").
+	Method string
 }
 
 // Content is a rendered message. It is what the outbox seals into a
@@ -156,6 +159,7 @@ var sampleData = auth.MessageData{
 	ExpiresIn: 5 * time.Minute,
 	LinkTTL:   15 * time.Minute,
 	Host:      "gatehouse.example",
+	Method:    "google",
 }
 
 // Sample recipients for the start-up rendering.
@@ -238,6 +242,7 @@ func (t *Templates) Render(kind, to string, data auth.MessageData) (Content, err
 		ExpiresInMinutes: minutes(data.ExpiresIn),
 		Recipient:        to,
 		Host:             data.Host,
+		Method:           data.Method,
 	}
 	if data.LinkTTL > 0 {
 		d.LinkExpiresIn = humanMinutes(data.LinkTTL)

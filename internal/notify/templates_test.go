@@ -66,6 +66,13 @@ func TestTemplatesRenderEachKind(t *testing.T) {
 			subject: testCode + " is your Gatehouse password reset code",
 			want:    []string{testCode, testLink, "1 hour"},
 		},
+		{
+			kind:    auth.KindMethodAdded,
+			data:    auth.MessageData{Method: "google"},
+			subject: "A sign-in method was added to your Gatehouse account",
+			want:    []string{"Signing in with google", testTo, "If it was not you"},
+			notWant: []string{"https://", testCode},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind, func(t *testing.T) {

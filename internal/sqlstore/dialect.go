@@ -154,6 +154,7 @@ const (
 	errMissingRef                    // foreign key violation: the parent row is gone
 	errFactorExists                  // unique violation on factors (user_id, kind)
 	errPasskeyExists                 // primary key violation on passkeys.id
+	errIdentityTaken                 // unique violation on identities (provider, subject)
 	errConstraint                    // any other constraint: a caller bug, not an outage
 )
 
@@ -180,6 +181,8 @@ func (d *dialect) classify(err error) errClass {
 				return errEmailTaken
 			case strings.Contains(msg, "users.phone"):
 				return errPhoneTaken
+			case strings.Contains(msg, "identities.provider, identities.subject"):
+				return errIdentityTaken
 			case strings.Contains(msg, "factors.user_id, factors.kind"):
 				// Either partial index; only factors_confirmed_key can
 				// be violated, as PutFactor deletes the unconfirmed
@@ -207,6 +210,8 @@ func (d *dialect) classify(err error) errClass {
 				return errFactorExists
 			case "passkeys_pkey":
 				return errPasskeyExists
+			case "identities_provider_subject_key":
+				return errIdentityTaken
 			}
 			return errConstraint
 		case pe.Code == "23503": // foreign_key_violation

@@ -51,6 +51,9 @@ const (
 	ceremonyCols = `id, purpose, user_id, mfa_token_id, data, created_at, expires_at`
 )
 
+// identityCols is the column list of the identities table.
+const identityCols = `id, user_id, provider, subject, email, email_verified, name, created_at, last_used_at`
+
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
@@ -90,6 +93,8 @@ type queries struct {
 	deletePasskey string
 
 	putCeremony, takeCeremony string
+
+	addIdentity, identityBySubject, identities, useIdentity, deleteIdentity string
 }
 
 // likeEscape is the escape character of every LIKE pattern the store builds.
@@ -313,6 +318,12 @@ func newQueries(d *dialect) *queries {
 		// checks purpose and expiry on what it got, so a mismatched or
 		// expired ceremony is gone all the same.
 		takeCeremony: `DELETE FROM webauthn_ceremonies WHERE id = ? RETURNING ` + ceremonyCols,
+
+		addIdentity:       `INSERT INTO identities (` + identityCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		identityBySubject: `SELECT ` + identityCols + ` FROM identities WHERE provider = ? AND subject = ?`,
+		identities:        `SELECT ` + identityCols + ` FROM identities WHERE user_id = ? ORDER BY created_at, id`,
+		useIdentity:       `UPDATE identities SET email = ?, email_verified = ?, name = ?, last_used_at = ? WHERE id = ?`,
+		deleteIdentity:    `DELETE FROM identities WHERE id = ? AND user_id = ?`,
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
@@ -336,6 +347,7 @@ func newQueries(d *dialect) *queries {
 		&q.addPasskey, &q.passkeys, &q.passkeyByID, &q.usePasskey, &q.passkeyExists, &q.renamePasskey,
 		&q.deletePasskey,
 		&q.putCeremony, &q.takeCeremony,
+		&q.addIdentity, &q.identityBySubject, &q.identities, &q.useIdentity, &q.deleteIdentity,
 	} {
 		*p = d.rebind(*p)
 	}

@@ -1,6 +1,7 @@
 // Package sqlstore is Gatehouse's persistent store: one database/sql
 // implementation of auth's durable ports (auth.Store, auth.KeyStore,
-// auth.FactorStore, auth.AuditStore, auth.PasskeyStore), of its codes and
+// auth.FactorStore, auth.AuditStore, auth.PasskeyStore,
+// auth.IdentityStore), of its codes and
 // ceremonies (auth.ChallengeStore, auth.MFATokenStore, with their optional
 // one-transaction forms that enqueue a message beside the code, and
 // auth.CeremonyStore), of auth.MessageQueue and of the outbox's
@@ -17,7 +18,8 @@
 // Errors follow auth.Store: a missing row matches auth.ErrNotFound, a taken
 // email or phone auth.ErrEmailTaken or auth.ErrPhoneTaken, a second
 // confirmed factor of a kind auth.ErrFactorExists, a credential ID stored
-// already auth.ErrPasskeyExists, and anything the database could not
+// already auth.ErrPasskeyExists, a (provider, subject) linked already
+// auth.ErrIdentityTaken, and anything the database could not
 // answer (down, closed, busy, timed out, cancelled) matches
 // auth.ErrUnavailable and still wraps the driver's error.
 package sqlstore
@@ -376,6 +378,8 @@ func (s *Store) fail(op string, err error) error {
 		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrFactorExists)
 	case errPasskeyExists:
 		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrPasskeyExists)
+	case errIdentityTaken:
+		return fmt.Errorf("sqlstore: %s: %w", op, auth.ErrIdentityTaken)
 	case errMissingRef:
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, auth.ErrNotFound, err)
 	case errConstraint:

@@ -92,7 +92,8 @@ func (s *Store) SetUserDisabled(ctx context.Context, userID string, at *time.Tim
 
 // DeleteUser removes the user and everything the store keeps of it, by ON
 // DELETE CASCADE: its sessions and their refresh tokens, factors, backup
-// codes, MFA tokens, challenges, passkeys and WebAuthn ceremonies. Its
+// codes, MFA tokens, challenges, passkeys, WebAuthn ceremonies and linked
+// identities. Its
 // audit events stay.
 func (s *Store) DeleteUser(ctx context.Context, userID string) error {
 	res, err := s.w.ExecContext(ctx, s.q.deleteUser, userID)

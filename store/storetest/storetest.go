@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of auth's storage ports, one
-// group per port: Users, Sessions and Keys, Factors, Audit and Passkeys
-// (durable); Challenges, MFATokens, Ceremonies, Revocations, Throttles,
+// group per port: Users, Sessions and Keys, Factors, Audit, Passkeys and
+// Identities (durable); Challenges, MFATokens, Ceremonies, Revocations, Throttles,
 // SendLimiters and Limiters (short-lived); Outbox (the message queue and
 // its worker's side). A store's own tests call the group of each port it
 // implements with a function that opens a fresh, empty store, or Run for a
@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	MFATokens(t, as[auth.MFATokenStore](open))
 	Passkeys(t, as[auth.PasskeyStore](open))
 	Ceremonies(t, as[auth.CeremonyStore](open))
+	Identities(t, as[UserIdentityStore](open))
 	Outbox(t, as[OutboxStore](open))
 	Revocations(t, as[auth.Revocations](open))
 	runTests(t, open, challengesTogetherTests)
