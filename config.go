@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	netmail "net/mail"
 	"net/url"
 	"reflect"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/passkey"
 	"github.com/gatehouse/gatehouse/internal/phone"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
@@ -189,6 +191,17 @@ type Config struct {
 	// Logger, when set, receives every log line instead of one built from
 	// LogLevel and LogFormat.
 	Logger *slog.Logger `env:"-"`
+
+	// OAuth are the providers people may sign in with, one per
+	// GATEHOUSE_OAUTH_<NAME>_CLIENT_ID (LoadConfig reads them with the
+	// rest of the environment); none by default.
+	OAuth []oauth.Config `env:"-"`
+	// OAuthHTTPClient, when set, carries every request to the providers
+	// (a proxy, a custom CA); it should have a timeout.
+	OAuthHTTPClient *http.Client `env:"-"`
+	// OAuthOptions, by provider name, change how a provider is built
+	// (tests point a provider at a fake with them).
+	OAuthOptions map[string][]oauth.Option `env:"-"`
 }
 
 // DefaultConfig returns the configuration of an empty environment, each
@@ -245,7 +258,11 @@ func LoadConfig(vars map[string]string) (Config, error) {
 	if err := env.ParseWithOptions(&c, env.Options{Environment: vars}); err != nil {
 		return c, envError(err)
 	}
-	if err := c.Validate(); err != nil {
+	// The providers' settings are checked with the rest, so a half-set
+	// provider is one more line naming its variable.
+	providers, perr := oauth.LoadConfigs(vars, strings.TrimSuffix(c.PublicURL, "/"))
+	c.OAuth = providers
+	if err := errors.Join(c.Validate(), perr); err != nil {
 		return c, err
 	}
 	return c.resolved(), nil

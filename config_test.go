@@ -3,6 +3,7 @@ package gatehouse_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -749,5 +750,45 @@ func TestPasskeySettings(t *testing.T) {
 				t.Errorf("GATEHOUSE_WEBAUTHN_RP_ID = %q, want %q", c.WebAuthnRPID, tc.rpID)
 			}
 		})
+	}
+}
+
+// TestLoadConfigProviders: providers come from GATEHOUSE_OAUTH_* with the
+// rest of the environment, and a half-set one stops start-up with the one
+// line naming its variable, beside the other problems.
+func TestLoadConfigProviders(t *testing.T) {
+	t.Parallel()
+	base := map[string]string{"GATEHOUSE_SECRET": testSecret, "GATEHOUSE_PUBLIC_URL": "https://auth.example.com/"}
+	with := func(extra map[string]string) map[string]string {
+		m := maps.Clone(base)
+		maps.Copy(m, extra)
+		return m
+	}
+	c, err := gatehouse.LoadConfig(with(map[string]string{
+		"GATEHOUSE_OAUTH_GOOGLE_CLIENT_ID": "gid", "GATEHOUSE_OAUTH_GOOGLE_CLIENT_SECRET": "gsecret",
+		"GATEHOUSE_OAUTH_GITHUB_CLIENT_ID": "hid", "GATEHOUSE_OAUTH_GITHUB_CLIENT_SECRET": "hsecret",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.OAuth) != 2 || c.OAuth[0].Name != "github" || c.OAuth[1].Name != "google" ||
+		c.OAuth[1].RedirectURI != "https://auth.example.com/v1/oauth/google/callback" {
+		t.Errorf("providers %+v", c.OAuth)
+	}
+	if c, err := gatehouse.LoadConfig(base); err != nil || len(c.OAuth) != 0 {
+		t.Errorf("no provider set: %v %v", c.OAuth, err)
+	}
+
+	_, err = gatehouse.LoadConfig(with(map[string]string{"GATEHOUSE_OAUTH_GOOGLE_CLIENT_SECRET": "gsecret"}))
+	if err == nil || !strings.HasPrefix(err.Error(), "GATEHOUSE_OAUTH_GOOGLE_CLIENT_ID: ") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("half-set provider: %v, want one line naming GATEHOUSE_OAUTH_GOOGLE_CLIENT_ID", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "gsecret") {
+		t.Errorf("error %q shows the secret", err)
+	}
+	// With another problem: a line each.
+	_, err = gatehouse.LoadConfig(with(map[string]string{"GATEHOUSE_OAUTH_ACME_CLIENT_ID": "aid", "GATEHOUSE_SESSION_TTL": "-1h"}))
+	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_OAUTH_ACME_ISSUER") || !strings.Contains(err.Error(), "GATEHOUSE_SESSION_TTL") {
+		t.Errorf("two problems: %v", err)
 	}
 }

@@ -195,9 +195,14 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err != nil {
 		return err
 	}
+	providers, err := newProviders(cfg)
+	if err != nil {
+		return err
+	}
 	pages, err := web.New(web.Options{
 		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
 		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log, APIDocs: apiDocs(g.api),
+		Providers: providers, Sealer: box, Now: cfg.Clock.Now,
 	})
 	if err != nil {
 		return err

@@ -35,7 +35,16 @@ func apiDocs(s *api.Server) *web.APIDocs {
 
 // pagePaths are the pages under /v1: the page an emailed link opens (its
 // address is in every message sent, so it keeps its place under /v1).
-var pagePaths = []string{"GET /v1/verify", "POST /v1/verify"}
+var pagePaths = []string{"GET /v1/verify", "POST /v1/verify", "GET /v1/oauth/"}
+
+// formPostCallback is the callback of a provider that posts its answer
+// (Apple's response_mode=form_post). That POST comes from the provider's
+// site by design, so the cross-origin protection, which would refuse it, is
+// not in front of it: what protects it is the state, which must match the
+// one sealed in this browser's cookie, and the single-use code redeemed
+// with PKCE's verifier from that cookie. The pages answer 404 to a POST
+// for a provider that does not post.
+const formPostCallback = "POST /v1/oauth/{provider}/callback"
 
 // frontDoor is the one http.Handler of the house: the middleware the API
 // and the pages share, around the mux that sends each request to one of
@@ -56,6 +65,7 @@ func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log 
 	for _, p := range pagePaths {
 		mux.Handle(p, pagesH)
 	}
+	mux.Handle(formPostCallback, pages)
 	mux.Handle("/", pagesH)
 	return observe(mux, metrics, log, proxies), nil
 }

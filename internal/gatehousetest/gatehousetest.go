@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/clocktest"
 	"github.com/gatehouse/gatehouse/internal/notify/sms/twiliotest"
 	"github.com/gatehouse/gatehouse/internal/notify/smtptest"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/oauth/oauthtest"
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
@@ -103,6 +107,14 @@ type setup struct {
 	ownURL    bool
 	wrap      func(http.Handler) http.Handler
 	expensive bool
+	providers []testProvider
+}
+
+// testProvider is a provider WithProvider set up.
+type testProvider struct {
+	name string
+	vars map[string]string
+	opts []oauth.Option
 }
 
 // Option changes how Start boots a server.
@@ -170,6 +182,28 @@ func WithMiddleware(wrap func(http.Handler) http.Handler) Option {
 // cheapest (Config.CheapPasswordHashing).
 func RealHashing() Option { return func(s *setup) { s.expensive = true } }
 
+// WithProvider turns on the provider name with its settings (the
+// GATEHOUSE_OAUTH_<NAME>_ variables' suffixes: "CLIENT_ID", "ISSUER", ...)
+// read as the environment's are, and builds it with opts.
+func WithProvider(name string, settings map[string]string, opts ...oauth.Option) Option {
+	return func(s *setup) { s.providers = append(s.providers, testProvider{name, settings, opts}) }
+}
+
+// WithOIDCProvider turns on the provider name (a generic OpenID Connect
+// provider unless the name is a built-in one's) with the client the fake
+// f was made for, discovered at f.
+func WithOIDCProvider(name, clientID, clientSecret string, f *oauthtest.OIDC) Option {
+	settings := map[string]string{"CLIENT_ID": clientID, "CLIENT_SECRET": clientSecret}
+	if !slices.Contains([]string{"google", "microsoft", "apple"}, name) {
+		settings["ISSUER"] = f.Issuer
+	}
+	return WithProvider(name, settings, oauth.WithIssuer(f.Issuer))
+}
+
+// CallbackURL is the callback of provider name on a server with the
+// default public URL: the redirect URI its fake must be made with.
+func CallbackURL(name string) string { return PublicURL + "/v1/oauth/" + name + "/callback" }
+
 // Start boots a Gatehouse through gatehouse.New and serves it with
 // httptest; both close when the test ends, and the log is then checked for
 // every secret the test remembered.
@@ -220,6 +254,24 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	for _, f := range s.edits {
 		f(&c)
+	}
+	if len(s.providers) > 0 {
+		vars := map[string]string{}
+		c.OAuthOptions = map[string][]oauth.Option{}
+		for _, p := range s.providers {
+			for k, v := range p.vars {
+				vars["GATEHOUSE_OAUTH_"+strings.ToUpper(p.name)+"_"+k] = v
+				if k == "CLIENT_SECRET" {
+					s.logs.Secret(v)
+				}
+			}
+			c.OAuthOptions[p.name] = p.opts
+		}
+		providers, err := oauth.LoadConfigs(vars, c.PublicURL)
+		if err != nil {
+			t.Fatalf("providers: %v", err)
+		}
+		c.OAuth = providers
 	}
 	if s.mail && c.MailURL == "" {
 		if s.smtp == nil {

@@ -37,6 +37,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -60,6 +61,16 @@ type Options struct {
 	Admin AdminStore
 	// APIDocs is shown at /docs; nil turns the page off.
 	APIDocs *APIDocs
+	// Providers are the providers people may sign in with (each a
+	// "Continue with" button on /login and /signup); none turns the
+	// /v1/oauth/ routes off.
+	Providers []Provider
+	// Sealer seals the provider sign-in's state cookie; it is required
+	// with Providers.
+	Sealer Sealer
+	// Now is the clock of the state cookie's expiry (the flows' clock);
+	// nil is the system clock.
+	Now func() time.Time
 	// Logger gets the failures that are not the visitor's; nil discards
 	// them.
 	Logger *slog.Logger
@@ -117,6 +128,7 @@ func New(o Options) (*Server, error) {
 	s.registerPasskeys()
 	s.registerPasskeySteps()
 	s.registerAdmin()
+	s.registerOAuth()
 	s.mux.HandleFunc("/", s.notFound)
 	return s, nil
 }
@@ -253,6 +265,9 @@ func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" 
 // errorView is the page of an error that has no form to go back to.
 type errorView struct {
 	Title, Message string
+	// Back and BackText are the page's way on ("/" and "Go to the start
+	// page" when empty).
+	Back, BackText string
 }
 
 // fail renders an error the flows returned where no form can show it.
