@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -108,6 +107,8 @@ type setup struct {
 	wrap      func(http.Handler) http.Handler
 	expensive bool
 	providers []testProvider
+	// fakes start a provider's fake once the public URL is known.
+	fakes []func(t testing.TB, publicURL string) testProvider
 }
 
 // testProvider is a provider WithProvider set up.
@@ -189,20 +190,31 @@ func WithProvider(name string, settings map[string]string, opts ...oauth.Option)
 	return func(s *setup) { s.providers = append(s.providers, testProvider{name, settings, opts}) }
 }
 
-// WithOIDCProvider turns on the provider name (a generic OpenID Connect
-// provider unless the name is a built-in one's) with the client the fake
-// f was made for, discovered at f.
-func WithOIDCProvider(name, clientID, clientSecret string, f *oauthtest.OIDC) Option {
-	settings := map[string]string{"CLIENT_ID": clientID, "CLIENT_SECRET": clientSecret}
-	if !slices.Contains([]string{"google", "microsoft", "apple"}, name) {
-		settings["ISSUER"] = f.Issuer
+// WithOIDCFake starts a fake OpenID Connect provider (oauthtest.NewOIDC,
+// signing in u) registered with the server's callback for name, and turns
+// it on as a generic provider called name; *fake is set to it before the
+// server starts. An empty client ID or secret is a fixed test one.
+func WithOIDCFake(name string, o oauthtest.OIDCOptions, u oauthtest.User, fake **oauthtest.OIDC) Option {
+	return func(s *setup) {
+		s.fakes = append(s.fakes, func(t testing.TB, publicURL string) testProvider {
+			if o.ClientID == "" {
+				o.ClientID = "gatehouse-" + name
+			}
+			if o.ClientSecret == "" {
+				o.ClientSecret = "fake-" + name + "-client-secret-0123456789"
+			}
+			if o.Now == nil {
+				o.Now = s.clock.Now
+			}
+			o.RedirectURI = strings.TrimSuffix(publicURL, "/") + "/v1/oauth/" + name + "/callback"
+			f := oauthtest.NewOIDC(t, o, u)
+			*fake = f
+			return testProvider{name, map[string]string{
+				"CLIENT_ID": o.ClientID, "CLIENT_SECRET": o.ClientSecret, "ISSUER": f.Issuer,
+			}, nil}
+		})
 	}
-	return WithProvider(name, settings, oauth.WithIssuer(f.Issuer))
 }
-
-// CallbackURL is the callback of provider name on a server with the
-// default public URL: the redirect URI its fake must be made with.
-func CallbackURL(name string) string { return PublicURL + "/v1/oauth/" + name + "/callback" }
 
 // Start boots a Gatehouse through gatehouse.New and serves it with
 // httptest; both close when the test ends, and the log is then checked for
@@ -254,6 +266,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	for _, f := range s.edits {
 		f(&c)
+	}
+	for _, f := range s.fakes {
+		s.providers = append(s.providers, f(t, c.PublicURL))
 	}
 	if len(s.providers) > 0 {
 		vars := map[string]string{}

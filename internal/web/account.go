@@ -32,21 +32,22 @@ const (
 func (s *Server) registerAccount() {
 	s.mux.HandleFunc("GET /{$}", s.signedIn(s.account))
 	for pattern, h := range map[string]func(http.ResponseWriter, *http.Request, *auth.Principal){
-		"POST /account/name":                 s.accountName,
-		"POST /account/email/verify":         s.accountEmailVerify,
-		"POST /account/email/resend":         s.accountEmailResend,
-		"POST /account/phone":                s.accountPhone,
-		"POST /account/phone/verify":         s.accountPhoneVerify,
-		"POST /account/sessions/{id}/revoke": s.accountRevoke,
-		"POST /account/sessions/others":      s.accountRevokeOthers,
-		"POST /account/totp":                 s.accountTOTP,
-		"POST /account/totp/confirm":         s.accountTOTPConfirm,
-		"POST /account/totp/show":            s.accountTOTPShow,
-		"POST /account/totp/remove":          s.accountRemoveFactor(auth.FactorTOTP, "totp_removed"),
-		"POST /account/mfa/email/on":         s.accountEmailOn,
-		"POST /account/mfa/email/off":        s.accountRemoveFactor(auth.FactorEmail, "email_off"),
-		"POST /account/backup-codes":         s.accountBackupCodes,
-		"POST /account/password":             s.accountPassword,
+		"POST /account/name":                   s.accountName,
+		"POST /account/email/verify":           s.accountEmailVerify,
+		"POST /account/email/resend":           s.accountEmailResend,
+		"POST /account/phone":                  s.accountPhone,
+		"POST /account/phone/verify":           s.accountPhoneVerify,
+		"POST /account/sessions/{id}/revoke":   s.accountRevoke,
+		"POST /account/sessions/others":        s.accountRevokeOthers,
+		"POST /account/totp":                   s.accountTOTP,
+		"POST /account/totp/confirm":           s.accountTOTPConfirm,
+		"POST /account/totp/show":              s.accountTOTPShow,
+		"POST /account/totp/remove":            s.accountRemoveFactor(auth.FactorTOTP, "totp_removed"),
+		"POST /account/mfa/email/on":           s.accountEmailOn,
+		"POST /account/mfa/email/off":          s.accountRemoveFactor(auth.FactorEmail, "email_off"),
+		"POST /account/backup-codes":           s.accountBackupCodes,
+		"POST /account/password":               s.accountPassword,
+		"POST /account/identities/{id}/remove": s.accountUnlink,
 	} {
 		s.mux.HandleFunc(pattern, s.signedIn(s.accountForm(h)))
 	}
@@ -85,8 +86,10 @@ var doneNotices = map[string]struct{ card, text string }{
 	"password_set": {cardPassword, "Your password was set, and every other device was signed out."},
 	"passkey_added": {cardPasskeys, "Your passkey was added. Next time, sign in with it: " +
 		"choose “Sign in with a passkey”, or pick it when your browser offers it in the email field."},
-	"passkey_renamed": {cardPasskeys, "The passkey was renamed."},
-	"passkey_removed": {cardPasskeys, "The passkey was removed. Remember to delete it from your device or password manager too."},
+	"passkey_renamed":  {cardPasskeys, "The passkey was renamed."},
+	"identity_linked":  {cardIdentities, "The sign-in method was linked: you can now sign in with it."},
+	"identity_removed": {cardIdentities, "The sign-in method was unlinked: it no longer signs you in."},
+	"passkey_removed":  {cardPasskeys, "The passkey was removed. Remember to delete it from your device or password manager too."},
 }
 
 // needAAL2 explains a change refused to a session that did not pass a
@@ -127,13 +130,14 @@ func (c *card) fail(err error, msg string, fields map[string]string, primary str
 type accountView struct {
 	User *auth.User
 	// Since is when the account was made.
-	Since    string
-	Profile  profileCard
-	Phone    phoneCard
-	Sessions sessionsCard
-	MFA      mfaCard
-	Passkeys passkeysCard
-	Password card
+	Since      string
+	Profile    profileCard
+	Phone      phoneCard
+	Sessions   sessionsCard
+	MFA        mfaCard
+	Passkeys   passkeysCard
+	Identities identitiesCard
+	Password   card
 }
 
 // profileCard is the card of the account's name.
@@ -200,6 +204,9 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 		}
 		v.Passkeys.On, v.Passkeys.List = true, passkeyRows(passkeys, now)
 	}
+	if v.Identities, err = s.identitiesView(ctx, p, now); err != nil {
+		return nil, err
+	}
 	switch {
 	case !*cfg.Email:
 		v.MFA.EmailNote = "This server sends no email, so email codes are not available."
@@ -224,6 +231,8 @@ func (v *accountView) cardOf(name string) *card {
 		return &v.Password
 	case cardPasskeys:
 		return &v.Passkeys.card
+	case cardIdentities:
+		return &v.Identities.card
 	}
 	panic("web: no account card " + name)
 }

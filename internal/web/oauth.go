@@ -294,3 +294,25 @@ func (s *Server) now() time.Time {
 	}
 	return time.Now()
 }
+
+// providerButton is a "Continue with {Label}" link.
+type providerButton struct {
+	Label, Href string
+}
+
+// providerButtons are the buttons of the configured providers, each
+// coming back to redirectTo (already checked) after the sign-in.
+func (s *Server) providerButtons(redirectTo string) []providerButton {
+	if s.o.Sealer == nil {
+		return nil
+	}
+	var out []providerButton
+	for _, p := range s.o.Providers {
+		href := "/v1/oauth/" + url.PathEscape(p.Name()) + "/start"
+		if redirectTo != "" {
+			href += "?redirect_to=" + url.QueryEscape(redirectTo)
+		}
+		out = append(out, providerButton{Label: p.Label(), Href: href})
+	}
+	return out
+}

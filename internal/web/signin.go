@@ -50,6 +50,8 @@ type loginView struct {
 	// and the address field's autofill); static/passkey.js shows them
 	// where the browser can make them.
 	Passkeys bool
+	// Providers are the "Continue with" buttons.
+	Providers []providerButton
 	flash
 }
 
@@ -68,7 +70,7 @@ func (s *Server) loginView(step, address, redirectTo string) loginView {
 	return loginView{
 		Step: step, Address: address, Phone: isPhoneInput(address), RedirectTo: redirectTo,
 		CodeLength: cfg.OTPLength, ExpiresIn: humanWait(cfg.OTPTTL.Seconds()),
-		Passkeys: s.auth.PasskeysOn(),
+		Passkeys: s.auth.PasskeysOn(), Providers: s.providerButtons(redirectTo),
 	}
 }
 

@@ -23,13 +23,16 @@ type signupView struct {
 	// Passkeys: the page offers to create the account with a passkey
 	// (passkeySignUpOn; passkey.js shows it where the browser can).
 	Passkeys bool
+	// Providers are the "Continue with" buttons.
+	Providers []providerButton
 	flash
 }
 
 // signupPage shows the empty form.
 func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) {
+	target := s.allowedTarget(r.URL.Query().Get("redirect_to"))
 	s.render(w, r, http.StatusOK, "signup", signupView{
-		Focus: "address", RedirectTo: s.allowedTarget(r.URL.Query().Get("redirect_to")), Passkeys: s.passkeySignUpOn(),
+		Focus: "address", RedirectTo: target, Passkeys: s.passkeySignUpOn(), Providers: s.providerButtons(target),
 	})
 }
 
@@ -46,6 +49,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		Address: strings.TrimSpace(r.PostForm.Get("address")), Name: r.PostForm.Get("name"),
 		RedirectTo: s.allowedTarget(r.PostForm.Get("redirect_to")), Passkeys: s.passkeySignUpOn(),
 	}
+	v.Providers = s.providerButtons(v.RedirectTo)
 	password := r.PostForm.Get("password")
 	byPhone := isPhoneInput(v.Address)
 	// SendCode: the sign-up's own messages go out, a phone's code or an

@@ -1,0 +1,308 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/internal/oauth/oauthtest"
+)
+
+// oauthEnv is a page server with the fake OpenID Connect provider "acme"
+// signing in u, sending email when mail (an email is then a way in too).
+func oauthEnv(t testing.TB, u oauthtest.User, edit func(*gatehouse.Config), mail bool) (*env, *oauthtest.OIDC) {
+	t.Helper()
+	var fake *oauthtest.OIDC
+	opts := []gatehousetest.Option{
+		gatehousetest.OwnPublicURL(),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) {
+			c.AllowedRedirects = append(c.AllowedRedirects, appOrigin)
+			c.MailFrom = "no-reply@example.test"
+			c.Dev = true
+		}),
+		gatehousetest.WithOIDCFake("acme", oauthtest.OIDCOptions{}, u, &fake),
+	}
+	if edit != nil {
+		opts = append(opts, gatehousetest.WithConfig(edit))
+	}
+	if mail {
+		opts = append(opts, gatehousetest.WithMail())
+	}
+	s := gatehousetest.Start(t, opts...)
+	s.Logs.Secret(testPassword)
+	return &env{Server: s, t: t}, fake
+}
+
+// ada is who the fake provider signs in: an email it vouches for.
+var ada = oauthtest.User{Subject: "acme-ada", Email: "ada@example.com", EmailVerified: true, Name: "Ada Lovelace"}
+
+// startProvider opens the start route and returns the provider's
+// authorization URL it redirected to (the state cookie is in b's jar).
+func (b *browser) startProvider(t testing.TB, query string) string {
+	t.Helper()
+	p := b.get(t, "/v1/oauth/acme/start"+query).want(http.StatusFound)
+	loc := p.header.Get("Location")
+	if loc == "" {
+		t.Fatal("start: no Location")
+	}
+	return loc
+}
+
+// authorize follows the authorization request at the fake and returns
+// what it sends back to the callback.
+func authorize(t testing.TB, authURL string) url.Values {
+	t.Helper()
+	q, err := oauthtest.Follow(http.DefaultClient, authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
+}
+
+// callback brings the provider's answer q back to the server in b.
+func (b *browser) callback(t testing.TB, q url.Values) *page {
+	t.Helper()
+	return b.get(t, "/v1/oauth/acme/callback?"+q.Encode(), gatehousetest.Header("Sec-Fetch-Site", "cross-site"))
+}
+
+// noSession fails the test if the answer set a session cookie or the
+// browser holds one.
+func (p *page) noSession(t testing.TB, b *browser) *page {
+	t.Helper()
+	for _, c := range p.header.Values("Set-Cookie") {
+		if strings.HasPrefix(c, b.e.Config.SessionCookieName+"=") {
+			t.Fatalf("%s set the session cookie: %s", p.req, c)
+		}
+	}
+	if b.cookie() != "" {
+		t.Fatalf("%s: the browser holds a session", p.req)
+	}
+	return p
+}
+
+// TestProviderSignIn: a new person signs in through the provider and gets
+// an account (its email proven by the provider), comes back where they
+// asked, and the same identity signs in to the same account again; a
+// foreign redirect_to is not followed.
+func TestProviderSignIn(t *testing.T) {
+	t.Parallel()
+	e, _ := oauthEnv(t, ada, nil, true)
+
+	// The buttons: plain links, redirect_to carried.
+	e.browser().get(t, "/login?redirect_to="+url.QueryEscape(appOrigin+"/back")).want(http.StatusOK).
+		contains(`href="/v1/oauth/acme/start?redirect_to=`+url.QueryEscape(appOrigin+"/back")+`"`, "Continue with Acme")
+	e.browser().get(t, "/signup").want(http.StatusOK).contains(`href="/v1/oauth/acme/start"`, "Continue with Acme")
+
+	b := e.browser()
+	q := authorize(t, b.startProvider(t, "?redirect_to="+url.QueryEscape(appOrigin+"/back")))
+	p := b.callback(t, q).redirectsTo(appOrigin + "/back")
+	if b.cookie() == "" {
+		t.Fatal("no session after the provider sign-in")
+	}
+	if !strings.Contains(strings.Join(p.header.Values("Set-Cookie"), "\n"), "gatehouse_oauth=;") {
+		t.Errorf("the state cookie was not cleared: %q", p.header.Values("Set-Cookie"))
+	}
+	u, err := e.G.Auth().AdminUserByEmail(t.Context(), ada.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.EmailVerified || u.Name != ada.Name {
+		t.Errorf("new account %+v: want the provider's proven email and name", u)
+	}
+	b.get(t, "/").want(http.StatusOK).contains("Sign-in methods", "Acme", ada.Email)
+
+	// Again, in another browser: the same account; a foreign target is
+	// dropped.
+	b2 := e.browser()
+	q = authorize(t, b2.startProvider(t, "?redirect_to="+url.QueryEscape("https://evil.example/steal")))
+	p = b2.callback(t, q).want(http.StatusSeeOther)
+	if loc := p.header.Get("Location"); strings.Contains(loc, "evil") {
+		t.Fatalf("redirected to %q", loc)
+	}
+	again, err := e.G.Auth().AdminUserByEmail(t.Context(), ada.Email)
+	if err != nil || again.ID != u.ID {
+		t.Fatalf("second sign-in: %v %v, want the same account", again, err)
+	}
+	// An unknown provider is no page.
+	e.browser().get(t, "/v1/oauth/nope/start").want(http.StatusNotFound)
+	e.browser().get(t, "/v1/oauth/nope/callback?code=x&state=y").want(http.StatusNotFound)
+}
+
+// TestProviderSignInFailures: every way a provider sign-in fails is a page
+// in plain words with the way back to /login, and no session. Each case
+// breaks one defence: the state check (tampered), the cookie binding
+// (missing cookie, another browser's state), the nonce (bad ID token).
+func TestProviderSignInFailures(t *testing.T) {
+	t.Parallel()
+	e, fake := oauthEnv(t, ada, nil, true)
+	e.SignUp(t, "grace@example.com", testPassword)
+
+	for _, tc := range []struct {
+		name string
+		// run signs in with b and returns the callback's page.
+		run  func(t *testing.T, b *browser) *page
+		want string
+	}{
+		{"denied", func(t *testing.T, b *browser) *page {
+			fake.Deny(true)
+			defer fake.Deny(false)
+			return b.callback(t, authorize(t, b.startProvider(t, "")))
+		}, "You did not allow the sign-in at Acme"},
+		{"tampered state", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			q.Set("state", q.Get("state")+"x")
+			return b.callback(t, q)
+		}, "not started in this browser"},
+		{"missing state", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			q.Del("state")
+			return b.callback(t, q)
+		}, "not started in this browser"},
+		{"no cookie", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			return e.browser().callback(t, q)
+		}, "not started in this browser"},
+		{"state from another browser", func(t *testing.T, b *browser) *page {
+			victim := e.browser()
+			victim.startProvider(t, "")
+			// The attacker's own answer, brought to the victim's browser.
+			q := authorize(t, b.startProvider(t, ""))
+			return victim.callback(t, q)
+		}, "not started in this browser"},
+		{"expired state", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			e.Clock.Advance(11 * time.Minute)
+			return b.callback(t, q)
+		}, "started too long ago"},
+		{"wrong nonce", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			fake.NextBad(oauthtest.BadNonce)
+			return b.callback(t, q)
+		}, "answer could not be trusted"},
+		{"provider down", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			fake.Down(true)
+			defer fake.Down(false)
+			return b.callback(t, q)
+		}, "could not be reached"},
+		{"unverified email of an account", func(t *testing.T, b *browser) *page {
+			fake.SetUser(oauthtest.User{Subject: "acme-grace", Email: "grace@example.com", EmailVerified: false})
+			defer fake.SetUser(ada)
+			return b.callback(t, authorize(t, b.startProvider(t, "")))
+		}, "sign in the usual way, then link it from your account page"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := e.browser()
+			p := tc.run(t, b)
+			if p.status < 400 {
+				t.Fatalf("status %d, want an error page:\n%s", p.status, p.body)
+			}
+			p.contains(tc.want, `href="/login"`).noSession(t, b)
+		})
+	}
+}
+
+// TestProviderSignInSignUpOff: without sign-up by code or provider, a new
+// person is told so.
+func TestProviderSignInSignUpOff(t *testing.T) {
+	t.Parallel()
+	e, _ := oauthEnv(t, ada, func(c *gatehouse.Config) { c.PasswordlessSignup = false }, true)
+	b := e.browser()
+	b.callback(t, authorize(t, b.startProvider(t, ""))).want(http.StatusForbidden).
+		contains("does not create accounts this way", `href="/login"`).noSession(t, b)
+}
+
+// TestProviderSignInSecondFactor: an account with an authenticator stops at
+// the second-factor step after the provider, as after a password.
+func TestProviderSignInSecondFactor(t *testing.T) {
+	t.Parallel()
+	grace := oauthtest.User{Subject: "acme-grace", Email: "grace@example.com", EmailVerified: true}
+	e, _ := oauthEnv(t, grace, nil, true)
+	e.SignUp(t, grace.Email, testPassword)
+	u, err := e.G.Auth().AdminUserByEmail(t.Context(), grace.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Linked first (a link needs aal2 once a second factor is on).
+	cookie, _ := e.session(t, u, "test")
+	b := e.browserWith(cookie)
+	b.callback(t, authorize(t, b.startProvider(t, "?link=true"))).redirectsTo("/?done=identity_linked#identities")
+	signinEnrolTOTP(t, e, signinToken(t, e, grace.Email, testPassword))
+
+	b = e.browser()
+	b.callback(t, authorize(t, b.startProvider(t, "?redirect_to="+url.QueryEscape(appOrigin+"/back")))).want(http.StatusOK).
+		contains("One more step", `name="factor" value="totp"`).noSession(t, b)
+}
+
+var identityRE = regexp.MustCompile(`action="/account/identities/([^"/]+)/remove"`)
+
+// TestProviderLink: a signed-in person links the provider from the account
+// page (a fresh session only), and cannot unlink the last way in.
+func TestProviderLink(t *testing.T) {
+	t.Parallel()
+	e, fake := oauthEnv(t, oauthtest.User{Subject: "acme-other", Email: "someone-else@example.com", EmailVerified: true}, nil, true)
+	e.SignUp(t, "lin@example.com", testPassword)
+	u, err := e.G.Auth().AdminUserByEmail(t.Context(), "lin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Stale: the session is older than 10 minutes.
+	cookie, _ := e.session(t, u, "test")
+	e.Clock.Advance(11 * time.Minute)
+	b := e.browserWith(cookie)
+	b.get(t, "/").want(http.StatusOK).contains("Link Acme", `href="/v1/oauth/acme/start?link=true"`)
+	b.callback(t, authorize(t, b.startProvider(t, "?link=true"))).want(http.StatusForbidden).
+		contains("Sign in again", `href="/#identities"`)
+
+	// Fresh: linked, whatever the provider's email.
+	cookie, _ = e.session(t, u, "test")
+	b = e.browserWith(cookie)
+	b.callback(t, authorize(t, b.startProvider(t, "?link=true"))).redirectsTo("/?done=identity_linked#identities")
+	b.get(t, "/?done=identity_linked").want(http.StatusOK).contains("The sign-in method was linked", "someone-else@example.com")
+	// The identity now signs in to this account.
+	b2 := e.browser()
+	b2.callback(t, authorize(t, b2.startProvider(t, ""))).want(http.StatusSeeOther)
+	if b2.cookie() == "" {
+		t.Fatal("the linked identity did not sign in")
+	}
+
+	// Another account cannot link it.
+	e.SignUp(t, "other@example.com", testPassword)
+	o, err := e.G.Auth().AdminUserByEmail(t.Context(), "other@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, _ := e.session(t, o, "test")
+	ob := e.browserWith(oc)
+	ob.callback(t, authorize(t, ob.startProvider(t, "?link=true"))).want(http.StatusConflict).contains("linked to another account")
+
+	// Unlink: allowed while the password remains.
+	m := identityRE.FindStringSubmatch(b.get(t, "/").body)
+	if m == nil {
+		t.Fatal("no Unlink form")
+	}
+	b.post(t, "/account/identities/"+m[1]+"/remove", url.Values{}).redirectsTo("/?done=identity_removed#identities")
+	_ = fake
+}
+
+// TestProviderUnlinkLastWayIn: an account the provider made with an email
+// it does not vouch for has no other way in, so its identity cannot be
+// unlinked (409, said in the card).
+func TestProviderUnlinkLastWayIn(t *testing.T) {
+	t.Parallel()
+	e, _ := oauthEnv(t, oauthtest.User{Subject: "acme-kit", Email: "kit@example.com", EmailVerified: false}, nil, false)
+	b := e.browser()
+	b.callback(t, authorize(t, b.startProvider(t, ""))).want(http.StatusSeeOther)
+	m := identityRE.FindStringSubmatch(b.get(t, "/").want(http.StatusOK).body)
+	if m == nil {
+		t.Fatal("no Unlink form")
+	}
+	b.post(t, "/account/identities/"+m[1]+"/remove", url.Values{}).want(http.StatusConflict).
+		contains("only way to sign in to this account")
+}
