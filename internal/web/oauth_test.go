@@ -15,7 +15,7 @@ import (
 
 // oauthEnv is a page server with the fake OpenID Connect provider "acme"
 // signing in u, sending email when mail (an email is then a way in too).
-func oauthEnv(t testing.TB, u oauthtest.User, edit func(*gatehouse.Config), mail bool) (*env, *oauthtest.OIDC) {
+func oauthEnv(t testing.TB, u oauthtest.User, edit func(*gatehouse.Config), mail bool, more ...gatehousetest.Option) (*env, *oauthtest.OIDC) {
 	t.Helper()
 	var fake *oauthtest.OIDC
 	opts := []gatehousetest.Option{
@@ -33,6 +33,7 @@ func oauthEnv(t testing.TB, u oauthtest.User, edit func(*gatehouse.Config), mail
 	if mail {
 		opts = append(opts, gatehousetest.WithMail())
 	}
+	opts = append(opts, more...)
 	s := gatehousetest.Start(t, opts...)
 	s.Logs.Secret(testPassword)
 	return &env{Server: s, t: t}, fake
@@ -91,7 +92,11 @@ func (p *page) noSession(t testing.TB, b *browser) *page {
 // foreign redirect_to is not followed.
 func TestProviderSignIn(t *testing.T) {
 	t.Parallel()
-	e, _ := oauthEnv(t, ada, nil, true)
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) { testProviderSignIn(t, db) })
+}
+
+func testProviderSignIn(t *testing.T, db gatehousetest.DB) {
+	e, _ := oauthEnv(t, ada, nil, true, gatehousetest.WithDB(db))
 
 	// The buttons: plain links, redirect_to carried.
 	e.browser().get(t, "/login?redirect_to="+url.QueryEscape(appOrigin+"/back")).want(http.StatusOK).
@@ -245,7 +250,11 @@ var identityRE = regexp.MustCompile(`action="/account/identities/([^"/]+)/remove
 // page (a fresh session only), and cannot unlink the last way in.
 func TestProviderLink(t *testing.T) {
 	t.Parallel()
-	e, fake := oauthEnv(t, oauthtest.User{Subject: "acme-other", Email: "someone-else@example.com", EmailVerified: true}, nil, true)
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) { testProviderLink(t, db) })
+}
+
+func testProviderLink(t *testing.T, db gatehousetest.DB) {
+	e, _ := oauthEnv(t, oauthtest.User{Subject: "acme-other", Email: "someone-else@example.com", EmailVerified: true}, nil, true, gatehousetest.WithDB(db))
 	e.SignUp(t, "lin@example.com", testPassword)
 	u, err := e.G.Auth().AdminUserByEmail(t.Context(), "lin@example.com")
 	if err != nil {
@@ -288,7 +297,6 @@ func TestProviderLink(t *testing.T) {
 		t.Fatal("no Unlink form")
 	}
 	b.post(t, "/account/identities/"+m[1]+"/remove", url.Values{}).redirectsTo("/?done=identity_removed#identities")
-	_ = fake
 }
 
 // TestProviderUnlinkLastWayIn: an account the provider made with an email
