@@ -216,6 +216,22 @@ func WithOIDCFake(name string, o oauthtest.OIDCOptions, u oauthtest.User, fake *
 	}
 }
 
+// WithGitHubFake starts a fake GitHub (oauthtest.NewGitHub, signing in u)
+// registered with the server's callback for "github", and turns the
+// built-in GitHub provider on against it; *fake is set to it before the
+// server starts.
+func WithGitHubFake(u oauthtest.GitHubUser, fake **oauthtest.GitHub) Option {
+	return func(s *setup) {
+		s.fakes = append(s.fakes, func(t testing.TB, publicURL string) testProvider {
+			const id, secret = "gatehouse-github", "fake-github-client-secret-0123456789"
+			f := oauthtest.NewGitHub(t, id, secret, strings.TrimSuffix(publicURL, "/")+"/v1/oauth/github/callback", u)
+			*fake = f
+			return testProvider{"github", map[string]string{"CLIENT_ID": id, "CLIENT_SECRET": secret},
+				[]oauth.Option{oauth.WithGitHubURLs(f.URL, f.URL)}}
+		})
+	}
+}
+
 // Start boots a Gatehouse through gatehouse.New and serves it with
 // httptest; both close when the test ends, and the log is then checked for
 // every secret the test remembered.

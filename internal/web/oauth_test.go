@@ -314,3 +314,39 @@ func TestProviderUnlinkLastWayIn(t *testing.T) {
 	b.post(t, "/account/identities/"+m[1]+"/remove", url.Values{}).want(http.StatusConflict).
 		contains("only way to sign in to this account")
 }
+
+// TestProviderSignInGitHub: GitHub through its fake: its primary address
+// counts only when GitHub marks it verified, so an unverified primary that
+// an account has is refused, and a verified one signs in (claiming that
+// account, which never proved it).
+func TestProviderSignInGitHub(t *testing.T) {
+	t.Parallel()
+	var fake *oauthtest.GitHub
+	s := gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithMail(),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) { c.Dev = true; c.MailFrom = "no-reply@example.test" }),
+		gatehousetest.WithGitHubFake(oauthtest.GitHubUser{ID: 42, Login: "octo", Name: "Octo Cat",
+			Emails: []oauthtest.GitHubEmail{{Email: "octo@example.com", Primary: true, Verified: false}}}, &fake))
+	s.Logs.Secret(testPassword)
+	e := &env{Server: s, t: t}
+	e.SignUp(t, "octo@example.com", testPassword)
+
+	gh := func(b *browser) *page {
+		t.Helper()
+		p := b.get(t, "/v1/oauth/github/start").want(http.StatusFound)
+		return b.get(t, "/v1/oauth/github/callback?"+authorize(t, p.header.Get("Location")).Encode())
+	}
+	b := e.browser()
+	e.browser().get(t, "/login").want(http.StatusOK).contains("Continue with GitHub")
+	gh(b).want(http.StatusConflict).contains("sign in the usual way", `href="/login"`).noSession(t, b)
+
+	fake.SetUser(oauthtest.GitHubUser{ID: 42, Login: "octo", Name: "Octo Cat",
+		Emails: []oauthtest.GitHubEmail{{Email: "octo@example.com", Primary: true, Verified: true}}})
+	gh(b).redirectsTo("/")
+	if b.cookie() == "" {
+		t.Fatal("no session after the GitHub sign-in")
+	}
+	u, err := e.G.Auth().AdminUserByEmail(t.Context(), "octo@example.com")
+	if err != nil || !u.EmailVerified {
+		t.Fatalf("account %+v %v: want its email proven by GitHub", u, err)
+	}
+}
