@@ -8,6 +8,11 @@ package gatehousetest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"net"
 	"net/http"
@@ -228,6 +233,35 @@ func WithGitHubFake(u oauthtest.GitHubUser, fake **oauthtest.GitHub) Option {
 			*fake = f
 			return testProvider{"github", map[string]string{"CLIENT_ID": id, "CLIENT_SECRET": secret},
 				[]oauth.Option{oauth.WithGitHubURLs(f.URL, f.URL)}}
+		})
+	}
+}
+
+// WithAppleFake starts a fake Sign in with Apple (oauthtest.NewOIDC with
+// Apple's signed client secret, client_secret_post, and its answer posted
+// to the callback) and turns the built-in Apple provider on against it
+// with a fresh key; *fake is set to it before the server starts.
+func WithAppleFake(u oauthtest.User, fake **oauthtest.OIDC) Option {
+	return func(s *setup) {
+		s.fakes = append(s.fakes, func(t testing.TB, publicURL string) testProvider {
+			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, err := x509.MarshalPKCS8PrivateKey(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const id, team, kid = "com.example.gatehouse", "TEAM123456", "KEY1234567"
+			f := oauthtest.NewOIDC(t, oauthtest.OIDCOptions{
+				ClientID: id, AuthMethod: "client_secret_post", Now: s.clock.Now,
+				RedirectURI: strings.TrimSuffix(publicURL, "/") + "/v1/oauth/apple/callback",
+				Apple:       &oauthtest.AppleSecret{TeamID: team, KeyID: kid, Key: &k.PublicKey},
+			}, u)
+			*fake = f
+			key := string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+			return testProvider{"apple", map[string]string{"CLIENT_ID": id, "TEAM_ID": team, "KEY_ID": kid, "PRIVATE_KEY": key},
+				[]oauth.Option{oauth.WithIssuer(f.Issuer)}}
 		})
 	}
 }

@@ -350,3 +350,43 @@ func TestProviderSignInGitHub(t *testing.T) {
 		t.Fatalf("account %+v %v: want its email proven by GitHub", u, err)
 	}
 }
+
+// TestProviderSignInFormPost: Apple posts its answer to the callback from
+// its own site. That POST passes the pages' cross-origin refusal (it is a
+// cross-site form post by design) and the state cookie is SameSite=None so
+// that it comes along; another provider's callback takes no POST, and the
+// POST still needs this browser's sealed state.
+func TestProviderSignInFormPost(t *testing.T) {
+	t.Parallel()
+	var apple, acme *oauthtest.OIDC
+	s := gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithMail(),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) { c.Dev = true; c.MailFrom = "no-reply@example.test" }),
+		gatehousetest.WithAppleFake(oauthtest.User{Subject: "apple-1", Email: "mac@example.com", EmailVerified: "true"}, &apple),
+		gatehousetest.WithOIDCFake("acme", oauthtest.OIDCOptions{}, ada, &acme))
+	e := &env{Server: s, t: t}
+
+	start := func(b *browser) url.Values {
+		t.Helper()
+		p := b.get(t, "/v1/oauth/apple/start").want(http.StatusFound)
+		c := strings.Join(p.header.Values("Set-Cookie"), "\n")
+		if !strings.Contains(c, "SameSite=None") || !strings.Contains(c, "Secure") || !strings.Contains(c, "HttpOnly") {
+			t.Fatalf("Apple's state cookie %q: want SameSite=None; Secure; HttpOnly", c)
+		}
+		return authorize(t, p.header.Get("Location"))
+	}
+	// Another browser's answer, posted cross-site: refused for its state.
+	victim := e.browser()
+	victim.get(t, "/v1/oauth/apple/start").want(http.StatusFound)
+	victim.post(t, "/v1/oauth/apple/callback", start(e.browser()), crossSite()).want(http.StatusBadRequest).
+		contains("not started in this browser").noSession(t, victim)
+
+	b := e.browser()
+	b.post(t, "/v1/oauth/apple/callback", start(b), crossSite()).redirectsTo("/")
+	if b.cookie() == "" {
+		t.Fatal("no session after Apple's form post")
+	}
+	// acme redirects with a GET: its callback takes no POST.
+	b2 := e.browser()
+	p := b2.get(t, "/v1/oauth/acme/start").want(http.StatusFound)
+	b2.post(t, "/v1/oauth/acme/callback", authorize(t, p.header.Get("Location")), crossSite()).want(http.StatusNotFound).noSession(t, b2)
+}
