@@ -382,3 +382,26 @@ func TestBrowserOnAPhone(t *testing.T) {
 	}
 	screenshot(t, tab, "phone-account")
 }
+
+// TestBrowserProviderSignIn: the "Continue with" button on /login goes
+// through the provider (its fake, which consents at once) and back to the
+// account page, signed in, with the provider listed among the sign-in
+// methods.
+func TestBrowserProviderSignIn(t *testing.T) {
+	t.Parallel()
+	e, _ := oauthEnv(t, ada, nil, true)
+	ctx := newTab(t)
+	step(t, ctx, "the button",
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+	)
+	screenshot(t, ctx, "login-providers")
+	step(t, ctx, "through the provider",
+		chromedp.Click(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#identities")),
+	)
+	text := value(t, ctx, "sign-in methods", chromedp.Text(chromedp.CSS("#identities")))
+	if !strings.Contains(text, "Acme") || !strings.Contains(text, ada.Email) {
+		t.Errorf("the Sign-in methods card does not list the provider:\n%s", text)
+	}
+}
