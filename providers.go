@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"fmt"
+	"net/url"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -50,12 +51,17 @@ func (p provider) Start(ctx context.Context) (web.ProviderRequest, error) {
 	return web.ProviderRequest{URL: r.URL, State: r.State, Nonce: r.Nonce, Verifier: r.Verifier}, err
 }
 
-// Finish redeems the callback's code and returns who the provider vouched
-// for.
-func (p provider) Finish(ctx context.Context, code, verifier, nonce string) (auth.ProviderIdentity, error) {
-	id, err := p.Provider.Finish(ctx, code, verifier, nonce)
+// Finish redeems the answer's code and returns who the provider vouched
+// for. Apple gives the person's name only in its first form post's user
+// field, unsigned: it is used only as the profile name of the identity the
+// ID token proved.
+func (p provider) Finish(ctx context.Context, answer url.Values, verifier, nonce string) (auth.ProviderIdentity, error) {
+	id, err := p.Provider.Finish(ctx, answer.Get("code"), verifier, nonce)
 	if err != nil {
 		return auth.ProviderIdentity{}, err
+	}
+	if id.Name == "" && p.FormPost() {
+		id.Name = oauth.AppleName(answer.Get("user"))
 	}
 	return auth.ProviderIdentity{
 		Provider: id.Provider, Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified, Name: id.Name,

@@ -33,10 +33,11 @@ type Provider interface {
 	// CallbackError is the error the provider sent to the callback, or nil
 	// when it sent a code.
 	CallbackError(q url.Values) error
-	// Finish redeems the callback's code with Start's verifier, checks the
-	// ID token against Start's nonce, and returns who the provider vouched
-	// for. The caller has checked the state.
-	Finish(ctx context.Context, code, verifier, nonce string) (auth.ProviderIdentity, error)
+	// Finish redeems the code of the callback's answer (its query, or a
+	// form-post provider's form) with Start's verifier, checks the ID token
+	// against Start's nonce, and returns who the provider vouched for. The
+	// caller has checked the state.
+	Finish(ctx context.Context, answer url.Values, verifier, nonce string) (auth.ProviderIdentity, error)
 }
 
 // ProviderRequest is a started sign-in at a provider: the browser goes to
@@ -193,7 +194,7 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 		fail(w, r, err)
 		return
 	}
-	id, err := p.Finish(r.Context(), q.Get("code"), st.Verifier, st.Nonce)
+	id, err := p.Finish(r.Context(), q, st.Verifier, st.Nonce)
 	if err != nil {
 		fail(w, r, err)
 		return

@@ -380,10 +380,16 @@ func TestProviderSignInFormPost(t *testing.T) {
 	victim.post(t, "/v1/oauth/apple/callback", start(e.browser()), crossSite()).want(http.StatusBadRequest).
 		contains("not started in this browser").noSession(t, victim)
 
+	// Apple's first post names the person (unsigned, beside the ID token).
 	b := e.browser()
-	b.post(t, "/v1/oauth/apple/callback", start(b), crossSite()).redirectsTo("/")
+	answer := start(b)
+	answer.Set("user", `{"name":{"firstName":"Mac","lastName":"Intosh"},"email":"mac@example.com"}`)
+	b.post(t, "/v1/oauth/apple/callback", answer, crossSite()).redirectsTo("/")
 	if b.cookie() == "" {
 		t.Fatal("no session after Apple's form post")
+	}
+	if u, err := e.G.Auth().AdminUserByEmail(t.Context(), "mac@example.com"); err != nil || u.Name != "Mac Intosh" || !u.EmailVerified {
+		t.Errorf("account %+v %v: want Apple's name and proven email", u, err)
 	}
 	// acme redirects with a GET: its callback takes no POST.
 	b2 := e.browser()
