@@ -53,11 +53,12 @@ type Sealer interface {
 	Open(purpose string, sealed []byte) ([]byte, error)
 }
 
-// oauthCookieName is the state cookie. It lives under /v1/oauth/ only, so
-// no other page ever gets it.
+// oauthCookieName is the state cookie. It lives under its provider's
+// /v1/oauth/{name}/ only, so no other page ever gets it, and sign-ins
+// started with two providers at once (two tabs) do not replace each
+// other's.
 const (
 	oauthCookieName = "gatehouse_oauth"
-	oauthCookiePath = "/v1/oauth/"
 	oauthSealing    = "oauth-state"
 	// oauthStateTTL bounds a sign-in at the provider: time to type a
 	// password and approve, not a day.
@@ -105,7 +106,7 @@ func (s *Server) provider(r *http.Request) Provider {
 // cookie is SameSite=None, which browsers take only when Secure. The
 // sealed state, not SameSite, is what binds the callback to this browser.
 func (s *Server) oauthCookie(p Provider, value string, maxAge int) *http.Cookie {
-	c := &http.Cookie{Name: oauthCookieName, Value: value, Path: oauthCookiePath, MaxAge: maxAge,
+	c := &http.Cookie{Name: oauthCookieName, Value: value, Path: "/v1/oauth/" + p.Name() + "/", MaxAge: maxAge,
 		HttpOnly: true, Secure: !s.o.Cookies.Insecure, SameSite: http.SameSiteLaxMode}
 	if p.FormPost() {
 		c.SameSite, c.Secure = http.SameSiteNoneMode, true
