@@ -185,24 +185,24 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	}
 	g.auth = svc
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
+	providers, err := newProviders(cfg)
+	if err != nil {
+		return err
+	}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Redis: g.redisHealth(), Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
 		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
-		SignInURL: cfg.PublicURL + "/login",
+		SignInURL: cfg.PublicURL + "/login", Providers: apiProviders(providers),
 	})
-	if err != nil {
-		return err
-	}
-	providers, err := newProviders(cfg)
 	if err != nil {
 		return err
 	}
 	pages, err := web.New(web.Options{
 		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
 		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log, APIDocs: apiDocs(g.api),
-		Providers: providers, Sealer: box, Now: cfg.Clock.Now,
+		Providers: webProviders(providers), Sealer: box, Now: cfg.Clock.Now,
 	})
 	if err != nil {
 		return err

@@ -2,19 +2,22 @@ package gatehouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
-// newProviders builds the providers of cfg.OAuth for the pages. Nothing is
-// fetched here: an OpenID Connect provider discovers itself at its first
-// sign-in, so a provider that is down does not stop start-up.
-func newProviders(cfg Config) ([]web.Provider, error) {
-	out := make([]web.Provider, 0, len(cfg.OAuth))
+// newProviders builds the providers of cfg.OAuth, for the pages and the
+// API. Nothing is fetched here: an OpenID Connect provider discovers
+// itself at its first sign-in, so a provider that is down does not stop
+// start-up.
+func newProviders(cfg Config) ([]provider, error) {
+	out := make([]provider, 0, len(cfg.OAuth))
 	for _, c := range cfg.OAuth {
 		opts := []oauth.Option{oauth.WithClock(cfg.Clock.Now)}
 		if cfg.OAuthHTTPClient != nil {
@@ -41,9 +44,32 @@ func upper(name string) string {
 	return string(b)
 }
 
-// provider is an oauth.Provider as the pages use it (web.Provider): the
-// one place where what a provider says becomes what auth decides on.
+// provider is an oauth.Provider as the pages (web.Provider) and the API
+// (api.Provider) use it: the one place where what a provider says becomes
+// what auth decides on.
 type provider struct{ *oauth.Provider }
+
+var (
+	_ web.Provider = provider{}
+	_ api.Provider = provider{}
+)
+
+// webProviders and apiProviders are ps as each surface takes them.
+func webProviders(ps []provider) []web.Provider {
+	out := make([]web.Provider, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}
+
+func apiProviders(ps []provider) []api.Provider {
+	out := make([]api.Provider, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}
 
 // Start begins a sign-in at the provider.
 func (p provider) Start(ctx context.Context) (web.ProviderRequest, error) {
@@ -63,7 +89,38 @@ func (p provider) Finish(ctx context.Context, answer url.Values, verifier, nonce
 	if id.Name == "" && p.FormPost() {
 		id.Name = oauth.AppleName(answer.Get("user"))
 	}
+	return identityOf(id), nil
+}
+
+// VerifyIDToken checks an ID token a native app got from the provider's
+// SDK (the id_token grant). Its errors are as api.Provider's contract
+// says: the provider unreachable is auth's unavailable, a token without
+// an email a request error in the provider's words; any other failure is
+// the token's, worded by its kind and check alone (go-oidc's messages
+// quote claims, and nothing of the token is logged).
+func (p provider) VerifyIDToken(ctx context.Context, raw, nonce string) (auth.ProviderIdentity, error) {
+	id, err := p.Provider.VerifyIDToken(ctx, raw, nonce)
+	if err == nil {
+		return identityOf(id), nil
+	}
+	var oe *oauth.Error
+	if !errors.As(err, &oe) {
+		return auth.ProviderIdentity{}, errors.New("unclassified")
+	}
+	switch oe.Kind {
+	case oauth.KindUnreachable:
+		return auth.ProviderIdentity{}, &auth.Error{Kind: auth.KindUnavailable, Message: oe.Words(), Cause: err}
+	case oauth.KindNoEmail:
+		return auth.ProviderIdentity{}, &auth.Error{Kind: auth.KindInvalidRequest, Message: oe.Words()}
+	case oauth.KindBadToken:
+		return auth.ProviderIdentity{}, fmt.Errorf("%s (%s)", oe.Kind, oe.Check)
+	}
+	return auth.ProviderIdentity{}, errors.New(string(oe.Kind))
+}
+
+// identityOf is what a provider vouched for, as auth takes it.
+func identityOf(id oauth.Identity) auth.ProviderIdentity {
 	return auth.ProviderIdentity{
 		Provider: id.Provider, Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified, Name: id.Name,
-	}, nil
+	}
 }

@@ -86,6 +86,29 @@ type Options struct {
 	Audit AuditLister
 	// Version is shown in the OpenAPI document.
 	Version string
+	// Providers are the providers people may sign in with
+	// (GATEHOUSE_OAUTH_*), for the id_token grant; none turns it off.
+	Providers []Provider
+}
+
+// Provider is one provider people may sign in with, as the id_token grant
+// of /v1/token uses it; the server builds it from package oauth.
+type Provider interface {
+	// Name is the provider's configured name ("google", "acme"), the
+	// grant's provider field.
+	Name() string
+	// Label names it to people ("Google").
+	Label() string
+	// IssuesIDTokens is false for a provider that has no ID tokens
+	// (GitHub): the grant is refused before anything is checked.
+	IssuesIDTokens() bool
+	// VerifyIDToken checks an ID token the provider issued to one of our
+	// client IDs (signature against its keys, iss, aud, exp, and nonce
+	// when not empty) and returns who it vouches for. Its errors are as
+	// auth.Service.SignInIDToken's verify documents: an *auth.Error is
+	// answered as it is; any other means the token did not verify, and
+	// its text names the failed check, never the token.
+	VerifyIDToken(ctx context.Context, raw, nonce string) (auth.ProviderIdentity, error)
 }
 
 // Server is the HTTP face of Gatehouse.

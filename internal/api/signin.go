@@ -13,7 +13,7 @@ import (
 
 type tokenInput struct {
 	Body struct {
-		GrantType    string          `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa"`
+		GrantType    string          `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa,id_token"`
 		Email        string          `json:"email,omitempty" doc:"grant_type password and otp."`
 		Phone        string          `json:"phone,omitempty" maxLength:"64" doc:"grant_type password and otp, instead of email: the account's phone, in international format."`
 		Password     string          `json:"password,omitempty" doc:"grant_type password."`
@@ -24,6 +24,9 @@ type tokenInput struct {
 		Factor       string          `json:"factor,omitempty" enum:"totp,email,backup_code,webauthn" doc:"grant_type mfa."`
 		ChallengeID  string          `json:"challenge_id,omitempty" maxLength:"128" doc:"grant_type mfa, factor webauthn: from POST /v1/mfa/challenge."`
 		Credential   json.RawMessage `json:"credential,omitempty" doc:"grant_type mfa, factor webauthn: the browser's AuthenticationResponseJSON."`
+		Provider     string          `json:"provider,omitempty" maxLength:"64" doc:"grant_type id_token: the provider's configured name (google, apple, microsoft, gitlab, or a generic one's)."`
+		IDToken      string          `json:"id_token,omitempty" maxLength:"16384" doc:"grant_type id_token: the ID token the provider's own SDK issued to the app (its audience one of GATEHOUSE_OAUTH_<NAME>_CLIENT_ID and _CLIENT_IDS)."`
+		Nonce        string          `json:"nonce,omitempty" maxLength:"512" doc:"grant_type id_token: the nonce the app gave the provider's SDK, checked against the token's when given (recommended: it stops a token taken from elsewhere being replayed)."`
 	}
 }
 
@@ -44,8 +47,9 @@ func (s *Server) registerSignIn() {
 			fmt.Sprintf("A session unused for %s ends, and none outlives %s after its sign-in. ", span(cfg.SessionTTL), span(cfg.RefreshTokenTTL)) +
 			fmt.Sprintf("grant_type otp signs in with a code sent by email or, with phone instead of email, by SMS (401 invalid_code or code_expired; 429 too_many_attempts after %s, when the code is dead); grant_type magic_link with an emailed link's token. ", plural(cfg.OTPMaxAttempts, "wrong code")) +
 			"When the account has a second factor on, every first factor answers 200 {mfa_required: true, mfa_token, factors} instead of tokens; grant_type mfa with mfa_token, factor (totp, email, backup_code) and code then answers aal2 tokens; factor webauthn takes challenge_id (POST /v1/mfa/challenge) and credential (the AuthenticationResponseJSON) instead of code, and a passkey that does not verify is 401 invalid_credentials, counted like a wrong code. " +
+			"grant_type id_token signs in a native app with an ID token the provider's own SDK issued to it (Sign in with Apple, Google Sign-In...): provider, id_token and, when the app set one, nonce. The token is checked as a provider sign-in's (signature against the provider's keys, iss, aud one of the provider's client IDs, exp, nonce), then lands in an account by the same rules: the linked one, else the account with the email the provider vouches for, else a new one (409 conflict when an account has an email the provider does not vouch for). A token that does not verify is 401 invalid_credentials, counted like a wrong code; a provider with no ID tokens (GitHub) or not configured is 400. " +
 			codeLimits(cfg),
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
 		c := auth.ClientFrom(ctx)
 		id := auth.Identity{Email: in.Body.Email, Phone: in.Body.Phone}
@@ -61,6 +65,8 @@ func (s *Server) registerSignIn() {
 			p, err = s.auth.SignInCode(ctx, id, in.Body.Code)
 		case "magic_link":
 			p, err = s.auth.SignInLink(ctx, in.Body.Token)
+		case "id_token":
+			p, err = s.signInIDToken(ctx, in.Body.Provider, in.Body.IDToken, in.Body.Nonce)
 		case "mfa":
 			p, err = s.auth.SecondFactor(ctx, auth.MFAInput{
 				Token: in.Body.MFAToken, Factor: in.Body.Factor, Code: in.Body.Code,
@@ -75,4 +81,34 @@ func (s *Server) registerSignIn() {
 		}
 		return &tokensOutput{CacheControl: "no-store", Body: tokensView(g)}, nil
 	})
+}
+
+// signInIDToken runs the id_token grant: the provider must be configured
+// and issue ID tokens (a field error otherwise, before anything is
+// counted), then auth verifies the token through it and decides.
+func (s *Server) signInIDToken(ctx context.Context, name, raw, nonce string) (*auth.Proof, error) {
+	var pr Provider
+	for _, p := range s.o.Providers {
+		if p.Name() == name {
+			pr = p
+		}
+	}
+	switch {
+	case name == "":
+		return nil, fieldProblem("provider", "is required")
+	case pr == nil:
+		return nil, fieldProblem("provider", "is not a provider this server signs in with")
+	case !pr.IssuesIDTokens():
+		return nil, fieldProblem("provider", pr.Label()+" issues no ID tokens: sign in with it through the browser (/v1/oauth/"+pr.Name()+"/start)")
+	case raw == "":
+		return nil, fieldProblem("id_token", "is required")
+	}
+	return s.auth.SignInIDToken(ctx, pr.Name(), func(ctx context.Context) (auth.ProviderIdentity, error) {
+		return pr.VerifyIDToken(ctx, raw, nonce)
+	})
+}
+
+// fieldProblem is a 400 naming one invalid field.
+func fieldProblem(field, msg string) error {
+	return &auth.Error{Kind: auth.KindInvalidRequest, Message: "The request is not valid.", Fields: []auth.FieldError{{Field: field, Message: msg}}}
 }

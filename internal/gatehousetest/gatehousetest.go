@@ -114,6 +114,8 @@ type setup struct {
 	providers []testProvider
 	// fakes start a provider's fake once the public URL is known.
 	fakes []func(t testing.TB, publicURL string) testProvider
+	// settings are more settings of providers by name, on top of theirs.
+	settings map[string]map[string]string
 }
 
 // testProvider is a provider WithProvider set up.
@@ -193,6 +195,21 @@ func RealHashing() Option { return func(s *setup) { s.expensive = true } }
 // read as the environment's are, and builds it with opts.
 func WithProvider(name string, settings map[string]string, opts ...oauth.Option) Option {
 	return func(s *setup) { s.providers = append(s.providers, testProvider{name, settings, opts}) }
+}
+
+// WithProviderSetting adds the setting (a GATEHOUSE_OAUTH_<NAME>_
+// variable's suffix, "CLIENT_IDS" say) to the provider name another
+// option turns on.
+func WithProviderSetting(name, setting, value string) Option {
+	return func(s *setup) {
+		if s.settings == nil {
+			s.settings = map[string]map[string]string{}
+		}
+		if s.settings[name] == nil {
+			s.settings[name] = map[string]string{}
+		}
+		s.settings[name][setting] = value
+	}
 }
 
 // WithOIDCFake starts a fake OpenID Connect provider (oauthtest.NewOIDC,
@@ -329,6 +346,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 				if k == "CLIENT_SECRET" {
 					s.logs.Secret(v)
 				}
+			}
+			for k, v := range s.settings[p.name] {
+				vars["GATEHOUSE_OAUTH_"+strings.ToUpper(p.name)+"_"+k] = v
 			}
 			c.OAuthOptions[p.name] = p.opts
 		}

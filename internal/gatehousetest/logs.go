@@ -61,8 +61,9 @@ func (l *Logs) Secret(values ...string) {
 			continue
 		}
 		l.secrets = append(l.secrets, v)
-		// The signature of a JWT alone identifies it too.
-		if parts := strings.Split(v, "."); len(parts) == 3 {
+		// The signature of a JWT alone identifies it too (an unsigned
+		// one, alg none, has none).
+		if parts := strings.Split(v, "."); len(parts) == 3 && parts[2] != "" {
 			l.secrets = append(l.secrets, parts[2])
 		}
 	}

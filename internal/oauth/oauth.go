@@ -135,6 +135,10 @@ func (p *Provider) RedirectURI() string { return p.cfg.RedirectURI }
 // state must be SameSite=None (a cross-site POST carries no Lax cookie).
 func (p *Provider) FormPost() bool { return p.prof.formPost }
 
+// IssuesIDTokens reports whether the provider issues ID tokens (OpenID
+// Connect), so VerifyIDToken can check one; GitHub issues none.
+func (p *Provider) IssuesIDTokens() bool { return p.prof.kind == kindOIDC }
+
 // Scopes are the scopes asked for.
 func (p *Provider) Scopes() []string { return slices.Clone(p.prof.scopes) }
 
