@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // documentedOps answers "METHOD /path" for every operation of the document.
@@ -111,6 +114,27 @@ func TestOpenAPICompleteness(t *testing.T) {
 			if res := op.Responses["200"]; res == nil || res.Content[ct] == nil {
 				t.Errorf("%s answers 200 %s, which its document does not list", name, ct)
 			}
+		}
+	}
+}
+
+// TestProblemCodesDocumented: every error kind the one kind→status table
+// knows is among the codes the document promises, so a client that
+// validates answers against the schema never meets an undocumented code.
+func TestProblemCodesDocumented(t *testing.T) {
+	t.Parallel()
+	doc := newEnv(t, sqliteDB).apiServer(t).OpenAPI()
+	schema := doc.Components.Schemas.Map()["Problem"]
+	if schema == nil || schema.Properties["code"] == nil {
+		t.Fatal("no Problem schema with a code")
+	}
+	documented := map[string]bool{}
+	for _, v := range schema.Properties["code"].Enum {
+		documented[fmt.Sprint(v)] = true
+	}
+	for _, k := range httpauth.Kinds() {
+		if !documented[string(k)] {
+			t.Errorf("problem code %q is answered but not in the document's enum", k)
 		}
 	}
 }

@@ -9,8 +9,10 @@ package httpauth
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -41,6 +43,12 @@ var statuses = map[auth.Kind]int{
 	auth.KindTooManyAttempts:          http.StatusTooManyRequests,
 	auth.KindRateLimited:              http.StatusTooManyRequests,
 	auth.KindUnavailable:              http.StatusServiceUnavailable,
+}
+
+// Kinds returns every kind Status knows, sorted: the codes a problem can
+// carry besides the HTTP layer's own.
+func Kinds() []auth.Kind {
+	return slices.Sorted(maps.Keys(statuses))
 }
 
 // Status returns the HTTP status of an error of kind k. A kind it does not
