@@ -89,7 +89,7 @@ func (p provider) Finish(ctx context.Context, answer url.Values, verifier, nonce
 	if id.Name == "" && p.FormPost() {
 		id.Name = oauth.AppleName(answer.Get("user"))
 	}
-	return identityOf(id), nil
+	return p.identityOf(id), nil
 }
 
 // VerifyIDToken checks an ID token a native app got from the provider's
@@ -101,7 +101,7 @@ func (p provider) Finish(ctx context.Context, answer url.Values, verifier, nonce
 func (p provider) VerifyIDToken(ctx context.Context, raw, nonce string) (auth.ProviderIdentity, error) {
 	id, err := p.Provider.VerifyIDToken(ctx, raw, nonce)
 	if err == nil {
-		return identityOf(id), nil
+		return p.identityOf(id), nil
 	}
 	var oe *oauth.Error
 	if !errors.As(err, &oe) {
@@ -119,8 +119,9 @@ func (p provider) VerifyIDToken(ctx context.Context, raw, nonce string) (auth.Pr
 }
 
 // identityOf is what a provider vouched for, as auth takes it.
-func identityOf(id oauth.Identity) auth.ProviderIdentity {
+func (p provider) identityOf(id oauth.Identity) auth.ProviderIdentity {
 	return auth.ProviderIdentity{
 		Provider: id.Provider, Subject: id.Subject, Email: id.Email, EmailVerified: id.EmailVerified, Name: id.Name,
+		Label: p.Label(),
 	}
 }

@@ -54,6 +54,17 @@ type ProviderIdentity struct {
 	Email         string // may be empty
 	EmailVerified bool   // only when the provider vouches for it
 	Name          string // profile name, may be empty
+	// Label is how people know the provider ("Google"), for messages;
+	// the configured name when empty.
+	Label string
+}
+
+// label returns how the owner's message names the provider.
+func (id ProviderIdentity) label() string {
+	if id.Label != "" {
+		return id.Label
+	}
+	return id.Provider
 }
 
 // LinkedIdentity is a provider identity linked to an account: signing in
@@ -225,7 +236,7 @@ func (s *Service) signInProvider(ctx context.Context, id ProviderIdentity) (*Pro
 			return nil, err
 		}
 		if !created {
-			s.methodAdded(ctx, u, id.Provider)
+			s.methodAdded(ctx, u, id.label())
 		}
 		return &Proof{user: u, methods: []string{MethodProvider}, flow: "oauth", identity: li.ID}, nil
 	}
@@ -375,7 +386,7 @@ func (s *Service) LinkProvider(ctx context.Context, p *Principal, id ProviderIde
 		return storeErr("add identity", err)
 	}
 	s.audit(ctx, p.User.ID, AuditIdentityLinked, c, id.Provider)
-	s.methodAdded(ctx, &p.User, id.Provider)
+	s.methodAdded(ctx, &p.User, id.label())
 	return nil
 }
 

@@ -120,15 +120,15 @@ func TestProviderSignIn(t *testing.T) {
 			_, u, p := e.signedIn("proven")
 			e.proveEmail(p)
 			sub := subject()
-			g := e.mustProviderGrant(auth.ProviderIdentity{Provider: "acme", Subject: sub, Email: u.Email, EmailVerified: true})
+			g := e.mustProviderGrant(auth.ProviderIdentity{Provider: "acme", Label: "Acme SSO", Subject: sub, Email: u.Email, EmailVerified: true})
 			if g.User.ID != u.ID || !e.storedUser(u.ID).HasPassword() {
 				t.Errorf("landed in %s (password kept: %v); want %s, kept", g.User.ID, e.storedUser(u.ID).HasPassword(), u.ID)
 			}
 			if li := e.linkedTo("acme", sub); li == nil || li.UserID != u.ID {
 				t.Errorf("identity: %+v", li)
 			}
-			if m := e.mail.last(t, auth.KindMethodAdded, u.Email); m.Data.Method != "acme" {
-				t.Errorf("method_added names %q, want acme", m.Data.Method)
+			if m := e.mail.last(t, auth.KindMethodAdded, u.Email); m.Data.Method != "Acme SSO" {
+				t.Errorf("method_added names %q, want the provider's label, Acme SSO", m.Data.Method)
 			}
 			if _, err := e.svc.BearerPrincipal(e.ctx, p.Session.ID); err == nil {
 				t.Error("a session ID signs in")

@@ -66,7 +66,7 @@ type TemplateData struct {
 	// keeps it last and leaves it out when Host is empty.
 	Host string
 	// Method names the sign-in method a method_added message is about:
-	// the provider's configured name ("google", "acme").
+	// the provider's label ("Google"; its configured name without one).
 	Method string
 }
 
