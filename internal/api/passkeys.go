@@ -33,6 +33,8 @@ func ceremony(id string, options []byte) *ceremonyOutput {
 	return out
 }
 
+// registerFinishInput finishes a passkey's registration: one added to an
+// account, or the first of a new one (sign-up).
 type registerFinishInput struct {
 	Body struct {
 		ChallengeID string          `json:"challenge_id" maxLength:"128"`
@@ -51,14 +53,6 @@ type signUpBeginInput struct {
 	Body struct {
 		Email string `json:"email" maxLength:"320" doc:"The new account's email; a known one is 409 email_taken."`
 		Name  string `json:"name,omitempty" maxLength:"200" doc:"The person's name for the profile, as POST /v1/signup takes it (the finish's name is the passkey's)."`
-	}
-}
-
-type signUpFinishInput struct {
-	Body struct {
-		ChallengeID string          `json:"challenge_id" maxLength:"128"`
-		Name        string          `json:"name,omitempty" maxLength:"256" doc:"The passkey's name; by default the authenticator's provider (from its AAGUID), else \"Passkey\"."`
-		Credential  json.RawMessage `json:"credential" doc:"The browser's RegistrationResponseJSON."`
 	}
 }
 
@@ -234,7 +228,7 @@ func (s *Server) registerPasskeys() {
 		Description: "Verifies the browser's RegistrationResponseJSON against the sign-up's challenge (used up either way), stores the account (no password, its email not proven yet) and the passkey, and answers 201 with aal2 tokens of amr [\"webauthn\"], as POST /v1/token does. A code and link to prove the email go out as after POST /v1/signup; until it is proven, the first code or link sign-in of the address is a claim that removes the passkey (proving it from this session keeps it). " +
 			"400 invalid_credential when the response does not verify (wrong origin or RP, no user verification, a used, expired or another ceremony's challenge); 409 email_taken when another sign-up took the email meanwhile (nothing is stored).",
 		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusConflict, http.StatusServiceUnavailable},
-	}), func(ctx context.Context, in *signUpFinishInput) (*tokensOutput, error) {
+	}), func(ctx context.Context, in *registerFinishInput) (*tokensOutput, error) {
 		c := auth.ClientFrom(ctx)
 		p, err := s.auth.SignUpPasskey(ctx, in.Body.ChallengeID, in.Body.Credential, in.Body.Name, c)
 		var g *auth.Grant

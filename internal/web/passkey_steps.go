@@ -100,9 +100,9 @@ func (s *Server) signupPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 // browser goes.
 func (s *Server) finishJSON(w http.ResponseWriter, res *auth.Grant) {
 	if res.MFA != nil {
-		// A sign-up's passkey verified its user, and a second step is the
-		// last one, so this does not happen; should it, the script shows
-		// the step.
+		// A passkey sign-in or sign-up verified its user, and a second
+		// step is the last one, so this does not happen today; should a
+		// sign-in still need a second step, the script shows it.
 		s.writeJSON(w, http.StatusOK, jsonAnswer{MFAToken: res.MFA.Token})
 		return
 	}

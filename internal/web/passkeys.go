@@ -169,19 +169,7 @@ func (s *Server) loginPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		s.failJSON(w, r, err)
 		return
 	}
-	if res.MFA != nil {
-		// A passkey that verified its user is two factors at once, so
-		// this does not happen today; should a sign-in still need a
-		// second step, the script shows it.
-		s.writeJSON(w, http.StatusOK, jsonAnswer{MFAToken: res.MFA.Token})
-		return
-	}
-	s.setSession(w, res)
-	target := res.RedirectTo
-	if target == "" {
-		target = "/"
-	}
-	s.writeJSON(w, http.StatusOK, jsonAnswer{Redirect: target})
+	s.finishJSON(w, res)
 }
 
 // accountPasskeyBegin starts adding a passkey to the account.

@@ -715,21 +715,7 @@ func testUserNoFactors(t *testing.T, s factorsTogetherStore) {
 	u, other := mustUser(t, s), mustUser(t, s)
 	check := func(when string, want bool) {
 		t.Helper()
-		byID, err := s.UserByID(ctx, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		byEmail, err := s.UserByEmail(ctx, u.Email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed, err := s.ListUsers(ctx, auth.UserQuery{Query: u.Email})
-		if err != nil || len(listed) != 1 {
-			t.Fatalf("ListUsers: %v, %v", listed, err)
-		}
-		if byID.NoFactors != want || byEmail.NoFactors != want || listed[0].NoFactors != want {
-			t.Errorf("%s: NoFactors by id %v, by email %v, listed %v; want %v", when, byID.NoFactors, byEmail.NoFactors, listed[0].NoFactors, want)
-		}
+		checkNoFactors(t, s, u, when, want)
 	}
 	check("no factor", true)
 	mustPutFactor(t, s, newTOTP(u.ID, base))
@@ -743,4 +729,26 @@ func testUserNoFactors(t *testing.T, s factorsTogetherStore) {
 		t.Fatal(err)
 	}
 	check("the factor removed", true)
+}
+
+// checkNoFactors fails t unless every lookup of u (by ID, by email, in a
+// listing) says NoFactors is want.
+func checkNoFactors(t *testing.T, s auth.UserStore, u *auth.User, when string, want bool) {
+	t.Helper()
+	ctx := t.Context()
+	byID, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byEmail, err := s.UserByEmail(ctx, u.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := s.ListUsers(ctx, auth.UserQuery{Query: u.Email})
+	if err != nil || len(listed) != 1 {
+		t.Fatalf("ListUsers: %v, %v", listed, err)
+	}
+	if byID.NoFactors != want || byEmail.NoFactors != want || listed[0].NoFactors != want {
+		t.Errorf("%s: NoFactors by id %v, by email %v, listed %v; want %v", when, byID.NoFactors, byEmail.NoFactors, listed[0].NoFactors, want)
+	}
 }

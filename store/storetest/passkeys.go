@@ -54,21 +54,7 @@ func testPasskeyUserNoFactors(t *testing.T, s userPasskeyStore) {
 	u, other := mustUser(t, s), mustUser(t, s)
 	check := func(when string, want bool) {
 		t.Helper()
-		byID, err := s.UserByID(ctx, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		byEmail, err := s.UserByEmail(ctx, u.Email)
-		if err != nil {
-			t.Fatal(err)
-		}
-		listed, err := s.ListUsers(ctx, auth.UserQuery{Query: u.Email})
-		if err != nil || len(listed) != 1 {
-			t.Fatalf("ListUsers: %v, %v", listed, err)
-		}
-		if byID.NoFactors != want || byEmail.NoFactors != want || listed[0].NoFactors != want {
-			t.Errorf("%s: NoFactors by id %v, by email %v, listed %v; want %v", when, byID.NoFactors, byEmail.NoFactors, listed[0].NoFactors, want)
-		}
+		checkNoFactors(t, s, u, when, want)
 	}
 	check("no passkey", true)
 	p := newPasskey(u.ID, base)
