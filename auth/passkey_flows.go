@@ -354,7 +354,7 @@ func (s *Service) signInPasskey(ctx context.Context, challengeID string, credent
 	u, used, verified, err := s.rp.FinishLogin(cer.Data, credentialJSON, lookup)
 	switch {
 	case errors.Is(err, ErrPasskeyCounter):
-		s.audit(ctx, u.ID, AuditPasskeyCounterRegressed, client, fmt.Sprintf("passkey %q", used.Name))
+		s.counterRegressed(ctx, u.ID, used, client)
 		return nil, &Error{Kind: KindInvalidCredentials, Message: errPasskeySignIn.Message, Cause: err}
 	case errors.Is(err, ErrPasskeyInvalid) || errors.Is(err, ErrPasskeyUnknown):
 		return nil, &Error{Kind: KindInvalidCredentials, Message: errPasskeySignIn.Message, Cause: err}
@@ -366,17 +366,33 @@ func (s *Service) signInPasskey(ctx context.Context, challengeID string, credent
 		// did not do it proved possession only.
 		return nil, errPasskeyNoVerify
 	}
-	ok, err := s.passkeys.UsePasskey(ctx, used.ID, used.SignCount, used.BackupState, s.now())
-	if err != nil {
-		return nil, storeErr("use passkey", err)
-	}
-	if !ok {
-		// Another sign-in used this counter value first: a replay.
-		s.audit(ctx, u.ID, AuditPasskeyCounterRegressed, client, fmt.Sprintf("passkey %q", used.Name))
+	if ok, err := s.usePasskey(ctx, u.ID, used, client); err != nil {
+		return nil, err
+	} else if !ok {
 		return nil, errPasskeySignIn
 	}
 	giveBack(ctx)
 	return &Proof{user: &u, methods: []string{MethodWebAuthn}, flow: "passkey", passkey: used.ID}, nil
+}
+
+// counterRegressed audits a use of pk whose signature counter did not go
+// forwards: a cloned authenticator, or a replayed assertion.
+func (s *Service) counterRegressed(ctx context.Context, userID string, pk Passkey, c Client) {
+	s.audit(ctx, userID, AuditPasskeyCounterRegressed, c, fmt.Sprintf("passkey %q", pk.Name))
+}
+
+// usePasskey records a verified use of pk (its new counter and backup
+// state). It returns false, audited, when another use took this counter
+// value first: a replay.
+func (s *Service) usePasskey(ctx context.Context, userID string, pk Passkey, c Client) (bool, error) {
+	ok, err := s.passkeys.UsePasskey(ctx, pk.ID, pk.SignCount, pk.BackupState, s.now())
+	if err != nil {
+		return false, storeErr("use passkey", err)
+	}
+	if !ok {
+		s.counterRegressed(ctx, userID, pk, c)
+	}
+	return ok, nil
 }
 
 // Passkeys returns the signed-in user's passkeys, oldest first.

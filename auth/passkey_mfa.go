@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 )
 
@@ -100,21 +99,12 @@ func (s *Service) checkPasskeyFactor(ctx context.Context, t *MFAToken, u *User, 
 	_, used, _, err := s.rp.FinishLogin(cer.Data, in.Credential, lookup)
 	switch {
 	case errors.Is(err, ErrPasskeyCounter):
-		s.audit(ctx, u.ID, AuditPasskeyCounterRegressed, c, fmt.Sprintf("passkey %q", used.Name))
+		s.counterRegressed(ctx, u.ID, used, c)
 		return false, nil
 	case errors.Is(err, ErrPasskeyInvalid) || errors.Is(err, ErrPasskeyUnknown):
 		return false, nil
 	case err != nil:
 		return false, storeErr("finish passkey second factor", err)
 	}
-	ok, err := s.passkeys.UsePasskey(ctx, used.ID, used.SignCount, used.BackupState, s.now())
-	if err != nil {
-		return false, storeErr("use passkey", err)
-	}
-	if !ok {
-		// Another use took this counter value first: a replay.
-		s.audit(ctx, u.ID, AuditPasskeyCounterRegressed, c, fmt.Sprintf("passkey %q", used.Name))
-		return false, nil
-	}
-	return true, nil
+	return s.usePasskey(ctx, u.ID, used, c)
 }
