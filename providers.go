@@ -89,7 +89,15 @@ func (p provider) Finish(ctx context.Context, answer url.Values, verifier, nonce
 	if id.Name == "" && p.FormPost() {
 		id.Name = oauth.AppleName(answer.Get("user"))
 	}
-	return p.identityOf(id), nil
+	out := p.identityOf(id)
+	if t := id.Token; t != nil {
+		out.Tokens = &auth.ProviderTokens{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, TokenType: t.Type(), Expiry: t.Expiry}
+	} else {
+		// Kept ones go when the setting is turned off: the operator asked
+		// for none.
+		out.ForgetTokens = !p.StoresTokens()
+	}
+	return out, nil
 }
 
 // VerifyIDToken checks an ID token a native app got from the provider's

@@ -57,6 +57,13 @@ type ProviderIdentity struct {
 	// Label is how people know the provider ("Google"), for messages;
 	// the configured name when empty.
 	Label string
+	// Tokens, when set, are the provider's tokens from this sign-in, kept
+	// sealed on the identity (the provider's setting asks for them).
+	// ForgetTokens drops any kept before (the setting is off). Neither
+	// leaves what is kept as it is (an ID token from a native app, which
+	// brings no tokens).
+	Tokens       *ProviderTokens
+	ForgetTokens bool
 }
 
 // label returns how the owner's message names the provider.
@@ -70,7 +77,8 @@ func (id ProviderIdentity) label() string {
 // LinkedIdentity is a provider identity linked to an account: signing in
 // with it signs in to that account. Email, EmailVerified and Name are
 // what the provider said at the last sign-in, to show; they decide
-// nothing. No provider token is kept.
+// nothing. The provider's tokens are kept apart, and only when asked
+// (ProviderTokens).
 type LinkedIdentity struct {
 	ID            string
 	UserID        string
@@ -82,6 +90,9 @@ type LinkedIdentity struct {
 	CreatedAt     time.Time
 	// LastUsedAt is nil until the first sign-in after the link.
 	LastUsedAt *time.Time
+	// HasTokens reports whether the provider's tokens are kept for it
+	// (only when the provider's setting asks; see ProviderTokens).
+	HasTokens bool
 }
 
 // IdentityStore keeps the identities linked to accounts. It is durable,
@@ -102,9 +113,18 @@ type IdentityStore interface {
 	// UseIdentity records a sign-in with identity id at at, and what the
 	// provider said this time (email, its verified flag, name).
 	UseIdentity(ctx context.Context, id, email string, emailVerified bool, name string, at time.Time) error
-	// DeleteIdentity removes the user's identity id. Another user's
-	// identity, or none, returns ErrNotFound.
+	// DeleteIdentity removes the user's identity id (and its tokens).
+	// Another user's identity, or none, returns ErrNotFound.
 	DeleteIdentity(ctx context.Context, userID, id string) error
+	// SetIdentityTokens keeps sealed as identity id's provider tokens,
+	// replacing any; nil forgets them. An unknown id returns ErrNotFound.
+	// The value is opaque to the store (sealed by the caller); listing
+	// identities never returns it, only HasTokens.
+	SetIdentityTokens(ctx context.Context, id string, sealed []byte) error
+	// IdentityTokens returns what SetIdentityTokens kept for the user's
+	// identity id, nil when nothing is kept. Another user's identity, or
+	// none, returns ErrNotFound.
+	IdentityTokens(ctx context.Context, userID, id string) ([]byte, error)
 }
 
 // ErrIdentityTaken is returned by AddIdentity for a (provider, subject)
@@ -238,6 +258,9 @@ func (s *Service) signInProvider(ctx context.Context, id ProviderIdentity) (*Pro
 		if !created {
 			s.methodAdded(ctx, u, id.label())
 		}
+		if err := s.keepTokens(ctx, u.ID, li.ID, id, false); err != nil {
+			return nil, err
+		}
 		return &Proof{user: u, methods: []string{MethodProvider}, flow: "oauth", identity: li.ID}, nil
 	}
 	return nil, storeErr("provider sign-in", errors.New("concurrent sign-ins kept changing the account"))
@@ -263,6 +286,9 @@ func (s *Service) signInLinked(ctx context.Context, linked *LinkedIdentity, id P
 		return nil, errIdentityGone
 	} else if err != nil {
 		return nil, storeErr("use identity", err)
+	}
+	if err := s.keepTokens(ctx, u.ID, linked.ID, id, linked.HasTokens); err != nil {
+		return nil, err
 	}
 	return &Proof{user: u, methods: []string{MethodProvider}, flow: "oauth", identity: linked.ID}, nil
 }
@@ -366,7 +392,7 @@ func (s *Service) LinkProvider(ctx context.Context, p *Principal, id ProviderIde
 	linked, err := s.identities.IdentityBySubject(ctx, id.Provider, id.Subject)
 	switch {
 	case err == nil && linked.UserID == p.User.ID:
-		return nil
+		return s.keepTokens(ctx, p.User.ID, linked.ID, id, linked.HasTokens)
 	case err == nil:
 		return ErrIdentityTaken
 	case !errors.Is(err, ErrNotFound):
@@ -387,7 +413,7 @@ func (s *Service) LinkProvider(ctx context.Context, p *Principal, id ProviderIde
 	}
 	s.audit(ctx, p.User.ID, AuditIdentityLinked, c, id.Provider)
 	s.methodAdded(ctx, &p.User, id.label())
-	return nil
+	return s.keepTokens(ctx, p.User.ID, li.ID, id, false)
 }
 
 // Identities returns the signed-in user's linked identities, oldest first.

@@ -177,6 +177,7 @@ func New(o Options) (*Server, error) {
 	s.registerIdentities()
 	s.registerSessions()
 	s.registerAdmin()
+	s.registerProviderTokens()
 	s.registerCheck()
 	s.registerWellKnown()
 	s.registerOps()

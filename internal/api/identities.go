@@ -12,7 +12,8 @@ import (
 
 // The linked identities routes: the sign-ins with other providers (OAuth
 // 2.0 / OpenID Connect) linked to the signed-in account, listed and
-// unlinked. Provider tokens are never kept, so none is shown.
+// unlinked; and, for the admin API only, the provider's own tokens when a
+// provider's setting asks for them to be kept.
 
 // IdentityView is a linked identity as its owner (or an admin) sees it:
 // what the provider said at the last sign-in with it.
@@ -24,11 +25,29 @@ type IdentityView struct {
 	Name          string     `json:"name" doc:"The provider's profile name, \"\" for none."`
 	CreatedAt     time.Time  `json:"created_at"`
 	LastUsedAt    *time.Time `json:"last_used_at" doc:"The last sign-in with it; null until the first one after it was linked."`
+	TokensKept    bool       `json:"provider_tokens_kept" doc:"The provider's access and refresh tokens are kept (sealed) for it: only when GATEHOUSE_OAUTH_<NAME>_STORE_TOKENS=true. Only the admin API gives them out."`
 }
 
 func identityView(i *auth.LinkedIdentity) IdentityView {
 	return IdentityView{ID: i.ID, Provider: i.Provider, Email: i.Email, EmailVerified: i.EmailVerified, Name: i.Name,
-		CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt}
+		CreatedAt: i.CreatedAt, LastUsedAt: i.LastUsedAt, TokensKept: i.HasTokens}
+}
+
+type providerTokensInput struct {
+	UserID     string `path:"id" maxLength:"64"`
+	IdentityID string `path:"identity_id" maxLength:"64"`
+}
+
+type providerTokensOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		Provider     string     `json:"provider" doc:"The provider's configured name."`
+		AccessToken  string     `json:"access_token"`
+		RefreshToken string     `json:"refresh_token,omitempty" doc:"Absent when the provider sent none."`
+		TokenType    string     `json:"token_type,omitempty"`
+		ExpiresAt    *time.Time `json:"expires_at,omitempty" doc:"When the access token expires; absent when the provider did not say."`
+		ObtainedAt   time.Time  `json:"obtained_at" doc:"The end of the sign-in that brought them. Gatehouse never refreshes them: use the refresh token at the provider."`
+	}
 }
 
 func identityViews(list []auth.LinkedIdentity) []IdentityView {
@@ -48,6 +67,32 @@ type identitiesOutput struct {
 
 type identityIDInput struct {
 	ID string `path:"id" maxLength:"64"`
+}
+
+// registerProviderTokens registers the admin API's read of an identity's
+// provider tokens.
+func (s *Server) registerProviderTokens() {
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminProviderTokens", Method: http.MethodGet, Path: "/v1/admin/users/{id}/identities/{identity_id}/tokens",
+		Summary: "Read the provider's tokens kept for a linked identity",
+		Description: "The access token, refresh token and expiry the provider's code exchange returned at the last browser sign-in " +
+			"with the identity, for a backend that calls the provider's API for the user. Kept only when " +
+			"GATEHOUSE_OAUTH_<NAME>_STORE_TOKENS=true (404 not_found otherwise, and for an identity that is not the user's). " +
+			"Audited (provider_tokens_read).",
+		Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *providerTokensInput) (*providerTokensOutput, error) {
+		t, err := s.auth.AdminProviderTokens(ctx, in.UserID, in.IdentityID, auth.ClientFrom(ctx))
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &providerTokensOutput{CacheControl: "no-store"}
+		out.Body.Provider, out.Body.AccessToken, out.Body.RefreshToken = t.Provider, t.AccessToken, t.RefreshToken
+		out.Body.TokenType, out.Body.ObtainedAt = t.TokenType, t.ObtainedAt
+		if !t.Expiry.IsZero() {
+			out.Body.ExpiresAt = &t.Expiry
+		}
+		return out, nil
+	})
 }
 
 // registerIdentities registers /v1/user/identities.

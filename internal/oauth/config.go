@@ -23,7 +23,7 @@ const envPrefix = "GATEHOUSE_OAUTH_"
 // setting that ends the variable wins.
 var settings = func() []string {
 	s := []string{"CLIENT_ID", "CLIENT_SECRET", "CLIENT_IDS", "LABEL", "SCOPES", "ISSUER",
-		"TENANT", "TEAM_ID", "KEY_ID", "PRIVATE_KEY", "PRIVATE_KEY_FILE"}
+		"TENANT", "TEAM_ID", "KEY_ID", "PRIVATE_KEY", "PRIVATE_KEY_FILE", "STORE_TOKENS"}
 	sort.Slice(s, func(i, j int) bool { return len(s[i]) > len(s[j]) })
 	return s
 }()
@@ -65,6 +65,12 @@ type Config struct {
 	// RedirectURI is {publicURL}/v1/oauth/{name}/callback, to register
 	// with the provider.
 	RedirectURI string
+	// StoreTokens asks for the provider's access and refresh tokens to be
+	// kept (sealed) after each browser sign-in, for an app that calls the
+	// provider's API for the user; off, none is kept. On, the provider is
+	// also asked for a refresh token where it needs asking (Google's
+	// access_type=offline, Microsoft's offline_access scope).
+	StoreTokens bool
 }
 
 // ConfigError is one problem with a provider's settings, naming the
@@ -105,7 +111,7 @@ func LoadConfigs(vars map[string]string, publicURL string) ([]Config, error) {
 			}
 		}
 		if setting == "" {
-			errs = append(errs, &ConfigError{k, "not a provider setting (GATEHOUSE_OAUTH_<NAME>_CLIENT_ID, _CLIENT_SECRET, _LABEL, _SCOPES, _ISSUER, _CLIENT_IDS, _TENANT, _TEAM_ID, _KEY_ID, _PRIVATE_KEY, _PRIVATE_KEY_FILE)"})
+			errs = append(errs, &ConfigError{k, "not a provider setting (GATEHOUSE_OAUTH_<NAME>_CLIENT_ID, _CLIENT_SECRET, _LABEL, _SCOPES, _ISSUER, _CLIENT_IDS, _TENANT, _TEAM_ID, _KEY_ID, _PRIVATE_KEY, _PRIVATE_KEY_FILE, _STORE_TOKENS)"})
 			continue
 		}
 		name := strings.ToLower(upper)
@@ -167,6 +173,13 @@ func configOf(name string, s map[string]string, varOf func(name, setting string)
 		}
 	}
 	c.Scopes = splitList(s["SCOPES"], " ,")
+	switch v, set := s["STORE_TOKENS"]; {
+	case !set, v == "false":
+	case v == "true":
+		c.StoreTokens = true
+	default:
+		bad("STORE_TOKENS", "must be true or false")
+	}
 	c.ClientIDs = splitList(s["CLIENT_IDS"], ",")
 	only := func(setting string, names ...string) {
 		if _, set := s[setting]; set && !slices.Contains(names, name) {

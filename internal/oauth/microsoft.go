@@ -17,6 +17,8 @@ func microsoftProfile(tenant string) profile {
 		scopes:        []string{"openid", "email", "profile"},
 		multiTenant:   tenant == "common" || tenant == "organizations" || tenant == "consumers",
 		emailVerified: microsoftEmailVerified,
+		// A refresh token comes only with the offline_access scope.
+		offlineScope: "offline_access",
 	}
 }
 

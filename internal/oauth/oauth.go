@@ -36,6 +36,10 @@ type Identity struct {
 	Email         string
 	EmailVerified bool
 	Name          string
+	// Token is what the code exchange returned (access token, refresh
+	// token, expiry), set by Finish only when the provider's StoreTokens is
+	// on: the caller keeps it sealed. Never set by VerifyIDToken.
+	Token *oauth2.Token
 }
 
 // AuthRequest is a started sign-in: send the browser to URL, and keep
@@ -139,6 +143,10 @@ func (p *Provider) FormPost() bool { return p.prof.formPost }
 // Connect), so VerifyIDToken can check one; GitHub issues none.
 func (p *Provider) IssuesIDTokens() bool { return p.prof.kind == kindOIDC }
 
+// StoresTokens reports whether the provider's tokens are to be kept
+// after a browser sign-in (Config.StoreTokens).
+func (p *Provider) StoresTokens() bool { return p.cfg.StoreTokens }
+
 // Scopes are the scopes asked for.
 func (p *Provider) Scopes() []string { return slices.Clone(p.prof.scopes) }
 
@@ -159,6 +167,9 @@ func (p *Provider) Start(ctx context.Context) (AuthRequest, error) {
 	}
 	if p.prof.formPost {
 		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "form_post"))
+	}
+	if k := p.prof.offlineParam; p.cfg.StoreTokens && k[0] != "" {
+		opts = append(opts, oauth2.SetAuthURLParam(k[0], k[1]))
 	}
 	r.URL = p.oauth2Config(ep, "").AuthCodeURL(r.State, opts...)
 	return r, nil
@@ -202,6 +213,16 @@ func (p *Provider) Finish(ctx context.Context, code, verifier, nonce string) (Id
 	if err != nil {
 		return Identity{}, p.exchangeError(err)
 	}
+	id, err := p.identityFromToken(ctx, tok, nonce)
+	if err == nil && p.cfg.StoreTokens {
+		id.Token = tok
+	}
+	return id, err
+}
+
+// identityFromToken reads who the exchange's answer is: GitHub's user
+// API, or the ID token.
+func (p *Provider) identityFromToken(ctx context.Context, tok *oauth2.Token, nonce string) (Identity, error) {
 	if p.prof.kind == kindGitHub {
 		return p.githubIdentity(ctx, tok.AccessToken)
 	}

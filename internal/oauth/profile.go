@@ -30,6 +30,12 @@ type profile struct {
 	// clientSecret makes the secret for one exchange (Apple); nil is the
 	// configured one.
 	clientSecret func(now time.Time) (string, error)
+	// offlineScope and offlineParam are how the provider is asked for a
+	// refresh token, when tokens are kept (Config.StoreTokens); a provider
+	// with neither sends one unasked (GitLab, Apple) or has none (GitHub's
+	// tokens do not expire unless the app opts in).
+	offlineScope string
+	offlineParam [2]string
 }
 
 // profileOf picks the provider's file by its name; any other name is
@@ -55,6 +61,9 @@ func profileOf(c Config) (profile, error) {
 			return p, fmt.Errorf("oauth %s: an issuer is needed", c.Name)
 		}
 		p = genericProfile(c.Issuer)
+	}
+	if c.StoreTokens && p.offlineScope != "" {
+		p.scopes = append(p.scopes, p.offlineScope)
 	}
 	for _, s := range c.Scopes {
 		if !slices.Contains(p.scopes, s) {

@@ -12,7 +12,7 @@ var _ auth.IdentityStore = (*Store)(nil)
 func scanIdentity(row scanner) (*auth.LinkedIdentity, error) {
 	var i auth.LinkedIdentity
 	err := row.Scan(&i.ID, &i.UserID, &i.Provider, &i.Subject, &i.Email, &i.EmailVerified, &i.Name,
-		timeCol{&i.CreatedAt}, nullTimeCol{&i.LastUsedAt})
+		timeCol{&i.CreatedAt}, nullTimeCol{&i.LastUsedAt}, &i.HasTokens)
 	if err != nil {
 		return nil, err
 	}
@@ -61,4 +61,24 @@ func (s *Store) UseIdentity(ctx context.Context, id, email string, emailVerified
 func (s *Store) DeleteIdentity(ctx context.Context, userID, id string) error {
 	res, err := s.w.ExecContext(ctx, s.q.deleteIdentity, id, userID)
 	return s.oneRow("delete identity", "identity "+id+" of user "+userID, res, err)
+}
+
+// SetIdentityTokens keeps sealed as identity id's provider tokens, or
+// forgets them when sealed is nil. An unknown ID returns auth.ErrNotFound.
+func (s *Store) SetIdentityTokens(ctx context.Context, id string, sealed []byte) error {
+	var v any // NULL, not an empty value, for drivers that bind a nil slice as one
+	if sealed != nil {
+		v = sealed
+	}
+	res, err := s.w.ExecContext(ctx, s.q.setIdentityTokens, v, id)
+	return s.oneRow("set identity tokens", "identity "+id, res, err)
+}
+
+// IdentityTokens returns the sealed provider tokens of the user's identity
+// id, nil when none are kept. Another user's identity, or none, returns
+// auth.ErrNotFound.
+func (s *Store) IdentityTokens(ctx context.Context, userID, id string) ([]byte, error) {
+	var sealed []byte
+	err := s.r.QueryRowContext(ctx, s.q.identityTokens, id, userID).Scan(&sealed)
+	return found(s, sealed, err, "identity "+id+" of user "+userID, "identity tokens")
 }

@@ -54,6 +54,10 @@ const (
 // identityCols is the column list of the identities table.
 const identityCols = `id, user_id, provider, subject, email, email_verified, name, created_at, last_used_at`
 
+// identitySelect is what reading an identity selects: its columns and
+// whether provider tokens are kept (never the tokens themselves).
+const identitySelect = identityCols + `, tokens IS NOT NULL`
+
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
@@ -94,7 +98,7 @@ type queries struct {
 
 	putCeremony, takeCeremony string
 
-	addIdentity, identityBySubject, identities, useIdentity, deleteIdentity string
+	addIdentity, identityBySubject, identities, useIdentity, deleteIdentity, setIdentityTokens, identityTokens string
 }
 
 // likeEscape is the escape character of every LIKE pattern the store builds.
@@ -320,10 +324,12 @@ func newQueries(d *dialect) *queries {
 		takeCeremony: `DELETE FROM webauthn_ceremonies WHERE id = ? RETURNING ` + ceremonyCols,
 
 		addIdentity:       `INSERT INTO identities (` + identityCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		identityBySubject: `SELECT ` + identityCols + ` FROM identities WHERE provider = ? AND subject = ?`,
-		identities:        `SELECT ` + identityCols + ` FROM identities WHERE user_id = ? ORDER BY created_at, id`,
+		identityBySubject: `SELECT ` + identitySelect + ` FROM identities WHERE provider = ? AND subject = ?`,
+		identities:        `SELECT ` + identitySelect + ` FROM identities WHERE user_id = ? ORDER BY created_at, id`,
 		useIdentity:       `UPDATE identities SET email = ?, email_verified = ?, name = ?, last_used_at = ? WHERE id = ?`,
 		deleteIdentity:    `DELETE FROM identities WHERE id = ? AND user_id = ?`,
+		setIdentityTokens: `UPDATE identities SET tokens = ? WHERE id = ?`,
+		identityTokens:    `SELECT tokens FROM identities WHERE id = ? AND user_id = ?`,
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
@@ -348,6 +354,7 @@ func newQueries(d *dialect) *queries {
 		&q.deletePasskey,
 		&q.putCeremony, &q.takeCeremony,
 		&q.addIdentity, &q.identityBySubject, &q.identities, &q.useIdentity, &q.deleteIdentity,
+		&q.setIdentityTokens, &q.identityTokens,
 	} {
 		*p = d.rebind(*p)
 	}

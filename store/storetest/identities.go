@@ -31,6 +31,7 @@ var identityTests = []storeTest[UserIdentityStore]{
 	{"Use", testUseIdentity},
 	{"DeleteOwnOnly", testDeleteIdentity},
 	{"DeleteUserCascades", testDeleteUserDeletesIdentities},
+	{"Tokens", testIdentityTokens},
 }
 
 func newIdentity(userID, provider string, at time.Time) *auth.LinkedIdentity {
@@ -204,6 +205,79 @@ func testDeleteUserDeletesIdentities(t *testing.T, s UserIdentityStore) {
 		})
 	}
 	checkIdentities(t, s, v.ID, kept)
+}
+
+func testIdentityTokens(t *testing.T, s UserIdentityStore) {
+	ctx := t.Context()
+	u, v := mustUser(t, s), mustUser(t, s)
+	i, other, theirs := newIdentity(u.ID, "google", base), newIdentity(u.ID, "github", base.Add(time.Second)), newIdentity(v.ID, "google", base)
+	for _, x := range []*auth.LinkedIdentity{i, other, theirs} {
+		mustAddIdentity(t, s, x)
+	}
+	tokensOf := func(userID, id string) []byte {
+		t.Helper()
+		got, err := s.IdentityTokens(ctx, userID, id)
+		if err != nil {
+			t.Fatalf("IdentityTokens: %v", err)
+		}
+		return got
+	}
+	// None kept until asked.
+	if got := tokensOf(u.ID, i.ID); got != nil {
+		t.Errorf("IdentityTokens of a new identity = %x, want nil", got)
+	}
+	// Opaque bytes, kept exactly (a zero byte and bytes that are not UTF-8
+	// included), and replaced by the next.
+	first, second := []byte{0, 1, 0xff, 'a'}, []byte("sealed\x00second\xfe")
+	for _, sealed := range [][]byte{first, second} {
+		if err := s.SetIdentityTokens(ctx, i.ID, sealed); err != nil {
+			t.Fatalf("SetIdentityTokens: %v", err)
+		}
+		if got := tokensOf(u.ID, i.ID); string(got) != string(sealed) {
+			t.Errorf("IdentityTokens = %x, want %x", got, sealed)
+		}
+	}
+	// Listing says they are kept, never what they are; the others have none.
+	i.HasTokens = true
+	checkIdentities(t, s, u.ID, i, other)
+	checkStoredIdentity(t, s, i)
+	checkStoredIdentity(t, s, theirs)
+	// A sign-in's record leaves them as they are.
+	if err := s.UseIdentity(ctx, i.ID, i.Email, true, i.Name, now); err != nil {
+		t.Fatalf("UseIdentity: %v", err)
+	}
+	used := now
+	i.LastUsedAt = &used
+	if got := tokensOf(u.ID, i.ID); string(got) != string(second) {
+		t.Errorf("IdentityTokens after UseIdentity = %x, want %x", got, second)
+	}
+	checkNotFound(t, "another user's or an unknown identity's tokens", []call{
+		{"IdentityTokens(another user's)", func(ctx context.Context) error { _, err := s.IdentityTokens(ctx, v.ID, i.ID); return err }},
+		{"IdentityTokens(unknown)", func(ctx context.Context) error { _, err := s.IdentityTokens(ctx, u.ID, newID()); return err }},
+		{"SetIdentityTokens(unknown)", func(ctx context.Context) error { return s.SetIdentityTokens(ctx, newID(), first) }},
+	})
+	// nil forgets them.
+	if err := s.SetIdentityTokens(ctx, i.ID, nil); err != nil {
+		t.Fatalf("SetIdentityTokens(nil): %v", err)
+	}
+	if got := tokensOf(u.ID, i.ID); got != nil {
+		t.Errorf("IdentityTokens after forgetting = %x, want nil", got)
+	}
+	i.HasTokens = false
+	checkStoredIdentity(t, s, i)
+	// Unlinking takes them along: a new link of the same subject has none.
+	if err := s.SetIdentityTokens(ctx, i.ID, first); err != nil {
+		t.Fatalf("SetIdentityTokens: %v", err)
+	}
+	if err := s.DeleteIdentity(ctx, u.ID, i.ID); err != nil {
+		t.Fatalf("DeleteIdentity: %v", err)
+	}
+	again := newIdentity(u.ID, i.Provider, base.Add(time.Minute))
+	again.Subject = i.Subject
+	mustAddIdentity(t, s, again)
+	if got := tokensOf(u.ID, again.ID); got != nil {
+		t.Errorf("IdentityTokens of a new link = %x, want nil", got)
+	}
 }
 
 func checkStoredIdentity(t *testing.T, s auth.IdentityStore, want *auth.LinkedIdentity) {

@@ -64,6 +64,9 @@ type OIDCOptions struct {
 	// Apple, when set, makes the client secret Apple's signed JWT, checked
 	// as Apple does, instead of ClientSecret.
 	Apple *AppleSecret
+	// RefreshTokens makes the token endpoint send a refresh token at each
+	// subject's first exchange only, as Google does at the first consent.
+	RefreshTokens bool
 }
 
 // AppleSecret is what Apple knows to check a client secret: the team, and
@@ -110,7 +113,16 @@ type OIDC struct {
 	bad         Bad
 	down        bool
 	discoveries int
+	consented   map[string]bool // subjects that got a refresh token
+	issued      Issued
 }
+
+// Issued is what the token endpoint sent last: the access token, and the
+// refresh token ("" when none was sent).
+type Issued struct{ AccessToken, RefreshToken string }
+
+// LastIssued returns what the token endpoint sent last.
+func (f *OIDC) LastIssued() Issued { f.mu.Lock(); defer f.mu.Unlock(); return f.issued }
 
 // NewOIDC starts a fake provider that signs in u until SetUser; it stops
 // when the test ends.
@@ -265,12 +277,21 @@ func (f *OIDC) token(w http.ResponseWriter, r *http.Request) {
 		terr.write(w)
 		return
 	}
+	access := rand.Text()
+	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600}
 	f.mu.Lock()
 	bad := f.bad
 	f.bad = Good
+	f.issued = Issued{AccessToken: access}
+	if sub := g.user.(User).Subject; f.opts.RefreshTokens && !f.consented[sub] {
+		if f.consented == nil {
+			f.consented = map[string]bool{}
+		}
+		f.consented[sub] = true
+		f.issued.RefreshToken = rand.Text()
+		resp["refresh_token"] = f.issued.RefreshToken
+	}
 	f.mu.Unlock()
-	access := rand.Text()
-	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 3600}
 	if bad != NoIDToken {
 		resp["id_token"] = f.mint(g.user.(User), f.opts.ClientID, g.nonce, access, bad)
 	}
