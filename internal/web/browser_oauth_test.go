@@ -1,0 +1,127 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/oauth/oauthtest"
+)
+
+// TestBrowserProviderSecondFactor: an account made by a provider sign-in,
+// with an authenticator since, goes from "Continue with" through the
+// provider to the second-factor step, and with the code to the account
+// page.
+func TestBrowserProviderSecondFactor(t *testing.T) {
+	t.Parallel()
+	grace := oauthtest.User{Subject: "acme-grace-browser", Email: "grace-browser@example.com", EmailVerified: true, Name: "Grace"}
+	e, _ := oauthEnv(t, grace, nil, true)
+	secret := providerTOTPUser(t, e, grace)
+	ctx := newTab(t)
+	step(t, ctx, "through the provider to the second step",
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+	)
+	screenshot(t, ctx, "provider-second-factor")
+	step(t, ctx, "the authenticator's code",
+		chromedp.SendKeys(chromedp.CSS("#code"), totpCode(t, secret, e.Clock.Now())),
+		chromedp.Click(chromedp.CSS(`form[action="/login/mfa"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#identities")),
+	)
+	if text := value(t, ctx, "sign-in methods", chromedp.Text(chromedp.CSS("#identities"))); !strings.Contains(text, "Acme") {
+		t.Errorf("the account page does not list the provider:\n%s", text)
+	}
+}
+
+// providerTOTPUser makes u's account by a provider sign-in, turns an
+// authenticator on for it, and returns the authenticator's secret.
+func providerTOTPUser(t *testing.T, e *env, u oauthtest.User) string {
+	t.Helper()
+	ctx := context.Background()
+	a := e.G.Auth()
+	c := auth.Client{UserAgent: "setup"}
+	proof, err := a.SignInProvider(ctx, auth.ProviderIdentity{Provider: "acme", Subject: u.Subject, Email: u.Email, EmailVerified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn, err := a.Finish(ctx, proof, c, auth.Cookie(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.CookiePrincipal(ctx, signedIn.Cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := a.EnrollTOTP(ctx, p, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ConfirmTOTP(ctx, p, totpCode(t, en.Secret, e.Clock.Now()), c); err != nil {
+		t.Fatal(err)
+	}
+	e.Clock.Advance(30 * time.Second) // the confirming code's step is spent
+	return en.Secret
+}
+
+// TestBrowserProviderLink: signed in with a password, link the provider
+// from the account page (to the provider and back), then unlink it; the
+// password keeps the account reachable, so unlinking is allowed.
+func TestBrowserProviderLink(t *testing.T) {
+	t.Parallel()
+	e, _ := oauthEnv(t, oauthtest.User{Subject: "acme-link-browser", Email: "elsewhere-browser@example.com", EmailVerified: true}, nil, true)
+	const email = "linker-browser@example.com"
+	e.SignUp(t, email, testPassword)
+	ctx := newTab(t)
+	step(t, ctx, "sign in with the password",
+		chromedp.Navigate(e.URL+"/login/password"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#address"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#identities")),
+	)
+	step(t, ctx, "link the provider",
+		chromedp.Click(chromedp.CSS(`#identities a[href^="/v1/oauth/acme/start"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#identities button[aria-label="Unlink Acme"]`)),
+	)
+	screenshot(t, ctx, "provider-linked")
+	if text := value(t, ctx, "sign-in methods", chromedp.Text(chromedp.CSS("#identities"))); !strings.Contains(text, "elsewhere-browser@example.com") {
+		t.Errorf("the linked provider's email is not shown:\n%s", text)
+	}
+	step(t, ctx, "unlink it",
+		chromedp.Click(chromedp.CSS(`#identities button[aria-label="Unlink Acme"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#identities a[href^="/v1/oauth/acme/start"]`)),
+	)
+	if text := value(t, ctx, "sign-in methods", chromedp.Text(chromedp.CSS("#identities"))); !strings.Contains(text, "No other sign-in method is linked") {
+		t.Errorf("after unlinking:\n%s", text)
+	}
+}
+
+// TestBrowserProviderDenied: consent refused at the provider is a page in
+// words with the way back to the sign-in page, which works.
+func TestBrowserProviderDenied(t *testing.T) {
+	t.Parallel()
+	e, fake := oauthEnv(t, ada, nil, true)
+	fake.Deny(true)
+	ctx := newTab(t)
+	step(t, ctx, "through the provider, refused",
+		chromedp.Navigate(e.URL+"/login"),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+		chromedp.Click(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main a[href="/login"]`)),
+	)
+	screenshot(t, ctx, "provider-denied")
+	if text := value(t, ctx, "the page", chromedp.Text(chromedp.CSS("main"))); !strings.Contains(text, "You did not allow the sign-in at Acme") {
+		t.Errorf("the failure page says:\n%s", text)
+	}
+	step(t, ctx, "back to the sign-in page",
+		chromedp.Click(chromedp.CSS(`main a[href="/login"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href="/v1/oauth/acme/start"]`)),
+	)
+}
