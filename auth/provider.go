@@ -26,6 +26,10 @@ const MethodProvider = "oauth"
 const (
 	AuditIdentityLinked   = "identity_linked"
 	AuditIdentityUnlinked = "identity_unlinked"
+	// AuditProviderSignIn records each sign-in a provider vouched for (the
+	// first factor: a second step may follow), so an owner or admin can
+	// see which provider account let someone in and when.
+	AuditProviderSignIn = "provider_sign_in"
 )
 
 // KindReauthenticationRequired refuses a change that needs a recent
@@ -206,8 +210,10 @@ func (s *Service) SignInProvider(ctx context.Context, id ProviderIdentity) (*Pro
 	p, err := s.signInProvider(ctx, id)
 	if err != nil {
 		s.observe(flow, err)
+		return nil, err
 	}
-	return p, err
+	s.audit(ctx, p.user.ID, AuditProviderSignIn, ClientFrom(ctx), strings.TrimSpace(id.Provider))
+	return p, nil
 }
 
 // providerRetries bounds how often a first sign-in starts again after a

@@ -113,6 +113,15 @@ func TestProviderSignIn(t *testing.T) {
 			if li.Email != "changed-"+want || li.EmailVerified || li.Name != "Ada King" || !li.LastUsedAt.Equal(e.now()) {
 				t.Errorf("identity after the second sign-in: %+v", li)
 			}
+			var signIns []string
+			for _, ev := range mustAudit(t, e, u.ID) {
+				if ev.Kind == auth.AuditProviderSignIn {
+					signIns = append(signIns, ev.Detail)
+				}
+			}
+			if !slices.Equal(signIns, []string{"google", "google"}) {
+				t.Errorf("provider_sign_in events %v, want one per sign-in naming google", signIns)
+			}
 		})
 		t.Run("verified email of a proven account links it", func(t *testing.T) {
 			t.Parallel()
