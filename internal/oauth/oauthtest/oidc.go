@@ -109,6 +109,7 @@ type OIDC struct {
 	deny        bool
 	bad         Bad
 	down        bool
+	downAt      map[string]bool
 	discoveries int
 }
 
@@ -137,7 +138,7 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		down := f.down
+		down := f.down || f.downAt[r.URL.Path]
 		f.mu.Unlock()
 		if down {
 			http.Error(w, "fake provider: down", http.StatusServiceUnavailable)
@@ -154,6 +155,17 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 // Down makes every endpoint answer 503, as a provider having an outage
 // (false brings it back).
 func (f *OIDC) Down(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+
+// DownAt makes only the endpoint at path ("/token", "/jwks") answer 503
+// (false brings it back): an outage of one part of the provider.
+func (f *OIDC) DownAt(path string, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.downAt == nil {
+		f.downAt = map[string]bool{}
+	}
+	f.downAt[path] = down
+}
 
 // Discoveries counts the discovery documents served.
 func (f *OIDC) Discoveries() int { f.mu.Lock(); defer f.mu.Unlock(); return f.discoveries }
