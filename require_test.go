@@ -47,7 +47,11 @@ const htmlAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=
 // an account without the role; aal2 and the role pass.
 func TestGuards(t *testing.T) {
 	t.Parallel()
-	s := embeddedApp(t, gatehousetest.OwnPublicURL())
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) { testGuards(t, db) })
+}
+
+func testGuards(t *testing.T, db gatehousetest.DB) {
+	s := embeddedApp(t, gatehousetest.OwnPublicURL(), gatehousetest.WithDB(db))
 	ctx := t.Context()
 	c := auth.Client{IP: "192.0.2.1", UserAgent: "test"}
 
