@@ -54,6 +54,12 @@ type Gatehouse struct {
 	redis *redisstore.Client
 	auth  *auth.Service
 	api   *api.Server
+	// pages serves the HTML pages; the guards render their refusals
+	// with it.
+	pages *web.Server
+	// sessions finds who a request is signed in as, for the guards
+	// (RequireAuth and the others).
+	sessions httpauth.Sessions
 	// passkeys is the WebAuthn relying party (nil when the public URL
 	// cannot serve passkeys; see Config.passkeySettings).
 	passkeys *passkey.RelyingParty
@@ -185,10 +191,12 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	}
 	g.auth = svc
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
+	g.sessions = httpauth.Sessions{Auth: svc, Cookies: cookies}
 	providers, err := newProviders(cfg)
 	if err != nil {
 		return err
 	}
+	logProviders(ctx, g.log, providers)
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Redis: g.redisHealth(), Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
@@ -207,6 +215,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err != nil {
 		return err
 	}
+	g.pages = pages
 	proxies, err := httpauth.NewProxies(cfg.TrustedProxies, g.log, cfg.Clock.Now)
 	if err != nil {
 		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
@@ -342,9 +351,9 @@ func (g *Gatehouse) Close() error {
 	return err
 }
 
-// User is who a request that RequireAuth let through is signed in as. It is
-// a plain copy: nothing an application does with it reaches Gatehouse's own
-// view of the session.
+// User is who a request that a guard (RequireAuth, RequireAAL2,
+// RequireRole) let through is signed in as. It is a plain copy: nothing an
+// application does with it reaches Gatehouse's own view of the session.
 type User struct {
 	// ID is the user's id, the sub of their access tokens.
 	ID    string
@@ -358,29 +367,32 @@ type User struct {
 	// AMR lists the methods the session was signed in with ("pwd", "otp",
 	// "link", "totp", ...).
 	AMR []string
+	// Roles lists the user's roles; "admin" (RoleAdmin) is the one role
+	// today.
+	Roles []string
 }
 
 type userKey struct{}
 
 // RequireAuth lets through only requests signed in with a Bearer access
 // token or the session cookie, and makes the user available to h through
-// UserFrom; others get a 401 problem.
+// UserFrom. A browser asking for a page (GET or HEAD with text/html in its
+// Accept, and no Authorization header) without a live session is sent to
+// the sign-in page with a 303, and comes back to the page it asked for
+// when that address passes GATEHOUSE_ALLOWED_REDIRECTS (a path on
+// Gatehouse's host always does). Others get a 401 problem, as the API
+// answers; a store that is down is a 503 problem.
 func (g *Gatehouse) RequireAuth(h http.Handler) http.Handler {
-	return g.api.RequireAuth(func(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
-		u := User{
-			ID: p.User.ID, Email: p.User.Email, Name: p.User.Name,
-			SessionID: p.Session.ID, AAL: p.Session.AAL, AMR: slices.Clone(p.Session.AMR),
-		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, u)))
-	})
+	return g.guard(h, nil)
 }
 
-// UserFrom returns who a request passed by RequireAuth is signed in as, and
-// false for a request that did not pass through it. Each call returns its
+// UserFrom returns who a request passed by a guard is signed in as, and
+// false for a request that did not pass through one. Each call returns its
 // own copy.
 func UserFrom(ctx context.Context) (User, bool) {
 	u, ok := ctx.Value(userKey{}).(User)
 	u.AMR = slices.Clone(u.AMR)
+	u.Roles = slices.Clone(u.Roles)
 	return u, ok
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
@@ -31,6 +33,23 @@ func newProviders(cfg Config) ([]provider, error) {
 		out = append(out, provider{p})
 	}
 	return out, nil
+}
+
+// logProviders writes the one start-up line naming the sign-in providers
+// that are on, by name and button label — google ("Google"), github
+// ("GitHub") —, or "none", so an operator sees at once whether a
+// provider's variables were read. Nothing else of their settings is
+// logged: client secrets and Apple's key stay out of the log.
+func logProviders(ctx context.Context, log *slog.Logger, ps []provider) {
+	list := "none"
+	if len(ps) > 0 {
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = fmt.Sprintf("%s (%q)", p.Name(), p.Label())
+		}
+		list = strings.Join(names, ", ")
+	}
+	log.InfoContext(ctx, "sign-in providers: "+list)
 }
 
 // upper is name as the environment spells it.

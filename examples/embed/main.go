@@ -1,7 +1,8 @@
 // Command embed is an application that serves Gatehouse from its own
 // process: Gatehouse's API and pages (sign-up, sign-in, account) at the
-// root, and the application's own pages under /app/, for signed-in users
-// only.
+// root, and the application's own pages: /app/ for signed-in users,
+// /app/secure/ for sessions signed in with a second factor, /app/admin/
+// for administrators who signed in with one.
 package main
 
 import (
@@ -46,8 +47,16 @@ func main() {
 	// root.
 	mux.Handle("/", g.Handler())
 	// RequireAuth lets through requests with the session cookie (signed in
-	// at /login) or a Bearer access token, and returns 401 to others.
+	// at /login) or a Bearer access token. A browser without a session is
+	// sent to /login and back; an API client gets a 401 problem.
 	mux.Handle("/app/", g.RequireAuth(http.HandlerFunc(hello)))
+	// RequireAAL2 also needs the session to have been signed in with a
+	// second factor; others get 403 (a page saying what to do, or a
+	// problem).
+	mux.Handle("/app/secure/", g.RequireAAL2(http.HandlerFunc(hello)))
+	// RequireRole needs a role; wrapped in RequireAAL2, a second factor
+	// too.
+	mux.Handle("/app/admin/", g.RequireAAL2(g.RequireRole(gatehouse.RoleAdmin, http.HandlerFunc(hello))))
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -66,9 +75,9 @@ func main() {
 func hello(w http.ResponseWriter, r *http.Request) {
 	u, ok := gatehouse.UserFrom(r.Context())
 	if !ok {
-		http.Error(w, "not signed in", http.StatusUnauthorized) // RequireAuth stops such requests first
+		http.Error(w, "not signed in", http.StatusUnauthorized) // the guards stop such requests first
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	fmt.Fprintf(w, "Hello %s (user %s, session %s).\n", u.Email, u.ID, u.SessionID)
+	fmt.Fprintf(w, "Hello %s (user %s, session %s, %s, roles %q).\n", u.Email, u.ID, u.SessionID, u.AAL, u.Roles)
 }

@@ -89,7 +89,7 @@ func (e *Error) Words() string {
 	case KindDenied:
 		return "You did not allow the sign-in at " + name + ", so you were not signed in."
 	case KindUnreachable:
-		return name + " could not be reached. Try again in a moment."
+		return name + " did not answer; try again in a moment."
 	case KindCodeRejected:
 		return name + " did not accept this sign-in (it may have expired or been used already). Start again."
 	case KindBadToken:
@@ -101,6 +101,11 @@ func (e *Error) Words() string {
 	}
 	return name + " reported a problem with this sign-in. Start again."
 }
+
+// Outage reports a failure of the provider's own service (unreachable,
+// timed out, or a 5xx from its token endpoint, keys or API), not of this
+// sign-in: the pages answer it 502 (bad gateway), the API 503.
+func (e *Error) Outage() bool { return e.Kind == KindUnreachable }
 
 // IsKind reports whether err is an *Error of kind k.
 func IsKind(err error, k Kind) bool {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -17,8 +18,10 @@ import (
 // as the pages use it; the server builds it from package oauth. Errors of
 // Start, CallbackError and Finish that a person should read about have a
 // Words() string method saying it (what went wrong at the provider, in
-// plain words, no detail of the protocol); any other is shown in general
-// terms and logged.
+// plain words, no detail of the protocol), and an Outage() bool method
+// that is true when the provider itself failed (down, or a 5xx), which the
+// page answers 502 rather than 400; any other is shown in general terms
+// and logged.
 type Provider interface {
 	// Name is the provider's name in its URLs (/v1/oauth/{name}/...).
 	Name() string
@@ -277,11 +280,18 @@ func (s *Server) oauthLinkFail(w http.ResponseWriter, r *http.Request, err error
 // theirs.
 func (s *Server) oauthFailBack(w http.ResponseWriter, r *http.Request, err error, title, back, backText string) {
 	var words interface{ Words() string }
+	var outage interface{ Outage() bool }
 	status := http.StatusBadRequest
 	msg := ""
 	if errors.As(err, &words) {
 		msg = words.Words()
-		s.log.InfoContext(r.Context(), "provider sign-in failed", "path", r.URL.Path, "err", err)
+		level := slog.LevelInfo
+		if errors.As(err, &outage) && outage.Outage() {
+			// The provider failed, not this person's sign-in: a gateway's
+			// error, and worth an operator's look.
+			status, level = http.StatusBadGateway, slog.LevelWarn
+		}
+		s.log.Log(r.Context(), level, "provider sign-in failed", "path", r.URL.Path, "err", err)
 	} else {
 		msg, _ = s.explain(r, err)
 		status = signinStatus(err)

@@ -141,7 +141,10 @@ func testProviderSignIn(t *testing.T, db gatehousetest.DB) {
 // TestProviderSignInFailures: every way a provider sign-in fails is a page
 // in plain words with the way back to /login, and no session. Each case
 // breaks one defence: the state check (tampered), the cookie binding
-// (missing cookie, another browser's state), the nonce (bad ID token).
+// (missing cookie, another browser's state), the nonce (bad ID token). A
+// person's denial and a bad state are the request's (4xx); the provider
+// failing (down, its token endpoint or keys answering 5xx) is a bad
+// gateway (502) in words that say to try again.
 func TestProviderSignInFailures(t *testing.T) {
 	t.Parallel()
 	e, fake := oauthEnv(t, ada, nil, true)
@@ -150,62 +153,76 @@ func TestProviderSignInFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// run signs in with b and returns the callback's page.
-		run  func(t *testing.T, b *browser) *page
-		want string
+		run    func(t *testing.T, b *browser) *page
+		status int
+		want   string
 	}{
+		// First: no sign-in has fetched the provider's keys yet.
+		{"keys down", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			fake.DownAt("/jwks", true)
+			defer fake.DownAt("/jwks", false)
+			return b.callback(t, q)
+		}, http.StatusBadGateway, "Acme did not answer; try again in a moment."},
 		{"denied", func(t *testing.T, b *browser) *page {
 			fake.Deny(true)
 			defer fake.Deny(false)
 			return b.callback(t, authorize(t, b.startProvider(t, "")))
-		}, "You did not allow the sign-in at Acme"},
+		}, http.StatusBadRequest, "You did not allow the sign-in at Acme"},
 		{"tampered state", func(t *testing.T, b *browser) *page {
 			q := authorize(t, b.startProvider(t, ""))
 			q.Set("state", q.Get("state")+"x")
 			return b.callback(t, q)
-		}, "not started in this browser"},
+		}, http.StatusBadRequest, "not started in this browser"},
 		{"missing state", func(t *testing.T, b *browser) *page {
 			q := authorize(t, b.startProvider(t, ""))
 			q.Del("state")
 			return b.callback(t, q)
-		}, "not started in this browser"},
+		}, http.StatusBadRequest, "not started in this browser"},
 		{"no cookie", func(t *testing.T, b *browser) *page {
 			q := authorize(t, b.startProvider(t, ""))
 			return e.browser().callback(t, q)
-		}, "not started in this browser"},
+		}, http.StatusBadRequest, "not started in this browser"},
 		{"state from another browser", func(t *testing.T, b *browser) *page {
 			victim := e.browser()
 			victim.startProvider(t, "")
 			// The attacker's own answer, brought to the victim's browser.
 			q := authorize(t, b.startProvider(t, ""))
 			return victim.callback(t, q)
-		}, "not started in this browser"},
+		}, http.StatusBadRequest, "not started in this browser"},
 		{"expired state", func(t *testing.T, b *browser) *page {
 			q := authorize(t, b.startProvider(t, ""))
 			e.Clock.Advance(11 * time.Minute)
 			return b.callback(t, q)
-		}, "started too long ago"},
+		}, http.StatusBadRequest, "started too long ago"},
 		{"wrong nonce", func(t *testing.T, b *browser) *page {
 			q := authorize(t, b.startProvider(t, ""))
 			fake.NextBad(oauthtest.BadNonce)
 			return b.callback(t, q)
-		}, "answer could not be trusted"},
+		}, http.StatusBadRequest, "answer could not be trusted"},
 		{"provider down", func(t *testing.T, b *browser) *page {
 			q := authorize(t, b.startProvider(t, ""))
 			fake.Down(true)
 			defer fake.Down(false)
 			return b.callback(t, q)
-		}, "could not be reached"},
+		}, http.StatusBadGateway, "Acme did not answer; try again in a moment."},
+		{"token endpoint down", func(t *testing.T, b *browser) *page {
+			q := authorize(t, b.startProvider(t, ""))
+			fake.DownAt("/token", true)
+			defer fake.DownAt("/token", false)
+			return b.callback(t, q)
+		}, http.StatusBadGateway, "Acme did not answer; try again in a moment."},
 		{"unverified email of an account", func(t *testing.T, b *browser) *page {
 			fake.SetUser(oauthtest.User{Subject: "acme-grace", Email: "grace@example.com", EmailVerified: false})
 			defer fake.SetUser(ada)
 			return b.callback(t, authorize(t, b.startProvider(t, "")))
-		}, "sign in the usual way, then link it from your account page"},
+		}, http.StatusConflict, "sign in the usual way, then link it from your account page"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := e.browser()
 			p := tc.run(t, b)
-			if p.status < 400 {
-				t.Fatalf("status %d, want an error page:\n%s", p.status, p.body)
+			if p.status != tc.status {
+				t.Fatalf("status %d, want %d:\n%s", p.status, tc.status, p.body)
 			}
 			p.contains(tc.want, `href="/login"`).noSession(t, b)
 		})
@@ -395,4 +412,36 @@ func TestProviderSignInFormPost(t *testing.T) {
 	b2 := e.browser()
 	p := b2.get(t, "/v1/oauth/acme/start").want(http.StatusFound)
 	b2.post(t, "/v1/oauth/acme/callback", authorize(t, p.header.Get("Location")), crossSite()).want(http.StatusNotFound).noSession(t, b2)
+}
+
+// TestProviderSignInGitHubOutage: GitHub failing at any step after the
+// person approved (its token endpoint, or its API that says who they are)
+// is a 502 page saying GitHub did not answer, with no session; once GitHub
+// answers again the same person signs in.
+func TestProviderSignInGitHubOutage(t *testing.T) {
+	t.Parallel()
+	var fake *oauthtest.GitHub
+	s := gatehousetest.Start(t, gatehousetest.OwnPublicURL(),
+		gatehousetest.WithConfig(func(c *gatehouse.Config) { c.Dev = true }),
+		gatehousetest.WithGitHubFake(oauthtest.GitHubUser{ID: 7, Login: "octo", Name: "Octo Cat",
+			Emails: []oauthtest.GitHubEmail{{Email: "octo@example.com", Primary: true, Verified: true}}}, &fake))
+	e := &env{Server: s, t: t}
+	gh := func(t *testing.T, b *browser) *page {
+		t.Helper()
+		p := b.get(t, "/v1/oauth/github/start").want(http.StatusFound)
+		return b.get(t, "/v1/oauth/github/callback?"+authorize(t, p.header.Get("Location")).Encode())
+	}
+	for _, path := range []string{"/login/oauth/access_token", "/user", "/user/emails"} {
+		t.Run(path, func(t *testing.T) {
+			fake.DownAt(path, true)
+			defer fake.DownAt(path, false)
+			b := e.browser()
+			gh(t, b).want(http.StatusBadGateway).contains("GitHub did not answer; try again in a moment.", `href="/login"`).noSession(t, b)
+		})
+	}
+	b := e.browser()
+	gh(t, b).redirectsTo("/")
+	if b.cookie() == "" {
+		t.Fatal("no session once GitHub answers again")
+	}
 }

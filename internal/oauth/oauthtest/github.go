@@ -38,6 +38,7 @@ type GitHub struct {
 	user   GitHubUser
 	deny   bool
 	tokens map[string]GitHubUser
+	downAt map[string]bool
 }
 
 // NewGitHub starts a fake GitHub for one OAuth app; it stops when the test
@@ -58,10 +59,31 @@ func NewGitHub(t testing.TB, clientID, clientSecret, redirectURI string, u GitHu
 		}
 		return out
 	}))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		down := f.downAt[r.URL.Path]
+		f.mu.Unlock()
+		if down {
+			http.Error(w, "fake GitHub: down", http.StatusServiceUnavailable)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f
+}
+
+// DownAt makes the endpoint at path ("/login/oauth/access_token",
+// "/user", "/user/emails") answer 503, as GitHub having an outage there
+// (false brings it back).
+func (f *GitHub) DownAt(path string, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.downAt == nil {
+		f.downAt = map[string]bool{}
+	}
+	f.downAt[path] = down
 }
 
 // SetUser changes who the next authorizations sign in.

@@ -112,6 +112,7 @@ type OIDC struct {
 	deny        bool
 	bad         Bad
 	down        bool
+	downAt      map[string]bool
 	discoveries int
 	consented   map[string]bool // subjects that got a refresh token
 	issued      Issued
@@ -149,7 +150,7 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 	})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		down := f.down
+		down := f.down || f.downAt[r.URL.Path]
 		f.mu.Unlock()
 		if down {
 			http.Error(w, "fake provider: down", http.StatusServiceUnavailable)
@@ -166,6 +167,17 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 // Down makes every endpoint answer 503, as a provider having an outage
 // (false brings it back).
 func (f *OIDC) Down(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+
+// DownAt makes only the endpoint at path ("/token", "/jwks") answer 503
+// (false brings it back): an outage of one part of the provider.
+func (f *OIDC) DownAt(path string, down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.downAt == nil {
+		f.downAt = map[string]bool{}
+	}
+	f.downAt[path] = down
+}
 
 // Discoveries counts the discovery documents served.
 func (f *OIDC) Discoveries() int { f.mu.Lock(); defer f.mu.Unlock(); return f.discoveries }
