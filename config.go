@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	netmail "net/mail"
 	"net/url"
@@ -76,6 +77,11 @@ type Config struct {
 	// SessionTTL is the sliding idle timeout of a session.
 	SessionTTL        time.Duration `env:"GATEHOUSE_SESSION_TTL"`
 	SessionCookieName string        `env:"GATEHOUSE_SESSION_COOKIE_NAME"`
+	// CookieDomain, when set, makes the session cookie the parent
+	// domain's (example.com for auth.example.com), so one sign-in covers
+	// every app under it behind the proxy; unset, the cookie is this
+	// host's alone.
+	CookieDomain string `env:"GATEHOUSE_COOKIE_DOMAIN"`
 	// CORSOrigins are browser apps' origins trusted to make cross-origin
 	// calls.
 	CORSOrigins []string `env:"GATEHOUSE_CORS_ORIGINS" envSeparator:","`
@@ -311,10 +317,17 @@ func (c Config) resolved() Config {
 	}
 	// Over https the cookie takes the __Host- prefix, which browsers honour
 	// only for a Secure cookie with Path=/ and no Domain: no other host,
-	// not even a subdomain, can set or shadow it.
+	// not even a subdomain, can set or shadow it. A cookie for the parent
+	// domain cannot have it (it has a Domain); __Secure- at least keeps a
+	// plain-http page from setting it.
+	c.CookieDomain = cleanDomain(c.CookieDomain)
 	if strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.SessionCookieName, "__Host-") &&
 		!strings.HasPrefix(c.SessionCookieName, "__Secure-") {
-		c.SessionCookieName = "__Host-" + c.SessionCookieName
+		if c.CookieDomain != "" {
+			c.SessionCookieName = "__Secure-" + c.SessionCookieName
+		} else {
+			c.SessionCookieName = "__Host-" + c.SessionCookieName
+		}
 	}
 	c.SMSAllowedCountries = countryCodes(c.SMSAllowedCountries)
 	if c.MailFrom == "" {
@@ -534,8 +547,13 @@ func (c Config) Validate() error {
 		bad("GATEHOUSE_CLIENT_CEREMONY_LIMIT", "must be 1 to 10000 a minute, got %d", c.ClientCeremonyLimit)
 	}
 	for _, o := range c.AllowedRedirects {
-		if !isOrigin(o) {
-			bad("GATEHOUSE_ALLOWED_REDIRECTS", "%q is not an origin such as https://app.example.com", o)
+		if !isOrigin(o) && !isOriginPattern(o) {
+			bad("GATEHOUSE_ALLOWED_REDIRECTS", "%q is not an origin such as https://app.example.com or https://*.example.com", o)
+		}
+	}
+	if c.CookieDomain != "" {
+		if err := checkCookieDomain(cleanDomain(c.CookieDomain), c.PublicURL, c.SessionCookieName); err != nil {
+			bad("GATEHOUSE_COOKIE_DOMAIN", "%s", err)
 		}
 	}
 	if _, _, _, err := c.passkeySettings(); err != nil {
@@ -565,7 +583,45 @@ func (c Config) Validate() error {
 func isOrigin(o string) bool {
 	u, err := url.Parse(o)
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Path == "" &&
-		u.RawQuery == "" && u.Fragment == "" && u.User == nil
+		u.RawQuery == "" && u.Fragment == "" && u.User == nil && !strings.Contains(u.Host, "*")
+}
+
+// isOriginPattern accepts "https://*.example.com" (and a port): every
+// subdomain of a domain with a dot, for GATEHOUSE_ALLOWED_REDIRECTS.
+func isOriginPattern(o string) bool {
+	scheme, rest, ok := strings.Cut(strings.TrimSuffix(o, "/"), "://*.")
+	if !ok || scheme != "http" && scheme != "https" {
+		return false
+	}
+	u, err := url.Parse(scheme + "://" + rest)
+	return err == nil && isOrigin(scheme+"://"+rest) && strings.Contains(u.Hostname(), ".") && net.ParseIP(u.Hostname()) == nil
+}
+
+// cleanDomain is a cookie domain as browsers compare it: lower case, no
+// leading or trailing dot.
+func cleanDomain(d string) string {
+	return strings.TrimPrefix(strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), ".")), ".")
+}
+
+// checkCookieDomain accepts a parent domain of the public URL's host
+// (or the host itself) that a browser will set a cookie for: a name with
+// a dot, not an address, and no __Host- cookie name (that prefix forbids
+// a Domain).
+func checkCookieDomain(domain, publicURL, cookie string) error {
+	u, err := url.Parse(publicURL)
+	if err != nil {
+		return errors.New("needs a public URL")
+	}
+	host := strings.ToLower(u.Hostname())
+	switch {
+	case strings.ContainsAny(domain, ":/ ") || net.ParseIP(domain) != nil || !strings.Contains(domain, "."):
+		return fmt.Errorf("%q is not a domain such as example.com", domain)
+	case host != domain && !strings.HasSuffix(host, "."+domain):
+		return fmt.Errorf("%q does not contain the public URL's host %q: browsers would refuse the cookie", domain, host)
+	case strings.HasPrefix(cookie, "__Host-"):
+		return fmt.Errorf("the cookie name %q has the __Host- prefix, which forbids a domain: use __Secure- or no prefix", cookie)
+	}
+	return nil
 }
 
 // cookieName accepts an RFC 6265 token.

@@ -190,7 +190,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return err
 	}
 	g.auth = svc
-	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL)}
+	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL), Domain: cfg.CookieDomain}
 	g.sessions = httpauth.Sessions{Auth: svc, Cookies: cookies}
 	providers, err := newProviders(cfg)
 	if err != nil {
@@ -220,7 +220,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err != nil {
 		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
 	}
-	g.handler, err = frontDoor(g.api, pages, metrics, g.log, cfg.CORSOrigins, proxies)
+	g.handler, err = frontDoor(g.api, pages, metrics, g.log, trustedOrigins(cfg), proxies)
 	return err
 }
 

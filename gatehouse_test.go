@@ -293,6 +293,52 @@ func TestDevCookies(t *testing.T) {
 	}
 }
 
+// TestCookieDomain: with GATEHOUSE_COOKIE_DOMAIN the session cookie is
+// the parent domain's, with the __Secure- prefix (__Host- forbids a
+// domain), and the pages of the apps single sign-on joins
+// (GATEHOUSE_ALLOWED_REDIRECTS under that domain, wildcards included) may
+// post to Gatehouse; other sites still may not.
+func TestCookieDomain(t *testing.T) {
+	t.Parallel()
+	s := gatehousetest.Start(t, gatehousetest.WithConfig(func(c *gatehouse.Config) {
+		c.PublicURL, c.CookieDomain = "https://auth.example.test", "Example.Test."
+		c.AllowedRedirects = []string{"https://auth.example.test", "https://*.example.test", "https://partner.test"}
+	}))
+	if got := s.G.Config().SessionCookieName; got != "__Secure-gatehouse_session" {
+		t.Errorf("cookie name %q, want __Secure-gatehouse_session", got)
+	}
+	s.SignUp(t, "sso@example.com", "")
+	cookie, _ := s.Session(t, "sso@example.com", auth.Client{}, auth.MethodOTP)
+	req := httptest.NewRequest("POST", "/v1/logout", nil)
+	req.AddCookie(&http.Cookie{Name: s.G.Config().SessionCookieName, Value: cookie})
+	rec := httptest.NewRecorder()
+	s.G.ServeHTTP(rec, req)
+	cs := rec.Result().Cookies()
+	if rec.Code != http.StatusNoContent || len(cs) != 1 {
+		t.Fatalf("logout: %d, cookies %v", rec.Code, rec.Header().Values("Set-Cookie"))
+	}
+	if c := cs[0]; c.Domain != "example.test" || !c.Secure || !c.HttpOnly || c.Path != "/" || c.SameSite != http.SameSiteLaxMode {
+		t.Errorf("Set-Cookie %q, want Domain=example.test, Secure, HttpOnly, Path=/, SameSite=Lax", rec.Header().Get("Set-Cookie"))
+	}
+
+	for _, tc := range []struct {
+		origin string
+		status int
+	}{
+		{"https://app.example.test", http.StatusUnauthorized}, // joined: the API answers (no session)
+		{"https://a.b.example.test", http.StatusUnauthorized},
+		{"https://evil.test", http.StatusForbidden},
+		{"https://example.test.evil.test", http.StatusForbidden},
+		{"http://app.example.test", http.StatusForbidden}, // another scheme
+		{"https://partner.test", http.StatusForbidden},    // allowed as a redirect, outside the cookie's domain
+	} {
+		r := s.Do(t, "POST", "/v1/logout", nil, gatehousetest.Header("Sec-Fetch-Site", "same-site"), gatehousetest.Header("Origin", tc.origin))
+		if r.Status != tc.status {
+			t.Errorf("POST from %s: %d, want %d", tc.origin, r.Status, tc.status)
+		}
+	}
+}
+
 func TestNewLogger(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {

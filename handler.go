@@ -5,7 +5,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
@@ -72,17 +75,58 @@ func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log 
 
 // crossOrigin refuses state-changing requests from other sites (Go's
 // CrossOriginProtection: Sec-Fetch-Site, else Origin against Host), except
-// from the trusted origins (GATEHOUSE_CORS_ORIGINS); deny answers a refused
-// one in its surface's terms (a problem, or a page).
+// from the trusted origins (see trustedOrigins), exact or
+// "https://*.example.com"; deny answers a refused one in its surface's
+// terms (a problem, or a page).
 func crossOrigin(next http.Handler, trusted []string, deny http.Handler) (http.Handler, error) {
 	cop := http.NewCrossOriginProtection()
+	var patterns []string
 	for _, origin := range trusted {
+		if strings.Contains(origin, "://*.") {
+			patterns = append(patterns, origin)
+			continue
+		}
 		if err := cop.AddTrustedOrigin(origin); err != nil {
 			return nil, err
 		}
 	}
 	cop.SetDenyHandler(deny)
-	return cop.Handler(next), nil
+	checked := cop.Handler(next)
+	if len(patterns) == 0 {
+		return checked, nil
+	}
+	// CrossOriginProtection takes exact origins only; a pattern's
+	// subdomains pass on their Origin header as an exact trusted origin
+	// would (a browser sets it, and a page cannot).
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && slices.ContainsFunc(patterns, func(p string) bool { return auth.OriginMatches(p, o) }) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		checked.ServeHTTP(w, r)
+	}), nil
+}
+
+// trustedOrigins are the origins whose pages may post to Gatehouse: the
+// browser apps of GATEHOUSE_CORS_ORIGINS and, when the session cookie is
+// shared with a parent domain (GATEHOUSE_COOKIE_DOMAIN), the allowed
+// redirect origins under that domain: the apps that single sign-on joins
+// (a "Sign out" button on app.example.com posts to auth.example.com).
+func trustedOrigins(cfg Config) []string {
+	out := slices.Clone(cfg.CORSOrigins)
+	if cfg.CookieDomain == "" {
+		return out
+	}
+	for _, o := range cfg.AllowedRedirects {
+		u, err := url.Parse(strings.Replace(o, "://*.", "://", 1))
+		if err != nil {
+			continue
+		}
+		if h := strings.ToLower(u.Hostname()); (h == cfg.CookieDomain || strings.HasSuffix(h, "."+cfg.CookieDomain)) && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // statusWriter remembers the status for the access log and metrics.

@@ -10,7 +10,8 @@ const maxRedirect = 2048
 
 // AllowedRedirect returns target when a browser may be sent there after
 // signing in, else "": a path on this server, or an http(s) URL whose
-// origin is one of origins (GATEHOUSE_ALLOWED_REDIRECTS). It is the one
+// origin is one of origins (GATEHOUSE_ALLOWED_REDIRECTS; see
+// OriginMatches for "https://*.example.com"). It is the one
 // rule for every redirect the flows and the pages make, so a link, a
 // sign-in form and a forwarded request can never disagree about where a
 // browser may go. It refuses whatever a browser could read as another
@@ -45,11 +46,38 @@ func AllowedRedirect(target string, origins []string) string {
 	}
 	origin := u.Scheme + "://" + u.Host
 	for _, allowed := range origins {
-		if strings.EqualFold(origin, strings.TrimSuffix(allowed, "/")) {
+		if OriginMatches(allowed, origin) {
 			return target
 		}
 	}
 	return ""
+}
+
+// OriginMatches reports whether origin (scheme://host[:port], as a
+// browser sends it) is pattern: the same origin, case aside, or for a
+// pattern "https://*.example.com[:port]" any subdomain of example.com at
+// any depth (not example.com itself) with the same scheme and port. A
+// pattern is checked when configured; here a malformed one matches
+// nothing.
+func OriginMatches(pattern, origin string) bool {
+	pattern = strings.TrimSuffix(pattern, "/")
+	if strings.EqualFold(pattern, origin) {
+		return true
+	}
+	scheme, rest, ok := strings.Cut(pattern, "://*.")
+	if !ok || rest == "" {
+		return false
+	}
+	oScheme, oHost, ok := strings.Cut(origin, "://")
+	if !ok || !strings.EqualFold(scheme, oScheme) {
+		return false
+	}
+	// "app.example.com:8443" against "example.com:8443": the host part
+	// must end in "." + the pattern's domain and port, with a label of
+	// its own before it.
+	suffix := "." + rest
+	return len(oHost) > len(suffix) && strings.EqualFold(oHost[len(oHost)-len(suffix):], suffix) &&
+		!strings.ContainsAny(oHost[:len(oHost)-len(suffix)], ":/@[]")
 }
 
 // allowedRedirect is AllowedRedirect on the configured origins.

@@ -114,3 +114,51 @@ func FuzzAllowedRedirect(f *testing.F) {
 		}
 	})
 }
+
+// TestAllowedRedirectWildcard: "https://*.example.com" allows every
+// subdomain with that scheme and port, and nothing a browser would read
+// as another origin.
+func TestAllowedRedirectWildcard(t *testing.T) {
+	t.Parallel()
+	origins := []string{"https://*.example.com", "http://*.dev.test:8080"}
+	for _, tc := range []struct {
+		target string
+		ok     bool
+	}{
+		{"https://app.example.com/x", true},
+		{"https://a.b.example.com/", true},
+		{"HTTPS://APP.EXAMPLE.COM/x", true},
+		{"http://app.dev.test:8080/", true},
+
+		{"https://example.com/", false},           // the domain itself
+		{"https://.example.com/", false},          // no label
+		{"https://evilexample.com/", false},       // not a subdomain
+		{"https://example.com.evil.test/", false}, // a suffix elsewhere
+		{"http://app.example.com/", false},        // another scheme
+		{"https://app.example.com:8443/", false},  // another port
+		{"http://app.dev.test/", false},           // the pattern's port is part of it
+		{"https://evil.test@app.example.com/", false},
+		{"https://app.example.com@evil.test/", false},
+		{"//app.example.com/", false},
+	} {
+		got := auth.AllowedRedirect(tc.target, origins)
+		if tc.ok && got != tc.target || !tc.ok && got != "" {
+			t.Errorf("AllowedRedirect(%q) = %q, want allowed %v", tc.target, got, tc.ok)
+		}
+	}
+	for _, tc := range []struct {
+		pattern, origin string
+		ok              bool
+	}{
+		{"https://*.example.com", "https://a.example.com", true},
+		{"https://*.example.com", "https://a.example.com:443", false},
+		{"https://*.example.com", "https://x:y@a.example.com", false},
+		{"https://*.", "https://a.", false},
+		{"https://*", "https://a.example.com", false},
+		{"https://app.example.com/", "https://app.example.com", true},
+	} {
+		if got := auth.OriginMatches(tc.pattern, tc.origin); got != tc.ok {
+			t.Errorf("OriginMatches(%q, %q) = %v", tc.pattern, tc.origin, got)
+		}
+	}
+}

@@ -22,6 +22,9 @@ type CookiePolicy struct {
 	Name string
 	// Insecure drops the Secure flag (dev mode on http://localhost only).
 	Insecure bool
+	// Domain, when set (GATEHOUSE_COOKIE_DOMAIN), shares the cookie with
+	// every host under that domain; empty, it is this host's alone.
+	Domain string
 }
 
 // New returns the cookie carrying value until expires: the session's
@@ -29,7 +32,7 @@ type CookiePolicy struct {
 // outlives its session is refused like any other.
 func (p CookiePolicy) New(value string, expires time.Time) *http.Cookie {
 	return &http.Cookie{
-		Name: p.Name, Value: value, Path: "/", Expires: expires,
+		Name: p.Name, Value: value, Path: "/", Domain: p.Domain, Expires: expires,
 		HttpOnly: true, Secure: !p.Insecure, SameSite: http.SameSiteLaxMode,
 	}
 }
@@ -37,7 +40,7 @@ func (p CookiePolicy) New(value string, expires time.Time) *http.Cookie {
 // Clear returns a cookie that removes the session cookie from the browser.
 func (p CookiePolicy) Clear() *http.Cookie {
 	return &http.Cookie{
-		Name: p.Name, Value: "", Path: "/", MaxAge: -1,
+		Name: p.Name, Value: "", Path: "/", Domain: p.Domain, MaxAge: -1,
 		HttpOnly: true, Secure: !p.Insecure, SameSite: http.SameSiteLaxMode,
 	}
 }
