@@ -37,3 +37,15 @@ func TestCookiePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestCookiePolicyDomain: with a domain both the cookie and its removal
+// name it (a removal without it would leave the shared cookie in place).
+func TestCookiePolicyDomain(t *testing.T) {
+	t.Parallel()
+	p := CookiePolicy{Name: "__Secure-gatehouse_session", Domain: "example.com"}
+	for _, c := range []*http.Cookie{p.New("v", time.Now().Add(time.Hour)), p.Clear()} {
+		if s := c.String(); !strings.Contains(s, "Domain=example.com") || !strings.Contains(s, "Secure") || !strings.Contains(s, "HttpOnly") {
+			t.Errorf("%q, want Domain=example.com, Secure, HttpOnly", s)
+		}
+	}
+}
