@@ -107,3 +107,30 @@ func TestDevSecretFile(t *testing.T) {
 		t.Fatalf("dev mode did not write the file DevSecretFile names: %v", err)
 	}
 }
+
+// TestFirstSteps: the admin command serve --dev prints works from its
+// folder: it names a SQLite database other than the default (where the
+// command then finds the dev secret), and never prints a server
+// database's URL, which may hold a password.
+func TestFirstSteps(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		database, want, never string
+	}{
+		{gatehouse.DefaultConfig().DatabaseURL, "Admin:     gatehouse user create --email you@example.com --admin\n", ""},
+		{"sqlite:data/dev.db", "--admin --database-url sqlite:data/dev.db\n", ""},
+		{"postgres://gh:hunter2-secret@db/gh", "--admin --dev  (with this GATEHOUSE_DATABASE_URL)\n", "hunter2-secret"},
+	} {
+		cfg := gatehouse.DefaultConfig()
+		cfg.Dev, cfg.DatabaseURL = true, tc.database
+		got := firstSteps(cfg)
+		if !strings.Contains(got, tc.want) || (tc.never != "" && strings.Contains(got, tc.never)) {
+			t.Errorf("%s: first steps\n%s\nwant %q", tc.database, got, tc.want)
+		}
+		for _, want := range []string{"http://localhost:3000/login", "printed here, on this console", "http://localhost:3000/docs"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("first steps lack %q:\n%s", want, got)
+			}
+		}
+	}
+}
