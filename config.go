@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	netmail "net/mail"
 	"net/url"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -17,6 +21,7 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+	"github.com/joho/godotenv"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -272,6 +277,67 @@ func LoadConfig(vars map[string]string) (Config, error) {
 		return c, err
 	}
 	return c.resolved(), nil
+}
+
+// EnvFile is the dotenv file ConfigFromEnv reads, in the working
+// directory, when it exists.
+const EnvFile = ".env"
+
+// ConfigFromEnv returns the configuration of the process's environment,
+// read as `gatehouse serve` reads it: every GATEHOUSE_* variable, over
+// those of the .env file in the working directory when there is one (a
+// variable already set wins). It is LoadConfig(Environ(EnvFile, false)):
+// the defaults, the derived settings and every problem at once, one line
+// each naming its variable. To change a setting before loading, call
+// Environ and LoadConfig yourself; to change one after, set the field and
+// let New validate it.
+func ConfigFromEnv() (Config, error) {
+	vars, err := Environ(EnvFile, false)
+	if err != nil {
+		return DefaultConfig(), err
+	}
+	return LoadConfig(vars)
+}
+
+// Environ returns the variables LoadConfig takes, from the process
+// environment and a dotenv file: the file's (KEY=VALUE lines, comments and
+// quotes as in shell) with the environment's GATEHOUSE_* variables over
+// them, so a variable already set wins over the file. envFile "" reads no
+// file; a file that does not exist counts as empty unless required is
+// true, when it is an error naming the file.
+func Environ(envFile string, required bool) (map[string]string, error) {
+	vars := map[string]string{}
+	if envFile != "" {
+		fileVars, err := godotenv.Read(envFile)
+		switch {
+		case err == nil:
+			maps.Copy(vars, fileVars)
+		case errors.Is(err, fs.ErrNotExist) && !required:
+		default:
+			return nil, fmt.Errorf("env file %s: %w", envFile, err)
+		}
+	}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GATEHOUSE_") {
+			vars[k] = v
+		}
+	}
+	return vars, nil
+}
+
+// DevSecretFile returns where dev mode keeps the secret it generates when
+// GATEHOUSE_SECRET is unset: gatehouse.secret in the folder of the SQLite
+// database (the working directory for PostgreSQL). The command line looks
+// there too, so that its commands run beside a `serve --dev` server.
+func (c Config) DevSecretFile() string {
+	dir := "."
+	for _, scheme := range []string{"sqlite:", "file:"} { // the forms sqlstore opens
+		if p, ok := strings.CutPrefix(c.DatabaseURL, scheme); ok {
+			dir = filepath.Dir(strings.TrimPrefix(p, "//"))
+			break
+		}
+	}
+	return filepath.Join(dir, "gatehouse.secret")
 }
 
 // envError names the variable behind each of the library's field-level

@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 		cfg.Clock = auth.SystemClock{}
 	}
 	if cfg.Secret == "" {
-		secret, err := devSecret(cfg.DatabaseURL)
+		secret, err := devSecret(cfg.DevSecretFile())
 		if err != nil {
 			return nil, err
 		}
@@ -411,15 +411,8 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 // devSecret returns the secret dev mode keeps in the data folder (beside
 // the SQLite file), generating it on first start, so sessions and keys
 // survive restarts without any setting.
-func devSecret(databaseURL string) (string, error) {
-	dir := "."
-	for _, scheme := range []string{"sqlite:", "file:"} { // the forms sqlstore opens
-		if p, ok := strings.CutPrefix(databaseURL, scheme); ok {
-			dir = filepath.Dir(strings.TrimPrefix(p, "//"))
-			break
-		}
-	}
-	path := filepath.Join(dir, "gatehouse.secret")
+func devSecret(path string) (string, error) {
+	dir := filepath.Dir(path)
 	b, err := os.ReadFile(path)
 	if err == nil {
 		if s := strings.TrimSpace(string(b)); len(s) >= 32 {

@@ -5,13 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
+	"maps"
 	"os"
 	"reflect"
 	"strconv"
 	"strings"
-
-	"github.com/joho/godotenv"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -23,7 +21,10 @@ import (
 // gatehouse.DefaultConfig holds, the one place it is written.
 type common struct {
 	envFile string
-	vars    map[string]string // flag-given variables
+	// server is set by serve, which never takes the dev secret unasked
+	// (see config).
+	server bool
+	vars   map[string]string // flag-given variables
 	// secretOptional is for commands that never use the secret (migrate),
 	// so they run with only a database URL.
 	secretOptional bool
@@ -85,35 +86,67 @@ func defaultOf(variable string) string {
 	return ""
 }
 
-// config merges, lowest first: the .env file, the environment, the flags.
+// config merges, lowest first: the .env file, the environment, the flags
+// (gatehouse.Environ reads the first two, as gatehouse.ConfigFromEnv
+// does).
+//
+// A command other than serve given no secret and no word on dev mode runs
+// in dev mode when the dev secret file sits beside the database: that is a
+// `serve --dev` server's folder, and its commands (`user create --admin`
+// first) must work there as the README writes them. It says so on
+// standard error. serve itself never slips into dev mode unasked.
 func (c *common) config(set *flag.FlagSet) (gatehouse.Config, error) {
-	vars := map[string]string{}
-	fileVars, err := godotenv.Read(c.envFile)
 	explicit := false
 	set.Visit(func(f *flag.Flag) {
 		if f.Name == "env-file" {
 			explicit = true
 		}
 	})
-	switch {
-	case err == nil:
-		for k, v := range fileVars {
-			vars[k] = v
+	vars, err := gatehouse.Environ(c.envFile, explicit)
+	if err != nil {
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
 		}
-	case errors.Is(err, fs.ErrNotExist) && !explicit:
-	default:
 		return gatehouse.Config{}, fmt.Errorf("--env-file %s: %w", c.envFile, err)
 	}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GATEHOUSE_") {
-			vars[k] = v
-		}
-	}
-	for k, v := range c.vars {
-		vars[k] = v
-	}
+	maps.Copy(vars, c.vars)
 	if c.secretOptional && vars["GATEHOUSE_SECRET"] == "" {
 		vars["GATEHOUSE_SECRET"] = strings.Repeat("-", 32) // never used to seal anything
 	}
+	if err := c.devSecret(vars, set.Output()); err != nil {
+		return gatehouse.Config{}, err
+	}
 	return gatehouse.LoadConfig(vars)
+}
+
+// devSecret settles a missing GATEHOUSE_SECRET outside dev mode: it turns
+// dev mode on when the dev secret file is there to use (see config), and
+// otherwise returns the error that says how to give one. vars is changed
+// in place.
+func (c *common) devSecret(vars map[string]string, stderr io.Writer) error {
+	dev, devErr := strconv.ParseBool(vars["GATEHOUSE_DEV"])
+	if vars["GATEHOUSE_SECRET"] != "" || dev || (devErr != nil && vars["GATEHOUSE_DEV"] != "") {
+		return nil // a secret, dev mode, or a GATEHOUSE_DEV that LoadConfig reports
+	}
+	probe := gatehouse.DefaultConfig()
+	if u := vars["GATEHOUSE_DATABASE_URL"]; u != "" {
+		probe.DatabaseURL = u
+	}
+	file := probe.DevSecretFile()
+	_, statErr := os.Stat(file)
+	devSet := vars["GATEHOUSE_DEV"] != ""
+	if statErr == nil && !devSet && !c.server {
+		vars["GATEHOUSE_DEV"] = "true"
+		fmt.Fprintf(stderr, "gatehouse: GATEHOUSE_SECRET is not set: using the dev secret in %s, in dev mode as `gatehouse serve --dev` (add --dev to skip this note)\n", file)
+		return nil
+	}
+	const give = "GATEHOUSE_SECRET: required outside dev mode: set it to at least 32 characters " +
+		"(export GATEHOUSE_SECRET=\"$(openssl rand -base64 32)\", or a line in .env), the same for every command and server on this database"
+	switch {
+	case c.server:
+		return fmt.Errorf("%s; or run `gatehouse serve --dev` for a local server that keeps a generated one in %s", give, file)
+	case statErr == nil: // GATEHOUSE_DEV=false was asked for
+		return fmt.Errorf("%s; or drop GATEHOUSE_DEV=false (--dev=false) to use the dev server's secret in %s", give, file)
+	}
+	return fmt.Errorf("%s; or, for a `serve --dev` server, run this command in the folder it runs in (where %s is; or give its --database-url) or add --dev", give, file)
 }

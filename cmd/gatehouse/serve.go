@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -14,7 +15,7 @@ import (
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c common
+	c := common{server: true}
 	set := newFlagSet("serve", "serve [flags]", stderr)
 	c.register(set)
 	c.setting(set, "addr", "GATEHOUSE_ADDR", "listen `address`")
@@ -57,7 +58,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("gatehouse listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "version", gatehouse.Version, "dev", cfg.Dev)
 	if cfg.Dev {
-		fmt.Fprintf(stdout, "\n  Gatehouse is running in dev mode at %s\n  API docs: %s/docs · health: %s/healthz\n\n", cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)
+		fmt.Fprint(stdout, firstSteps(cfg))
 	}
 
 	select {
@@ -76,4 +77,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// firstSteps is what `serve --dev` prints once it listens: where to go,
+// where the codes appear, and the command that makes an admin, as it works
+// from another terminal in this folder (the command finds the dev secret
+// beside the database; see common.config).
+func firstSteps(cfg gatehouse.Config) string {
+	admin := "gatehouse user create --email you@example.com --admin"
+	switch u := cfg.DatabaseURL; {
+	case u == gatehouse.DefaultConfig().DatabaseURL:
+	case strings.HasPrefix(u, "sqlite:") || strings.HasPrefix(u, "file:"):
+		admin += " --database-url " + u
+	default: // a server URL may hold a password: not printed
+		admin += " --dev  (with this GATEHOUSE_DATABASE_URL)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n  Gatehouse is running in dev mode at %s\n\n", cfg.PublicURL)
+	fmt.Fprintf(&b, "  Sign in:   %s/login (or sign up at %s/signup)\n", cfg.PublicURL, cfg.PublicURL)
+	fmt.Fprintf(&b, "  Codes:     emails and texts are printed here, on this console\n")
+	fmt.Fprintf(&b, "  Admin:     %s\n", admin)
+	fmt.Fprintf(&b, "             in another terminal, in this folder (from a clone: go run ./cmd/gatehouse user create …),\n")
+	fmt.Fprintf(&b, "             then sign in as that address and open %s/admin\n", cfg.PublicURL)
+	fmt.Fprintf(&b, "  API:       %s/docs · health: %s/healthz\n\n", cfg.PublicURL, cfg.PublicURL)
+	return b.String()
 }
