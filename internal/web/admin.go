@@ -176,6 +176,8 @@ type adminUserView struct {
 	Updated         adminTime
 	DisabledAt      adminTime
 	Sessions        []adminSession
+	Identities      []adminIdentity
+	Passkeys        []adminPasskey
 	Factors         []string
 	BackupCodesLeft int
 	// Self is set when the admin looks at their own account: the page
@@ -184,8 +186,37 @@ type adminUserView struct {
 	Error, Notice string
 }
 
+// adminIdentity is a provider identity linked to the user shown.
+type adminIdentity struct {
+	// Label is the provider's label ("Google"), or its configured name
+	// when it is no longer configured.
+	Label, Email  string
+	EmailVerified bool
+	Linked        adminTime
+	// LastUsed is zero until the first sign-in after the link.
+	LastUsed adminTime
+}
+
+// adminPasskey is a passkey of the user shown: its name and dates, never
+// its key.
+type adminPasskey struct {
+	Name              string
+	Created, LastUsed adminTime
+}
+
 // adminFactorNames names second-factor kinds for people.
-var adminFactorNames = map[string]string{auth.FactorTOTP: "Authenticator app", auth.FactorEmail: "Email code"}
+var adminFactorNames = map[string]string{
+	auth.FactorTOTP: "Authenticator app", auth.FactorEmail: "Email code", auth.FactorWebAuthn: "Passkey",
+}
+
+// providerLabels maps the configured providers' names to their labels.
+func (s *Server) providerLabels() map[string]string {
+	labels := make(map[string]string, len(s.o.Providers))
+	for _, pr := range s.o.Providers {
+		labels[pr.Name()] = pr.Label()
+	}
+	return labels
+}
 
 // adminUser loads what the page of one user shows.
 func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*adminUserView, error) {
@@ -202,6 +233,14 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	if err != nil {
 		return nil, err
 	}
+	identities, err := s.auth.AdminIdentities(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	passkeys, err := s.auth.AdminPasskeys(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	v := &adminUserView{
 		User: adminRow(u), Name: u.Name, HasPassword: u.HasPassword(), Updated: adminTimeOf(u.UpdatedAt),
 		BackupCodesLeft: backup, Self: u.ID == p.User.ID,
@@ -215,6 +254,24 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 			name = k
 		}
 		v.Factors = append(v.Factors, name)
+	}
+	labels := s.providerLabels()
+	for _, li := range identities {
+		row := adminIdentity{Label: labels[li.Provider], Email: li.Email, EmailVerified: li.EmailVerified, Linked: adminTimeOf(li.CreatedAt)}
+		if row.Label == "" {
+			row.Label = li.Provider // a provider no longer configured
+		}
+		if li.LastUsedAt != nil {
+			row.LastUsed = adminTimeOf(*li.LastUsedAt)
+		}
+		v.Identities = append(v.Identities, row)
+	}
+	for _, pk := range passkeys {
+		row := adminPasskey{Name: pk.Name, Created: adminTimeOf(pk.CreatedAt)}
+		if pk.LastUsedAt != nil {
+			row.LastUsed = adminTimeOf(*pk.LastUsedAt)
+		}
+		v.Passkeys = append(v.Passkeys, row)
 	}
 	for _, sess := range sessions {
 		v.Sessions = append(v.Sessions, adminSession{

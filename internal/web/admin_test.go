@@ -9,6 +9,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 )
 
 // admLinuxFirefox is the user agent of the admin tests' sessions.
@@ -523,3 +525,58 @@ func TestAdminDeliveries(t *testing.T) {
 		t.Fatalf("%d deliveries shown sent, want 2", n)
 	}
 }
+
+// TestAdminUserMethods: a user's page lists the provider identities linked
+// to the account (the provider's label, the email it gave with its
+// verified badge, when linked and last used) and the passkeys (name,
+// created, last used, never the key), and names a passkey among the second
+// factors.
+func TestAdminUserMethods(t *testing.T) {
+	t.Parallel()
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) {
+		e, _ := oauthEnv(t, ada, nil, true, gatehousetest.WithDB(db))
+		admin := admAdmin(t, e, "boss@example.com")
+		b, _ := admBrowser(t, e, admin)
+
+		// Ada signs up through the provider, and again a minute later.
+		pb := e.browser()
+		pb.callback(t, authorize(t, pb.startProvider(t, ""))).want(http.StatusSeeOther)
+		linked := e.Clock.Now()
+		e.Clock.Advance(time.Minute)
+		pb = e.browser()
+		pb.callback(t, authorize(t, pb.startProvider(t, ""))).want(http.StatusSeeOther)
+		u, err := e.G.Auth().AdminUserByEmail(t.Context(), ada.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.get(t, "/admin/users/"+u.ID).want(http.StatusOK).contains(
+			"Linked sign-in providers", "<td>Acme</td>", "<td>"+ada.Email+` <span class="badge ok">Verified</span></td>`,
+			adminText(linked), adminText(linked.Add(time.Minute)),
+			"Passkeys", "<p class=\"muted\">None.</p>",
+		).lacks(ada.Subject, "Not since linked")
+
+		// A passkey account: its passkey listed, never used yet, and
+		// counted as a second factor by name.
+		const email = "pk-admin@example.com"
+		e.browser().signupPasskey(t, passkeytest.New(e.URL), email, "").want(http.StatusOK)
+		pu, err := e.G.Auth().AdminUserByEmail(t.Context(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pks, err := e.G.Auth().AdminPasskeys(t.Context(), pu.ID)
+		if err != nil || len(pks) != 1 {
+			t.Fatalf("passkeys %v, %v", pks, err)
+		}
+		b.get(t, "/admin/users/"+pu.ID).want(http.StatusOK).contains(
+			"<td>"+template.HTMLEscapeString(pks[0].Name)+"</td>", adminText(pks[0].CreatedAt), "<span class=\"muted\">Never</span>",
+			"<li>Passkey</li>", "None: no provider is linked to this account.",
+		).lacks("<li>webauthn</li>")
+
+		if _, err := e.G.Auth().AdminPasskeys(t.Context(), "00000000-0000-4000-8000-000000000000"); auth.KindOf(err) != auth.KindNotFound {
+			t.Errorf("passkeys of an unknown user: %v, want not found", err)
+		}
+	})
+}
+
+// adminText is t as the admin page writes it.
+func adminText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
