@@ -101,7 +101,9 @@ type Message struct {
 	Channel       string // "email" or "sms"
 	To            string
 	Payload       []byte
-	Status        string
+	Status string
+	// Attempts counts the tries to deliver it so far, the one that
+	// succeeded included: 1 for a message sent at the first try.
 	Attempts      int
 	NextAttemptAt time.Time
 	LastError     string

@@ -333,10 +333,12 @@ func TestAdminUserPage(t *testing.T) {
 		t.Errorf("%d sessions listed, want 3", n)
 	}
 	p.lacks(c1, c2, own)
+	// The audit log: the factor turned on, with where from.
+	p.contains("Audit log", "<td>Second factor added</td>").lacks("No events yet.")
 
 	// One's own page offers nothing that would lock one out.
 	b.get(t, "/admin/users/"+admin.ID).want(http.StatusOK).
-		contains("This is your own account", "<span class=\"badge ok\">Admin</span>", "None: the account signs in with one factor.").
+		contains("This is your own account", "<span class=\"badge ok\">Admin</span>", "None: the account signs in with one factor.", "No events yet.").
 		lacks("Disable account", "Remove admin role", "Make admin")
 
 	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "not-an-id"} {
@@ -524,6 +526,36 @@ func TestAdminDeliveries(t *testing.T) {
 	if n := strings.Count(p.body, `<span class="badge ok">Sent</span>`); n != 2 {
 		t.Fatalf("%d deliveries shown sent, want 2", n)
 	}
+	// Each was sent at its first try: one attempt, as the worker logs it.
+	if n := strings.Count(p.body, "<td>1</td>"); n != 2 || strings.Contains(p.body, "<td>0</td>") {
+		t.Errorf("attempts: %d rows show 1, want 2 (and none 0)", n)
+	}
+
+	// The status filter: a plain GET form, the choice kept selected.
+	for _, tc := range []struct {
+		status   string
+		sent     int
+		contains []string
+	}{
+		{"", 2, []string{`<option value="" selected>Any status</option>`}},
+		{"sent", 2, []string{`<option value="sent" selected>Sent</option>`}},
+		{"failed", 0, []string{`<option value="failed" selected>Failed</option>`, "No delivery has this status."}},
+		{"pending", 0, []string{"No delivery has this status."}},
+	} {
+		p := b.get(t, "/admin?status="+tc.status).want(http.StatusOK).contains(tc.contains...).
+			contains(`<form method="get" action="/admin" class="filter"`, `<select id="status" name="status">`)
+		if n := strings.Count(p.body, `<span class="badge ok">Sent</span>`); n != tc.sent {
+			t.Errorf("status %q: %d sent rows, want %d", tc.status, n, tc.sent)
+		}
+	}
+	// A hand-made status is explained, never a 500; the users still show.
+	for _, bad := range []string{"bogus", "SENT", "sent%00"} {
+		b.get(t, "/admin?status="+bad).want(http.StatusBadRequest).
+			contains("That delivery status is not one of the list", "boss@example.com").lacks(`<span class="badge ok">Sent</span>`)
+	}
+	// The user search keeps the filter, and the filter the search.
+	b.get(t, "/admin?status=sent&query=boss").want(http.StatusOK).
+		contains(`<input type="hidden" name="status" value="sent">`, `<input type="hidden" name="query" value="boss">`)
 }
 
 // TestAdminUserMethods: a user's page lists the provider identities linked
