@@ -251,15 +251,15 @@ type adminAudit struct {
 var adminAuditNames = map[string]string{
 	"backup_code_used": "Backup code used", "backup_codes_replaced": "Backup codes replaced",
 	"factor_added": "Second factor added", "factor_removed": "Second factor removed",
-	"factors_reset": "Second factors turned off by an admin",
+	"factors_reset":          "Second factors turned off by an admin",
 	auth.AuditAccountClaimed: "Account claimed", auth.AuditAddressReleased: "Address released to its owner",
 	auth.AuditEmailVerified: "Email address verified", auth.AuditEmailChanged: "Email address changed",
 	auth.AuditPhoneChanged: "Phone number changed",
-	auth.AuditMFALocked: "Second step locked after wrong codes", auth.AuditSignInLocked: "Sign-in locked after wrong passwords",
+	auth.AuditMFALocked:    "Second step locked after wrong codes", auth.AuditSignInLocked: "Sign-in locked after wrong passwords",
 	auth.AuditClientLimited: "Client address limited",
-	auth.AuditPasskeyAdded: "Passkey added", auth.AuditPasskeyRemoved: "Passkey removed",
+	auth.AuditPasskeyAdded:  "Passkey added", auth.AuditPasskeyRemoved: "Passkey removed",
 	auth.AuditPasskeyCounterRegressed: "Passkey refused: its counter went back (a possible clone)",
-	auth.AuditIdentityLinked: "Provider linked", auth.AuditIdentityUnlinked: "Provider unlinked",
+	auth.AuditIdentityLinked:          "Provider linked", auth.AuditIdentityUnlinked: "Provider unlinked",
 }
 
 // adminFactorNames names second-factor kinds for people.
