@@ -193,6 +193,8 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 var adminKindNames = map[string]string{
 	auth.KindSignInCode: "Sign-in code", auth.KindMagicLink: "Sign-in link", auth.KindRecovery: "Password reset",
 	auth.KindMFACode: "Second-factor code", auth.KindSMSCode: "Code by SMS",
+	auth.KindMFALocked: "Second step locked", auth.KindVerifyEmail: "Email confirmation",
+	auth.KindMethodAdded: "Sign-in method added",
 }
 
 // adminSession is a session of the user shown: metadata only.
