@@ -64,7 +64,9 @@ func (s *Server) rememberFactor(w http.ResponseWriter, kind string) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: lastFactorCookie, Value: kind, Path: "/login",
+		// Path /: the step follows a link (/v1/verify) and a provider
+		// (/v1/oauth/…) too, not only /login.
+		Name: lastFactorCookie, Value: kind, Path: "/",
 		MaxAge:   int((400 * 24 * time.Hour).Seconds()), // the most browsers keep a cookie
 		HttpOnly: true, Secure: !s.o.Cookies.Insecure, SameSite: http.SameSiteLaxMode,
 	})

@@ -189,8 +189,8 @@ func TestSecondFactorOneWayAtATime(t *testing.T) {
 			remembered = v
 		}
 	}
-	if !strings.HasPrefix(remembered, "email;") || !strings.Contains(remembered, "HttpOnly") || !strings.Contains(remembered, "Path=/login") {
-		t.Fatalf("remembered %q, want email (HttpOnly, on /login)", remembered)
+	if !strings.HasPrefix(remembered, "email;") || !strings.Contains(remembered, "HttpOnly") || !strings.Contains(remembered, "Path=/;") {
+		t.Fatalf("remembered %q, want email (HttpOnly, on every path)", remembered)
 	}
 
 	// Next time on this browser: email first; elsewhere the default.
