@@ -96,12 +96,14 @@ const (
 // content sealed under the server secret (it holds a code) and is wiped
 // once delivered.
 type Message struct {
-	ID            string
-	Kind          string
-	Channel       string // "email" or "sms"
-	To            string
-	Payload       []byte
-	Status        string
+	ID      string
+	Kind    string
+	Channel string // "email" or "sms"
+	To      string
+	Payload []byte
+	Status  string
+	// Attempts counts the tries to deliver it so far, the one that
+	// succeeded included: 1 for a message sent at the first try.
 	Attempts      int
 	NextAttemptAt time.Time
 	LastError     string

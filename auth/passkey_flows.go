@@ -407,6 +407,23 @@ func (s *Service) Passkeys(ctx context.Context, p *Principal) ([]Passkey, error)
 	return list, nil
 }
 
+// AdminPasskeys returns a user's passkeys, oldest first (none when
+// passkeys are off), for the admin page as AdminIdentities does for
+// linked identities. An unknown user is not found.
+func (s *Service) AdminPasskeys(ctx context.Context, userID string) ([]Passkey, error) {
+	if _, err := s.userByID(ctx, userID); err != nil {
+		return nil, err
+	}
+	if s.passkeys == nil {
+		return []Passkey{}, nil
+	}
+	list, err := s.passkeys.Passkeys(ctx, userID)
+	if err != nil {
+		return nil, storeErr("list passkeys", err)
+	}
+	return list, nil
+}
+
 // RenamePasskey renames the signed-in user's passkey id.
 func (s *Service) RenamePasskey(ctx context.Context, p *Principal, id []byte, name string) error {
 	if err := s.passkeysOn(); err != nil {

@@ -109,7 +109,7 @@ func (s *memStore) pending(id string) (*memEntry, error) {
 	return e, nil
 }
 
-func (s *memStore) MessageSent(_ context.Context, id string, now time.Time) error {
+func (s *memStore) MessageSent(_ context.Context, id string, attempts int, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, err := s.pending(id)
@@ -117,6 +117,7 @@ func (s *memStore) MessageSent(_ context.Context, id string, now time.Time) erro
 		return err
 	}
 	e.m.Status = auth.MessageSent
+	e.m.Attempts = attempts
 	e.m.SentAt = &now
 	e.m.Payload = nil
 	e.leaseUntil = time.Time{}

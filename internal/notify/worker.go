@@ -187,7 +187,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 		now := w.cfg.Clock.Now()
 		sctx, cancel := w.storeCtx(ctx)
 		defer cancel()
-		if err := w.cfg.Store.MessageSent(sctx, m.ID, now); err != nil {
+		if err := w.cfg.Store.MessageSent(sctx, m.ID, attempt, now); err != nil {
 			log.Error("message sent but not recorded; it may be sent again", "status", auth.MessagePending, "error", err)
 			return fmt.Errorf("notify: record message %s sent: %w", m.ID, err)
 		}

@@ -168,8 +168,8 @@ func TestWorkerRetriesWithGrowingBackoff(t *testing.T) {
 		h.clock.Advance(time.Millisecond)
 	}
 	h.runOnce(t, 1)
-	if st := h.store.get(t, m.ID); st.Status != auth.MessageSent {
-		t.Fatalf("after recovery: status %s, want sent", st.Status)
+	if st := h.store.get(t, m.ID); st.Status != auth.MessageSent || st.Attempts != failures+1 {
+		t.Fatalf("after recovery: status %s, %d attempts; want sent after %d (the failed ones and the one that worked)", st.Status, st.Attempts, failures+1)
 	}
 	if calls, ok := h.sender.counts(); calls != failures+1 || ok != 1 {
 		t.Errorf("sender called %d times (%d ok), want %d (1 ok)", calls, ok, failures+1)
@@ -503,8 +503,9 @@ func TestWorkerRoutesByChannel(t *testing.T) {
 	if got := h.sender.delivered(); len(got) != 1 || got[0].To != testTo || !strings.Contains(got[0].Subject, "sign-in code") {
 		t.Errorf("email sender got %+v, want only the sign-in email to %s", got, testTo)
 	}
+	// Sent at the first try: one attempt, as the log says (attempt=1).
 	for _, m := range []*auth.Message{email, sms} {
-		if st := h.store.get(t, m.ID); st.Status != auth.MessageSent || st.Attempts != 0 || st.Payload != nil || st.LastError != "" {
+		if st := h.store.get(t, m.ID); st.Status != auth.MessageSent || st.Attempts != 1 || st.Payload != nil || st.LastError != "" {
 			t.Errorf("%s message after delivery: %+v", m.Channel, st)
 		}
 	}

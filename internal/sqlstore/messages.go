@@ -92,13 +92,14 @@ func (s *Store) ClaimMessages(ctx context.Context, now time.Time, lease time.Dur
 	return out, nil
 }
 
-// MessageSent records that the message was delivered at now, wipes its
-// payload and ends its lease. A message that is no longer pending (sent or
+// MessageSent records that the message was delivered at now by its
+// attempts-th try (1 for the first: the try that succeeded counts, as in
+// the worker's log), wipes its payload and ends its lease. A message that is no longer pending (sent or
 // given up already, by a worker whose lease had not run out) is left as it
 // is and returns nil: the first final state sticks. An unknown ID is
 // auth.ErrNotFound.
-func (s *Store) MessageSent(ctx context.Context, id string, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, s.q.messageSent, s.d.time(now), []byte{}, id)
+func (s *Store) MessageSent(ctx context.Context, id string, attempts int, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.messageSent, attempts, s.d.time(now), []byte{}, id)
 	return s.pendingRow(ctx, "message sent", id, res, err)
 }
 

@@ -57,7 +57,7 @@ func TestPayloadWiped(t *testing.T) {
 		if got, err := s.ClaimMessages(ctx, t0, time.Hour, 10); err != nil || len(got) != 3 {
 			t.Fatalf("ClaimMessages = %d, %v", len(got), err)
 		}
-		if err := s.MessageSent(ctx, sent.ID, t0.Add(time.Second)); err != nil {
+		if err := s.MessageSent(ctx, sent.ID, 1, t0.Add(time.Second)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.MessageFailed(ctx, failed.ID, 5, "550", t0.Add(2*time.Second)); err != nil {
@@ -159,7 +159,7 @@ func TestClaimTwoNodes(t *testing.T) {
 							}
 							mu.Unlock()
 							for _, m := range batch {
-								if err := s.MessageSent(ctx, m.ID, t0); err != nil {
+								if err := s.MessageSent(ctx, m.ID, 1, t0); err != nil {
 									errs <- err
 									return
 								}
@@ -246,7 +246,7 @@ func BenchmarkClaimMessages(b *testing.B) {
 						continue
 					}
 					for _, m := range got {
-						if err := s.MessageSent(ctx, m.ID, now); err != nil {
+						if err := s.MessageSent(ctx, m.ID, 1, now); err != nil {
 							b.Fatal(err)
 						}
 					}

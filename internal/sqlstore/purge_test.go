@@ -38,7 +38,7 @@ func TestPurge(t *testing.T) {
 		sent := &auth.Message{ID: id(), Kind: auth.KindSignInCode, Channel: "email", To: "old@example.com", Payload: []byte("x"),
 			Status: auth.MessagePending, NextAttemptAt: old.Add(-8 * 24 * time.Hour), CreatedAt: old.Add(-8 * 24 * time.Hour)}
 		must(s.PutChallengeWithMessage(ctx, oldCh, sent))
-		must(s.MessageSent(ctx, sent.ID, old))
+		must(s.MessageSent(ctx, sent.ID, 1, old))
 		oldTok := &auth.MFAToken{ID: id(), UserID: u.ID, Hash: []byte("old-mfa"), AMR: []string{"pwd"}, CreatedAt: old, ExpiresAt: old.Add(5 * time.Minute)}
 		must(s.CreateMFAToken(ctx, oldTok))
 		oldSess := &auth.Session{ID: id(), UserID: u.ID, AAL: auth.AAL1, CreatedAt: old, LastSeenAt: old, ExpiresAt: old.Add(time.Hour), AbsoluteExpiresAt: old.Add(time.Hour)}

@@ -244,7 +244,7 @@ func newQueries(d *dialect) *queries {
 		// The status guard makes the first final state stick: a worker
 		// whose lease ran out cannot turn a message another worker sent
 		// into a failed or pending one.
-		messageSent: `UPDATE messages SET status = 'sent', sent_at = ?, payload = ?,
+		messageSent: `UPDATE messages SET status = 'sent', attempts = ?, sent_at = ?, payload = ?,
 			locked_until = NULL WHERE id = ? AND status = 'pending'`,
 		messageRetry: `UPDATE messages SET attempts = ?, next_attempt_at = ?, last_error = ?,
 			locked_until = NULL WHERE id = ? AND status = 'pending'`,

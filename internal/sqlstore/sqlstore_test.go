@@ -286,7 +286,7 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 			"FailChallenge":      func() error { _, err := s.FailChallenge(ctx, "c"); return err },
 			"ConsumeChallenge":   func() error { _, err := s.ConsumeChallenge(ctx, "c", now); return err },
 			"ClaimMessages":      func() error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err },
-			"MessageSent":        func() error { return s.MessageSent(ctx, "m", now) },
+			"MessageSent":        func() error { return s.MessageSent(ctx, "m", 1, now) },
 			"ListMessages":       func() error { _, err := s.ListMessages(ctx, "", "", 10); return err },
 			"AddPasskey":         func() error { return s.AddPasskey(ctx, &auth.Passkey{ID: []byte("p"), UserID: "x"}) },
 			"PasskeyByID":        func() error { _, err := s.PasskeyByID(ctx, []byte("p")); return err },

@@ -5,6 +5,7 @@ package web_test
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,12 @@ func TestAccountTOTP(t *testing.T) {
 	p = b.post(t, "/account/totp/confirm", url.Values{"code": {code}}).want(http.StatusOK).
 		contains("Your authenticator app is on.", "10 unused backup codes left.").lacks(`class="qr"`, "totp-secret")
 	codes := p.backupCodes()
+	// Shown once, so as a warning (not a green "done"), and first on the
+	// whole page a plain post answers, where the browser lands.
+	p.contains(`<p class="alert warning" role="alert"><strong>Save these backup codes now.</strong>`).lacks(`class="alert notice" role="status">Save`)
+	if first, profile := strings.Index(p.body, `id="backup-codes"`), strings.Index(p.body, `id="profile"`); first < 0 || profile < 0 || first > profile {
+		t.Errorf("the backup codes are at %d, the first card at %d: want the codes first", first, profile)
+	}
 	p = b.get(t, "/").want(http.StatusOK).
 		contains(`<span class="badge ok">On</span>`, "Remove the authenticator app", "10 unused backup codes left.").
 		lacks(`class="qr"`, "totp-secret", secret, `id="backup-codes"`)

@@ -42,9 +42,8 @@ func (s *Server) identitiesView(ctx context.Context, p *auth.Principal, now time
 	if err != nil {
 		return c, fmt.Errorf("account page: %w", err)
 	}
-	labels := map[string]string{}
+	labels := s.providerLabels()
 	for _, pr := range s.o.Providers {
-		labels[pr.Name()] = pr.Label()
 		c.Links = append(c.Links, providerButton{
 			Label: pr.Label(), Href: "/v1/oauth/" + url.PathEscape(pr.Name()) + "/start?link=true",
 		})

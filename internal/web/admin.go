@@ -1,8 +1,10 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +24,24 @@ const adminPageSize = 50
 
 // adminDeliveries is how many recent deliveries the page shows.
 const adminDeliveries = 20
+
+// adminAuditEvents is how many of a user's latest audit events their page
+// shows.
+const adminAuditEvents = 30
+
+// adminStatuses are the delivery statuses the admin may filter by, in the
+// select's order, with their names for people; "" is every status.
+var adminStatuses = []adminOption{
+	{"", "Any status"}, {auth.MessagePending, "Pending"}, {auth.MessageSent, "Sent"},
+	{auth.MessageFailed, "Failed"}, {auth.MessageSuppressed, "Suppressed"},
+}
+
+// adminOption is one choice of a select.
+type adminOption struct{ Value, Label string }
+
+// errAdminStatus refuses a status filter that is not one of adminStatuses
+// (the select sends only those: this is a hand-made address).
+var errAdminStatus = &auth.Error{Kind: auth.KindInvalidRequest, Message: "That delivery status is not one of the list: choose one from it."}
 
 // registerAdmin registers /admin. Without Options.Admin the page is off
 // (its addresses are 404s).
@@ -112,13 +132,20 @@ type adminHomeView struct {
 	// they could not be read.
 	Deliveries      []adminDelivery
 	DeliveriesError string
+	// Status filters the deliveries ("" for any); Statuses are the
+	// select's choices.
+	Status   string
+	Statuses []adminOption
 }
 
 // adminHome shows the user list (searched and paged) and the recent
 // deliveries.
 func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Principal) {
 	q := r.URL.Query()
-	v := adminHomeView{Query: strings.TrimSpace(q.Get("query")), Paged: q.Get("cursor") != ""}
+	v := adminHomeView{
+		Query: strings.TrimSpace(q.Get("query")), Paged: q.Get("cursor") != "",
+		Status: q.Get("status"), Statuses: adminStatuses,
+	}
 	status := http.StatusOK
 	users, next, err := s.auth.AdminUsers(r.Context(), auth.UserQuery{Query: v.Query, After: q.Get("cursor"), Limit: adminPageSize})
 	if err != nil {
@@ -136,10 +163,17 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		if v.Query != "" {
 			nq.Set("query", v.Query)
 		}
+		if v.Status != "" {
+			nq.Set("status", v.Status)
+		}
 		v.Next = "/admin?" + nq.Encode()
 	}
-	msgs, err := s.o.Admin.ListMessages(r.Context(), "", "", adminDeliveries)
-	if err != nil {
+	var msgs []auth.Message
+	if !slices.ContainsFunc(adminStatuses, func(o adminOption) bool { return o.Value == v.Status }) {
+		v.DeliveriesError, _ = s.explain(r, errAdminStatus)
+		v.Status = ""
+		status = http.StatusBadRequest
+	} else if msgs, err = s.o.Admin.ListMessages(r.Context(), v.Status, "", adminDeliveries); err != nil {
 		v.DeliveriesError, _ = s.explain(r, err)
 	}
 	for _, m := range msgs {
@@ -159,6 +193,8 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 var adminKindNames = map[string]string{
 	auth.KindSignInCode: "Sign-in code", auth.KindMagicLink: "Sign-in link", auth.KindRecovery: "Password reset",
 	auth.KindMFACode: "Second-factor code", auth.KindSMSCode: "Code by SMS",
+	auth.KindMFALocked: "Second step locked", auth.KindVerifyEmail: "Email confirmation",
+	auth.KindMethodAdded: "Sign-in method added",
 }
 
 // adminSession is a session of the user shown: metadata only.
@@ -176,16 +212,71 @@ type adminUserView struct {
 	Updated         adminTime
 	DisabledAt      adminTime
 	Sessions        []adminSession
+	Identities      []adminIdentity
+	Passkeys        []adminPasskey
 	Factors         []string
 	BackupCodesLeft int
+	// Audit are the user's latest audit events, newest first.
+	Audit []adminAudit
 	// Self is set when the admin looks at their own account: the page
 	// offers no action that would lock them out.
 	Self          bool
 	Error, Notice string
 }
 
+// adminIdentity is a provider identity linked to the user shown.
+type adminIdentity struct {
+	// Label is the provider's label ("Google"), or its configured name
+	// when it is no longer configured.
+	Label, Email  string
+	EmailVerified bool
+	Linked        adminTime
+	// LastUsed is zero until the first sign-in after the link.
+	LastUsed adminTime
+}
+
+// adminPasskey is a passkey of the user shown: its name and dates, never
+// its key.
+type adminPasskey struct {
+	Name              string
+	Created, LastUsed adminTime
+}
+
+// adminAudit is an audit event of the user shown.
+type adminAudit struct {
+	What, Detail, IP, UserAgent string
+	At                          adminTime
+}
+
+// adminAuditNames names the audit events for people; an event not named
+// here shows its kind.
+var adminAuditNames = map[string]string{
+	"backup_code_used": "Backup code used", "backup_codes_replaced": "Backup codes replaced",
+	"factor_added": "Second factor added", "factor_removed": "Second factor removed",
+	"factors_reset":          "Second factors turned off by an admin",
+	auth.AuditAccountClaimed: "Account claimed", auth.AuditAddressReleased: "Address released to its owner",
+	auth.AuditEmailVerified: "Email address verified", auth.AuditEmailChanged: "Email address changed",
+	auth.AuditPhoneChanged: "Phone number changed",
+	auth.AuditMFALocked:    "Second step locked after wrong codes", auth.AuditSignInLocked: "Sign-in locked after wrong passwords",
+	auth.AuditClientLimited: "Client address limited",
+	auth.AuditPasskeyAdded:  "Passkey added", auth.AuditPasskeyRemoved: "Passkey removed",
+	auth.AuditPasskeyCounterRegressed: "Passkey refused: its counter went back (a possible clone)",
+	auth.AuditIdentityLinked:          "Provider linked", auth.AuditIdentityUnlinked: "Provider unlinked",
+}
+
 // adminFactorNames names second-factor kinds for people.
-var adminFactorNames = map[string]string{auth.FactorTOTP: "Authenticator app", auth.FactorEmail: "Email code"}
+var adminFactorNames = map[string]string{
+	auth.FactorTOTP: "Authenticator app", auth.FactorEmail: "Email code", auth.FactorWebAuthn: "Passkey",
+}
+
+// providerLabels maps the configured providers' names to their labels.
+func (s *Server) providerLabels() map[string]string {
+	labels := make(map[string]string, len(s.o.Providers))
+	for _, pr := range s.o.Providers {
+		labels[pr.Name()] = pr.Label()
+	}
+	return labels
+}
 
 // adminUser loads what the page of one user shows.
 func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*adminUserView, error) {
@@ -202,6 +293,18 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	if err != nil {
 		return nil, err
 	}
+	identities, err := s.auth.AdminIdentities(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	passkeys, err := s.auth.AdminPasskeys(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.o.Admin.AuditEvents(ctx, id, "", adminAuditEvents)
+	if err != nil {
+		return nil, fmt.Errorf("admin page: audit events of %s: %w", id, err)
+	}
 	v := &adminUserView{
 		User: adminRow(u), Name: u.Name, HasPassword: u.HasPassword(), Updated: adminTimeOf(u.UpdatedAt),
 		BackupCodesLeft: backup, Self: u.ID == p.User.ID,
@@ -215,6 +318,31 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 			name = k
 		}
 		v.Factors = append(v.Factors, name)
+	}
+	labels := s.providerLabels()
+	for _, li := range identities {
+		row := adminIdentity{Label: labels[li.Provider], Email: li.Email, EmailVerified: li.EmailVerified, Linked: adminTimeOf(li.CreatedAt)}
+		if row.Label == "" {
+			row.Label = li.Provider // a provider no longer configured
+		}
+		if li.LastUsedAt != nil {
+			row.LastUsed = adminTimeOf(*li.LastUsedAt)
+		}
+		v.Identities = append(v.Identities, row)
+	}
+	for _, pk := range passkeys {
+		row := adminPasskey{Name: pk.Name, Created: adminTimeOf(pk.CreatedAt)}
+		if pk.LastUsedAt != nil {
+			row.LastUsed = adminTimeOf(*pk.LastUsedAt)
+		}
+		v.Passkeys = append(v.Passkeys, row)
+	}
+	for _, ev := range events {
+		what := adminAuditNames[ev.Kind]
+		if what == "" {
+			what = ev.Kind
+		}
+		v.Audit = append(v.Audit, adminAudit{What: what, Detail: ev.Detail, IP: ev.IP, UserAgent: ev.UserAgent, At: adminTimeOf(ev.CreatedAt)})
 	}
 	for _, sess := range sessions {
 		v.Sessions = append(v.Sessions, adminSession{

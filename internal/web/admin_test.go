@@ -9,6 +9,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 )
 
 // admLinuxFirefox is the user agent of the admin tests' sessions.
@@ -331,10 +333,12 @@ func TestAdminUserPage(t *testing.T) {
 		t.Errorf("%d sessions listed, want 3", n)
 	}
 	p.lacks(c1, c2, own)
+	// The audit log: the factor turned on, with where from.
+	p.contains("Audit log", "<td>Second factor added</td>").lacks("No events yet.")
 
 	// One's own page offers nothing that would lock one out.
 	b.get(t, "/admin/users/"+admin.ID).want(http.StatusOK).
-		contains("This is your own account", "<span class=\"badge ok\">Admin</span>", "None: the account signs in with one factor.").
+		contains("This is your own account", "<span class=\"badge ok\">Admin</span>", "None: the account signs in with one factor.", "No events yet.").
 		lacks("Disable account", "Remove admin role", "Make admin")
 
 	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "not-an-id"} {
@@ -522,4 +526,89 @@ func TestAdminDeliveries(t *testing.T) {
 	if n := strings.Count(p.body, `<span class="badge ok">Sent</span>`); n != 2 {
 		t.Fatalf("%d deliveries shown sent, want 2", n)
 	}
+	// Each was sent at its first try: one attempt, as the worker logs it.
+	if n := strings.Count(p.body, "<td>1</td>"); n != 2 || strings.Contains(p.body, "<td>0</td>") {
+		t.Errorf("attempts: %d rows show 1, want 2 (and none 0)", n)
+	}
+
+	// The status filter: a plain GET form, the choice kept selected.
+	for _, tc := range []struct {
+		status   string
+		sent     int
+		contains []string
+	}{
+		{"", 2, []string{`<option value="" selected>Any status</option>`}},
+		{"sent", 2, []string{`<option value="sent" selected>Sent</option>`}},
+		{"failed", 0, []string{`<option value="failed" selected>Failed</option>`, "No delivery has this status."}},
+		{"pending", 0, []string{"No delivery has this status."}},
+	} {
+		p := b.get(t, "/admin?status="+tc.status).want(http.StatusOK).contains(tc.contains...).
+			contains(`<form method="get" action="/admin" class="filter"`, `<select id="status" name="status">`)
+		if n := strings.Count(p.body, `<span class="badge ok">Sent</span>`); n != tc.sent {
+			t.Errorf("status %q: %d sent rows, want %d", tc.status, n, tc.sent)
+		}
+	}
+	// A hand-made status is explained, never a 500; the users still show.
+	for _, bad := range []string{"bogus", "SENT", "sent%00"} {
+		b.get(t, "/admin?status="+bad).want(http.StatusBadRequest).
+			contains("That delivery status is not one of the list", "boss@example.com").lacks(`<span class="badge ok">Sent</span>`)
+	}
+	// The user search keeps the filter, and the filter the search.
+	b.get(t, "/admin?status=sent&query=boss").want(http.StatusOK).
+		contains(`<input type="hidden" name="status" value="sent">`, `<input type="hidden" name="query" value="boss">`)
 }
+
+// TestAdminUserMethods: a user's page lists the provider identities linked
+// to the account (the provider's label, the email it gave with its
+// verified badge, when linked and last used) and the passkeys (name,
+// created, last used, never the key), and names a passkey among the second
+// factors.
+func TestAdminUserMethods(t *testing.T) {
+	t.Parallel()
+	gatehousetest.EachDB(t, func(t *testing.T, db gatehousetest.DB) {
+		e, _ := oauthEnv(t, ada, nil, true, gatehousetest.WithDB(db))
+		admin := admAdmin(t, e, "boss@example.com")
+		b, _ := admBrowser(t, e, admin)
+
+		// Ada signs up through the provider, and again a minute later.
+		pb := e.browser()
+		pb.callback(t, authorize(t, pb.startProvider(t, ""))).want(http.StatusSeeOther)
+		linked := e.Clock.Now()
+		e.Clock.Advance(time.Minute)
+		pb = e.browser()
+		pb.callback(t, authorize(t, pb.startProvider(t, ""))).want(http.StatusSeeOther)
+		u, err := e.G.Auth().AdminUserByEmail(t.Context(), ada.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.get(t, "/admin/users/"+u.ID).want(http.StatusOK).contains(
+			"Linked sign-in providers", "<td>Acme</td>", "<td>"+ada.Email+` <span class="badge ok">Verified</span></td>`,
+			adminText(linked), adminText(linked.Add(time.Minute)),
+			"Passkeys", "<p class=\"muted\">None.</p>",
+		).lacks(ada.Subject, "Not since linked")
+
+		// A passkey account: its passkey listed, never used yet, and
+		// counted as a second factor by name.
+		const email = "pk-admin@example.com"
+		e.browser().signupPasskey(t, passkeytest.New(e.URL), email, "").want(http.StatusOK)
+		pu, err := e.G.Auth().AdminUserByEmail(t.Context(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pks, err := e.G.Auth().AdminPasskeys(t.Context(), pu.ID)
+		if err != nil || len(pks) != 1 {
+			t.Fatalf("passkeys %v, %v", pks, err)
+		}
+		b.get(t, "/admin/users/"+pu.ID).want(http.StatusOK).contains(
+			"<td>"+template.HTMLEscapeString(pks[0].Name)+"</td>", adminText(pks[0].CreatedAt), "<span class=\"muted\">Never</span>",
+			"<li>Passkey</li>", "None: no provider is linked to this account.",
+		).lacks("<li>webauthn</li>")
+
+		if _, err := e.G.Auth().AdminPasskeys(t.Context(), "00000000-0000-4000-8000-000000000000"); auth.KindOf(err) != auth.KindNotFound {
+			t.Errorf("passkeys of an unknown user: %v, want not found", err)
+		}
+	})
+}
+
+// adminText is t as the admin page writes it.
+func adminText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -126,14 +126,16 @@ func location(t *testing.T, ctx context.Context) string {
 	return value(t, ctx, "location", chromedp.Location())
 }
 
-// screenshot saves the whole page as a PNG artifact named name, in
-// $GATEHOUSE_SCREENSHOTS or the repository's .artifacts/screenshots (not
-// committed), for a person to look at.
+// screenshot saves the whole page as a PNG artifact named name, for a
+// person to look at: in $GATEHOUSE_SCREENSHOTS_DIR (.ci/run sets it to
+// .artifacts/screenshots), else in the test's artifact directory
+// (t.ArtifactDir: under -outputdir with go test -artifacts, else a
+// temporary one).
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
-	dir := os.Getenv("GATEHOUSE_SCREENSHOTS")
+	dir := os.Getenv("GATEHOUSE_SCREENSHOTS_DIR")
 	if dir == "" {
-		dir = filepath.Join("..", "..", ".artifacts", "screenshots")
+		dir = t.ArtifactDir()
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

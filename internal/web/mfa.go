@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
-	"strings"
+	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
@@ -34,17 +34,58 @@ func (s *Server) loginMFAStep(w http.ResponseWriter, r *http.Request) {
 		s.renderMFAEnded(w, r, nil)
 		return
 	}
-	s.render(w, r, http.StatusOK, "mfa", newSigninMFAView(token, factors, ""))
+	// factor is the choice of "Use another way"; none (the script's post)
+	// is the one used last on this browser.
+	selected := r.PostForm.Get("factor")
+	if selected == "" {
+		selected = lastFactor(r)
+	}
+	s.render(w, r, http.StatusOK, "mfa", newSigninMFAView(token, factors, selected))
 }
 
-// signinMFAView is the second-factor step.
+// lastFactorCookie remembers on this browser the second factor that last
+// finished a sign-in, so the step offers it first next time. It holds a
+// factor kind, nothing secret; a backup code is never remembered (it is
+// for a lost device, not the usual way).
+const lastFactorCookie = "gatehouse_mfa_last"
+
+// lastFactor returns the factor this browser used last ("" for none).
+func lastFactor(r *http.Request) string {
+	c, err := r.Cookie(lastFactorCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// rememberFactor sets lastFactorCookie to kind, unless it is a backup code.
+func (s *Server) rememberFactor(w http.ResponseWriter, kind string) {
+	if kind == auth.FactorBackupCode || !slices.ContainsFunc(signinFactorOrder, func(f signinFactorKind) bool { return f.kind == kind }) {
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		// Path /: the step follows a link (/v1/verify) and a provider
+		// (/v1/oauth/…) too, not only /login.
+		Name: lastFactorCookie, Value: kind, Path: "/",
+		MaxAge:   int((400 * 24 * time.Hour).Seconds()), // the most browsers keep a cookie
+		HttpOnly: true, Secure: !s.o.Cookies.Insecure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// signinMFAView is the second-factor step: one way at a time (Chosen,
+// the one used last on this browser, else the first of
+// signinFactorOrder), the others behind "Use another way".
 type signinMFAView struct {
-	Token   string
+	Token string
+	// Factors are the code factors, in signinFactorOrder; Chosen is the
+	// one the form asks for, Others the rest.
 	Factors []signinFactor
+	Chosen  signinFactor
+	Others  []signinFactor
 	// CanEmail offers to send an email code.
 	CanEmail bool
-	// Numeric: every factor offered takes digits only (no backup codes,
-	// which have letters), so phones can show a number pad.
+	// Numeric: the chosen factor takes digits only (a backup code has
+	// letters), so phones can show a number pad.
 	Numeric bool
 	Hint    string
 	// Dead: the sign-in cannot go on (used, expired, too many tries).
@@ -56,21 +97,29 @@ type signinMFAView struct {
 	flash
 }
 
-// signinFactor is one factor's radio button.
+// signinFactor is one code factor the step can ask for.
 type signinFactor struct {
-	Value, Label string
-	Checked      bool
+	// Value is the factor kind; Label names it; Use is its "Use another
+	// way" button; Prompt labels the code field; Hint says where the code
+	// is.
+	Value, Label, Use, Prompt, Hint string
+	Checked                         bool
 }
 
-// signinFactorOrder is the order factors are offered in: the usual one first,
-// backup codes (for a lost device) last.
-var signinFactorOrder = []struct{ kind, label, hint string }{
-	{auth.FactorTOTP, "Authenticator app", "your authenticator app"},
-	{auth.FactorEmail, "Code by email", "the email we send you"},
-	{auth.FactorBackupCode, "Backup code", "one of your backup codes"},
+// signinFactorKind describes a code factor for the step.
+type signinFactorKind struct{ kind, label, use, prompt, hint string }
+
+// signinFactorOrder is the order factors are offered in when this browser
+// has used none: the usual one first, backup codes (for a lost device)
+// last.
+var signinFactorOrder = []signinFactorKind{
+	{auth.FactorTOTP, "Authenticator app", "Use your authenticator app", "Code from your authenticator app", "The 6-digit code your authenticator app shows now."},
+	{auth.FactorEmail, "Code by email", "Get a code by email", "Code from the email", "Choose “Email me a code”, then enter the code from that email."},
+	{auth.FactorBackupCode, "Backup code", "Use a backup code", "Backup code", "One of the backup codes you saved when you turned on your second factor. Each works once."},
 }
 
-// newSigninMFAView offers factors, with selected checked (else the first).
+// newSigninMFAView asks for selected (else the first factor in order) and
+// offers the others behind "Use another way".
 func newSigninMFAView(token string, factors []string, selected string) signinMFAView {
 	v := signinMFAView{
 		Token: token, Numeric: true, CanEmail: slices.Contains(factors, auth.FactorEmail),
@@ -79,7 +128,6 @@ func newSigninMFAView(token string, factors []string, selected string) signinMFA
 	if !slices.Contains(factors, selected) {
 		selected = ""
 	}
-	var hints []string
 	for _, f := range signinFactorOrder {
 		if !slices.Contains(factors, f.kind) {
 			continue
@@ -87,25 +135,20 @@ func newSigninMFAView(token string, factors []string, selected string) signinMFA
 		if selected == "" {
 			selected = f.kind
 		}
-		v.Factors = append(v.Factors, signinFactor{Value: f.kind, Label: f.label, Checked: f.kind == selected})
-		hints = append(hints, f.hint)
-		if f.kind == auth.FactorBackupCode {
-			v.Numeric = false
+		sf := signinFactor{Value: f.kind, Label: f.label, Use: f.use, Prompt: f.prompt, Hint: f.hint, Checked: f.kind == selected}
+		v.Factors = append(v.Factors, sf)
+		if sf.Checked {
+			v.Chosen, v.Hint, v.Numeric = sf, sf.Hint, f.kind != auth.FactorBackupCode
+		} else {
+			v.Others = append(v.Others, sf)
 		}
-	}
-	switch len(hints) {
-	case 0:
-	case 1:
-		v.Hint = "The code from " + hints[0] + "."
-	default:
-		v.Hint = "The code from " + strings.Join(hints[:len(hints)-1], ", ") + " or " + hints[len(hints)-1] + "."
 	}
 	return v
 }
 
 // renderMFA shows the second-factor step of a sign-in.
 func (s *Server) renderMFA(w http.ResponseWriter, r *http.Request, status int, m *auth.MFARequired, message string) {
-	v := newSigninMFAView(m.Token, m.Factors, "")
+	v := newSigninMFAView(m.Token, m.Factors, lastFactor(r))
 	if status >= http.StatusBadRequest {
 		v.Error = message
 	} else {
@@ -142,8 +185,12 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
-	err := s.signIn(w, r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	proof, err := s.auth.SecondFactor(ctx, in, client(r), auth.Cookie(""))
 	if err == nil {
+		// Before signIn writes the answer's status line.
+		s.rememberFactor(w, in.Factor)
+	}
+	if err = s.signIn(w, r, auth.Cookie(""))(proof, err); err == nil {
 		return
 	}
 	// Redraw the step without consuming anything; a token that is dead

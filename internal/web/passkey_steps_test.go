@@ -190,7 +190,7 @@ func TestPasskeySecondStepPage(t *testing.T) {
 	ab.addPasskey(t, a, passkeytest.Options{})
 	nb := e.browser()
 	p := nb.post(t, "/login/password", url.Values{"address": {both}, "password": {testPassword}}).want(http.StatusOK)
-	p.contains(`id="passkey-mfa"`, `name="factor" value="totp" checked`, "or enter a code").lacks("needs JavaScript")
+	p.contains(`id="passkey-mfa"`, `type="hidden" name="factor" value="totp">`, "or enter a code").lacks("needs JavaScript")
 }
 
 // TestPasskeySecondStepRefuse: the attacks on the second step's passkey

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"regexp"
@@ -95,4 +96,55 @@ func assetVersion(t *testing.T, s *gatehousetest.Server) string {
 		t.Fatal("the sign-in page links no versioned stylesheet")
 	}
 	return m[1]
+}
+
+// TestFocusRingContrast: the focus ring is a solid colour that is at least
+// 3:1 against the page and card backgrounds in both colour schemes (WCAG
+// 1.4.11); a translucent ring (the old one, 1.79:1 on white) is refused.
+func TestFocusRingContrast(t *testing.T) {
+	t.Parallel()
+	css, err := os.ReadFile("static/style.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	focus := regexp.MustCompile(`--focus:\s*([^;]+);`).FindSubmatch(css)
+	if focus == nil || !bytes.Contains(focus[1], []byte("var(--accent)")) || bytes.Contains(focus[1], []byte("rgba")) {
+		t.Fatalf("--focus is %q: want a solid ring of var(--accent)", focus)
+	}
+	vars := regexp.MustCompile(`--(accent|bg|card):\s*(#[0-9a-fA-F]{6})`).FindAllSubmatch(css, -1)
+	// Light scheme first, then dark: each declares accent, bg and card.
+	schemes := map[string][]string{}
+	for _, m := range vars {
+		schemes[string(m[1])] = append(schemes[string(m[1])], string(m[2]))
+	}
+	if len(schemes["accent"]) != 2 || len(schemes["bg"]) != 2 || len(schemes["card"]) != 2 {
+		t.Fatalf("colours found: %v; want accent, bg and card in both schemes", schemes)
+	}
+	for i, scheme := range []string{"light", "dark"} {
+		for _, bg := range []string{schemes["bg"][i], schemes["card"][i]} {
+			if r := contrast(schemes["accent"][i], bg); r < 3 {
+				t.Errorf("%s: the ring %s on %s is %.2f:1, want at least 3:1", scheme, schemes["accent"][i], bg, r)
+			}
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two #rrggbb colours.
+func contrast(a, b string) float64 {
+	lum := func(h string) float64 {
+		var rgb [3]float64
+		for i := range rgb {
+			var v int
+			fmt.Sscanf(h[1+2*i:3+2*i], "%02x", &v)
+			c := float64(v) / 255
+			if c <= 0.03928 {
+				rgb[i] = c / 12.92
+			} else {
+				rgb[i] = math.Pow((c+0.055)/1.055, 2.4)
+			}
+		}
+		return 0.2126*rgb[0] + 0.7152*rgb[1] + 0.0722*rgb[2]
+	}
+	la, lb := lum(a), lum(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }

@@ -35,9 +35,17 @@ var (
 	linkUnavailable = verifyView{Title: "Try again shortly", flash: flash{Error: "The server could not complete this just now."}}
 )
 
-// signInLink is the page of a live sign-in link.
-func signInLink(token string) verifyView {
-	return verifyView{Title: "Sign in", flash: flash{Notice: "Continue to sign in on this device."}, Button: "Sign in", Token: token}
+// signInLink is the page of a live sign-in link sent to address: it names
+// the app and the account (the address masked, as the page is open to
+// whoever holds the link), so a person who did not ask for it can tell.
+func signInLink(token, app, address string) verifyView {
+	title := "Sign in to " + app
+	notice := "Continue to sign in on this device."
+	if address != "" {
+		title += " as " + auth.MaskAddress(address)
+		notice = "Continue to sign in on this device as " + auth.MaskAddress(address) + ". If you did not ask for this link, close this page: nothing happens."
+	}
+	return verifyView{Title: title, flash: flash{Notice: notice}, Button: "Sign in", Token: token}
 }
 
 // recoveryLink is the page of a live reset link: it asks for the new
@@ -59,7 +67,7 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request) {
 		s.log.WarnContext(r.Context(), "check link", "err", err)
 		s.render(w, r, http.StatusServiceUnavailable, "verify", linkUnavailable)
 	case purpose == auth.PurposeSignIn:
-		s.render(w, r, http.StatusOK, "verify", signInLink(token))
+		s.render(w, r, http.StatusOK, "verify", signInLink(token, s.o.AppName, info.Address))
 	case purpose == auth.PurposeRecovery:
 		s.render(w, r, http.StatusOK, "verify", recoveryLink(token))
 	case purpose == auth.PurposeEmail:

@@ -69,7 +69,7 @@ func TestVerifyPages(t *testing.T) {
 	token := strings.TrimPrefix(path, "/v1/verify?token=")
 	p := b.get(t, path).want(http.StatusOK)
 	look(t, "sign-in link", p)
-	p.contains("Continue to sign in on this device.", `action="/v1/verify"`, `name="token" value="`+token+`"`)
+	p.contains("<h1 id=\"verify-title\">Sign in to Gatehouse as l***@example.test</h1>", "Continue to sign in on this device as l***@example.test.", `action="/v1/verify"`, `name="token" value="`+token+`"`)
 	if n := strings.Count(p.body, "<button"); n != 1 {
 		t.Errorf("sign-in link page: %d buttons, want 1", n)
 	}
@@ -80,7 +80,7 @@ func TestVerifyPages(t *testing.T) {
 	// The button leads to the pages' one second-factor step.
 	mfa := b.post(t, "/v1/verify", url.Values{"token": {token}}).want(http.StatusOK)
 	look(t, "second factor", mfa)
-	mfa.contains("One more step", `action="/login/mfa"`, `<label class="choice"><input type="radio" name="factor" value="totp" checked>`, `class="code"`)
+	mfa.contains("One more step", `action="/login/mfa"`, `<input type="hidden" name="factor" value="totp">`, `class="code"`)
 	if b.cookie() != "" {
 		t.Error("the second-factor step set a cookie")
 	}

@@ -82,9 +82,10 @@ type Options struct {
 const maxFormBytes = 64 << 10
 
 // AdminStore is what the admin page reads beyond the flows: recent
-// deliveries (masked, never their content).
+// deliveries (masked, never their content) and a user's audit events.
 type AdminStore interface {
 	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
+	AuditEvents(ctx context.Context, userID, before string, limit int) ([]auth.AuditEvent, error)
 }
 
 // Server serves the pages. It is an http.Handler.

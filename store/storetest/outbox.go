@@ -19,7 +19,7 @@ import (
 // package auth alone.
 type MessageStore interface {
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
-	MessageSent(ctx context.Context, id string, now time.Time) error
+	MessageSent(ctx context.Context, id string, attempts int, now time.Time) error
 	MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
 	MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error
 	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
@@ -73,7 +73,7 @@ func testEnqueueDefaults(t *testing.T, s OutboxStore) {
 		t.Fatalf("ClaimMessages = %d messages, %v; want the one enqueued", len(claimed), err)
 	}
 	checkMessage(t, &claimed[0], &want, true)
-	if err := s.MessageSent(t.Context(), m.ID, base); err != nil {
+	if err := s.MessageSent(t.Context(), m.ID, 1, base); err != nil {
 		t.Fatalf("MessageSent: %v", err)
 	}
 	// A suppressed message is kept, and never claimed.
@@ -194,7 +194,7 @@ func testClaimWorkers(t *testing.T, s OutboxStore) {
 			mu.Unlock()
 			per[w] += len(batch)
 			for _, m := range batch {
-				if err := s.MessageSent(ctx, m.ID, now); err != nil {
+				if err := s.MessageSent(ctx, m.ID, 1, now); err != nil {
 					return err
 				}
 			}
@@ -268,7 +268,7 @@ func testMessageSentAndFailed(t *testing.T, s OutboxStore) {
 	// Unclaimed messages can be marked too (a worker that lost its lease
 	// still reports).
 	direct := enqueue(t, s, base, base)
-	if err := s.MessageSent(ctx, direct.ID, sentAt); err != nil {
+	if err := s.MessageSent(ctx, direct.ID, 1, sentAt); err != nil {
 		t.Fatalf("MessageSent of an unclaimed message: %v", err)
 	}
 }
@@ -288,8 +288,8 @@ func testMessageFinalStateSticks(t *testing.T, s OutboxStore) {
 	}{
 		{"MessageFailed after sent", func() error { return s.MessageFailed(ctx, sent.ID, 9, "late", later) }},
 		{"MessageRetry after sent", func() error { return s.MessageRetry(ctx, sent.ID, 9, later, "late") }},
-		{"MessageSent after sent", func() error { return s.MessageSent(ctx, sent.ID, later) }},
-		{"MessageSent after failed", func() error { return s.MessageSent(ctx, failed.ID, later) }},
+		{"MessageSent after sent", func() error { return s.MessageSent(ctx, sent.ID, 9, later) }},
+		{"MessageSent after failed", func() error { return s.MessageSent(ctx, failed.ID, 9, later) }},
 		{"MessageRetry after failed", func() error { return s.MessageRetry(ctx, failed.ID, 9, later, "late") }},
 		{"MessageFailed after failed", func() error { return s.MessageFailed(ctx, failed.ID, 9, "late", later) }},
 	} {
@@ -300,11 +300,11 @@ func testMessageFinalStateSticks(t *testing.T, s OutboxStore) {
 	checkSentAndFailed(t, s, sent, failed, 3, "gave up", at)
 }
 
-// markSentAndFailed reports sent as sent and failed as failed after
-// attempts tries with lastErr, both at at.
+// markSentAndFailed reports sent as sent and failed as failed, both after
+// attempts tries (the last one with lastErr for failed), both at at.
 func markSentAndFailed(t *testing.T, s OutboxStore, sent, failed *auth.Message, attempts int, lastErr string, at time.Time) {
 	t.Helper()
-	if err := s.MessageSent(t.Context(), sent.ID, at); err != nil {
+	if err := s.MessageSent(t.Context(), sent.ID, attempts, at); err != nil {
 		t.Fatalf("MessageSent: %v", err)
 	}
 	if err := s.MessageFailed(t.Context(), failed.ID, attempts, lastErr, at); err != nil {
@@ -317,7 +317,9 @@ func markSentAndFailed(t *testing.T, s OutboxStore, sent, failed *auth.Message, 
 func checkSentAndFailed(t *testing.T, s OutboxStore, sent, failed *auth.Message, attempts int, lastErr string, at time.Time) {
 	t.Helper()
 	wantSent := *sent
-	wantSent.Status, wantSent.SentAt = auth.MessageSent, &at
+	// The try that delivered it counts: a message sent at its first try
+	// shows 1, never 0.
+	wantSent.Status, wantSent.Attempts, wantSent.SentAt = auth.MessageSent, attempts, &at
 	checkListedMessage(t, s, &wantSent)
 	wantFailed := *failed
 	wantFailed.Status, wantFailed.Attempts, wantFailed.LastError = auth.MessageFailed, attempts, lastErr
@@ -382,7 +384,7 @@ func testListMessages(t *testing.T, s OutboxStore) {
 	for i, m := range all {
 		switch i % 3 {
 		case 1:
-			if err := s.MessageSent(ctx, m.ID, now); err != nil {
+			if err := s.MessageSent(ctx, m.ID, 1, now); err != nil {
 				t.Fatal(err)
 			}
 			status[m.ID] = auth.MessageSent
@@ -461,7 +463,7 @@ func testListMessagesLimit(t *testing.T, s OutboxStore) {
 func testMessageUnknownIDs(t *testing.T, s OutboxStore) {
 	enqueue(t, s, base, base) // a store with rows in it, so "unknown" is not "empty"
 	checkUnknownIDs(t, []call{
-		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, newID(), now) }},
+		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, newID(), 1, now) }},
 		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, newID(), 1, now, "x") }},
 		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, newID(), 1, "x", now) }},
 	})
@@ -472,7 +474,7 @@ func testMessageCancelledContext(t *testing.T, s OutboxStore) {
 	checkCancelledCalls(t, []call{
 		{"Enqueue", func(ctx context.Context) error { return s.Enqueue(ctx, newMessage("cancel@example.com", base)) }},
 		{"ClaimMessages", func(ctx context.Context) error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err }},
-		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, m.ID, now) }},
+		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, m.ID, 1, now) }},
 		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, m.ID, 1, now, "x") }},
 		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, m.ID, 1, "x", now) }},
 		{"ListMessages", func(ctx context.Context) error { _, err := s.ListMessages(ctx, "", "", 10); return err }},
