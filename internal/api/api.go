@@ -151,6 +151,7 @@ func New(o Options) (*Server, error) {
 	cfg.SchemasPath = ""
 	cfg.OpenAPIPath = "/openapi"
 	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.Transformers = append(cfg.Transformers, withOAuthError)
 	// cfg.Formats is huma's package-level DefaultFormats: writing to it would
 	// race with other servers being built and change every huma API in the
 	// process. Add the form format to a copy.
