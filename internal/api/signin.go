@@ -67,7 +67,7 @@ func (s *Server) registerSignIn() {
 		c := auth.ClientFrom(ctx)
 		id, err := in.identity()
 		if err != nil {
-			return nil, err
+			return nil, s.fail(ctx, err)
 		}
 		var p *auth.Proof
 		var g *auth.Grant
