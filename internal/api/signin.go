@@ -98,6 +98,9 @@ func (s *Server) registerSignIn() {
 		}
 		return &tokensOutput{CacheControl: "no-store", Body: tokensView(g)}, nil
 	})
+	// RFC 6749 clients send the same fields as a form: say so.
+	body := s.api.OpenAPI().Paths["/v1/token"].Post.RequestBody
+	body.Content["application/x-www-form-urlencoded"] = body.Content["application/json"]
 }
 
 // signInIDToken runs the id_token grant: the provider must be configured
