@@ -295,6 +295,8 @@ func (s *Server) tidyDocument() {
 			if s.plain[o.OperationID] {
 				continue
 			}
+			// huma lists 422 where a parameter or the body can fail its
+			// schema (an ID too long, say): that is 400 here.
 			_, validated := o.Responses["422"]
 			delete(o.Responses, "422")
 			delete(o.Responses, "500")

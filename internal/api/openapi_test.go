@@ -201,4 +201,16 @@ func TestOpenAPIStatusesAndSecurity(t *testing.T) {
 	if _, ok := doc.Paths["/v1/token"]["post"].RequestBody.Content["application/x-www-form-urlencoded"]; !ok {
 		t.Error("/v1/token does not list the form body RFC 6749 clients send")
 	}
+	// What the server answers to bad input is among what it lists: an ID
+	// too long for its path parameter's schema, a body of another type.
+	tok := e.account(t, "doc@example.com")
+	for _, tc := range []struct{ method, path, doc string }{
+		{"DELETE", "/v1/sessions/" + strings.Repeat("a", 300), "/v1/sessions/{id}"},
+		{"POST", "/v1/signup", "/v1/signup"},
+	} {
+		r := e.do(t, tc.method, tc.path, "x", bearer(tok.AccessToken), header("Content-Type", "text/plain"))
+		if _, ok := doc.Paths[tc.doc][strings.ToLower(tc.method)].Responses[fmt.Sprint(r.Status)]; !ok {
+			t.Errorf("%s %s answers %d, which its document does not list", tc.method, tc.doc, r.Status)
+		}
+	}
 }
