@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 )
 
 // oauthConfig is a public client of the test server as golang.org/x/oauth2
@@ -166,5 +168,24 @@ func TestTokenRequests(t *testing.T) {
 	r := e.do(t, "POST", "/v1/signup", map[string]string{"email": "nope"})
 	if p := r.WantFieldError("invalid_request", "email"); p.Error != "" || p.ErrorDescription != "" {
 		t.Errorf("signup's problem has RFC 6749 members: %s", r.Body)
+	}
+}
+
+// TestOAuth2ClientPhone signs in with a phone as the username.
+func TestOAuth2ClientPhone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB, gatehousetest.WithTwilio())
+	var u userJSON
+	e.do(t, "POST", "/v1/signup", map[string]string{"phone": "+1 415 555 0123", "password": testPassword}).Want(http.StatusCreated).Decode(&struct {
+		User *userJSON `json:"user"`
+	}{&u})
+	cfg, ctx := e.oauthConfig(oauth2.AuthStyleInParams)
+	tok, err := cfg.PasswordCredentialsToken(ctx, "+14155550123", testPassword)
+	if err != nil {
+		t.Fatalf("PasswordCredentialsToken: %v", err)
+	}
+	e.secret(tok.AccessToken, tok.RefreshToken)
+	if id := e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK).Header.Get("X-Auth-User-Id"); id != u.ID || id == "" {
+		t.Errorf("the token is %q's, want %q's", id, u.ID)
 	}
 }
