@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -187,5 +190,42 @@ func TestOAuth2ClientPhone(t *testing.T) {
 	e.secret(tok.AccessToken, tok.RefreshToken)
 	if id := e.check(t, bearer(tok.AccessToken)).Want(http.StatusOK).Header.Get("X-Auth-User-Id"); id != u.ID || id == "" {
 		t.Errorf("the token is %q's, want %q's", id, u.ID)
+	}
+}
+
+// TestTokenBodyEndsEarly: a token request whose body ends before its
+// Content-Length, refused before huma runs, still carries RFC 6749's
+// members.
+func TestTokenBodyEndsEarly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB)
+	u, err := url.Parse(e.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	req := "POST /v1/token HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ngrant_type=pass"
+	if _, err := conn.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.(*net.TCPConn).CloseWrite()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var p problem
+	if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusBadRequest || p.Code != "invalid_request" || p.Error != "invalid_request" || p.ErrorDescription == "" {
+		t.Errorf("%d %+v, want 400 invalid_request with RFC 6749's members", res.StatusCode, p)
 	}
 }
