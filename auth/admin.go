@@ -39,11 +39,15 @@ const maxQueryLength = 200
 // page ("" on the last page).
 func (s *Service) AdminUsers(ctx context.Context, q UserQuery) ([]User, string, error) {
 	q.Query = strings.TrimSpace(q.Query)
+	var queryErr, cursorErr *Error
 	if utf8.RuneCountInString(q.Query) > maxQueryLength || !utf8.ValidString(q.Query) || strings.ContainsRune(q.Query, 0) {
-		return nil, "", fieldError("query", "must be at most 200 characters of text")
+		queryErr = fieldError("query", "must be at most 200 characters of text")
 	}
 	if q.After != "" && !validID(q.After) {
-		return nil, "", fieldError("cursor", "must be the next_cursor of a previous page")
+		cursorErr = fieldError("cursor", "must be the next_cursor of a previous page")
+	}
+	if ferr := collect(queryErr, cursorErr); ferr != nil {
+		return nil, "", ferr
 	}
 	// The store returns at most 200 rows and one more than a page tells
 	// whether another follows, so a page holds at most 199.

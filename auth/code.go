@@ -323,10 +323,7 @@ func codeField(code string, n int) *Error {
 func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (*Proof, error) {
 	addr, ferr, byPhone := s.address(id)
 	code = strings.TrimSpace(code)
-	if ferr == nil {
-		ferr = codeField(code, s.cfg.OTPLength)
-	}
-	if ferr != nil {
+	if ferr := collect(ferr, codeField(code, s.cfg.OTPLength)); ferr != nil {
 		return nil, ferr
 	}
 	flow, method := "otp", MethodOTP

@@ -121,17 +121,20 @@ func (s *Service) ProveEmail(ctx context.Context, p *Principal, in EmailProof) (
 		return s.proveEmailLink(ctx, p, in, c)
 	}
 	code := strings.TrimSpace(in.Code)
-	if ferr := codeField(code, s.cfg.OTPLength); ferr != nil {
-		return nil, ferr
-	}
+	codeErr := codeField(code, s.cfg.OTPLength)
 	// The account: the session's, or the one the password proves.
 	// keepEmail reads it as it is when the code is right.
 	var userID string
 	if p != nil {
+		if codeErr != nil {
+			return nil, codeErr
+		}
 		userID = p.User.ID
 	} else {
+		// passwordUser reports the code's error beside the email's and
+		// the password's, before anything is counted.
 		addr, ferr := emailField("email", in.Email)
-		u, err := s.passwordUser(ctx, addr, ferr, in.Password, c, s.store.UserByEmail)
+		u, err := s.passwordUser(ctx, addr, collect(ferr, codeErr), in.Password, c, s.store.UserByEmail)
 		if err != nil {
 			return nil, err
 		}

@@ -105,3 +105,28 @@ func retryAfter(e *Error, d time.Duration) *Error {
 	c.RetryAfter = d
 	return &c
 }
+
+// collect gathers the field errors of every check of one request, so a
+// client learns of every bad field at once (docs/contract.md: one errors
+// entry per bad field). One failed check is returned as it is (a weak
+// password stays weak_password); several become one invalid_request
+// naming them all. None is nil.
+func collect(errs ...*Error) *Error {
+	var failed []*Error
+	for _, e := range errs {
+		if e != nil {
+			failed = append(failed, e)
+		}
+	}
+	switch len(failed) {
+	case 0:
+		return nil
+	case 1:
+		return failed[0]
+	}
+	all := &Error{Kind: KindInvalidRequest, Message: "The request is not valid."}
+	for _, e := range failed {
+		all.Fields = append(all.Fields, e.Fields...)
+	}
+	return all
+}

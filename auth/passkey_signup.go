@@ -40,12 +40,9 @@ func (s *Service) BeginPasskeySignUp(ctx context.Context, email, name string) (c
 	if !*s.cfg.PasswordlessSignup {
 		return "", nil, errPasskeySignUpOff
 	}
-	addr, ferr := emailField("email", email)
-	if ferr != nil {
-		return "", nil, ferr
-	}
-	name, ferr = nameField(name)
-	if ferr != nil {
+	addr, emailErr := emailField("email", email)
+	name, nameErr := nameField(name)
+	if ferr := collect(emailErr, nameErr); ferr != nil {
 		return "", nil, ferr
 	}
 	if err := s.allowCeremony(ctx); err != nil {

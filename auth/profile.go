@@ -52,16 +52,18 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	if next == "" {
-		return fieldError("new_password", "is required")
+	nextErr := fieldError("new_password", "is required")
+	if next != "" {
+		nextErr = s.checkPassword("new_password", next)
 	}
-	if err := s.checkPassword("new_password", next); err != nil {
-		return err
+	var currentErr *Error
+	if u.HasPassword() && current == "" {
+		currentErr = fieldError("current_password", "is required")
+	}
+	if ferr := collect(currentErr, nextErr); ferr != nil {
+		return ferr
 	}
 	if u.HasPassword() {
-		if current == "" {
-			return fieldError("current_password", "is required")
-		}
 		keys := throttleKeys(u, u.Email, c.IP)
 		if err := s.throttled(ctx, keys); err != nil {
 			return err

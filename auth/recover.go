@@ -55,20 +55,18 @@ func (s *Service) ResetPassword(ctx context.Context, in RecoverInput) (*Proof, e
 // recoveryCheck checks the new password and consumes the recovery
 // challenge that in's code (with its email) or link token proves.
 func (s *Service) recoveryCheck(ctx context.Context, in RecoverInput) (*Challenge, error) {
-	if in.NewPassword == "" {
-		return nil, fieldError("new_password", "is required")
-	}
-	if perr := s.checkPassword("new_password", in.NewPassword); perr != nil {
-		return nil, perr
+	perr := fieldError("new_password", "is required")
+	if in.NewPassword != "" {
+		perr = s.checkPassword("new_password", in.NewPassword)
 	}
 	if in.Token != "" {
+		if perr != nil {
+			return nil, perr
+		}
 		return s.checkLink(ctx, PurposeRecovery, in.Token)
 	}
-	addr, ferr := emailField("email", in.Email)
-	if ferr == nil {
-		ferr = codeField(strings.TrimSpace(in.Code), s.cfg.OTPLength)
-	}
-	if ferr != nil {
+	addr, emailErr := emailField("email", in.Email)
+	if ferr := collect(emailErr, codeField(strings.TrimSpace(in.Code), s.cfg.OTPLength), perr); ferr != nil {
 		return nil, ferr
 	}
 	return s.checkCode(ctx, PurposeRecovery, addr, strings.TrimSpace(in.Code), guard{client: ClientFrom(ctx)})

@@ -31,26 +31,21 @@ type SignUpInput struct {
 // (docs/contract.md chooses a clear 409 over enumeration safety for
 // sign-up).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
-	var fields []FieldError
 	var email string
-	var ferr *Error
+	var emailErr, phoneErr, passwordErr *Error
 	if in.Email != "" || in.Phone == "" {
-		if email, ferr = emailField("email", in.Email); ferr != nil {
-			fields = append(fields, ferr.Fields...)
-		}
+		email, emailErr = emailField("email", in.Email)
 	}
 	var number phone.Number
 	if in.Phone != "" {
-		if number, ferr = s.phoneField("phone", in.Phone, in.SendCode); ferr != nil {
-			fields = append(fields, ferr.Fields...)
-		}
+		number, phoneErr = s.phoneField("phone", in.Phone, in.SendCode)
 	}
-	name, ferr := nameField(in.Name)
-	if ferr != nil {
-		fields = append(fields, ferr.Fields...)
+	name, nameErr := nameField(in.Name)
+	if in.Password != "" {
+		passwordErr = s.checkPassword("password", in.Password)
 	}
-	if len(fields) > 0 {
-		return nil, &Error{Kind: KindInvalidRequest, Message: "The request is not valid.", Fields: fields}
+	if ferr := collect(emailErr, phoneErr, nameErr, passwordErr); ferr != nil {
+		return nil, ferr
 	}
 	sendCode := in.SendCode && number.E164 != ""
 	if sendCode && !s.smsOn() {
@@ -58,9 +53,6 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
 	}
 	var hash string
 	if in.Password != "" {
-		if err := s.checkPassword("password", in.Password); err != nil {
-			return nil, err
-		}
 		// Hash before touching the store: never hold a transaction or a
 		// connection for the length of an argon2id run.
 		h, err := s.hasher.Hash(ctx, in.Password)

@@ -111,7 +111,7 @@ func TestSignUpValidation(t *testing.T) {
 		{"name of 201 characters", auth.SignUpInput{Email: "n7@example.com", Name: strings.Repeat("é", 201)}, invalid(nameLong)},
 		{"name of 200 characters", auth.SignUpInput{Email: "n8@example.com", Name: strings.Repeat("é", 200)}, nil},
 		{"bad email and bad name", auth.SignUpInput{Email: "nope", Name: "\x00"}, invalid(emailInvalid, nameControl)},
-		{"bad email beats weak password", auth.SignUpInput{Email: "nope", Password: "short"}, invalid(emailInvalid)},
+		{"bad email and weak password: both, as invalid_request", auth.SignUpInput{Email: "nope", Password: "short"}, invalid(emailInvalid, auth.FieldError{Field: "password", Message: "must be at least 8 characters"})},
 		{"short password", auth.SignUpInput{Email: "p1@example.com", Password: "seven77"}, weak("password", "must be at least 8 characters")},
 		{"common password", auth.SignUpInput{Email: "p2@example.com", Password: "password1"}, weak("password", "is too common; choose a less guessable password")},
 		{"common password, other case", auth.SignUpInput{Email: "p3@example.com", Password: "PassWord123"}, weak("password", "is too common; choose a less guessable password")},

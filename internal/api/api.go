@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
@@ -113,12 +114,15 @@ type Provider interface {
 
 // Server is the HTTP face of Gatehouse.
 type Server struct {
-	o        Options
-	auth     *auth.Service
-	log      *slog.Logger
-	metrics  *Metrics
-	mux      *routeMux
-	api      huma.API
+	o       Options
+	auth    *auth.Service
+	log     *slog.Logger
+	metrics *Metrics
+	mux     *routeMux
+	api     huma.API
+	// plain are the operation IDs of the routes served outside huma and
+	// documented by hand (document).
+	plain    map[string]bool
 	cookies  httpauth.CookiePolicy
 	sessions httpauth.Sessions
 	handler  http.Handler
@@ -142,7 +146,7 @@ func New(o Options) (*Server, error) {
 	humaErrorOnce.Do(func() { huma.NewError = humaError })
 
 	s := &Server{o: o, auth: o.Auth, log: o.Logger, metrics: o.Metrics, mux: &routeMux{ServeMux: http.NewServeMux()},
-		cookies: o.Cookies}
+		cookies: o.Cookies, plain: map[string]bool{}}
 	s.sessions = httpauth.Sessions{Auth: o.Auth, Cookies: s.cookies}
 	cfg := huma.DefaultConfig("Gatehouse", o.Version)
 	cfg.Info.Description = "Authentication server: sign-up, sign-in, sessions and tokens, and the check endpoint other applications call."
@@ -151,6 +155,7 @@ func New(o Options) (*Server, error) {
 	cfg.SchemasPath = ""
 	cfg.OpenAPIPath = "/openapi"
 	cfg.CreateHooks = nil // no $schema links in bodies
+	cfg.Transformers = append(cfg.Transformers, withOAuthError)
 	// cfg.Formats is huma's package-level DefaultFormats: writing to it would
 	// race with other servers being built and change every huma API in the
 	// process. Add the form format to a copy.
@@ -181,6 +186,7 @@ func New(o Options) (*Server, error) {
 	s.registerCheck()
 	s.registerWellKnown()
 	s.registerOps()
+	s.tidyDocument()
 
 	s.handler = withClient(s.cors(readBodies(s.mux)))
 	if built != nil {
@@ -260,5 +266,53 @@ func (s *Server) document(o *huma.Operation, okSchema *huma.Schema, okType strin
 		o.Responses = map[string]*huma.Response{}
 	}
 	o.Responses["200"] = &huma.Response{Description: "OK", Content: map[string]*huma.MediaType{okType: {Schema: okSchema}}}
+	s.plain[o.OperationID] = true
 	s.api.OpenAPI().AddOperation(o)
+}
+
+// tidyDocument makes every operation list the statuses it answers and no
+// other, once all are registered. huma lists 422 and 500 for every
+// operation with errors; Gatehouse answers neither (a validation error is
+// 400, and the one 500 is a panic, a bug no client should code against).
+// Every huma operation reaches a store, whose failure is 503; one with a
+// body refuses a malformed one (400) and another media type (415). An
+// operation that declares no security is public, and says so with
+// `security: []` rather than leaving the reader to guess.
+func (s *Server) tidyDocument() {
+	doc := s.api.OpenAPI()
+	problem := func(status int, description string) *huma.Response {
+		return &huma.Response{Description: description, Content: map[string]*huma.MediaType{
+			"application/problem+json": {Schema: doc.Components.Schemas.Schema(reflect.TypeFor[Problem](), true, "")},
+		}}
+	}
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if o == nil {
+				continue
+			}
+			if o.Security == nil {
+				o.Security = []map[string][]string{}
+			}
+			if s.plain[o.OperationID] {
+				continue
+			}
+			// huma lists 422 where a parameter or the body can fail its
+			// schema (an ID too long, say): that is 400 here.
+			_, validated := o.Responses["422"]
+			delete(o.Responses, "422")
+			delete(o.Responses, "500")
+			if o.RequestBody != nil {
+				validated = true
+				if _, ok := o.Responses["415"]; !ok {
+					o.Responses["415"] = problem(http.StatusUnsupportedMediaType, "The body is neither JSON nor a form (code invalid_request).")
+				}
+			}
+			if _, ok := o.Responses["400"]; validated && !ok {
+				o.Responses["400"] = problem(http.StatusBadRequest, "A field is not valid (code invalid_request, one errors entry per field).")
+			}
+			if _, ok := o.Responses["503"]; !ok {
+				o.Responses["503"] = problem(http.StatusServiceUnavailable, "A backend (the database, Redis) is unavailable (code unavailable).")
+			}
+		}
+	}
 }

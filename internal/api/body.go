@@ -29,7 +29,14 @@ func readBodies(next http.Handler) http.Handler {
 			var tooBig *http.MaxBytesError
 			if !errors.As(err, &tooBig) {
 				w.Header().Set("Connection", "close")
-				writeProblem(w, newProblem(http.StatusBadRequest, string(auth.KindInvalidRequest), "The request body could not be read: it ended early or was malformed."))
+				p := newProblem(http.StatusBadRequest, string(auth.KindInvalidRequest), "The request body could not be read: it ended early or was malformed.")
+				if r.Method == http.MethodPost && r.URL.Path == "/v1/token" {
+					// huma's transformer adds these to every other
+					// problem of the token endpoint; this one is
+					// answered before huma runs.
+					p.OAuthError, p.OAuthErrorDescription = "invalid_request", oauthDescription(p)
+				}
+				writeProblem(w, p)
 				return
 			}
 			// A limit set further out is that limit's to answer.

@@ -205,8 +205,11 @@ func (s *Server) registerCheck() {
 			"A value with spaces or control characters, or that is not an absolute http(s) URL on the forwarded host, gets the plain 401. " +
 			"Any Authorization header, or an Accept without text/html (fetch with application/json, curl's */*), always gets 401: API clients are never redirected. " +
 			"The sign-in page returns the browser only to an allowed origin (GATEHOUSE_ALLOWED_REDIRECTS).",
-		Security:  userSecurity,
-		Responses: map[string]*huma.Response{"302": found, "401": problem},
+		Security: userSecurity,
+		Responses: map[string]*huma.Response{"302": found, "401": problem, "503": {
+			Description: "The session store does not answer (code unavailable): the proxy should refuse the request, not let it through.",
+			Content:     problem.Content,
+		}},
 	}
 	s.document(o, reg.Schema(reflect.TypeFor[checkBody](), true, ""), "application/json")
 	o.Responses["200"].Headers = map[string]*huma.Header{

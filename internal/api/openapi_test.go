@@ -138,3 +138,79 @@ func TestProblemCodesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIStatusesAndSecurity reads /openapi.json as a client would:
+// every operation says who may call it (the public ones `security: []`),
+// and none lists 422 or 500, which the server never answers by design
+// (validation errors are 400; a 500 is a bug).
+func TestOpenAPIStatusesAndSecurity(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security    *[]map[string][]string `json:"security"`
+			Responses   map[string]any         `json:"responses"`
+			RequestBody *struct {
+				Content map[string]any `json:"content"`
+			} `json:"requestBody"`
+		} `json:"paths"`
+	}
+	e.do(t, "GET", "/openapi.json", nil).Want(http.StatusOK).Decode(&doc)
+	public := map[string]bool{
+		"GET /.well-known/jwks.json": true, "GET /.well-known/openid-configuration": true,
+		"GET /docs": true, "GET /healthz": true, "GET /readyz": true, "GET /metrics": true,
+		"GET /openapi.json": true, "GET /openapi.yaml": true, "GET /openapi-3.0.json": true, "GET /openapi-3.0.yaml": true,
+		"POST /v1/signup": true, "POST /v1/token": true, "POST /v1/otp": true, "POST /v1/recover": true, "POST /v1/recover/verify": true,
+		"GET /v1/verify": true, "POST /v1/verify": true, "POST /v1/mfa/challenge": true,
+		"POST /v1/webauthn/login/begin": true, "POST /v1/webauthn/login/finish": true,
+		"POST /v1/webauthn/signup/begin": true, "POST /v1/webauthn/signup/finish": true,
+	}
+	seen := 0
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			name := strings.ToUpper(method) + " " + path
+			switch {
+			case op.Security == nil:
+				t.Errorf("%s declares no security", name)
+			case public[name] != (len(*op.Security) == 0):
+				t.Errorf("%s: security %v, public %v", name, *op.Security, public[name])
+			}
+			if public[name] {
+				seen++
+			}
+			for _, status := range []string{"422", "500"} {
+				if _, ok := op.Responses[status]; ok {
+					t.Errorf("%s lists %s, which it never answers", name, status)
+				}
+			}
+			if op.RequestBody != nil && !pages[name] { // the pages' form is theirs to answer
+				for _, status := range []string{"400", "415"} {
+					if _, ok := op.Responses[status]; !ok {
+						t.Errorf("%s takes a body but does not list %s", name, status)
+					}
+				}
+			}
+		}
+	}
+	if seen != len(public) {
+		t.Errorf("%d of the %d public operations are in the document", seen, len(public))
+	}
+	if _, ok := doc.Paths["/v1/check"]["get"].Responses["503"]; !ok {
+		t.Error("/v1/check does not list its 503")
+	}
+	if _, ok := doc.Paths["/v1/token"]["post"].RequestBody.Content["application/x-www-form-urlencoded"]; !ok {
+		t.Error("/v1/token does not list the form body RFC 6749 clients send")
+	}
+	// What the server answers to bad input is among what it lists: an ID
+	// too long for its path parameter's schema, a body of another type.
+	tok := e.account(t, "doc@example.com")
+	for _, tc := range []struct{ method, path, doc string }{
+		{"DELETE", "/v1/sessions/" + strings.Repeat("a", 300), "/v1/sessions/{id}"},
+		{"POST", "/v1/signup", "/v1/signup"},
+	} {
+		r := e.do(t, tc.method, tc.path, "x", bearer(tok.AccessToken), header("Content-Type", "text/plain"))
+		if _, ok := doc.Paths[tc.doc][strings.ToLower(tc.method)].Responses[fmt.Sprint(r.Status)]; !ok {
+			t.Errorf("%s %s answers %d, which its document does not list", tc.method, tc.doc, r.Status)
+		}
+	}
+}

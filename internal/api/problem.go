@@ -23,6 +23,11 @@ type Problem struct {
 	Detail string       `json:"detail,omitempty" doc:"A sentence for a person."`
 	Code   string       `json:"code" doc:"Stable machine-readable error code." enum:"invalid_request,email_taken,phone_taken,invalid_credentials,invalid_credential,invalid_code,code_expired,too_many_attempts,rate_limited,unauthorized,forbidden,not_found,conflict,method_not_allowed,mfa_required,weak_password,token_expired,token_revoked,email_unverified,reauthentication_required,unavailable,internal"`
 	Errors []FieldError `json:"errors,omitempty" doc:"One entry per invalid field."`
+	// OAuthError and OAuthErrorDescription are RFC 6749 §5.2's members,
+	// which OAuth 2.0 client libraries read: the token endpoint's problems
+	// carry them.
+	OAuthError            string `json:"error,omitempty" doc:"POST /v1/token only: the RFC 6749 error code." enum:"invalid_request,invalid_client,invalid_grant,unsupported_grant_type,slow_down,temporarily_unavailable,server_error"`
+	OAuthErrorDescription string `json:"error_description,omitempty" doc:"POST /v1/token only: the detail and field errors in RFC 6749's characters."`
 
 	headers http.Header
 }

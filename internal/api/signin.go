@@ -14,6 +14,7 @@ import (
 type tokenInput struct {
 	Body struct {
 		GrantType    string          `json:"grant_type" enum:"password,refresh_token,otp,magic_link,mfa,id_token"`
+		Username     string          `json:"username,omitempty" maxLength:"320" doc:"grant_type password and otp, instead of email or phone (RFC 6749's name): an email when it has an @, else a phone in international format."`
 		Email        string          `json:"email,omitempty" doc:"grant_type password and otp."`
 		Phone        string          `json:"phone,omitempty" maxLength:"64" doc:"grant_type password and otp, instead of email: the account's phone, in international format."`
 		Password     string          `json:"password,omitempty" doc:"grant_type password."`
@@ -27,7 +28,14 @@ type tokenInput struct {
 		Provider     string          `json:"provider,omitempty" maxLength:"64" doc:"grant_type id_token: the provider's configured name (google, apple, microsoft, gitlab, or a generic one's)."`
 		IDToken      string          `json:"id_token,omitempty" maxLength:"16384" doc:"grant_type id_token: the ID token the provider's own SDK issued to the app (its audience one of GATEHOUSE_OAUTH_<NAME>_CLIENT_ID and _CLIENT_IDS)."`
 		Nonce        string          `json:"nonce,omitempty" maxLength:"512" doc:"grant_type id_token: the nonce the app gave the provider's SDK, checked against the token's when given (recommended: it stops a token taken from elsewhere being replayed)."`
+		ClientID     string          `json:"client_id,omitempty" maxLength:"256" doc:"Accepted and not checked, as an RFC 6749 public client sends it: Gatehouse has no registered clients. Basic authentication with the client ID and an empty password is accepted too."`
+		ClientSecret string          `json:"client_secret,omitempty" maxLength:"256" doc:"Must be empty: Gatehouse has no client secrets (401 invalid_client otherwise)."`
+		Scope        string          `json:"scope,omitempty" maxLength:"1024" doc:"Accepted and ignored: tokens carry the account's own rights, whatever scope is asked for."`
 	}
+
+	// basicSecret is set by Resolve when the Authorization header is Basic
+	// authentication with a password (or malformed): a client secret.
+	basicSecret bool
 }
 
 type tokensOutput struct {
@@ -41,7 +49,9 @@ func (s *Server) registerSignIn() {
 	huma.Register(s.api, op(huma.Operation{
 		OperationID: "token", Method: http.MethodPost, Path: "/v1/token",
 		Summary: "Sign in, or refresh tokens",
-		Description: "grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
+		Description: "The body is JSON or, as RFC 6749 clients send it, a form (application/x-www-form-urlencoded) with the same fields. " +
+			"Errors carry RFC 6749's error and error_description beside the problem's fields (invalid_request, invalid_grant for wrong credentials, codes and tokens, unsupported_grant_type, invalid_client for a client secret, slow_down for 429 rate_limited). " +
+			"grant_type password signs in with email and password (401 invalid_credentials for any wrong or unknown pair; 429 rate_limited with Retry-After after repeated failures). " +
 			fmt.Sprintf("An access token lives %s (expires_in). ", span(cfg.AccessTokenTTL)) +
 			fmt.Sprintf("grant_type refresh_token exchanges a refresh token for a new pair; each refresh token is single use, and replaying a rotated one more than %s after its rotation revokes the session (401 token_revoked). ", span(cfg.RefreshGrace)) +
 			fmt.Sprintf("A session unused for %s ends, and none outlives %s after its sign-in. ", span(cfg.SessionTTL), span(cfg.RefreshTokenTTL)) +
@@ -51,18 +61,25 @@ func (s *Server) registerSignIn() {
 			codeLimits(cfg),
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict, http.StatusTooManyRequests},
 	}), func(ctx context.Context, in *tokenInput) (*tokensOutput, error) {
+		if in.basicSecret || in.Body.ClientSecret != "" {
+			return nil, clientProblem(in.basicSecret)
+		}
 		c := auth.ClientFrom(ctx)
-		id := auth.Identity{Email: in.Body.Email, Phone: in.Body.Phone}
+		id, err := in.identity()
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
 		var p *auth.Proof
 		var g *auth.Grant
-		var err error
 		switch in.Body.GrantType {
 		case "password":
 			p, err = s.auth.SignInPassword(ctx, id, in.Body.Password, c)
+			err = in.byUsername(err)
 		case "refresh_token":
 			g, err = s.auth.RefreshGrant(ctx, in.Body.RefreshToken, c)
 		case "otp":
 			p, err = s.auth.SignInCode(ctx, id, in.Body.Code)
+			err = in.byUsername(err)
 		case "magic_link":
 			p, err = s.auth.SignInLink(ctx, in.Body.Token)
 		case "id_token":
@@ -81,6 +98,9 @@ func (s *Server) registerSignIn() {
 		}
 		return &tokensOutput{CacheControl: "no-store", Body: tokensView(g)}, nil
 	})
+	// RFC 6749 clients send the same fields as a form: say so.
+	body := s.api.OpenAPI().Paths["/v1/token"].Post.RequestBody
+	body.Content["application/x-www-form-urlencoded"] = body.Content["application/json"]
 }
 
 // signInIDToken runs the id_token grant: the provider must be configured

@@ -104,7 +104,9 @@ func TestInvalidCredentials(t *testing.T) {
 		unknown := signIn("nobody@example.com", "wrong password 2")
 		noPassword := signIn("nopass@example.com", "wrong password 3")
 		for _, r := range []*response{wrong, unknown, noPassword} {
-			r.WantProblem(http.StatusUnauthorized, "invalid_credentials")
+			if p := r.WantProblem(http.StatusUnauthorized, "invalid_credentials"); p.Error != "invalid_grant" {
+				t.Errorf("RFC 6749 error %q, want invalid_grant", p.Error)
+			}
 			if r.Header.Get("Retry-After") != "" {
 				t.Errorf("Retry-After %q before any lockout", r.Header.Get("Retry-After"))
 			}
@@ -123,7 +125,9 @@ func TestInvalidCredentials(t *testing.T) {
 		signIn("alan@example.com", "wrong password 5").WantProblem(http.StatusUnauthorized, "invalid_credentials")
 		// Locked out now: even the right password is refused, with Retry-After.
 		r := signIn("alan@example.com", testPassword)
-		r.WantProblem(http.StatusTooManyRequests, "rate_limited")
+		if p := r.WantProblem(http.StatusTooManyRequests, "rate_limited"); p.Error != "slow_down" {
+			t.Errorf("a lockout's RFC 6749 error is %q, want slow_down", p.Error)
+		}
 		secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 		if err != nil || secs < 1 || secs > 3600 {
 			t.Fatalf("Retry-After %q, want whole seconds", r.Header.Get("Retry-After"))

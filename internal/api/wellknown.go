@@ -16,8 +16,15 @@ func (s *Server) jwks(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(s.o.Keys.JWKS(s.o.Clock.Now()))
 }
 
+// grantTypes are the grant_type values POST /v1/token accepts, in its
+// body schema's order: the discovery document lists exactly these.
+var grantTypes = []string{"password", "refresh_token", "otp", "magic_link", "mfa", "id_token"}
+
 // openIDConfiguration serves the issuer's metadata, so that OIDC-aware
-// verifiers find the JWKS from the issuer alone.
+// verifiers find the JWKS and OAuth 2.0 clients the token endpoint from
+// the issuer alone. It lists only what is true: there is no authorization
+// endpoint (so no response types) and no ID token (so no ID token
+// algorithms); clients are public, authenticating with none.
 func (s *Server) openIDConfiguration(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
@@ -25,11 +32,8 @@ func (s *Server) openIDConfiguration(w http.ResponseWriter, _ *http.Request) {
 		"issuer":                                s.o.Issuer,
 		"jwks_uri":                              s.o.Issuer + "/.well-known/jwks.json",
 		"token_endpoint":                        s.o.Issuer + "/v1/token",
-		"grant_types_supported":                 []string{"password", "refresh_token", "otp", "magic_link", "mfa"},
-		"id_token_signing_alg_values_supported": []string{"EdDSA"},
+		"grant_types_supported":                 grantTypes,
 		"token_endpoint_auth_methods_supported": []string{"none"},
-		"response_types_supported":              []string{"token"},
-		"subject_types_supported":               []string{"public"},
 	})
 }
 
@@ -45,6 +49,6 @@ func (s *Server) registerWellKnown() {
 	s.mux.HandleFunc("GET /.well-known/openid-configuration", s.openIDConfiguration)
 	s.document(&huma.Operation{
 		OperationID: "openIDConfiguration", Method: http.MethodGet, Path: "/.well-known/openid-configuration", Tags: []string{"For other applications"},
-		Summary: "Issuer metadata (issuer, jwks_uri)",
+		Summary: "Issuer metadata (issuer, jwks_uri, token_endpoint, grant types)",
 	}, &huma.Schema{Type: "object"}, "application/json")
 }

@@ -137,6 +137,10 @@ type Problem struct {
 		Field   string `json:"field"`
 		Message string `json:"message"`
 	} `json:"errors"`
+	// Error and ErrorDescription are RFC 6749's members, on the token
+	// endpoint's problems.
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
 }
 
 // Fields returns the fields the problem's errors name.
