@@ -132,12 +132,16 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err := g.share(ctx, metrics); err != nil {
 		return err
 	}
+	for role, db := range g.store.Pools() {
+		metrics.WatchDB(role, db)
+	}
+	metrics.WatchOutbox(g.store.OutboxStats, cfg.Clock.Now)
 	hashing := password.DefaultParams
 	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
 		hashing = cheapHashing
 	}
 	deps := auth.Deps{
-		Store: g.store, Hasher: password.New(hashing, 0), Policy: password.DefaultPolicy,
+		Store: g.store, Hasher: password.New(hashing, 0).OnWait(metrics.HashWaited), Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
@@ -148,7 +152,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		g.background(func() { g.purge(bgctx) })
 	}
 	if cfg.MailURL != "" || cfg.SMSURL != "" {
-		outbox, err := g.startDelivery(bgctx, box)
+		outbox, err := g.startDelivery(bgctx, box, metrics)
 		if err != nil {
 			return err
 		}
@@ -222,7 +226,7 @@ func (g *Gatehouse) countryLimits() []throttle.Limit {
 
 // startDelivery builds the outbox the flows write to and, unless
 // NoDelivery, starts the worker that delivers from it by email and SMS.
-func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box) (*notify.Outbox, error) {
+func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics *api.Metrics) (*notify.Outbox, error) {
 	cfg := g.cfg
 	tpl, err := notify.NewTemplates(cfg.TemplatesDir, cfg.AppName)
 	if err != nil {
@@ -249,7 +253,8 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box) (*notify
 	worker, err := notify.NewWorker(notify.WorkerConfig{
 		Store: g.store, Box: box, Sender: mailer, SMS: texter, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
 		// A code older than this is useless to its reader: stop retrying.
-		MaxAge: time.Hour,
+		MaxAge:  time.Hour,
+		Observe: metrics.Delivered,
 	})
 	if err != nil {
 		return nil, err

@@ -163,6 +163,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 		return storeErr("store challenge", err)
 	}
 	if send {
+		s.obs.CodeSent(msg.Channel, o.kind)
 		s.outbox.Wake()
 	}
 	return nil
@@ -190,7 +191,8 @@ func (s *Service) codeHash(challengeID, code string) []byte {
 // and consumes it. Wrong codes count (tryCode), against the challenge and
 // against g; at the limit the challenge is dead. A try with no live
 // challenge to compare with counts against g too (failed).
-func (s *Service) checkCode(ctx context.Context, purpose, email, code string, g guard) (*Challenge, error) {
+func (s *Service) checkCode(ctx context.Context, purpose, email, code string, g guard) (_ *Challenge, err error) {
+	defer func() { s.obs.CodeVerified("code", resultOf(err)) }()
 	if s.challenges == nil {
 		return nil, errInvalidCode // without email no code was ever sent
 	}
@@ -297,6 +299,7 @@ func (s *Service) signUpByProof(ctx context.Context, ch *Challenge, byPhone bool
 	} else if err != nil {
 		return nil, storeErr("create user", err)
 	}
+	s.observeSignUp("code", nil)
 	return u, nil
 }
 

@@ -262,15 +262,26 @@ func (s *Service) grant(ctx context.Context, u *User, sess *Session, refresh str
 
 // observe counts a sign-in attempt's outcome.
 func (s *Service) observe(method string, err error) {
+	s.obs.SignIn(method, resultOf(err))
+}
+
+// observeSignUp counts an attempt to create an account.
+func (s *Service) observeSignUp(method string, err error) {
+	s.obs.SignUp(method, resultOf(err))
+}
+
+// resultOf sorts an attempt's outcome into the Observer's results: a
+// refusal by a limit, a fault of ours (or the store's), or the client's.
+func resultOf(err error) string {
 	switch k := KindOf(err); {
 	case err == nil:
-		s.obs.SignIn(method, "success")
+		return ResultSuccess
 	case k == KindRateLimited || k == KindTooManyAttempts:
-		s.obs.SignIn(method, "throttled")
+		return ResultThrottled
 	case k == KindUnavailable || k == "":
-		s.obs.SignIn(method, "error")
+		return ResultError
 	default:
-		s.obs.SignIn(method, "failure")
+		return ResultFailure
 	}
 }
 

@@ -43,7 +43,8 @@ func (s *Service) SignInLink(ctx context.Context, token string) (*Proof, error) 
 }
 
 // checkLink finds the live challenge of a link token and consumes it.
-func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challenge, error) {
+func (s *Service) checkLink(ctx context.Context, purpose, token string) (_ *Challenge, err error) {
+	defer func() { s.obs.CodeVerified("link", resultOf(err)) }()
 	// Without email no link was ever sent, so none can be valid; and a
 	// token no link can have is refused before anything is counted.
 	if s.challenges == nil || token == "" || len(token) > 128 {

@@ -84,6 +84,7 @@ func (s *Service) BeginPasskeySignUp(ctx context.Context, email, name string) (c
 func (s *Service) SignUpPasskey(ctx context.Context, challengeID string, credentialJSON []byte, name string, c Client) (*Proof, error) {
 	const flow = "passkey_signup"
 	p, err := s.signUpPasskey(ctx, challengeID, credentialJSON, name, c)
+	s.observeSignUp("passkey", err)
 	if err != nil {
 		s.observe(flow, err)
 	}

@@ -308,6 +308,7 @@ func (s *Service) providerAccount(ctx context.Context, id ProviderIdentity) (*Us
 	} else if err != nil {
 		return nil, false, storeErr("create user", err)
 	}
+	s.observeSignUp("oauth", nil)
 	return u, true, nil
 }
 

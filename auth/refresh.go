@@ -59,6 +59,9 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		if err != nil {
 			return nil, storeErr("rotate refresh token", err)
 		}
+		if won {
+			s.obs.Refresh(RefreshRotated)
+		}
 		if !won {
 			// Another request rotated it a moment ago: treat as a replay.
 			if rt, err = s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh)); err != nil {
@@ -68,6 +71,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	}
 	if rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) > s.cfg.RefreshGrace {
 		s.log.WarnContext(ctx, "refresh token reused after rotation; revoking session", "session_id", sess.ID, "user_id", u.ID, "ip", c.IP)
+		s.obs.Refresh(RefreshReuse)
 		if err := s.revoke(ctx, sess.ID); err != nil {
 			return nil, err
 		}

@@ -31,6 +31,16 @@ type SignUpInput struct {
 // (docs/contract.md chooses a clear 409 over enumeration safety for
 // sign-up).
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
+	method := "passwordless"
+	if in.Password != "" {
+		method = "password"
+	}
+	u, err := s.signUp(ctx, in)
+	s.observeSignUp(method, err)
+	return u, err
+}
+
+func (s *Service) signUp(ctx context.Context, in SignUpInput) (*User, error) {
 	var fields []FieldError
 	var email string
 	var ferr *Error

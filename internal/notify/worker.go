@@ -72,7 +72,18 @@ type WorkerConfig struct {
 	// that messages that failed together do not retry together.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Observe, when set, hears the outcome of every attempt: the
+	// message's channel and "sent", "retry" or "failed" (metrics). It
+	// must not block.
+	Observe func(channel, status string)
 }
+
+// Outcomes of an attempt as WorkerConfig.Observe hears them.
+const (
+	DeliverySent   = "sent"
+	DeliveryRetry  = "retry"
+	DeliveryFailed = "failed"
+)
 
 // Worker delivers the outbox: it claims due messages from the store, sends
 // them and records the outcome, retrying temporary failures with
@@ -99,6 +110,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string, string) {}
 	}
 	setDefault(&cfg.Poll, DefaultPoll)
 	setDefault(&cfg.Lease, DefaultLease)
@@ -192,6 +206,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 			return fmt.Errorf("notify: record message %s sent: %w", m.ID, err)
 		}
 		log.Info("message sent", "status", auth.MessageSent)
+		w.cfg.Observe(m.Channel, DeliverySent)
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -210,6 +225,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 		return fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
 	}
 	log.Warn("message send failed; will retry", "status", auth.MessagePending, "next_attempt_at", next, "error", msg)
+	w.cfg.Observe(m.Channel, DeliveryRetry)
 	return nil
 }
 
@@ -242,6 +258,7 @@ func (w *Worker) fail(ctx context.Context, log *slog.Logger, m *auth.Message, at
 		return fmt.Errorf("notify: record message %s failed: %w", m.ID, err)
 	}
 	log.Error("message send failed; giving up", "status", auth.MessageFailed, "permanent", IsPermanent(cause), "error", msg)
+	w.cfg.Observe(m.Channel, DeliveryFailed)
 	return nil
 }
 

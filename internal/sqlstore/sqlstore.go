@@ -276,6 +276,17 @@ func ping(ctx context.Context, db *sql.DB, timeout time.Duration) error {
 // must know which database it shares (e.g. a job queue's driver).
 func (s *Store) Dialect() string { return s.d.name }
 
+// Pools returns the database handles by role, for their pool statistics:
+// "writer" takes writes and transactions, "reader" plain reads. Where one
+// pool serves both (PostgreSQL) only "writer" is there.
+func (s *Store) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{"writer": s.w.db}
+	if s.r != s.w {
+		pools["reader"] = s.r.db
+	}
+	return pools
+}
+
 // Close releases every connection. Calls after the first return the first
 // result; methods called after Close return an error matching
 // auth.ErrUnavailable.
