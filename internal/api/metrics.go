@@ -100,6 +100,24 @@ func NewMetrics() *Metrics {
 		Name: "gatehouse_session_views_total", Help: "Session lookups of tokens and cookies (the check's among them), by whether the in-process view answered (hit) or the store was read (miss).",
 	}, []string{"cache"})
 	m.viewCached, m.viewLoaded = views.WithLabelValues("hit"), views.WithLabelValues("miss")
+	// Series of the fixed label values start at 0, so a dashboard's rate()
+	// sees the first event and an alert on "absent" means what it says.
+	for _, name := range []string{auth.LimitMFAAccount, auth.LimitCodeClient, auth.LimitSendClient, auth.LimitSendGlobal,
+		auth.LimitPasswordAccount, auth.LimitPasswordClient, auth.LimitCeremonyClient} {
+		m.limits.WithLabelValues(name)
+	}
+	for _, what := range []string{"code", "link"} {
+		for _, result := range []string{auth.ResultSuccess, auth.ResultFailure, auth.ResultThrottled, auth.ResultError} {
+			m.codesTried.WithLabelValues(what, result)
+		}
+	}
+	m.refreshes.WithLabelValues(auth.RefreshRotated)
+	m.refreshes.WithLabelValues(auth.RefreshReuse)
+	for _, channel := range []string{"email", "sms"} {
+		for _, status := range []string{"sent", "retry", "failed"} {
+			m.deliveries.WithLabelValues(channel, status)
+		}
+	}
 	m.reg.MustRegister(m.requests, m.latency, m.signIns, m.signUps, m.limits, m.codesSent, m.codesTried,
 		m.refreshes, m.claims, m.deliveries, m.hashWait, checks, views,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
