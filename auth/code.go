@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 var (
@@ -41,7 +42,9 @@ type CodeRequest struct {
 // answer nor its timing tells whether an account exists: an unknown
 // address gets an account when the code is used (unless passwordless
 // sign-up is off, when it gets no message at all).
-func (s *Service) RequestCode(ctx context.Context, in CodeRequest) error {
+func (s *Service) RequestCode(ctx context.Context, in CodeRequest) (err error) {
+	ctx, end := tracing.Start(ctx, "auth.RequestCode")
+	defer func() { end(err) }()
 	if in.Phone != "" {
 		return s.requestSMSCode(ctx, in)
 	}
@@ -323,7 +326,9 @@ func codeField(code string, n int) *Error {
 // RequestCode sent there; Finish then ends the sign-in. An unknown address
 // gets an account when passwordless sign-up is on. Wrong codes count
 // against the code; at Config.OTPMaxAttempts it is dead.
-func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (*Proof, error) {
+func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignInCode")
+	defer func() { end(err) }()
 	addr, ferr, byPhone := s.address(id)
 	code = strings.TrimSpace(code)
 	if ferr == nil {

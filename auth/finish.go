@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Proof is what a sign-in step proved: which account, by which methods.
@@ -98,7 +99,9 @@ var (
 // when the account has a second factor on and p holds only the first, an
 // MFA token to continue with (bound to ch and its redirect target). A
 // proof finishes once.
-func (s *Service) Finish(ctx context.Context, p *Proof, c Client, ch Channel) (*Grant, error) {
+func (s *Service) Finish(ctx context.Context, p *Proof, c Client, ch Channel) (_ *Grant, err error) {
+	ctx, end := tracing.Start(ctx, "auth.Finish")
+	defer func() { end(err) }()
 	if p == nil || p.user == nil || len(p.methods) == 0 {
 		return nil, errNoProof
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // MethodLink is the AMR value of a magic-link sign-in.
@@ -20,7 +21,9 @@ var (
 // (where the link was opened) or for an API or mobile client. An unknown
 // address gets an account when passwordless sign-up is on. The browser
 // then goes where the request asked, when that is allowed.
-func (s *Service) SignInLink(ctx context.Context, token string) (*Proof, error) {
+func (s *Service) SignInLink(ctx context.Context, token string) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignInLink")
+	defer func() { end(err) }()
 	const flow = "magic_link"
 	if token == "" {
 		return nil, fieldError("token", "is required")

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 var (
@@ -20,7 +21,9 @@ const successorLabel = "refresh-successor"
 // single use: its successor is derived from it, so a concurrent client that
 // replays it within Config.RefreshGrace gets the same successor; a replay
 // after that is taken as theft and revokes the whole session.
-func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (*Grant, error) {
+func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (_ *Grant, err error) {
+	ctx, end := tracing.Start(ctx, "auth.RefreshGrant")
+	defer func() { end(err) }()
 	const method = "refresh_token"
 	if refresh == "" {
 		return nil, fieldError("refresh_token", "is required")

@@ -11,8 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Worker defaults; see WorkerConfig.
@@ -76,6 +81,9 @@ type WorkerConfig struct {
 	// message's channel and "sent", "retry" or "failed" (metrics). It
 	// must not block.
 	Observe func(channel, status string)
+	// Tracer, when set, traces every attempt: a span per message, with
+	// the send and the store's updates as its children.
+	Tracer trace.TracerProvider
 }
 
 // Outcomes of an attempt as WorkerConfig.Observe hears them.
@@ -185,7 +193,18 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 }
 
 // deliver sends one claimed message and records the outcome.
-func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
+func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
+	if w.cfg.Tracer != nil {
+		var span trace.Span
+		ctx, span = w.cfg.Tracer.Tracer(tracing.Scope).Start(ctx, "deliver "+m.Channel, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("gatehouse.message.kind", m.Kind), attribute.Int("gatehouse.message.attempt", m.Attempts+1)))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, "record outcome")
+			}
+			span.End()
+		}()
+	}
 	attempt := m.Attempts + 1
 	log := w.log.With("message_id", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", attempt)
 
@@ -195,7 +214,9 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 		return w.fail(ctx, log, m, attempt, err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	sendCtx, end := tracing.Start(sendCtx, "send "+m.Channel)
 	err = w.send(sendCtx, m, c)
+	end(err)
 	cancel()
 	if err == nil {
 		now := w.cfg.Clock.Now()

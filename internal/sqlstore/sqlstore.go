@@ -179,7 +179,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
-	wc := newConn(w, 1, opts.Timeout)
+	wc := newConn(w, "sqlite", 1, opts.Timeout)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
@@ -200,7 +200,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 		if n <= 0 {
 			n = max(4, runtime.GOMAXPROCS(0))
 		}
-		rc := newConn(r, n, opts.Timeout)
+		rc := newConn(r, "sqlite", n, opts.Timeout)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxIdleTime(5 * time.Minute)
 		if err := ping(ctx, r, opts.ConnectTimeout); err != nil {
@@ -251,7 +251,7 @@ func openPostgres(ctx context.Context, u string, opts Options) (*Store, error) {
 	if n <= 0 {
 		n = 2*runtime.GOMAXPROCS(0) + 4
 	}
-	c := newConn(db, n, opts.Timeout)
+	c := newConn(db, "postgresql", n, opts.Timeout)
 	db.SetMaxIdleConns(max(2, n/2))
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	// Recycle connections now and then so a fail-over or a load balancer
