@@ -183,8 +183,25 @@ func TestMetricsCountFlows(t *testing.T) {
 
 		// The Grafana dashboard is built on these: every metric its
 		// queries name exists in this scrape.
-		wantDashboardMetrics(t, scrape(t, e.env))
+		f := scrape(t, e.env)
+		wantDashboardMetrics(t, f)
+		wantDocumented(t, f)
 	})
+}
+
+// wantDocumented fails t unless docs/operations.md's table names every
+// gatehouse_* metric of f.
+func wantDocumented(t *testing.T, f families) {
+	t.Helper()
+	raw, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name := range f {
+		if strings.HasPrefix(name, "gatehouse_") && !strings.Contains(string(raw), "| `"+name+"` |") {
+			t.Errorf("docs/operations.md has no row for %s", name)
+		}
+	}
 }
 
 // dbRoles are the pools a store on db has.
