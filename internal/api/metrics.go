@@ -179,7 +179,8 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	n, oldest, err := c.stats(ctx)
 	if err != nil {
-		ch <- prometheus.NewInvalidMetric(outboxDepthDesc, err)
+		// Not an invalid metric: that fails the whole scrape, and a
+		// database that is down must not hide every other metric.
 		return
 	}
 	age := 0.0

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/internal/sqlstore/sqltest"
 )
 
 // families is one scrape of /metrics, parsed.
@@ -225,6 +226,30 @@ func TestMetricsOutbox(t *testing.T) {
 	}
 	if v, _ := f.value("gatehouse_outbox_oldest_age_seconds", l()); v != 90 {
 		t.Errorf("gatehouse_outbox_oldest_age_seconds = %v; want 90", v)
+	}
+}
+
+// TestMetricsFrozenPostgres: a database that does not answer leaves the
+// outbox gauges out of a scrape, promptly, and every other metric in.
+func TestMetricsFrozenPostgres(t *testing.T) {
+	t.Parallel()
+	pg := sqltest.StartPostgres(t)
+	e := &env{Server: gatehousetest.Start(t, gatehousetest.WithDatabaseURL(pg.URL))}
+	if _, ok := scrape(t, e).value("gatehouse_outbox_depth", l()); !ok {
+		t.Fatal("no gatehouse_outbox_depth while the database answers")
+	}
+	pg.Freeze(t)
+	defer pg.Thaw(t)
+	start := time.Now()
+	f := scrape(t, e)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("a scrape took %s against a frozen database", took)
+	}
+	if _, ok := f.value("gatehouse_outbox_depth", l()); ok {
+		t.Error("gatehouse_outbox_depth exported while the database does not answer")
+	}
+	if f["gatehouse_http_requests_total"] == nil || f["go_goroutines"] == nil {
+		t.Error("the scrape lost the other metrics")
 	}
 }
 
