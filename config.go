@@ -22,6 +22,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 	"github.com/joho/godotenv"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -202,6 +203,13 @@ type Config struct {
 	// Logger, when set, receives every log line instead of one built from
 	// LogLevel and LogFormat.
 	Logger *slog.Logger `env:"-"`
+	// TracerProvider, when set, is where Gatehouse's spans go (an
+	// embedding application's own OpenTelemetry provider; Close leaves it
+	// running). When nil, tracing follows the standard OTEL_* variables:
+	// off unless OTEL_EXPORTER_OTLP_ENDPOINT,
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_TRACES_EXPORTER=otlp is
+	// set, then exported by OTLP over HTTP (docs/operations.md).
+	TracerProvider trace.TracerProvider `env:"-"`
 
 	// OAuth are the providers people may sign in with, one per
 	// GATEHOUSE_OAUTH_<NAME>_CLIENT_ID (LoadConfig reads them with the

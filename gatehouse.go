@@ -22,6 +22,9 @@ import (
 	"sync"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/aaguid"
 	"github.com/gatehouse/gatehouse/internal/api"
@@ -36,6 +39,8 @@ import (
 	"github.com/gatehouse/gatehouse/internal/sqlstore"
 	"github.com/gatehouse/gatehouse/internal/throttle"
 	"github.com/gatehouse/gatehouse/internal/token"
+	"github.com/gatehouse/gatehouse/internal/tracing"
+	"github.com/gatehouse/gatehouse/internal/tracing/otlp"
 	"github.com/gatehouse/gatehouse/internal/web"
 	"github.com/gatehouse/gatehouse/store/redisstore"
 )
@@ -73,6 +78,11 @@ type Gatehouse struct {
 	// logs buffers the log lines of a logger New made itself (nil when
 	// Config.Logger was given).
 	logs *logbuf.Writer
+	// tracer is where spans go (nil while tracing is off); ownTracer is
+	// the provider New made from the OTEL_* variables, which Close shuts
+	// down (nil when Config.TracerProvider was given).
+	tracer    trace.TracerProvider
+	ownTracer *sdktrace.TracerProvider
 }
 
 // New opens storage (migrating it unless cfg.SkipMigrations), loads the
@@ -112,8 +122,19 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 		logs = logbuf.New(os.Stderr, 64<<10, 100*time.Millisecond)
 		log = NewLogger(cfg, logs)
 	}
+	tp, own, err := tracerProvider(ctx, cfg)
+	if err != nil {
+		_ = st.Close()
+		if logs != nil {
+			_ = logs.Close()
+		}
+		return nil, err
+	}
+	if tp != nil {
+		log = slog.New(tracing.LogHandler(log.Handler()))
+	}
 	bgctx, stop := context.WithCancel(context.Background())
-	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop, passkeys: rp}
+	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop, passkeys: rp, tracer: tp, ownTracer: own}
 	if err := g.start(ctx, bgctx, box); err != nil {
 		_ = g.Close() // what started before the failure must not outlive New
 		return nil, err
@@ -138,12 +159,16 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err := g.share(ctx, metrics); err != nil {
 		return err
 	}
+	for role, db := range g.store.Pools() {
+		metrics.WatchDB(role, db)
+	}
+	metrics.WatchOutbox(g.store.OutboxStats, cfg.Clock.Now)
 	hashing := password.DefaultParams
 	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
 		hashing = cheapHashing
 	}
 	deps := auth.Deps{
-		Store: g.store, Hasher: password.New(hashing, 0), Policy: password.DefaultPolicy,
+		Store: g.store, Hasher: password.New(hashing, 0).OnWait(metrics.HashWaited), Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
@@ -154,7 +179,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		g.background(func() { g.purge(bgctx) })
 	}
 	if cfg.MailURL != "" || cfg.SMSURL != "" {
-		outbox, err := g.startDelivery(bgctx, box)
+		outbox, err := g.startDelivery(bgctx, box, metrics)
 		if err != nil {
 			return err
 		}
@@ -221,7 +246,24 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
 	}
 	g.handler, err = frontDoor(g.api, pages, metrics, g.log, trustedOrigins(cfg), proxies)
+	if err == nil && g.tracer != nil {
+		g.handler = tracing.Handler(g.tracer, g.handler)
+	}
 	return err
+}
+
+// tracerProvider answers where spans go: Config.TracerProvider, else one
+// made from the OTEL_* variables (own, for Close to shut down), else nil
+// (tracing is off and costs nothing).
+func tracerProvider(ctx context.Context, cfg Config) (tp trace.TracerProvider, own *sdktrace.TracerProvider, err error) {
+	if cfg.TracerProvider != nil {
+		return cfg.TracerProvider, nil, nil
+	}
+	own, err = otlp.New(ctx, os.Getenv, Version)
+	if err != nil || own == nil {
+		return nil, nil, err
+	}
+	return own, own, nil
 }
 
 // countryLimits is the cap on codes by SMS per country calling code.
@@ -231,7 +273,7 @@ func (g *Gatehouse) countryLimits() []throttle.Limit {
 
 // startDelivery builds the outbox the flows write to and, unless
 // NoDelivery, starts the worker that delivers from it by email and SMS.
-func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box) (*notify.Outbox, error) {
+func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics *api.Metrics) (*notify.Outbox, error) {
 	cfg := g.cfg
 	tpl, err := notify.NewTemplates(cfg.TemplatesDir, cfg.AppName)
 	if err != nil {
@@ -258,7 +300,8 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box) (*notify
 	worker, err := notify.NewWorker(notify.WorkerConfig{
 		Store: g.store, Box: box, Sender: mailer, SMS: texter, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
 		// A code older than this is useless to its reader: stop retrying.
-		MaxAge: time.Hour,
+		MaxAge:  time.Hour,
+		Observe: metrics.Delivered, Tracer: g.tracer,
 	})
 	if err != nil {
 		return nil, err
@@ -345,11 +388,23 @@ func (g *Gatehouse) Close() error {
 		_ = g.redis.Close()
 	}
 	err := g.store.Close()
+	if g.ownTracer != nil {
+		// Flush the spans still batched, within a bound: a collector that
+		// is down must not hold the shutdown.
+		ctx, cancel := context.WithTimeout(context.Background(), tracerShutdownTimeout)
+		if terr := g.ownTracer.Shutdown(ctx); terr != nil {
+			g.log.Warn("tracing: flush spans at shutdown", "err", terr)
+		}
+		cancel()
+	}
 	if g.logs != nil {
 		_ = g.logs.Close()
 	}
 	return err
 }
+
+// tracerShutdownTimeout bounds the flush of spans at Close.
+const tracerShutdownTimeout = 5 * time.Second
 
 // User is who a request that a guard (RequireAuth, RequireAAL2,
 // RequireRole) let through is signed in as. It is a plain copy: nothing an

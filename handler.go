@@ -14,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 	"github.com/gatehouse/gatehouse/internal/web"
 )
 
@@ -210,6 +211,7 @@ func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger, proxies 
 			}
 			d := time.Since(start)
 			metrics.ObserveRequest(route, r.Method, status, d)
+			tracing.Finish(ctx, route, status)
 			log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
 				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d), slog.String("ip", ip))

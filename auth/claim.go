@@ -157,6 +157,7 @@ func (s *Service) claim(ctx context.Context, u *User, byPhone bool) (claimed boo
 	}
 	_ = s.throttle.Reset(ctx, accountKey(u.ID))
 	s.audit(ctx, u.ID, AuditAccountClaimed, ClientFrom(ctx), kind)
+	s.obs.AccountClaimed()
 	s.log.InfoContext(ctx, "account claimed by the first proof of its address", "user_id", u.ID, "address", kind)
 	return true, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 var (
@@ -41,7 +42,9 @@ type CodeRequest struct {
 // answer nor its timing tells whether an account exists: an unknown
 // address gets an account when the code is used (unless passwordless
 // sign-up is off, when it gets no message at all).
-func (s *Service) RequestCode(ctx context.Context, in CodeRequest) error {
+func (s *Service) RequestCode(ctx context.Context, in CodeRequest) (err error) {
+	ctx, end := tracing.Start(ctx, "auth.RequestCode")
+	defer func() { end(err) }()
 	if in.Phone != "" {
 		return s.requestSMSCode(ctx, in)
 	}
@@ -163,6 +166,7 @@ func (s *Service) issue(ctx context.Context, o outgoing) error {
 		return storeErr("store challenge", err)
 	}
 	if send {
+		s.obs.CodeSent(msg.Channel, o.kind)
 		s.outbox.Wake()
 	}
 	return nil
@@ -190,7 +194,8 @@ func (s *Service) codeHash(challengeID, code string) []byte {
 // and consumes it. Wrong codes count (tryCode), against the challenge and
 // against g; at the limit the challenge is dead. A try with no live
 // challenge to compare with counts against g too (failed).
-func (s *Service) checkCode(ctx context.Context, purpose, email, code string, g guard) (*Challenge, error) {
+func (s *Service) checkCode(ctx context.Context, purpose, email, code string, g guard) (_ *Challenge, err error) {
+	defer func() { s.obs.CodeVerified("code", resultOf(err)) }()
 	if s.challenges == nil {
 		return nil, errInvalidCode // without email no code was ever sent
 	}
@@ -297,6 +302,7 @@ func (s *Service) signUpByProof(ctx context.Context, ch *Challenge, byPhone bool
 	} else if err != nil {
 		return nil, storeErr("create user", err)
 	}
+	s.observeSignUp("code", nil)
 	return u, nil
 }
 
@@ -320,7 +326,9 @@ func codeField(code string, n int) *Error {
 // RequestCode sent there; Finish then ends the sign-in. An unknown address
 // gets an account when passwordless sign-up is on. Wrong codes count
 // against the code; at Config.OTPMaxAttempts it is dead.
-func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (*Proof, error) {
+func (s *Service) SignInCode(ctx context.Context, id Identity, code string) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignInCode")
+	defer func() { end(err) }()
 	addr, ferr, byPhone := s.address(id)
 	code = strings.TrimSpace(code)
 	if ferr := collect(ferr, codeField(code, s.cfg.OTPLength)); ferr != nil {

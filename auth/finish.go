@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Proof is what a sign-in step proved: which account, by which methods.
@@ -98,7 +99,9 @@ var (
 // when the account has a second factor on and p holds only the first, an
 // MFA token to continue with (bound to ch and its redirect target). A
 // proof finishes once.
-func (s *Service) Finish(ctx context.Context, p *Proof, c Client, ch Channel) (*Grant, error) {
+func (s *Service) Finish(ctx context.Context, p *Proof, c Client, ch Channel) (_ *Grant, err error) {
+	ctx, end := tracing.Start(ctx, "auth.Finish")
+	defer func() { end(err) }()
 	if p == nil || p.user == nil || len(p.methods) == 0 {
 		return nil, errNoProof
 	}
@@ -262,15 +265,26 @@ func (s *Service) grant(ctx context.Context, u *User, sess *Session, refresh str
 
 // observe counts a sign-in attempt's outcome.
 func (s *Service) observe(method string, err error) {
+	s.obs.SignIn(method, resultOf(err))
+}
+
+// observeSignUp counts an attempt to create an account.
+func (s *Service) observeSignUp(method string, err error) {
+	s.obs.SignUp(method, resultOf(err))
+}
+
+// resultOf sorts an attempt's outcome into the Observer's results: a
+// refusal by a limit, a fault of ours (or the store's), or the client's.
+func resultOf(err error) string {
 	switch k := KindOf(err); {
 	case err == nil:
-		s.obs.SignIn(method, "success")
+		return ResultSuccess
 	case k == KindRateLimited || k == KindTooManyAttempts:
-		s.obs.SignIn(method, "throttled")
+		return ResultThrottled
 	case k == KindUnavailable || k == "":
-		s.obs.SignIn(method, "error")
+		return ResultError
 	default:
-		s.obs.SignIn(method, "failure")
+		return ResultFailure
 	}
 }
 

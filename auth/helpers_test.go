@@ -439,3 +439,10 @@ func mfaBrowser(ctx context.Context, svc *auth.Service, in auth.MFAInput, c auth
 func recoverGrant(ctx context.Context, svc *auth.Service, in auth.RecoverInput, c auth.Client) (*auth.Grant, error) {
 	return finished(ctx, svc, c, auth.Tokens)(svc.ResetPassword(ctx, in))
 }
+
+func (o *recObserver) SignUp(string, string)       {}
+func (o *recObserver) CodeSent(string, string)     {}
+func (o *recObserver) CodeVerified(string, string) {}
+func (o *recObserver) Refresh(string)              {}
+func (o *recObserver) AccountClaimed()             {}
+func (o *recObserver) SessionView(bool)            {}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // MethodLink is the AMR value of a magic-link sign-in.
@@ -20,7 +21,9 @@ var (
 // (where the link was opened) or for an API or mobile client. An unknown
 // address gets an account when passwordless sign-up is on. The browser
 // then goes where the request asked, when that is allowed.
-func (s *Service) SignInLink(ctx context.Context, token string) (*Proof, error) {
+func (s *Service) SignInLink(ctx context.Context, token string) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignInLink")
+	defer func() { end(err) }()
 	const flow = "magic_link"
 	if token == "" {
 		return nil, fieldError("token", "is required")
@@ -43,7 +46,8 @@ func (s *Service) SignInLink(ctx context.Context, token string) (*Proof, error) 
 }
 
 // checkLink finds the live challenge of a link token and consumes it.
-func (s *Service) checkLink(ctx context.Context, purpose, token string) (*Challenge, error) {
+func (s *Service) checkLink(ctx context.Context, purpose, token string) (_ *Challenge, err error) {
+	defer func() { s.obs.CodeVerified("link", resultOf(err)) }()
 	// Without email no link was ever sent, so none can be valid; and a
 	// token no link can have is refused before anything is counted.
 	if s.challenges == nil || token == "" || len(token) > 128 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Passkey-first sign-up: an account whose only credential is a passkey,
@@ -78,9 +80,12 @@ func (s *Service) BeginPasskeySignUp(ctx context.Context, email, name string) (c
 // after its authenticator, and returns the proof Finish turns into an
 // aal2 session. An email taken meanwhile is email_taken and nothing is
 // stored. The email proof goes out as after a password sign-up.
-func (s *Service) SignUpPasskey(ctx context.Context, challengeID string, credentialJSON []byte, name string, c Client) (*Proof, error) {
+func (s *Service) SignUpPasskey(ctx context.Context, challengeID string, credentialJSON []byte, name string, c Client) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignUpPasskey")
+	defer func() { end(err) }()
 	const flow = "passkey_signup"
 	p, err := s.signUpPasskey(ctx, challengeID, credentialJSON, name, c)
+	s.observeSignUp("passkey", err)
 	if err != nil {
 		s.observe(flow, err)
 	}

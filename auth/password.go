@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // hashErr turns a hasher failure (usually the request's context ending
@@ -40,7 +42,9 @@ func (s *Service) address(id Identity) (addr string, ferr *Error, byPhone bool) 
 // invalid_credentials. Failures are throttled per account and per client
 // address; a throttled attempt returns rate_limited before the password is
 // looked at, so the limit reveals nothing about it.
-func (s *Service) SignInPassword(ctx context.Context, id Identity, password string, c Client) (*Proof, error) {
+func (s *Service) SignInPassword(ctx context.Context, id Identity, password string, c Client) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignInPassword")
+	defer func() { end(err) }()
 	addr, ferr, byPhone := s.address(id)
 	find := s.store.UserByEmail
 	if byPhone {

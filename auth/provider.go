@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Sign-in with another provider (OAuth 2.0 / OpenID Connect): what
@@ -205,7 +207,9 @@ func cleanIdentity(id ProviderIdentity) (ProviderIdentity, error) {
 //     profile's name, linked.
 //
 // Each sign-in records what the provider said on the identity.
-func (s *Service) SignInProvider(ctx context.Context, id ProviderIdentity) (*Proof, error) {
+func (s *Service) SignInProvider(ctx context.Context, id ProviderIdentity) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignInProvider")
+	defer func() { end(err) }()
 	const flow = "oauth"
 	p, err := s.signInProvider(ctx, id)
 	if err != nil {
@@ -340,6 +344,7 @@ func (s *Service) providerAccount(ctx context.Context, id ProviderIdentity) (*Us
 	} else if err != nil {
 		return nil, false, storeErr("create user", err)
 	}
+	s.observeSignUp("oauth", nil)
 	return u, true, nil
 }
 

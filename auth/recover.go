@@ -3,12 +3,16 @@ package auth
 import (
 	"context"
 	"strings"
+
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Recover sends a password-reset code and link. Like RequestCode it
 // returns the same for every address; only existing, enabled accounts get
 // a message.
-func (s *Service) Recover(ctx context.Context, email string) error {
+func (s *Service) Recover(ctx context.Context, email string) (err error) {
+	ctx, end := tracing.Start(ctx, "auth.Recover")
+	defer func() { end(err) }()
 	addr, ferr := emailField("email", email)
 	if ferr != nil {
 		return ferr
@@ -29,7 +33,9 @@ type RecoverInput struct {
 // Recover) proves the mailbox, and ends every session of the account;
 // Finish then signs in, in a browser or for an API client. The proof's
 // method is the code's or the link's.
-func (s *Service) ResetPassword(ctx context.Context, in RecoverInput) (*Proof, error) {
+func (s *Service) ResetPassword(ctx context.Context, in RecoverInput) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.ResetPassword")
+	defer func() { end(err) }()
 	const flow = "recovery"
 	ch, err := s.recoveryCheck(ctx, in)
 	if err != nil {

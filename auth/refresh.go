@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 var (
@@ -20,7 +21,9 @@ const successorLabel = "refresh-successor"
 // single use: its successor is derived from it, so a concurrent client that
 // replays it within Config.RefreshGrace gets the same successor; a replay
 // after that is taken as theft and revokes the whole session.
-func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (*Grant, error) {
+func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (_ *Grant, err error) {
+	ctx, end := tracing.Start(ctx, "auth.RefreshGrant")
+	defer func() { end(err) }()
 	const method = "refresh_token"
 	if refresh == "" {
 		return nil, fieldError("refresh_token", "is required")
@@ -59,6 +62,9 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		if err != nil {
 			return nil, storeErr("rotate refresh token", err)
 		}
+		if won {
+			s.obs.Refresh(RefreshRotated)
+		}
 		if !won {
 			// Another request rotated it a moment ago: treat as a replay.
 			if rt, err = s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh)); err != nil {
@@ -68,6 +74,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	}
 	if rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) > s.cfg.RefreshGrace {
 		s.log.WarnContext(ctx, "refresh token reused after rotation; revoking session", "session_id", sess.ID, "user_id", u.ID, "ip", c.IP)
+		s.obs.Refresh(RefreshReuse)
 		if err := s.revoke(ctx, sess.ID); err != nil {
 			return nil, err
 		}

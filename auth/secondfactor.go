@@ -14,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 const (
@@ -201,7 +202,9 @@ type MFAInput struct {
 // one started by an API client in tokens, never the other way round.
 // Every wrong code counts against the token; at Config.OTPMaxAttempts it
 // is dead.
-func (s *Service) SecondFactor(ctx context.Context, in MFAInput, c Client, ch Channel) (*Proof, error) {
+func (s *Service) SecondFactor(ctx context.Context, in MFAInput, c Client, ch Channel) (_ *Proof, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SecondFactor")
+	defer func() { end(err) }()
 	const flow = "mfa"
 	t, u, method, err := s.secondFactor(ctx, in, c, ch)
 	if err != nil {

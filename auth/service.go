@@ -197,20 +197,63 @@ func (c Config) withDefaults() Config {
 }
 
 // Observer hears about outcomes worth counting (metrics); it must not block.
+// Every argument is one of a small fixed set of names (no user data), so an
+// implementation may use them as metric labels as they are. SessionView is
+// on the check's hot path: an implementation keeps it to an atomic add.
 type Observer interface {
 	// SignIn records one sign-in attempt by method ("password",
-	// "refresh_token", …) with result "success", "failure", "throttled" or
-	// "error".
+	// "refresh_token", …) with result ResultSuccess, ResultFailure,
+	// ResultThrottled or ResultError.
 	SignIn(method, result string)
+	// SignUp records one attempt to create an account by method
+	// ("password", "passwordless", "code", "passkey", "oauth") with a
+	// result as SignIn's.
+	SignUp(method, result string)
 	// LimitTripped records that a limit started refusing a key; name is
 	// one of the Limit* names (LimitMFAAccount, …).
 	LimitTripped(name string)
+	// CodeSent records one code or link queued for delivery: its channel
+	// ("email", "sms") and message kind (KindSignInCode, …).
+	CodeSent(channel, kind string)
+	// CodeVerified records one try of a code or link (what is "code" or
+	// "link") with a result as SignIn's.
+	CodeVerified(what, result string)
+	// Refresh records a refresh token rotated (RefreshRotated) or a
+	// rotated one presented again after the grace, which revokes its
+	// session (RefreshReuse).
+	Refresh(event string)
+	// AccountClaimed records an account handed to the first person to
+	// prove its address (the claim drops what was set up without it).
+	AccountClaimed()
+	// SessionView records one session looked up for a token or cookie:
+	// cached when the in-process view answered without the store.
+	SessionView(cached bool)
 }
+
+// Results of an attempt as Observer hears them.
+const (
+	ResultSuccess   = "success"
+	ResultFailure   = "failure"
+	ResultThrottled = "throttled"
+	ResultError     = "error"
+)
+
+// Events of Observer.Refresh.
+const (
+	RefreshRotated = "rotated"
+	RefreshReuse   = "reuse_detected"
+)
 
 type nopObserver struct{}
 
-func (nopObserver) SignIn(string, string) {}
-func (nopObserver) LimitTripped(string)   {}
+func (nopObserver) SignIn(string, string)       {}
+func (nopObserver) SignUp(string, string)       {}
+func (nopObserver) LimitTripped(string)         {}
+func (nopObserver) CodeSent(string, string)     {}
+func (nopObserver) CodeVerified(string, string) {}
+func (nopObserver) Refresh(string)              {}
+func (nopObserver) AccountClaimed()             {}
+func (nopObserver) SessionView(bool)            {}
 
 // Deps are the ports a Service works through (see ports.go for how they
 // split into durable and short-lived ones).

@@ -147,8 +147,10 @@ func (s *Service) slide(ctx context.Context, sess *Session, now time.Time) error
 func (s *Service) view(ctx context.Context, key string, e *cacheEntry, now time.Time, notFound *Error, find func(context.Context) (*Session, error)) (*cacheEntry, error) {
 	ttl := s.trust()
 	if e == nil || now.Sub(e.loadedAt) > ttl || slidElsewhere(e, now) {
+		s.obs.SessionView(false)
 		return s.loadShared(ctx, key, now, notFound, find)
 	}
+	s.obs.SessionView(true)
 	if now.Sub(e.loadedAt) > ttl/2 && e.reloading.CompareAndSwap(false, true) {
 		go s.reload(ctx, e, notFound, find)
 	}

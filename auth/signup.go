@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/gatehouse/gatehouse/internal/phone"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // SignUpInput is a new account: an email, a phone or both. Password is
@@ -30,7 +31,19 @@ type SignUpInput struct {
 // SignUp creates an account. It returns email_taken for a known address
 // (docs/contract.md chooses a clear 409 over enumeration safety for
 // sign-up).
-func (s *Service) SignUp(ctx context.Context, in SignUpInput) (*User, error) {
+func (s *Service) SignUp(ctx context.Context, in SignUpInput) (_ *User, err error) {
+	ctx, end := tracing.Start(ctx, "auth.SignUp")
+	defer func() { end(err) }()
+	method := "passwordless"
+	if in.Password != "" {
+		method = "password"
+	}
+	u, err := s.signUp(ctx, in)
+	s.observeSignUp(method, err)
+	return u, err
+}
+
+func (s *Service) signUp(ctx context.Context, in SignUpInput) (*User, error) {
 	var email string
 	var emailErr, phoneErr, passwordErr *Error
 	if in.Email != "" || in.Phone == "" {

@@ -1,10 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/gatehouse/gatehouse"
 )
 
 // The hot path: /v1/check as a forward-auth target calls it, in process
@@ -65,4 +70,15 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 			b.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 	}
+}
+
+// BenchmarkCheckBearerTraced is BenchmarkCheckBearer with tracing on (an
+// SDK provider sampling every request, exporting nowhere): the cost of the
+// request span, against BenchmarkCheckBearer's none while tracing is off.
+func BenchmarkCheckBearerTraced(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	e := newEnv(b, sqliteDB, withoutLog(), withConfig(func(c *gatehouse.Config) { c.TracerProvider = tp }))
+	tok := e.account(b, "bench@example.com")
+	benchCheck(b, e, bearer(tok.AccessToken))
 }

@@ -29,6 +29,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	p, err := s.principalOf(r)
+	s.metrics.check(err)
 	if err != nil {
 		if login := s.signInRedirect(r, err); login != "" {
 			h.Set("Location", login)

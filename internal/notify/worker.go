@@ -11,8 +11,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/seal"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // Worker defaults; see WorkerConfig.
@@ -72,7 +77,21 @@ type WorkerConfig struct {
 	// that messages that failed together do not retry together.
 	Backoff    time.Duration
 	MaxBackoff time.Duration
+	// Observe, when set, hears the outcome of every attempt: the
+	// message's channel and "sent", "retry" or "failed" (metrics). It
+	// must not block.
+	Observe func(channel, status string)
+	// Tracer, when set, traces every attempt: a span per message, with
+	// the send and the store's updates as its children.
+	Tracer trace.TracerProvider
 }
+
+// Outcomes of an attempt as WorkerConfig.Observe hears them.
+const (
+	DeliverySent   = "sent"
+	DeliveryRetry  = "retry"
+	DeliveryFailed = "failed"
+)
 
 // Worker delivers the outbox: it claims due messages from the store, sends
 // them and records the outcome, retrying temporary failures with
@@ -99,6 +118,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Observe == nil {
+		cfg.Observe = func(string, string) {}
 	}
 	setDefault(&cfg.Poll, DefaultPoll)
 	setDefault(&cfg.Lease, DefaultLease)
@@ -171,7 +193,18 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 }
 
 // deliver sends one claimed message and records the outcome.
-func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
+func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
+	if w.cfg.Tracer != nil {
+		var span trace.Span
+		ctx, span = w.cfg.Tracer.Tracer(tracing.Scope).Start(ctx, "deliver "+m.Channel, trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("gatehouse.message.kind", m.Kind), attribute.Int("gatehouse.message.attempt", m.Attempts+1)))
+		defer func() {
+			if err != nil {
+				span.SetStatus(codes.Error, "record outcome")
+			}
+			span.End()
+		}()
+	}
 	attempt := m.Attempts + 1
 	log := w.log.With("message_id", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", attempt)
 
@@ -181,7 +214,9 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 		return w.fail(ctx, log, m, attempt, err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	sendCtx, end := tracing.Start(sendCtx, "send "+m.Channel)
 	err = w.send(sendCtx, m, c)
+	end(err)
 	cancel()
 	if err == nil {
 		now := w.cfg.Clock.Now()
@@ -192,6 +227,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 			return fmt.Errorf("notify: record message %s sent: %w", m.ID, err)
 		}
 		log.Info("message sent", "status", auth.MessageSent)
+		w.cfg.Observe(m.Channel, DeliverySent)
 		return nil
 	}
 	if ctx.Err() != nil {
@@ -210,6 +246,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) error {
 		return fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
 	}
 	log.Warn("message send failed; will retry", "status", auth.MessagePending, "next_attempt_at", next, "error", msg)
+	w.cfg.Observe(m.Channel, DeliveryRetry)
 	return nil
 }
 
@@ -242,6 +279,7 @@ func (w *Worker) fail(ctx context.Context, log *slog.Logger, m *auth.Message, at
 		return fmt.Errorf("notify: record message %s failed: %w", m.ID, err)
 	}
 	log.Error("message send failed; giving up", "status", auth.MessageFailed, "permanent", IsPermanent(cause), "error", msg)
+	w.cfg.Observe(m.Channel, DeliveryFailed)
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -636,5 +637,40 @@ func TestWorkerRedactsRecipient(t *testing.T) {
 			}
 			h.checkLogs(t)
 		})
+	}
+}
+
+// TestWorkerObserve: the Observe hook hears each attempt's outcome by
+// channel: a retry, then the send, and a message given up on.
+func TestWorkerObserve(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var heard []string
+	h := newHarness(t, func(_ context.Context, call int, m notify.Email) error {
+		if call == 1 {
+			return fmt.Errorf("451 busy: %w", errTemp)
+		}
+		return nil
+	}, func(c *notify.WorkerConfig) {
+		c.Observe = func(channel, status string) {
+			mu.Lock()
+			defer mu.Unlock()
+			heard = append(heard, channel+":"+status)
+		}
+	})
+	m := h.enqueue(t, auth.KindSignInCode)
+	h.runOnce(t, 1)
+	h.clock.Advance(time.Hour)
+	h.runOnce(t, 1)
+	bad := *m
+	bad.ID = m.ID + "-bad"
+	bad.Payload = []byte("not sealed at all, far too short?")
+	h.store.add(&bad)
+	h.runOnce(t, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"email:" + notify.DeliveryRetry, "email:" + notify.DeliverySent, "email:" + notify.DeliveryFailed}
+	if !slices.Equal(heard, want) {
+		t.Errorf("Observe heard %q; want %q", heard, want)
 	}
 }

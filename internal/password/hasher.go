@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 
@@ -69,6 +70,17 @@ type Hasher struct {
 	sem    chan struct{}
 	// derive is argon2.IDKey; tests replace it to observe concurrency.
 	derive func(password, salt []byte, p Params) []byte
+	// waited hears how long each hash waited for its slot (nil: nobody
+	// listens).
+	waited func(time.Duration)
+}
+
+// OnWait makes h report how long each hash waited for a free slot (the
+// queue behind the concurrency bound) to fn, which must not block, and
+// returns h. Call it before h is in use.
+func (h *Hasher) OnWait(fn func(wait time.Duration)) *Hasher {
+	h.waited = fn
+	return h
 }
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
@@ -175,12 +187,18 @@ func (h *Hasher) run(ctx context.Context, password, salt []byte, p Params) ([]by
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", err)
 	}
+	// The wait is real elapsed time, not the server's clock: it measures
+	// the queue, which a fake clock in tests would hide.
+	start := time.Now()
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("password: waiting for a hashing slot: %w", ctx.Err())
 	}
 	defer func() { <-h.sem }()
+	if h.waited != nil {
+		h.waited(time.Since(start))
+	}
 	return h.derive(password, salt, p), nil
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // fast are cheap parameters for tests that exercise logic, not cost; the
@@ -355,6 +357,39 @@ func TestWaitHonoursContext(t *testing.T) {
 		}
 		if got := b.max.Load(); got != 1 {
 			t.Errorf("%d hashes ran at once with a limit of 1", got)
+		}
+	})
+}
+
+// TestOnWaitMeasuresQueue: OnWait hears how long each hash waited for
+// its slot: nothing for the first, the holder's whole run for the one
+// queued behind it (synctest's clock, so the figure is exact).
+func TestOnWaitMeasuresQueue(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := &blockingDerive{release: make(chan struct{})}
+		var mu sync.Mutex
+		var waits []time.Duration
+		h := New(fast, 1).OnWait(func(d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			waits = append(waits, d)
+		})
+		h.derive = b.derive
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "holder") })
+		synctest.Wait() // the holder has the slot
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "queued") })
+		synctest.Wait() // the second waits for it
+		time.Sleep(3 * time.Second)
+		b.release <- struct{}{}
+		synctest.Wait()
+		b.release <- struct{}{}
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []time.Duration{0, 3 * time.Second}; !slices.Equal(waits, want) {
+			t.Errorf("waits %v; want %v", waits, want)
 		}
 	})
 }

@@ -4,9 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/tracing"
 )
 
 // DefaultTimeout is the deadline of every store call when Options.Timeout
@@ -42,13 +47,14 @@ var errBusy = fmt.Errorf("sqlstore: too many calls wait on the database: %w: %w"
 // how many calls may hold or wait for the pool at once.
 type conn struct {
 	db      *sql.DB
+	system  string // the database, as spans name it: "sqlite", "postgresql"
 	timeout time.Duration
 	calls   chan struct{} // one token per call in progress
 }
 
-func newConn(db *sql.DB, maxOpen int, timeout time.Duration) *conn {
+func newConn(db *sql.DB, system string, maxOpen int, timeout time.Duration) *conn {
 	db.SetMaxOpenConns(maxOpen)
-	return &conn{db: db, timeout: timeout, calls: make(chan struct{}, max(minCalls, maxOpen*callsPerConn))}
+	return &conn{db: db, system: system, timeout: timeout, calls: make(chan struct{}, max(minCalls, maxOpen*callsPerConn))}
 }
 
 // bound returns ctx with the store's deadline (or with ctx's own when that
@@ -67,9 +73,36 @@ func (c *conn) bound(ctx context.Context) (context.Context, context.CancelFunc, 
 	return ctx, cancel, nil
 }
 
+// traced is bound with a span around the call (while the
+// request is traced): it ends when the call does, so it covers the wait
+// for a connection, the statement and the reading of its rows.
+// tx is "" for a statement, whose span spanName names; a transaction has no
+// one query and is named by its operation.
+func (c *conn) traced(ctx context.Context, tx, query string) (context.Context, context.CancelFunc, error) {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return c.bound(ctx) // untraced: not even the attributes are built
+	}
+	attrs := []attribute.KeyValue{attribute.String("db.system.name", c.system)}
+	name := "db tx " + tx
+	if tx == "" {
+		name = spanName(query)
+		attrs = append(attrs, attribute.String("db.query.text", query))
+	}
+	ctx, end := tracing.Start(ctx, name, attrs...)
+	ctx, done, err := c.bound(ctx)
+	return ctx, func() { done(); end(err) }, err
+}
+
+// spanName names a statement's span by its operation (SELECT, UPDATE,
+// …): the statements are the store's own, never built from input.
+func spanName(query string) string {
+	op, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+	return "db " + strings.ToUpper(op)
+}
+
 // ExecContext runs a statement that returns no rows.
 func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	ctx, done, err := c.bound(ctx)
+	ctx, done, err := c.traced(ctx, "", query)
 	defer done()
 	if err != nil {
 		return nil, err
@@ -79,7 +112,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.
 
 // QueryContext runs a query; the deadline holds until the rows are closed.
 func (c *conn) QueryContext(ctx context.Context, query string, args ...any) (*boundRows, error) {
-	ctx, done, err := c.bound(ctx)
+	ctx, done, err := c.traced(ctx, "", query)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +127,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args ...any) (*bo
 // QueryRowContext runs a query of at most one row; the deadline holds
 // until the row is scanned.
 func (c *conn) QueryRowContext(ctx context.Context, query string, args ...any) *boundRow {
-	ctx, done, err := c.bound(ctx)
+	ctx, done, err := c.traced(ctx, "", query)
 	if err != nil {
 		return &boundRow{err: err, done: done}
 	}
@@ -154,7 +187,7 @@ func (r *boundRow) Scan(dest ...any) error {
 // answering would hold the transaction (and, on SQLite, every writer)
 // past it. fn answers errors already wrapped for the caller.
 func (s *Store) inTx(ctx context.Context, op string, fn func(context.Context, *sql.Tx) error) error {
-	ctx, done, err := s.w.bound(ctx)
+	ctx, done, err := s.w.traced(ctx, op, "")
 	defer done()
 	if err != nil {
 		return s.fail(op, err)

@@ -152,6 +152,20 @@ func (s *Store) ListMessages(ctx context.Context, status, before string, limit i
 	return collect(s, "list messages", rows, err, func(row scanner) (*auth.Message, error) { return scanMessage(row, false) })
 }
 
+// OutboxStats answers how many messages wait in the outbox (pending, those
+// waiting to retry included) and when the oldest of them was queued (zero
+// when none waits), for the metrics a scrape reads.
+func (s *Store) OutboxStats(ctx context.Context) (pending int, oldest time.Time, err error) {
+	var first *time.Time
+	if err := s.r.QueryRowContext(ctx, s.q.outboxStats).Scan(&pending, nullTimeCol{&first}); err != nil {
+		return 0, time.Time{}, s.fail("outbox stats", err)
+	}
+	if first != nil {
+		oldest = *first
+	}
+	return pending, oldest, nil
+}
+
 // cleanText makes s storable as text on both databases (valid UTF-8, no
 // NUL, which PostgreSQL refuses) and at most n bytes long, cut at a rune
 // boundary.

@@ -80,7 +80,7 @@ type queries struct {
 
 	addMessage, claimMessages, messageSent, messageRetry, messageFailed,
 	messageExists, listMessages, listMessagesBefore, listMessagesByStatus,
-	listMessagesByStatusBefore string
+	listMessagesByStatusBefore, outboxStats string
 
 	confirmedFactorExists, deletePendingFactors, insertFactor, factors, lockFactorUser,
 	confirmFactor, useTOTPStep, factorExists, deleteFactor string
@@ -251,6 +251,7 @@ func newQueries(d *dialect) *queries {
 		messageFailed: `UPDATE messages SET status = 'failed', attempts = ?, last_error = ?,
 			failed_at = ?, payload = ?, locked_until = NULL WHERE id = ? AND status = 'pending'`,
 		messageExists:              `SELECT 1 FROM messages WHERE id = ?`,
+		outboxStats:                `SELECT COUNT(*), MIN(created_at) FROM messages WHERE status = 'pending'`,
 		listMessages:               listMessages(false, false),
 		listMessagesBefore:         listMessages(false, true),
 		listMessagesByStatus:       listMessages(true, false),
@@ -342,7 +343,7 @@ func newQueries(d *dialect) *queries {
 		&q.consumeChallenge, &q.challengeExists,
 		&q.addMessage, &q.claimMessages, &q.messageSent, &q.messageRetry, &q.messageFailed,
 		&q.messageExists, &q.listMessages, &q.listMessagesBefore, &q.listMessagesByStatus,
-		&q.listMessagesByStatusBefore,
+		&q.listMessagesByStatusBefore, &q.outboxStats,
 		&q.confirmedFactorExists, &q.deletePendingFactors, &q.insertFactor, &q.factors, &q.lockFactorUser,
 		&q.confirmFactor, &q.useTOTPStep, &q.factorExists, &q.deleteFactor,
 		&q.lockUser, &q.deleteBackupCodes, &q.insertBackupCode, &q.useBackupCode, &q.backupCodesLeft,

@@ -179,7 +179,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
-	wc := newConn(w, 1, opts.Timeout)
+	wc := newConn(w, "sqlite", 1, opts.Timeout)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
@@ -200,7 +200,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 		if n <= 0 {
 			n = max(4, runtime.GOMAXPROCS(0))
 		}
-		rc := newConn(r, n, opts.Timeout)
+		rc := newConn(r, "sqlite", n, opts.Timeout)
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxIdleTime(5 * time.Minute)
 		if err := ping(ctx, r, opts.ConnectTimeout); err != nil {
@@ -251,7 +251,7 @@ func openPostgres(ctx context.Context, u string, opts Options) (*Store, error) {
 	if n <= 0 {
 		n = 2*runtime.GOMAXPROCS(0) + 4
 	}
-	c := newConn(db, n, opts.Timeout)
+	c := newConn(db, "postgresql", n, opts.Timeout)
 	db.SetMaxIdleConns(max(2, n/2))
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	// Recycle connections now and then so a fail-over or a load balancer
@@ -275,6 +275,17 @@ func ping(ctx context.Context, db *sql.DB, timeout time.Duration) error {
 // Dialect returns "sqlite" or "postgres", for log lines and for code that
 // must know which database it shares (e.g. a job queue's driver).
 func (s *Store) Dialect() string { return s.d.name }
+
+// Pools returns the database handles by role, for their pool statistics:
+// "writer" takes writes and transactions, "reader" plain reads. Where one
+// pool serves both (PostgreSQL) only "writer" is there.
+func (s *Store) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{"writer": s.w.db}
+	if s.r != s.w {
+		pools["reader"] = s.r.db
+	}
+	return pools
+}
 
 // Close releases every connection. Calls after the first return the first
 // result; methods called after Close return an error matching
