@@ -23,7 +23,7 @@ type Message struct {
 	Channel       string     `json:"channel" enum:"email,sms"`
 	To            string     `json:"to" doc:"Masked: a***@example.com."`
 	Status        string     `json:"status" enum:"pending,sent,failed,suppressed" doc:"suppressed: asked for an address that gets no mail (no account while sign-up by code is off, recovery of an unknown address, a disabled account)."`
-	Attempts      int        `json:"attempts"`
+	Attempts      int        `json:"attempts" doc:"Delivery tries so far, the one that sent it included (0 while none was made)."`
 	LastError     string     `json:"last_error,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty" doc:"Pending messages only."`
