@@ -19,7 +19,7 @@ type MessageLister interface {
 // Message is a delivery as admins see it: never its content.
 type Message struct {
 	ID            string     `json:"id"`
-	Kind          string     `json:"kind" enum:"signin_code,magic_link,recovery,mfa_code"`
+	Kind          string     `json:"kind" enum:"signin_code,magic_link,recovery,mfa_code,mfa_locked,sms_code,verify_email,method_added"`
 	Channel       string     `json:"channel" enum:"email,sms"`
 	To            string     `json:"to" doc:"Masked: a***@example.com."`
 	Status        string     `json:"status" enum:"pending,sent,failed,suppressed" doc:"suppressed: asked for an address that gets no mail (no account while sign-up by code is off, recovery of an unknown address, a disabled account)."`
