@@ -233,6 +233,9 @@ type adminIdentity struct {
 	Linked        adminTime
 	// LastUsed is zero until the first sign-in after the link.
 	LastUsed adminTime
+	// TokensKept: the provider's tokens are kept for it
+	// (GATEHOUSE_OAUTH_<NAME>_STORE_TOKENS), readable through the admin API.
+	TokensKept bool
 }
 
 // adminPasskey is a passkey of the user shown: its name and dates, never
@@ -321,7 +324,8 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	}
 	labels := s.providerLabels()
 	for _, li := range identities {
-		row := adminIdentity{Label: labels[li.Provider], Email: li.Email, EmailVerified: li.EmailVerified, Linked: adminTimeOf(li.CreatedAt)}
+		row := adminIdentity{Label: labels[li.Provider], Email: li.Email, EmailVerified: li.EmailVerified, Linked: adminTimeOf(li.CreatedAt),
+			TokensKept: li.HasTokens}
 		if row.Label == "" {
 			row.Label = li.Provider // a provider no longer configured
 		}

@@ -585,7 +585,7 @@ func TestAdminUserMethods(t *testing.T) {
 			"Linked sign-in providers", "<td>Acme</td>", "<td>"+ada.Email+` <span class="badge ok">Verified</span></td>`,
 			adminText(linked), adminText(linked.Add(time.Minute)),
 			"Passkeys", "<p class=\"muted\">None.</p>",
-		).lacks(ada.Subject, "Not since linked")
+		).lacks(ada.Subject, "Not since linked", "Tokens kept")
 
 		// A passkey account: its passkey listed, never used yet, and
 		// counted as a second factor by name.
