@@ -23,6 +23,19 @@ import (
 // broke the protocol.
 func rawRequest(t *testing.T, base, req string) int {
 	t.Helper()
+	resp := rawResponse(t, base, req)
+	if resp == nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// rawResponse sends req as it is (no client tidies it up) and reads the
+// answer; nil when the server closed the connection instead (the caller
+// closes the body).
+func rawResponse(t *testing.T, base, req string) *http.Response {
+	t.Helper()
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
@@ -31,20 +44,19 @@ func rawRequest(t *testing.T, base, req string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := conn.Write([]byte(req)); err != nil {
-		return 0 // the server had heard enough and closed
+		return nil // the server had heard enough and closed
 	}
 	_ = conn.(*net.TCPConn).CloseWrite()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		return 0
+		return nil
 	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // pageRoutes are the routes of the pages (package web) a client can post

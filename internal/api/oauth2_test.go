@@ -1,11 +1,9 @@
 package api_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -199,26 +197,11 @@ func TestOAuth2ClientPhone(t *testing.T) {
 func TestTokenBodyEndsEarly(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, sqliteDB)
-	u, err := url.Parse(e.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.Dial("tcp", u.Host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	req := "POST /v1/token HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ngrant_type=pass"
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.(*net.TCPConn).CloseWrite()
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
+	host := strings.TrimPrefix(e.URL, "http://")
+	req := "POST /v1/token HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\ngrant_type=pass"
+	res := rawResponse(t, e.URL, req)
+	if res == nil {
+		t.Fatal("no answer")
 	}
 	defer res.Body.Close()
 	var p problem

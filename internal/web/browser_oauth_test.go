@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -58,15 +57,7 @@ func providerTOTPUser(t *testing.T, e *env, u oauthtest.User) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := a.EnrollTOTP(ctx, p, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.ConfirmTOTP(ctx, p, totpCode(t, en.Secret, e.Clock.Now()), c); err != nil {
-		t.Fatal(err)
-	}
-	e.Clock.Advance(30 * time.Second) // the confirming code's step is spent
-	return en.Secret
+	return turnOnTOTP(t, e, p)
 }
 
 // TestBrowserProviderLink: signed in with a password, link the provider

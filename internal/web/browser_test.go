@@ -197,11 +197,19 @@ func totpUser(t *testing.T, e *env, email string) string {
 	if _, err := a.ProveEmail(ctx, p, auth.EmailProof{Code: code}); err != nil {
 		t.Fatal(err)
 	}
-	en, err := a.EnrollTOTP(ctx, p, auth.Client{})
+	return turnOnTOTP(t, e, p)
+}
+
+// turnOnTOTP turns an authenticator on for p's account and returns its
+// secret.
+func turnOnTOTP(t *testing.T, e *env, p *auth.Principal) string {
+	t.Helper()
+	a := e.G.Auth()
+	en, err := a.EnrollTOTP(t.Context(), p, auth.Client{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.ConfirmTOTP(ctx, p, totpCode(t, en.Secret, e.Clock.Now()), auth.Client{}); err != nil {
+	if _, err := a.ConfirmTOTP(t.Context(), p, totpCode(t, en.Secret, e.Clock.Now()), auth.Client{}); err != nil {
 		t.Fatal(err)
 	}
 	e.Clock.Advance(30 * time.Second) // the confirming code's step is spent
