@@ -265,6 +265,7 @@ var adminAuditNames = map[string]string{
 	auth.AuditPasskeyAdded:  "Passkey added", auth.AuditPasskeyRemoved: "Passkey removed",
 	auth.AuditPasskeyCounterRegressed: "Passkey refused: its counter went back (a possible clone)",
 	auth.AuditIdentityLinked:          "Provider linked", auth.AuditIdentityUnlinked: "Provider unlinked",
+	auth.AuditProviderSignIn: "Signed in with a provider", auth.AuditProviderTokensRead: "Provider tokens read through the admin API",
 }
 
 // adminFactorNames names second-factor kinds for people.

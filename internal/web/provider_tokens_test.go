@@ -39,7 +39,8 @@ func TestProviderTokensKept(t *testing.T) {
 		identityID := keptIdentity(t, s, u.ID)
 		admin := admAdmin(t, e, "boss-tokens@example.com")
 		ab, _ := admBrowser(t, e, admin)
-		ab.get(t, "/admin/users/"+u.ID).want(http.StatusOK).contains(">Tokens kept</span>").lacks(first.AccessToken, first.RefreshToken)
+		ab.get(t, "/admin/users/"+u.ID).want(http.StatusOK).contains(">Tokens kept</span>", "Signed in with a provider").
+			lacks(first.AccessToken, first.RefreshToken)
 		path := "/v1/admin/users/" + u.ID + "/identities/" + identityID + "/tokens"
 
 		got := readTokens(t, s, path)
