@@ -163,7 +163,7 @@ func (s *Server) loginPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	proof, err := s.auth.SignInPasskey(ctx, in.ChallengeID, in.Credential)
 	var res *auth.Grant
 	if err == nil {
-		res, err = s.auth.Finish(ctx, proof, client(r), auth.Cookie(s.allowedTarget(in.RedirectTo)))
+		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(s.allowedTarget(in.RedirectTo)))
 	}
 	if err != nil {
 		s.failJSON(w, r, err)

@@ -87,7 +87,7 @@ func (s *Server) emailLinkPost(w http.ResponseWriter, r *http.Request, info *aut
 		if res.Claimed {
 			target = emailClaimedTarget
 		}
-		err = s.signIn(w, r, auth.Cookie(target))(res.Proof, nil)
+		err = s.signIn(w, r, s.cookie(target))(res.Proof, nil)
 		if err == nil {
 			return
 		}
