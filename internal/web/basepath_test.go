@@ -174,7 +174,7 @@ func TestPagesUnderBasePath(t *testing.T) {
 	m := e.browser()
 	mfa := underBase(t, e, m.post(t, base+"/login/password", url.Values{"address": {"lovelace@example.com"}, "password": {testPassword}}).want(http.StatusOK))
 	mfa.contains(`action="` + base + `/login/mfa"`)
-	underBase(t, e, m.post(t, base+"/recover", url.Values{"address": {"lovelace@example.com"}}).want(http.StatusOK)).contains(`action="` + base + `/recover/verify"`)
+	underBase(t, e, m.post(t, base+"/recover", url.Values{"email": {"lovelace@example.com"}}).want(http.StatusOK)).contains(`action="` + base + `/recover/verify"`)
 
 	// The admin page, for an admin.
 	u := admStored(t, e, admUser(t, e, "grace@example.com"))
