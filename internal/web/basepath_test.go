@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/oauth/oauthtest"
@@ -285,5 +286,42 @@ func TestProviderAndPasskeysUnderBasePath(t *testing.T) {
 		if got := fmt.Sprint(opts.PublicKey.RPID, opts.PublicKey.RP.ID, opts.RPID, opts.RP.ID); got != "localhost" {
 			t.Errorf("POST %s: relying party %q, want localhost", base+path, got)
 		}
+	}
+}
+
+// TestBrowserUnderBasePath: Chromium signs in with an emailed code on the
+// pages under /auth (htmx swaps in the code step from its prefixed URL),
+// lands on the account page under the prefix, and the session cookie
+// reaches the app's own guarded page outside it.
+func TestBrowserUnderBasePath(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	ctx := newTab(t)
+	const email = "ada@example.com"
+	step(t, ctx, "open the app's page",
+		chromedp.Navigate(e.URL+"/dashboard"),
+		chromedp.WaitVisible(chromedp.CSS("#address")))
+	if loc := location(t, ctx); loc != e.URL+base+"/login?redirect_to=%2Fdashboard" {
+		t.Fatalf("the app's page sent the browser to %s", loc)
+	}
+	step(t, ctx, "open "+base+"/login", chromedp.Navigate(e.URL+base+"/login"), chromedp.WaitVisible(chromedp.CSS("#address")))
+	if ok := value(t, ctx, "assets", chromedp.Evaluate[bool](`typeof htmx === "object" && document.documentElement.classList.contains("js")`)); !ok {
+		t.Fatal("htmx or app.js did not load under the prefix")
+	}
+	step(t, ctx, "ask for a code",
+		chromedp.SendKeys(chromedp.CSS("#address"), email),
+		chromedp.Click(chromedp.CSS(`form[action="`+base+`/login/code"] button:not(.secondary)`)),
+		chromedp.WaitVisible(chromedp.CSS("#code")))
+	code, _ := e.mailCode(t, email, 1)
+	step(t, ctx, "enter the code",
+		chromedp.SendKeys(chromedp.CSS("#code"), code),
+		chromedp.Click(chromedp.CSS(`form[action="`+base+`/login/verify"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#profile")))
+	if loc := location(t, ctx); loc != e.URL+base+"/" {
+		t.Fatalf("signed in at %s, want %s/", loc, e.URL+base)
+	}
+	step(t, ctx, "the app's page", chromedp.Navigate(e.URL+"/dashboard"), chromedp.WaitVisible(chromedp.CSS("body")))
+	if text := pageText(ctx); !strings.Contains(text, appPage) {
+		t.Fatalf("the app's page after signing in: %q", text)
 	}
 }
