@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/oauth/oauthtest"
 )
@@ -168,6 +170,7 @@ func TestPagesUnderBasePath(t *testing.T) {
 	acct := get(base+"/", http.StatusOK)
 	acct.contains(`hx-post="` + base + `/account/name"`)
 	post(base+"/account/name", url.Values{"name": {"Ada L."}}, http.StatusOK, htmx()).contains("Ada L.")
+	post(base+"/account/name", url.Values{"name": {"Ada Lovelace"}}, http.StatusSeeOther).redirectsToAny(base + "/?done=name#profile")
 	post(base+"/account/totp", url.Values{}, http.StatusOK, htmx()).contains(`action="`+base+`/account/totp/confirm"`, `href="`+base+`/#mfa"`)
 
 	// The second-factor step and the password-reset steps.
@@ -324,4 +327,52 @@ func TestBrowserUnderBasePath(t *testing.T) {
 	if text := pageText(ctx); !strings.Contains(text, appPage) {
 		t.Fatalf("the app's page after signing in: %q", text)
 	}
+}
+
+// TestBrowserPasskeyUnderBasePath: in Chromium under /auth, the account
+// page adds a passkey through passkey.js (its begin and finish URLs and
+// the offer's under the prefix), the passkey is the second step of a
+// password sign-in, and then signs in alone with the button; each lands
+// on the account page under the prefix.
+func TestBrowserPasskeyUnderBasePath(t *testing.T) {
+	t.Parallel()
+	e := embedded(t)
+	const email = "pk-base@example.com"
+	u, err := e.G.Auth().SignUp(context.Background(), auth.SignUpInput{Email: email, Password: testPassword, EmailVerified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, _ := e.session(t, u, chromeMac, auth.MethodPassword)
+	ctx := newTab(t)
+	virtualAuthenticator(t, ctx)
+	setSessionCookie(t, ctx, e, cookie)
+	step(t, ctx, "the account page", chromedp.Navigate(e.URL+base+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
+	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
+	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	if loc := location(t, ctx); !strings.HasPrefix(loc, e.URL+base+"/") {
+		t.Fatalf("after adding a passkey the page is %s", loc)
+	}
+
+	noConditionalMediation(t, ctx)
+	signOutUnder := func() {
+		t.Helper()
+		step(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`header form[action="`+base+`/logout"] button`)))
+		waitLocation(t, ctx, "signed out", func(l string) bool { return strings.HasPrefix(l, e.URL+base+"/login") })
+	}
+	signOutUnder()
+	step(t, ctx, "sign in with the password",
+		chromedp.Navigate(e.URL+base+"/login/password"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#address"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action="`+base+`/login/password"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#passkey-mfa")))
+	step(t, ctx, "the passkey as the second step", chromedp.Click(chromedp.CSS("#passkey-mfa")))
+	waitLocation(t, ctx, "signed in with two steps", func(l string) bool { return l == e.URL+base+"/" })
+	step(t, ctx, "the account page", chromedp.WaitVisible(chromedp.CSS("#passkeys")))
+
+	signOutUnder()
+	step(t, ctx, "sign in with the passkey button", chromedp.WaitVisible(chromedp.CSS("#passkey-signin")), chromedp.Click(chromedp.CSS("#passkey-signin")))
+	waitLocation(t, ctx, "signed in with the passkey", func(l string) bool { return l == e.URL+base+"/" })
+	step(t, ctx, "the account page", chromedp.WaitVisible(chromedp.CSS("#passkeys")))
 }

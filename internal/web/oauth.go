@@ -233,7 +233,7 @@ func (s *Server) oauthLink(w http.ResponseWriter, r *http.Request, st oauthState
 		s.oauthLinkFail(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/?done=identity_linked#identities")
+	s.redirect(w, r, s.path("/?done=identity_linked#identities"))
 }
 
 // errLinkSignedOut: the browser that started a link is no longer signed in

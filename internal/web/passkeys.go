@@ -201,7 +201,7 @@ func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p 
 		s.failJSON(w, r, secondFactorFirst(p, err, needAAL2))
 		return
 	}
-	s.writeJSON(w, http.StatusCreated, jsonAnswer{Redirect: "/?done=passkey_added#" + cardPasskeys})
+	s.writeJSON(w, http.StatusCreated, jsonAnswer{Redirect: s.path("/?done=passkey_added#" + cardPasskeys)})
 }
 
 // passkeyOfferCookie remembers, in this browser, the accounts that were
