@@ -320,7 +320,7 @@ func (s *Server) providerButtons(redirectTo string) []providerButton {
 	}
 	var out []providerButton
 	for _, p := range s.o.Providers {
-		href := s.path("/v1/oauth/") + url.PathEscape(p.Name()) + "/start"
+		href := s.path("/v1/oauth/" + url.PathEscape(p.Name()) + "/start")
 		if redirectTo != "" {
 			href += "?redirect_to=" + url.QueryEscape(redirectTo)
 		}
