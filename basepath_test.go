@@ -1,12 +1,15 @@
 package gatehouse_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/verify"
 )
 
 // TestBasePath: with a public URL that has a path, the handler answers
@@ -71,5 +74,36 @@ func TestBasePath(t *testing.T) {
 	}
 	if doc.Issuer != public || doc.JWKSURI != public+"/.well-known/jwks.json" {
 		t.Errorf("discovery: issuer %q, jwks_uri %q; want them under %s", doc.Issuer, doc.JWKSURI, public)
+	}
+}
+
+// TestVerifyUnderBasePath: a service behind Gatehouse mounted under a path
+// discovers its keys from the issuer, path and all, and accepts its
+// tokens (package verify reads <issuer>/.well-known/openid-configuration).
+func TestVerifyUnderBasePath(t *testing.T) {
+	t.Parallel()
+	srv := gatehousetest.Start(t, gatehousetest.OwnPublicURL(), gatehousetest.WithConfig(func(c *gatehouse.Config) {
+		c.PublicURL += "/auth"
+	}))
+	ctx := context.Background()
+	v, err := verify.New(ctx, srv.Config.PublicURL, verify.WithClock(srv.Clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const addr = "ada@example.test"
+	u, err := srv.G.Auth().SignUp(ctx, auth.SignUpInput{Email: addr, Password: gatehousetest.Password, EmailVerified: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	srv.Do(t, "POST", "/auth/v1/token", map[string]string{"grant_type": "password", "email": addr, "password": gatehousetest.Password}).Want(http.StatusOK).Decode(&tok)
+	c, err := v.Verify(ctx, tok.AccessToken)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if c.Subject != u.ID {
+		t.Errorf("claims: subject %q, want %q", c.Subject, u.ID)
 	}
 }
