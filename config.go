@@ -56,7 +56,10 @@ type Config struct {
 	// Addr is where `gatehouse serve` listens.
 	Addr string `env:"GATEHOUSE_ADDR"`
 	// PublicURL is how browsers and other apps reach Gatehouse: the tokens'
-	// issuer and the base of links in messages.
+	// issuer and the base of links in messages. Its path, when it has one
+	// (https://app.example.com/auth), is the prefix Gatehouse is mounted
+	// under: every page, link, redirect and API route is under it (see
+	// BasePath).
 	PublicURL string `env:"GATEHOUSE_PUBLIC_URL"`
 	// DatabaseURL is `sqlite:PATH` (embedded, the default) or `postgres://…`.
 	DatabaseURL string `env:"GATEHOUSE_DATABASE_URL"`
@@ -381,7 +384,7 @@ func envError(err error) error {
 func (c Config) resolved() Config {
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	if len(c.AllowedRedirects) == 0 {
-		c.AllowedRedirects = []string{c.PublicURL}
+		c.AllowedRedirects = []string{publicOrigin(c.PublicURL)}
 	}
 	if c.MailURL == "" && c.Dev {
 		c.MailURL = "console:" // outside dev mode, unset means no email sign-in
@@ -420,7 +423,7 @@ func (c Config) resolved() Config {
 // no browser offers passkeys. A problem is an error of one line naming its
 // setting. It changes nothing in c.
 func (c Config) passkeySettings() (rpID string, origins []string, on bool, err error) {
-	public := strings.TrimSuffix(c.PublicURL, "/")
+	public := publicOrigin(c.PublicURL) // passkeys belong to an origin, not a path
 	u, perr := url.Parse(public)
 	if perr != nil || !isOrigin(public) {
 		return "", nil, false, nil // the public URL's own line says it all
@@ -500,11 +503,14 @@ func (c Config) Validate() error {
 	if strings.TrimSpace(c.Addr) == "" {
 		bad("GATEHOUSE_ADDR", "must not be empty (e.g. localhost:3000)")
 	}
-	// Only an origin can be the tokens' issuer and the default allowed
-	// redirect; a trailing slash is trimmed.
-	publicOK := isOrigin(strings.TrimSuffix(c.PublicURL, "/"))
+	// An origin, or an origin and the plain path Gatehouse is mounted
+	// under; a trailing slash is trimmed.
+	publicOK := isOrigin(publicOrigin(c.PublicURL))
 	if !publicOK {
-		bad("GATEHOUSE_PUBLIC_URL", "must be an http(s) origin such as https://auth.example.com, got %q", c.PublicURL)
+		bad("GATEHOUSE_PUBLIC_URL", "must be an http(s) origin such as https://auth.example.com, or one with the path Gatehouse is mounted under such as https://app.example.com/auth, got %q", c.PublicURL)
+	} else if err := checkBasePath(c.BasePath()); err != nil {
+		publicOK = false
+		bad("GATEHOUSE_PUBLIC_URL", "%v, got %q", err, c.PublicURL)
 	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "file:") &&
 		!strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
@@ -651,6 +657,55 @@ func (c Config) Validate() error {
 		bad("GATEHOUSE_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// BasePath returns the path prefix Gatehouse is mounted under: the public
+// URL's path without its trailing slash ("/auth"), or "" at the root of
+// its host. The handler answers only under it (and the probes at
+// /healthz, /readyz and /metrics also at the root), so an embedding app
+// mounts it as is, without http.StripPrefix:
+//
+//	mux.Handle("/auth/", g)
+func (c Config) BasePath() string {
+	u, err := url.Parse(strings.TrimSuffix(c.PublicURL, "/"))
+	if err != nil {
+		return ""
+	}
+	return u.EscapedPath() // an escape stays one, for checkBasePath to refuse
+}
+
+// publicOrigin returns the public URL without its path (the origin when it
+// is a valid one): what browsers send as Origin, and the default allowed
+// redirect.
+func publicOrigin(public string) string {
+	public = strings.TrimSuffix(public, "/")
+	u, err := url.Parse(public)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return public // isOrigin refuses it with the whole value
+	}
+	u.Path, u.RawPath = "", ""
+	return u.String()
+}
+
+// checkBasePath accepts "" or a plain path prefix: segments of letters,
+// digits and "-._~", none of them "." or "..", none empty. Anything a
+// browser or a proxy could rewrite (escapes, dot segments, "//") would
+// make the links the pages print and the paths they are served at differ.
+func checkBasePath(p string) error {
+	if p == "" {
+		return nil
+	}
+	for seg := range strings.SplitSeq(strings.TrimPrefix(p, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errors.New("its path (the prefix Gatehouse is mounted under) must not have empty, \".\" or \"..\" segments")
+		}
+		for _, r := range seg {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._~", r)) {
+				return fmt.Errorf("its path (the prefix Gatehouse is mounted under) may hold only letters, digits, \"-._~\" and \"/\", not %q", r)
+			}
+		}
+	}
+	return nil
 }
 
 // isOrigin accepts scheme://host[:port] with nothing after.

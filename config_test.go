@@ -197,7 +197,12 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"empty address", "GATEHOUSE_ADDR", "  "},
 		{"public URL not a URL", "GATEHOUSE_PUBLIC_URL", "auth.example.com"},
 		{"public URL scheme", "GATEHOUSE_PUBLIC_URL", "ftp://auth.example.com"},
-		{"public URL path", "GATEHOUSE_PUBLIC_URL", "https://example.com/auth"},
+		{"public URL path with dot segment", "GATEHOUSE_PUBLIC_URL", "https://example.com/a/../auth"},
+		{"public URL path with empty segment", "GATEHOUSE_PUBLIC_URL", "https://example.com//auth"},
+		{"public URL path with escape", "GATEHOUSE_PUBLIC_URL", "https://example.com/my%20auth"},
+		{"public URL path with escaped slash", "GATEHOUSE_PUBLIC_URL", "https://example.com/a%2Fb"},
+		{"public URL path with space", "GATEHOUSE_PUBLIC_URL", "https://example.com/my auth"},
+		{"public URL fragment after path", "GATEHOUSE_PUBLIC_URL", "https://example.com/auth#x"},
 		{"public URL query", "GATEHOUSE_PUBLIC_URL", "https://auth.example.com?x=1"},
 		{"public URL no host", "GATEHOUSE_PUBLIC_URL", "https://"},
 		{"public URL unparsable", "GATEHOUSE_PUBLIC_URL", "http://[::1"},
@@ -594,6 +599,38 @@ func TestDerivedDefaultsFollowPublicURL(t *testing.T) {
 	}
 }
 
+// TestPublicURLPath: the public URL's path is the base path Gatehouse is
+// mounted under, and the settings derived from the public URL that name
+// an origin (the default allowed redirect, passkeys' origin, the mail
+// sender) take its origin without the path.
+func TestPublicURLPath(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ public, base, redirect string }{
+		{"https://auth.example.com", "", "https://auth.example.com"},
+		{"https://auth.example.com/", "", "https://auth.example.com"},
+		{"https://app.example.com/auth", "/auth", "https://app.example.com"},
+		{"https://app.example.com/auth/", "/auth", "https://app.example.com"},
+		{"https://app.example.com/my-app/auth_v2.x~", "/my-app/auth_v2.x~", "https://app.example.com"},
+	} {
+		t.Run(tc.public, func(t *testing.T) {
+			t.Parallel()
+			c, err := gatehouse.LoadConfig(map[string]string{"GATEHOUSE_SECRET": testSecret, "GATEHOUSE_PUBLIC_URL": tc.public})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.BasePath(); got != tc.base {
+				t.Errorf("BasePath() = %q, want %q", got, tc.base)
+			}
+			if fmt.Sprint(c.AllowedRedirects) != "["+tc.redirect+"]" || c.MailFrom != "no-reply@"+strings.TrimPrefix(tc.redirect, "https://") {
+				t.Errorf("allowed redirects %v, mail from %q; want the public URL's origin", c.AllowedRedirects, c.MailFrom)
+			}
+			if want := strings.TrimPrefix(tc.redirect, "https://"); c.WebAuthnRPID != want {
+				t.Errorf("passkeys' RP ID %q, want %q", c.WebAuthnRPID, want)
+			}
+		})
+	}
+}
+
 // TestOpenAPIFollowsConfig: /openapi.json quotes the settings this server
 // runs with, not the defaults.
 func TestOpenAPIFollowsConfig(t *testing.T) {
@@ -714,6 +751,7 @@ func TestPasskeySettings(t *testing.T) {
 	}{
 		{"https", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com"}, "auth.example.com", ""},
 		{"https on a port", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com:8443/"}, "auth.example.com", ""},
+		{"https under a path", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://app.example.com/auth"}, "app.example.com", ""},
 		{"a parent domain", map[string]string{"GATEHOUSE_PUBLIC_URL": "https://auth.example.com", "GATEHOUSE_WEBAUTHN_RP_ID": "example.com",
 			"GATEHOUSE_WEBAUTHN_ORIGINS": "https://www.example.com,https://app.example.com/,android:apk-key-hash:abc"}, "example.com", ""},
 		{"localhost", map[string]string{"GATEHOUSE_PUBLIC_URL": "http://localhost:3000"}, "localhost", ""},

@@ -233,8 +233,8 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return err
 	}
 	pages, err := web.New(web.Options{
-		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, Cookies: cookies,
-		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log, APIDocs: apiDocs(g.api),
+		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, BasePath: cfg.BasePath(), Cookies: cookies,
+		AllowedRedirects: cfg.AllowedRedirects, Admin: g.store, Logger: g.log, APIDocs: apiDocs(g.api, cfg.BasePath()),
 		Providers: webProviders(providers), Sealer: box, Now: cfg.Clock.Now,
 	})
 	if err != nil {
@@ -245,7 +245,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if err != nil {
 		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
 	}
-	g.handler, err = frontDoor(g.api, pages, metrics, g.log, trustedOrigins(cfg), proxies)
+	g.handler, err = frontDoor(g.api, pages, metrics, g.log, trustedOrigins(cfg), proxies, cfg.BasePath())
 	if err == nil && g.tracer != nil {
 		g.handler = tracing.Handler(g.tracer, g.handler)
 	}

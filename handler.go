@@ -28,9 +28,9 @@ var apiPaths = []string{
 }
 
 // apiDocs is the API's document as the pages' /docs index shows it.
-func apiDocs(s *api.Server) *web.APIDocs {
+func apiDocs(s *api.Server, base string) *web.APIDocs {
 	info := s.OpenAPI().Info
-	d := &web.APIDocs{Title: info.Title, Version: info.Version, Description: info.Description, Document: "/openapi.json"}
+	d := &web.APIDocs{Title: info.Title, Version: info.Version, Description: info.Description, Document: base + "/openapi.json"}
 	for _, o := range s.Operations() {
 		d.Operations = append(d.Operations, web.APIOperation(o))
 	}
@@ -53,7 +53,10 @@ const formPostCallback = "POST /v1/oauth/{provider}/callback"
 // frontDoor is the one http.Handler of the house: the middleware the API
 // and the pages share, around the mux that sends each request to one of
 // them. Neither surface knows the other's routes; this does.
-func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log *slog.Logger, trusted []string, proxies *httpauth.Proxies) (http.Handler, error) {
+//
+// Under a base path (Config.BasePath) it answers only below it, and strips
+// it before the mux: routes stay "/login", links carry the prefix.
+func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log *slog.Logger, trusted []string, proxies *httpauth.Proxies, base string) (http.Handler, error) {
 	apiH, err := crossOrigin(apiSrv, trusted, http.HandlerFunc(api.Forbidden))
 	if err != nil {
 		return nil, err
@@ -71,7 +74,52 @@ func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log 
 	}
 	mux.Handle(formPostCallback, pages)
 	mux.Handle("/", pagesH)
-	return observe(mux, metrics, log, proxies), nil
+	return observe(underBase(base, mux), metrics, log, proxies), nil
+}
+
+// probePaths are answered at the root of the host even under a base path:
+// a probe or a scraper asks the listening address (`gatehouse
+// healthcheck`, a load balancer, Prometheus), which knows no prefix.
+var probePaths = []string{"/healthz", "/readyz", "/metrics"}
+
+// underBase serves next under base ("/auth"): a request for base+"/x"
+// reaches it as "/x" (as http.StripPrefix would), base alone is sent on
+// to base+"/", and anything else outside it is not found, so an app that
+// forwards its whole host to Gatehouse does not expose the pages twice.
+// An empty base is next itself.
+func underBase(base string, next http.Handler) http.Handler {
+	if base == "" {
+		return next
+	}
+	notFound := http.NotFoundHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch rest, ok := strings.CutPrefix(r.URL.Path, base); {
+		case ok && strings.HasPrefix(rest, "/"):
+			r2 := new(http.Request)
+			*r2 = *r
+			r2.URL = new(url.URL)
+			*r2.URL = *r.URL
+			r2.URL.Path = rest
+			r2.URL.RawPath = ""
+			if raw, ok := strings.CutPrefix(r.URL.RawPath, base); ok {
+				r2.URL.RawPath = raw
+			}
+			next.ServeHTTP(w, r2)
+			// The mux set the route on the copy; the access log and the
+			// metrics read it from r.
+			r.Pattern = r2.Pattern
+		case ok && rest == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			target := base + "/"
+			if r.URL.RawQuery != "" {
+				target += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, target, http.StatusMovedPermanently)
+		case slices.Contains(probePaths, r.URL.Path):
+			next.ServeHTTP(w, r)
+		default:
+			notFound.ServeHTTP(w, r)
+		}
+	})
 }
 
 // crossOrigin refuses state-changing requests from other sites (Go's

@@ -22,6 +22,7 @@ import (
 func main() {
 	addr := flag.String("addr", "localhost:8080", "address to listen on")
 	data := flag.String("data", "embed-data", "folder of the SQLite database (and, in dev mode, the generated secret)")
+	prefix := flag.String("prefix", "", `path to mount Gatehouse under, such as "/auth" (the root of the host when empty)`)
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -33,7 +34,9 @@ func main() {
 	// In production set cfg.Secret (GATEHOUSE_SECRET) and a mail URL, and
 	// serve over https.
 	cfg.Dev = true
-	cfg.PublicURL = "http://" + *addr
+	// The public URL's path is where Gatehouse is mounted: its pages,
+	// links and redirects all carry it.
+	cfg.PublicURL = "http://" + *addr + *prefix
 	cfg.DatabaseURL = "sqlite:" + *data + "/gatehouse.db"
 	g, err := gatehouse.New(ctx, cfg)
 	if err != nil {
@@ -42,10 +45,11 @@ func main() {
 	defer g.Close()
 
 	mux := http.NewServeMux()
-	// Gatehouse returns /v1/..., /.well-known/..., /login, /signup and its
-	// other pages; its public URL is this server's, so it must sit at the
-	// root.
-	mux.Handle("/", g.Handler())
+	// Gatehouse answers /v1/..., /.well-known/..., /login, /signup and its
+	// other pages under its public URL's path: at the root, or, with
+	// -prefix /auth, at /auth/login and so on (it strips the prefix
+	// itself, so no http.StripPrefix).
+	mux.Handle(cfg.BasePath()+"/", g.Handler())
 	// RequireAuth lets through requests with the session cookie (signed in
 	// at /login) or a Bearer access token. A browser without a session is
 	// sent to /login and back; an API client gets a 401 problem.
@@ -65,7 +69,7 @@ func main() {
 		defer cancel()
 		_ = srv.Shutdown(shutdown)
 	}()
-	log.Printf("sign in at %s/login, then visit %s/app/", cfg.PublicURL, cfg.PublicURL)
+	log.Printf("sign in at %s/login, then visit http://%s/app/", cfg.PublicURL, *addr)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		log.Fatal(err)
 	}

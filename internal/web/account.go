@@ -269,7 +269,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, status int, v *
 func (s *Server) accountDone(w http.ResponseWriter, r *http.Request, p *auth.Principal, key string, also ...string) {
 	d := doneNotices[key]
 	if !isHTMX(r) {
-		s.redirect(w, r, "/?done="+key+"#"+d.card)
+		s.redirect(w, r, s.path("/?done="+key+"#"+d.card))
 		return
 	}
 	v, err := s.accountView(r.Context(), p)

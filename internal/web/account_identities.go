@@ -45,7 +45,7 @@ func (s *Server) identitiesView(ctx context.Context, p *auth.Principal, now time
 	labels := s.providerLabels()
 	for _, pr := range s.o.Providers {
 		c.Links = append(c.Links, providerButton{
-			Label: pr.Label(), Href: "/v1/oauth/" + url.PathEscape(pr.Name()) + "/start?link=true",
+			Label: pr.Label(), Href: s.path("/v1/oauth/" + url.PathEscape(pr.Name()) + "/start?link=true"),
 		})
 	}
 	for _, li := range list {

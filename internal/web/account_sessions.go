@@ -43,7 +43,7 @@ func (s *Server) accountRevoke(w http.ResponseWriter, r *http.Request, p *auth.P
 	}
 	if id == p.Session.ID { // this very session: nothing left to show here
 		http.SetCookie(w, s.o.Cookies.Clear())
-		s.redirect(w, r, "/login")
+		s.redirect(w, r, s.path("/login"))
 		return
 	}
 	s.accountDone(w, r, p, "session")

@@ -72,7 +72,7 @@ func (s *Server) adminOnly(next func(http.ResponseWriter, *http.Request, *auth.P
 			msg, _ := s.explain(r, err)
 			s.render(w, r, http.StatusForbidden, "error", errorView{Title: "Admin pages", Message: msg})
 		case kind == auth.KindUnauthorized || kind == auth.KindTokenRevoked:
-			s.redirect(w, r, "/login")
+			s.redirect(w, r, s.path("/login"))
 		default:
 			s.fail(w, r, err)
 		}
@@ -166,7 +166,7 @@ func (s *Server) adminHome(w http.ResponseWriter, r *http.Request, p *auth.Princ
 		if v.Status != "" {
 			nq.Set("status", v.Status)
 		}
-		v.Next = "/admin?" + nq.Encode()
+		v.Next = s.path("/admin?") + nq.Encode()
 	}
 	var msgs []auth.Message
 	if !slices.ContainsFunc(adminStatuses, func(o adminOption) bool { return o.Value == v.Status }) {
@@ -444,10 +444,10 @@ func (s *Server) adminAction(action string, do func(*Server, *http.Request, *aut
 			return
 		}
 		if id == p.User.ID && action == "sessions/revoke" {
-			s.redirect(w, r, "/login") // that ended this session too
+			s.redirect(w, r, s.path("/login")) // that ended this session too
 			return
 		}
-		page := "/admin/users/" + url.PathEscape(id)
+		page := s.path("/admin/users/") + url.PathEscape(id)
 		if !isHTMX(r) {
 			s.redirect(w, r, page+"?done="+url.QueryEscape(action))
 			return

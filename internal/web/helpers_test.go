@@ -178,7 +178,7 @@ func (e *env) mailCode(t testing.TB, address string, n int) (code, link string) 
 		t.Fatal(err)
 	}
 	code = codeRE.FindString(p.Text)
-	if i := strings.Index(p.Text, e.URL+"/v1/verify?token="); i >= 0 {
+	if i := strings.Index(p.Text, e.Config.PublicURL+"/v1/verify?token="); i >= 0 {
 		link = strings.Fields(p.Text[i:])[0]
 	}
 	_, token, _ := strings.Cut(link, "token=")

@@ -21,7 +21,7 @@ func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p == nil {
-		s.redirect(w, r, "/login")
+		s.redirect(w, r, s.path("/login"))
 		return
 	}
 	label := p.User.Email
@@ -45,5 +45,5 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.SetCookie(w, s.o.Cookies.Clear())
-	s.redirect(w, r, "/login?signed_out=1")
+	s.redirect(w, r, s.path("/login?signed_out=1"))
 }

@@ -185,12 +185,12 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	in := auth.MFAInput{Token: r.PostForm.Get("mfa_token"), Factor: r.PostForm.Get("factor"), Code: r.PostForm.Get("code")}
-	proof, err := s.auth.SecondFactor(ctx, in, client(r), auth.Cookie(""))
+	proof, err := s.auth.SecondFactor(ctx, in, client(r), s.cookie(""))
 	if err == nil {
 		// Before signIn writes the answer's status line.
 		s.rememberFactor(w, in.Factor)
 	}
-	if err = s.signIn(w, r, auth.Cookie(""))(proof, err); err == nil {
+	if err = s.signIn(w, r, s.cookie(""))(proof, err); err == nil {
 		return
 	}
 	// Redraw the step without consuming anything; a token that is dead

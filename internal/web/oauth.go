@@ -109,7 +109,7 @@ func (s *Server) provider(r *http.Request) Provider {
 // cookie is SameSite=None, which browsers take only when Secure. The
 // sealed state, not SameSite, is what binds the callback to this browser.
 func (s *Server) oauthCookie(p Provider, value string, maxAge int) *http.Cookie {
-	c := &http.Cookie{Name: oauthCookieName, Value: value, Path: "/v1/oauth/" + p.Name() + "/", MaxAge: maxAge,
+	c := &http.Cookie{Name: oauthCookieName, Value: value, Path: s.path("/v1/oauth/" + p.Name() + "/"), MaxAge: maxAge,
 		HttpOnly: true, Secure: !s.o.Cookies.Insecure, SameSite: http.SameSiteLaxMode}
 	if p.FormPost() {
 		c.SameSite, c.Secure = http.SameSiteNoneMode, true
@@ -135,7 +135,7 @@ func (s *Server) oauthStart(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if pr == nil {
-			s.redirect(w, r, "/login?redirect_to="+url.QueryEscape("/#identities"))
+			s.redirect(w, r, s.path("/login?redirect_to="+url.QueryEscape(s.path("/#identities"))))
 			return
 		}
 		st.LinkUser, st.Redirect = pr.User.ID, ""
@@ -210,7 +210,7 @@ func (s *Server) oauthCallback(w http.ResponseWriter, r *http.Request) {
 	proof, err := s.auth.SignInProvider(r.Context(), id)
 	if err == nil {
 		var res *auth.Grant
-		if res, err = s.auth.Finish(r.Context(), proof, client(r), auth.Cookie(st.Redirect)); err == nil {
+		if res, err = s.auth.Finish(r.Context(), proof, client(r), s.cookie(st.Redirect)); err == nil {
 			s.startSession(w, r, res)
 			return
 		}
@@ -233,7 +233,7 @@ func (s *Server) oauthLink(w http.ResponseWriter, r *http.Request, st oauthState
 		s.oauthLinkFail(w, r, err)
 		return
 	}
-	s.redirect(w, r, "/?done=identity_linked#identities")
+	s.redirect(w, r, s.path("/?done=identity_linked#identities"))
 }
 
 // errLinkSignedOut: the browser that started a link is no longer signed in
@@ -266,13 +266,13 @@ func (s *Server) readOAuthState(r *http.Request, p Provider) (oauthState, bool) 
 // oauthFail renders a failed provider sign-in as a page in plain words,
 // with the way back to /login; it never sets a session cookie.
 func (s *Server) oauthFail(w http.ResponseWriter, r *http.Request, err error) {
-	s.oauthFailBack(w, r, err, "You were not signed in", "/login", "Back to sign-in")
+	s.oauthFailBack(w, r, err, "You were not signed in", s.path("/login"), "Back to sign-in")
 }
 
 // oauthLinkFail renders a failed link, with the way back to the account
 // page.
 func (s *Server) oauthLinkFail(w http.ResponseWriter, r *http.Request, err error) {
-	s.oauthFailBack(w, r, err, "The sign-in method was not linked", "/#identities", "Back to your account")
+	s.oauthFailBack(w, r, err, "The sign-in method was not linked", s.path("/#identities"), "Back to your account")
 }
 
 // oauthFailBack renders the page of a failed provider sign-in or link:
@@ -320,7 +320,7 @@ func (s *Server) providerButtons(redirectTo string) []providerButton {
 	}
 	var out []providerButton
 	for _, p := range s.o.Providers {
-		href := "/v1/oauth/" + url.PathEscape(p.Name()) + "/start"
+		href := s.path("/v1/oauth/" + url.PathEscape(p.Name()) + "/start")
 		if redirectTo != "" {
 			href += "?redirect_to=" + url.QueryEscape(redirectTo)
 		}

@@ -87,7 +87,7 @@ func (s *Server) signupPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	proof, err := s.auth.SignUpPasskey(ctx, in.ChallengeID, in.Credential, "", client(r))
 	var res *auth.Grant
 	if err == nil {
-		res, err = s.auth.Finish(ctx, proof, client(r), auth.Cookie(s.allowedTarget(in.RedirectTo)))
+		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(s.allowedTarget(in.RedirectTo)))
 	}
 	if err != nil {
 		s.failJSONField(w, r, err)
@@ -109,7 +109,7 @@ func (s *Server) finishJSON(w http.ResponseWriter, res *auth.Grant) {
 	s.setSession(w, res)
 	target := res.RedirectTo
 	if target == "" {
-		target = "/"
+		target = s.path("/")
 	}
 	s.writeJSON(w, http.StatusOK, jsonAnswer{Redirect: target})
 }
@@ -164,10 +164,10 @@ func (s *Server) mfaPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	mfa := auth.MFAInput{Token: in.MFAToken, Factor: auth.FactorWebAuthn, ChallengeID: in.ChallengeID, Credential: in.Credential}
-	proof, err := s.auth.SecondFactor(ctx, mfa, client(r), auth.Cookie(""))
+	proof, err := s.auth.SecondFactor(ctx, mfa, client(r), s.cookie(""))
 	var res *auth.Grant
 	if err == nil {
-		res, err = s.auth.Finish(ctx, proof, client(r), auth.Cookie(""))
+		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(""))
 	}
 	if err == nil {
 		s.finishJSON(w, res)

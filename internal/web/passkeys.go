@@ -163,7 +163,7 @@ func (s *Server) loginPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	proof, err := s.auth.SignInPasskey(ctx, in.ChallengeID, in.Credential)
 	var res *auth.Grant
 	if err == nil {
-		res, err = s.auth.Finish(ctx, proof, client(r), auth.Cookie(s.allowedTarget(in.RedirectTo)))
+		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(s.allowedTarget(in.RedirectTo)))
 	}
 	if err != nil {
 		s.failJSON(w, r, err)
@@ -201,7 +201,7 @@ func (s *Server) accountPasskeyFinish(w http.ResponseWriter, r *http.Request, p 
 		s.failJSON(w, r, secondFactorFirst(p, err, needAAL2))
 		return
 	}
-	s.writeJSON(w, http.StatusCreated, jsonAnswer{Redirect: "/?done=passkey_added#" + cardPasskeys})
+	s.writeJSON(w, http.StatusCreated, jsonAnswer{Redirect: s.path("/?done=passkey_added#" + cardPasskeys)})
 }
 
 // passkeyOfferCookie remembers, in this browser, the accounts that were

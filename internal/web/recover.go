@@ -69,7 +69,7 @@ func (s *Server) recoverVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.recoverView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("email")))
 	in := auth.RecoverInput{Email: v.Email, Code: r.PostForm.Get("code"), NewPassword: r.PostForm.Get("new_password")}
-	err := s.signIn(w, r, auth.Cookie(""))(s.auth.ResetPassword(r.Context(), in))
+	err := s.signIn(w, r, s.cookie(""))(s.auth.ResetPassword(r.Context(), in))
 	if err == nil {
 		return
 	}

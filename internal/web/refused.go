@@ -10,5 +10,5 @@ import "net/http"
 // are set here.
 func (s *Server) Refused(w http.ResponseWriter, r *http.Request, title, message string) {
 	securityHeaders(w.Header(), s.csp)
-	s.render(w, r, http.StatusForbidden, "error", errorView{Title: title, Message: message, Back: "/", BackText: "Go to your account"})
+	s.render(w, r, http.StatusForbidden, "error", errorView{Title: title, Message: message, Back: s.path("/"), BackText: "Go to your account"})
 }

@@ -45,15 +45,25 @@ var assetVersion = func() string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }()
 
-var funcs = template.FuncMap{
-	// asset returns the URL of a static file, versioned.
-	"asset": func(name string) string { return "/static/" + name + "?v=" + assetVersion },
-	// field returns the message of a field error, or "".
-	"field": func(fields map[string]string, name string) string { return fields[name] },
+// funcs are the templates' functions. Every URL of this site a template
+// writes goes through path or asset, so the pages work under a base path
+// (Options.BasePath); a test renders them under one and fails on any that
+// does not.
+func funcs(base string) template.FuncMap {
+	return template.FuncMap{
+		// path returns the URL of a page of this site: p under the base
+		// path.
+		"path": func(p string) string { return base + p },
+		// asset returns the URL of a static file, versioned.
+		"asset": func(name string) string { return base + "/static/" + name + "?v=" + assetVersion },
+		// field returns the message of a field error, or "".
+		"field": func(fields map[string]string, name string) string { return fields[name] },
+	}
 }
 
-// parseTemplates parses every page over the layout and shared fragments.
-func parseTemplates() (*templates, error) {
+// parseTemplates parses every page over the layout and shared fragments,
+// their links under prefix (the base path).
+func parseTemplates(prefix string) (*templates, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -64,7 +74,7 @@ func parseTemplates() (*templates, error) {
 			shared = append(shared, n)
 		}
 	}
-	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, shared...)
+	base, err := template.New("").Funcs(funcs(prefix)).ParseFS(templateFS, shared...)
 	if err != nil {
 		return nil, fmt.Errorf("web: parse shared templates: %w", err)
 	}

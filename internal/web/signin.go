@@ -141,7 +141,7 @@ func (s *Server) alreadySignedIn(w http.ResponseWriter, r *http.Request, target 
 		return false
 	}
 	if target == "" {
-		target = "/"
+		target = s.path("/")
 	}
 	s.redirect(w, r, target)
 	return true
@@ -202,7 +202,7 @@ func (s *Server) loginVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := s.loginView(loginCodeStep, strings.TrimSpace(r.PostForm.Get("address")), s.allowedTarget(r.PostForm.Get("redirect_to")))
-	err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInCode(r.Context(), v.identity(), r.PostForm.Get("code")))
+	err := s.signIn(w, r, s.cookie(v.RedirectTo))(s.auth.SignInCode(r.Context(), v.identity(), r.PostForm.Get("code")))
 	if err == nil {
 		return
 	}
@@ -244,7 +244,7 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "login", v)
 		return
 	}
-	err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(r.Context(), v.identity(), r.PostForm.Get("password"), client(r)))
+	err := s.signIn(w, r, s.cookie(v.RedirectTo))(s.auth.SignInPassword(r.Context(), v.identity(), r.PostForm.Get("password"), client(r)))
 	if err == nil {
 		return
 	}
@@ -282,7 +282,7 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 // takes posts to the start of its flow.
 func (s *Server) restartFlow(start string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		target := start
+		target := s.path(start)
 		if t := s.allowedTarget(r.URL.Query().Get("redirect_to")); t != "" && start == "/login" {
 			target += "?redirect_to=" + url.QueryEscape(t)
 		}
@@ -352,7 +352,7 @@ func (s *Server) allowedTarget(target string) string {
 		if err != nil {
 			return ""
 		}
-		for _, p := range []string{"/login", "/logout"} {
+		for _, p := range []string{s.path("/login"), s.path("/logout")} {
 			if u.Path == p || strings.HasPrefix(u.Path, p+"/") {
 				return ""
 			}

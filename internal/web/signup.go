@@ -106,7 +106,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 			s.render(w, r, http.StatusOK, "check_email", checkEmailView{Address: u.Email, RedirectTo: v.RedirectTo})
 			return
 		}
-		err := s.signIn(w, r, auth.Cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r)))
+		err := s.signIn(w, r, s.cookie(v.RedirectTo))(s.auth.SignInPassword(ctx, auth.Identity{Email: v.Address}, password, client(r)))
 		if auth.KindOf(err) == auth.KindEmailUnverified {
 			// The setting came on meanwhile; the refusal mailed a new proof.
 			s.render(w, r, http.StatusOK, "check_email", checkEmailView{Address: v.Address, RedirectTo: v.RedirectTo})

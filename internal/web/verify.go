@@ -107,7 +107,7 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request) {
 		}
 		p, err = s.auth.SignInLink(ctx, token)
 	}
-	err = s.signIn(w, r, auth.Cookie(""))(p, err)
+	err = s.signIn(w, r, s.cookie(""))(p, err)
 	if err == nil {
 		return
 	}
@@ -152,7 +152,7 @@ func (s *Server) verifyLinkMFA(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "mfa", signinMFAView{Dead: true, flash: flash{Error: "This sign-in is not valid any more. Start again to sign in."}})
 		return
 	}
-	err := s.signIn(w, r, auth.Cookie(""))(s.auth.SecondFactor(ctx, in, client(r), auth.Cookie("")))
+	err := s.signIn(w, r, s.cookie(""))(s.auth.SecondFactor(ctx, in, client(r), s.cookie("")))
 	if err == nil {
 		return
 	}

@@ -62,7 +62,7 @@ func (s *Server) emailLinkPage(w http.ResponseWriter, r *http.Request, info *aut
 }
 
 // Where a proof that signs in (or the holder's confirmation) lands: the
-// account page, with its notice (doneNotices).
+// account page, with its notice (doneNotices); paths below the base path.
 const (
 	emailConfirmedTarget = "/?done=email#profile"
 	emailClaimedTarget   = "/?done=claimed#profile"
@@ -83,17 +83,17 @@ func (s *Server) emailLinkPost(w http.ResponseWriter, r *http.Request, info *aut
 	switch {
 	case err != nil:
 	case res.Proof != nil:
-		target := emailConfirmedTarget
+		target := s.path(emailConfirmedTarget)
 		if res.Claimed {
-			target = emailClaimedTarget
+			target = s.path(emailClaimedTarget)
 		}
-		err = s.signIn(w, r, auth.Cookie(target))(res.Proof, nil)
+		err = s.signIn(w, r, s.cookie(target))(res.Proof, nil)
 		if err == nil {
 			return
 		}
 	case res.User != nil:
 		// The holder's own browser: its session stays as it is.
-		s.redirect(w, r, emailConfirmedTarget)
+		s.redirect(w, r, s.path(emailConfirmedTarget))
 		return
 	default:
 		s.render(w, r, http.StatusOK, "verify_email", unchangedEmail)

@@ -51,6 +51,11 @@ type Options struct {
 	AppName string
 	// PublicURL is Gatehouse's own origin.
 	PublicURL string
+	// BasePath is the path prefix the pages are served under ("/auth"),
+	// or "" at the root. The handler serves them at their own paths
+	// ("/login": whoever mounts it strips the prefix); every link, form,
+	// asset and redirect the pages make carries it.
+	BasePath string
 	// Cookies names and flags the session cookie.
 	Cookies httpauth.CookiePolicy
 	// AllowedRedirects are the origins a sign-in may return the browser
@@ -111,7 +116,7 @@ func New(o Options) (*Server, error) {
 	if o.AppName == "" {
 		o.AppName = o.Auth.Config().AppName
 	}
-	tpl, err := parseTemplates()
+	tpl, err := parseTemplates(o.BasePath)
 	if err != nil {
 		return nil, err
 	}
@@ -199,11 +204,11 @@ func (s *Server) signedIn(next func(http.ResponseWriter, *http.Request, *auth.Pr
 			return
 		}
 		if p == nil {
-			back := r.URL.RequestURI()
+			back := s.path(r.URL.RequestURI()) // r's path is below the base path
 			if r.Method != http.MethodGet {
-				back = "/"
+				back = s.path("/")
 			}
-			s.redirect(w, r, "/login?redirect_to="+url.QueryEscape(back))
+			s.redirect(w, r, s.path("/login?redirect_to="+url.QueryEscape(back)))
 			return
 		}
 		next(w, r.WithContext(httpauth.WithPrincipal(r.Context(), p)), p)
@@ -247,6 +252,21 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, ch auth.Channel)
 		s.startSession(w, r, res)
 		return nil
 	}
+}
+
+// path returns the URL of page p of this site ("/login"): p under the
+// base path. Every redirect to a page of this site goes through it.
+func (s *Server) path(p string) string { return s.o.BasePath + p }
+
+// cookie is the browser channel of a sign-in that returns to target, or
+// when nothing asked for a place, to the start page under the base path.
+// Passing that on explicitly keeps the flows' own default ("/", the root
+// of the host) out of the pages' redirects.
+func (s *Server) cookie(target string) auth.Channel {
+	if target == "" {
+		target = s.path("/")
+	}
+	return auth.Cookie(target)
 }
 
 // redirect sends the browser to target: 303 for a plain request, and for

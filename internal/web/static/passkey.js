@@ -33,6 +33,9 @@
 
   var script = document.currentScript;
   var fallbackURL = script && script.getAttribute("data-fallback");
+  // base: the path prefix the pages are under ("" at the root of the
+  // host), for the one URL built here rather than read from the page.
+  var base = (script && script.getAttribute("data-base")) || "";
   var PKC = window.PublicKeyCredential;
 
   // supported: the browser has WebAuthn at all.
@@ -113,7 +116,7 @@
   function secondStep(token) {
     var form = document.createElement("form");
     form.method = "post";
-    form.action = "/login/mfa/step";
+    form.action = base + "/login/mfa/step";
     var input = document.createElement("input");
     input.type = "hidden";
     input.name = "mfa_token";
