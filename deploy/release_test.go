@@ -46,7 +46,7 @@ func TestReleaseScript(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()
 			cmd := exec.Command("sh", "release.sh")
-			cmd.Env = append(os.Environ(), "TARGETS="+tc.targets, "VERSION="+tc.version, "OUT="+out)
+			cmd.Env = append(plainGo(), "TARGETS="+tc.targets, "VERSION="+tc.version, "OUT="+out)
 			log, err := cmd.CombinedOutput()
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(string(log), tc.wantErr) {
@@ -69,7 +69,9 @@ func TestReleaseScript(t *testing.T) {
 			if string(printed) != "gatehouse "+tc.version+"\n" {
 				t.Errorf("%s version printed %q, want the stamped %s", name, printed, tc.version)
 			}
-			info, err := exec.Command("go", "version", "-m", bin).Output()
+			ver := exec.Command("go", "version", "-m", bin)
+			ver.Env = plainGo()
+			info, err := ver.Output()
 			if err != nil {
 				t.Fatalf("go version -m: %v", err)
 			}
@@ -88,4 +90,10 @@ func TestReleaseScript(t *testing.T) {
 			}
 		})
 	}
+}
+
+// plainGo is the environment without GOFLAGS: CI runs the tests with
+// GOFLAGS=-json, which would make go version -m answer in JSON.
+func plainGo() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOFLAGS=") })
 }
