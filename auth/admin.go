@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -105,12 +106,14 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 		s.forgetUser(ctx, u.ID)
 	}
 	if in.Admin != nil && *in.Admin != u.Admin {
-		u.UpdatedAt = s.now()
-		if err := s.store.SetUserAdmin(ctx, u.ID, *in.Admin, u.UpdatedAt); err != nil {
-			return nil, storeErr("set admin role", err)
+		roles := slices.DeleteFunc(slices.Clone(u.Roles), func(r string) bool { return r == RoleAdmin })
+		if *in.Admin {
+			roles = append(roles, RoleAdmin)
+			slices.Sort(roles)
 		}
-		u.Admin = *in.Admin
-		s.forgetUser(ctx, u.ID)
+		if err := s.setRoles(ctx, u, roles, Client{}); err != nil {
+			return nil, err
+		}
 	}
 	if in.Disabled != nil && *in.Disabled != u.Disabled() {
 		if *in.Disabled {
@@ -130,6 +133,93 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 		}
 	}
 	return u, nil
+}
+
+// Bounds of a user's roles.
+const (
+	maxRoles      = 32
+	maxRoleLength = 64
+)
+
+// ValidRole reports whether name may be a role: lower-case ASCII letters,
+// digits and "_.:-", starting with a letter or digit, at most 64 bytes.
+// The check sends roles comma-separated in a header and the store keeps
+// them space-separated, so neither a comma, a space nor a control
+// character can be part of one. It is the rule of the access rules file
+// too.
+func ValidRole(name string) bool {
+	if name == "" || len(name) > maxRoleLength {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == ':' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// rolesField validates a list of role names and returns it sorted and
+// without duplicates.
+func rolesField(roles []string) ([]string, *Error) {
+	for _, r := range roles {
+		if !ValidRole(r) {
+			// The name is the admin's own input; quoting it says which.
+			return nil, fieldError("roles", fmt.Sprintf("%.80q is not a role name: lower-case letters, digits and _.:- only, starting with a letter or digit, at most 64 bytes", r))
+		}
+	}
+	out := slices.Compact(slices.Sorted(slices.Values(roles)))
+	if len(out) > maxRoles {
+		return nil, fieldError("roles", fmt.Sprintf("at most %d roles", maxRoles))
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// AdminSetRoles replaces a user's roles with roles (sorted, duplicates
+// dropped; RoleAdmin among them makes the user an admin). The change
+// reaches every session at once, on every node that hears revocations:
+// the user's cached sessions are forgotten, so the next check reads the
+// stored roles. It is audited as roles_changed with the new list.
+func (s *Service) AdminSetRoles(ctx context.Context, userID string, roles []string, c Client) (*User, error) {
+	list, ferr := rolesField(roles)
+	if ferr != nil {
+		return nil, ferr
+	}
+	u, err := s.userByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if slices.Equal(u.Roles, list) || (len(u.Roles) == 0 && len(list) == 0) {
+		return u, nil
+	}
+	if err := s.setRoles(ctx, u, list, c); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// setRoles stores roles (valid, sorted, without duplicates) as u's, updates
+// u, forgets u's cached sessions and audits the change.
+func (s *Service) setRoles(ctx context.Context, u *User, roles []string, c Client) error {
+	now := s.now()
+	if err := s.store.SetUserRoles(ctx, u.ID, roles, now); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return errUserNotFound
+		}
+		return storeErr("set roles", err)
+	}
+	u.Roles, u.UpdatedAt = roles, now
+	u.Admin = u.HasRole(RoleAdmin)
+	s.forgetUser(ctx, u.ID)
+	s.audit(ctx, u.ID, "roles_changed", c, strings.Join(roles, " "))
+	return nil
 }
 
 // AdminDeleteUser removes a user and everything that belongs to it.

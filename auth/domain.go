@@ -6,6 +6,7 @@
 package auth
 
 import (
+	"slices"
 	"time"
 )
 
@@ -35,8 +36,14 @@ type User struct {
 	PasswordHash  string
 	// DisabledAt is set while an administrator has disabled the account.
 	DisabledAt *time.Time
-	// Admin gives the account the admin role: the /admin page (with a
-	// second-factor session when the account has a second factor on).
+	// Roles are the account's role names, sorted, without duplicates
+	// (RoleAdmin among them when Admin is set). Access rules and apps
+	// behind the proxy decide by them.
+	Roles []string
+	// Admin reports the admin role (RoleAdmin in Roles): the /admin page
+	// (with a second-factor session when the account has a second factor
+	// on). A store sets it from Roles when it reads a user and writes
+	// RoleAdmin into the roles when it creates one with Admin set.
 	Admin     bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
@@ -47,6 +54,12 @@ type User struct {
 	// does not fill it in costs a lookup, never a skipped second factor.
 	NoFactors bool
 }
+
+// RoleAdmin is the role of administrators: the /admin page.
+const RoleAdmin = "admin"
+
+// HasRole reports whether the account has the role name.
+func (u *User) HasRole(name string) bool { return slices.Contains(u.Roles, name) }
 
 // Disabled reports whether the account may not sign in.
 func (u *User) Disabled() bool { return u.DisabledAt != nil }

@@ -50,9 +50,11 @@ type UserStore interface {
 	// SetPasswordHash replaces the password hash ("" for none) and sets
 	// UpdatedAt to now.
 	SetPasswordHash(ctx context.Context, userID, hash string, now time.Time) error
-	// SetUserAdmin grants or takes away the admin role; UpdateUser leaves
-	// the role as stored.
-	SetUserAdmin(ctx context.Context, userID string, admin bool, now time.Time) error
+	// SetUserRoles replaces the user's roles (sorted, without duplicates,
+	// valid names: the caller has made them so) and sets UpdatedAt to now;
+	// the user is an admin afterwards exactly when RoleAdmin is among them.
+	// UpdateUser leaves the roles as stored.
+	SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error
 	// SetUserDisabled disables (at != nil) or enables (at == nil) a user.
 	SetUserDisabled(ctx context.Context, userID string, at *time.Time) error
 	// DeleteUser removes the user and everything of it that the same

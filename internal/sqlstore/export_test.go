@@ -30,6 +30,17 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 	return err
 }
 
+// MigrateDownTo rolls the schema back to version, for tests of a down
+// migration.
+func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
+	p, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}
+
 // Exec runs q on the writer, with its portable ? placeholders rebound for
 // the dialect and every time.Time argument converted the way the store
 // writes times, for tests that write rows of an older schema by hand.

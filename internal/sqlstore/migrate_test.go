@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"database/sql"
 	"errors"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -277,7 +278,11 @@ func checkUpgradedUser(t *testing.T, got, want *auth.User) {
 	}
 	g.DisabledAt, w.DisabledAt = nil, nil
 	g.NoFactors, w.NoFactors = false, false // read, not stored: see storetest
-	if g != w {
+	if !slices.Equal(g.Roles, w.Roles) {
+		t.Errorf("user %s Roles = %#v, want %#v", w.ID, g.Roles, w.Roles)
+	}
+	g.Roles, w.Roles = nil, nil
+	if !reflect.DeepEqual(g, w) {
 		t.Errorf("user = %+v\nwant %+v", g, w)
 	}
 }
@@ -298,4 +303,78 @@ func countRows(t *testing.T, s *sqlstore.Store, tables []string) []string {
 		n[i] = queryString(t, s, "SELECT COUNT(*) FROM "+table)
 	}
 	return n
+}
+
+// TestMigrateRoles upgrades a database of schema version 9 (the admin flag,
+// no roles) holding an admin and another user: the admin reads back with
+// the role admin, the other with none. SetUserRoles keeps the admin column
+// in step with the roles, so after a migration down to version 9 the
+// admins are the users whose roles held admin, and a migration up again
+// gives them the role back.
+func TestMigrateRoles(t *testing.T) {
+	for _, tc := range []sqltest.DB{sqltest.SQLiteDB, sqltest.PostgresDB} {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			s, err := sqlstore.Open(ctx, tc.URL(t), sqlstore.Options{})
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			t.Cleanup(func() { s.Close() })
+			if err := s.MigrateTo(ctx, 9); err != nil {
+				t.Fatalf("MigrateTo(9): %v", err)
+			}
+			at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+			for _, u := range []struct {
+				id    string
+				admin bool
+			}{{"u-admin", true}, {"u-plain", false}} {
+				if err := s.Exec(ctx, `INSERT INTO users (id, email, email_verified, name, password_hash,
+					created_at, updated_at, admin) VALUES (?, ?, true, '', '', ?, ?, ?)`,
+					u.id, u.id+"@example.com", at, at, u.admin); err != nil {
+					t.Fatalf("insert %s: %v", u.id, err)
+				}
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			wantRoles := func(id string, want []string) {
+				t.Helper()
+				u, err := s.UserByID(ctx, id)
+				if err != nil {
+					t.Fatalf("UserByID(%s): %v", id, err)
+				}
+				if !slices.Equal(u.Roles, want) || u.Admin != slices.Contains(want, auth.RoleAdmin) {
+					t.Errorf("user %s: Roles %#v, Admin %v; want %#v", id, u.Roles, u.Admin, want)
+				}
+			}
+			wantRoles("u-admin", []string{auth.RoleAdmin})
+			wantRoles("u-plain", nil)
+
+			if err := s.SetUserRoles(ctx, "u-admin", []string{"billing"}, at.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetUserRoles(ctx, "u-plain", []string{auth.RoleAdmin, "billing"}, at.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			wantRoles("u-admin", []string{"billing"})
+			wantRoles("u-plain", []string{auth.RoleAdmin, "billing"})
+			admins := "SELECT COALESCE(MAX(id), '') || ':' || COUNT(*) FROM users WHERE admin"
+			if got := queryString(t, s, admins); got != "u-plain:1" {
+				t.Errorf("admin column after SetUserRoles: %s, want u-plain:1", got)
+			}
+
+			if err := s.MigrateDownTo(ctx, 9); err != nil {
+				t.Fatalf("MigrateDownTo(9): %v", err)
+			}
+			if got := queryString(t, s, admins); got != "u-plain:1" {
+				t.Errorf("admin column after the down migration: %s, want u-plain:1", got)
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate again: %v", err)
+			}
+			wantRoles("u-admin", nil)
+			wantRoles("u-plain", []string{auth.RoleAdmin})
+		})
+	}
 }

@@ -11,7 +11,7 @@ import (
 // Column lists, in the order the scan functions read them.
 const (
 	userCols = `id, email, email_verified, phone, phone_verified, name,
-		password_hash, disabled_at, created_at, updated_at, admin`
+		password_hash, disabled_at, created_at, updated_at, admin, roles`
 	// userRead is what a user lookup returns: the columns, and whether a
 	// confirmed second factor or a passkey (a second factor too) exists,
 	// so a sign-in of a user without one needs no second round trip to
@@ -61,7 +61,7 @@ const identitySelect = identityCols + `, tokens IS NOT NULL`
 // queries is every statement the store runs, written once with portable ?
 // placeholders and rebound for the dialect at Open.
 type queries struct {
-	createUser, userByID, userByEmail, userByPhone, updateUser, setPassword, setDisabled, setAdmin,
+	createUser, userByID, userByEmail, userByPhone, updateUser, setPassword, setDisabled, setRoles,
 	deleteUser, listUsers, listUsersMatching string
 
 	createSession, sessionByID, sessionByCookieHash, listSessions,
@@ -144,13 +144,13 @@ func newQueries(d *dialect) *queries {
 	}
 	q := &queries{
 		createUser: `INSERT INTO users (` + userCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		userByID:    `SELECT ` + userRead + ` FROM users WHERE id = ?`,
 		userByEmail: `SELECT ` + userRead + ` FROM users WHERE email = ?`,
 		userByPhone: `SELECT ` + userRead + ` FROM users WHERE phone = ?`,
 		updateUser: `UPDATE users SET email = ?, email_verified = ?, phone = ?,
 			phone_verified = ?, name = ?, updated_at = ? WHERE id = ?`,
-		setAdmin:    `UPDATE users SET admin = ?, updated_at = ? WHERE id = ?`,
+		setRoles:    `UPDATE users SET roles = ?, admin = ?, updated_at = ? WHERE id = ?`,
 		setPassword: `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`,
 		setDisabled: `UPDATE users SET disabled_at = ? WHERE id = ?`,
 		deleteUser:  `DELETE FROM users WHERE id = ?`,
@@ -334,7 +334,7 @@ func newQueries(d *dialect) *queries {
 	}
 	for _, p := range []*string{
 		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
-		&q.setDisabled, &q.setAdmin, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
+		&q.setDisabled, &q.setRoles, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions,
 		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists, &q.createSessionAndRefresh,

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,12 +18,33 @@ const (
 
 func scanUser(row scanner) (*auth.User, error) {
 	var u auth.User
+	var admin bool
+	var roles string
 	err := row.Scan(&u.ID, nullStringCol{&u.Email}, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
-		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &u.Admin, &u.NoFactors)
+		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &admin, &roles, &u.NoFactors)
 	if err != nil {
 		return nil, err
 	}
+	// The roles column is the truth; the admin column is written beside it
+	// only so that the previous schema (the down migration) still knows
+	// its admins.
+	if roles != "" {
+		u.Roles = strings.Fields(roles)
+	}
+	u.Admin = u.HasRole(auth.RoleAdmin)
 	return &u, nil
+}
+
+// rolesColumn is roles as the roles column holds them: sorted, without
+// duplicates, joined by single spaces ("" for none). admin adds RoleAdmin,
+// so a user created with Admin set has the role.
+func rolesColumn(roles []string, admin bool) string {
+	all := slices.Clone(roles)
+	if admin {
+		all = append(all, auth.RoleAdmin)
+	}
+	slices.Sort(all)
+	return strings.Join(slices.Compact(all), " ")
 }
 
 // CreateUser inserts u; the caller has set its ID and normalised its email
@@ -32,7 +54,8 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	d := s.d
 	_, err := s.w.ExecContext(ctx, s.q.createUser,
 		u.ID, nullString(u.Email), u.EmailVerified, nullString(u.Phone), u.PhoneVerified, u.Name,
-		u.PasswordHash, d.nullTime(u.DisabledAt), d.time(u.CreatedAt), d.time(u.UpdatedAt), u.Admin)
+		u.PasswordHash, d.nullTime(u.DisabledAt), d.time(u.CreatedAt), d.time(u.UpdatedAt),
+		u.Admin || u.HasRole(auth.RoleAdmin), rolesColumn(u.Roles, u.Admin))
 	if err != nil {
 		return s.fail("create user", err)
 	}
@@ -60,8 +83,8 @@ func (s *Store) UserByPhone(ctx context.Context, phone string) (*auth.User, erro
 	return found(s, u, err, "user by phone", "user by phone")
 }
 
-// UpdateUser writes u's profile fields and UpdatedAt. The admin role is not
-// a profile field: SetUserAdmin alone changes it, so that no flow that
+// UpdateUser writes u's profile fields and UpdatedAt. Roles are not
+// profile fields: SetUserRoles alone changes them, so that no flow that
 // reads, edits and writes back a profile can restore a role taken away in
 // between.
 func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
@@ -78,10 +101,11 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, now ti
 	return s.oneRow("set password", "user "+userID, res, err)
 }
 
-// SetUserAdmin grants (admin) or takes away the admin role.
-func (s *Store) SetUserAdmin(ctx context.Context, userID string, admin bool, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, s.q.setAdmin, admin, s.d.time(now), userID)
-	return s.oneRow("set user admin", "user "+userID, res, err)
+// SetUserRoles replaces the user's roles and sets UpdatedAt to now; the
+// admin column follows whether RoleAdmin is among them.
+func (s *Store) SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q.setRoles, rolesColumn(roles, false), slices.Contains(roles, auth.RoleAdmin), s.d.time(now), userID)
+	return s.oneRow("set user roles", "user "+userID, res, err)
 }
 
 // SetUserDisabled disables the user at *at, or enables it when at is nil.

@@ -2,20 +2,34 @@ package storetest
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-// The admin role: a user's Admin flag is stored by CreateUser and
-// SetUserAdmin, returned by every lookup, defaults to false, and is left
-// alone by UpdateUser (a profile write must not restore a role taken away
-// since the profile was read).
+// Roles: a user's roles are stored by CreateUser (Admin set adds the
+// admin role) and SetUserRoles, returned by every lookup (Admin exactly
+// when the admin role is among them), default to none, and are left alone
+// by UpdateUser (a profile write must not restore a role taken away since
+// the profile was read).
 
 // checkAdmin checks that every lookup of u (by ID, email, phone and in the
 // list) returns want as its Admin flag.
 func checkAdmin(t *testing.T, s auth.UserStore, u *auth.User, want bool) {
+	t.Helper()
+	var roles []string
+	if want {
+		roles = []string{auth.RoleAdmin}
+	}
+	checkRoles(t, s, u, roles)
+}
+
+// checkRoles checks that every lookup of u (by ID, email, phone and in the
+// list) returns want as its roles (nil for none), and Admin set exactly
+// when the admin role is among them.
+func checkRoles(t *testing.T, s auth.UserStore, u *auth.User, want []string) {
 	t.Helper()
 	ctx := t.Context()
 	lookups := []struct {
@@ -34,8 +48,11 @@ func checkAdmin(t *testing.T, s auth.UserStore, u *auth.User, want bool) {
 			t.Errorf("%s(%s): %v", l.name, u.ID, err)
 			continue
 		}
-		if got.Admin != want {
-			t.Errorf("%s(%s).Admin = %v, want %v", l.name, u.ID, got.Admin, want)
+		if !slices.Equal(got.Roles, want) || (got.Roles == nil) != (want == nil) {
+			t.Errorf("%s(%s).Roles = %#v, want %#v", l.name, u.ID, got.Roles, want)
+		}
+		if admin := slices.Contains(want, auth.RoleAdmin); got.Admin != admin {
+			t.Errorf("%s(%s).Admin = %v, want %v (roles %v)", l.name, u.ID, got.Admin, admin, want)
 		}
 	}
 }
@@ -76,11 +93,32 @@ func testAdminCreate(t *testing.T, s auth.UserStore) {
 	u.Admin = true
 	mustCreateUser(t, s, u)
 	checkAdmin(t, s, u, true)
+	u.Roles = []string{auth.RoleAdmin}
 	checkStoredUser(t, s, u)
 	// Another user created beside it is no admin.
 	v := newAdminTestUser("staff")
 	mustCreateUser(t, s, v)
 	checkAdmin(t, s, v, false)
+}
+
+// testRolesCreate: CreateUser stores the roles it is given, with the
+// admin role when Admin is set, and Admin reads back from the roles.
+func testRolesCreate(t *testing.T, s auth.UserStore) {
+	for _, tc := range []struct {
+		name  string
+		roles []string
+		admin bool
+		want  []string
+	}{
+		{"roles", []string{"billing", "ops"}, false, []string{"billing", "ops"}},
+		{"roles and admin", []string{"billing"}, true, []string{auth.RoleAdmin, "billing"}},
+		{"admin among roles", []string{auth.RoleAdmin, "billing"}, false, []string{auth.RoleAdmin, "billing"}},
+	} {
+		u := newAdminTestUser("roles")
+		u.Roles, u.Admin = tc.roles, tc.admin
+		mustCreateUser(t, s, u)
+		checkRoles(t, s, u, tc.want)
+	}
 }
 
 func testAdminSetAndClear(t *testing.T, s auth.UserStore) {
@@ -89,19 +127,27 @@ func testAdminSetAndClear(t *testing.T, s auth.UserStore) {
 	mustCreateUser(t, s, u)
 	mustCreateUser(t, s, bystander)
 
-	for i, admin := range []bool{true, true, false, true, false} {
+	for i, roles := range [][]string{
+		{auth.RoleAdmin},
+		{auth.RoleAdmin},
+		nil,
+		{"billing", "ops:read"},
+		{"a-1", auth.RoleAdmin, "billing", "z.z_z"},
+		{"billing"},
+		nil,
+	} {
 		changed := *u
-		changed.Admin = admin
+		changed.Roles, changed.Admin = roles, slices.Contains(roles, auth.RoleAdmin)
 		changed.UpdatedAt = base.Add(time.Duration(i+1) * time.Minute)
-		if err := s.SetUserAdmin(ctx, u.ID, admin, changed.UpdatedAt); err != nil {
-			t.Fatalf("SetUserAdmin(%v): %v", admin, err)
+		if err := s.SetUserRoles(ctx, u.ID, roles, changed.UpdatedAt); err != nil {
+			t.Fatalf("SetUserRoles(%v): %v", roles, err)
 		}
-		checkAdmin(t, s, u, admin)
+		checkRoles(t, s, u, roles)
 		checkStoredUser(t, s, &changed)
 		checkAdmin(t, s, bystander, false)
 	}
-	if err := s.SetUserAdmin(ctx, "00000000-0000-7000-8000-000000000000", true, base); !errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("SetUserAdmin of an unknown user: %v, want ErrNotFound", err)
+	if err := s.SetUserRoles(ctx, "00000000-0000-7000-8000-000000000000", []string{auth.RoleAdmin}, base); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("SetUserRoles of an unknown user: %v, want ErrNotFound", err)
 	}
 }
 
@@ -113,7 +159,7 @@ func testAdminProfileWriteKeepsIt(t *testing.T, s auth.UserStore) {
 	u.Admin = true
 	mustCreateUser(t, s, u)
 	stale := *u
-	if err := s.SetUserAdmin(ctx, u.ID, false, base.Add(time.Minute)); err != nil {
+	if err := s.SetUserRoles(ctx, u.ID, []string{"billing"}, base.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	stale.Name = "renamed"
@@ -121,7 +167,7 @@ func testAdminProfileWriteKeepsIt(t *testing.T, s auth.UserStore) {
 	if err := s.UpdateUser(ctx, &stale); err != nil {
 		t.Fatal(err)
 	}
-	checkAdmin(t, s, u, false)
+	checkRoles(t, s, u, []string{"billing"})
 }
 
 // testAdminOtherWritesKeepIt: the writes that are not UpdateUser leave the

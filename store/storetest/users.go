@@ -39,6 +39,7 @@ var userTests = []storeTest[auth.UserStore]{
 	{"Admin/DefaultFalse", testAdminDefaultFalse},
 	{"Admin/Create", testAdminCreate},
 	{"Admin/SetAndClear", testAdminSetAndClear},
+	{"Roles/Create", testRolesCreate},
 	{"Admin/ProfileWriteKeepsIt", testAdminProfileWriteKeepsIt},
 	{"Admin/OtherWritesKeepIt", testAdminOtherWritesKeepIt},
 }
