@@ -93,6 +93,13 @@ type adminUpdateUserInput struct {
 	}
 }
 
+type adminSetRolesInput struct {
+	ID   string `path:"id" maxLength:"64"`
+	Body struct {
+		Roles []string `json:"roles" doc:"Every role the user is to have (an empty list for none): lower-case letters, digits and _.:-, starting with a letter or digit, at most 64 bytes each, at most 32 roles. Duplicates are dropped; the list is stored sorted."`
+	}
+}
+
 type adminSessionsInput struct {
 	UserID string `query:"user_id" required:"true" maxLength:"64"`
 }
@@ -156,6 +163,20 @@ func (s *Server) registerAdmin() {
 		u, err := s.auth.AdminUpdateUser(ctx, in.ID, auth.AdminUpdate{
 			Name: in.Body.Name, EmailVerified: in.Body.EmailVerified, Disabled: in.Body.Disabled, Admin: in.Body.Admin,
 		})
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		return &adminUserOutput{Body: adminUserView(u)}, nil
+	})
+
+	huma.Register(s.api, s.adminOp(huma.Operation{
+		OperationID: "adminSetRoles", Method: http.MethodPut, Path: "/v1/admin/users/{id}/roles", Summary: "Replace a user's roles",
+		Description: "Sets the user's roles to the list given (admin among them makes the user an admin). The change reaches the user's " +
+			"sessions at once: the next /v1/check answers the new roles in X-Auth-Roles and the access rules decide by them, without a new " +
+			"sign-in; access tokens already issued carry the old roles until they expire or are refreshed. Recorded in the audit log as roles_changed.",
+		Errors: []int{http.StatusBadRequest, http.StatusNotFound},
+	}), func(ctx context.Context, in *adminSetRolesInput) (*adminUserOutput, error) {
+		u, err := s.auth.AdminSetRoles(ctx, in.ID, in.Body.Roles, auth.ClientFrom(ctx))
 		if err != nil {
 			return nil, s.fail(ctx, err)
 		}

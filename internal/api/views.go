@@ -33,6 +33,7 @@ type AdminUser struct {
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 	Admin      bool       `json:"admin" doc:"The user has the admin role (the /admin page)."`
+	Roles      []string   `json:"roles" doc:"The user's role names, sorted; admin among them exactly when admin is true."`
 	// Identities is filled in by GET /v1/admin/users/{id} only: a list
 	// of users would cost a query per user.
 	Identities []IdentityView `json:"identities,omitempty" doc:"The sign-ins with other providers linked to the user, oldest first; in GET /v1/admin/users/{id} only."`
@@ -40,7 +41,11 @@ type AdminUser struct {
 
 // adminUserView returns u as an administrator sees it.
 func adminUserView(u *auth.User) AdminUser {
-	return AdminUser{User: userView(u), Disabled: u.Disabled(), DisabledAt: u.DisabledAt, Admin: u.Admin}
+	roles := u.Roles
+	if roles == nil {
+		roles = []string{}
+	}
+	return AdminUser{User: userView(u), Disabled: u.Disabled(), DisabledAt: u.DisabledAt, Admin: u.Admin, Roles: roles}
 }
 
 // Session is a session's metadata; token values are never shown.

@@ -149,6 +149,7 @@ func (e *emailEnv) users(t testing.TB, query string) []emailUser {
 			emailUser
 			Disabled   bool       `json:"disabled"`
 			Admin      bool       `json:"admin"`
+			Roles      []string   `json:"roles"`
 			DisabledAt *time.Time `json:"disabled_at"`
 		} `json:"users"`
 		NextCursor string `json:"next_cursor"`

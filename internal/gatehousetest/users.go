@@ -27,6 +27,7 @@ type AdminUser struct {
 	Disabled   bool       `json:"disabled"`
 	DisabledAt *time.Time `json:"disabled_at"`
 	Admin      bool       `json:"admin"`
+	Roles      []string   `json:"roles"`
 }
 
 // Tokens is the answer of a grant at POST /v1/token.

@@ -1,0 +1,142 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// rolesOf returns the user's roles as GET /v1/admin/users/{id} shows them,
+// after checking that the admin flag agrees with them.
+func rolesOf(t *testing.T, e *env, id string) []string {
+	t.Helper()
+	var u adminUserJSON
+	e.do(t, "GET", "/v1/admin/users/"+id, nil, adminKey()).Want(http.StatusOK).Strict(&u)
+	if u.Roles == nil {
+		t.Fatalf("GET /v1/admin/users/%s has no roles list", id)
+	}
+	if u.Admin != slices.Contains(u.Roles, "admin") {
+		t.Errorf("admin %v beside roles %v", u.Admin, u.Roles)
+	}
+	return u.Roles
+}
+
+// setRoles replaces the user's roles and returns the answer's.
+func setRoles(t *testing.T, e *env, id string, roles ...string) []string {
+	t.Helper()
+	if roles == nil {
+		roles = []string{}
+	}
+	var u adminUserJSON
+	e.do(t, "PUT", "/v1/admin/users/"+id+"/roles", map[string]any{"roles": roles}, adminKey()).Want(http.StatusOK).Strict(&u)
+	if u.ID != id || u.Admin != slices.Contains(u.Roles, "admin") {
+		t.Errorf("PUT roles %v answered %+v", roles, u)
+	}
+	return u.Roles
+}
+
+func TestAdminSetRoles(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("r", 64)
+	many := make([]string, 32)
+	for i := range many {
+		many[i] = fmt.Sprintf("role-%02d", i)
+	}
+	eachEnv(t, func(t *testing.T, e *env) {
+		u := e.passwordlessUser(t, "roles@example.com")
+		bystander := e.passwordlessUser(t, "bystander@example.com")
+		if got := rolesOf(t, e, u.ID); len(got) != 0 {
+			t.Fatalf("a new user has roles %v", got)
+		}
+		for _, tc := range []struct {
+			name        string
+			roles, want []string
+		}{
+			{"sorted, without duplicates", []string{"ops", "billing", "admin", "billing"}, []string{"admin", "billing", "ops"}},
+			{"every allowed character", []string{"a", "0-team", "x.y:z_w-1"}, []string{"0-team", "a", "x.y:z_w-1"}},
+			{"64 bytes", []string{long}, []string{long}},
+			{"32 roles", many, many},
+			{"32 roles, once each", append(slices.Clone(many), many[0]), many},
+			{"the same again", []string{"admin"}, []string{"admin"}},
+			{"the same again, unchanged", []string{"admin"}, []string{"admin"}},
+			{"none", []string{}, []string{}},
+		} {
+			if got := setRoles(t, e, u.ID, tc.roles...); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: PUT %v answered roles %v, want %v", tc.name, tc.roles, got, tc.want)
+			}
+			if got := rolesOf(t, e, u.ID); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: after PUT %v the user has roles %v, want %v", tc.name, tc.roles, got, tc.want)
+			}
+		}
+		if got := rolesOf(t, e, bystander.ID); len(got) != 0 {
+			t.Errorf("another user has roles %v", got)
+		}
+
+		setRoles(t, e, u.ID, "billing")
+		for _, bad := range []struct{ name, body, field string }{
+			{"upper case", `{"roles":["Billing"]}`, "roles"},
+			{"a space", `{"roles":["bill ing"]}`, "roles"},
+			{"a comma", `{"roles":["a,b"]}`, "roles"},
+			{"empty", `{"roles":[""]}`, "roles"},
+			{"starts with a dash", `{"roles":["-ops"]}`, "roles"},
+			{"starts with an underscore", `{"roles":["_ops"]}`, "roles"},
+			{"65 bytes", `{"roles":["` + long + `r"]}`, "roles"},
+			{"not ASCII", `{"roles":["rôle"]}`, "roles"},
+			{"a control character", `{"roles":["a\u0000"]}`, "roles"},
+			{"33 roles", `{"roles":["` + strings.Join(append(slices.Clone(many), "one-more"), `","`) + `"]}`, "roles"},
+			{"not a list", `{"roles":"admin"}`, "roles"},
+			{"not strings", `{"roles":[1]}`, "roles[0]"},
+			{"missing", `{}`, "roles"},
+			{"another field", `{"roles":[],"admin":true}`, "admin"},
+		} {
+			e.do(t, "PUT", "/v1/admin/users/"+u.ID+"/roles", bad.body, adminKey()).WantFieldError("invalid_request", bad.field)
+			if got := rolesOf(t, e, u.ID); !slices.Equal(got, []string{"billing"}) {
+				t.Errorf("%s: a refused PUT left roles %v", bad.name, got)
+			}
+		}
+		e.do(t, "PUT", "/v1/admin/users/0190a000-0000-7000-8000-000000000000/roles", map[string]any{"roles": []string{"admin"}}, adminKey()).
+			WantProblem(http.StatusNotFound, "not_found")
+		e.do(t, "PUT", "/v1/admin/users/not-an-id/roles", map[string]any{"roles": []string{"admin"}}, adminKey()).
+			WantProblem(http.StatusNotFound, "not_found")
+		e.do(t, "PUT", "/v1/admin/users/"+u.ID+"/roles", map[string]any{"roles": []string{"admin"}}).
+			WantProblem(http.StatusUnauthorized, "unauthorized")
+		if got := rolesOf(t, e, u.ID); !slices.Equal(got, []string{"billing"}) {
+			t.Errorf("refused PUTs left roles %v", got)
+		}
+
+		// The admin flag of PATCH adds and removes the admin role, leaving
+		// the others.
+		for _, tc := range []struct {
+			admin bool
+			want  []string
+		}{{true, []string{"admin", "billing"}}, {true, []string{"admin", "billing"}}, {false, []string{"billing"}}} {
+			var got adminUserJSON
+			e.do(t, "PATCH", "/v1/admin/users/"+u.ID, map[string]any{"admin": tc.admin}, adminKey()).Want(http.StatusOK).Strict(&got)
+			if got.Admin != tc.admin || !slices.Equal(got.Roles, tc.want) {
+				t.Errorf("PATCH admin %v answered admin %v roles %v, want roles %v", tc.admin, got.Admin, got.Roles, tc.want)
+			}
+		}
+
+		// Every change is in the audit log, with the new list.
+		var audit struct {
+			Events []struct {
+				Kind   string `json:"kind"`
+				Detail string `json:"detail"`
+			} `json:"events"`
+		}
+		e.do(t, "GET", "/v1/admin/audit?user_id="+u.ID, nil, adminKey()).Want(http.StatusOK).Decode(&audit)
+		var changes []string
+		for _, ev := range audit.Events {
+			if ev.Kind == "roles_changed" {
+				changes = append(changes, ev.Detail)
+			}
+		}
+		slices.Reverse(changes) // the log lists the newest first
+		want := []string{"admin billing ops", "0-team a x.y:z_w-1", long, strings.Join(many, " "), "admin", "", "billing", "admin billing", "billing"}
+		if !slices.Equal(changes, want) {
+			t.Errorf("roles_changed events %q\nwant %q", changes, want)
+		}
+	})
+}
