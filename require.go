@@ -85,19 +85,15 @@ func userOf(p *auth.Principal) User {
 	}
 }
 
-// rolesOf lists u's roles. Today the one role is admin (auth.User.Admin);
-// when users carry a list of roles (issue 17), this returns it and every
-// guard and UserFrom follow.
+// rolesOf lists u's roles as stored now (a copy: the principal's view is
+// shared by every request of the session), nil when there are none.
 func rolesOf(u *auth.User) []string {
-	if u.Admin {
-		return []string{RoleAdmin}
-	}
-	return nil
+	return slices.Clone(u.Roles)
 }
 
 // RoleAdmin is the administrators' role: the /admin pages, and whatever an
 // application guards with RequireRole(RoleAdmin, h).
-const RoleAdmin = "admin"
+const RoleAdmin = auth.RoleAdmin
 
 // RequireAAL2 is RequireAuth for handlers that need a session signed in
 // with a second factor (assurance level aal2, as an access token's aal

@@ -33,6 +33,7 @@ func embeddedApp(t *testing.T, opts ...gatehousetest.Option) *gatehousetest.Serv
 		mux.Handle("/secure/", g.RequireAAL2(hello))
 		mux.Handle("/staff/", g.RequireRole(gatehouse.RoleAdmin, hello))
 		mux.Handle("/vault/", g.RequireAAL2(g.RequireRole("admin", hello)))
+		mux.Handle("/billing/", g.RequireRole("billing", hello))
 		return mux
 	})
 	return gatehousetest.Start(t, append([]gatehousetest.Option{wrap, gatehousetest.WithMail()}, opts...)...)
@@ -70,6 +71,13 @@ func testGuards(t *testing.T, db gatehousetest.DB) {
 	boss1, _ := s.Session(t, "boss@example.com", c)
 	boss2, _ := s.Session(t, "boss@example.com", c, auth.MethodPassword, auth.MethodTOTP)
 	bossTok := s.SignIn(t, "boss@example.com", gatehousetest.Password).AccessToken
+	// clerk: roles other than admin, given after the session started.
+	clerk := s.SignUp(t, "clerk@example.com", gatehousetest.Password)
+	clerkTok := s.SignIn(t, "clerk@example.com", gatehousetest.Password).AccessToken
+	clerk1, _ := s.Session(t, "clerk@example.com", c)
+	if _, err := s.G.Auth().AdminSetRoles(ctx, clerk.ID, []string{"ops", "billing"}, c); err != nil {
+		t.Fatal(err)
+	}
 
 	browser := gatehousetest.Header("Accept", htmlAccept)
 	apiJSON := gatehousetest.Header("Accept", "application/json")
@@ -134,6 +142,16 @@ func testGuards(t *testing.T, db gatehousetest.DB) {
 			want{status: 403, words: "the admin role"}},
 		{"no role: API problem", "GET", "/staff/", []gatehousetest.RequestOption{bearer(plainTok)},
 			want{status: 403, code: "forbidden", words: "the admin role"}},
+
+		// Any role, as it is now (given after the session started).
+		{"another role passes", "GET", "/billing/", []gatehousetest.RequestOption{bearer(clerkTok)},
+			want{status: 200, words: "hello clerk@example.com aal1 roles=billing,ops"}},
+		{"another role passes a browser", "GET", "/billing/", []gatehousetest.RequestOption{browser, cookie(clerk1)},
+			want{status: 200, words: "hello clerk@example.com aal1 roles=billing,ops"}},
+		{"another role is not admin", "GET", "/staff/", []gatehousetest.RequestOption{bearer(clerkTok)},
+			want{status: 403, code: "forbidden", words: "the admin role"}},
+		{"admin is not another role", "GET", "/billing/", []gatehousetest.RequestOption{bearer(bossTok)},
+			want{status: 403, code: "forbidden", words: "the billing role"}},
 
 		// Both.
 		{"role at aal2 passes both", "GET", "/vault/", []gatehousetest.RequestOption{browser, cookie(boss2)},

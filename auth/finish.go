@@ -254,7 +254,7 @@ func (s *Service) grant(ctx context.Context, u *User, sess *Session, refresh str
 	now := s.now()
 	at, err := s.signer.Sign(ctx, AccessClaims{
 		Subject: u.ID, SessionID: sess.ID, Email: u.Email, AAL: sess.AAL, AMR: sess.AMR,
-		EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified,
+		EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified, Roles: u.Roles,
 		ID: newID(), IssuedAt: now, Expiry: now.Add(s.cfg.AccessTokenTTL),
 	})
 	if err != nil {

@@ -147,9 +147,12 @@ type AccessClaims struct {
 	PhoneVerified bool
 	AAL           string
 	AMR           []string
-	ID            string // jti
-	IssuedAt      time.Time
-	Expiry        time.Time
+	// Roles are the user's roles when the token was signed ("roles",
+	// absent when there are none).
+	Roles    []string
+	ID       string // jti
+	IssuedAt time.Time
+	Expiry   time.Time
 }
 
 // TokenSigner issues and verifies access tokens.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -124,4 +125,44 @@ func header(t *testing.T, tok string) map[string]any {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestVerifyRoles: a token carries the roles the user had when it was
+// signed, sorted; a user without roles gets a token without the claim and
+// Claims.Roles nil.
+func TestVerifyRoles(t *testing.T) {
+	t.Parallel()
+	is := newIssuer(t)
+	withRoles, without := is.signUp("roles@example.com"), is.signUp("plain@example.com")
+	is.Do(t, "PUT", "/v1/admin/users/"+withRoles+"/roles", map[string]any{"roles": []string{"ops", "admin", "billing"}}, gatehousetest.Admin()).
+		Want(http.StatusOK)
+	v := is.verifier()
+	for _, tc := range []struct {
+		email string
+		id    string
+		want  []string
+	}{
+		{"roles@example.com", withRoles, []string{"admin", "billing", "ops"}},
+		{"plain@example.com", without, nil},
+	} {
+		tok := is.signIn(tc.email)
+		c, err := v.Verify(context.Background(), tok)
+		if err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if c.Subject != tc.id || !slices.Equal(c.Roles, tc.want) || (c.Roles == nil) != (tc.want == nil) {
+			t.Errorf("%s: Subject %s, Roles %#v; want %s, %#v", tc.email, c.Subject, c.Roles, tc.id, tc.want)
+		}
+		b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var payload map[string]any
+		if err := json.Unmarshal(b, &payload); err != nil {
+			t.Fatal(err)
+		}
+		if _, has := payload["roles"]; has != (tc.want != nil) {
+			t.Errorf("%s: token payload %v: roles claim present %v, want %v", tc.email, payload, has, tc.want != nil)
+		}
+	}
 }

@@ -115,6 +115,11 @@ type Claims struct {
 	AAL string
 	// AMR lists the authentication methods used ("amr"), e.g. ["pwd","otp"].
 	AMR []string
+	// Roles are the user's role names when the token was signed ("roles"),
+	// sorted; nil when the user had none (the claim is then absent). A role
+	// given or taken away later shows in tokens signed after the change:
+	// use WithRevocationCheck, or ask /v1/check, to see it sooner.
+	Roles []string
 	// ID is the token's unique id ("jti").
 	ID string
 	// IssuedAt is when the token was signed ("iat"); zero when absent.
@@ -344,6 +349,7 @@ type accessClaims struct {
 	Email     string   `json:"email"`
 	AAL       string   `json:"aal"`
 	AMR       []string `json:"amr"`
+	Roles     []string `json:"roles"`
 
 	EmailVerified bool `json:"email_verified"`
 	PhoneVerified bool `json:"phone_verified"`
@@ -417,6 +423,7 @@ func (v *Verifier) check(ctx context.Context, tok string, now time.Time) (*Claim
 		Email:     c.Email,
 		AAL:       c.AAL,
 		AMR:       c.AMR,
+		Roles:     c.Roles,
 		ID:        c.ID,
 		Expiry:    exp,
 		KeyID:     key.ID,

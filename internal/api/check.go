@@ -52,6 +52,11 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	// that matters, and the header lets it tell without asking us.
 	h.Set("X-Auth-Email-Verified", strconv.FormatBool(p.User.EmailVerified))
 	h.Set("X-Auth-Session-Id", p.Session.ID)
+	// The roles and the assurance level as of now, always sent (roles
+	// empty when there are none): a proxy that copies the header to the app
+	// then overwrites whatever a client put in its own X-Auth-Roles.
+	h.Set("X-Auth-Roles", rolesHeader(p))
+	h.Set("X-Auth-AAL", p.Session.AAL)
 	h.Set("Content-Type", "application/json")
 	// The body is the same for as long as this view of the session is
 	// cached: render it once, not on every request.
@@ -61,6 +66,19 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	}).([]byte)
 	_, _ = w.Write(b)
 }
+
+// rolesHeader returns p's roles comma-separated, joined once per cached
+// view of the session rather than on every check.
+func rolesHeader(p *auth.Principal) string {
+	if len(p.User.Roles) == 0 {
+		return ""
+	}
+	v, _ := p.Memo(rolesHeaderKey{}, func() any { return strings.Join(p.User.Roles, ",") }).(string)
+	return v
+}
+
+// rolesHeaderKey is the key of the joined roles among a principal's memos.
+type rolesHeaderKey struct{}
 
 // checkBodyKey is the key of the rendered body among a principal's memos;
 // being unexported, no other package can store anything under it.
@@ -195,7 +213,7 @@ func (s *Server) registerCheck() {
 		OperationID: "check", Method: http.MethodGet, Path: "/v1/check", Tags: []string{"For other applications"},
 		Summary: "Who is signed in (forward-auth target)",
 		Description: "Validates a Bearer access token (signature, expiry, and the session still live) or the session cookie. " +
-			"200 with headers X-Auth-User-Id, X-Auth-Email, X-Auth-Email-Verified (true when the address is proven, else false), X-Auth-Session-Id (on 200 only); 401 otherwise. Revocation takes effect at once on the node that revoked. " +
+			"200 with headers X-Auth-User-Id, X-Auth-Email, X-Auth-Email-Verified (true when the address is proven, else false), X-Auth-Session-Id, X-Auth-Roles (the user's roles comma-separated, empty when none), X-Auth-AAL (aal1, or aal2 after a second factor) (on 200 only); 401 otherwise. Roles are read as of now: a change reaches the check at once, without a new sign-in. Revocation takes effect at once on the node that revoked. " +
 			"Use it as the nginx auth_request, Traefik ForwardAuth or Caddy forward_auth target. Every answer is Cache-Control: no-store, and none sets a cookie " +
 			"(a cookie session's expiry slides on the server).\n\n" +
 			"Browser navigations: when GATEHOUSE_FORWARD_AUTH_REDIRECT is on (the default), a request without a live session that has no Authorization header, " +
@@ -218,5 +236,7 @@ func (s *Server) registerCheck() {
 		"X-Auth-Email":          {Schema: &huma.Schema{Type: "string"}},
 		"X-Auth-Email-Verified": {Description: "true when the user has proven the address, else false", Schema: &huma.Schema{Type: "string", Enum: []any{"true", "false"}}},
 		"X-Auth-Session-Id":     {Schema: &huma.Schema{Type: "string"}},
+		"X-Auth-Roles":          {Description: "The user's role names as of now, sorted and comma-separated; empty (but present) when the user has none.", Schema: &huma.Schema{Type: "string"}},
+		"X-Auth-AAL":            {Description: "The session's assurance level: aal2 after a second factor, else aal1.", Schema: &huma.Schema{Type: "string", Enum: []any{"aal1", "aal2"}}},
 	}
 }

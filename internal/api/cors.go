@@ -33,7 +33,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Set("Access-Control-Allow-Credentials", "true")
-		h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-Auth-User-Id, X-Auth-Email, X-Auth-Email-Verified, X-Auth-Session-Id")
+		h.Set("Access-Control-Expose-Headers", "Retry-After, X-Request-Id, X-Auth-User-Id, X-Auth-Email, X-Auth-Email-Verified, X-Auth-Session-Id, X-Auth-Roles, X-Auth-AAL")
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")

@@ -1,11 +1,16 @@
 package api_test
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/auth"
 )
 
 // rolesOf returns the user's roles as GET /v1/admin/users/{id} shows them,
@@ -139,4 +144,97 @@ func TestAdminSetRoles(t *testing.T) {
 			t.Errorf("roles_changed events %q\nwant %q", changes, want)
 		}
 	})
+}
+
+// wantCheckHeaders checks the check's X-Auth-Roles (present even when
+// empty) and X-Auth-AAL.
+func wantCheckHeaders(t *testing.T, r *response, what, roles, aal string) {
+	t.Helper()
+	if got, ok := r.Header["X-Auth-Roles"]; !ok || len(got) != 1 || got[0] != roles {
+		t.Errorf("%s: X-Auth-Roles %q (present %v), want %q", what, got, ok, roles)
+	}
+	if got := r.Header.Get("X-Auth-AAL"); got != aal {
+		t.Errorf("%s: X-Auth-AAL %q, want %q", what, got, aal)
+	}
+}
+
+// TestCheckRoles: the check answers the user's roles and the session's
+// assurance level, and a role change reaches a live session's check at
+// once (by Bearer token or cookie), without a new sign-in; tokens signed
+// after the change carry the new roles.
+func TestCheckRoles(t *testing.T) {
+	t.Parallel()
+	eachEnv(t, func(t *testing.T, e *env) {
+		tok, cookie := e.bothWays(t, "check-roles@example.com")
+		strong, _ := e.Session(t, "check-roles@example.com", auth.Client{IP: "127.0.0.1", UserAgent: "test-browser"}, auth.MethodPassword, auth.MethodTOTP)
+		bystander := e.account(t, "other@example.com")
+		creds := []struct {
+			name string
+			opt  reqOpt
+			aal  string
+		}{
+			{"bearer", bearer(tok.AccessToken), "aal1"},
+			{"cookie", e.cookie(cookie), "aal1"},
+			{"aal2 cookie", e.cookie(strong), "aal2"},
+		}
+		checkAll := func(roles string) {
+			t.Helper()
+			for _, c := range creds {
+				wantCheckHeaders(t, e.check(t, c.opt).Want(http.StatusOK), c.name, roles, c.aal)
+			}
+		}
+		checkAll("")
+		for _, tc := range []struct {
+			roles []string
+			want  string
+		}{
+			{[]string{"ops", "billing"}, "billing,ops"},
+			{[]string{"admin", "ops", "billing"}, "admin,billing,ops"},
+			{[]string{"ops"}, "ops"},
+			{[]string{}, ""},
+			{[]string{"x.y:z"}, "x.y:z"},
+		} {
+			setRoles(t, e, tok.User.ID, tc.roles...)
+			checkAll(tc.want)
+			wantCheckHeaders(t, e.check(t, bearer(bystander.AccessToken)).Want(http.StatusOK), "bystander", "", "aal1")
+		}
+		// The PATCH admin flag reaches the check at once too.
+		e.do(t, "PATCH", "/v1/admin/users/"+tok.User.ID, map[string]any{"admin": true}, adminKey()).Want(http.StatusOK)
+		checkAll("admin,x.y:z")
+
+		// An access token signed after the change carries the roles; the
+		// one signed before does not (the check is what is live).
+		var refreshed tokensJSON
+		e.refresh(t, tok.RefreshToken).Want(http.StatusOK).Decode(&refreshed)
+		for _, c := range []struct {
+			name, tok string
+			want      any
+		}{
+			{"before", tok.AccessToken, nil},
+			{"after a refresh", refreshed.AccessToken, []any{"admin", "x.y:z"}},
+		} {
+			claims := tokenPayload(t, c.tok)
+			if got := claims["roles"]; !reflect.DeepEqual(got, c.want) {
+				t.Errorf("token %s the change: roles claim %#v, want %#v", c.name, got, c.want)
+			}
+		}
+	})
+}
+
+// tokenPayload returns the decoded claims of a JWT.
+func tokenPayload(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %d parts", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

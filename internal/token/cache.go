@@ -41,6 +41,7 @@ func (e *cacheEntry) check(now time.Time) (*auth.AccessClaims, error) {
 	}
 	c := e.claims
 	c.AMR = slices.Clone(c.AMR) // the caller may change its copy
+	c.Roles = slices.Clone(c.Roles)
 	return &c, nil
 }
 

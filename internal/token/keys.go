@@ -259,6 +259,7 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 		Email:     c.Email,
 		AAL:       c.AAL,
 		AMR:       amr,
+		Roles:     c.Roles,
 
 		EmailVerified: c.EmailVerified,
 		PhoneVerified: c.PhoneVerified,
@@ -282,6 +283,9 @@ type accessClaims struct {
 	Email     string           `json:"email,omitempty"`
 	AAL       string           `json:"aal"`
 	AMR       []string         `json:"amr"`
+	// Roles is absent when the user has none: most users have none, and
+	// their tokens stay as short as they were.
+	Roles []string `json:"roles,omitempty"`
 	// Both always present, false for an address the user only typed (or
 	// has not got), so an app need not know what absence means.
 	EmailVerified bool `json:"email_verified"`
@@ -341,6 +345,7 @@ func (k *Keys) Verify(ctx context.Context, tok string, now time.Time) (*auth.Acc
 			Email:     c.Email,
 			AAL:       c.AAL,
 			AMR:       c.AMR,
+			Roles:     c.Roles,
 			ID:        c.ID,
 			IssuedAt:  c.IssuedAt,
 			Expiry:    c.Expiry,
