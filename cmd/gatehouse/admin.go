@@ -63,6 +63,9 @@ Commands:
   admin --email EMAIL | --id ID [--off]
                                       grant the admin role (the /admin page),
                                       or take it away with --off
+  roles --email EMAIL | --id ID [--set ROLE,ROLE]
+                                      print the user's roles, or replace them
+                                      (--set "" takes every role away)
 `
 
 func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -132,6 +135,28 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			fmt.Fprintf(stdout, "user %s <%s> is no longer an admin\n", u.ID, u.Email)
 		}
 		return nil
+	case "roles":
+		set := newFlagSet("user roles", "user roles --email EMAIL | --id ID [--set ROLE,ROLE]", stderr)
+		c.register(set)
+		roles := set.String("set", "", `replace the roles with this comma-separated list ("" for none); without it, print them`)
+		g, u, err := openUser(ctx, set, &c, args)
+		if err != nil {
+			return err
+		}
+		defer g.Close()
+		replace := false
+		set.Visit(func(f *flag.Flag) { replace = replace || f.Name == "set" })
+		if replace {
+			if u, err = g.Auth().AdminSetRoles(ctx, u.ID, splitRoles(*roles), auth.Client{}); err != nil {
+				return describe(err)
+			}
+		}
+		list := strings.Join(u.Roles, ",")
+		if list == "" {
+			list = "(none)"
+		}
+		fmt.Fprintf(stdout, "user %s <%s> roles: %s\n", u.ID, u.Email, list)
+		return nil
 	case "list":
 		set := newFlagSet("user list", "user list [flags]", stderr)
 		c.register(set)
@@ -180,6 +205,21 @@ func user(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	}
 	fmt.Fprint(stderr, userUsage)
 	return fmt.Errorf("unknown user command %q: %w", sub, errUsage)
+}
+
+// splitRoles splits a comma-separated list of roles, ignoring spaces
+// around names and empty names ("" is no role).
+func splitRoles(s string) []string {
+	var out []string
+	for r := range strings.SplitSeq(s, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			out = append(out, r)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
 }
 
 // openUser is open for a command about one user: it adds --email and --id

@@ -57,7 +57,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 	env(t)
 	for _, args := range [][]string{
 		{"serve", "--help"}, {"migrate", "--help"}, {"user", "--help"}, {"user", "create", "--help"},
-		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "delete", "--help"}, {"user", "admin", "--help"},
+		{"user", "list", "--help"}, {"user", "disable", "--help"}, {"user", "delete", "--help"}, {"user", "admin", "--help"}, {"user", "roles", "--help"},
 		{"sessions", "--help"}, {"sessions", "revoke", "--help"}, {"keys", "--help"}, {"keys", "rotate", "--help"},
 		{"keys", "list", "--help"}, {"version", "--help"}, {"healthcheck", "--help"},
 	} {
@@ -207,6 +207,58 @@ func TestUserAdmin(t *testing.T) {
 	}
 	if r := role("boss@example.com"); r != "no" {
 		t.Fatalf("a refused create --admin changed the existing account's role: ADMIN %s", r)
+	}
+}
+
+// TestUserRoles: user roles prints a user's roles and --set replaces them
+// (sorted, without duplicates; admin among them is the ADMIN of user list);
+// a bad name is refused with the rule and changes nothing.
+func TestUserRoles(t *testing.T) {
+	env(t, "GATEHOUSE_DEV", "true")
+	mustCLI(t, "", "user", "create", "--email", "clerk@example.com")
+	admin := func() string {
+		t.Helper()
+		list := mustCLI(t, "", "user", "list", "--query", "clerk@example.com")
+		m := regexp.MustCompile(`clerk@example\.com\s+(?:yes|no)\s+(?:yes|no)\s+(?:yes|no)\s+(yes|no)\s`).FindStringSubmatch(list)
+		if m == nil {
+			t.Fatalf("list has no row for clerk:\n%s", list)
+		}
+		return m[1]
+	}
+	for _, step := range []struct {
+		args        []string
+		roles, want string
+	}{
+		{[]string{"user", "roles", "--email", "clerk@example.com"}, "(none)", "no"},
+		{[]string{"user", "roles", "--email", "clerk@example.com", "--set", " ops, billing,admin,ops,"}, "admin,billing,ops", "yes"},
+		{[]string{"user", "roles", "--email", "Clerk@Example.com"}, "admin,billing,ops", "yes"},
+		{[]string{"user", "roles", "--email", "clerk@example.com", "--set", "billing"}, "billing", "no"},
+		{[]string{"user", "admin", "--email", "clerk@example.com"}, "", "yes"},
+		{[]string{"user", "roles", "--email", "clerk@example.com"}, "admin,billing", "yes"},
+		{[]string{"user", "roles", "--email", "clerk@example.com", "--set", ""}, "(none)", "no"},
+	} {
+		out := mustCLI(t, "", step.args...)
+		if step.roles != "" && !regexp.MustCompile(`^user [0-9a-f-]{36} <clerk@example.com> roles: ` + regexp.QuoteMeta(step.roles) + `\n$`).MatchString(out) {
+			t.Fatalf("%v printed %q, want roles %s", step.args, out, step.roles)
+		}
+		if got := admin(); got != step.want {
+			t.Fatalf("after %v: ADMIN %s, want %s", step.args, got, step.want)
+		}
+	}
+	mustCLI(t, "", "user", "roles", "--email", "clerk@example.com", "--set", "billing")
+	for _, bad := range []string{"Billing", "a b", "-ops", strings.Repeat("r", 65)} {
+		if _, _, err := cli(t, "", "user", "roles", "--email", "clerk@example.com", "--set", bad); err == nil || !strings.Contains(err.Error(), "not a role name") {
+			t.Errorf("--set %q: err = %v, want the role rule", bad, err)
+		}
+	}
+	if out := mustCLI(t, "", "user", "roles", "--email", "clerk@example.com"); !strings.HasSuffix(out, "roles: billing\n") {
+		t.Errorf("refused --set changed the roles: %q", out)
+	}
+	if _, _, err := cli(t, "", "user", "roles"); !errors.Is(err, errUsage) {
+		t.Errorf("roles without a user: err = %v", err)
+	}
+	if _, _, err := cli(t, "", "user", "roles", "--email", "nobody@example.com", "--set", "a"); err == nil || !strings.Contains(err.Error(), "No such user") {
+		t.Errorf("roles of an unknown user: err = %v", err)
 	}
 }
 
