@@ -238,7 +238,7 @@ func TestUserRoles(t *testing.T) {
 		{[]string{"user", "roles", "--email", "clerk@example.com", "--set", ""}, "(none)", "no"},
 	} {
 		out := mustCLI(t, "", step.args...)
-		if step.roles != "" && !regexp.MustCompile(`^user [0-9a-f-]{36} <clerk@example.com> roles: ` + regexp.QuoteMeta(step.roles) + `\n$`).MatchString(out) {
+		if step.roles != "" && !regexp.MustCompile(`^user [0-9a-f-]{36} <clerk@example.com> roles: `+regexp.QuoteMeta(step.roles)+`\n$`).MatchString(out) {
 			t.Fatalf("%v printed %q, want roles %s", step.args, out, step.roles)
 		}
 		if got := admin(); got != step.want {
