@@ -135,6 +135,10 @@ func (s *Service) AdminUpdateUser(ctx context.Context, id string, in AdminUpdate
 	return u, nil
 }
 
+// AuditRolesChanged records a change of a user's roles (the admin flag's
+// too); the detail is the new list, space-separated ("" for none).
+const AuditRolesChanged = "roles_changed"
+
 // Bounds of a user's roles.
 const (
 	maxRoles      = 32
@@ -218,7 +222,7 @@ func (s *Service) setRoles(ctx context.Context, u *User, roles []string, c Clien
 	u.Roles, u.UpdatedAt = roles, now
 	u.Admin = u.HasRole(RoleAdmin)
 	s.forgetUser(ctx, u.ID)
-	s.audit(ctx, u.ID, "roles_changed", c, strings.Join(roles, " "))
+	s.audit(ctx, u.ID, AuditRolesChanged, c, strings.Join(roles, " "))
 	return nil
 }
 

@@ -216,6 +216,10 @@ type adminUserView struct {
 	Passkeys        []adminPasskey
 	Factors         []string
 	BackupCodesLeft int
+	// Roles are the user's roles; RolesText, the same comma-separated, is
+	// the roles form's value.
+	Roles     []string
+	RolesText string
 	// Audit are the user's latest audit events, newest first.
 	Audit []adminAudit
 	// Self is set when the admin looks at their own account: the page
@@ -266,6 +270,7 @@ var adminAuditNames = map[string]string{
 	auth.AuditPasskeyCounterRegressed: "Passkey refused: its counter went back (a possible clone)",
 	auth.AuditIdentityLinked:          "Provider linked", auth.AuditIdentityUnlinked: "Provider unlinked",
 	auth.AuditProviderSignIn: "Signed in with a provider", auth.AuditProviderTokensRead: "Provider tokens read through the admin API",
+	auth.AuditRolesChanged: "Roles changed",
 }
 
 // adminFactorNames names second-factor kinds for people.
@@ -312,6 +317,7 @@ func (s *Server) adminUser(r *http.Request, p *auth.Principal, id string) (*admi
 	v := &adminUserView{
 		User: adminRow(u), Name: u.Name, HasPassword: u.HasPassword(), Updated: adminTimeOf(u.UpdatedAt),
 		BackupCodesLeft: backup, Self: u.ID == p.User.ID,
+		Roles: u.Roles, RolesText: strings.Join(u.Roles, ", "),
 	}
 	if u.DisabledAt != nil {
 		v.DisabledAt = adminTimeOf(*u.DisabledAt)
@@ -367,6 +373,7 @@ var adminNotices = map[string]string{
 	"admin/grant":     "The account has the admin role now.",
 	"admin/remove":    "The account no longer has the admin role.",
 	"factors/reset":   "Every second factor of the account is off, and every session of it has ended.",
+	"roles":           "The account's roles are saved. Its sessions see them at once.",
 }
 
 // adminUserPage shows one user, with the notice an action's redirect
@@ -412,6 +419,21 @@ var adminActions = map[string]func(s *Server, r *http.Request, p *auth.Principal
 		_, err := s.auth.AdminUpdateUser(r.Context(), id, auth.AdminUpdate{Admin: new(false)})
 		return err
 	},
+	// roles replaces the roles with the form's comma-separated list. An
+	// admin may change their own roles but not drop their admin role.
+	"roles": func(s *Server, r *http.Request, p *auth.Principal, id string) error {
+		var roles []string
+		for name := range strings.SplitSeq(r.PostFormValue("roles"), ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				roles = append(roles, name)
+			}
+		}
+		if id == p.User.ID && !slices.Contains(roles, auth.RoleAdmin) {
+			return errAdminSelf
+		}
+		_, err := s.auth.AdminSetRoles(r.Context(), id, roles, client(r))
+		return err
+	},
 	// An admin's own factors are turned off from the account page, with
 	// the second factor in hand; here only another's.
 	"factors/reset": func(s *Server, r *http.Request, p *auth.Principal, id string) error {
@@ -439,7 +461,11 @@ func (s *Server) adminAction(action string, do func(*Server, *http.Request, *aut
 				s.fail(w, r, lerr)
 				return
 			}
-			v.Error, _ = s.explain(r, err)
+			var fields map[string]string
+			v.Error, fields = s.explain(r, err)
+			if f := fields["roles"]; f != "" {
+				v.Error = "Roles not saved: " + f + "."
+			}
 			s.render(w, r, httpauth.Status(kind), "admin_user", v)
 			return
 		}

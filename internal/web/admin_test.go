@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -338,7 +339,7 @@ func TestAdminUserPage(t *testing.T) {
 
 	// One's own page offers nothing that would lock one out.
 	b.get(t, "/admin/users/"+admin.ID).want(http.StatusOK).
-		contains("This is your own account", "<span class=\"badge ok\">Admin</span>", "None: the account signs in with one factor.", "No events yet.").
+		contains("This is your own account", "<span class=\"badge ok\">Admin</span>", "None: the account signs in with one factor.", "<td>Roles changed</td>").
 		lacks("Disable account", "Remove admin role", "Make admin")
 
 	for _, id := range []string{"00000000-0000-4000-8000-000000000000", "not-an-id"} {
@@ -612,3 +613,56 @@ func TestAdminUserMethods(t *testing.T) {
 
 // adminText is t as the admin page writes it.
 func adminText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// TestAdminRoles: the user's page lists the roles and saves a new
+// comma-separated list (a plain form post and htmx alike); a bad name is
+// refused with the rule and changes nothing; an admin may change their own
+// roles but not drop their own admin role.
+func TestAdminRoles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	admin := admAdmin(t, e, "boss@example.com")
+	u := admUser(t, e, "clerk@example.com")
+	b, _ := admBrowser(t, e, admin)
+	page := "/admin/users/" + u.ID
+	b.get(t, page).want(http.StatusOK).contains("<dt>Roles</dt><dd><span class=\"muted\">None</span>", `name="roles" value=""`)
+
+	wantRoles := func(want ...string) {
+		t.Helper()
+		if got := admStored(t, e, u); !slices.Equal(got.Roles, want) || got.Admin != slices.Contains(want, auth.RoleAdmin) {
+			t.Fatalf("stored roles %v (admin %v), want %v", got.Roles, got.Admin, want)
+		}
+	}
+	b.post(t, page+"/roles", url.Values{"roles": {" ops, billing,,ops "}}).redirectsTo(page + "?done=roles")
+	wantRoles("billing", "ops")
+	b.get(t, page+"?done=roles").want(http.StatusOK).contains("The account&#39;s roles are saved.",
+		`<span class="badge">billing</span> <span class="badge">ops</span>`, `name="roles" value="billing, ops"`)
+	b.post(t, page+"/roles", url.Values{"roles": {"admin,billing"}}, htmx()).want(http.StatusOK).
+		contains("The account&#39;s roles are saved.", `<span class="badge ok">Admin</span>`, `name="roles" value="admin, billing"`)
+	wantRoles("admin", "billing")
+
+	for _, bad := range []string{"Billing", "a b", "-ops", strings.Repeat("r", 65)} {
+		for _, opt := range [][]reqOpt{nil, {htmx()}} {
+			b.post(t, page+"/roles", url.Values{"roles": {bad}}, opt...).want(http.StatusBadRequest).contains("Roles not saved:", "is not a role name")
+		}
+		wantRoles("admin", "billing")
+	}
+	b.post(t, page+"/roles", url.Values{}).redirectsTo(page + "?done=roles")
+	wantRoles()
+
+	// One's own roles: others may change, the admin role stays.
+	own := "/admin/users/" + admin.ID
+	b.get(t, own).want(http.StatusOK).contains("You cannot remove your own admin role.")
+	for _, roles := range []string{"", "billing", "Admin"} {
+		b.post(t, own+"/roles", url.Values{"roles": {roles}}).want(http.StatusForbidden).contains(admSelfText)
+	}
+	if got := admStored(t, e, admin); !slices.Equal(got.Roles, []string{auth.RoleAdmin}) {
+		t.Fatalf("the admin's own roles changed: %v", got.Roles)
+	}
+	b.post(t, own+"/roles", url.Values{"roles": {"admin, ops"}}).redirectsTo(own + "?done=roles")
+	if got := admStored(t, e, admin); !slices.Equal(got.Roles, []string{auth.RoleAdmin, "ops"}) {
+		t.Fatalf("the admin's own roles: %v, want [admin ops]", got.Roles)
+	}
+	b.post(t, page+"/roles", url.Values{"roles": {"ops"}}, crossSite()).want(http.StatusForbidden).contains("sent from another site")
+	wantRoles()
+}
