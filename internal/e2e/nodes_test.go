@@ -129,3 +129,27 @@ func TestTwoNodesSurviveARedisOutage(t *testing.T) {
 	a.Do(t, "POST", "/v1/otp", map[string]string{"email": addr}).Want(http.StatusAccepted)
 	b.Do(t, "POST", "/v1/otp", map[string]string{"email": addr}).WantProblem(http.StatusTooManyRequests, "rate_limited")
 }
+
+// TestTwoNodesShareRoleChanges: roles given on node B reach node A's check
+// of a session A has already cached, within a second, without a new
+// sign-in; and so does taking them away.
+func TestTwoNodesShareRoleChanges(t *testing.T) {
+	t.Parallel()
+	a, b := twoNodes(t, redistest.URL(t))
+	tok := a.Account(t, "nodes-roles@example.com")
+	roles := func() string {
+		r := a.Do(t, "GET", "/v1/check", nil, gatehousetest.Bearer(tok.AccessToken)).Want(http.StatusOK)
+		return r.Header.Get("X-Auth-Roles")
+	}
+	if got := roles(); got != "" {
+		t.Fatalf("X-Auth-Roles before any role: %q", got)
+	}
+	for _, tc := range []struct {
+		set  []string
+		want string
+	}{{[]string{"ops", "admin"}, "admin,ops"}, {[]string{}, ""}} {
+		b.Do(t, "PUT", "/v1/admin/users/"+tok.User.ID+"/roles", map[string]any{"roles": tc.set}, gatehousetest.Admin()).Want(http.StatusOK)
+		took := within(t, time.Second, "A's check after B set roles "+tc.want, func() bool { return roles() == tc.want })
+		t.Logf("roles %q set on B, seen on A after %v", tc.want, took)
+	}
+}
