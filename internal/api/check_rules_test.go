@@ -56,6 +56,8 @@ const checkRules = `
   deny: true
 - host: staff.example.test
   require: {roles: [staff, admin]}
+- paths: [/nohost]
+  deny: true
 `
 
 // jsonClient is an API client's Accept.
@@ -163,7 +165,8 @@ func TestCheckAccessRules(t *testing.T) {
 			// A direct call names no host: no rule applies.
 			{"direct, signed in", opts(jsonClient(), e.cookie(plain)), pass, ""},
 			{"direct, bearer", opts(bearer(plainToken.AccessToken)), pass, ""},
-			{"direct, only a uri", opts(jsonClient(), e.cookie(plain), header("X-Forwarded-Uri", "/admin")), pass, ""},
+			{"any host", opts(jsonClient(), e.cookie(plain), traefik("https", "elsewhere.test", "/nohost")), forbidden, "No one may open this page"},
+			{"direct, only a uri", opts(jsonClient(), e.cookie(plain), header("X-Forwarded-Uri", "/nohost")), pass, ""},
 			{"direct, anonymous", opts(jsonClient()), unauth, ""},
 		} {
 			r := e.forwardCheck(t, tc.opts...)
