@@ -392,7 +392,8 @@ func (s *Server) registerCheck() {
 	s.mux.HandleFunc("GET /v1/check", s.check)
 	reg := s.api.OpenAPI().Components.Schemas
 	problem := &huma.Response{
-		Description: "Not signed in, or the session has ended. For a browser navigation forwarded by nginx (X-Original-URL), " +
+		Description: "Not signed in, or the session has ended (unauthorized, token_expired, token_revoked), or signed in at aal1 where an access rule asks aal2 " +
+			"(aal2_required; a text/html page for a browser). For a browser navigation forwarded by nginx (X-Original-URL) without a session, " +
 			"also the Location of the sign-in page, which the proxy turns into a redirect.",
 		Headers: map[string]*huma.Header{
 			"WWW-Authenticate": {Schema: &huma.Schema{Type: "string"}},
@@ -422,9 +423,23 @@ func (s *Server) registerCheck() {
 			"same Location, because nginx's auth_request accepts only 2xx, 401 and 403 (its configuration maps that 401 to the redirect). " +
 			"A value with spaces or control characters, or that is not an absolute http(s) URL on the forwarded host, gets the plain 401. " +
 			"Any Authorization header, or an Accept without text/html (fetch with application/json, curl's */*), always gets 401: API clients are never redirected. " +
-			"The sign-in page returns the browser only to an allowed origin (GATEHOUSE_ALLOWED_REDIRECTS).",
+			"The sign-in page returns the browser only to an allowed origin (GATEHOUSE_ALLOWED_REDIRECTS).\n\n" +
+			"Access rules (GATEHOUSE_ACCESS_RULES_FILE): for a request a proxy forwarded (a host in X-Original-URL or X-Forwarded-Host), the first rule " +
+			"whose host and path match decides. allow: anyone answers 200 without a session (then with no X-Auth-* header and no body); deny answers 403; " +
+			"require: roles or email_verified unmet answers 403 naming the requirement (a short HTML page for a browser, a forbidden problem otherwise); " +
+			"require: aal: aal2 for a session at aal1 answers 401 aal2_required with WWW-Authenticate error=\"insufficient_user_authentication\" " +
+			"(a page for a browser: sign in again with a second factor). Without a session, a rule that needs one answers as above (401, or the sign-in redirect). " +
+			"A path is judged decoded and cleaned (/public/../admin is /admin); one that cannot be read (a bad escape, a backslash, a NUL), or " +
+			"X-Original-URL and X-Forwarded-Host/-Uri naming different requests, answers 403. A call with no forwarded host applies no rule.",
 		Security: userSecurity,
-		Responses: map[string]*huma.Response{"302": found, "401": problem, "503": {
+		Responses: map[string]*huma.Response{"302": found, "401": problem, "403": {
+			Description: "An access rule refuses the request (deny, a role, a proven email, or a path that cannot be read): a forbidden problem naming the requirement, " +
+				"or for a browser (Accept with text/html, no Authorization) a short HTML page saying the same.",
+			Content: map[string]*huma.MediaType{
+				"application/problem+json": problem.Content["application/problem+json"],
+				"text/html":                {Schema: &huma.Schema{Type: "string"}},
+			},
+		}, "503": {
 			Description: "The session store does not answer (code unavailable): the proxy should refuse the request, not let it through.",
 			Content:     problem.Content,
 		}},
