@@ -313,3 +313,27 @@ func TestCheckRulesBadFileAtStart(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckStepUpRedirect: with a step-up page (Options.StepUpURL, not
+// wired yet) a browser at aal1 is sent there and back, as to sign in; an
+// API client still gets the 401 aal2_required.
+func TestCheckStepUpRedirect(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, sqliteDB, withRules(rulesFile(t, "- host: secure.example.test\n  require: {aal: aal2}\n")))
+	const stepUpPage = testIssuer + "/step-up"
+	e.apiServer(t).SetStepUpURL(stepUpPage)
+	e.signUp(t, "step@example.com", testPassword)
+	cookie := e.browserSession(t, "step@example.com")
+	const back = "?redirect_to=https%3A%2F%2Fsecure.example.test%2Fa%3Fb%3D1"
+	wantSignIn(t, "traefik", e.forwardCheck(t, browser(), e.cookie(cookie), traefik("https", "secure.example.test", "/a?b=1")),
+		http.StatusFound, "", stepUpPage+back)
+	// nginx takes a 401 and turns its Location into the redirect; the
+	// body is the browser's page, which nginx does not pass on.
+	r := e.forwardCheck(t, browser(), e.cookie(cookie), nginx("https://secure.example.test/a?b=1"))
+	r.WantHTML(http.StatusUnauthorized)
+	if loc := r.Header.Get("Location"); loc != stepUpPage+back {
+		t.Errorf("nginx: Location %q, want %q", loc, stepUpPage+back)
+	}
+	wantSignIn(t, "API", e.forwardCheck(t, jsonClient(), e.cookie(cookie), traefik("https", "secure.example.test", "/a?b=1")),
+		http.StatusUnauthorized, "aal2_required", "")
+}
