@@ -273,8 +273,12 @@ var refusalPage = template.Must(template.New("refused").Parse(`<!doctype html>
 <body><main><h1>{{.Title}}</h1><p>{{.Message}}</p></main></body></html>
 `))
 
+// writeRefusalPage writes refusalPage. The page has no script, style or
+// image, so its policy allows nothing, and no site may frame it.
 func writeRefusalPage(w http.ResponseWriter, status int, title, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_ = refusalPage.Execute(w, struct{ Title, Message string }{title, msg})
 }

@@ -213,6 +213,9 @@ func TestCheckAccessRules(t *testing.T) {
 				if page := r.WantHTML(status); !strings.Contains(page, tc.says) {
 					t.Errorf("%s: page %q, want it to say %q", tc.name, page, tc.says)
 				}
+				if csp := r.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; frame-ancestors 'none'" {
+					t.Errorf("%s: Content-Security-Policy %q", tc.name, csp)
+				}
 			}
 			if tc.want == stepUp || tc.want == stepPage {
 				// RFC 9470's error, and no Location: the sign-in page would
