@@ -169,6 +169,12 @@ type Config struct {
 	// with Location for nginx) instead of a bare 401; API clients always
 	// get 401.
 	ForwardAuthRedirect bool `env:"GATEHOUSE_FORWARD_AUTH_REDIRECT"`
+	// AccessRulesFile names the YAML file of access rules that /v1/check
+	// applies to the forwarded host and path (docs/forward-auth.md,
+	// "Access rules"); unset, being signed in is enough everywhere. New
+	// reads it, and a bad file stops start-up; ReloadAccessRules (SIGHUP
+	// in `gatehouse serve`) reads it again.
+	AccessRulesFile string `env:"GATEHOUSE_ACCESS_RULES_FILE"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"GATEHOUSE_LOG_LEVEL"`

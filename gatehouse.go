@@ -27,6 +27,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/aaguid"
+	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/api"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 	"github.com/gatehouse/gatehouse/internal/logbuf"
@@ -68,6 +69,9 @@ type Gatehouse struct {
 	// passkeys is the WebAuthn relying party (nil when the public URL
 	// cannot serve passkeys; see Config.passkeySettings).
 	passkeys *passkey.RelyingParty
+	// access is the access rules in force at /v1/check
+	// (GATEHOUSE_ACCESS_RULES_FILE), which ReloadAccessRules replaces.
+	access *access.Policy
 	// handler is the front door: the shared middleware around the mux
 	// that sends each request to the API or to the pages.
 	handler http.Handler
@@ -97,6 +101,13 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	rp, err := newRelyingParty(cfg)
 	if err != nil {
 		return nil, err
+	}
+	// Read before anything is opened too: a bad rules file stops
+	// start-up with one line naming the variable, the file, the rule and
+	// the problem.
+	rules, err := access.NewPolicy(cfg.AccessRulesFile)
+	if err != nil {
+		return nil, fmt.Errorf("GATEHOUSE_ACCESS_RULES_FILE: %w", err)
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = auth.SystemClock{}
@@ -134,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 		log = slog.New(tracing.LogHandler(log.Handler()))
 	}
 	bgctx, stop := context.WithCancel(context.Background())
-	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop, passkeys: rp, tracer: tp, ownTracer: own}
+	g := &Gatehouse{cfg: cfg, log: log, logs: logs, store: st, stop: stop, passkeys: rp, tracer: tp, ownTracer: own, access: rules}
 	if err := g.start(ctx, bgctx, box); err != nil {
 		_ = g.Close() // what started before the failure must not outlive New
 		return nil, err
@@ -222,12 +233,18 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		return err
 	}
 	logProviders(ctx, g.log, providers)
+	if cfg.AccessRulesFile != "" {
+		g.log.InfoContext(ctx, "access rules in force", "file", cfg.AccessRulesFile, "rules", g.access.Rules().Len())
+	}
 	g.api, err = api.New(api.Options{
 		Auth: svc, Keys: g.keys, Store: g.store, Clock: cfg.Clock, Metrics: metrics, Logger: g.log,
 		Redis: g.redisHealth(), Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
 		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
 		SignInURL: cfg.PublicURL + "/login", Providers: apiProviders(providers),
+		// No StepUpURL yet: there is no step-up page, and the sign-in
+		// page would send a signed-in browser straight back.
+		Access: g.access,
 	})
 	if err != nil {
 		return err
@@ -358,6 +375,25 @@ func (g *Gatehouse) purge(ctx context.Context) {
 	}
 }
 
+// ReloadAccessRules reads the access rules file
+// (GATEHOUSE_ACCESS_RULES_FILE) again and puts its rules in force for the
+// checks that follow; a check sees the old rules or the new, never a mix.
+// A bad or missing file changes nothing: the rules in force stay, an
+// error line is logged, and the error (naming the file, the rule and the
+// problem) is returned. Without a rules file it does nothing. `gatehouse
+// serve` calls it on SIGHUP.
+func (g *Gatehouse) ReloadAccessRules() error {
+	rs, err := g.access.Reload()
+	if err != nil {
+		g.log.Error("access rules not reloaded", "err", err, "rules", rs.Len())
+		return fmt.Errorf("GATEHOUSE_ACCESS_RULES_FILE: %w", err)
+	}
+	if g.cfg.AccessRulesFile != "" {
+		g.log.Info("access rules reloaded", "file", g.cfg.AccessRulesFile, "rules", rs.Len())
+	}
+	return nil
+}
+
 // ServeHTTP implements http.Handler.
 func (g *Gatehouse) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }
 
@@ -422,8 +458,8 @@ type User struct {
 	// AMR lists the methods the session was signed in with ("pwd", "otp",
 	// "link", "totp", ...).
 	AMR []string
-	// Roles lists the user's roles; "admin" (RoleAdmin) is the one role
-	// today.
+	// Roles lists the user's roles, sorted; "admin" (RoleAdmin) is the
+	// administrators'.
 	Roles []string
 }
 

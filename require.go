@@ -124,7 +124,7 @@ func (g *Gatehouse) RequireAAL2(h http.Handler) http.Handler {
 }
 
 // RequireRole is RequireAuth for handlers that need the signed-in user to
-// have the role name ("admin", RoleAdmin, is the one role today). Others
+// have the role name (RoleAdmin, or any role an admin gave). Others
 // are refused with 403: a forbidden problem for API clients, a page for
 // browsers. It checks the role only: wrap it in RequireAAL2 when the
 // handler also needs a second factor. Roles are read from the session's

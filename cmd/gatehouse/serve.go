@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -40,6 +43,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer g.Close()
 	log := g.Logger()
+	// SIGHUP reads the access rules file again; a bad file keeps the
+	// rules in force (ReloadAccessRules logs why). Listened for before
+	// the server answers, so a SIGHUP never finds the default action
+	// (ending the process) once it is up.
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -61,10 +71,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, firstSteps(cfg))
 	}
 
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	for waiting := true; waiting; {
+		select {
+		case err := <-errc:
+			return err
+		case <-hangups:
+			_ = g.ReloadAccessRules()
+		case <-ctx.Done():
+			waiting = false
+		}
 	}
 	log.Info("shutting down: draining requests in flight", "timeout", shutdownWait.String())
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdownWait)

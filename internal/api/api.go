@@ -28,6 +28,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/access"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
@@ -81,6 +82,15 @@ type Options struct {
 	// responding with a bare 401 (GATEHOUSE_FORWARD_AUTH_REDIRECT; the gatehouse
 	// package turns it on by default).
 	ForwardAuthRedirect bool
+	// Access holds the access rules /v1/check applies to the request a
+	// proxy forwards (GATEHOUSE_ACCESS_RULES_FILE); nil is no rules:
+	// signed in is enough.
+	Access *access.Policy
+	// StepUpURL is the step-up page's address, where /v1/check sends a
+	// browser signed in at aal1 that a rule asks aal2 of; with none, such
+	// a browser gets a 401 page saying to sign in again with a second
+	// factor (see stepUpRedirect).
+	StepUpURL string
 	// Messages lists outbox deliveries for /v1/admin/messages.
 	Messages MessageLister
 	// Audit lists audit events for /v1/admin/audit.

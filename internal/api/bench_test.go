@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -81,4 +82,47 @@ func BenchmarkCheckBearerTraced(b *testing.B) {
 	e := newEnv(b, sqliteDB, withoutLog(), withConfig(func(c *gatehouse.Config) { c.TracerProvider = tp }))
 	tok := e.account(b, "bench@example.com")
 	benchCheck(b, e, bearer(tok.AccessToken))
+}
+
+// hundredRules is a realistic rules file (internal/access's benchmark
+// file): a hundred apps' rules, each with a public path, an admin path
+// and a role-gated API, then wildcards.
+func hundredRules() string {
+	var b strings.Builder
+	for i := range 32 {
+		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/public, /static]\n  allow: anyone\n", i)
+		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/admin]\n  require: {roles: [admin], aal: aal2}\n", i)
+		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/api/billing]\n  require: {roles: [billing, finance], email_verified: true}\n", i)
+	}
+	b.WriteString("- host: \"*.internal.example.com\"\n  require: {roles: [staff]}\n")
+	b.WriteString("- host: \"*.example.com\"\n  paths: [/healthz]\n  allow: anyone\n")
+	b.WriteString("- host: \"*.example.com\"\n  paths: [/.env, /.git]\n  deny: true\n")
+	b.WriteString("- paths: [/metrics]\n  require: {roles: [ops]}\n")
+	return b.String()
+}
+
+// BenchmarkCheckRules is BenchmarkCheckCookie as a proxy asks it (a
+// forwarded host and URI), with no rules file and with a hundred rules:
+// for a host some rules name (its three rules and the wildcards are
+// read, none matches) and for one only the wildcards can match.
+func BenchmarkCheckRules(b *testing.B) {
+	for _, bc := range []struct{ name, rules, host, uri string }{
+		{"none", "", "app31.example.com", "/inbox/42?tab=all"},
+		{"hundred/exact-host", hundredRules(), "app31.example.com", "/inbox/42?tab=all"},
+		{"hundred/wildcard-host", hundredRules(), "unknown.example.com", "/some/deep/path"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			opts := []option{withoutLog()}
+			if bc.rules != "" {
+				opts = append(opts, withRules(rulesFile(b, bc.rules)))
+			}
+			e := newEnv(b, sqliteDB, opts...)
+			e.passwordlessUser(b, "bench@example.com")
+			cookie := e.cookie(e.browserSession(b, "bench@example.com"))
+			benchCheck(b, e, func(r *http.Request) {
+				cookie(r)
+				traefik("https", bc.host, bc.uri)(r)
+			})
+		})
+	}
 }

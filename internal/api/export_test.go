@@ -29,3 +29,8 @@ func (s *Server) RouteOf(r *http.Request) string {
 	_, pattern := s.mux.Handler(r)
 	return pattern
 }
+
+// SetStepUpURL sets Options.StepUpURL of a built server, as the wiring
+// will once there is a step-up page; call it before the test's first
+// request.
+func (s *Server) SetStepUpURL(u string) { s.o.StepUpURL = u }

@@ -21,7 +21,7 @@ type Problem struct {
 	Title  string       `json:"title" doc:"The HTTP status phrase."`
 	Status int          `json:"status"`
 	Detail string       `json:"detail,omitempty" doc:"A sentence for a person."`
-	Code   string       `json:"code" doc:"Stable machine-readable error code." enum:"invalid_request,email_taken,phone_taken,invalid_credentials,invalid_credential,invalid_code,code_expired,too_many_attempts,rate_limited,unauthorized,forbidden,not_found,conflict,method_not_allowed,mfa_required,weak_password,token_expired,token_revoked,email_unverified,reauthentication_required,unavailable,internal"`
+	Code   string       `json:"code" doc:"Stable machine-readable error code." enum:"invalid_request,email_taken,phone_taken,invalid_credentials,invalid_credential,invalid_code,code_expired,too_many_attempts,rate_limited,unauthorized,forbidden,not_found,conflict,method_not_allowed,mfa_required,weak_password,token_expired,token_revoked,email_unverified,reauthentication_required,aal2_required,unavailable,internal"`
 	Errors []FieldError `json:"errors,omitempty" doc:"One entry per invalid field."`
 	// OAuthError and OAuthErrorDescription are RFC 6749 §5.2's members,
 	// which OAuth 2.0 client libraries read: the token endpoint's problems

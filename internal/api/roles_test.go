@@ -238,3 +238,34 @@ func tokenPayload(t *testing.T, tok string) map[string]any {
 	}
 	return m
 }
+
+// TestCheckRoleRuleFollowsRoles: a rule that requires a role other than
+// admin passes a live session as soon as an admin gives the role, and
+// refuses it as soon as the role is taken away, without a new sign-in, by
+// cookie and by Bearer token.
+func TestCheckRoleRuleFollowsRoles(t *testing.T) {
+	t.Parallel()
+	rules := rulesFile(t, "- host: billing.example.test\n  require: {roles: [billing, finance:read]}\n")
+	eachEnv(t, func(t *testing.T, e *env) {
+		tok, cookie := e.bothWays(t, "clerk@example.com")
+		for _, tc := range []struct {
+			roles []string
+			want  int
+		}{
+			{[]string{}, http.StatusForbidden},
+			{[]string{"ops"}, http.StatusForbidden},
+			{[]string{"billing"}, http.StatusOK},
+			{[]string{"admin"}, http.StatusForbidden},
+			{[]string{"finance:read", "ops"}, http.StatusOK},
+			{[]string{}, http.StatusForbidden},
+		} {
+			setRoles(t, e, tok.User.ID, tc.roles...)
+			for _, cred := range []reqOpt{e.cookie(cookie), bearer(tok.AccessToken)} {
+				r := e.check(t, jsonClient(), cred, traefik("https", "billing.example.test", "/")).Want(tc.want)
+				if tc.want == http.StatusOK {
+					wantCheckHeaders(t, r, fmt.Sprint(tc.roles), strings.Join(tc.roles, ","), "aal1")
+				}
+			}
+		}
+	}, withRules(rules))
+}

@@ -155,3 +155,81 @@ func TestBrowserPasskeyStepsNoScript(t *testing.T) {
 	)
 	screenshot(t, ctx, "passkey-second-step-noscript")
 }
+
+// TestBrowserPasskeyOrCode: an account with a passkey and an authenticator
+// app gets one choice at a time at the second step: the passkey alone,
+// the code form hidden until "Use a code instead", which shows it (and
+// hides the passkey); the code then finishes the sign-in, and the next
+// sign-in on this browser starts with the code form, the passkey under
+// "Use another way"; after the passkey, the passkey comes first again.
+func TestBrowserPasskeyOrCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	const email = "pk-or-code@example.com"
+	secret := totpUser(t, e, email)
+	u, err := e.G.Auth().AdminUserByEmail(t.Context(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie, _ := e.session(t, u, chromeMac, auth.MethodPassword, auth.MethodTOTP)
+	ctx := newTab(t)
+	virtualAuthenticator(t, ctx)
+	setSessionCookie(t, ctx, e, cookie)
+	step(t, ctx, "the account page", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
+	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
+	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	noConditionalMediation(t, ctx)
+
+	signInWithPassword := func(what string) {
+		t.Helper()
+		signOut(t, ctx, e)
+		step(t, ctx, what,
+			chromedp.Navigate(e.URL+"/login/password"),
+			chromedp.WaitVisible(chromedp.CSS("#password")),
+			chromedp.SendKeys(chromedp.CSS("#address"), email),
+			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+			chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS("#passkey-mfa, #code")),
+		)
+	}
+	visible := func(sel string) bool {
+		t.Helper()
+		return value(t, ctx, sel, chromedp.Evaluate[bool](`(function(){var el=document.querySelector(`+"`"+sel+"`"+`);return !!el && el.checkVisibility()})()`))
+	}
+
+	signInWithPassword("the first sign-in")
+	if !visible("#passkey-mfa") || visible("#code") {
+		t.Fatalf("the step shows passkey %v, code %v; want the passkey alone", visible("#passkey-mfa"), visible("#code"))
+	}
+	screenshot(t, ctx, "passkey-or-code")
+	step(t, ctx, "use a code instead",
+		chromedp.Click(chromedp.CSS("[data-passkey-instead]")),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+	)
+	if visible("#passkey-mfa") {
+		t.Error("the passkey still shows beside the code form")
+	}
+	e.Clock.Advance(30 * time.Second)
+	step(t, ctx, "the authenticator's code",
+		chromedp.SendKeys(chromedp.CSS("#code"), totpCode(t, secret, e.Clock.Now())),
+		chromedp.Click(chromedp.CSS(`form[action="/login/mfa"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("#sessions")),
+	)
+
+	signInWithPassword("the next sign-in")
+	if !visible("#code") || visible("#passkey-mfa") {
+		t.Fatalf("after a code: code %v, passkey %v; want the code form first", visible("#code"), visible("#passkey-mfa"))
+	}
+	step(t, ctx, "the passkey under another way",
+		chromedp.Click(chromedp.CSS("details.other-ways summary")),
+		chromedp.WaitVisible(chromedp.CSS("#passkey-mfa")),
+		chromedp.Click(chromedp.CSS("#passkey-mfa")),
+	)
+	waitLocation(t, ctx, "signed in", func(l string) bool { return l == e.URL+"/" })
+
+	// The passkey was used last: it comes first again.
+	signInWithPassword("after the passkey")
+	if !visible("#passkey-mfa") || visible("#code") {
+		t.Errorf("after the passkey: passkey %v, code %v; want the passkey alone", visible("#passkey-mfa"), visible("#code"))
+	}
+}

@@ -60,7 +60,8 @@ func lastFactor(r *http.Request) string {
 
 // rememberFactor sets lastFactorCookie to kind, unless it is a backup code.
 func (s *Server) rememberFactor(w http.ResponseWriter, kind string) {
-	if kind == auth.FactorBackupCode || !slices.ContainsFunc(signinFactorOrder, func(f signinFactorKind) bool { return f.kind == kind }) {
+	if kind == auth.FactorBackupCode || kind != auth.FactorWebAuthn &&
+		!slices.ContainsFunc(signinFactorOrder, func(f signinFactorKind) bool { return f.kind == kind }) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{
@@ -90,10 +91,13 @@ type signinMFAView struct {
 	Hint    string
 	// Dead: the sign-in cannot go on (used, expired, too many tries).
 	Dead bool
-	// Passkey: the account's passkey can finish the step; passkey.js
-	// offers it first, above the code factors (which are all the page
-	// shows without JavaScript).
-	Passkey bool
+	// Passkey: the account's passkey can finish the step. Without
+	// JavaScript, or where the browser cannot use passkeys, the page shows
+	// only the code factors. PasskeyFirst: passkey.js shows the passkey
+	// alone, the code form behind "Use a code instead"; otherwise the
+	// passkey waits under "Use another way".
+	Passkey      bool
+	PasskeyFirst bool
 	flash
 }
 
@@ -126,6 +130,12 @@ func newSigninMFAView(token string, factors []string, selected string) signinMFA
 		Passkey: slices.Contains(factors, auth.FactorWebAuthn),
 	}
 	if !slices.Contains(factors, selected) {
+		selected = ""
+	}
+	// The passkey comes first unless a code was chosen, or used last on
+	// this browser; then it waits behind "Use another way" like the rest.
+	v.PasskeyFirst = v.Passkey && (selected == "" || selected == auth.FactorWebAuthn)
+	if selected == auth.FactorWebAuthn {
 		selected = ""
 	}
 	for _, f := range signinFactorOrder {

@@ -170,6 +170,7 @@ func (s *Server) mfaPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(""))
 	}
 	if err == nil {
+		s.rememberFactor(w, auth.FactorWebAuthn)
 		s.finishJSON(w, res)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/auth"
+	"github.com/gatehouse/gatehouse/internal/gatehousetest"
 	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 )
 
@@ -178,7 +179,10 @@ func TestPasskeySecondStepPage(t *testing.T) {
 	// The token is spent.
 	b.postJSON(t, "/login/mfa/passkey/begin", map[string]any{"mfa_token": tok}).refused(http.StatusUnauthorized, "token_revoked")
 
-	// With an authenticator app as well, its code form stays below.
+	// With an authenticator app as well: one choice at a time. The
+	// passkey first (the code form behind "Use a code instead", hidden by
+	// the script, shown without it), unless this browser used a code
+	// last: then the code form, and the passkey under "Use another way".
 	const both = "pk-mfa-totp@example.com"
 	e.signUp(t, both)
 	signinEnrolTOTP(t, e, signinToken(t, e, both, testPassword))
@@ -190,7 +194,13 @@ func TestPasskeySecondStepPage(t *testing.T) {
 	ab.addPasskey(t, a, passkeytest.Options{})
 	nb := e.browser()
 	p := nb.post(t, "/login/password", url.Values{"address": {both}, "password": {testPassword}}).want(http.StatusOK)
-	p.contains(`id="passkey-mfa"`, `type="hidden" name="factor" value="totp">`, "or enter a code").lacks("needs JavaScript")
+	p.contains(`id="passkey-mfa"`, `type="hidden" name="factor" value="totp">`, "Use a code instead", "<div data-passkey-not>",
+		`data-passkey-first data-passkey-only hidden`).lacks("needs JavaScript")
+	p = e.browser().post(t, "/login/password", url.Values{"address": {both}, "password": {testPassword}},
+		gatehousetest.WithCookie("gatehouse_mfa_last", "totp")).want(http.StatusOK)
+	p.contains(`type="hidden" name="factor" value="totp">`, "<summary>Use another way</summary>",
+		`<li data-passkey-only hidden><button type="button" class="link" id="passkey-mfa"`).
+		lacks("Use a code instead", "data-passkey-not", "data-passkey-first")
 }
 
 // TestPasskeySecondStepRefuse: the attacks on the second step's passkey

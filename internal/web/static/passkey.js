@@ -21,6 +21,9 @@
 //   data-passkey-offer="URL"  a notice shown once; URL records it was shown
 //   data-passkey-dismiss  a button that hides its notice
 //   data-passkey-only  shown only where passkeys work
+//   data-passkey-not  hidden where passkeys work, until a
+//       data-passkey-instead button of its scope shows it (and hides the
+//       scope's data-passkey-first)
 //   data-passkey-error  where a scope's errors go (its page's error area)
 //   data-passkey-scope  the part of the page a control belongs to
 //   data-passkey-field="KEY"  an input of a scope whose value its controls
@@ -302,6 +305,11 @@
   function wire(root) {
     var ok = supported();
     root.querySelectorAll("[data-passkey-only]").forEach(function (el) { el.hidden = !ok; });
+    // One choice at a time: where the passkey comes first, what it
+    // replaces waits until "Use a code instead".
+    root.querySelectorAll("[data-passkey-not]").forEach(function (el) {
+      el.hidden = ok && !el.hasAttribute("data-passkey-revealed");
+    });
     if (!ok) return;
     root.querySelectorAll("[data-passkey-offer]").forEach(function (el) {
       if (!el.hidden || el.getAttribute("data-passkey-shown")) return;
@@ -316,9 +324,20 @@
   }
 
   document.addEventListener("click", function (e) {
-    var el = e.target.closest("[data-passkey-login],[data-passkey-register],[data-passkey-dismiss]");
+    var el = e.target.closest("[data-passkey-login],[data-passkey-register],[data-passkey-dismiss],[data-passkey-instead]");
     if (!el) return;
     e.preventDefault();
+    if (el.hasAttribute("data-passkey-instead")) {
+      var scope = scopeOf(el);
+      scope.querySelectorAll("[data-passkey-not]").forEach(function (n) {
+        n.setAttribute("data-passkey-revealed", "1");
+        n.hidden = false;
+      });
+      scope.querySelectorAll("[data-passkey-first]").forEach(function (n) { n.hidden = true; });
+      var code = scope.querySelector("#code");
+      if (code) code.focus();
+      return;
+    }
     if (el.hasAttribute("data-passkey-dismiss")) {
       var notice = el.closest("[data-passkey-offer]");
       if (notice) notice.hidden = true;
