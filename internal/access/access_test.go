@@ -1,9 +1,10 @@
 package access
 
 import (
-	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/internal/access/accesstest"
 )
 
 const sample = `
@@ -199,25 +200,9 @@ func TestNilRules(t *testing.T) {
 	}
 }
 
-// hundredRules is a realistic file: a hundred apps, each with a public
-// path, an admin path and a role-gated API, then wildcards.
-func hundredRules() string {
-	var b strings.Builder
-	for i := range 32 {
-		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/public, /static]\n  allow: anyone\n", i)
-		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/admin]\n  require: {roles: [admin], aal: aal2}\n", i)
-		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/api/billing]\n  require: {roles: [billing, finance], email_verified: true}\n", i)
-	}
-	b.WriteString("- host: \"*.internal.example.com\"\n  require: {roles: [staff]}\n")
-	b.WriteString("- host: \"*.example.com\"\n  paths: [/healthz]\n  allow: anyone\n")
-	b.WriteString("- host: \"*.example.com\"\n  paths: [/.env, /.git]\n  deny: true\n")
-	b.WriteString("- paths: [/metrics]\n  require: {roles: [ops]}\n")
-	return b.String()
-}
-
 func TestHundredRules(t *testing.T) {
 	t.Parallel()
-	rs := mustParse(t, hundredRules())
+	rs := mustParse(t, accesstest.HundredRules())
 	if rs.Len() != 100 {
 		t.Fatalf("%d rules", rs.Len())
 	}
@@ -233,7 +218,7 @@ func TestHundredRules(t *testing.T) {
 }
 
 func TestDecideAllocates(t *testing.T) {
-	rs := mustParse(t, hundredRules())
+	rs := mustParse(t, accesstest.HundredRules())
 	for _, c := range []struct{ host, uri string }{
 		{"app31.example.com", "/admin/users?page=2"},
 		{"unknown.example.com", "/some/deep/path"},
@@ -249,7 +234,7 @@ func TestDecideAllocates(t *testing.T) {
 // hundred rules, for a host named by rules and for one only wildcards
 // can match.
 func BenchmarkDecide(b *testing.B) {
-	hundred := mustParse(b, hundredRules())
+	hundred := mustParse(b, accesstest.HundredRules())
 	for _, bc := range []struct {
 		name      string
 		rs        *Rules

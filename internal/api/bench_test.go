@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/access/accesstest"
 )
 
 // The hot path: /v1/check as a forward-auth target calls it, in process
@@ -84,23 +84,6 @@ func BenchmarkCheckBearerTraced(b *testing.B) {
 	benchCheck(b, e, bearer(tok.AccessToken))
 }
 
-// hundredRules is a realistic rules file (internal/access's benchmark
-// file): a hundred apps' rules, each with a public path, an admin path
-// and a role-gated API, then wildcards.
-func hundredRules() string {
-	var b strings.Builder
-	for i := range 32 {
-		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/public, /static]\n  allow: anyone\n", i)
-		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/admin]\n  require: {roles: [admin], aal: aal2}\n", i)
-		fmt.Fprintf(&b, "- host: app%d.example.com\n  paths: [/api/billing]\n  require: {roles: [billing, finance], email_verified: true}\n", i)
-	}
-	b.WriteString("- host: \"*.internal.example.com\"\n  require: {roles: [staff]}\n")
-	b.WriteString("- host: \"*.example.com\"\n  paths: [/healthz]\n  allow: anyone\n")
-	b.WriteString("- host: \"*.example.com\"\n  paths: [/.env, /.git]\n  deny: true\n")
-	b.WriteString("- paths: [/metrics]\n  require: {roles: [ops]}\n")
-	return b.String()
-}
-
 // BenchmarkCheckRules is BenchmarkCheckCookie as a proxy asks it (a
 // forwarded host and URI), with no rules file and with a hundred rules:
 // for a host some rules name (its three rules and the wildcards are
@@ -108,8 +91,8 @@ func hundredRules() string {
 func BenchmarkCheckRules(b *testing.B) {
 	for _, bc := range []struct{ name, rules, host, uri string }{
 		{"none", "", "app31.example.com", "/inbox/42?tab=all"},
-		{"hundred/exact-host", hundredRules(), "app31.example.com", "/inbox/42?tab=all"},
-		{"hundred/wildcard-host", hundredRules(), "unknown.example.com", "/some/deep/path"},
+		{"hundred/exact-host", accesstest.HundredRules(), "app31.example.com", "/inbox/42?tab=all"},
+		{"hundred/wildcard-host", accesstest.HundredRules(), "unknown.example.com", "/some/deep/path"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			opts := []option{withoutLog()}
