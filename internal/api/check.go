@@ -27,6 +27,13 @@ type checkBody struct {
 // it to one token verification (usually cached), one in-process session
 // lookup and, with access rules, one Decide that allocates nothing. It
 // never sets a cookie: a cookie session slides on the server side only.
+// anonymousHeaders are the headers an anonymous pass sends empty (set
+// once, shared: a header map's values are only read).
+var (
+	anonymousHeaders = []string{"X-Auth-User-Id", "X-Auth-Email", "X-Auth-Email-Verified", "X-Auth-Session-Id", "X-Auth-Roles", "X-Auth-Aal"}
+	emptyHeader      = []string{""}
+)
+
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -36,7 +43,13 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	case access.Allow:
 		if err != nil {
 			// allow: anyone, and no one (or no one we could look up) is
-			// signed in: through, with nothing to say about who.
+			// signed in: through, saying no one. Every X-Auth-* header is
+			// sent, empty: a proxy that copies them to the app (Traefik's
+			// authResponseHeaders) replaces the client's own copies rather
+			// than letting a forged X-Auth-User-Id reach the app.
+			for _, k := range anonymousHeaders {
+				h[k] = emptyHeader
+			}
 			w.WriteHeader(http.StatusOK)
 			return
 		}
@@ -439,7 +452,7 @@ func (s *Server) registerCheck() {
 			"Any Authorization header, or an Accept without text/html (fetch with application/json, curl's */*), always gets 401: API clients are never redirected. " +
 			"The sign-in page returns the browser only to an allowed origin (GATEHOUSE_ALLOWED_REDIRECTS).\n\n" +
 			"Access rules (GATEHOUSE_ACCESS_RULES_FILE): for a request a proxy forwarded (a host in X-Original-URL or X-Forwarded-Host), the first rule " +
-			"whose host and path match decides. allow: anyone answers 200 without a session (then with no X-Auth-* header and no body); deny answers 403; " +
+			"whose host and path match decides. allow: anyone answers 200 without a session (then with every X-Auth-* header empty, so a proxy copying them replaces a client's own, and no body); deny answers 403; " +
 			"require: roles or email_verified unmet answers 403 naming the requirement (a short HTML page for a browser, a forbidden problem otherwise); " +
 			"require: aal: aal2 for a session at aal1 answers 401 aal2_required with WWW-Authenticate error=\"insufficient_user_authentication\" " +
 			"(a page for a browser: sign in again with a second factor). Without a session, a rule that needs one answers as above (401, or the sign-in redirect). " +
