@@ -221,3 +221,41 @@ func Follow(client *http.Client, authURL string) (url.Values, error) {
 	}
 	return nil, fmt.Errorf("authorization refused: %s: %s", resp.Status, strings.TrimSpace(body.String()))
 }
+
+// outages is which endpoints of a fake answer 503, as a provider having an
+// outage there: every one (all) or those by path. Both fakes use it.
+type outages struct {
+	mu  sync.Mutex
+	all bool
+	at  map[string]bool
+}
+
+// set takes the endpoint at path down (or brings it back); path "" is
+// every endpoint.
+func (o *outages) set(path string, down bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if path == "" {
+		o.all = down
+		return
+	}
+	if o.at == nil {
+		o.at = map[string]bool{}
+	}
+	o.at[path] = down
+}
+
+// serve answers 503 (saying it is name) where an outage is set, else
+// hands the request to h.
+func (o *outages) serve(name string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		down := o.all || o.at[r.URL.Path]
+		o.mu.Unlock()
+		if down {
+			http.Error(w, name+": down", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -34,11 +34,11 @@ type GitHub struct {
 	clientID, clientSecret, redirectURI string
 	codes                               codes
 
-	mu     sync.Mutex
-	user   GitHubUser
-	deny   bool
-	tokens map[string]GitHubUser
-	downAt map[string]bool
+	mu      sync.Mutex
+	user    GitHubUser
+	deny    bool
+	tokens  map[string]GitHubUser
+	outages outages
 }
 
 // NewGitHub starts a fake GitHub for one OAuth app; it stops when the test
@@ -59,16 +59,7 @@ func NewGitHub(t testing.TB, clientID, clientSecret, redirectURI string, u GitHu
 		}
 		return out
 	}))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		down := f.downAt[r.URL.Path]
-		f.mu.Unlock()
-		if down {
-			http.Error(w, "fake GitHub: down", http.StatusServiceUnavailable)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(f.outages.serve("fake GitHub", mux))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	return f
@@ -77,14 +68,7 @@ func NewGitHub(t testing.TB, clientID, clientSecret, redirectURI string, u GitHu
 // DownAt makes the endpoint at path ("/login/oauth/access_token",
 // "/user", "/user/emails") answer 503, as GitHub having an outage there
 // (false brings it back).
-func (f *GitHub) DownAt(path string, down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.downAt == nil {
-		f.downAt = map[string]bool{}
-	}
-	f.downAt[path] = down
-}
+func (f *GitHub) DownAt(path string, down bool) { f.outages.set(path, down) }
 
 // SetUser changes who the next authorizations sign in.
 func (f *GitHub) SetUser(u GitHubUser) { f.mu.Lock(); f.user = u; f.mu.Unlock() }

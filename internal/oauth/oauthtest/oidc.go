@@ -111,8 +111,7 @@ type OIDC struct {
 	user        User
 	deny        bool
 	bad         Bad
-	down        bool
-	downAt      map[string]bool
+	outages     outages
 	discoveries int
 	consented   map[string]bool // subjects that got a refresh token
 	issued      Issued
@@ -148,16 +147,7 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 		}
 		f.discovery(w)
 	})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		down := f.down || f.downAt[r.URL.Path]
-		f.mu.Unlock()
-		if down {
-			http.Error(w, "fake provider: down", http.StatusServiceUnavailable)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(f.outages.serve("fake provider", mux))
 	t.Cleanup(srv.Close)
 	f.URL = srv.URL
 	f.Issuer = srv.URL + o.IssuerPath
@@ -166,18 +156,11 @@ func NewOIDC(t testing.TB, o OIDCOptions, u User) *OIDC {
 
 // Down makes every endpoint answer 503, as a provider having an outage
 // (false brings it back).
-func (f *OIDC) Down(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+func (f *OIDC) Down(down bool) { f.outages.set("", down) }
 
 // DownAt makes only the endpoint at path ("/token", "/jwks") answer 503
 // (false brings it back): an outage of one part of the provider.
-func (f *OIDC) DownAt(path string, down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.downAt == nil {
-		f.downAt = map[string]bool{}
-	}
-	f.downAt[path] = down
-}
+func (f *OIDC) DownAt(path string, down bool) { f.outages.set(path, down) }
 
 // Discoveries counts the discovery documents served.
 func (f *OIDC) Discoveries() int { f.mu.Lock(); defer f.mu.Unlock(); return f.discoveries }
