@@ -2,12 +2,10 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/gatehouse/gatehouse/auth"
-	"github.com/gatehouse/gatehouse/internal/httpauth"
 )
 
 // Passkeys at two more steps of the pages: creating an account with a
@@ -38,18 +36,13 @@ func (s *Server) passkeySignUpOn() bool {
 // page with one field than the request's general one.
 func (s *Server) failJSONField(w http.ResponseWriter, r *http.Request, err error) {
 	msg, fields := s.explain(r, err)
-	kind := auth.KindOf(err)
 	for _, f := range []string{"email", "name"} {
-		if fields[f] != "" && kind == auth.KindInvalidRequest {
+		if fields[f] != "" && auth.KindOf(err) == auth.KindInvalidRequest {
 			msg = fields[f] + "."
 			break
 		}
 	}
-	var ae *auth.Error
-	if errors.As(err, &ae) && ae.RetryAfter > 0 {
-		w.Header().Set("Retry-After", httpauth.RetryAfter(ae.RetryAfter))
-	}
-	s.writeJSON(w, httpauth.Status(kind), jsonAnswer{Error: msg, Code: string(kind), Fields: fields})
+	s.writeFailure(w, err, msg, fields)
 }
 
 // signupPasskeyBegin starts creating an account for the posted email with
@@ -83,14 +76,22 @@ func (s *Server) signupPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !s.readJSON(w, r, &in) {
 		return
 	}
-	ctx := r.Context()
-	proof, err := s.auth.SignUpPasskey(ctx, in.ChallengeID, in.Credential, "", client(r))
+	proof, err := s.auth.SignUpPasskey(r.Context(), in.ChallengeID, in.Credential, "", client(r))
+	s.finishPasskeySignIn(w, r, proof, err, in.RedirectTo, s.failJSONField)
+}
+
+// finishPasskeySignIn ends a sign-in a passkey ceremony proved (err says
+// why it did not): the session cookie, as every page's sign-in sets it,
+// and the answer saying where the browser goes, redirectTo checked as the
+// sign-in forms check it; fail answers an error.
+func (s *Server) finishPasskeySignIn(w http.ResponseWriter, r *http.Request, proof *auth.Proof, err error, redirectTo string,
+	fail func(http.ResponseWriter, *http.Request, error)) {
 	var res *auth.Grant
 	if err == nil {
-		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(s.allowedTarget(in.RedirectTo)))
+		res, err = s.auth.Finish(r.Context(), proof, client(r), s.cookie(s.allowedTarget(redirectTo)))
 	}
 	if err != nil {
-		s.failJSONField(w, r, err)
+		fail(w, r, err)
 		return
 	}
 	s.finishJSON(w, res)

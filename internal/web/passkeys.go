@@ -74,6 +74,12 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 // pages would show (explain), never more.
 func (s *Server) failJSON(w http.ResponseWriter, r *http.Request, err error) {
 	msg, fields := s.explain(r, err)
+	s.writeFailure(w, err, msg, fields)
+}
+
+// writeFailure answers err with the words msg and the field messages
+// fields: its status and code, and Retry-After when it has one.
+func (s *Server) writeFailure(w http.ResponseWriter, err error, msg string, fields map[string]string) {
 	kind := auth.KindOf(err)
 	var ae *auth.Error
 	if errors.As(err, &ae) && ae.RetryAfter > 0 {
@@ -159,17 +165,8 @@ func (s *Server) loginPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !s.readJSON(w, r, &in) {
 		return
 	}
-	ctx := r.Context()
-	proof, err := s.auth.SignInPasskey(ctx, in.ChallengeID, in.Credential)
-	var res *auth.Grant
-	if err == nil {
-		res, err = s.auth.Finish(ctx, proof, client(r), s.cookie(s.allowedTarget(in.RedirectTo)))
-	}
-	if err != nil {
-		s.failJSON(w, r, err)
-		return
-	}
-	s.finishJSON(w, res)
+	proof, err := s.auth.SignInPasskey(r.Context(), in.ChallengeID, in.Credential)
+	s.finishPasskeySignIn(w, r, proof, err, in.RedirectTo, s.failJSON)
 }
 
 // accountPasskeyBegin starts adding a passkey to the account.
