@@ -26,14 +26,7 @@ func TestMigrateUpgradeKeepsRows(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s, err := sqlstore.Open(ctx, tc.URL(t), sqlstore.Options{})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.MigrateTo(ctx, 3); err != nil {
-				t.Fatalf("MigrateTo(3): %v", err)
-			}
+			s := storeAt(t, tc.URL(t), 3)
 			if v := queryString(t, s, "SELECT MAX(version_id) FROM gatehouse_migrations"); v != "3" {
 				t.Fatalf("schema version after MigrateTo(3) = %s, want 3", v)
 			}
@@ -183,7 +176,7 @@ func TestMigrateUpgradeKeepsRows(t *testing.T) {
 				ID: "s-ghost", UserID: "u-ghost", AAL: auth.AAL1, CreatedAt: at, LastSeenAt: at,
 				ExpiresAt: at.Add(time.Hour), AbsoluteExpiresAt: at.Add(time.Hour),
 			}
-			err = s.CreateSession(ctx, ghost, nil)
+			err := s.CreateSession(ctx, ghost, nil)
 			if !errors.Is(err, auth.ErrNotFound) {
 				t.Errorf("CreateSession for an unknown user after the upgrade = %v; want ErrNotFound", err)
 			}
@@ -316,14 +309,7 @@ func TestMigrateRoles(t *testing.T) {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s, err := sqlstore.Open(ctx, tc.URL(t), sqlstore.Options{})
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.MigrateTo(ctx, 9); err != nil {
-				t.Fatalf("MigrateTo(9): %v", err)
-			}
+			s := storeAt(t, tc.URL(t), 9)
 			at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 			for _, u := range []struct {
 				id    string
@@ -377,4 +363,19 @@ func TestMigrateRoles(t *testing.T) {
 			wantRoles("u-plain", []string{auth.RoleAdmin})
 		})
 	}
+}
+
+// storeAt opens the database at url, closed when t ends, migrated up to
+// version and no further.
+func storeAt(t *testing.T, url string, version int64) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(t.Context(), url, sqlstore.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.MigrateTo(t.Context(), version); err != nil {
+		t.Fatalf("MigrateTo(%d): %v", version, err)
+	}
+	return s
 }
