@@ -10,13 +10,9 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-)
 
-// RoleRE is what a role name may be: lower-case letters, digits and
-// "_.:-", starting with a letter or digit, at most 64 bytes. The check
-// sends roles comma-separated in a header, so no comma, space or
-// control character can be one.
-var RoleRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.:-]{0,63}$`)
+	"github.com/gatehouse/gatehouse/auth"
+)
 
 // hostRE is a host name pattern's labels (after an optional "*.").
 var hostRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
@@ -214,7 +210,9 @@ func parseRequire(v *yaml.Node) (Require, error) {
 				return req, errors.New("require: roles: a list of role names, e.g. [admin, billing]")
 			}
 			for _, r := range val.Content {
-				if r.Kind != yaml.ScalarNode || !RoleRE.MatchString(r.Value) {
+				// The rule an admin gives roles by: a role a rule can name
+				// is one a user can have.
+				if r.Kind != yaml.ScalarNode || !auth.ValidRole(r.Value) {
 					return req, fmt.Errorf("require: role %q: lower-case letters, digits and _.:- only (at most 64)", r.Value)
 				}
 				if !slices.Contains(req.Roles, r.Value) {
