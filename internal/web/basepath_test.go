@@ -360,13 +360,7 @@ func TestBrowserPasskeyUnderBasePath(t *testing.T) {
 		waitLocation(t, ctx, "signed out", func(l string) bool { return strings.HasPrefix(l, e.URL+base+"/login") })
 	}
 	signOutUnder()
-	step(t, ctx, "sign in with the password",
-		chromedp.Navigate(e.URL+base+"/login/password"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#address"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="`+base+`/login/password"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#passkey-mfa")))
+	passwordSignIn(t, ctx, e.URL+base, email, "#passkey-mfa")
 	step(t, ctx, "the passkey as the second step", chromedp.Click(chromedp.CSS("#passkey-mfa")))
 	waitLocation(t, ctx, "signed in with two steps", func(l string) bool { return l == e.URL+base+"/" })
 	step(t, ctx, "the account page", chromedp.WaitVisible(chromedp.CSS("#passkeys")))

@@ -175,3 +175,19 @@ func waitLocation(t *testing.T, ctx context.Context, what string, ok func(string
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// passwordSignIn signs email in with the test password on the
+// /login/password page under base (the server's URL, with its path prefix
+// if any), and waits until until shows: the page or step the sign-in
+// leads to.
+func passwordSignIn(t *testing.T, ctx context.Context, base, email, until string) {
+	t.Helper()
+	step(t, ctx, "sign in with the password as "+email,
+		chromedp.Navigate(base+"/login/password"),
+		chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#address"), email),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS(`form[action$="/login/password"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(until)),
+	)
+}

@@ -69,14 +69,7 @@ func TestBrowserProviderLink(t *testing.T) {
 	const email = "linker-browser@example.com"
 	e.SignUp(t, email, testPassword)
 	ctx := newTab(t)
-	step(t, ctx, "sign in with the password",
-		chromedp.Navigate(e.URL+"/login/password"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#address"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#identities")),
-	)
+	passwordSignIn(t, ctx, e.URL, email, "#identities")
 	step(t, ctx, "link the provider",
 		chromedp.Click(chromedp.CSS(`#identities a[href^="/v1/oauth/acme/start"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#identities button[aria-label="Unlink Acme"]`)),

@@ -83,14 +83,7 @@ func TestBrowserPasskeySecondStep(t *testing.T) {
 	// The sign-in page's autofill would sign in with the passkey at once.
 	noConditionalMediation(t, ctx)
 	signOut(t, ctx, e)
-	step(t, ctx, "sign in with the password",
-		chromedp.Navigate(e.URL+"/login/password"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#address"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#passkey-mfa")),
-	)
+	passwordSignIn(t, ctx, e.URL, email, "#passkey-mfa")
 	waitText(t, ctx, "the second step", "main", "One more step")
 	screenshot(t, ctx, "passkey-second-step")
 
@@ -180,24 +173,18 @@ func TestBrowserPasskeyOrCode(t *testing.T) {
 	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
 	noConditionalMediation(t, ctx)
 
-	signInWithPassword := func(what string) {
+	// signInAgain signs out and in with the password, to the second step.
+	signInAgain := func() {
 		t.Helper()
 		signOut(t, ctx, e)
-		step(t, ctx, what,
-			chromedp.Navigate(e.URL+"/login/password"),
-			chromedp.WaitVisible(chromedp.CSS("#password")),
-			chromedp.SendKeys(chromedp.CSS("#address"), email),
-			chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-			chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
-			chromedp.WaitVisible(chromedp.CSS("#passkey-mfa, #code")),
-		)
+		passwordSignIn(t, ctx, e.URL, email, "#passkey-mfa, #code")
 	}
 	visible := func(sel string) bool {
 		t.Helper()
 		return value(t, ctx, sel, chromedp.Evaluate[bool](`(function(){var el=document.querySelector(`+"`"+sel+"`"+`);return !!el && el.checkVisibility()})()`))
 	}
 
-	signInWithPassword("the first sign-in")
+	signInAgain() // the first sign-in
 	if !visible("#passkey-mfa") || visible("#code") {
 		t.Fatalf("the step shows passkey %v, code %v; want the passkey alone", visible("#passkey-mfa"), visible("#code"))
 	}
@@ -216,7 +203,7 @@ func TestBrowserPasskeyOrCode(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#sessions")),
 	)
 
-	signInWithPassword("the next sign-in")
+	signInAgain() // the next sign-in
 	if !visible("#code") || visible("#passkey-mfa") {
 		t.Fatalf("after a code: code %v, passkey %v; want the code form first", visible("#code"), visible("#passkey-mfa"))
 	}
@@ -228,7 +215,7 @@ func TestBrowserPasskeyOrCode(t *testing.T) {
 	waitLocation(t, ctx, "signed in", func(l string) bool { return l == e.URL+"/" })
 
 	// The passkey was used last: it comes first again.
-	signInWithPassword("after the passkey")
+	signInAgain() // after the passkey
 	if !visible("#passkey-mfa") || visible("#code") {
 		t.Errorf("after the passkey: passkey %v, code %v; want the passkey alone", visible("#passkey-mfa"), visible("#code"))
 	}

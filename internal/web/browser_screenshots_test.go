@@ -90,14 +90,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	shoot(t, ctx, "verify-link")
 
 	// The second-factor step, after the password.
-	step(t, ctx, "password",
-		chromedp.Navigate(e.URL+"/login/password"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
-		chromedp.SendKeys(chromedp.CSS("#address"), email),
-		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login/password"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("#code")),
-	)
+	passwordSignIn(t, ctx, e.URL, email, "#code")
 	shoot(t, ctx, "mfa")
 	step(t, ctx, "another way", chromedp.Click(chromedp.CSS("details.other-ways summary")), chromedp.WaitVisible(chromedp.CSS("details.other-ways ul")))
 	shoot(t, ctx, "mfa-other-ways")
