@@ -59,6 +59,10 @@ type MFAToken struct {
 	// browser: the second step then ends in a cookie session.
 	Browser    bool
 	RedirectTo string
+	// SessionID is set on a step-up's token (Service.StepUp): the second
+	// factor then raises that live session to aal2 instead of starting a
+	// new one. "" for a sign-in's token.
+	SessionID string
 }
 
 // FactorStore keeps second factors and backup codes. It is durable.

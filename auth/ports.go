@@ -95,6 +95,16 @@ type SessionStore interface {
 	// inserts nothing) when oldID was already rotated: of two concurrent
 	// calls for one token exactly one wins.
 	RotateRefreshToken(ctx context.Context, oldID string, next *RefreshToken, now time.Time) (rotated bool, err error)
+	// RaiseSession sets the session's AAL and AMR after a step-up,
+	// atomically with what the caller must hand out anew: when cookieHash
+	// is not nil it replaces the session's cookie hash (the old cookie
+	// finds nothing from then on), and when next is not nil every refresh
+	// token of the session not yet rotated is marked rotated at now with
+	// next as its successor, and next is inserted (a token issued before
+	// the step-up can no longer mint tokens of the raised session). It
+	// returns raised=false, changing nothing, when the session is revoked
+	// or expired at now, or does not exist.
+	RaiseSession(ctx context.Context, id, aal string, amr []string, cookieHash []byte, next *RefreshToken, now time.Time) (raised bool, err error)
 }
 
 // Store is the durable core every Service needs: accounts and sessions, and

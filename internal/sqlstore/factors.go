@@ -198,7 +198,7 @@ func scanMFAToken(row scanner) (*auth.MFAToken, error) {
 	)
 	err := row.Scan(&t.ID, &t.UserID, &t.Hash, &amr, &t.Attempts, &t.EmailCodeHash,
 		nullTimeCol{&t.EmailCodeExpiresAt}, timeCol{&t.CreatedAt}, timeCol{&t.ExpiresAt},
-		nullTimeCol{&t.ConsumedAt}, &t.Browser, &t.RedirectTo)
+		nullTimeCol{&t.ConsumedAt}, &t.Browser, &t.RedirectTo, nullStringCol{&t.SessionID})
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (s *Store) CreateMFAToken(ctx context.Context, t *auth.MFAToken) error {
 	_, err := s.w.ExecContext(ctx, s.q.createMFAToken,
 		t.ID, t.UserID, nonNilBytes(t.Hash), strings.Join(t.AMR, " "), t.Attempts, nullBytes(t.EmailCodeHash),
 		d.nullTime(t.EmailCodeExpiresAt), d.time(t.CreatedAt), d.time(t.ExpiresAt), d.nullTime(t.ConsumedAt),
-		t.Browser, t.RedirectTo)
+		t.Browser, t.RedirectTo, nullString(t.SessionID))
 	if err != nil {
 		return s.fail("create mfa token", err)
 	}

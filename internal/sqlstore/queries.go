@@ -40,7 +40,7 @@ const (
 const (
 	factorCols   = `id, user_id, kind, secret, last_step, created_at, confirmed_at`
 	mfaTokenCols = `id, user_id, hash, amr, attempts, email_code_hash, email_code_expires_at,
-		created_at, expires_at, consumed_at, browser, redirect_to`
+		created_at, expires_at, consumed_at, browser, redirect_to, session_id`
 	auditCols = `id, user_id, kind, ip, user_agent, detail, created_at`
 )
 
@@ -65,7 +65,7 @@ type queries struct {
 	deleteUser, listUsers, listUsersMatching string
 
 	createSession, sessionByID, sessionByCookieHash, listSessions,
-	touchSession, revokeSession, revokeUserSessions string
+	touchSession, revokeSession, revokeUserSessions, raiseSession, retireRefresh string
 
 	createRefresh, refreshByHash, rotateRefresh, refreshExists string
 	// createSessionAndRefresh inserts a session and its first refresh
@@ -175,6 +175,14 @@ func newQueries(d *dialect) *queries {
 			AND expires_at > ? AND absolute_expires_at > ?
 			RETURNING id`,
 
+		// COALESCE keeps the cookie of a session raised through the token
+		// channel; the liveness guard makes a revoked or expired session
+		// change nothing, so the caller can tell.
+		raiseSession: `UPDATE sessions SET aal = ?, amr = ?, cookie_hash = COALESCE(?, cookie_hash)
+			WHERE id = ? AND revoked_at IS NULL AND expires_at > ? AND absolute_expires_at > ?`,
+		retireRefresh: `UPDATE refresh_tokens SET rotated_at = ?, successor_id = ?
+			WHERE session_id = ? AND rotated_at IS NULL`,
+
 		createRefresh: `INSERT INTO refresh_tokens (` + refreshCols + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		// The statement also turns synchronous_commit off for its own
@@ -283,7 +291,7 @@ func newQueries(d *dialect) *queries {
 		backupCodesLeft: `SELECT COUNT(*) FROM backup_codes WHERE user_id = ? AND used_at IS NULL`,
 
 		createMFAToken: `INSERT INTO mfa_tokens (` + mfaTokenCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		mfaTokenByHash:      `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = ?`,
 		failMFAToken:        `UPDATE mfa_tokens SET attempts = attempts + 1 WHERE id = ? RETURNING attempts`,
 		setMFAEmailCode:     `UPDATE mfa_tokens SET email_code_hash = ?, email_code_expires_at = ? WHERE id = ?`,
@@ -336,7 +344,7 @@ func newQueries(d *dialect) *queries {
 		&q.createUser, &q.userByID, &q.userByEmail, &q.userByPhone, &q.updateUser, &q.setPassword,
 		&q.setDisabled, &q.setRoles, &q.deleteUser, &q.listUsers, &q.listUsersMatching,
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
-		&q.touchSession, &q.revokeSession, &q.revokeUserSessions,
+		&q.touchSession, &q.revokeSession, &q.revokeUserSessions, &q.raiseSession, &q.retireRefresh,
 		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists, &q.createSessionAndRefresh,
 		&q.signingKeys, &q.lockSigningKeys, &q.retireSigningKeys, &q.addSigningKey,
 		&q.putChallenge, &q.challengeByAddress, &q.challengeByLinkHash, &q.failChallenge,

@@ -120,6 +120,42 @@ func (s *Store) RevokeUserSessions(ctx context.Context, userID, keepID string, n
 	return ids, nil
 }
 
+// RaiseSession sets a live session's AAL and AMR and, in the same
+// transaction, its new cookie hash (when cookieHash is not nil) or its new
+// refresh token (when next is not nil: every unrotated token of the
+// session is marked rotated with next as successor first). It returns
+// false, changing nothing, when the session is revoked, expired at now or
+// unknown.
+func (s *Store) RaiseSession(ctx context.Context, id, aal string, amr []string, cookieHash []byte, next *auth.RefreshToken, now time.Time) (bool, error) {
+	var raised bool
+	err := s.inTx(ctx, "raise session", func(ctx context.Context, tx *sql.Tx) error {
+		d := s.d
+		t := d.time(now)
+		// AMR values are RFC 8176 method names, which hold no spaces.
+		res, err := tx.ExecContext(ctx, s.q.raiseSession, aal, strings.Join(amr, " "), nullBytes(cookieHash), id, t, t)
+		if err != nil {
+			return s.fail("raise session", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return s.fail("raise session", err)
+		}
+		if n == 0 || next == nil {
+			raised = n > 0
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, s.q.retireRefresh, t, next.ID, id); err != nil {
+			return s.fail("retire refresh tokens", err)
+		}
+		if err := s.insertRefresh(ctx, tx, next); err != nil {
+			return err
+		}
+		raised = true
+		return nil
+	})
+	return raised, err
+}
+
 // execer is *sql.DB or *sql.Tx.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)

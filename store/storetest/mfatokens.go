@@ -46,8 +46,8 @@ func testCreateMFAToken(t *testing.T, s auth.MFATokenStore) {
 	bare := newMFAToken(u.ID)
 	mustCreateMFAToken(t, s, bare)
 	got := checkStoredMFAToken(t, s, bare)
-	if got.EmailCodeHash != nil || got.EmailCodeExpiresAt != nil || got.ConsumedAt != nil || got.Browser || got.RedirectTo != "" {
-		t.Errorf("bare token = %+v; want no email code, not consumed, no browser, no redirect", *got)
+	if got.EmailCodeHash != nil || got.EmailCodeExpiresAt != nil || got.ConsumedAt != nil || got.Browser || got.RedirectTo != "" || got.SessionID != "" {
+		t.Errorf("bare token = %+v; want no email code, not consumed, no browser, no redirect, no session", *got)
 	}
 
 	full := newMFAToken(u.ID)
@@ -60,6 +60,7 @@ func testCreateMFAToken(t *testing.T, s auth.MFATokenStore) {
 	full.ConsumedAt = &consumed
 	full.Browser = true
 	full.RedirectTo = "https://app.example.com/after?x=1"
+	full.SessionID = newID() // a step-up's
 	mustCreateMFAToken(t, s, full)
 	checkStoredMFAToken(t, s, full)
 

@@ -31,6 +31,9 @@ var sessionTests = []storeTest[auth.Store]{
 	{"Refresh/ByHash", testRefreshByHash},
 	{"Refresh/Rotate", testRotate},
 	{"Refresh/RotateConcurrently", testRotateConcurrently},
+	{"Raise/Cookie", testRaiseCookieSession},
+	{"Raise/Tokens", testRaiseTokenSession},
+	{"Raise/NotLive", testRaiseNotLive},
 	{"DeleteUserCascades", testDeleteCascades},
 	{"Phone/DeletePhoneOnlyUser", testDeletePhoneOnlyUser},
 	{"NilRoundTrips", testNilRoundTrip},
@@ -345,6 +348,103 @@ func testRotate(t *testing.T, s auth.Store) {
 		t.Fatalf("RotateRefreshToken of the successor = %v, %v; want true, nil", ok, err)
 	}
 	checkStoredRefresh(t, s, third)
+}
+
+// raisedAMR is what a step-up with an authenticator app makes of a
+// password session.
+var raisedAMR = []string{auth.MethodPassword, auth.MethodTOTP}
+
+func testRaiseCookieSession(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	sess := newSession(u.ID, base)
+	mustCreateSession(t, s, sess, nil)
+	oldCookie := sess.CookieHash
+	cookie := randomBytes(32)
+	if ok, err := s.RaiseSession(ctx, sess.ID, auth.AAL2, raisedAMR, cookie, nil, now); err != nil || !ok {
+		t.Fatalf("RaiseSession = %v, %v; want true, nil", ok, err)
+	}
+	want := *sess
+	want.AAL, want.AMR, want.CookieHash = auth.AAL2, raisedAMR, cookie
+	got, err := s.SessionByCookieHash(ctx, cookie)
+	if err != nil {
+		t.Fatalf("SessionByCookieHash(new cookie): %v", err)
+	}
+	checkSession(t, got, &want)
+	_, err = s.SessionByCookieHash(ctx, oldCookie)
+	wantErr(t, "SessionByCookieHash(the cookie before the step-up)", err, auth.ErrNotFound)
+}
+
+func testRaiseTokenSession(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	sess := newSession(u.ID, base)
+	sess.CookieHash = nil
+	first := newRefresh(sess.ID)
+	mustCreateSession(t, s, sess, first)
+	// A rotated token and the live one: only the live one is retired (the
+	// rotated one keeps its successor, so its replay is still reuse).
+	live := newRefresh(sess.ID)
+	if ok, err := s.RotateRefreshToken(ctx, first.ID, live, base.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("RotateRefreshToken = %v, %v", ok, err)
+	}
+	other := newSession(u.ID, base)
+	otherRT := newRefresh(other.ID)
+	mustCreateSession(t, s, other, otherRT)
+
+	next := newRefresh(sess.ID)
+	if ok, err := s.RaiseSession(ctx, sess.ID, auth.AAL2, raisedAMR, nil, next, now); err != nil || !ok {
+		t.Fatalf("RaiseSession = %v, %v; want true, nil", ok, err)
+	}
+	want := *sess
+	want.AAL, want.AMR = auth.AAL2, raisedAMR
+	got, err := s.SessionByID(ctx, sess.ID)
+	if err != nil {
+		t.Fatalf("SessionByID: %v", err)
+	}
+	checkSession(t, got, &want)
+	wantFirst := *first
+	at := base.Add(time.Minute)
+	wantFirst.RotatedAt, wantFirst.SuccessorID = &at, live.ID
+	checkStoredRefresh(t, s, &wantFirst)
+	wantLive := *live
+	wantLive.RotatedAt, wantLive.SuccessorID = &now, next.ID
+	checkStoredRefresh(t, s, &wantLive)
+	checkStoredRefresh(t, s, next)
+	checkStoredRefresh(t, s, otherRT) // another session's token is left alone
+	if got, err := s.SessionByID(ctx, other.ID); err != nil || got.AAL != auth.AAL1 {
+		t.Errorf("the other session = %+v, %v; want it at aal1", got, err)
+	}
+}
+
+func testRaiseNotLive(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	revoked := newSession(u.ID, base)
+	expired := newSession(u.ID, base.Add(-2*time.Hour)) // its sliding expiry is past
+	absolute := newSession(u.ID, base)
+	absolute.ExpiresAt, absolute.AbsoluteExpiresAt = now.Add(time.Hour), now
+	for _, x := range []*auth.Session{revoked, expired, absolute} {
+		mustCreateSession(t, s, x, newRefresh(x.ID))
+	}
+	if err := s.RevokeSession(ctx, revoked.ID, base); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		id   string
+	}{{"revoked", revoked.ID}, {"expired", expired.ID}, {"past its absolute expiry", absolute.ID}, {"unknown", newID()}} {
+		next := newRefresh(c.id)
+		ok, err := s.RaiseSession(ctx, c.id, auth.AAL2, raisedAMR, randomBytes(32), next, now)
+		if err != nil || ok {
+			t.Errorf("RaiseSession(%s) = %v, %v; want false, nil", c.name, ok, err)
+		}
+		_, err = s.RefreshTokenByHash(ctx, next.Hash)
+		wantErr(t, "RefreshTokenByHash of the refused raise's token ("+c.name+")", err, auth.ErrNotFound)
+		if got, err := s.SessionByID(ctx, c.id); err == nil && got.AAL != auth.AAL1 {
+			t.Errorf("session %s raised to %s", c.name, got.AAL)
+		}
+	}
 }
 
 func testRotateConcurrently(t *testing.T, s auth.Store) {
