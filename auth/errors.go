@@ -83,6 +83,9 @@ var (
 	// ErrNoEnrolment: no authenticator set-up is waiting for a code; it
 	// was never started, it expired (15 minutes), or it was confirmed.
 	ErrNoEnrolment = errors.New("auth: no authenticator set-up is waiting for a code")
+	// ErrNoSecondFactor: a step-up was asked of an account that has no
+	// second factor it could step up with; it must set one up first.
+	ErrNoSecondFactor = errors.New("auth: no second factor to step up with")
 )
 
 // KindOf returns the kind of err, or "" when err is not an *Error.

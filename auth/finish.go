@@ -36,6 +36,9 @@ type Proof struct {
 	// identity is the ID of the linked identity a provider sign-in used,
 	// which must still be the account's when the session is made.
 	identity string
+	// session is the session a step-up raises (StepUp), set with second;
+	// "" for a sign-in, which starts a new session.
+	session string
 	// finished is set by the Finish that uses the proof: one proof, one
 	// session, as each step's code, link or token is used once.
 	finished atomic.Bool
@@ -125,6 +128,9 @@ func (s *Service) finish(ctx context.Context, p *Proof, c Client, ch Channel) (*
 		if p.channel.cookie != ch.cookie {
 			return nil, errMFAToken
 		}
+		if p.session != "" {
+			return s.raise(ctx, p, c, ch, target)
+		}
 	} else {
 		m, err := s.requireMFA(ctx, u, p.methods, ch.cookie, target)
 		if err != nil {
@@ -178,12 +184,23 @@ func (s *Service) requireMFA(ctx context.Context, u *User, amr []string, browser
 	if err != nil || len(kinds) == 0 {
 		return nil, err
 	}
+	return s.newMFAToken(ctx, u, amr, browser, redirectTo, "", kinds)
+}
+
+// newMFAToken stores a fresh MFA token for u after the first factor amr,
+// finished on the browser's channel or the API's, raising session (a
+// step-up's) or starting a new one (""), and returns it with kinds, the
+// factors that can finish it.
+func (s *Service) newMFAToken(ctx context.Context, u *User, amr []string, browser bool, redirectTo, session string, kinds []string) (*MFARequired, error) {
 	plain, hash, err := opaque.New()
 	if err != nil {
 		return nil, err
 	}
 	now := s.now()
-	t := &MFAToken{ID: newID(), UserID: u.ID, Hash: hash, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(mfaTokenTTL), Browser: browser, RedirectTo: redirectTo}
+	t := &MFAToken{
+		ID: newID(), UserID: u.ID, Hash: hash, AMR: amr, CreatedAt: now, ExpiresAt: now.Add(mfaTokenTTL),
+		Browser: browser, RedirectTo: redirectTo, SessionID: session,
+	}
 	if err := s.mfaTokens.CreateMFAToken(ctx, t); err != nil {
 		return nil, storeErr("create mfa token", err)
 	}

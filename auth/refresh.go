@@ -72,6 +72,20 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 			}
 		}
 	}
+	if rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) <= s.cfg.RefreshGrace {
+		// A replay within the grace gets the successor a concurrent
+		// refresh stored, which is derived from this token; a token a
+		// step-up retired (RaiseSession) has another successor, and this
+		// one would mint tokens of the raised session from a token of
+		// before it. That can be a refresh that raced the step-up, so
+		// within the grace it is refused without ending the session.
+		derived, err := s.store.RefreshTokenByHash(ctx, opaque.Hash(next))
+		if errors.Is(err, ErrNotFound) || err == nil && derived.ID != rt.SuccessorID {
+			return nil, errRefreshRevoked
+		} else if err != nil {
+			return nil, storeErr("find refresh token", err)
+		}
+	}
 	if rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) > s.cfg.RefreshGrace {
 		s.log.WarnContext(ctx, "refresh token reused after rotation; revoking session", "session_id", sess.ID, "user_id", u.ID, "ip", c.IP)
 		s.obs.Refresh(RefreshReuse)

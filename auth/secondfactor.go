@@ -213,7 +213,7 @@ func (s *Service) SecondFactor(ctx context.Context, in MFAInput, c Client, ch Ch
 	}
 	return &Proof{
 		user: u, methods: append(slices.Clone(t.AMR), method), flow: flow,
-		redirectTo: t.RedirectTo, second: true, channel: ch,
+		redirectTo: t.RedirectTo, second: true, channel: ch, session: t.SessionID,
 	}, nil
 }
 

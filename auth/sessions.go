@@ -84,7 +84,19 @@ func (s *Service) BearerPrincipal(ctx context.Context, accessToken string) (*Pri
 	if e.user.ID != claims.Subject {
 		return nil, errUnauthorized
 	}
-	return s.principal(e, now)
+	p, err := s.principal(e, now)
+	if err != nil {
+		return nil, err
+	}
+	if claims.AAL == AAL1 && p.Session.AAL != AAL1 {
+		// The token was signed before the session stepped up: it stays
+		// aal1, so a token taken at aal1 never becomes aal2. The
+		// principal no longer matches the cached view, so its memos
+		// (the check's rendered answer) are not shared with the session's.
+		p.Session.AAL, p.Session.AMR = AAL1, claims.AMR
+		p.entry = nil
+	}
+	return p, nil
 }
 
 // CookiePrincipal authenticates a browser session cookie by the hash of its
