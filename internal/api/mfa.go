@@ -70,6 +70,16 @@ type mfaChallengeOutput struct {
 	}
 }
 
+// stepUpOutput is a step-up's first step: the MFA token to finish with the
+// mfa grant, and the factors that can.
+type stepUpOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         struct {
+		MFAToken string   `json:"mfa_token" doc:"Finish with POST /v1/token, grant_type mfa; single use, 5 minutes, this session only."`
+		Factors  []string `json:"factors" doc:"The second factors that can finish it: totp, email, backup_code, webauthn."`
+	}
+}
+
 // mfaOp fills the defaults of a signed-in user's second-factor operation.
 func (s *Server) mfaOp(o huma.Operation) huma.Operation {
 	o = s.userOp(o)
@@ -169,6 +179,26 @@ func (s *Server) registerMFA() {
 			return nil, s.fail(ctx, err)
 		}
 		return backupCodes(codes), nil
+	})
+
+	huma.Register(s.api, s.mfaOp(huma.Operation{
+		OperationID: "stepUp", Method: http.MethodPost, Path: "/v1/mfa/step-up",
+		Summary: "Raise this session to aal2 with a second factor (step-up)",
+		Description: "For an API client signed in with its access token, at aal1 where an app asks aal2 (a /v1/check answer of 401 aal2_required). " +
+			"Answers {mfa_token, factors} as a sign-in's first step does; finish with POST /v1/token, grant_type mfa (and POST /v1/mfa/challenge for an email code or a passkey). " +
+			"The mfa grant then raises this same session (its id stays) to aal2 and answers new access and refresh tokens; the refresh token held before is retired " +
+			"(a refresh with it is refused, and after the refresh grace taken as reuse, which ends the session), and access tokens signed before stay aal1. " +
+			"403 forbidden when the account has no second factor usable after the session's first factor (set one up first; an emailed code does not follow an emailed first factor). " +
+			"400 invalid_request for a browser's cookie session: browsers step up on the /step-up page.",
+		Errors: []int{http.StatusBadRequest, http.StatusForbidden, http.StatusServiceUnavailable},
+	}), func(ctx context.Context, _ *struct{}) (*stepUpOutput, error) {
+		m, err := s.auth.StepUp(ctx, principalOf(ctx), auth.ClientFrom(ctx), auth.Tokens)
+		if err != nil {
+			return nil, s.fail(ctx, err)
+		}
+		out := &stepUpOutput{CacheControl: "no-store"}
+		out.Body.MFAToken, out.Body.Factors = m.Token, m.Factors
+		return out, nil
 	})
 
 	huma.Register(s.api, op(huma.Operation{

@@ -42,12 +42,12 @@ type mfaEnv struct {
 	mailSeen int
 }
 
-// newMFAEnv starts a server; withMail also starts an SMTP server it
-// delivers to (GATEHOUSE_MAIL_URL smtp://…?tls=none).
-func newMFAEnv(t *testing.T, db database, withMail bool) *mfaEnv {
+// newMFAEnv starts a server with options more; withMail also starts an
+// SMTP server it delivers to (GATEHOUSE_MAIL_URL smtp://…?tls=none).
+func newMFAEnv(t *testing.T, db database, withMail bool, more ...option) *mfaEnv {
 	t.Helper()
 	var srv *smtptest.Server
-	opts := []option{withConfig(func(c *gatehouse.Config) { c.AppName = mfaApp })}
+	opts := append([]option{withConfig(func(c *gatehouse.Config) { c.AppName = mfaApp })}, more...)
 	if withMail {
 		srv = smtptest.Start(t, smtptest.Config{Mode: smtptest.Plain})
 		opts = append(opts, gatehousetest.WithSMTP(srv))
