@@ -241,9 +241,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Redis: g.redisHealth(), Issuer: cfg.PublicURL, AdminAPIKey: cfg.AdminAPIKey, Cookies: cookies,
 		TrustedOrigins: cfg.CORSOrigins, Version: Version,
 		Messages: g.store, Audit: g.store, ForwardAuthRedirect: cfg.ForwardAuthRedirect,
-		SignInURL: cfg.PublicURL + "/login", Providers: apiProviders(providers),
-		// No StepUpURL yet: there is no step-up page, and the sign-in
-		// page would send a signed-in browser straight back.
+		SignInURL: cfg.PublicURL + "/login", StepUpURL: cfg.PublicURL + "/step-up", Providers: apiProviders(providers),
 		Access: g.access,
 	})
 	if err != nil {

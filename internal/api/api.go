@@ -89,7 +89,7 @@ type Options struct {
 	// StepUpURL is the step-up page's address, where /v1/check sends a
 	// browser signed in at aal1 that a rule asks aal2 of; with none, such
 	// a browser gets a 401 page saying to sign in again with a second
-	// factor (see stepUpRedirect).
+	// factor (see Server.stepUp).
 	StepUpURL string
 	// Messages lists outbox deliveries for /v1/admin/messages.
 	Messages MessageLister

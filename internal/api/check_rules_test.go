@@ -90,7 +90,6 @@ func TestCheckAccessRules(t *testing.T) {
 			signIn    = "sign-in"   // 302 to the sign-in page
 			unauth    = "401"       // 401 unauthorized problem
 			stepUp    = "step-up"   // 401 aal2_required problem
-			stepPage  = "step-page" // 401 page
 			forbidden = "403"       // 403 forbidden problem
 			forbidPg  = "403-page"  // 403 page
 		)
@@ -135,8 +134,7 @@ func TestCheckAccessRules(t *testing.T) {
 			{"aal2, strong", opts(browser(), e.cookie(strong), traefik("https", "secure.example.test", "/")), pass, ""},
 			{"aal2, aal1 API", opts(jsonClient(), e.cookie(plain), traefik("https", "secure.example.test", "/")), stepUp, "second factor"},
 			{"aal2, aal1 bearer", opts(bearer(plainToken.AccessToken), traefik("https", "secure.example.test", "/")), stepUp, "second factor"},
-			{"aal2, aal1 browser", opts(browser(), e.cookie(plain), traefik("https", "secure.example.test", "/")), stepPage, "second factor"},
-			{"aal2, aal1 browser, nginx", opts(browser(), e.cookie(plain), nginx("https://secure.example.test/")), stepPage, "second factor"},
+			// A browser goes to the step-up page: TestCheckStepUpRedirect.
 			{"aal2, anonymous: sign in first", opts(browser(), traefik("https", "secure.example.test", "/x")), signIn, login + "https%3A%2F%2Fsecure.example.test%2Fx"},
 
 			// The first match decides.
@@ -202,31 +200,11 @@ func TestCheckAccessRules(t *testing.T) {
 				if p := r.WantProblem(status, code); !strings.Contains(p.Detail, tc.says) {
 					t.Errorf("%s: detail %q, want it to say %q", tc.name, p.Detail, tc.says)
 				}
-			case stepPage, forbidPg:
-				status := http.StatusUnauthorized
-				if tc.want == forbidPg {
-					status = http.StatusForbidden
-				}
-				if r.Status != status {
-					t.Errorf("%s: %d %s, want a %d page", tc.name, r.Status, r.Body, status)
-					continue
-				}
-				if page := r.WantHTML(status); !strings.Contains(page, tc.says) {
-					t.Errorf("%s: page %q, want it to say %q", tc.name, page, tc.says)
-				}
-				if csp := r.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; frame-ancestors 'none'" {
-					t.Errorf("%s: Content-Security-Policy %q", tc.name, csp)
-				}
+			case forbidPg:
+				wantRefusalPage(t, tc.name, r, http.StatusForbidden, tc.says)
 			}
-			if tc.want == stepUp || tc.want == stepPage {
-				// RFC 9470's error, and no Location: the sign-in page would
-				// send a signed-in browser straight back (a loop).
-				if wa := r.Header.Get("WWW-Authenticate"); !strings.Contains(wa, `error="insufficient_user_authentication"`) {
-					t.Errorf("%s: WWW-Authenticate %q", tc.name, wa)
-				}
-				if loc := r.Header.Values("Location"); len(loc) > 0 {
-					t.Errorf("%s: Location %q on a step-up", tc.name, loc)
-				}
+			if tc.want == stepUp {
+				wantStepUpChallenge(t, tc.name, r)
 			}
 		}
 	}, withRules(rulesFile(t, checkRules)))
@@ -318,14 +296,44 @@ func TestCheckRulesBadFileAtStart(t *testing.T) {
 	})
 }
 
-// TestCheckStepUpRedirect: with a step-up page (Options.StepUpURL, not
-// wired yet) a browser at aal1 is sent there and back, as to sign in; an
-// API client still gets the 401 aal2_required.
+// wantRefusalPage checks a refusal's HTML page: its status, what it says,
+// and a Content-Security-Policy that lets it do nothing.
+func wantRefusalPage(t *testing.T, name string, r *response, status int, says string) {
+	t.Helper()
+	if r.Status != status {
+		t.Errorf("%s: %d %s, want a %d page", name, r.Status, r.Body, status)
+		return
+	}
+	if page := r.WantHTML(status); !strings.Contains(page, says) {
+		t.Errorf("%s: page %q, want it to say %q", name, page, says)
+	}
+	if csp := r.Header.Get("Content-Security-Policy"); csp != "default-src 'none'; frame-ancestors 'none'" {
+		t.Errorf("%s: Content-Security-Policy %q", name, csp)
+	}
+}
+
+// wantStepUpChallenge checks RFC 9470's error on a refusal for want of a
+// second factor, and no Location: the sign-in page would send a
+// signed-in browser straight back (a loop).
+func wantStepUpChallenge(t *testing.T, name string, r *response) {
+	t.Helper()
+	if wa := r.Header.Get("WWW-Authenticate"); !strings.Contains(wa, `error="insufficient_user_authentication"`) {
+		t.Errorf("%s: WWW-Authenticate %q", name, wa)
+	}
+	if loc := r.Header.Values("Location"); len(loc) > 0 {
+		t.Errorf("%s: Location %q on a step-up", name, loc)
+	}
+}
+
+// TestCheckStepUpRedirect: a browser at aal1 that a rule asks aal2 of is
+// sent to the step-up page and back, as to sign in; an API client gets
+// the 401 aal2_required. With GATEHOUSE_FORWARD_AUTH_REDIRECT off the
+// browser gets a 401 page saying what to do instead.
 func TestCheckStepUpRedirect(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, sqliteDB, withRules(rulesFile(t, "- host: secure.example.test\n  require: {aal: aal2}\n")))
+	rules := withRules(rulesFile(t, "- host: secure.example.test\n  require: {aal: aal2}\n"))
+	e := newEnv(t, sqliteDB, rules)
 	const stepUpPage = testIssuer + "/step-up"
-	e.apiServer(t).SetStepUpURL(stepUpPage)
 	e.signUp(t, "step@example.com", testPassword)
 	cookie := e.browserSession(t, "step@example.com")
 	const back = "?redirect_to=https%3A%2F%2Fsecure.example.test%2Fa%3Fb%3D1"
@@ -340,4 +348,16 @@ func TestCheckStepUpRedirect(t *testing.T) {
 	}
 	wantSignIn(t, "API", e.forwardCheck(t, jsonClient(), e.cookie(cookie), traefik("https", "secure.example.test", "/a?b=1")),
 		http.StatusUnauthorized, "aal2_required", "")
+
+	off := newEnv(t, sqliteDB, rules, withConfig(func(c *gatehouse.Config) { c.ForwardAuthRedirect = false }))
+	off.signUp(t, "step@example.com", testPassword)
+	cookie = off.browserSession(t, "step@example.com")
+	for name, o := range map[string]reqOpt{
+		"traefik, no redirects": traefik("https", "secure.example.test", "/"),
+		"nginx, no redirects":   nginx("https://secure.example.test/"),
+	} {
+		r := off.forwardCheck(t, browser(), off.cookie(cookie), o)
+		wantRefusalPage(t, name, r, http.StatusUnauthorized, "second factor")
+		wantStepUpChallenge(t, name, r)
+	}
 }

@@ -30,7 +30,3 @@ func (s *Server) RouteOf(r *http.Request) string {
 	return pattern
 }
 
-// SetStepUpURL sets Options.StepUpURL of a built server, as the wiring
-// will once there is a step-up page; call it before the test's first
-// request.
-func (s *Server) SetStepUpURL(u string) { s.o.StepUpURL = u }

@@ -40,7 +40,9 @@ func (s *Server) loginMFAStep(w http.ResponseWriter, r *http.Request) {
 	if selected == "" {
 		selected = lastFactor(r)
 	}
-	s.render(w, r, http.StatusOK, "mfa", newSigninMFAView(token, factors, selected))
+	v := newSigninMFAView(token, factors, selected)
+	v.StepUp = stepUpForm(r)
+	s.render(w, r, http.StatusOK, "mfa", v)
 }
 
 // lastFactorCookie remembers on this browser the second factor that last
@@ -91,6 +93,9 @@ type signinMFAView struct {
 	Hint    string
 	// Dead: the sign-in cannot go on (used, expired, too many tries).
 	Dead bool
+	// StepUp: the step raises a signed-in session (the step-up page)
+	// rather than finishing a sign-in; only the words differ.
+	StepUp bool
 	// Passkey: the account's passkey can finish the step. Without
 	// JavaScript, or where the browser cannot use passkeys, the page shows
 	// only the code factors. PasskeyFirst: passkey.js shows the passkey
@@ -211,6 +216,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := newSigninMFAView(in.Token, factors, in.Factor)
+	v.StepUp = stepUpForm(r)
 	msg, fields := s.explain(r, err)
 	switch auth.KindOf(err) {
 	case auth.KindInvalidCode:
@@ -241,6 +247,7 @@ func (s *Server) loginMFAEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := newSigninMFAView(token, factors, auth.FactorEmail)
+	v.StepUp = stepUpForm(r)
 	status := http.StatusOK
 	if err != nil {
 		v.Error, _ = s.explain(r, err)

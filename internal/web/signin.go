@@ -352,7 +352,7 @@ func (s *Server) allowedTarget(target string) string {
 		if err != nil {
 			return ""
 		}
-		for _, p := range []string{s.path("/login"), s.path("/logout")} {
+		for _, p := range []string{s.path("/login"), s.path("/logout"), s.path("/step-up")} {
 			if u.Path == p || strings.HasPrefix(u.Path, p+"/") {
 				return ""
 			}

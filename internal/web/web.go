@@ -125,6 +125,7 @@ func New(o Options) (*Server, error) {
 	s.mux.Handle("GET /static/", staticHandler())
 	s.registerSignIn()
 	s.registerMFA()
+	s.registerStepUp()
 	s.registerSignUp()
 	s.registerRecover()
 	s.registerLogout()
