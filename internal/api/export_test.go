@@ -29,4 +29,3 @@ func (s *Server) RouteOf(r *http.Request) string {
 	_, pattern := s.mux.Handler(r)
 	return pattern
 }
-
