@@ -32,6 +32,9 @@ type need func(r *http.Request, p *auth.Principal) (*refusal, error)
 // a person (Title and Message on the page, Message in the problem).
 type refusal struct {
 	Title, Message string
+	// stepUp: a second factor on this session would let it through, so a
+	// browser's page request goes to the step-up page and back instead.
+	stepUp bool
 }
 
 // guard runs h for requests signed in with a Bearer access token or the
@@ -97,13 +100,14 @@ const RoleAdmin = auth.RoleAdmin
 
 // RequireAAL2 is RequireAuth for handlers that need a session signed in
 // with a second factor (assurance level aal2, as an access token's aal
-// claim says). A session at aal1 is refused with 403: API clients get a
-// forbidden problem, browsers a page saying what to do — sign out and in
-// again, finishing with the second factor, or, for an account without
-// one, add one on the account page first. Gatehouse has no step-up page
-// that raises a session in place yet; until it has, signing in again is
-// the way to aal2. Requests not signed in are answered as RequireAuth
-// answers them.
+// claim says). A browser asking for a page (GET or HEAD) at aal1 goes to
+// the step-up page, which raises its session to aal2 with the second
+// factor and comes back (303, the return address through the one
+// redirect rule, as RequireAuth's). Other requests at aal1 are refused
+// with 403: API clients get a forbidden problem that says to step up
+// (POST /v1/mfa/step-up), browsers a page. An account without a second
+// factor is refused with words that say to add one on the account page
+// first. Requests not signed in are answered as RequireAuth answers them.
 func (g *Gatehouse) RequireAAL2(h http.Handler) http.Handler {
 	return g.guard(h, func(r *http.Request, p *auth.Principal) (*refusal, error) {
 		if p.Session.AAL == auth.AAL2 {
@@ -116,10 +120,10 @@ func (g *Gatehouse) RequireAAL2(h http.Handler) http.Handler {
 		if len(kinds) == 0 {
 			return &refusal{Title: "A second factor is needed",
 				Message: "This page needs a sign-in with a second factor, and your account has none. " +
-					"Add one (an authenticator app, a code by email or a passkey) on your account page, then sign out and sign in again with it."}, nil
+					"Add one (an authenticator app, a code by email or a passkey) on your account page, then come back: you will be asked for it."}, nil
 		}
-		return &refusal{Title: "A second factor is needed",
-			Message: "This page needs a sign-in with your second factor. Sign out, then sign in again and finish with your second factor."}, nil
+		return &refusal{Title: "A second factor is needed", stepUp: true,
+			Message: "This needs a session signed in with your second factor: step up (POST /v1/mfa/step-up; in a browser, the /step-up page) or sign in again with it."}, nil
 	})
 }
 
@@ -146,6 +150,14 @@ func (g *Gatehouse) RequireRole(name string, h http.Handler) http.Handler {
 // refuse answers a signed-in request a guard turned away: a page for a
 // browser, a forbidden problem otherwise.
 func (g *Gatehouse) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
+	if ref.stepUp && (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsPage(r) {
+		target := g.cfg.PublicURL + "/step-up"
+		if back := g.returnAddress(r); back != "" {
+			target += "?redirect_to=" + url.QueryEscape(back)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
 	if wantsPage(r) {
 		g.pages.Refused(w, r, ref.Title, ref.Message)
 		return
@@ -181,6 +193,19 @@ func (g *Gatehouse) signInRedirect(r *http.Request, err error) string {
 		return ""
 	}
 	signIn := g.cfg.PublicURL + "/login"
+	back := g.returnAddress(r)
+	if back == "" {
+		return signIn
+	}
+	return signIn + "?redirect_to=" + url.QueryEscape(back)
+}
+
+// returnAddress returns where a browser sent away to sign in or step up
+// comes back to: the request's path and query when it came to
+// Gatehouse's own host, else its absolute URL; "" when that does not pass
+// the one redirect rule (auth.AllowedRedirect), so a forged Host header
+// leads nowhere.
+func (g *Gatehouse) returnAddress(r *http.Request) string {
 	back := r.URL.RequestURI()
 	if pub, perr := url.Parse(g.cfg.PublicURL); perr != nil || !strings.EqualFold(r.Host, pub.Host) {
 		scheme := "http"
@@ -189,10 +214,7 @@ func (g *Gatehouse) signInRedirect(r *http.Request, err error) string {
 		}
 		back = scheme + "://" + r.Host + back
 	}
-	if back = auth.AllowedRedirect(back, g.cfg.AllowedRedirects); back == "" {
-		return signIn
-	}
-	return signIn + "?redirect_to=" + url.QueryEscape(back)
+	return auth.AllowedRedirect(back, g.cfg.AllowedRedirects)
 }
 
 // wantsPage reports a browser asking for a page: no Authorization header

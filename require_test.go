@@ -126,12 +126,14 @@ func testGuards(t *testing.T, db gatehousetest.DB) {
 		// RequireAAL2.
 		{"aal2 passes", "GET", "/secure/", []gatehousetest.RequestOption{browser, cookie(plain2)},
 			want{status: 200, words: "hello plain@example.com aal2"}},
-		{"aal1 browser with a factor is told to sign in with it", "GET", "/secure/", []gatehousetest.RequestOption{browser, cookie(factor1)},
-			want{status: 403, words: "sign in again and finish with your second factor"}},
+		{"aal1 browser with a factor goes to step up and back", "GET", "/secure/page?x=1", []gatehousetest.RequestOption{browser, cookie(factor1)},
+			want{status: 303, location: s.Config.PublicURL + "/step-up?redirect_to=" + url.QueryEscape("/secure/page?x=1")}},
+		{"aal1 browser's post with a factor is told to step up", "POST", "/secure/", []gatehousetest.RequestOption{browser, cookie(factor1)},
+			want{status: 403, words: "step up"}},
 		{"aal1 browser without a factor is told to add one", "GET", "/secure/", []gatehousetest.RequestOption{browser, cookie(plain1)},
 			want{status: 403, words: "your account has none"}},
 		{"aal1 API client with a factor", "GET", "/secure/", []gatehousetest.RequestOption{bearer(factorTok)},
-			want{status: 403, code: "forbidden", words: "second factor"}},
+			want{status: 403, code: "forbidden", words: "POST /v1/mfa/step-up"}},
 		{"aal1 cookie without html", "GET", "/secure/", []gatehousetest.RequestOption{apiJSON, cookie(plain1)},
 			want{status: 403, code: "forbidden", words: "second factor"}},
 

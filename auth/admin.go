@@ -336,7 +336,7 @@ var (
 	errNotAdmin = &Error{Kind: KindForbidden, Message: "This page is for administrators, and your account is not one."}
 	// errAdminNeedsAAL2 says what to do: the account is an admin's, the
 	// session is not strong enough for it.
-	errAdminNeedsAAL2 = &Error{Kind: KindForbidden, Message: "Your account has a second factor, so the admin pages need a session signed in with it. Sign out, then sign in again and finish with your second factor."}
+	errAdminNeedsAAL2 = &Error{Kind: KindForbidden, Message: "Your account has a second factor, so the admin pages need it: confirm it’s you with your second factor.", Cause: ErrNeedsAAL2}
 )
 
 // AdminAccess returns nil when p may act as an administrator in the

@@ -83,6 +83,10 @@ var (
 	// ErrNoEnrolment: no authenticator set-up is waiting for a code; it
 	// was never started, it expired (15 minutes), or it was confirmed.
 	ErrNoEnrolment = errors.New("auth: no authenticator set-up is waiting for a code")
+	// ErrNeedsAAL2: the session was signed in without the second factor
+	// the account has, and this needs it; a step-up (StepUp) adds it to
+	// the session.
+	ErrNeedsAAL2 = errors.New("auth: this needs a session with the second factor (aal2)")
 	// ErrNoSecondFactor: a step-up was asked of an account that has no
 	// second factor it could step up with; it must set one up first.
 	ErrNoSecondFactor = errors.New("auth: no second factor to step up with")

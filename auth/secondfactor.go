@@ -39,7 +39,7 @@ var (
 	errMFAExpired      = &Error{Kind: KindTokenExpired, Message: "This sign-in took too long; start again."}
 	errMFATooMany      = &Error{Kind: KindTooManyAttempts, Message: "Too many wrong codes; start the sign-in again.", RetryAfter: time.Second}
 	errNoFactor        = &Error{Kind: KindInvalidRequest, Message: "That second factor is not set up for this account.", Fields: []FieldError{{"factor", "is not set up"}}}
-	errNeedAAL2        = &Error{Kind: KindForbidden, Message: "This needs a session signed in with a second factor (aal2)."}
+	errNeedAAL2        = &Error{Kind: KindForbidden, Message: "This needs a session signed in with a second factor (aal2).", Cause: ErrNeedsAAL2}
 	errFactorsOff      = &Error{Kind: KindUnavailable, Message: "Second factors are not configured on this server."}
 	errTOTPExists      = &Error{Kind: KindInvalidRequest, Message: "An authenticator app is set up already; remove it first.", Fields: []FieldError{{"factor", "is set up already"}}}
 	errNoEnrolment     = &Error{Kind: KindInvalidRequest, Message: "Start the authenticator set-up first.", Fields: []FieldError{{"code", "no set-up is waiting for a code"}}, Cause: ErrNoEnrolment}

@@ -207,8 +207,8 @@ func withoutPort(host string) string {
 // page: that page sends a signed-in browser straight back, and the check
 // would send it there again, in a loop.
 func (s *Server) stepUp(w http.ResponseWriter, r *http.Request) {
-	const detail = "This page needs a sign-in with a second factor. Sign out, then sign in again and finish with your second factor " +
-		"(an account without one adds it on its account page first)."
+	const detail = "This page needs a session with your second factor: step up (POST /v1/mfa/step-up, or the step-up page in a browser) " +
+		"or sign in again and finish with it (an account without one adds it on its account page first)."
 	if s.o.StepUpURL != "" && s.o.ForwardAuthRedirect && browserNavigation(r.Header) {
 		if orig := originalURL(r.Header); orig != "" {
 			if s.redirectBrowser(w, r, s.o.StepUpURL+"?redirect_to="+url.QueryEscape(orig)) {

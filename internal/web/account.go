@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -93,8 +94,9 @@ var doneNotices = map[string]struct{ card, text string }{
 }
 
 // needAAL2 explains a change refused to a session that did not pass a
-// second factor: the remedy is signing in again with one.
-const needAAL2 = "Sign in again with your second factor to change this."
+// second factor: the remedy is confirming it with one (the card links
+// the step-up page).
+const needAAL2 = "Confirm it’s you with your second factor to change this."
 
 // card is the state of one card in a response.
 type card struct {
@@ -197,6 +199,9 @@ func (s *Server) accountView(ctx context.Context, p *auth.Principal) (*accountVi
 		}
 	}
 	v.MFA.Any = len(kinds) > 0
+	if v.MFA.Any && p.Session.AAL != auth.AAL2 {
+		v.MFA.StepUp = s.path("/step-up?redirect_to=" + url.QueryEscape(s.path("/")+"#mfa"))
+	}
 	if s.auth.PasskeysOn() {
 		passkeys, err := s.auth.Passkeys(ctx, p)
 		if err != nil {

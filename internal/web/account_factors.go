@@ -31,6 +31,10 @@ type mfaCard struct {
 	// factor (a password or code sign-in asks for it), so the card says
 	// so, and offers backup codes for the day the passkey is lost.
 	Passkey    bool
+	// StepUp is the step-up page's address, back to this card, for a
+	// session signed in without the second factor the account has: its
+	// changes here need one (aal2), which the page adds to this session.
+	StepUp     string
 	BackupLeft int
 	// EmailNote says why email codes cannot be turned on ("" when they can).
 	EmailNote string

@@ -69,7 +69,7 @@ func TestAccountTOTP(t *testing.T) {
 
 	// This session did not pass the authenticator: removing it, seeing its
 	// QR code again and new backup codes are refused, and the page says why.
-	b.post(t, "/account/totp/remove", url.Values{}).want(http.StatusForbidden).contains(needAAL2Text, "Remove the authenticator app")
+	b.post(t, "/account/totp/remove", url.Values{}).want(http.StatusForbidden).contains(needAAL2Text, "Remove the authenticator app", `<a href="/step-up?redirect_to=%2F%23mfa">Confirm it’s you</a>`)
 	b.post(t, "/account/backup-codes", url.Values{}, htmx()).want(http.StatusForbidden).fragment("mfa").contains(needAAL2Text)
 	b.post(t, "/account/totp/show", url.Values{}).want(http.StatusForbidden).contains("Sign in again with your second factor to see the QR code again.").lacks(`class="qr"`)
 

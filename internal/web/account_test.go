@@ -29,7 +29,7 @@ const (
 	safariPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 	// needAAL2Text is how the page explains a change refused to a session
 	// without a second factor.
-	needAAL2Text = "Sign in again with your second factor to change this."
+	needAAL2Text = "Confirm it’s you with your second factor to change this."
 )
 
 // acctUser signs up email (with testPassword) and answers the account.

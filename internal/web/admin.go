@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -68,6 +69,10 @@ func (s *Server) adminOnly(next func(http.ResponseWriter, *http.Request, *auth.P
 		switch kind := auth.KindOf(err); {
 		case err == nil:
 			next(w, r, p)
+		case errors.Is(err, auth.ErrNeedsAAL2) && r.Method == http.MethodGet:
+			// The step-up page adds the second factor to this session
+			// and comes back.
+			s.redirect(w, r, s.path("/step-up?redirect_to="+url.QueryEscape(s.path(r.URL.RequestURI()))))
 		case kind == auth.KindForbidden:
 			msg, _ := s.explain(r, err)
 			s.render(w, r, http.StatusForbidden, "error", errorView{Title: "Admin pages", Message: msg})

@@ -29,7 +29,7 @@ const admLinuxFirefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/2010010
 // Texts the tests look for.
 const (
 	admNotAdminText = "This page is for administrators, and your account is not one."
-	admNeedAAL2Text = "Your account has a second factor, so the admin pages need a session signed in with it."
+	admNeedAAL2Text = "Your account has a second factor, so the admin pages need it: confirm it’s you with your second factor."
 	admSelfText     = "You cannot do this to your own account: ask another admin."
 	admHeaderLink   = `<a href="/admin">Admin</a>`
 )
@@ -125,14 +125,15 @@ func TestAdminAccess(t *testing.T) {
 		name    string
 		browser func() *browser
 		// status is what every page and action answers; 0 means a
-		// redirect to /login.
+		// redirect to /login, 303 a page's redirect to the step-up page
+		// (and 403 with text for an action, a post).
 		status int
 		text   string
 	}{
 		{"signed out", e.browser, 0, ""},
 		{"not an admin", func() *browser { b, _ := admBrowser(t, e, plain); return b }, http.StatusForbidden, admNotAdminText},
-		{"admin with a factor, aal1", func() *browser { b, _ := admBrowser(t, e, strong); return b }, http.StatusForbidden, admNeedAAL2Text},
-		{"admin with a factor, aal1 by code", func() *browser { b, _ := admBrowser(t, e, strong, auth.MethodOTP); return b }, http.StatusForbidden, admNeedAAL2Text},
+		{"admin with a factor, aal1", func() *browser { b, _ := admBrowser(t, e, strong); return b }, http.StatusSeeOther, admNeedAAL2Text},
+		{"admin with a factor, aal1 by code", func() *browser { b, _ := admBrowser(t, e, strong, auth.MethodOTP); return b }, http.StatusSeeOther, admNeedAAL2Text},
 		{"admin with a factor, aal2", func() *browser {
 			b, _ := admBrowser(t, e, strong, auth.MethodPassword, auth.MethodEmailCode)
 			return b
@@ -146,6 +147,8 @@ func TestAdminAccess(t *testing.T) {
 				switch tc.status {
 				case 0:
 					p.redirectsTo("/login?redirect_to=" + url.QueryEscape(path))
+				case http.StatusSeeOther:
+					p.redirectsTo("/step-up?redirect_to=" + url.QueryEscape(path))
 				case http.StatusOK:
 					p.want(http.StatusOK).contains(admHeaderLink, "target@example.com")
 				default:
@@ -154,6 +157,9 @@ func TestAdminAccess(t *testing.T) {
 			}
 			if tc.status == http.StatusOK {
 				return // the actions of admins are TestAdminActions'
+			}
+			if tc.status == http.StatusSeeOther {
+				tc.status = http.StatusForbidden // an action is a post: no step-up redirect
 			}
 			for _, a := range actions {
 				p := b.post(t, "/admin/users/"+target.ID+"/"+a, url.Values{})
