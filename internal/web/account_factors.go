@@ -30,7 +30,7 @@ type mfaCard struct {
 	// Passkey: the account has a passkey, which auth counts as a second
 	// factor (a password or code sign-in asks for it), so the card says
 	// so, and offers backup codes for the day the passkey is lost.
-	Passkey    bool
+	Passkey bool
 	// StepUp is the step-up page's address, back to this card, for a
 	// session signed in without the second factor the account has: its
 	// changes here need one (aal2), which the page adds to this session.
