@@ -374,8 +374,15 @@ func acceptsHTML(h http.Header) bool {
 // :// X-Forwarded-Host X-Forwarded-Uri (/ when absent), as Traefik and
 // Caddy send them. It returns "" when no such header is present, and for
 // a value with spaces or control characters, or that is not an absolute
-// http(s) URL without user info on the forwarded host.
+// http(s) URL without user info on the forwarded host, and when both
+// conventions are present and name different requests.
 func originalURL(h http.Header) string {
+	if _, _, ok := forwardedTarget(h); !ok {
+		// The two conventions name different requests, so one was forged
+		// (forwardedTarget): the access rules refuse such a request, and
+		// the sign-in and step-up redirects go nowhere either.
+		return ""
+	}
 	raw, host := h.Get("X-Original-URL"), ""
 	if raw == "" {
 		host = firstValue(h.Get("X-Forwarded-Host"))

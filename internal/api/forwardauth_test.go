@@ -107,7 +107,7 @@ func TestForwardAuthRedirect(t *testing.T) {
 				http.StatusFound, login + "https%3A%2F%2Fapp.example.test%2F"},
 			{"nginx", opts(browser(), nginx("https://app.example.test/a/b?c=d&e=%2F#top")),
 				http.StatusUnauthorized, login + "https%3A%2F%2Fapp.example.test%2Fa%2Fb%3Fc%3Dd%26e%3D%252F%23top"},
-			{"X-Original-URL wins", opts(browser(), nginx("https://app.example.test/n"), traefik("https", "other.example.test", "/t")),
+			{"both conventions, agreeing", opts(browser(), nginx("https://app.example.test/n"), traefik("https", "app.example.test", "/n")),
 				http.StatusUnauthorized, login + "https%3A%2F%2Fapp.example.test%2Fn"},
 
 			// API clients and requests no proxy forwarded keep the 401.
@@ -132,6 +132,9 @@ func TestForwardAuthRedirect(t *testing.T) {
 			{name: "javascript X-Original-URL", opts: opts(browser(), nginx("javascript:alert(document.cookie)"))},
 			{name: "javascript proto", opts: opts(browser(), traefik("javascript", "alert(1)", "/"))},
 			{name: "ftp proto", opts: opts(browser(), traefik("ftp", "app.example.test", "/"))},
+			// One of them forged: they name different requests.
+			{name: "both conventions, other hosts", opts: opts(browser(), nginx("https://app.example.test/n"), traefik("https", "other.example.test", "/n"))},
+			{name: "both conventions, other paths", opts: opts(browser(), nginx("https://app.example.test/n"), traefik("https", "app.example.test", "/t"))},
 			{name: "user info in the host", opts: opts(browser(), traefik("https", "app.example.test@evil.example.test", "/"))},
 			{name: "path in the host", opts: opts(browser(), traefik("https", "evil.example.test/x", "/"))},
 			{name: "user info in X-Original-URL", opts: opts(browser(), nginx("https://u:p@app.example.test/"))},
