@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -73,6 +74,15 @@ type Hasher struct {
 	// waited hears how long each hash waited for its slot (nil: nobody
 	// listens).
 	waited func(time.Duration)
+
+	// idle, when set, is called once hashing has been quiet for quiet
+	// after a burst (see AfterBurst). busy counts hashes running or
+	// waiting for a slot; timer is armed when it drops to zero.
+	idle  func()
+	quiet time.Duration
+	mu    sync.Mutex
+	busy  int
+	timer *time.Timer
 }
 
 // OnWait makes h report how long each hash waited for a free slot (the
@@ -81,6 +91,45 @@ type Hasher struct {
 func (h *Hasher) OnWait(fn func(wait time.Duration)) *Hasher {
 	h.waited = fn
 	return h
+}
+
+// AfterBurst makes h call fn once no hash has been running or waiting for
+// quiet, after each burst of hashes, and returns h. Call it before h is in
+// use. Each hash allocates Params.Memory, which stays with the process
+// until a garbage collection and the runtime's scavenger return it; when
+// sign-ins stop, nothing else allocates enough to start a collection, so
+// a server can hold a storm's memory for minutes. The server passes
+// debug.FreeOSMemory. quiet is real elapsed time, not a Clock's: it
+// follows the process's memory, which a fake clock does not move.
+func (h *Hasher) AfterBurst(quiet time.Duration, fn func()) *Hasher {
+	h.idle, h.quiet = fn, quiet
+	return h
+}
+
+// enter and leave count a hash waiting or running; the last to leave arms
+// the idle timer, the first to enter disarms it.
+func (h *Hasher) enter() {
+	if h.idle == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.busy++
+	if h.timer != nil {
+		h.timer.Stop()
+		h.timer = nil
+	}
+}
+
+func (h *Hasher) leave() {
+	if h.idle == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy--; h.busy == 0 {
+		h.timer = time.AfterFunc(h.quiet, h.idle)
+	}
 }
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
@@ -190,6 +239,8 @@ func (h *Hasher) run(ctx context.Context, password, salt []byte, p Params) ([]by
 	// The wait is real elapsed time, not the server's clock: it measures
 	// the queue, which a fake clock in tests would hide.
 	start := time.Now()
+	h.enter()
+	defer h.leave()
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():

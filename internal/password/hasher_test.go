@@ -393,3 +393,71 @@ func TestOnWaitMeasuresQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestAfterBurst: the callback runs once per burst, quiet after the last
+// hash of the burst ends, and not while a hash runs or waits.
+func TestAfterBurst(t *testing.T) {
+	t.Parallel()
+	const quiet = 5 * time.Second
+	synctest.Test(t, func(t *testing.T) {
+		b := &blockingDerive{release: make(chan struct{})}
+		var calls atomic.Int32
+		h := New(fast, 1).AfterBurst(quiet, func() { calls.Add(1) })
+		h.derive = b.derive
+
+		// A burst: three hashes, one slot, so two wait.
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				if _, err := h.Hash(context.Background(), "pw"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		for range 3 {
+			synctest.Wait()
+			time.Sleep(2 * quiet) // a long hash: no call while it runs
+			if n := calls.Load(); n != 0 {
+				t.Fatalf("called %d times during the burst", n)
+			}
+			b.release <- struct{}{}
+		}
+		wg.Wait()
+		time.Sleep(quiet - time.Nanosecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 0 {
+			t.Fatalf("called %d times before quiet had passed", n)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("after the burst and quiet: %d calls, want 1", n)
+		}
+
+		// A hash starting within quiet of the last one postpones the call.
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
+		synctest.Wait()
+		b.release <- struct{}{}
+		wg.Wait()
+		time.Sleep(quiet / 2)
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
+		synctest.Wait()
+		b.release <- struct{}{}
+		wg.Wait()
+		time.Sleep(quiet / 2)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("a second burst called it before quiet had passed: %d calls, want 1", n)
+		}
+		time.Sleep(quiet)
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("after the second burst: %d calls, want 2", n)
+		}
+		time.Sleep(10 * quiet)
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("idle with no hashes: %d calls, want still 2", n)
+		}
+	})
+}
