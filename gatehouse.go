@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -178,8 +179,18 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
 		hashing = cheapHashing
 	}
+	// Each hash allocates its block array afresh (hashing.Memory, 19 MiB).
+	// When sign-ins stop, nothing else allocates enough to start a garbage
+	// collection, so a storm's arrays would stay resident for minutes;
+	// once hashing has been quiet for hashQuiet, collect and give them
+	// back to the OS: one collection per burst, far less than one hash
+	// costs. (Cheap test hashes allocate nothing worth it.)
+	hasher := password.New(hashing, 0).OnWait(metrics.HashWaited)
+	if !cfg.CheapPasswordHashing {
+		hasher.AfterBurst(hashQuiet, debug.FreeOSMemory)
+	}
 	deps := auth.Deps{
-		Store: g.store, Hasher: password.New(hashing, 0).OnWait(metrics.HashWaited), Policy: password.DefaultPolicy,
+		Store: g.store, Hasher: hasher, Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
@@ -339,6 +350,10 @@ func (g *Gatehouse) background(fn func()) {
 		fn()
 	}()
 }
+
+// hashQuiet is how long password hashing must be quiet after a burst
+// before New's hasher returns the burst's memory to the OS.
+const hashQuiet = 10 * time.Second
 
 // cheapHashing is the smallest argon2id cost package password accepts, for
 // Config.CheapPasswordHashing.
