@@ -75,6 +75,9 @@ type Hasher struct {
 	// listens).
 	waited func(time.Duration)
 
+	// handoff, when set, runs between a hash and the next one waiting
+	// for its slot (see BeforeHandoff).
+	handoff func()
 	// idle, when set, is called once hashing has been quiet for quiet
 	// after a burst (see AfterBurst). busy counts hashes running or
 	// waiting for a slot; timer is armed when it drops to zero.
@@ -106,10 +109,22 @@ func (h *Hasher) AfterBurst(quiet time.Duration, fn func()) *Hasher {
 	return h
 }
 
+// BeforeHandoff makes h call fn when a hash ends while other hashes wait
+// for a slot, before the slot passes to the next one, and returns h. Call
+// it before h is in use. The server passes runtime.GC when the process has
+// a memory limit: under a sign-in storm a new hash would otherwise allocate
+// its array while the last one's still awaits collection, and the heap
+// would hold a third array beside the two in use. fn holds up the queue,
+// so it should be short next to a hash.
+func (h *Hasher) BeforeHandoff(fn func()) *Hasher {
+	h.handoff = fn
+	return h
+}
+
 // enter and leave count a hash waiting or running; the last to leave arms
 // the idle timer, the first to enter disarms it.
 func (h *Hasher) enter() {
-	if h.idle == nil {
+	if h.idle == nil && h.handoff == nil {
 		return
 	}
 	h.mu.Lock()
@@ -122,14 +137,22 @@ func (h *Hasher) enter() {
 }
 
 func (h *Hasher) leave() {
-	if h.idle == nil {
+	if h.idle == nil && h.handoff == nil {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.busy--; h.busy == 0 {
+	if h.busy--; h.busy == 0 && h.idle != nil {
 		h.timer = time.AfterFunc(h.quiet, h.idle)
 	}
+}
+
+// queued reports whether a hash is waiting for a slot (counted only when
+// BeforeHandoff or AfterBurst is in use).
+func (h *Hasher) queued() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.busy > cap(h.sem)
 }
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
@@ -250,7 +273,11 @@ func (h *Hasher) run(ctx context.Context, password, salt []byte, p Params) ([]by
 	if h.waited != nil {
 		h.waited(time.Since(start))
 	}
-	return h.derive(password, salt, p), nil
+	key := h.derive(password, salt, p)
+	if h.handoff != nil && h.queued() {
+		h.handoff()
+	}
+	return key, nil
 }
 
 const prefix = "$argon2id$v=19$"
