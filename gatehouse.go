@@ -13,10 +13,13 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -178,8 +181,25 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	if cfg.CheapPasswordHashing { // tests only; Validate refused it elsewhere
 		hashing = cheapHashing
 	}
+	// Each hash allocates its block array afresh (hashing.Memory, 19 MiB).
+	// When sign-ins stop, nothing else allocates enough to start a garbage
+	// collection, so a storm's arrays would stay resident for minutes;
+	// once hashing has been quiet for hashQuiet, collect and give them
+	// back to the OS: one collection per burst, far less than one hash
+	// costs. (Cheap test hashes allocate nothing worth it.) In a process
+	// with a memory limit (gatehouse serve sets one), a hash that others
+	// queue behind also collects before handing its slot on, so a storm
+	// holds the arrays in use and not a third awaiting collection; an app
+	// without a limit keeps its own collector's pace.
+	hasher := password.New(hashing, 0).OnWait(metrics.HashWaited)
+	if !cfg.CheapPasswordHashing {
+		hasher.AfterBurst(hashQuiet, debug.FreeOSMemory)
+		if debug.SetMemoryLimit(-1) != math.MaxInt64 {
+			hasher.BeforeHandoff(runtime.GC)
+		}
+	}
 	deps := auth.Deps{
-		Store: g.store, Hasher: password.New(hashing, 0).OnWait(metrics.HashWaited), Policy: password.DefaultPolicy,
+		Store: g.store, Hasher: hasher, Policy: password.DefaultPolicy,
 		Signer: g.keys, Throttle: throttle.NewMemory(cfg.Clock, throttle.Config{}), Clock: cfg.Clock,
 		Observer: metrics, Logger: g.log,
 		Factors: g.store, MFATokens: g.store, Sealer: box, Audit: g.store,
@@ -337,6 +357,10 @@ func (g *Gatehouse) background(fn func()) {
 		fn()
 	}()
 }
+
+// hashQuiet is how long password hashing must be quiet after a burst
+// before New's hasher returns the burst's memory to the OS.
+const hashQuiet = 10 * time.Second
 
 // cheapHashing is the smallest argon2id cost package password accepts, for
 // Config.CheapPasswordHashing.

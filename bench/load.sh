@@ -6,6 +6,7 @@
 #   DBS=sqlite bench/load.sh           # SQLite only
 #   PG_URL=postgres://… bench/load.sh  # another PostgreSQL
 #   DURATION=5s bench/load.sh          # shorter runs
+#   SETTLE=15 bench/load.sh            # shorter wait after the 500-connection run
 #
 # Server and load generator share the machine, wrk uses one thread.
 # Email sign-in runs through bench/otpload, which is the server's SMTP
@@ -17,6 +18,7 @@ DBS=${DBS:-"sqlite postgres"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DURATION=${DURATION:-10s}
 SMTP_ADDR=${SMTP_ADDR:-127.0.0.1:2525}
+SETTLE=${SETTLE:-60} # seconds to wait after the 500-connection run before its RSS
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/gatehouse" ./cmd/gatehouse
@@ -29,6 +31,7 @@ ADDR=127.0.0.1:3000
 BASE=http://$ADDR
 
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
+rssparts() { awk '/^RssAnon/ {a=$2} /^RssFile/ {f=$2} END {printf "anonymous %.1f MiB, file-backed %.1f MiB", a/1024, f/1024}' "/proc/$1/status"; }
 peak() { awk '/^VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
 summary() { # wrk output → one line
   awk '/Requests\/sec/ {rps=$2} / 50%/ {p50=$2} / 99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s, p50 %s, p99 %s%s\n", rps, p50, p99, (bad ? ", non-2xx " bad : "")}'
@@ -70,6 +73,7 @@ for db in $DBS; do
   until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.05; done
   sleep 0.5
   echo "idle RSS: $(rss $pid)"
+  echo "idle RSS by kind: $(rssparts $pid)"
   curl -sf "$BASE/v1/signup" -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"load test passphrase"}' >/dev/null
   token=$(curl -sf "$BASE/v1/token" -H 'Content-Type: application/json' \
@@ -97,6 +101,10 @@ for db in $DBS; do
   echo "-- POST /v1/token grant password, 500 connections at once, $DURATION"
   wrk -t1 -c500 -d"$DURATION" --timeout 30s --latency -s bench/signin.lua "$BASE/v1/token" | summary
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  # Back near idle within a minute? (The server returns a burst's hash
+  # memory 10 s after hashing goes quiet; SETTLE=15 is enough to see it.)
+  sleep "$SETTLE"
+  echo "RSS $SETTLE s after the storm: $(rss $pid) ($(rssparts $pid))"
   echo "-- POST /v1/otp for distinct addresses, the mail they send, grant otp with its codes; 16 connections, $DURATION each"
   "$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -c 16 -d "$DURATION"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"

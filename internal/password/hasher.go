@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -73,6 +74,18 @@ type Hasher struct {
 	// waited hears how long each hash waited for its slot (nil: nobody
 	// listens).
 	waited func(time.Duration)
+
+	// handoff, when set, runs between a hash and the next one waiting
+	// for its slot (see BeforeHandoff).
+	handoff func()
+	// idle, when set, is called once hashing has been quiet for quiet
+	// after a burst (see AfterBurst). busy counts hashes running or
+	// waiting for a slot; timer is armed when it drops to zero.
+	idle  func()
+	quiet time.Duration
+	mu    sync.Mutex
+	busy  int
+	timer *time.Timer
 }
 
 // OnWait makes h report how long each hash waited for a free slot (the
@@ -81,6 +94,65 @@ type Hasher struct {
 func (h *Hasher) OnWait(fn func(wait time.Duration)) *Hasher {
 	h.waited = fn
 	return h
+}
+
+// AfterBurst makes h call fn once no hash has been running or waiting for
+// quiet, after each burst of hashes, and returns h. Call it before h is in
+// use. Each hash allocates Params.Memory, which stays with the process
+// until a garbage collection and the runtime's scavenger return it; when
+// sign-ins stop, nothing else allocates enough to start a collection, so
+// a server can hold a storm's memory for minutes. The server passes
+// debug.FreeOSMemory. quiet is real elapsed time, not a Clock's: it
+// follows the process's memory, which a fake clock does not move.
+func (h *Hasher) AfterBurst(quiet time.Duration, fn func()) *Hasher {
+	h.idle, h.quiet = fn, quiet
+	return h
+}
+
+// BeforeHandoff makes h call fn when a hash ends while other hashes wait
+// for a slot, before the slot passes to the next one, and returns h. Call
+// it before h is in use. The server passes runtime.GC when the process has
+// a memory limit: under a sign-in storm a new hash would otherwise allocate
+// its array while the last one's still awaits collection, and the heap
+// would hold a third array beside the two in use. fn holds up the queue,
+// so it should be short next to a hash.
+func (h *Hasher) BeforeHandoff(fn func()) *Hasher {
+	h.handoff = fn
+	return h
+}
+
+// enter and leave count a hash waiting or running; the last to leave arms
+// the idle timer, the first to enter disarms it.
+func (h *Hasher) enter() {
+	if h.idle == nil && h.handoff == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.busy++
+	if h.timer != nil {
+		h.timer.Stop()
+		h.timer = nil
+	}
+}
+
+func (h *Hasher) leave() {
+	if h.idle == nil && h.handoff == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy--; h.busy == 0 && h.idle != nil {
+		h.timer = time.AfterFunc(h.quiet, h.idle)
+	}
+}
+
+// queued reports whether a hash is waiting for a slot (counted only when
+// BeforeHandoff or AfterBurst is in use).
+func (h *Hasher) queued() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.busy > cap(h.sem)
 }
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
@@ -190,6 +262,8 @@ func (h *Hasher) run(ctx context.Context, password, salt []byte, p Params) ([]by
 	// The wait is real elapsed time, not the server's clock: it measures
 	// the queue, which a fake clock in tests would hide.
 	start := time.Now()
+	h.enter()
+	defer h.leave()
 	select {
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -199,7 +273,11 @@ func (h *Hasher) run(ctx context.Context, password, salt []byte, p Params) ([]by
 	if h.waited != nil {
 		h.waited(time.Since(start))
 	}
-	return h.derive(password, salt, p), nil
+	key := h.derive(password, salt, p)
+	if h.handoff != nil && h.queued() {
+		h.handoff()
+	}
+	return key, nil
 }
 
 const prefix = "$argon2id$v=19$"

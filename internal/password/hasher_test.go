@@ -393,3 +393,122 @@ func TestOnWaitMeasuresQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestAfterBurst: the callback runs once per burst, quiet after the last
+// hash of the burst ends, and not while a hash runs or waits.
+func TestAfterBurst(t *testing.T) {
+	t.Parallel()
+	const quiet = 5 * time.Second
+	synctest.Test(t, func(t *testing.T) {
+		b := &blockingDerive{release: make(chan struct{})}
+		var calls atomic.Int32
+		h := New(fast, 1).AfterBurst(quiet, func() { calls.Add(1) })
+		h.derive = b.derive
+
+		// A burst: three hashes, one slot, so two wait.
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() {
+				if _, err := h.Hash(context.Background(), "pw"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		for range 3 {
+			synctest.Wait()
+			time.Sleep(2 * quiet) // a long hash: no call while it runs
+			if n := calls.Load(); n != 0 {
+				t.Fatalf("called %d times during the burst", n)
+			}
+			b.release <- struct{}{}
+		}
+		wg.Wait()
+		time.Sleep(quiet - time.Nanosecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 0 {
+			t.Fatalf("called %d times before quiet had passed", n)
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("after the burst and quiet: %d calls, want 1", n)
+		}
+
+		// A hash starting within quiet of the last one postpones the call.
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
+		synctest.Wait()
+		b.release <- struct{}{}
+		wg.Wait()
+		time.Sleep(quiet / 2)
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
+		synctest.Wait()
+		b.release <- struct{}{}
+		wg.Wait()
+		time.Sleep(quiet / 2)
+		synctest.Wait()
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("a second burst called it before quiet had passed: %d calls, want 1", n)
+		}
+		time.Sleep(quiet)
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("after the second burst: %d calls, want 2", n)
+		}
+		time.Sleep(10 * quiet)
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("idle with no hashes: %d calls, want still 2", n)
+		}
+	})
+}
+
+// TestBeforeHandoff: the function runs after a hash that others wait
+// behind, holding the slot (the next hash starts only once it returns), and
+// not after a hash nobody waits behind.
+func TestBeforeHandoff(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		b := &blockingDerive{release: make(chan struct{})}
+		var calls atomic.Int32
+		inHandoff, carryOn := make(chan struct{}), make(chan struct{})
+		h := New(fast, 1).BeforeHandoff(func() {
+			calls.Add(1)
+			inHandoff <- struct{}{}
+			<-carryOn
+		})
+		h.derive = b.derive
+
+		// Alone: nobody waits, no call (a call would block on inHandoff,
+		// which synctest reports as a deadlock).
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
+		synctest.Wait()
+		b.release <- struct{}{}
+		wg.Wait()
+		if n := calls.Load(); n != 0 {
+			t.Fatalf("a hash nobody waited behind: %d calls, want 0", n)
+		}
+
+		// Three at once through one slot: a handoff after the first two.
+		for range 3 {
+			wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
+		}
+		for i := range 3 {
+			synctest.Wait()
+			b.release <- struct{}{}
+			if i == 2 {
+				break
+			}
+			<-inHandoff
+			synctest.Wait() // everyone else is blocked: did a hash start?
+			if n := b.running.Load(); n != 0 {
+				t.Errorf("handoff %d: %d hashes running during it, want 0: the slot was passed on first", i+1, n)
+			}
+			carryOn <- struct{}{}
+		}
+		wg.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("three hashes through one slot: %d calls, want 2", n)
+		}
+	})
+}
