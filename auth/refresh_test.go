@@ -236,7 +236,8 @@ func TestRefreshGrant(t *testing.T) {
 	})
 }
 
-// readGate holds the first n refresh-token reads until all n have read.
+// readGate holds the first n reads of a refresh (RefreshTokenSession) until
+// all n have read.
 type readGate struct {
 	*sqlstore.Store
 	n    int
@@ -245,8 +246,8 @@ type readGate struct {
 	open chan struct{}
 }
 
-func (g *readGate) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.RefreshToken, error) {
-	rt, err := g.Store.RefreshTokenByHash(ctx, hash)
+func (g *readGate) RefreshTokenSession(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
+	rt, sess, u, err := g.Store.RefreshTokenSession(ctx, hash)
 	g.mu.Lock()
 	g.seen++
 	if g.seen == g.n {
@@ -258,7 +259,7 @@ func (g *readGate) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.R
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
 	}
-	return rt, err
+	return rt, sess, u, err
 }
 
 func (g *readGate) reads() int {
