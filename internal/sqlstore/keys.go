@@ -55,7 +55,7 @@ func (s *Store) RefreshTokenSession(ctx context.Context, hash []byte) (*auth.Ref
 		ur userRow
 	)
 	dest := append(append(rr.dest(), sr.dest()...), ur.dest()...)
-	err := s.r.QueryRowContext(ctx, s.q.refreshSession, hash).Scan(dest...)
+	err := s.r.queryRowKept(ctx, s.q.refreshSession, hash).Scan(dest...)
 	if err := s.rowErr(err, "refresh token by hash", "refresh token session"); err != nil {
 		return nil, nil, nil, err
 	}
@@ -88,9 +88,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 		}
 		return rotated == 1, nil
 	}
+	var kept [3]*sql.Stmt
+	for i, q := range []string{s.q.rotateRefresh, s.q.createRefresh, s.q.touchSession} {
+		st, err := s.w.prepared(ctx, q)
+		if err != nil {
+			return false, s.fail("rotate refresh token", err)
+		}
+		kept[i] = st
+	}
 	var rotated bool
 	err := s.inTx(ctx, "rotate refresh token", func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.rotateRefresh, d.time(now), next.ID, oldID)
+		res, err := execInTx(ctx, tx, kept[0], s.q.rotateRefresh, d.time(now), next.ID, oldID)
 		if err != nil {
 			return s.fail("rotate refresh token", err)
 		}
@@ -105,10 +113,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 			}
 			return nil // lost the race, or a replay: write nothing
 		}
-		if err := s.insertRefresh(ctx, tx, next); err != nil {
-			return err
+		if _, err := execInTx(ctx, tx, kept[1], s.q.createRefresh, next.ID, next.SessionID, next.Hash,
+			d.time(next.CreatedAt), d.time(next.ExpiresAt), d.nullTime(next.RotatedAt), nullString(next.SuccessorID)); err != nil {
+			return s.fail("insert refresh token", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q.touchSession, d.time(now), d.time(expiresAt), next.SessionID); err != nil {
+		if _, err := execInTx(ctx, tx, kept[2], s.q.touchSession, d.time(now), d.time(expiresAt), next.SessionID); err != nil {
 			return s.fail("touch session", err)
 		}
 		rotated = true
