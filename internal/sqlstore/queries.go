@@ -200,8 +200,8 @@ func newQueries(d *dialect) *queries {
 		// the disk. A crash of the database may then lose the sign-ins of
 		// its last moments (PostgreSQL's walwriter flushes within 3 ×
 		// wal_writer_delay, 600 ms by default); their clients get 401 and
-		// sign in again. Nothing else is written this way, revocations
-		// least of all. SQLite's synchronous=NORMAL makes the same trade
+		// sign in again. Only a refresh's rotation (rotateRefreshAll) is
+		// written this way too; revocations never. SQLite's synchronous=NORMAL makes the same trade
 		// for every write, and on a shared machine the flush per sign-in
 		// cost PostgreSQL's sign-in rate a few percent.
 		createSessionAndRefresh: d.insertInWith(`WITH c AS (SELECT set_config('synchronous_commit', 'off', true)),
