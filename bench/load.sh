@@ -108,10 +108,12 @@ for db in $DBS; do
   echo "-- POST /v1/token grant refresh_token (rotation), 8 connections, $DURATION"
   chains=()
   for _ in $(seq 16); do
-    chains+=("$(curl -sf "$BASE/v1/token" -H 'Content-Type: application/json' \
+    rt=$(curl -sf "$BASE/v1/token" -H 'Content-Type: application/json' \
       -d '{"grant_type":"password","email":"bench@example.com","password":"load test passphrase"}' |
-      sed -E 's/.*"refresh_token":"([^"]+)".*/\1/')")
+      sed -E 's/.*"refresh_token":"([^"]+)".*/\1/') || continue
+    chains+=("$rt")
   done
+  echo "chains: ${#chains[@]}"
   line=$(wrk -t1 -c8 -d"$DURATION" --latency -s bench/refresh.lua "$BASE/v1/token" -- "${chains[@]}" | summary)
   echo "$line"
   echo "refreshes/s: ${line%% *}"
