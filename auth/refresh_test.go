@@ -75,6 +75,12 @@ func TestRefreshGrant(t *testing.T) {
 				if p := e.bearer(g.AccessToken); p.Session.ID != g0.Session.ID {
 					t.Errorf("replayed access token is for session %s", p.Session.ID)
 				}
+				// The replay rotated nothing, yet it is a use of the
+				// session: it slides as the rotation slid it.
+				want := *g1.Session
+				want.LastSeenAt, want.ExpiresAt = e.now(), e.now().Add(e.cfg.SessionTTL)
+				checkSession(t, "grant.Session of the replay", g.Session, &want)
+				checkSession(t, "stored session after the replay", e.storedSession(g0.Session.ID), &want)
 			}
 			// The successor still works.
 			if _, err := e.svc.RefreshGrant(e.ctx, g1.RefreshToken, client()); err != nil {
