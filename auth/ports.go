@@ -90,11 +90,18 @@ type SessionStore interface {
 	// RefreshTokenByHash returns the refresh token whose hash is hash,
 	// rotated ones included (a replay of one is how theft is detected).
 	RefreshTokenByHash(ctx context.Context, hash []byte) (*RefreshToken, error)
+	// RefreshTokenSession returns the refresh token whose hash is hash, as
+	// RefreshTokenByHash, with its session and the session's user, as
+	// SessionByID and UserByID would (a refresh needs all three, so a store
+	// may read them at once). A token whose session or user is gone is
+	// ErrNotFound.
+	RefreshTokenSession(ctx context.Context, hash []byte) (*RefreshToken, *Session, *User, error)
 	// RotateRefreshToken atomically marks the token oldID rotated at now with
-	// next as its successor and inserts next. It returns rotated=false (and
-	// inserts nothing) when oldID was already rotated: of two concurrent
-	// calls for one token exactly one wins.
-	RotateRefreshToken(ctx context.Context, oldID string, next *RefreshToken, now time.Time) (rotated bool, err error)
+	// next as its successor, inserts next, and records the use of next's
+	// session as TouchSession(next.SessionID, now, expiresAt) does. It
+	// returns rotated=false (and writes nothing) when oldID was already
+	// rotated: of two concurrent calls for one token exactly one wins.
+	RotateRefreshToken(ctx context.Context, oldID string, next *RefreshToken, now, expiresAt time.Time) (rotated bool, err error)
 	// RaiseSession sets the session's AAL and AMR after a step-up,
 	// atomically with what the caller must hand out anew: when cookieHash
 	// is not nil it replaces the session's cookie hash (the old cookie

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gatehouse/gatehouse/internal/opaque"
 	"github.com/gatehouse/gatehouse/internal/tracing"
@@ -41,31 +42,35 @@ func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (_
 }
 
 func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
-	rt, err := s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh))
+	// The token, its session and its user in one read, and below the
+	// rotation and the session's touch in one write: a refresh is two
+	// round trips to the store.
+	rt, sess, u, err := s.store.RefreshTokenSession(ctx, opaque.Hash(refresh))
 	if errors.Is(err, ErrNotFound) {
 		return nil, errRefreshRevoked
 	} else if err != nil {
 		return nil, storeErr("find refresh token", err)
 	}
-	sess, u, err := s.liveSession(ctx, rt.SessionID)
-	if err != nil {
+	now := s.now()
+	if err := liveSession(sess, u, now); err != nil {
 		return nil, err
 	}
-	now := s.now()
 	if !now.Before(rt.ExpiresAt) {
 		return nil, errRefreshExpired
 	}
 	next := opaque.Derive(s.cfg.SuccessorKey, refresh, successorLabel)
+	expiresAt := minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
+	touched := false
 	if rt.RotatedAt == nil {
 		nrt := &RefreshToken{ID: newID(), SessionID: sess.ID, Hash: opaque.Hash(next), CreatedAt: now, ExpiresAt: sess.AbsoluteExpiresAt}
-		won, err := s.store.RotateRefreshToken(ctx, rt.ID, nrt, now)
+		won, err := s.store.RotateRefreshToken(ctx, rt.ID, nrt, now, expiresAt)
 		if err != nil {
 			return nil, storeErr("rotate refresh token", err)
 		}
 		if won {
 			s.obs.Refresh(RefreshRotated)
-		}
-		if !won {
+			touched = true
+		} else {
 			// Another request rotated it a moment ago: treat as a replay.
 			if rt, err = s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh)); err != nil {
 				return nil, storeErr("find refresh token", err)
@@ -94,38 +99,28 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		}
 		return nil, errRefreshRevoked
 	}
-	sess.LastSeenAt = now
-	sess.ExpiresAt = minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
-	if err := s.store.TouchSession(ctx, sess.ID, sess.LastSeenAt, sess.ExpiresAt); err != nil {
-		return nil, storeErr("touch session", err)
+	if !touched {
+		// A replay within the grace: the rotation that touched the
+		// session was another request's.
+		if err := s.store.TouchSession(ctx, sess.ID, now, expiresAt); err != nil {
+			return nil, storeErr("touch session", err)
+		}
 	}
+	sess.LastSeenAt = now
+	sess.ExpiresAt = expiresAt
 	return s.grant(ctx, u, sess, next)
 }
 
-// liveSession loads a session and its user from the store and returns
-// token_revoked or token_expired when it can no longer be used.
-func (s *Service) liveSession(ctx context.Context, id string) (*Session, *User, error) {
-	sess, err := s.store.SessionByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, errRefreshRevoked
-	} else if err != nil {
-		return nil, nil, storeErr("find session", err)
+// liveSession returns token_revoked or token_expired when the session (or
+// its user) can no longer be used at now.
+func liveSession(sess *Session, u *User, now time.Time) error {
+	switch {
+	case sess.RevokedAt != nil:
+		return errRefreshRevoked
+	case !sess.Live(now):
+		return errRefreshExpired
+	case u.Disabled():
+		return errRefreshRevoked
 	}
-	now := s.now()
-	if sess.RevokedAt != nil {
-		return nil, nil, errRefreshRevoked
-	}
-	if !sess.Live(now) {
-		return nil, nil, errRefreshExpired
-	}
-	u, err := s.store.UserByID(ctx, sess.UserID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, nil, errRefreshRevoked
-	} else if err != nil {
-		return nil, nil, storeErr("find user", err)
-	}
-	if u.Disabled() {
-		return nil, nil, errRefreshRevoked
-	}
-	return sess, u, nil
+	return nil
 }

@@ -75,6 +75,12 @@ func TestRefreshGrant(t *testing.T) {
 				if p := e.bearer(g.AccessToken); p.Session.ID != g0.Session.ID {
 					t.Errorf("replayed access token is for session %s", p.Session.ID)
 				}
+				// The replay rotated nothing, yet it is a use of the
+				// session: it slides as the rotation slid it.
+				want := *g1.Session
+				want.LastSeenAt, want.ExpiresAt = e.now(), e.now().Add(e.cfg.SessionTTL)
+				checkSession(t, "grant.Session of the replay", g.Session, &want)
+				checkSession(t, "stored session after the replay", e.storedSession(g0.Session.ID), &want)
 			}
 			// The successor still works.
 			if _, err := e.svc.RefreshGrant(e.ctx, g1.RefreshToken, client()); err != nil {
@@ -236,7 +242,8 @@ func TestRefreshGrant(t *testing.T) {
 	})
 }
 
-// readGate holds the first n refresh-token reads until all n have read.
+// readGate holds the first n reads of a refresh (RefreshTokenSession) until
+// all n have read.
 type readGate struct {
 	*sqlstore.Store
 	n    int
@@ -245,8 +252,8 @@ type readGate struct {
 	open chan struct{}
 }
 
-func (g *readGate) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.RefreshToken, error) {
-	rt, err := g.Store.RefreshTokenByHash(ctx, hash)
+func (g *readGate) RefreshTokenSession(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
+	rt, sess, u, err := g.Store.RefreshTokenSession(ctx, hash)
 	g.mu.Lock()
 	g.seen++
 	if g.seen == g.n {
@@ -258,7 +265,7 @@ func (g *readGate) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.R
 	case <-ctx.Done():
 	case <-time.After(10 * time.Second):
 	}
-	return rt, err
+	return rt, sess, u, err
 }
 
 func (g *readGate) reads() int {

@@ -108,6 +108,25 @@ for db in $DBS; do
   echo "-- POST /v1/otp for distinct addresses, the mail they send, grant otp with its codes; 16 connections, $DURATION each"
   "$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -c 16 -d "$DURATION"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  # --- refresh (issue 18, refresh row) ---------------------------------
+  # grant_type refresh_token at 8 connections, every refresh rotating a
+  # chain: 16 sign-ins give 16 chains (twice the connections, so a
+  # connection never waits for a token), bench/refresh.lua hands them out
+  # and puts each successor back; no token is presented twice.
+  echo "-- POST /v1/token grant refresh_token (rotation), 8 connections, $DURATION"
+  chains=()
+  for _ in $(seq 16); do
+    rt=$(curl -sf "$BASE/v1/token" -H 'Content-Type: application/json' \
+      -d '{"grant_type":"password","email":"bench@example.com","password":"load test passphrase"}' |
+      sed -E 's/.*"refresh_token":"([^"]+)".*/\1/') || continue
+    chains+=("$rt")
+  done
+  echo "chains: ${#chains[@]}"
+  line=$(wrk -t1 -c8 -d"$DURATION" --latency -s bench/refresh.lua "$BASE/v1/token" -- "${chains[@]}" | summary)
+  echo "$line"
+  echo "refreshes/s: ${line%% *}"
+  echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  # --- end refresh -----------------------------------------------------
   # The operator's view of the same runs: every counter that moved
   # (docs/operations.md names them).
   echo "-- /metrics after the runs (non-zero series)"

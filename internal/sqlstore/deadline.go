@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -50,6 +51,12 @@ type conn struct {
 	system  string // the database, as spans name it: "sqlite", "postgresql"
 	timeout time.Duration
 	calls   chan struct{} // one token per call in progress
+
+	// keep is set where the driver parses a statement's text anew at every
+	// call (SQLite's): the hottest statements are then prepared once per
+	// connection and kept (stmts, query → *sql.Stmt). pgx keeps its own.
+	keep  bool
+	stmts sync.Map
 }
 
 func newConn(db *sql.DB, system string, maxOpen int, timeout time.Duration) *conn {
@@ -100,6 +107,60 @@ func spanName(query string) string {
 	return "db " + strings.ToUpper(op)
 }
 
+// prepared returns query prepared on the pool, preparing it at the first
+// call; *sql.Stmt then prepares it once on each connection it runs on and
+// keeps it there. It answers nil, and no error, when the pool keeps no
+// statements: the caller then runs the text. Only the store's own fixed
+// queries come here, so the cache stays as small as the store's SQL.
+func (c *conn) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if !c.keep {
+		return nil, nil
+	}
+	if st, ok := c.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	ctx, done, err := c.bound(ctx)
+	defer done()
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := c.stmts.LoadOrStore(query, st); loaded {
+		_ = st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRowKept is QueryRowContext through a kept statement (see prepared).
+func (c *conn) queryRowKept(ctx context.Context, query string, args ...any) *boundRow {
+	ctx, done, err := c.traced(ctx, "", query)
+	if err != nil {
+		return &boundRow{err: err, done: done}
+	}
+	st, err := c.prepared(ctx, query)
+	switch {
+	case err != nil:
+		return &boundRow{err: err, done: done}
+	case st == nil:
+		return &boundRow{Row: c.db.QueryRowContext(ctx, query, args...), done: done}
+	}
+	return &boundRow{Row: st.QueryRowContext(ctx, args...), done: done}
+}
+
+// execInTx runs query in tx, through st when the pool keeps statements
+// (st from prepared, before tx began: on SQLite's one writer connection a
+// statement cannot be prepared while tx holds it), else as text.
+func execInTx(ctx context.Context, tx *sql.Tx, st *sql.Stmt, query string, args ...any) (sql.Result, error) {
+	if st == nil {
+		return tx.ExecContext(ctx, query, args...)
+	}
+	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+}
+
 // ExecContext runs a statement that returns no rows.
 func (c *conn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	ctx, done, err := c.traced(ctx, "", query)
@@ -144,8 +205,14 @@ func (c *conn) PingContext(ctx context.Context) error {
 	return c.db.PingContext(ctx)
 }
 
-// Close closes the pool.
-func (c *conn) Close() error { return c.db.Close() }
+// Close closes the kept statements and the pool.
+func (c *conn) Close() error {
+	c.stmts.Range(func(_, st any) bool {
+		_ = st.(*sql.Stmt).Close()
+		return true
+	})
+	return c.db.Close()
+}
 
 // boundRows is *sql.Rows that ends its query's deadline when closed.
 type boundRows struct {

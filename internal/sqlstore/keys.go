@@ -8,14 +8,21 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
+// refreshRow is what a refresh token's columns (refreshCols) scan into.
+type refreshRow struct{ rt auth.RefreshToken }
+
+func (r *refreshRow) dest() []any {
+	rt := &r.rt
+	return []any{&rt.ID, &rt.SessionID, &rt.Hash, timeCol{&rt.CreatedAt}, timeCol{&rt.ExpiresAt},
+		nullTimeCol{&rt.RotatedAt}, nullStringCol{&rt.SuccessorID}}
+}
+
 func scanRefresh(row scanner) (*auth.RefreshToken, error) {
-	var rt auth.RefreshToken
-	err := row.Scan(&rt.ID, &rt.SessionID, &rt.Hash, timeCol{&rt.CreatedAt}, timeCol{&rt.ExpiresAt},
-		nullTimeCol{&rt.RotatedAt}, nullStringCol{&rt.SuccessorID})
-	if err != nil {
+	var r refreshRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	return &rt, nil
+	return &r.rt, nil
 }
 
 func (s *Store) insertRefresh(ctx context.Context, x execer, rt *auth.RefreshToken) error {
@@ -36,16 +43,62 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash []byte) (*auth.Refr
 	return found(s, rt, err, "refresh token by hash", "refresh token by hash")
 }
 
-// RotateRefreshToken marks oldID rotated at now with successor next and
-// inserts next, in one write transaction. It returns false, inserting
-// nothing, when oldID was already rotated, and auth.ErrNotFound when oldID
-// does not exist. Of concurrent calls for one token exactly one returns
-// true: on SQLite the single writer runs them one at a time; on PostgreSQL
-// the row lock makes the losers re-check rotated_at and update nothing.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth.RefreshToken, now time.Time) (bool, error) {
+// RefreshTokenSession returns the refresh token whose value hashes to hash
+// (rotated or expired ones included, as RefreshTokenByHash), its session and
+// the session's user, read by one query: a refresh needs all three, and one
+// round trip where three took three. A token whose session or user is gone
+// is auth.ErrNotFound, as the token itself would be.
+func (s *Store) RefreshTokenSession(ctx context.Context, hash []byte) (*auth.RefreshToken, *auth.Session, *auth.User, error) {
+	var (
+		rr refreshRow
+		sr sessionRow
+		ur userRow
+	)
+	dest := append(append(rr.dest(), sr.dest()...), ur.dest()...)
+	err := s.r.queryRowKept(ctx, s.q.refreshSession, hash).Scan(dest...)
+	if err := s.rowErr(err, "refresh token by hash", "refresh token session"); err != nil {
+		return nil, nil, nil, err
+	}
+	return &rr.rt, sr.value(), ur.value(), nil
+}
+
+// RotateRefreshToken marks oldID rotated at now with successor next,
+// inserts next and records the use of next's session (last seen at now,
+// expiring at expiresAt), atomically. It returns false, writing nothing,
+// when oldID was already rotated, and auth.ErrNotFound when oldID does not
+// exist. Of concurrent calls for one token exactly one returns true: on
+// SQLite the single writer runs them one at a time; on PostgreSQL the row
+// lock makes the losers re-check rotated_at and update nothing.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth.RefreshToken, now, expiresAt time.Time) (bool, error) {
+	d := s.d
+	if s.q.rotateRefreshAll != "" {
+		// One statement, one round trip (and, see the query, no wait for
+		// the WAL flush) where the transaction below takes five.
+		var rotated, exists int
+		err := s.w.QueryRowContext(ctx, s.q.rotateRefreshAll,
+			d.time(now), next.ID, oldID,
+			next.ID, next.SessionID, next.Hash, d.time(next.CreatedAt), d.time(next.ExpiresAt),
+			d.nullTime(next.RotatedAt), nullString(next.SuccessorID),
+			d.time(now), d.time(expiresAt), oldID).Scan(&rotated, &exists)
+		if err != nil {
+			return false, s.fail("rotate refresh token", err)
+		}
+		if exists == 0 {
+			return false, notFound("refresh token " + oldID)
+		}
+		return rotated == 1, nil
+	}
+	var kept [3]*sql.Stmt
+	for i, q := range []string{s.q.rotateRefresh, s.q.createRefresh, s.q.touchSession} {
+		st, err := s.w.prepared(ctx, q)
+		if err != nil {
+			return false, s.fail("rotate refresh token", err)
+		}
+		kept[i] = st
+	}
 	var rotated bool
 	err := s.inTx(ctx, "rotate refresh token", func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.rotateRefresh, s.d.time(now), next.ID, oldID)
+		res, err := execInTx(ctx, tx, kept[0], s.q.rotateRefresh, d.time(now), next.ID, oldID)
 		if err != nil {
 			return s.fail("rotate refresh token", err)
 		}
@@ -58,10 +111,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 			if err := s.rowErr(tx.QueryRowContext(ctx, s.q.refreshExists, oldID).Scan(&one), "refresh token "+oldID, "rotate refresh token"); err != nil {
 				return err
 			}
-			return nil // lost the race, or a replay: insert nothing
+			return nil // lost the race, or a replay: write nothing
 		}
-		if err := s.insertRefresh(ctx, tx, next); err != nil {
-			return err
+		if _, err := execInTx(ctx, tx, kept[1], s.q.createRefresh, next.ID, next.SessionID, next.Hash,
+			d.time(next.CreatedAt), d.time(next.ExpiresAt), d.nullTime(next.RotatedAt), nullString(next.SuccessorID)); err != nil {
+			return s.fail("insert refresh token", err)
+		}
+		if _, err := execInTx(ctx, tx, kept[2], s.q.touchSession, d.time(now), d.time(expiresAt), next.SessionID); err != nil {
+			return s.fail("touch session", err)
 		}
 		rotated = true
 		return nil

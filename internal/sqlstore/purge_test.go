@@ -62,7 +62,7 @@ func TestPurge(t *testing.T) {
 		rt1 := &auth.RefreshToken{ID: id(), SessionID: liveSess.ID, Hash: []byte("rt1"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 		must(s.CreateSession(ctx, liveSess, rt1))
 		rt2 := &auth.RefreshToken{ID: id(), SessionID: liveSess.ID, Hash: []byte("rt2"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if won, err := s.RotateRefreshToken(ctx, rt1.ID, rt2, now); err != nil || !won {
+		if won, err := s.RotateRefreshToken(ctx, rt1.ID, rt2, now, liveSess.ExpiresAt); err != nil || !won {
 			t.Fatalf("rotate: %v %v", won, err)
 		}
 		liveTok := &auth.MFAToken{ID: id(), UserID: u.ID, Hash: []byte("new-mfa"), AMR: []string{"pwd"}, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}

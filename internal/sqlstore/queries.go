@@ -16,7 +16,8 @@ const (
 	// confirmed second factor or a passkey (a second factor too) exists,
 	// so a sign-in of a user without one needs no second round trip to
 	// list factors.
-	userRead = userCols + `, NOT EXISTS (SELECT 1 FROM factors f
+	userRead      = userCols + userNoFactors
+	userNoFactors = `, NOT EXISTS (SELECT 1 FROM factors f
 		WHERE f.user_id = users.id AND f.confirmed_at IS NOT NULL)
 		AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)`
 	sessionCols = `id, user_id, cookie_hash, ip, user_agent, aal, amr,
@@ -68,6 +69,12 @@ type queries struct {
 	touchSession, revokeSession, revokeUserSessions, raiseSession, retireRefresh string
 
 	createRefresh, refreshByHash, rotateRefresh, refreshExists string
+	// refreshSession reads a refresh token, its session and its user.
+	refreshSession string
+	// rotateRefreshAll rotates a refresh token, inserts its successor and
+	// touches the session in one statement; "" on SQLite, as
+	// createSessionAndRefresh.
+	rotateRefreshAll string
 	// createSessionAndRefresh inserts a session and its first refresh
 	// token in one statement; "" where the dialect cannot (SQLite has no
 	// INSERT in a WITH).
@@ -99,6 +106,16 @@ type queries struct {
 	putCeremony, takeCeremony string
 
 	addIdentity, identityBySubject, identities, useIdentity, deleteIdentity, setIdentityTokens, identityTokens string
+}
+
+// qualify prefixes every column of the list cols with table, for a join
+// whose tables share column names.
+func qualify(table, cols string) string {
+	names := strings.Split(cols, ",")
+	for i, n := range names {
+		names[i] = table + "." + strings.TrimSpace(n)
+	}
+	return strings.Join(names, ", ")
 }
 
 // likeEscape is the escape character of every LIKE pattern the store builds.
@@ -191,8 +208,8 @@ func newQueries(d *dialect) *queries {
 		// the disk. A crash of the database may then lose the sign-ins of
 		// its last moments (PostgreSQL's walwriter flushes within 3 ×
 		// wal_writer_delay, 600 ms by default); their clients get 401 and
-		// sign in again. Nothing else is written this way, revocations
-		// least of all. SQLite's synchronous=NORMAL makes the same trade
+		// sign in again. Only a refresh's rotation (rotateRefreshAll) is
+		// written this way too; revocations never. SQLite's synchronous=NORMAL makes the same trade
 		// for every write, and on a shared machine the flush per sign-in
 		// cost PostgreSQL's sign-in rate a few percent.
 		createSessionAndRefresh: d.insertInWith(`WITH c AS (SELECT set_config('synchronous_commit', 'off', true)),
@@ -206,6 +223,36 @@ func newQueries(d *dialect) *queries {
 		rotateRefresh: `UPDATE refresh_tokens SET rotated_at = ?, successor_id = ?
 			WHERE id = ? AND rotated_at IS NULL`,
 		refreshExists: `SELECT 1 FROM refresh_tokens WHERE id = ?`,
+		// userNoFactors names users.id, so users keeps its name in the join.
+		refreshSession: `SELECT ` + qualify("r", refreshCols) + `, ` + qualify("s", sessionCols) + `, ` +
+			qualify("users", userCols) + userNoFactors + `
+			FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users ON users.id = s.user_id
+			WHERE r.hash = ?`,
+		// rotateRefresh, the successor's insert and the session's touch of
+		// a refresh in one statement. The insert and the touch read o, so
+		// a token another request rotated first (o empty) writes nothing;
+		// the last two columns tell "lost the race" from "no such token".
+		//
+		// Like createSessionAndRefresh, it turns synchronous_commit off
+		// for its own transaction: the commit does not wait for the WAL
+		// flush, which was most of a refresh's time on PostgreSQL. A crash
+		// of the database may lose the rotations of its last moments
+		// (within 3 × wal_writer_delay, 600 ms by default): the old token
+		// is then unrotated again and the successor its client holds is
+		// unknown, so that client gets 401 and signs in again. What the
+		// database kept stays single use: WAL is written in order, so any
+		// later synchronous commit (a revocation) makes every rotation
+		// before it durable too. Revocation on reuse is never written
+		// this way. docs/security.md says the same.
+		rotateRefreshAll: d.insertInWith(`WITH c AS (SELECT set_config('synchronous_commit', 'off', true)),
+			o AS (UPDATE refresh_tokens SET rotated_at = ?, successor_id = ?
+				WHERE id = ? AND rotated_at IS NULL RETURNING session_id),
+			n AS (INSERT INTO refresh_tokens (` + refreshCols + `)
+				SELECT ?, ?, ?::bytea, ?::timestamptz, ?::timestamptz, ?::timestamptz, ?::text FROM o),
+			t AS (UPDATE sessions SET last_seen_at = ?, expires_at = ?
+				WHERE id IN (SELECT session_id FROM o))
+			SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM refresh_tokens WHERE id = ?)
+			FROM c`),
 
 		signingKeys: `SELECT ` + keyCols + ` FROM signing_keys ORDER BY created_at, id`,
 		// "" on SQLite: see dialect.lockTable.
@@ -346,6 +393,7 @@ func newQueries(d *dialect) *queries {
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions, &q.raiseSession, &q.retireRefresh,
 		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists, &q.createSessionAndRefresh,
+		&q.refreshSession, &q.rotateRefreshAll,
 		&q.signingKeys, &q.lockSigningKeys, &q.retireSigningKeys, &q.addSigningKey,
 		&q.putChallenge, &q.challengeByAddress, &q.challengeByLinkHash, &q.failChallenge,
 		&q.consumeChallenge, &q.challengeExists,

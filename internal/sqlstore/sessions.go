@@ -10,19 +10,31 @@ import (
 	"github.com/gatehouse/gatehouse/auth"
 )
 
-func scanSession(row scanner) (*auth.Session, error) {
-	var (
-		s   auth.Session
-		amr string
-	)
-	err := row.Scan(&s.ID, &s.UserID, &s.CookieHash, &s.IP, &s.UserAgent, &s.AAL, &amr,
+// sessionRow is what a session's columns (sessionCols) scan into.
+type sessionRow struct {
+	s   auth.Session
+	amr string
+}
+
+func (r *sessionRow) dest() []any {
+	s := &r.s
+	return []any{&s.ID, &s.UserID, &s.CookieHash, &s.IP, &s.UserAgent, &s.AAL, &r.amr,
 		timeCol{&s.CreatedAt}, timeCol{&s.LastSeenAt}, timeCol{&s.ExpiresAt},
-		timeCol{&s.AbsoluteExpiresAt}, nullTimeCol{&s.RevokedAt})
-	if err != nil {
+		timeCol{&s.AbsoluteExpiresAt}, nullTimeCol{&s.RevokedAt}}
+}
+
+// value answers the session once its row has been scanned.
+func (r *sessionRow) value() *auth.Session {
+	r.s.AMR = strings.Fields(r.amr)
+	return &r.s
+}
+
+func scanSession(row scanner) (*auth.Session, error) {
+	var r sessionRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	s.AMR = strings.Fields(amr)
-	return &s, nil
+	return r.value(), nil
 }
 
 // CreateSession inserts sess and, when rt is not nil, its first refresh

@@ -180,6 +180,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
 	}
 	wc := newConn(w, "sqlite", 1, opts.Timeout)
+	wc.keep = true
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
@@ -201,6 +202,7 @@ func openSQLite(ctx context.Context, u string, opts Options) (*Store, error) {
 			n = max(4, runtime.GOMAXPROCS(0))
 		}
 		rc := newConn(r, "sqlite", n, opts.Timeout)
+		rc.keep = true
 		r.SetMaxIdleConns(n)
 		r.SetConnMaxIdleTime(5 * time.Minute)
 		if err := ping(ctx, r, opts.ConnectTimeout); err != nil {

@@ -274,7 +274,7 @@ func TestDownDatabaseIsUnavailable(t *testing.T) {
 			"DeleteUser": func() error { return s.DeleteUser(ctx, "x") },
 			"ListUsers":  func() error { _, err := s.ListUsers(ctx, auth.UserQuery{}); return err },
 			"RotateRefreshToken": func() error {
-				_, err := s.RotateRefreshToken(ctx, "x", &auth.RefreshToken{ID: "y"}, now)
+				_, err := s.RotateRefreshToken(ctx, "x", &auth.RefreshToken{ID: "y"}, now, now)
 				return err
 			},
 			"AddSigningKey": func() error { return s.AddSigningKey(ctx, &auth.SigningKey{ID: "k"}) },

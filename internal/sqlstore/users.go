@@ -16,23 +16,39 @@ const (
 	maxUserPage     = 200
 )
 
-func scanUser(row scanner) (*auth.User, error) {
-	var u auth.User
-	var admin bool
-	var roles string
-	err := row.Scan(&u.ID, nullStringCol{&u.Email}, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
-		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &admin, &roles, &u.NoFactors)
-	if err != nil {
-		return nil, err
-	}
+// userRow is what a user's columns (userRead) scan into.
+type userRow struct {
+	u     auth.User
+	admin bool
+	roles string
+}
+
+func (r *userRow) dest() []any {
+	u := &r.u
+	return []any{&u.ID, nullStringCol{&u.Email}, &u.EmailVerified, nullStringCol{&u.Phone}, &u.PhoneVerified,
+		&u.Name, &u.PasswordHash, nullTimeCol{&u.DisabledAt}, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt},
+		&r.admin, &r.roles, &u.NoFactors}
+}
+
+// value answers the user once its row has been scanned.
+func (r *userRow) value() *auth.User {
+	u := &r.u
 	// The roles column is the truth; the admin column is written beside it
 	// only so that the previous schema (the down migration) still knows
 	// its admins.
-	if roles != "" {
-		u.Roles = strings.Fields(roles)
+	if r.roles != "" {
+		u.Roles = strings.Fields(r.roles)
 	}
 	u.Admin = u.HasRole(auth.RoleAdmin)
-	return &u, nil
+	return u
+}
+
+func scanUser(row scanner) (*auth.User, error) {
+	var r userRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return nil, err
+	}
+	return r.value(), nil
 }
 
 // rolesColumn is roles as the roles column holds them: sorted, without

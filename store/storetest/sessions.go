@@ -29,6 +29,7 @@ var sessionTests = []storeTest[auth.Store]{
 	{"Revoke", testRevokeSession},
 	{"RevokeAllExcept", testRevokeUserSessions},
 	{"Refresh/ByHash", testRefreshByHash},
+	{"Refresh/TokenSession", testRefreshTokenSession},
 	{"Refresh/Rotate", testRotate},
 	{"Refresh/RotateConcurrently", testRotateConcurrently},
 	{"Raise/Cookie", testRaiseCookieSession},
@@ -58,7 +59,7 @@ func testDeleteCascades(t *testing.T, s auth.Store) {
 	mustCreateSession(t, s, s2, rt2)
 	mustCreateSession(t, s, sv, rtv)
 	rt3 := newRefresh(s2.ID)
-	if ok, err := s.RotateRefreshToken(ctx, rt2.ID, rt3, now); err != nil || !ok {
+	if ok, err := s.RotateRefreshToken(ctx, rt2.ID, rt3, now, s2.ExpiresAt); err != nil || !ok {
 		t.Fatalf("RotateRefreshToken = %v, %v; want true, nil", ok, err)
 	}
 
@@ -324,7 +325,8 @@ func testRotate(t *testing.T, s auth.Store) {
 	mustCreateSession(t, s, sess, old)
 
 	next := newRefresh(sess.ID)
-	ok, err := s.RotateRefreshToken(ctx, old.ID, next, now)
+	expires := now.Add(2 * time.Hour)
+	ok, err := s.RotateRefreshToken(ctx, old.ID, next, now, expires)
 	if err != nil || !ok {
 		t.Fatalf("first RotateRefreshToken = %v, %v; want true, nil", ok, err)
 	}
@@ -332,22 +334,90 @@ func testRotate(t *testing.T, s auth.Store) {
 	wantOld.RotatedAt, wantOld.SuccessorID = &now, next.ID
 	checkStoredRefresh(t, s, &wantOld)
 	checkStoredRefresh(t, s, next)
+	// The rotation touched the session, as TouchSession would.
+	wantSess := *sess
+	wantSess.LastSeenAt, wantSess.ExpiresAt = now, expires
+	checkStoredSession(t, s, &wantSess)
 
 	replay := newRefresh(sess.ID)
-	ok, err = s.RotateRefreshToken(ctx, old.ID, replay, now.Add(time.Second))
+	ok, err = s.RotateRefreshToken(ctx, old.ID, replay, now.Add(time.Second), expires.Add(time.Second))
 	if err != nil || ok {
 		t.Fatalf("second RotateRefreshToken = %v, %v; want false, nil", ok, err)
 	}
 	_, err = s.RefreshTokenByHash(ctx, replay.Hash)
 	wantErr(t, "RefreshTokenByHash of the losing successor", err, auth.ErrNotFound)
-	checkStoredRefresh(t, s, &wantOld) // unchanged by the loser
+	checkStoredRefresh(t, s, &wantOld)  // unchanged by the loser
+	checkStoredSession(t, s, &wantSess) // not touched by the loser
 
 	// The chain goes on from the successor.
 	third := newRefresh(sess.ID)
-	if ok, err := s.RotateRefreshToken(ctx, next.ID, third, now.Add(time.Minute)); err != nil || !ok {
+	if ok, err := s.RotateRefreshToken(ctx, next.ID, third, now.Add(time.Minute), expires.Add(time.Minute)); err != nil || !ok {
 		t.Fatalf("RotateRefreshToken of the successor = %v, %v; want true, nil", ok, err)
 	}
 	checkStoredRefresh(t, s, third)
+	wantSess.LastSeenAt, wantSess.ExpiresAt = now.Add(time.Minute), expires.Add(time.Minute)
+	checkStoredSession(t, s, &wantSess)
+}
+
+// testRefreshTokenSession: the one read of a refresh answers what
+// RefreshTokenByHash, SessionByID and UserByID answer, rotated tokens and
+// revoked sessions included (the caller decides), and nothing for a token
+// that is unknown or whose user is gone.
+func testRefreshTokenSession(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	u := mustUser(t, s)
+	sess := newSession(u.ID, base)
+	old := newRefresh(sess.ID)
+	mustCreateSession(t, s, sess, old)
+	// Another session of another user, so a wrong join would show.
+	other := mustUser(t, s)
+	otherSess := newSession(other.ID, base)
+	mustCreateSession(t, s, otherSess, newRefresh(otherSess.ID))
+
+	check := func(when string, hash []byte, wantRT *auth.RefreshToken) {
+		t.Helper()
+		rt, gotS, gotU, err := s.RefreshTokenSession(ctx, hash)
+		if err != nil {
+			t.Fatalf("RefreshTokenSession %s: %v", when, err)
+		}
+		wantS, err := s.SessionByID(ctx, sess.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantU, err := s.UserByID(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "refresh token "+when, rt, wantRT)
+		equal(t, "session "+when, gotS, wantS)
+		equal(t, "user "+when, gotU, wantU)
+	}
+	check("of a new token", old.Hash, old)
+
+	next := newRefresh(sess.ID)
+	if ok, err := s.RotateRefreshToken(ctx, old.ID, next, now, now.Add(time.Hour)); err != nil || !ok {
+		t.Fatalf("RotateRefreshToken = %v, %v; want true, nil", ok, err)
+	}
+	wantOld := *old
+	wantOld.RotatedAt, wantOld.SuccessorID = &now, next.ID
+	check("of a rotated token", old.Hash, &wantOld)
+	check("of the successor", next.Hash, next)
+
+	if err := s.RevokeSession(ctx, sess.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserDisabled(ctx, u.ID, &now); err != nil {
+		t.Fatal(err)
+	}
+	check("of a revoked session of a disabled user", next.Hash, next)
+
+	_, _, _, err := s.RefreshTokenSession(ctx, randomBytes(32))
+	wantErr(t, "RefreshTokenSession(unknown)", err, auth.ErrNotFound)
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _, err = s.RefreshTokenSession(ctx, next.Hash)
+	wantErr(t, "RefreshTokenSession of a deleted user's token", err, auth.ErrNotFound)
 }
 
 // raisedAMR is what a step-up with an authenticator app makes of a
@@ -385,9 +455,10 @@ func testRaiseTokenSession(t *testing.T, s auth.Store) {
 	// A rotated token and the live one: only the live one is retired (the
 	// rotated one keeps its successor, so its replay is still reuse).
 	live := newRefresh(sess.ID)
-	if ok, err := s.RotateRefreshToken(ctx, first.ID, live, base.Add(time.Minute)); err != nil || !ok {
+	if ok, err := s.RotateRefreshToken(ctx, first.ID, live, base.Add(time.Minute), sess.ExpiresAt); err != nil || !ok {
 		t.Fatalf("RotateRefreshToken = %v, %v", ok, err)
 	}
+	sess.LastSeenAt = base.Add(time.Minute) // the rotation's touch
 	other := newSession(u.ID, base)
 	otherRT := newRefresh(other.ID)
 	mustCreateSession(t, s, other, otherRT)
@@ -474,7 +545,10 @@ func rotateConcurrently(t *testing.T, s auth.Store, sharedHash bool) {
 			nexts[i].Hash = hash
 		}
 	}
-	won, errs := race(n, func(i int) (bool, error) { return s.RotateRefreshToken(ctx, old.ID, nexts[i], now) })
+	// Each call slides the session to its own expiry, so the stored one
+	// tells whose touch landed: the winner's alone.
+	expiry := func(i int) time.Time { return now.Add(time.Duration(i+1) * time.Minute) }
+	won, errs := race(n, func(i int) (bool, error) { return s.RotateRefreshToken(ctx, old.ID, nexts[i], now, expiry(i)) })
 	winner := oneWins(t, fmt.Sprintf("RotateRefreshToken (shared hash %v)", sharedHash), won, errs)
 	if sharedHash {
 		got, err := s.RefreshTokenByHash(ctx, hash)
@@ -503,6 +577,9 @@ func rotateConcurrently(t *testing.T, s auth.Store, sharedHash bool) {
 	wantOld := *old
 	wantOld.RotatedAt, wantOld.SuccessorID = &now, nexts[winner].ID
 	checkStoredRefresh(t, s, &wantOld)
+	wantSess := *sess
+	wantSess.LastSeenAt, wantSess.ExpiresAt = now, expiry(winner)
+	checkStoredSession(t, s, &wantSess)
 }
 
 func testNilRoundTrip(t *testing.T, s auth.Store) {
@@ -546,8 +623,12 @@ func testUnknownIDs(t *testing.T, s auth.Store) {
 		{"TouchSession", func(ctx context.Context) error { return s.TouchSession(ctx, newID(), now, now) }},
 		{"RevokeSession", func(ctx context.Context) error { return s.RevokeSession(ctx, newID(), now) }},
 		{"RefreshTokenByHash", func(ctx context.Context) error { _, err := s.RefreshTokenByHash(ctx, randomBytes(32)); return err }},
+		{"RefreshTokenSession", func(ctx context.Context) error {
+			_, _, _, err := s.RefreshTokenSession(ctx, randomBytes(32))
+			return err
+		}},
 		{"RotateRefreshToken", func(ctx context.Context) error {
-			_, err := s.RotateRefreshToken(ctx, newID(), newRefresh(sess.ID), now)
+			_, err := s.RotateRefreshToken(ctx, newID(), newRefresh(sess.ID), now, now)
 			return err
 		}},
 	}...))
@@ -575,8 +656,12 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 		{"RevokeSession", func(ctx context.Context) error { return s.RevokeSession(ctx, sess.ID, now) }},
 		{"RevokeUserSessions", func(ctx context.Context) error { _, err := s.RevokeUserSessions(ctx, u.ID, "", now); return err }},
 		{"RefreshTokenByHash", func(ctx context.Context) error { _, err := s.RefreshTokenByHash(ctx, rt.Hash); return err }},
+		{"RefreshTokenSession", func(ctx context.Context) error {
+			_, _, _, err := s.RefreshTokenSession(ctx, rt.Hash)
+			return err
+		}},
 		{"RotateRefreshToken", func(ctx context.Context) error {
-			_, err := s.RotateRefreshToken(ctx, rt.ID, newRefresh(sess.ID), now)
+			_, err := s.RotateRefreshToken(ctx, rt.ID, newRefresh(sess.ID), now, now)
 			return err
 		}},
 	}...))
@@ -600,7 +685,9 @@ func checkSessionsGone(t *testing.T, s auth.SessionStore, sessions []*auth.Sessi
 			call{"SessionByCookieHash", func(ctx context.Context) error { _, err := s.SessionByCookieHash(ctx, sess.CookieHash); return err }})
 	}
 	for _, rt := range tokens {
-		calls = append(calls, call{"RefreshTokenByHash", func(ctx context.Context) error { _, err := s.RefreshTokenByHash(ctx, rt.Hash); return err }})
+		calls = append(calls,
+			call{"RefreshTokenByHash", func(ctx context.Context) error { _, err := s.RefreshTokenByHash(ctx, rt.Hash); return err }},
+			call{"RefreshTokenSession", func(ctx context.Context) error { _, _, _, err := s.RefreshTokenSession(ctx, rt.Hash); return err }})
 	}
 	checkNotFound(t, "the deleted user's session or token", calls)
 }
@@ -646,6 +733,15 @@ func checkSession(t *testing.T, got, want *auth.Session) {
 func checkRefresh(t *testing.T, got, want *auth.RefreshToken) {
 	t.Helper()
 	equal(t, "refresh token", got, want)
+}
+
+func checkStoredSession(t *testing.T, s auth.Store, want *auth.Session) {
+	t.Helper()
+	got, err := s.SessionByID(t.Context(), want.ID)
+	if err != nil {
+		t.Fatalf("SessionByID(%s): %v", want.ID, err)
+	}
+	checkSession(t, got, want)
 }
 
 func checkStoredRefresh(t *testing.T, s auth.Store, want *auth.RefreshToken) {
