@@ -135,7 +135,7 @@ type keySet struct {
 	fingerprint string
 	keys        map[string]*verifyKey
 	order       []*verifyKey // newest first
-	signer      *signer      // nil when no key can sign
+	signer      jose.Signer  // nil when no key can sign
 	signKid     string
 	grace       time.Duration
 	jwks        atomic.Pointer[jwksBytes]
@@ -248,7 +248,7 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 	if amr == nil {
 		amr = []string{}
 	}
-	tok, err := ks.signer.sign(accessClaims{
+	tok, err := jwt.Signed(ks.signer).Claims(accessClaims{
 		Issuer:    k.cfg.Issuer,
 		Subject:   c.Subject,
 		Audience:  jwt.Audience{k.cfg.Audience},
@@ -263,7 +263,7 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 
 		EmailVerified: c.EmailVerified,
 		PhoneVerified: c.PhoneVerified,
-	})
+	}).Serialize()
 	if err != nil {
 		return "", fmt.Errorf("token: sign with key %s: %w", ks.signKid, err)
 	}
@@ -271,28 +271,25 @@ func (k *Keys) Sign(ctx context.Context, c auth.AccessClaims) (string, error) {
 }
 
 // accessClaims is the JSON payload of an access token (docs/contract.md, "Credentials").
-// Its fields are in the order of their names, as go-jose's jwt builder
-// wrote them (it encoded the claims through a map), so signer writes the
-// very bytes the builder did.
 type accessClaims struct {
-	AAL      string       `json:"aal"`
-	AMR      []string     `json:"amr"`
-	Audience jwt.Audience `json:"aud"`
-	Email    string       `json:"email,omitempty"`
-	// Both always present, false for an address the user only typed (or
-	// has not got), so an app need not know what absence means.
-	EmailVerified bool             `json:"email_verified"`
-	Expiry        *jwt.NumericDate `json:"exp"`
-	IssuedAt      *jwt.NumericDate `json:"iat"`
-	Issuer        string           `json:"iss"`
-	ID            string           `json:"jti"`
-	NotBefore     *jwt.NumericDate `json:"nbf,omitempty"`
-	PhoneVerified bool             `json:"phone_verified"`
+	Issuer    string           `json:"iss"`
+	Subject   string           `json:"sub"`
+	Audience  jwt.Audience     `json:"aud"`
+	Expiry    *jwt.NumericDate `json:"exp"`
+	NotBefore *jwt.NumericDate `json:"nbf,omitempty"`
+	IssuedAt  *jwt.NumericDate `json:"iat"`
+	ID        string           `json:"jti"`
+	SessionID string           `json:"sid"`
+	Email     string           `json:"email,omitempty"`
+	AAL       string           `json:"aal"`
+	AMR       []string         `json:"amr"`
 	// Roles is absent when the user has none: most users have none, and
 	// their tokens stay as short as they were.
-	Roles     []string `json:"roles,omitempty"`
-	SessionID string   `json:"sid"`
-	Subject   string   `json:"sub"`
+	Roles []string `json:"roles,omitempty"`
+	// Both always present, false for an address the user only typed (or
+	// has not got), so an app need not know what absence means.
+	EmailVerified bool `json:"email_verified"`
+	PhoneVerified bool `json:"phone_verified"`
 }
 
 // Verify checks tok at now and returns its claims. It accepts only a
@@ -613,7 +610,7 @@ func parsePublic(der []byte) (ed25519.PublicKey, error) {
 // openSigner unseals sk's private half and checks it belongs to pub, so a
 // row whose halves were mixed up fails loudly instead of signing tokens
 // nobody can verify.
-func openSigner(box *seal.Box, sk *auth.SigningKey, pub ed25519.PublicKey) (*signer, error) {
+func openSigner(box *seal.Box, sk *auth.SigningKey, pub ed25519.PublicKey) (jose.Signer, error) {
 	seed, err := box.Open(purposeSigningKey, sk.Private)
 	if err != nil {
 		return nil, fmt.Errorf("token: open signing key %s (is GATEHOUSE_SECRET the one it was sealed with?): %w", sk.ID, err)
@@ -626,50 +623,14 @@ func openSigner(box *seal.Box, sk *auth.SigningKey, pub ed25519.PublicKey) (*sig
 	if !pub.Equal(priv.Public()) {
 		return nil, fmt.Errorf("token: signing key %s: private half does not match public half", sk.ID)
 	}
-	return newSigner(priv, sk.ID)
-}
-
-// signer makes compact EdDSA JWS of access tokens with one key. It writes
-// what go-jose's jwt builder wrote (the same protected header, byte for
-// byte, and the same claims in the same order), without the builder's
-// round trip of the claims through a map and a second JSON encoding, which
-// cost most of a refresh's allocations: the header is encoded once per
-// key, the claims once per token. The algorithm stays EdDSA: verifiers
-// rely on it.
-type signer struct {
-	priv ed25519.PrivateKey
-	// head is the encoded protected header and its dot.
-	head string
-}
-
-func newSigner(priv ed25519.PrivateKey, kid string) (*signer, error) {
-	// Keys in this order, as go-jose writes its header (a map: sorted).
-	h, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{algEdDSA, kid, typAccess})
+	signer, err := jose.NewSigner(
+		jose.SigningKey{Algorithm: jose.EdDSA, Key: jose.JSONWebKey{Key: priv, KeyID: sk.ID}},
+		(&jose.SignerOptions{}).WithType(typAccess),
+	)
 	if err != nil {
-		return nil, fmt.Errorf("token: signer for key %s: %w", kid, err)
+		return nil, fmt.Errorf("token: signer for key %s: %w", sk.ID, err)
 	}
-	return &signer{priv: priv, head: base64.RawURLEncoding.EncodeToString(h) + "."}, nil
-}
-
-// sign answers the compact JWS of claims.
-func (s *signer) sign(claims accessClaims) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	enc := base64.RawURLEncoding
-	n := len(s.head) + enc.EncodedLen(len(payload))
-	buf := make([]byte, n, n+1+enc.EncodedLen(ed25519.SignatureSize))
-	copy(buf, s.head)
-	enc.Encode(buf[len(s.head):], payload)
-	sig := ed25519.Sign(s.priv, buf)
-	buf = append(buf, '.')
-	buf = enc.AppendEncode(buf, sig)
-	return string(buf), nil
+	return signer, nil
 }
 
 // newSigningKey generates an Ed25519 key as stored: kid is the RFC 7638
