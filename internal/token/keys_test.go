@@ -872,3 +872,37 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestSignWritesWhatTheBuilderWrote: Sign marshals the claims once and
+// signs them with go-jose's JWS signer; the token is, byte for byte, the
+// one go-jose's jwt builder writes for the same key and claims (Ed25519
+// is deterministic): header, claim order and escaping, for every claim.
+func TestSignWritesWhatTheBuilderWrote(t *testing.T) {
+	t.Parallel()
+	store := &memStore{}
+	k := newTestKeys(t, store, clocktest.New(t0), testConfig())
+	kid, priv := signingPrivate(t, store)
+	builder := func(c accessClaims) string {
+		return craft(t, jose.EdDSA, priv, kid, typAccess, c)
+	}
+	full := testClaims(t0)
+	full.Email, full.Roles = "ann+<tag>&\u2028\"q\"@example.com", []string{"admin", "editor"}
+	full.EmailVerified, full.PhoneVerified = true, true
+	noAMR := testClaims(t0)
+	noAMR.AMR, noAMR.Email, noAMR.AAL = nil, "", auth.AAL1
+	for name, c := range map[string]auth.AccessClaims{"usual": testClaims(t0), "full": full, "bare": noAMR} {
+		amr := c.AMR
+		if amr == nil {
+			amr = []string{}
+		}
+		want := builder(accessClaims{
+			Issuer: testIssuer, Subject: c.Subject, Audience: jwt.Audience{testAudience},
+			Expiry: jwt.NewNumericDate(c.Expiry), IssuedAt: jwt.NewNumericDate(c.IssuedAt), ID: c.ID,
+			SessionID: c.SessionID, Email: c.Email, AAL: c.AAL, AMR: amr, Roles: c.Roles,
+			EmailVerified: c.EmailVerified, PhoneVerified: c.PhoneVerified,
+		})
+		if got := mustSign(t, k, c); got != want {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+}
