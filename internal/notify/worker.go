@@ -82,7 +82,9 @@ type WorkerConfig struct {
 	// must not block.
 	Observe func(channel, status string)
 	// Tracer, when set, traces every attempt: a span per message, with
-	// the send and the store's updates as its children.
+	// the send and the store's update of a retry or failure as its
+	// children (the sent messages of a batch are recorded together, after
+	// their spans).
 	Tracer trace.TracerProvider
 }
 
@@ -174,26 +176,71 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // RunOnce claims one batch of due messages, sends them concurrently and
-// records each outcome. It returns how many messages it claimed, and the
-// errors of the claim or of recording outcomes (a failed send is not an
-// error here: it is recorded on the message). Tests drive the worker with
-// it, one step at a time.
+// records the outcomes: the messages sent all together, in one store call
+// once the batch is done (one commit per batch, not per message), retries
+// and failures each as it happens. It returns how many messages it
+// claimed, and the errors of the claim or of recording outcomes (a failed
+// send is not an error here: it is recorded on the message). Tests drive
+// the worker with it, one step at a time.
+//
+// A message sent but not yet recorded is still leased to this worker, so
+// no other worker sends it; if this one dies before the record, the lease
+// runs out and the message is sent again (at least once, never lost).
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	msgs, err := w.cfg.Store.ClaimMessages(ctx, w.cfg.Clock.Now(), w.cfg.Lease, w.cfg.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("notify: claim messages: %w", err)
 	}
-	errs := make([]error, len(msgs))
+	errs := make([]error, len(msgs)+1)
+	sent := make([]bool, len(msgs))
+	at := make([]time.Time, len(msgs))
 	var wg sync.WaitGroup
 	for i := range msgs {
-		wg.Go(func() { errs[i] = w.deliver(ctx, &msgs[i]) })
+		wg.Go(func() { sent[i], at[i], errs[i] = w.deliver(ctx, &msgs[i]) })
 	}
 	wg.Wait()
+	errs[len(msgs)] = w.recordSent(ctx, msgs, sent, at)
 	return len(msgs), errors.Join(errs...)
 }
 
-// deliver sends one claimed message and records the outcome.
-func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
+// recordSent records the messages of msgs that deliver sent (sent[i], at
+// at[i]) in one store call, then logs and counts them.
+func (w *Worker) recordSent(ctx context.Context, msgs []auth.Message, sent []bool, at []time.Time) error {
+	var batch []auth.SentMessage
+	for i := range msgs {
+		if sent[i] {
+			batch = append(batch, auth.SentMessage{ID: msgs[i].ID, Attempts: msgs[i].Attempts + 1, At: at[i]})
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	sctx, cancel := w.storeCtx(ctx)
+	defer cancel()
+	err := w.cfg.Store.MessagesSent(sctx, batch)
+	for i := range msgs {
+		if !sent[i] {
+			continue
+		}
+		m := &msgs[i]
+		log := w.log.With("message_id", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", m.Attempts+1)
+		if err != nil {
+			log.Error("message sent but not recorded; it may be sent again", "status", auth.MessagePending, "error", err)
+			continue
+		}
+		log.Info("message sent", "status", auth.MessageSent)
+		w.cfg.Observe(m.Channel, DeliverySent)
+	}
+	if err != nil {
+		return fmt.Errorf("notify: record %d messages sent: %w", len(batch), err)
+	}
+	return nil
+}
+
+// deliver sends one claimed message. It records a failure (retry or give
+// up) itself; a success it answers (sent, and when) for RunOnce to record
+// with the rest of the batch.
+func (w *Worker) deliver(ctx context.Context, m *auth.Message) (sent bool, at time.Time, err error) {
 	if w.cfg.Tracer != nil {
 		var span trace.Span
 		ctx, span = w.cfg.Tracer.Tracer(tracing.Scope).Start(ctx, "deliver "+m.Channel, trace.WithSpanKind(trace.SpanKindConsumer),
@@ -211,7 +258,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
 	c, err := OpenPayload(w.cfg.Box, m.Payload)
 	if err != nil {
 		// Sealed under another secret, or damaged: no retry can open it.
-		return w.fail(ctx, log, m, attempt, err)
+		return false, time.Time{}, w.fail(ctx, log, m, attempt, err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	sendCtx, end := tracing.Start(sendCtx, "send "+m.Channel)
@@ -219,35 +266,26 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
 	end(err)
 	cancel()
 	if err == nil {
-		now := w.cfg.Clock.Now()
-		sctx, cancel := w.storeCtx(ctx)
-		defer cancel()
-		if err := w.cfg.Store.MessageSent(sctx, m.ID, attempt, now); err != nil {
-			log.Error("message sent but not recorded; it may be sent again", "status", auth.MessagePending, "error", err)
-			return fmt.Errorf("notify: record message %s sent: %w", m.ID, err)
-		}
-		log.Info("message sent", "status", auth.MessageSent)
-		w.cfg.Observe(m.Channel, DeliverySent)
-		return nil
+		return true, w.cfg.Clock.Now(), nil
 	}
 	if ctx.Err() != nil {
 		log.Warn("message send abandoned; it is sent again once its lease runs out", "status", auth.MessagePending, "error", redact(err, m.To))
-		return nil
+		return false, time.Time{}, nil
 	}
 	now := w.cfg.Clock.Now()
 	if IsPermanent(err) || attempt >= w.cfg.MaxAttempts || now.Sub(m.CreatedAt) >= w.cfg.MaxAge {
-		return w.fail(ctx, log, m, attempt, err)
+		return false, time.Time{}, w.fail(ctx, log, m, attempt, err)
 	}
 	next := now.Add(w.backoff(attempt))
 	msg := redact(err, m.To)
 	sctx, cancel := w.storeCtx(ctx)
 	defer cancel()
 	if err := w.cfg.Store.MessageRetry(sctx, m.ID, attempt, next, msg); err != nil {
-		return fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
+		return false, time.Time{}, fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
 	}
 	log.Warn("message send failed; will retry", "status", auth.MessagePending, "next_attempt_at", next, "error", msg)
 	w.cfg.Observe(m.Channel, DeliveryRetry)
-	return nil
+	return false, time.Time{}, nil
 }
 
 // send hands c to the sender of m's channel. A channel without a sender is
