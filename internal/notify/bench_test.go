@@ -36,7 +36,7 @@ func BenchmarkWorkerSMTP(b *testing.B) {
 		{"postgres", func(b *testing.B) benchStore { return sqltest.Postgres(b) }},
 	}
 	for _, st := range stores {
-		for _, batch := range []int{1, notify.DefaultBatch} {
+		for _, batch := range []int{1, 16, 64} {
 			b.Run(fmt.Sprintf("store=%s/batch=%d", st.name, batch), func(b *testing.B) {
 				benchWorkerSMTP(b, st.open(b), batch)
 			})

@@ -24,7 +24,8 @@ import (
 const (
 	DefaultPoll        = time.Second
 	DefaultLease       = 5 * time.Minute
-	DefaultBatch       = 16
+	DefaultBatch       = 64
+	DefaultConcurrency = 16
 	DefaultSendTimeout = 30 * time.Second
 	DefaultMaxAttempts = 10
 	DefaultMaxAge      = 24 * time.Hour
@@ -63,9 +64,13 @@ type WorkerConfig struct {
 	// must exceed SendTimeout plus the store updates; a worker that dies
 	// mid-send leaves the message to be claimed again when it runs out.
 	Lease time.Duration
-	// Batch is how many messages one claim takes; they are sent
-	// concurrently, so a batch takes about one SendTimeout at worst.
+	// Batch is how many messages one claim takes. A larger batch spreads
+	// the claim's and the record's commits over more messages.
 	Batch int
+	// Concurrency bounds the messages of a batch in flight at once (and so
+	// the connections to the mail server): a batch takes about
+	// Batch/Concurrency SendTimeouts at worst.
+	Concurrency int
 	// SendTimeout bounds one Send or SendSMS.
 	SendTimeout time.Duration
 	// MaxAttempts and MaxAge bound retries: a message that failed
@@ -127,13 +132,18 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	setDefault(&cfg.Poll, DefaultPoll)
 	setDefault(&cfg.Lease, DefaultLease)
 	setDefault(&cfg.Batch, DefaultBatch)
+	setDefault(&cfg.Concurrency, DefaultConcurrency)
 	setDefault(&cfg.SendTimeout, DefaultSendTimeout)
 	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&cfg.MaxAge, DefaultMaxAge)
 	setDefault(&cfg.Backoff, DefaultBackoff)
 	setDefault(&cfg.MaxBackoff, DefaultMaxBackoff)
-	if cfg.Lease <= cfg.SendTimeout+storeTimeout {
-		return nil, fmt.Errorf("notify: worker lease %v must exceed the send timeout %v plus %v", cfg.Lease, cfg.SendTimeout, storeTimeout)
+	// The last message of a batch is recorded when the whole batch is
+	// done: its lease must outlast every round of sends.
+	rounds := time.Duration((cfg.Batch + cfg.Concurrency - 1) / cfg.Concurrency)
+	if cfg.Lease <= rounds*cfg.SendTimeout+storeTimeout {
+		return nil, fmt.Errorf("notify: worker lease %v must exceed %d rounds of the send timeout %v (batch %d, concurrency %d) plus %v",
+			cfg.Lease, rounds, cfg.SendTimeout, cfg.Batch, cfg.Concurrency, storeTimeout)
 	}
 	return &Worker{cfg: cfg, log: cfg.Logger.With("component", "notify")}, nil
 }
@@ -175,7 +185,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// RunOnce claims one batch of due messages, sends them concurrently and
+// RunOnce claims one batch of due messages, sends them (Concurrency at a
+// time) and
 // records the outcomes: the messages sent all together, in one store call
 // once the batch is done (one commit per batch, not per message), retries
 // and failures each as it happens. It returns how many messages it
@@ -195,8 +206,13 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	sent := make([]bool, len(msgs))
 	at := make([]time.Time, len(msgs))
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, w.cfg.Concurrency)
 	for i := range msgs {
-		wg.Go(func() { sent[i], at[i], errs[i] = w.deliver(ctx, &msgs[i]) })
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			sent[i], at[i], errs[i] = w.deliver(ctx, &msgs[i])
+		})
 	}
 	wg.Wait()
 	errs[len(msgs)] = w.recordSent(ctx, msgs, sent, at)

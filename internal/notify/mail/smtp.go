@@ -23,9 +23,9 @@ import (
 // Limits of the connections smtpSender keeps open between messages.
 const (
 	// maxIdleConns bounds the idle connections kept: as many as the
-	// worker's default batch sends at once, so a steady stream of batches
+	// worker sends at once by default, so a steady stream of batches
 	// dials nothing.
-	maxIdleConns = notify.DefaultBatch
+	maxIdleConns = notify.DefaultConcurrency
 	// idleTimeout is how long an idle connection is kept. Servers close
 	// idle sessions themselves (RFC 5321 asks them to wait at least five
 	// minutes, some wait less); a connection the server dropped is found
