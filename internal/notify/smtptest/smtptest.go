@@ -228,7 +228,10 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
 	s.mu.Lock()
 	s.conns[c] = true
-	s.dials++
+	// After STARTTLS, go-smtp starts the connection's session anew.
+	if !isTLS || s.cfg.Mode == Implicit {
+		s.dials++
+	}
 	s.mu.Unlock()
 	return &session{s: s, tls: isTLS, conn: c}, nil
 }
