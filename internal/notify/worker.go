@@ -61,8 +61,10 @@ type WorkerConfig struct {
 	// bounds the delay of retries and of messages queued by other nodes.
 	Poll time.Duration
 	// Lease is how long a claimed message is reserved for this worker. It
-	// must exceed SendTimeout plus the store updates; a worker that dies
-	// mid-send leaves the message to be claimed again when it runs out.
+	// must exceed a whole batch's sends (Batch/Concurrency rounds of
+	// SendTimeout) plus the store updates, as a sent message is recorded
+	// with its batch; a worker that dies mid-batch leaves its messages to
+	// be claimed again when it runs out.
 	Lease time.Duration
 	// Batch is how many messages one claim takes. A larger batch spreads
 	// the claim's and the record's commits over more messages.
