@@ -345,6 +345,10 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics 
 		if err := worker.Run(bgctx); err != nil {
 			g.log.Error("delivery worker stopped", "err", err)
 		}
+		// The SMTP sender keeps connections open between messages.
+		if c, ok := mailer.(io.Closer); ok {
+			_ = c.Close()
+		}
 	})
 	return outbox, nil
 }

@@ -111,6 +111,15 @@ type Message struct {
 	SentAt        *time.Time
 }
 
+// SentMessage is one delivery for the outbox to record: the message, the
+// try that sent it (1 for the first) and when. The worker records those of
+// a batch together (notify.Store.MessagesSent).
+type SentMessage struct {
+	ID       string
+	Attempts int
+	At       time.Time
+}
+
 // MaskAddress keeps an address recognisable to an admin without showing it
 // whole: the first letter of an email's local part, the last four digits
 // of a phone.

@@ -106,6 +106,9 @@ for db in $DBS; do
   sleep "$SETTLE"
   echo "RSS $SETTLE s after the storm: $(rss $pid) ($(rssparts $pid))"
   echo "-- POST /v1/otp for distinct addresses, the mail they send, grant otp with its codes; 16 connections, $DURATION each"
+  # Delivery (issue 18): otpload's "delivery vs acceptance" line puts the
+  # messages delivered per second during the burst beside the requests
+  # accepted, with the time the backlog took to drain after the last one.
   "$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -c 16 -d "$DURATION"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
   # --- refresh (issue 18, refresh row) ---------------------------------

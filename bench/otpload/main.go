@@ -137,6 +137,9 @@ type sink struct {
 	mu   sync.Mutex
 	msgs []received
 	got  chan struct{}
+	// conns counts the connections the server under test opened: fewer
+	// than messages when its sender keeps them open between messages.
+	conns atomic.Int64
 }
 
 func listen(addr string) (*sink, error) {
@@ -145,7 +148,7 @@ func listen(addr string) (*sink, error) {
 		return nil, fmt.Errorf("SMTP sink: %w", err)
 	}
 	s := &sink{addr: addr, done: make(chan struct{}), got: make(chan struct{}, 1)}
-	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }))
+	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { s.conns.Add(1); return &session{s: s}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.ReadTimeout = 30 * time.Second
 	s.srv.WriteTimeout = 30 * time.Second
@@ -462,6 +465,16 @@ func load(client *http.Client, base string, sink *sink, conns int, dur time.Dura
 		line += fmt.Sprintf("; %d without a code, %d duplicates", broken, dup)
 	}
 	fmt.Println(line + ")")
+	// Delivery against acceptance (issue 18): the rate of mail while the
+	// requests came in, and how long the backlog took to drain after.
+	burst := otp.elapsed.Seconds()
+	during := n - after
+	drain := "0.0s"
+	if after > 0 {
+		drain = fmt.Sprintf("%.1fs", last.Sub(end).Seconds())
+	}
+	fmt.Printf("delivery vs acceptance: accepted %.1f/s, delivered %.1f/s during the %.1fs burst (%d of %d), drained %s after the last request; %d SMTP connections\n",
+		float64(otp.ok)/burst, float64(during)/burst, burst, during, otp.ok, drain, sink.conns.Load())
 	if len(codes) == 0 {
 		return errors.New("no codes arrived")
 	}

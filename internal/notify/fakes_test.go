@@ -26,6 +26,8 @@ type memStore struct {
 	mu     sync.Mutex
 	msgs   map[string]*memEntry
 	claims int
+	// sentCalls counts MessagesSent calls: one per batch.
+	sentCalls int
 	// claimed is signalled after every ClaimMessages call.
 	claimed chan struct{}
 }
@@ -45,6 +47,13 @@ func (s *memStore) add(m *auth.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs[m.ID] = &memEntry{m: *m}
+}
+
+// Enqueue is add, as auth.MessageQueue: the benchmark fills every store
+// the same way.
+func (s *memStore) Enqueue(_ context.Context, m *auth.Message) error {
+	s.add(m)
+	return nil
 }
 
 func (s *memStore) get(t *testing.T, id string) auth.Message {
@@ -109,19 +118,28 @@ func (s *memStore) pending(id string) (*memEntry, error) {
 	return e, nil
 }
 
-func (s *memStore) MessageSent(_ context.Context, id string, attempts int, now time.Time) error {
+// MessagesSent records each of sent. Stricter than the contract, it
+// answers an error naming any message that was not pending (after
+// recording the others), so a test sees a message sent twice.
+func (s *memStore) MessagesSent(_ context.Context, sent []auth.SentMessage) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, err := s.pending(id)
-	if err != nil {
-		return err
+	s.sentCalls++
+	var errs []error
+	for _, m := range sent {
+		e, err := s.pending(m.ID)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		at := m.At
+		e.m.Status = auth.MessageSent
+		e.m.Attempts = m.Attempts
+		e.m.SentAt = &at
+		e.m.Payload = nil
+		e.leaseUntil = time.Time{}
 	}
-	e.m.Status = auth.MessageSent
-	e.m.Attempts = attempts
-	e.m.SentAt = &now
-	e.m.Payload = nil
-	e.leaseUntil = time.Time{}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (s *memStore) MessageRetry(_ context.Context, id string, attempts int, next time.Time, lastErr string) error {

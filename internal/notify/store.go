@@ -21,9 +21,11 @@ type Store interface {
 	// until now+lease, oldest first, and returns them. Several workers,
 	// on several nodes, never claim the same message at once.
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
-	// MessageSent records delivery at now by the attempts-th try (1 for
-	// the first) and wipes the payload.
-	MessageSent(ctx context.Context, id string, attempts int, now time.Time) error
+	// MessagesSent records deliveries, each by its attempts-th try (1 for
+	// the first) at its time, and wipes their payloads, all at once (one
+	// transaction, so a batch costs one commit). A message no longer
+	// pending or unknown is left as it is.
+	MessagesSent(ctx context.Context, sent []auth.SentMessage) error
 	// MessageRetry records a failed attempt: attempts, the error, and when
 	// to try again; the lease ends.
 	MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error

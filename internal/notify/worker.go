@@ -24,7 +24,8 @@ import (
 const (
 	DefaultPoll        = time.Second
 	DefaultLease       = 5 * time.Minute
-	DefaultBatch       = 16
+	DefaultBatch       = 64
+	DefaultConcurrency = 16
 	DefaultSendTimeout = 30 * time.Second
 	DefaultMaxAttempts = 10
 	DefaultMaxAge      = 24 * time.Hour
@@ -60,12 +61,18 @@ type WorkerConfig struct {
 	// bounds the delay of retries and of messages queued by other nodes.
 	Poll time.Duration
 	// Lease is how long a claimed message is reserved for this worker. It
-	// must exceed SendTimeout plus the store updates; a worker that dies
-	// mid-send leaves the message to be claimed again when it runs out.
+	// must exceed a whole batch's sends (Batch/Concurrency rounds of
+	// SendTimeout) plus the store updates, as a sent message is recorded
+	// with its batch; a worker that dies mid-batch leaves its messages to
+	// be claimed again when it runs out.
 	Lease time.Duration
-	// Batch is how many messages one claim takes; they are sent
-	// concurrently, so a batch takes about one SendTimeout at worst.
+	// Batch is how many messages one claim takes. A larger batch spreads
+	// the claim's and the record's commits over more messages.
 	Batch int
+	// Concurrency bounds the messages of a batch in flight at once (and so
+	// the connections to the mail server): a batch takes about
+	// Batch/Concurrency SendTimeouts at worst.
+	Concurrency int
 	// SendTimeout bounds one Send or SendSMS.
 	SendTimeout time.Duration
 	// MaxAttempts and MaxAge bound retries: a message that failed
@@ -82,7 +89,9 @@ type WorkerConfig struct {
 	// must not block.
 	Observe func(channel, status string)
 	// Tracer, when set, traces every attempt: a span per message, with
-	// the send and the store's updates as its children.
+	// the send and the store's update of a retry or failure as its
+	// children (the sent messages of a batch are recorded together, after
+	// their spans).
 	Tracer trace.TracerProvider
 }
 
@@ -125,13 +134,18 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	setDefault(&cfg.Poll, DefaultPoll)
 	setDefault(&cfg.Lease, DefaultLease)
 	setDefault(&cfg.Batch, DefaultBatch)
+	setDefault(&cfg.Concurrency, DefaultConcurrency)
 	setDefault(&cfg.SendTimeout, DefaultSendTimeout)
 	setDefault(&cfg.MaxAttempts, DefaultMaxAttempts)
 	setDefault(&cfg.MaxAge, DefaultMaxAge)
 	setDefault(&cfg.Backoff, DefaultBackoff)
 	setDefault(&cfg.MaxBackoff, DefaultMaxBackoff)
-	if cfg.Lease <= cfg.SendTimeout+storeTimeout {
-		return nil, fmt.Errorf("notify: worker lease %v must exceed the send timeout %v plus %v", cfg.Lease, cfg.SendTimeout, storeTimeout)
+	// The last message of a batch is recorded when the whole batch is
+	// done: its lease must outlast every round of sends.
+	rounds := time.Duration((cfg.Batch + cfg.Concurrency - 1) / cfg.Concurrency)
+	if cfg.Lease <= rounds*cfg.SendTimeout+storeTimeout {
+		return nil, fmt.Errorf("notify: worker lease %v must exceed %d rounds of the send timeout %v (batch %d, concurrency %d) plus %v",
+			cfg.Lease, rounds, cfg.SendTimeout, cfg.Batch, cfg.Concurrency, storeTimeout)
 	}
 	return &Worker{cfg: cfg, log: cfg.Logger.With("component", "notify")}, nil
 }
@@ -173,27 +187,78 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// RunOnce claims one batch of due messages, sends them concurrently and
-// records each outcome. It returns how many messages it claimed, and the
-// errors of the claim or of recording outcomes (a failed send is not an
-// error here: it is recorded on the message). Tests drive the worker with
-// it, one step at a time.
+// RunOnce claims one batch of due messages, sends them (Concurrency at a
+// time) and
+// records the outcomes: the messages sent all together, in one store call
+// once the batch is done (one commit per batch, not per message), retries
+// and failures each as it happens. It returns how many messages it
+// claimed, and the errors of the claim or of recording outcomes (a failed
+// send is not an error here: it is recorded on the message). Tests drive
+// the worker with it, one step at a time.
+//
+// A message sent but not yet recorded is still leased to this worker, so
+// no other worker sends it; if this one dies before the record, the lease
+// runs out and the message is sent again (at least once, never lost).
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	msgs, err := w.cfg.Store.ClaimMessages(ctx, w.cfg.Clock.Now(), w.cfg.Lease, w.cfg.Batch)
 	if err != nil {
 		return 0, fmt.Errorf("notify: claim messages: %w", err)
 	}
-	errs := make([]error, len(msgs))
+	errs := make([]error, len(msgs)+1)
+	sent := make([]bool, len(msgs))
+	at := make([]time.Time, len(msgs))
 	var wg sync.WaitGroup
+	slots := make(chan struct{}, w.cfg.Concurrency)
 	for i := range msgs {
-		wg.Go(func() { errs[i] = w.deliver(ctx, &msgs[i]) })
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			sent[i], at[i], errs[i] = w.deliver(ctx, &msgs[i])
+		})
 	}
 	wg.Wait()
+	errs[len(msgs)] = w.recordSent(ctx, msgs, sent, at)
 	return len(msgs), errors.Join(errs...)
 }
 
-// deliver sends one claimed message and records the outcome.
-func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
+// recordSent records the messages of msgs that deliver sent (sent[i], at
+// at[i]) in one store call, then logs and counts them.
+func (w *Worker) recordSent(ctx context.Context, msgs []auth.Message, sent []bool, at []time.Time) error {
+	var batch []auth.SentMessage
+	for i := range msgs {
+		if sent[i] {
+			batch = append(batch, auth.SentMessage{ID: msgs[i].ID, Attempts: msgs[i].Attempts + 1, At: at[i]})
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	sctx, cancel := w.storeCtx(ctx)
+	defer cancel()
+	err := w.cfg.Store.MessagesSent(sctx, batch)
+	for i := range msgs {
+		if !sent[i] {
+			continue
+		}
+		m := &msgs[i]
+		log := w.log.With("message_id", m.ID, "kind", m.Kind, "channel", m.Channel, "attempt", m.Attempts+1)
+		if err != nil {
+			log.Error("message sent but not recorded; it may be sent again", "status", auth.MessagePending, "error", err)
+			continue
+		}
+		log.Info("message sent", "status", auth.MessageSent)
+		w.cfg.Observe(m.Channel, DeliverySent)
+	}
+	if err != nil {
+		return fmt.Errorf("notify: record %d messages sent: %w", len(batch), err)
+	}
+	return nil
+}
+
+// deliver sends one claimed message. It records a failure (retry or give
+// up) itself; a success it answers (sent, and when) for RunOnce to record
+// with the rest of the batch.
+func (w *Worker) deliver(ctx context.Context, m *auth.Message) (sent bool, at time.Time, err error) {
 	if w.cfg.Tracer != nil {
 		var span trace.Span
 		ctx, span = w.cfg.Tracer.Tracer(tracing.Scope).Start(ctx, "deliver "+m.Channel, trace.WithSpanKind(trace.SpanKindConsumer),
@@ -211,7 +276,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
 	c, err := OpenPayload(w.cfg.Box, m.Payload)
 	if err != nil {
 		// Sealed under another secret, or damaged: no retry can open it.
-		return w.fail(ctx, log, m, attempt, err)
+		return false, time.Time{}, w.fail(ctx, log, m, attempt, err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	sendCtx, end := tracing.Start(sendCtx, "send "+m.Channel)
@@ -219,35 +284,26 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) (err error) {
 	end(err)
 	cancel()
 	if err == nil {
-		now := w.cfg.Clock.Now()
-		sctx, cancel := w.storeCtx(ctx)
-		defer cancel()
-		if err := w.cfg.Store.MessageSent(sctx, m.ID, attempt, now); err != nil {
-			log.Error("message sent but not recorded; it may be sent again", "status", auth.MessagePending, "error", err)
-			return fmt.Errorf("notify: record message %s sent: %w", m.ID, err)
-		}
-		log.Info("message sent", "status", auth.MessageSent)
-		w.cfg.Observe(m.Channel, DeliverySent)
-		return nil
+		return true, w.cfg.Clock.Now(), nil
 	}
 	if ctx.Err() != nil {
 		log.Warn("message send abandoned; it is sent again once its lease runs out", "status", auth.MessagePending, "error", redact(err, m.To))
-		return nil
+		return false, time.Time{}, nil
 	}
 	now := w.cfg.Clock.Now()
 	if IsPermanent(err) || attempt >= w.cfg.MaxAttempts || now.Sub(m.CreatedAt) >= w.cfg.MaxAge {
-		return w.fail(ctx, log, m, attempt, err)
+		return false, time.Time{}, w.fail(ctx, log, m, attempt, err)
 	}
 	next := now.Add(w.backoff(attempt))
 	msg := redact(err, m.To)
 	sctx, cancel := w.storeCtx(ctx)
 	defer cancel()
 	if err := w.cfg.Store.MessageRetry(sctx, m.ID, attempt, next, msg); err != nil {
-		return fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
+		return false, time.Time{}, fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
 	}
 	log.Warn("message send failed; will retry", "status", auth.MessagePending, "next_attempt_at", next, "error", msg)
 	w.cfg.Observe(m.Channel, DeliveryRetry)
-	return nil
+	return false, time.Time{}, nil
 }
 
 // send hands c to the sender of m's channel. A channel without a sender is

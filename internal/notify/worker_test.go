@@ -451,6 +451,9 @@ func TestNewWorkerChecksConfig(t *testing.T) {
 		{"no box", func(c *notify.WorkerConfig) { c.Box = nil }, false},
 		{"no sender", func(c *notify.WorkerConfig) { c.Sender, c.SMS = nil, nil }, false},
 		{"lease under send timeout", func(c *notify.WorkerConfig) { c.Lease = 20 * time.Second }, false},
+		// 64 messages one at a time take 64 send timeouts: 32 minutes.
+		{"lease under a batch's rounds", func(c *notify.WorkerConfig) { c.Batch, c.Concurrency = 64, 1 }, false},
+		{"lease over a batch's rounds", func(c *notify.WorkerConfig) { c.Batch, c.Concurrency = 64, 8 }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -103,6 +103,31 @@ func (s *Store) MessageSent(ctx context.Context, id string, attempts int, now ti
 	return s.pendingRow(ctx, "message sent", id, res, err)
 }
 
+// MessagesSent records several deliveries as MessageSent does each, in one
+// transaction: the worker sends a batch at once, and one commit (one WAL
+// flush on PostgreSQL) for the batch rather than one per message is what
+// lets delivery keep up with a burst of codes. A message no longer pending,
+// or unknown, is left out without error, so that one such message cannot
+// undo the record of the others (which would send them again).
+func (s *Store) MessagesSent(ctx context.Context, sent []auth.SentMessage) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, "messages sent", func(ctx context.Context, tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, s.q.messageSent)
+		if err != nil {
+			return s.fail("messages sent", err)
+		}
+		defer stmt.Close()
+		for _, m := range sent {
+			if _, err := stmt.ExecContext(ctx, m.Attempts, s.d.time(m.At), []byte{}, m.ID); err != nil {
+				return s.fail("messages sent", err)
+			}
+		}
+		return nil
+	})
+}
+
 // MessageRetry records a failed attempt of a pending message: its attempt
 // count, the error (made valid UTF-8 without NUL and cut to 1000 bytes) and
 // when it is due again; its lease ends. A message no longer pending is left

@@ -36,6 +36,7 @@ var outboxTests = []storeTest[OutboxStore]{
 	{"TwoWorkersClaimEachOnce", testClaimWorkers},
 	{"Retry", testMessageRetry},
 	{"SentAndFailed", testMessageSentAndFailed},
+	{"SentBatch", testMessagesSentBatch},
 	{"FirstFinalStateSticks", testMessageFinalStateSticks},
 	{"AnyErrorText", testMessageErrorText},
 	{"ListNewestFirst", testListMessages},

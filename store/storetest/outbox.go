@@ -19,7 +19,7 @@ import (
 // package auth alone.
 type MessageStore interface {
 	ClaimMessages(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]auth.Message, error)
-	MessageSent(ctx context.Context, id string, attempts int, now time.Time) error
+	MessagesSent(ctx context.Context, sent []auth.SentMessage) error
 	MessageRetry(ctx context.Context, id string, attempts int, next time.Time, lastErr string) error
 	MessageFailed(ctx context.Context, id string, attempts int, lastErr string, now time.Time) error
 	ListMessages(ctx context.Context, status, before string, limit int) ([]auth.Message, error)
@@ -73,8 +73,8 @@ func testEnqueueDefaults(t *testing.T, s OutboxStore) {
 		t.Fatalf("ClaimMessages = %d messages, %v; want the one enqueued", len(claimed), err)
 	}
 	checkMessage(t, &claimed[0], &want, true)
-	if err := s.MessageSent(t.Context(), m.ID, 1, base); err != nil {
-		t.Fatalf("MessageSent: %v", err)
+	if err := messageSent(t.Context(), s, m.ID, 1, base); err != nil {
+		t.Fatalf("MessagesSent: %v", err)
 	}
 	// A suppressed message is kept, and never claimed.
 	quiet := newMessage("quiet-"+newID()[:8]+"@example.com", base)
@@ -194,7 +194,7 @@ func testClaimWorkers(t *testing.T, s OutboxStore) {
 			mu.Unlock()
 			per[w] += len(batch)
 			for _, m := range batch {
-				if err := s.MessageSent(ctx, m.ID, 1, now); err != nil {
+				if err := messageSent(ctx, s, m.ID, 1, now); err != nil {
 					return err
 				}
 			}
@@ -268,8 +268,8 @@ func testMessageSentAndFailed(t *testing.T, s OutboxStore) {
 	// Unclaimed messages can be marked too (a worker that lost its lease
 	// still reports).
 	direct := enqueue(t, s, base, base)
-	if err := s.MessageSent(ctx, direct.ID, 1, sentAt); err != nil {
-		t.Fatalf("MessageSent of an unclaimed message: %v", err)
+	if err := messageSent(ctx, s, direct.ID, 1, sentAt); err != nil {
+		t.Fatalf("MessagesSent of an unclaimed message: %v", err)
 	}
 }
 
@@ -288,8 +288,8 @@ func testMessageFinalStateSticks(t *testing.T, s OutboxStore) {
 	}{
 		{"MessageFailed after sent", func() error { return s.MessageFailed(ctx, sent.ID, 9, "late", later) }},
 		{"MessageRetry after sent", func() error { return s.MessageRetry(ctx, sent.ID, 9, later, "late") }},
-		{"MessageSent after sent", func() error { return s.MessageSent(ctx, sent.ID, 9, later) }},
-		{"MessageSent after failed", func() error { return s.MessageSent(ctx, failed.ID, 9, later) }},
+		{"MessagesSent after sent", func() error { return messageSent(ctx, s, sent.ID, 9, later) }},
+		{"MessagesSent after failed", func() error { return messageSent(ctx, s, failed.ID, 9, later) }},
 		{"MessageRetry after failed", func() error { return s.MessageRetry(ctx, failed.ID, 9, later, "late") }},
 		{"MessageFailed after failed", func() error { return s.MessageFailed(ctx, failed.ID, 9, "late", later) }},
 	} {
@@ -304,8 +304,8 @@ func testMessageFinalStateSticks(t *testing.T, s OutboxStore) {
 // attempts tries (the last one with lastErr for failed), both at at.
 func markSentAndFailed(t *testing.T, s OutboxStore, sent, failed *auth.Message, attempts int, lastErr string, at time.Time) {
 	t.Helper()
-	if err := s.MessageSent(t.Context(), sent.ID, attempts, at); err != nil {
-		t.Fatalf("MessageSent: %v", err)
+	if err := messageSent(t.Context(), s, sent.ID, attempts, at); err != nil {
+		t.Fatalf("MessagesSent: %v", err)
 	}
 	if err := s.MessageFailed(t.Context(), failed.ID, attempts, lastErr, at); err != nil {
 		t.Fatalf("MessageFailed: %v", err)
@@ -384,7 +384,7 @@ func testListMessages(t *testing.T, s OutboxStore) {
 	for i, m := range all {
 		switch i % 3 {
 		case 1:
-			if err := s.MessageSent(ctx, m.ID, 1, now); err != nil {
+			if err := messageSent(ctx, s, m.ID, 1, now); err != nil {
 				t.Fatal(err)
 			}
 			status[m.ID] = auth.MessageSent
@@ -463,7 +463,6 @@ func testListMessagesLimit(t *testing.T, s OutboxStore) {
 func testMessageUnknownIDs(t *testing.T, s OutboxStore) {
 	enqueue(t, s, base, base) // a store with rows in it, so "unknown" is not "empty"
 	checkUnknownIDs(t, []call{
-		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, newID(), 1, now) }},
 		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, newID(), 1, now, "x") }},
 		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, newID(), 1, "x", now) }},
 	})
@@ -474,7 +473,7 @@ func testMessageCancelledContext(t *testing.T, s OutboxStore) {
 	checkCancelledCalls(t, []call{
 		{"Enqueue", func(ctx context.Context) error { return s.Enqueue(ctx, newMessage("cancel@example.com", base)) }},
 		{"ClaimMessages", func(ctx context.Context) error { _, err := s.ClaimMessages(ctx, now, time.Minute, 10); return err }},
-		{"MessageSent", func(ctx context.Context) error { return s.MessageSent(ctx, m.ID, 1, now) }},
+		{"MessagesSent", func(ctx context.Context) error { return messageSent(ctx, s, m.ID, 1, now) }},
 		{"MessageRetry", func(ctx context.Context) error { return s.MessageRetry(ctx, m.ID, 1, now, "x") }},
 		{"MessageFailed", func(ctx context.Context) error { return s.MessageFailed(ctx, m.ID, 1, "x", now) }},
 		{"ListMessages", func(ctx context.Context) error { _, err := s.ListMessages(ctx, "", "", 10); return err }},
@@ -486,6 +485,59 @@ func testMessageCancelledContext(t *testing.T, s OutboxStore) {
 	}
 	want := *m
 	checkMessage(t, &msgs[0], &want, false)
+}
+
+// messageSent records one delivery, as a batch of one.
+func messageSent(ctx context.Context, s MessageStore, id string, attempts int, at time.Time) error {
+	return s.MessagesSent(ctx, []auth.SentMessage{{ID: id, Attempts: attempts, At: at}})
+}
+
+// testMessagesSentBatch records a batch of deliveries: each at its own
+// attempt and time, a message no longer pending and an unknown one left
+// out without undoing the others, and an empty batch a no-op.
+func testMessagesSentBatch(t *testing.T, s OutboxStore) {
+	ctx := t.Context()
+	a, b, done := enqueue(t, s, base, base), enqueue(t, s, base.Add(time.Microsecond), base), enqueue(t, s, base.Add(2*time.Microsecond), base)
+	if got, err := s.ClaimMessages(ctx, now, time.Minute, 10); err != nil || len(got) != 3 {
+		t.Fatalf("ClaimMessages = %v, %v; want all three", messageIDs(got), err)
+	}
+	if err := s.MessageFailed(ctx, done.ID, 1, "gone", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MessagesSent(ctx, nil); err != nil {
+		t.Errorf("MessagesSent(none) = %v", err)
+	}
+	atA, atB := now.Add(time.Second), now.Add(2*time.Second)
+	err := s.MessagesSent(ctx, []auth.SentMessage{
+		{ID: a.ID, Attempts: 1, At: atA}, {ID: newID(), Attempts: 1, At: atA},
+		{ID: done.ID, Attempts: 2, At: atA}, {ID: b.ID, Attempts: 3, At: atB},
+	})
+	if err != nil {
+		t.Fatalf("MessagesSent = %v", err)
+	}
+	msgs, err := s.ListMessages(ctx, "", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		var status string
+		var attempts int
+		var at time.Time
+		switch m.ID {
+		case a.ID:
+			status, attempts, at = auth.MessageSent, 1, atA
+		case b.ID:
+			status, attempts, at = auth.MessageSent, 3, atB
+		case done.ID:
+			status, attempts = auth.MessageFailed, 1
+		}
+		if m.Status != status || m.Attempts != attempts || (m.SentAt == nil) != at.IsZero() || (m.SentAt != nil && !m.SentAt.Equal(at.Truncate(time.Microsecond))) {
+			t.Errorf("message %s = %s, %d attempts, sent at %v; want %s, %d, %v", m.ID, m.Status, m.Attempts, m.SentAt, status, attempts, at)
+		}
+	}
+	if got, err := s.ClaimMessages(ctx, now.Add(time.Hour), time.Minute, 10); err != nil || len(got) != 0 {
+		t.Errorf("ClaimMessages after MessagesSent = %v, %v; want none", messageIDs(got), err)
+	}
 }
 
 // newMessage returns a pending message to to, created and due at created,

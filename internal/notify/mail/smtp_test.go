@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	netmail "net/mail"
 	"strings"
@@ -309,5 +310,48 @@ func TestSMTPSendHonoursContext(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("Send took %v after its context ended", d)
+	}
+}
+
+// TestSMTPKeepsConnections: messages one after another share a connection,
+// each its own mail transaction, over STARTTLS with AUTH too; a kept
+// connection the server hung up is replaced without failing the message;
+// Close ends the kept ones and later messages still go out.
+func TestSMTPKeepsConnections(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Config{Mode: smtptest.StartTLS, User: "relay", Pass: "s3cret"})
+	s := newSender(t, fmt.Sprintf("smtp://relay:s3cret@%s", srv.Addr), mail.Options{TLSConfig: &tls.Config{RootCAs: srv.RootCAs}})
+	for range 3 {
+		if err := send(t, s); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	if n, m := srv.Connections(), len(srv.Messages()); n != 1 || m != 3 {
+		t.Fatalf("server saw %d connections for %d messages; want 1 for 3", n, m)
+	}
+	if n := len(srv.AuthAttempts()); n != 1 {
+		t.Errorf("server saw %d AUTHs, want 1 (one per connection)", n)
+	}
+
+	srv.HangUp()
+	if err := send(t, s); err != nil {
+		t.Fatalf("Send after the server hung up the kept connection: %v", err)
+	}
+	if n, m := srv.Connections(), len(srv.Messages()); n != 2 || m != 4 {
+		t.Errorf("server saw %d connections for %d messages; want 2 for 4", n, m)
+	}
+
+	if err := s.(io.Closer).Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := send(t, s); err != nil {
+		t.Fatalf("Send after Close: %v", err)
+	}
+	if n, m := srv.Connections(), len(srv.Messages()); n != 3 || m != 5 {
+		t.Errorf("server saw %d connections for %d messages; want 3 for 5", n, m)
+	}
+	for _, m := range srv.Messages() {
+		if len(m.To) != 1 || !m.TLS || m.User != "relay" {
+			t.Errorf("message to %q: TLS %v, user %q; want one recipient over TLS as relay", m.To, m.TLS, m.User)
+		}
 	}
 }

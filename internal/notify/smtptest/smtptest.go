@@ -91,12 +91,18 @@ type Server struct {
 	auth []AuthAttempt
 	rej  error
 	got  chan struct{}
+	// rejectTo and dropData pick messages by recipient; conns are the
+	// open connections, for HangUp.
+	rejectTo func(to string) error
+	dropData func(to string) bool
+	conns    map[*smtp.Conn]bool
+	dials    int
 }
 
 // Start runs a server on a free loopback port until the test ends.
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s := &Server{cfg: cfg, got: make(chan struct{}, 1)}
+	s := &Server{cfg: cfg, got: make(chan struct{}, 1), conns: map[*smtp.Conn]bool{}}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = "localhost"
 	srv.AllowInsecureAuth = true // record, and let tests see, any clear-text AUTH
@@ -158,6 +164,45 @@ func (s *Server) RejectRecipients(err error) {
 	s.mu.Unlock()
 }
 
+// RejectSome makes RCPT TO answer fn(to) for each recipient (nil accepts
+// it), until called with nil: a mail server that fails some messages.
+func (s *Server) RejectSome(fn func(to string) error) {
+	s.mu.Lock()
+	s.rejectTo = fn
+	s.mu.Unlock()
+}
+
+// DropData makes the server hang up in the middle of DATA, without
+// accepting the message, for each message to a recipient fn picks, until
+// called with nil: a connection dropped mid-batch.
+func (s *Server) DropData(fn func(to string) bool) {
+	s.mu.Lock()
+	s.dropData = fn
+	s.mu.Unlock()
+}
+
+// HangUp closes every open connection, as a server does to idle sessions.
+func (s *Server) HangUp() {
+	s.mu.Lock()
+	conns := make([]*smtp.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	// Not under s.mu: closing a connection logs its session out, which
+	// takes it.
+	for _, c := range conns {
+		_ = c.Close()
+	}
+}
+
+// Connections returns how many connections the server has accepted.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dials
+}
+
 // Messages returns a copy of what the server accepted so far, in order.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -181,11 +226,19 @@ func (s *Server) Wait(t testing.TB, n int, timeout time.Duration) []Message {
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
-	return &session{s: s, tls: isTLS}, nil
+	s.mu.Lock()
+	s.conns[c] = true
+	// After STARTTLS, go-smtp starts the connection's session anew.
+	if !isTLS || s.cfg.Mode == Implicit {
+		s.dials++
+	}
+	s.mu.Unlock()
+	return &session{s: s, tls: isTLS, conn: c}, nil
 }
 
 type session struct {
 	s    *Server
+	conn *smtp.Conn
 	tls  bool
 	user string
 	from string
@@ -229,10 +282,15 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.s.mu.Lock()
-	rej := ss.s.rej
+	rej, rejectTo := ss.s.rej, ss.s.rejectTo
 	ss.s.mu.Unlock()
 	if rej != nil {
 		return rej
+	}
+	if rejectTo != nil {
+		if err := rejectTo(to); err != nil {
+			return err
+		}
 	}
 	ss.to = append(ss.to, to)
 	return nil
@@ -244,6 +302,11 @@ func (ss *session) Data(r io.Reader) error {
 		return err
 	}
 	ss.s.mu.Lock()
+	if drop := ss.s.dropData; drop != nil && len(ss.to) > 0 && drop(ss.to[0]) {
+		ss.s.mu.Unlock()
+		_ = ss.conn.Close()
+		return errors.New("smtptest: connection dropped")
+	}
 	ss.s.msgs = append(ss.s.msgs, Message{From: ss.from, To: ss.to, Data: b, TLS: ss.tls, User: ss.user})
 	ss.s.mu.Unlock()
 	select {
@@ -255,7 +318,12 @@ func (ss *session) Data(r io.Reader) error {
 
 func (ss *session) Reset() { ss.from, ss.to = "", nil }
 
-func (ss *session) Logout() error { return nil }
+func (ss *session) Logout() error {
+	ss.s.mu.Lock()
+	delete(ss.s.conns, ss.conn)
+	ss.s.mu.Unlock()
+	return nil
+}
 
 // loginServer is the server side of SASL LOGIN, which go-sasl lacks.
 type loginServer struct {
