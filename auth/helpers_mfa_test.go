@@ -198,6 +198,15 @@ func (e *mfaEnv) totpUser(tag string) *mfaUser {
 	// Its holder proved the email, so a code or link sign-in later is
 	// not a claim that would take the factor away.
 	u := e.proveEmail(p)
+	secret, codes := e.turnOnTOTP(p)
+	return &mfaUser{addr: addr, user: u, aal1: p, secret: secret, backup: codes}
+}
+
+// turnOnTOTP sets up and confirms an authenticator for p's account and
+// answers its secret and backup codes; the clock moves past the
+// confirming code's step.
+func (e *mfaEnv) turnOnTOTP(p *auth.Principal) (secret string, backup []string) {
+	e.t.Helper()
 	en, err := e.svc.EnrollTOTP(e.ctx, p, client())
 	if err != nil {
 		e.t.Fatalf("EnrollTOTP: %v", err)
@@ -207,7 +216,7 @@ func (e *mfaEnv) totpUser(tag string) *mfaUser {
 		e.t.Fatalf("ConfirmTOTP: %v", err)
 	}
 	e.nextStep() // the confirming code's step is used
-	return &mfaUser{addr: addr, user: u, aal1: p, secret: en.Secret, backup: codes}
+	return en.Secret, codes
 }
 
 // mfaToken signs in with the password and answers the MFA step, which must

@@ -27,19 +27,11 @@ func (e *mfaEnv) stepUpUser(tag string) *stepUpUser {
 	e.t.Helper()
 	u, g := e.newUser(tag)
 	p := e.bearer(g.AccessToken)
-	en, err := e.svc.EnrollTOTP(e.ctx, p, client())
-	if err != nil {
-		e.t.Fatalf("EnrollTOTP: %v", err)
-	}
-	codes, err := e.svc.ConfirmTOTP(e.ctx, p, e.code(en.Secret), client())
-	if err != nil {
-		e.t.Fatalf("ConfirmTOTP: %v", err)
-	}
-	e.nextStep()
+	secret, codes := e.turnOnTOTP(p)
 	if p := e.bearer(g.AccessToken); p.Session.AAL != auth.AAL1 {
 		e.t.Fatalf("the session before the step-up is at %s", p.Session.AAL)
 	}
-	return &stepUpUser{mfaUser: &mfaUser{addr: u.Email, user: u, aal1: p, secret: en.Secret, backup: codes}, grant: g}
+	return &stepUpUser{mfaUser: &mfaUser{addr: u.Email, user: u, aal1: p, secret: secret, backup: codes}, grant: g}
 }
 
 // stepUp starts a step-up of p on ch, which must succeed.

@@ -469,11 +469,7 @@ func testRaiseTokenSession(t *testing.T, s auth.Store) {
 	}
 	want := *sess
 	want.AAL, want.AMR = auth.AAL2, raisedAMR
-	got, err := s.SessionByID(ctx, sess.ID)
-	if err != nil {
-		t.Fatalf("SessionByID: %v", err)
-	}
-	checkSession(t, got, &want)
+	checkStoredSession(t, s, &want)
 	wantFirst := *first
 	at := base.Add(time.Minute)
 	wantFirst.RotatedAt, wantFirst.SuccessorID = &at, live.ID
