@@ -275,9 +275,7 @@ func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger, proxies 
 			d := time.Since(start)
 			metrics.ObserveRequest(route, r.Method, status, d)
 			tracing.Finish(ctx, route, status)
-			log.LogAttrs(ctx, slog.LevelInfo, "request",
-				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d), slog.String("ip", ip))
+			logRequest(ctx, log, time.Now(), &accessLine{id: id, method: r.Method, route: route, path: r.URL.Path, status: status, duration: d, ip: ip})
 		}()
 		next.ServeHTTP(sw, r)
 	})
