@@ -69,11 +69,16 @@ func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log 
 	for _, p := range apiPaths {
 		mux.Handle(p, apiH)
 	}
-	// The check by its own pattern: under "/v1/" alone the mux's match is
-	// not exact, so it matches a second time to see whether "/v1/check/"
-	// would redirect, and each literal segment that fails on the way
-	// allocates. The hot path takes the first, exact match.
-	mux.Handle("GET /v1/check", apiH)
+	// The check by its own pattern, straight to its handler: under "/v1/"
+	// alone the mux's match is not exact, so it matches a second time to
+	// see whether "/v1/check/" would redirect (each literal segment that
+	// fails on the way allocates), and the API's own mux matches it once
+	// more. The hot path takes one exact match.
+	checkH, err := crossOrigin(apiSrv.Check(), trusted, http.HandlerFunc(api.Forbidden))
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(api.CheckPattern, checkH)
 	for _, p := range pagePaths {
 		mux.Handle(p, pagesH)
 	}

@@ -433,10 +433,13 @@ func firstValue(v string) string {
 	return strings.TrimSpace(first)
 }
 
+// CheckPattern is the route of the check (a net/http pattern).
+const CheckPattern = "GET /v1/check"
+
 // registerCheck registers /v1/check, the forward-auth target, and
 // documents it.
 func (s *Server) registerCheck() {
-	s.mux.HandleFunc("GET /v1/check", s.check)
+	s.mux.HandleFunc(CheckPattern, s.check)
 	reg := s.api.OpenAPI().Components.Schemas
 	problem := &huma.Response{
 		Description: "Not signed in, or the session has ended (unauthorized, token_expired, token_revoked), or signed in at aal1 where an access rule asks aal2 " +
