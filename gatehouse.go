@@ -522,7 +522,7 @@ func NewLogger(cfg Config, w io.Writer) *slog.Logger {
 	if cfg.LogFormat == "text" || (cfg.LogFormat == "" && cfg.Dev) {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(newJSONLines(w, opts))
 }
 
 // devSecret returns the secret dev mode keeps in the data folder (beside

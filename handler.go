@@ -69,6 +69,16 @@ func frontDoor(apiSrv *api.Server, pages *web.Server, metrics *api.Metrics, log 
 	for _, p := range apiPaths {
 		mux.Handle(p, apiH)
 	}
+	// The check by its own pattern, straight to its handler: under "/v1/"
+	// alone the mux's match is not exact, so it matches a second time to
+	// see whether "/v1/check/" would redirect (each literal segment that
+	// fails on the way allocates), and the API's own mux matches it once
+	// more. The hot path takes one exact match.
+	checkH, err := crossOrigin(apiSrv.Check(), trusted, http.HandlerFunc(api.Forbidden))
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(api.CheckPattern, checkH)
 	for _, p := range pagePaths {
 		mux.Handle(p, pagesH)
 	}
@@ -182,6 +192,9 @@ func trustedOrigins(cfg Config) []string {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	// id is the X-Request-Id header's value slice, allocated with the
+	// writer rather than on its own.
+	id [1]string
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -222,6 +235,10 @@ func plain(s string) bool {
 	return true
 }
 
+// nosniff is the X-Content-Type-Options value of every answer (shared:
+// header value slices are only read).
+var nosniff = []string{"nosniff"}
+
 // observe is the outermost middleware: request id, client address (through
 // the trusted proxies), one log
 // line per request (method, route, status, duration: never a body, a query
@@ -232,12 +249,15 @@ func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger, proxies 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
-		w.Header().Set("X-Request-Id", id)
-		w.Header().Set("X-Content-Type-Options", "nosniff")
+		sw := &statusWriter{ResponseWriter: w, id: [1]string{id}}
+		// Canonical keys set directly: Set would check and canonicalize
+		// them on every request.
+		h := w.Header()
+		h["X-Request-Id"] = sw.id[:]
+		h["X-Content-Type-Options"] = nosniff
 		r = proxies.WithClient(r)
 		ctx := r.Context()
 		ip := auth.ClientFrom(ctx).IP
-		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -260,9 +280,7 @@ func observe(next http.Handler, metrics *api.Metrics, log *slog.Logger, proxies 
 			d := time.Since(start)
 			metrics.ObserveRequest(route, r.Method, status, d)
 			tracing.Finish(ctx, route, status)
-			log.LogAttrs(ctx, slog.LevelInfo, "request",
-				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", route),
-				slog.String("path", r.URL.Path), slog.Int("status", status), slog.Duration("duration", d), slog.String("ip", ip))
+			logRequest(ctx, log, time.Now(), &accessLine{id: id, method: r.Method, route: route, path: r.URL.Path, status: status, duration: d, ip: ip})
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -7,6 +7,7 @@
 #   PG_URL=postgres://… bench/load.sh  # another PostgreSQL
 #   DURATION=5s bench/load.sh          # shorter runs
 #   SETTLE=15 bench/load.sh            # shorter wait after the 500-connection run
+#   ONLY=check bench/load.sh           # the bare handler and the check only
 #
 # Server and load generator share the machine, wrk uses one thread.
 # Email sign-in runs through bench/otpload, which is the server's SMTP
@@ -19,6 +20,7 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DURATION=${DURATION:-10s}
 SMTP_ADDR=${SMTP_ADDR:-127.0.0.1:2525}
 SETTLE=${SETTLE:-60} # seconds to wait after the 500-connection run before its RSS
+ONLY=${ONLY:-}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -o "$work/gatehouse" ./cmd/gatehouse
@@ -36,18 +38,47 @@ peak() { awk '/^VmHWM/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
 summary() { # wrk output → one line
   awk '/Requests\/sec/ {rps=$2} / 50%/ {p50=$2} / 99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s, p50 %s, p99 %s%s\n", rps, p50, p99, (bad ? ", non-2xx " bad : "")}'
 }
+# vs_bare BARE LINE BARE_CPU CPU prints LINE (a summary of a check run)
+# with its rate and p99 against BARE's (the bare handler's summary in the
+# same run), and the server's CPU time per request beside bare's: "…; 0.78
+# of bare's rate, p99 1.3 × bare's; CPU 30.1 µs a request, bare's 14.2".
+# The CPU time moves far less than the rate when other work shares the
+# machine.
+vs_bare() {
+  awk -v bare="$1" -v line="$2" -v bcpu="$3" -v cpu="$4" '
+    function ms(v) { sub(/,$/, "", v); if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /m$/) return v * 60000; return v * 1000 }
+    BEGIN { split(bare, b, " "); split(line, c, " ")
+      printf "%s; %.2f of bare'"'"'s rate, p99 %.1f × bare'"'"'s; CPU %s µs a request, bare'"'"'s %s\n", line, c[1] / b[1], ms(c[6]) / ms(b[6]), cpu, bcpu }'
+}
+# cpu PID → the CPU time PID has used so far, in clock ticks.
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# loadrun PID WRK-ARGS… runs wrk against PID's server and prints its
+# summary line; the server's CPU time per request (µs) goes to
+# $work/cpu_us.
+loadrun() {
+  local pid=$1 t0; shift
+  t0=$(cpu "$pid")
+  wrk "$@" >"$work/wrk.out"
+  awk -v t="$(($(cpu "$pid") - t0))" -v tick="$TICK_US" '/ requests in / {printf "%.1f\n", t * tick / $1}' "$work/wrk.out" >"$work/cpu_us"
+  summary <"$work/wrk.out"
+}
 
 echo "== bare net/http handler (ceiling): 32 connections, $DURATION"
 "$work/bare" -addr 127.0.0.1:3999 & bare=$!
 sleep 0.3
-wrk -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/ | summary
+bare_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/)
+bare_cpu=$(cat "$work/cpu_us")
+echo "$bare_line"
 kill $bare; wait $bare 2>/dev/null || true
 # The same on one core: on two shared cores the server's two threads and
 # wrk's contend, and that contention, not the work, is most of the p99.
 echo "== bare net/http handler on one core (GOMAXPROCS=1): 32 connections, $DURATION"
 GOMAXPROCS=1 "$work/bare" -addr 127.0.0.1:3999 & bare=$!
 sleep 0.3
-wrk -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/ | summary
+bare1_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/)
+bare1_cpu=$(cat "$work/cpu_us")
+echo "$bare1_line"
 kill $bare; wait $bare 2>/dev/null || true
 
 for db in $DBS; do
@@ -67,8 +98,10 @@ for db in $DBS; do
   "$work/gatehouse" migrate >/dev/null
   echo
   echo "== $db"
+  if [ "$ONLY" != check ]; then
   ms=$("$work/startup" -url "$BASE/healthz" -- "$work/gatehouse" serve)
   echo "exec → first 200 from /healthz (migrated): $ms ms"
+  fi
   "$work/gatehouse" serve 2>"$work/server-$db.log" & pid=$!
   until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.05; done
   sleep 0.5
@@ -80,13 +113,17 @@ for db in $DBS; do
     -d '{"grant_type":"password","email":"bench@example.com","password":"load test passphrase"}' |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/')
   echo "-- GET /v1/check, Bearer, 32 connections, $DURATION"
-  wrk -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check" | summary
+  line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check")
+  vs_bare "$bare_line" "$line" "$bare_cpu" "$(cat "$work/cpu_us")"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
   # A browser session: a magic link through the real mail path, then its cookie.
   cookie=$("$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -cookie)
   echo "-- GET /v1/check, session cookie, 32 connections, $DURATION"
-  wrk -t1 -c32 -d"$DURATION" --latency -H "Cookie: $cookie" "$BASE/v1/check" | summary
+  line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Cookie: $cookie" "$BASE/v1/check")
+  vs_bare "$bare_line" "$line" "$bare_cpu" "$(cat "$work/cpu_us")"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  # ONLY=check skips from here to the check on one core.
+  if [ "$ONLY" != check ]; then
   echo "-- POST /v1/token grant password, 8 connections, $DURATION"
   # The bar is a share of cores ÷ one hash's time, timed just before and
   # just after the run: on a shared machine it moves from minute to minute.
@@ -135,11 +172,13 @@ for db in $DBS; do
   echo "-- /metrics after the runs (non-zero series)"
   curl -sf "$BASE/metrics" | grep -E '^gatehouse_(checks|session_views|sign_ins|sign_ups|codes_sent|codes_verified|deliveries|limits_tripped|refresh_tokens|account_claims)_total|^gatehouse_outbox_|^gatehouse_password_hash_wait_seconds_(count|sum)' |
     awk '$NF != 0' | sed 's/^/   /'
+  fi
   kill -INT $pid; wait $pid 2>/dev/null || true
   echo "-- GET /v1/check, Bearer, 32 connections, $DURATION, the server on one core (GOMAXPROCS=1)"
   GOMAXPROCS=1 "$work/gatehouse" serve 2>>"$work/server-$db.log" & pid=$!
   until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.05; done
-  wrk -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check" | summary
+  line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check")
+  vs_bare "$bare1_line" "$line" "$bare1_cpu" "$(cat "$work/cpu_us")"
   kill -INT $pid; wait $pid 2>/dev/null || true
   if [ "$db" = postgres ]; then psql "$PG_URL" -qc "DROP DATABASE $dbname" >/dev/null; fi
 done

@@ -136,6 +136,9 @@ type Server struct {
 	cookies  httpauth.CookiePolicy
 	sessions httpauth.Sessions
 	handler  http.Handler
+	// checkHandler is the check behind the same middleware as handler,
+	// without the mux (Check).
+	checkHandler http.Handler
 }
 
 var humaErrorOnce sync.Once
@@ -198,11 +201,17 @@ func New(o Options) (*Server, error) {
 	s.registerOps()
 	s.tidyDocument()
 
-	s.handler = withClient(s.cors(readBodies(s.mux)))
+	s.handler = s.middleware(s.mux)
+	s.checkHandler = s.middleware(http.HandlerFunc(s.check))
 	if built != nil {
 		built(s)
 	}
 	return s, nil
+}
+
+// middleware is what every route of the server is served behind.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return withClient(s.cors(readBodies(next)))
 }
 
 // built, when set, is called with every Server New builds. Only this
@@ -234,6 +243,12 @@ func Failed(w http.ResponseWriter, _ *http.Request) {
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Check serves GET /v1/check (and HEAD) as ServeHTTP does, behind the
+// same middleware, without matching the route again: for a front door
+// that routes the check, the hot path, by its own pattern. The request's
+// Pattern is the front door's.
+func (s *Server) Check() http.Handler { return s.checkHandler }
 
 // OpenAPI returns the OpenAPI 3.1 document of every route.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }

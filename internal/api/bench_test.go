@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,6 +54,61 @@ func BenchmarkCheckCookie(b *testing.B) {
 	e := newEnv(b, sqliteDB, withoutLog())
 	e.passwordlessUser(b, "bench@example.com")
 	benchCheck(b, e, e.cookie(e.browserSession(b, "bench@example.com")))
+}
+
+// BenchmarkCheckFrontDoor is one Bearer check through the whole
+// (*gatehouse.Gatehouse).Handler() as a production server runs it: the
+// request id, client address, access-log line (JSON at level info, as
+// GATEHOUSE_LOG_FORMAT's default writes it, here to io.Discard), metrics,
+// cross-origin protection and security headers around the check. One
+// request and one ResponseWriter are reused, with a new header map for
+// each request as net/http makes, on one goroutine, so allocations and
+// instruction counts (callgrind) are the middleware's and the handler's,
+// not httptest's or the scheduler's.
+func BenchmarkCheckFrontDoor(b *testing.B) {
+	e := newEnv(b, sqliteDB, withConfig(func(c *gatehouse.Config) {
+		c.LogLevel, c.LogFormat = "info", "json"
+		c.Logger = gatehouse.NewLogger(*c, io.Discard)
+	}))
+	tok := e.account(b, "bench@example.com")
+	h := e.G.Handler()
+	r := httptest.NewRequest("GET", "/v1/check", nil)
+	r.RemoteAddr = "192.0.2.10:51234"
+	bearer(tok.AccessToken)(r)
+	w := &discardWriter{h: make(http.Header)}
+	h.ServeHTTP(w, r)
+	if w.status != http.StatusOK {
+		b.Fatalf("warm-up: %d", w.status)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.h = make(http.Header)
+		w.status = 0
+		h.ServeHTTP(w, r)
+		if w.status != http.StatusOK {
+			b.Fatalf("%d", w.status)
+		}
+	}
+}
+
+// discardWriter is the ResponseWriter BenchmarkCheckFrontDoor reuses: it
+// keeps the status and drops the body.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+
+func (w *discardWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+
+func (w *discardWriter) Write(p []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return len(p), nil
 }
 
 // BenchmarkPasswordSignIn is one password sign-in per op with the default

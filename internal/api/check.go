@@ -36,7 +36,7 @@ var (
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	p, err := s.principalOf(r)
 	s.metrics.check(err)
 	switch d := s.decide(r, p, err); d.Outcome {
@@ -68,27 +68,60 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problemOf(r.Context(), s.log, err))
 		return
 	}
-	h.Set("X-Auth-User-Id", p.User.ID)
-	h.Set("X-Auth-Email", p.User.Email)
+	// Every header of a 200 and its body depend on the session view
+	// alone: they are built once per cached view (answerOf), and a check
+	// writes them into the header map with canonical keys and shared value
+	// slices, without Set's canonicalization and a slice per header.
+	a := answerOf(p)
+	h["X-Auth-User-Id"] = a.userID
+	h["X-Auth-Email"] = a.email
 	// Whether the address is proven, as of now (the session's user, not a
 	// token's copy): an app must not trust a typed address with anything
 	// that matters, and the header lets it tell without asking us.
-	h.Set("X-Auth-Email-Verified", strconv.FormatBool(p.User.EmailVerified))
-	h.Set("X-Auth-Session-Id", p.Session.ID)
+	h["X-Auth-Email-Verified"] = a.emailVerified
+	h["X-Auth-Session-Id"] = a.sessionID
 	// The roles and the assurance level as of now, always sent (roles
 	// empty when there are none): a proxy that copies the header to the app
 	// then overwrites whatever a client put in its own X-Auth-Roles.
-	h.Set("X-Auth-Roles", rolesHeader(p))
-	h.Set("X-Auth-AAL", p.Session.AAL)
-	h.Set("Content-Type", "application/json")
-	// The body is the same for as long as this view of the session is
-	// cached: render it once, not on every request.
-	b, _ := p.Memo(checkBodyKey{}, func() any {
-		b, _ := json.Marshal(checkBody{User: userView(&p.User), Session: sessionView(&p.Session, true)})
-		return b
-	}).([]byte)
-	_, _ = w.Write(b)
+	h["X-Auth-Roles"] = a.roles
+	h["X-Auth-Aal"] = a.aal
+	h["Content-Type"] = jsonContentType
+	_, _ = w.Write(a.body)
 }
+
+// checkAnswer is the 200 of the check for one cached view of a session:
+// the value of each X-Auth-* header and the body. Its slices go into the
+// header maps of every response that sends them, so they are only read,
+// never written (a header map's Set and Add replace or append, neither
+// writes into a value slice it was given).
+type checkAnswer struct {
+	userID, email, emailVerified, sessionID, roles, aal []string
+	body                                                []byte
+}
+
+// answerOf returns p's checkAnswer, built once per cached view of the
+// session rather than on every check.
+func answerOf(p *auth.Principal) *checkAnswer {
+	a, _ := p.Memo(checkAnswerKey{}, func() any {
+		body, _ := json.Marshal(checkBody{User: userView(&p.User), Session: sessionView(&p.Session, true)})
+		return &checkAnswer{
+			userID:        []string{p.User.ID},
+			email:         []string{p.User.Email},
+			emailVerified: []string{strconv.FormatBool(p.User.EmailVerified)},
+			sessionID:     []string{p.Session.ID},
+			roles:         []string{strings.Join(p.User.Roles, ",")},
+			aal:           []string{p.Session.AAL},
+			body:          body,
+		}
+	}).(*checkAnswer)
+	return a
+}
+
+// Header values the check sends as they are (shared, only read).
+var (
+	noStore         = []string{"no-store"}
+	jsonContentType = []string{"application/json"}
+)
 
 // redirectBrowser sends a browser navigation to location: 302 for
 // Traefik and Caddy, and done. Where the original URL came the nginx way
@@ -293,22 +326,9 @@ func writeRefusalPage(w http.ResponseWriter, status int, title, msg string) {
 	_ = refusalPage.Execute(w, struct{ Title, Message string }{title, msg})
 }
 
-// rolesHeader returns p's roles comma-separated, joined once per cached
-// view of the session rather than on every check.
-func rolesHeader(p *auth.Principal) string {
-	if len(p.User.Roles) == 0 {
-		return ""
-	}
-	v, _ := p.Memo(rolesHeaderKey{}, func() any { return strings.Join(p.User.Roles, ",") }).(string)
-	return v
-}
-
-// rolesHeaderKey is the key of the joined roles among a principal's memos.
-type rolesHeaderKey struct{}
-
-// checkBodyKey is the key of the rendered body among a principal's memos;
-// being unexported, no other package can store anything under it.
-type checkBodyKey struct{}
+// checkAnswerKey is the key of the check's answer among a principal's
+// memos; being unexported, no other package can store anything under it.
+type checkAnswerKey struct{}
 
 // maxOriginalURL bounds the URL a sign-in redirect carries back; the
 // sign-in page ignores a longer redirect_to anyway.
@@ -420,10 +440,13 @@ func firstValue(v string) string {
 	return strings.TrimSpace(first)
 }
 
+// CheckPattern is the route of the check (a net/http pattern).
+const CheckPattern = "GET /v1/check"
+
 // registerCheck registers /v1/check, the forward-auth target, and
 // documents it.
 func (s *Server) registerCheck() {
-	s.mux.HandleFunc("GET /v1/check", s.check)
+	s.mux.HandleFunc(CheckPattern, s.check)
 	reg := s.api.OpenAPI().Components.Schemas
 	problem := &huma.Response{
 		Description: "Not signed in, or the session has ended (unauthorized, token_expired, token_revoked), or signed in at aal1 where an access rule asks aal2 " +

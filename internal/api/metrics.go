@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +38,29 @@ type Metrics struct {
 	// atomic add and no label lookup (WithLabelValues hashes its labels).
 	checkOK, checkUnauthorized, checkExpired, checkRevoked, checkError prometheus.Counter
 	viewCached, viewLoaded                                             prometheus.Counter
+
+	// series are the request series ObserveRequest resolved, by route,
+	// method and status, for the same reason.
+	seriesMu sync.RWMutex
+	series   map[requestKey]*requestSeries
 }
+
+// requestKey names the series of one kind of answered request.
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+// requestSeries are the children of gatehouse_http_requests_total and
+// gatehouse_http_request_duration_seconds one requestKey counts into.
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
+// maxCachedSeries bounds Metrics.series: a route without a method in its
+// pattern answers any method a client makes up, and each is a key.
+const maxCachedSeries = 1024
 
 // Results of /v1/check as gatehouse_checks_total counts them.
 const (
@@ -263,6 +286,32 @@ func (m *Metrics) Handler() http.Handler {
 // ObserveRequest counts one served request: its route pattern, method
 // and status, and how long it took.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	s := m.seriesOf(requestKey{route: route, method: method, status: status})
+	s.count.Inc()
+	s.latency.Observe(d.Seconds())
+}
+
+// seriesOf returns k's series, resolved on first use and kept (up to
+// maxCachedSeries) so that a request costs two atomic updates rather than
+// two label lookups.
+func (m *Metrics) seriesOf(k requestKey) *requestSeries {
+	m.seriesMu.RLock()
+	s := m.series[k]
+	m.seriesMu.RUnlock()
+	if s != nil {
+		return s
+	}
+	s = &requestSeries{
+		count:   m.requests.WithLabelValues(k.route, k.method, strconv.Itoa(k.status)),
+		latency: m.latency.WithLabelValues(k.route),
+	}
+	m.seriesMu.Lock()
+	defer m.seriesMu.Unlock()
+	if m.series == nil {
+		m.series = make(map[requestKey]*requestSeries)
+	}
+	if len(m.series) < maxCachedSeries {
+		m.series[k] = s
+	}
+	return s
 }
