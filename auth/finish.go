@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -296,6 +297,8 @@ func resultOf(err error) string {
 	switch k := KindOf(err); {
 	case err == nil:
 		return ResultSuccess
+	case errors.Is(err, context.Canceled):
+		return ResultAbandoned
 	case k == KindRateLimited || k == KindTooManyAttempts:
 		return ResultThrottled
 	case k == KindUnavailable || k == "":

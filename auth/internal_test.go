@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -162,5 +163,30 @@ func TestValidID(t *testing.T) {
 		if got := validID(tc.id); got != tc.want {
 			t.Errorf("validID(%q) = %v, want %v", tc.id, got, tc.want)
 		}
+	}
+}
+
+// TestResultOfAbandoned: a request whose client went away (its context
+// canceled) while it waited for a hashing slot or the store is counted as
+// abandoned, not as an error of ours; a deadline of ours stays an error.
+func TestResultOfAbandoned(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"hashing slot, client gone", hashErr(fmt.Errorf("password: waiting for a hashing slot: %w", context.Canceled)), ResultAbandoned},
+		{"store, client gone", storeErr("find user", fmt.Errorf("sqlstore: %w", context.Canceled)), ResultAbandoned},
+		{"hashing slot, deadline", hashErr(context.DeadlineExceeded), ResultError},
+		{"store down", storeErr("find user", ErrUnavailable), ResultError},
+		{"wrong password", errInvalidCredentials, ResultFailure},
+	} {
+		if got := resultOf(c.err); got != c.want {
+			t.Errorf("%s: resultOf = %q, want %q", c.name, got, c.want)
+		}
+	}
+	if k := KindOf(hashErr(context.Canceled)); k != KindUnavailable {
+		t.Errorf("a client gone while waiting answers %q, want unavailable (503: the client is gone, but a proxy in between may still be listening)", k)
 	}
 }

@@ -11,7 +11,13 @@ import (
 // hashErr turns a hasher failure (usually the request's context ending
 // while it waited for a hashing slot) into an answer for the client.
 func hashErr(err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
+		// Most often the client gave up waiting and went away: the error
+		// says so (context.Canceled), so it is counted as abandoned and
+		// not logged as a fault of ours.
+		return &Error{Kind: KindUnavailable, Message: "The server is busy; try again.", Cause: context.Canceled}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Kind: KindUnavailable, Message: "The server is busy; try again."}
 	}
 	return err

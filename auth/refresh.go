@@ -32,11 +32,13 @@ func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (_
 	g, err := s.refresh(ctx, refresh, c)
 	switch {
 	case err == nil:
-		s.obs.SignIn(method, "success")
+		s.obs.SignIn(method, ResultSuccess)
 	case KindOf(err) == KindTokenRevoked || KindOf(err) == KindTokenExpired:
-		s.obs.SignIn(method, "failure")
+		s.obs.SignIn(method, ResultFailure)
+	case errors.Is(err, context.Canceled):
+		s.obs.SignIn(method, ResultAbandoned)
 	default:
-		s.obs.SignIn(method, "error")
+		s.obs.SignIn(method, ResultError)
 	}
 	return g, err
 }

@@ -203,7 +203,7 @@ func (c Config) withDefaults() Config {
 type Observer interface {
 	// SignIn records one sign-in attempt by method ("password",
 	// "refresh_token", …) with result ResultSuccess, ResultFailure,
-	// ResultThrottled or ResultError.
+	// ResultThrottled, ResultError or ResultAbandoned.
 	SignIn(method, result string)
 	// SignUp records one attempt to create an account by method
 	// ("password", "passwordless", "code", "passkey", "oauth") with a
@@ -236,6 +236,10 @@ const (
 	ResultFailure   = "failure"
 	ResultThrottled = "throttled"
 	ResultError     = "error"
+	// ResultAbandoned: the request's context was canceled before the
+	// answer, which is a client that went away (a sign-in storm's clients
+	// giving up while they wait for a hashing slot), not a fault of ours.
+	ResultAbandoned = "abandoned"
 )
 
 // Events of Observer.Refresh.

@@ -130,7 +130,7 @@ func NewMetrics() *Metrics {
 		m.limits.WithLabelValues(name)
 	}
 	for _, what := range []string{"code", "link"} {
-		for _, result := range []string{auth.ResultSuccess, auth.ResultFailure, auth.ResultThrottled, auth.ResultError} {
+		for _, result := range []string{auth.ResultSuccess, auth.ResultFailure, auth.ResultThrottled, auth.ResultError, auth.ResultAbandoned} {
 			m.codesTried.WithLabelValues(what, result)
 		}
 	}

@@ -81,7 +81,7 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 	if errors.As(err, &ae) && ae.Message != "" {
 		status := httpauth.Status(ae.Kind)
 		if status == http.StatusServiceUnavailable {
-			log.ErrorContext(ctx, "backend unavailable", "err", err)
+			logUnavailable(ctx, log, "backend unavailable", err)
 		}
 		p := newProblem(status, string(ae.Kind), ae.Message)
 		for cause, detail := range causeDetails {
@@ -100,8 +100,20 @@ func problemOf(ctx context.Context, log *slog.Logger, err error) *Problem {
 		}
 		return p
 	}
-	log.ErrorContext(ctx, "request failed", "err", err)
+	logUnavailable(ctx, log, "request failed", err)
 	return newProblem(http.StatusServiceUnavailable, string(auth.KindUnavailable), "A backend is unavailable; try again shortly.")
+}
+
+// logUnavailable logs a request answered 503: an error of ours or a
+// backend's, except where the client went away first (its request's
+// context canceled, which also cancels what the request was waiting
+// for): that is news, not a fault to page anyone about.
+func logUnavailable(ctx context.Context, log *slog.Logger, msg string, err error) {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		log.InfoContext(ctx, "client went away before the answer", "err", err)
+		return
+	}
+	log.ErrorContext(ctx, msg, "err", err)
 }
 
 // writeProblem writes p from a plain net/http handler; huma writes the
