@@ -115,7 +115,19 @@ for db in $DBS; do
   echo "-- GET /v1/check, Bearer, 32 connections, $DURATION"
   line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check")
   vs_bare "$bare_line" "$line" "$bare_cpu" "$(cat "$work/cpu_us")"
+  check_line=$line check_cpu=$(cat "$work/cpu_us")
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  # The same answer from a handler that does nothing else (bare -answer:
+  # the check's headers and body, gatehouse serve's timeouts, the same
+  # request): what the answer's shape costs net/http, apart from ours.
+  curl -si -H "Authorization: Bearer $token" "$BASE/v1/check" >"$work/check-answer"
+  "$work/bare" -addr 127.0.0.1:3998 -answer "$work/check-answer" & shape=$!
+  sleep 0.3
+  echo "-- the bare handler answering the check's answer, Bearer, 32 connections, $DURATION"
+  shape_line=$(loadrun $shape -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" http://127.0.0.1:3998/)
+  vs_bare "$bare_line" "$shape_line" "$bare_cpu" "$(cat "$work/cpu_us")"
+  echo "the check against it: $(vs_bare "$shape_line" "$check_line" "$(cat "$work/cpu_us")" "$check_cpu" | sed 's/.*; \([0-9.]* of\)/\1/; s/bare/this handler/g')"
+  kill $shape; wait $shape 2>/dev/null || true
   # A browser session: a magic link through the real mail path, then its cookie.
   cookie=$("$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -cookie)
   echo "-- GET /v1/check, session cookie, 32 connections, $DURATION"
