@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/gatehousetest"
+	"github.com/gatehouse/gatehouse/internal/passkey/passkeytest"
 )
 
 var stepUpTokenRE = regexp.MustCompile(`name="mfa_token" value="([^"]+)"`)
@@ -114,4 +115,40 @@ func TestStepUpPageRefusals(t *testing.T) {
 // templateEscape is how html/template writes a URL in an attribute.
 func templateEscape(s string) string {
 	return regexp.MustCompile(`&`).ReplaceAllString(s, "&amp;")
+}
+
+// TestStepUpPagePasskey: an account whose second factor is a passkey
+// steps up with it, as the sign-in's second step would: the same session,
+// a new cookie, aal2, back at the app.
+func TestStepUpPagePasskey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	a := passkeytest.New(e.URL)
+	u := acctUser(t, e, "pk-step@example.com")
+	b, _ := acctBrowser(t, e, u, auth.MethodPassword) // aal1
+	b.addPasskey(t, a, passkeytest.Options{})
+	before := b.cookie()
+	const app = appOrigin + "/vault"
+	page := b.get(t, "/step-up?redirect_to="+url.QueryEscape(app)).want(http.StatusOK).
+		contains("Confirm it’s you", `id="passkey-mfa"`, "Use it to continue")
+	tok := stepUpTokenRE.FindStringSubmatch(page.body)
+	if tok == nil {
+		t.Fatalf("no mfa_token:\n%s", page.body)
+	}
+	e.Logs.Secret(tok[1])
+	var ans pkAnswer
+	b.mfaPasskey(t, a, tok[1]).want(http.StatusOK).answer(&ans)
+	if ans.Redirect != app {
+		t.Fatalf("after the passkey: %+v; want to go to %s", ans, app)
+	}
+	after := b.cookie()
+	e.Logs.Secret(after)
+	if after == before || e.checkAAL(t, after) != auth.AAL2 || e.checkAAL(t, before) != http.StatusText(http.StatusUnauthorized) {
+		t.Errorf("cookie before %q (check %s), after %q (check %s); want a new cookie at aal2 and the old one refused",
+			before, e.checkAAL(t, before), after, e.checkAAL(t, after))
+	}
+	p, err := e.G.Auth().CookiePrincipal(t.Context(), after)
+	if err != nil || p.Session.AAL != auth.AAL2 || p.Session.AMR[len(p.Session.AMR)-1] != auth.MethodWebAuthn {
+		t.Fatalf("session after the passkey step-up: %+v, %v", p, err)
+	}
 }
