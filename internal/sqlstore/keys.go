@@ -25,10 +25,14 @@ func scanRefresh(row scanner) (*auth.RefreshToken, error) {
 	return &r.rt, nil
 }
 
+// refreshArgs returns rt's values in the order of refreshCols, as every
+// statement that inserts a refresh token takes them.
+func (d *dialect) refreshArgs(rt *auth.RefreshToken) []any {
+	return []any{rt.ID, rt.SessionID, rt.Hash, d.time(rt.CreatedAt), d.time(rt.ExpiresAt), d.nullTime(rt.RotatedAt), nullString(rt.SuccessorID)}
+}
+
 func (s *Store) insertRefresh(ctx context.Context, x execer, rt *auth.RefreshToken) error {
-	d := s.d
-	_, err := x.ExecContext(ctx, s.q.createRefresh, rt.ID, rt.SessionID, rt.Hash,
-		d.time(rt.CreatedAt), d.time(rt.ExpiresAt), d.nullTime(rt.RotatedAt), nullString(rt.SuccessorID))
+	_, err := x.ExecContext(ctx, s.q.createRefresh, s.d.refreshArgs(rt)...)
 	if err != nil {
 		return s.fail("insert refresh token", err)
 	}
@@ -75,11 +79,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 		// One statement, one round trip (and, see the query, no wait for
 		// the WAL flush) where the transaction below takes five.
 		var rotated, exists int
+		args := append([]any{d.time(now), next.ID, oldID}, d.refreshArgs(next)...)
 		err := s.w.QueryRowContext(ctx, s.q.rotateRefreshAll,
-			d.time(now), next.ID, oldID,
-			next.ID, next.SessionID, next.Hash, d.time(next.CreatedAt), d.time(next.ExpiresAt),
-			d.nullTime(next.RotatedAt), nullString(next.SuccessorID),
-			d.time(now), d.time(expiresAt), oldID).Scan(&rotated, &exists)
+			append(args, d.time(now), d.time(expiresAt), oldID)...).Scan(&rotated, &exists)
 		if err != nil {
 			return false, s.fail("rotate refresh token", err)
 		}
@@ -113,8 +115,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, next *auth
 			}
 			return nil // lost the race, or a replay: write nothing
 		}
-		if _, err := execInTx(ctx, tx, kept[1], s.q.createRefresh, next.ID, next.SessionID, next.Hash,
-			d.time(next.CreatedAt), d.time(next.ExpiresAt), d.nullTime(next.RotatedAt), nullString(next.SuccessorID)); err != nil {
+		if _, err := execInTx(ctx, tx, kept[1], s.q.createRefresh, d.refreshArgs(next)...); err != nil {
 			return s.fail("insert refresh token", err)
 		}
 		if _, err := execInTx(ctx, tx, kept[2], s.q.touchSession, d.time(now), d.time(expiresAt), next.SessionID); err != nil {

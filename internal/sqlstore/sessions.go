@@ -37,17 +37,21 @@ func scanSession(row scanner) (*auth.Session, error) {
 	return r.value(), nil
 }
 
+// sessionArgs returns sess's values in the order of sessionCols, as every
+// statement that inserts a session takes them.
+func (d *dialect) sessionArgs(sess *auth.Session) []any {
+	// AMR values are RFC 8176 method names, which hold no spaces.
+	return []any{sess.ID, sess.UserID, nullBytes(sess.CookieHash), sess.IP, sess.UserAgent, sess.AAL,
+		strings.Join(sess.AMR, " "), d.time(sess.CreatedAt), d.time(sess.LastSeenAt),
+		d.time(sess.ExpiresAt), d.time(sess.AbsoluteExpiresAt), d.nullTime(sess.RevokedAt)}
+}
+
 // CreateSession inserts sess and, when rt is not nil, its first refresh
 // token in the same transaction. A session for a user that does not exist
 // returns auth.ErrNotFound.
 func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.RefreshToken) error {
 	insert := func(ctx context.Context, x execer) error {
-		d := s.d
-		// AMR values are RFC 8176 method names, which hold no spaces.
-		_, err := x.ExecContext(ctx, s.q.createSession,
-			sess.ID, sess.UserID, nullBytes(sess.CookieHash), sess.IP, sess.UserAgent, sess.AAL,
-			strings.Join(sess.AMR, " "), d.time(sess.CreatedAt), d.time(sess.LastSeenAt),
-			d.time(sess.ExpiresAt), d.time(sess.AbsoluteExpiresAt), d.nullTime(sess.RevokedAt))
+		_, err := x.ExecContext(ctx, s.q.createSession, s.d.sessionArgs(sess)...)
 		if err != nil {
 			return s.fail("create session", err)
 		}
@@ -59,12 +63,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *auth.Session, rt *auth.
 	if s.q.createSessionAndRefresh != "" {
 		// One statement is one round trip where a transaction takes four:
 		// every sign-in runs this.
-		d := s.d
-		_, err := s.w.ExecContext(ctx, s.q.createSessionAndRefresh,
-			sess.ID, sess.UserID, nullBytes(sess.CookieHash), sess.IP, sess.UserAgent, sess.AAL,
-			strings.Join(sess.AMR, " "), d.time(sess.CreatedAt), d.time(sess.LastSeenAt),
-			d.time(sess.ExpiresAt), d.time(sess.AbsoluteExpiresAt), d.nullTime(sess.RevokedAt),
-			rt.ID, rt.SessionID, rt.Hash, d.time(rt.CreatedAt), d.time(rt.ExpiresAt), d.nullTime(rt.RotatedAt), nullString(rt.SuccessorID))
+		_, err := s.w.ExecContext(ctx, s.q.createSessionAndRefresh, append(s.d.sessionArgs(sess), s.d.refreshArgs(rt)...)...)
 		if err != nil {
 			return s.fail("create session", err)
 		}
