@@ -42,22 +42,8 @@ func TestBrowserProviderSecondFactor(t *testing.T) {
 // authenticator on for it, and returns the authenticator's secret.
 func providerTOTPUser(t *testing.T, e *env, u oauthtest.User) string {
 	t.Helper()
-	ctx := context.Background()
-	a := e.G.Auth()
-	c := auth.Client{UserAgent: "setup"}
-	proof, err := a.SignInProvider(ctx, auth.ProviderIdentity{Provider: "acme", Subject: u.Subject, Email: u.Email, EmailVerified: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signedIn, err := a.Finish(ctx, proof, c, auth.Cookie(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := a.CookiePrincipal(ctx, signedIn.Cookie)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return turnOnTOTP(t, e, p)
+	proof, err := e.G.Auth().SignInProvider(context.Background(), auth.ProviderIdentity{Provider: "acme", Subject: u.Subject, Email: u.Email, EmailVerified: true})
+	return turnOnTOTP(t, e, setupSession(t, e, proof, err))
 }
 
 // TestBrowserProviderLink: signed in with a password, link the provider

@@ -180,24 +180,33 @@ func totpUser(t *testing.T, e *env, email string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := auth.Client{UserAgent: "setup"}
-	proof, err := a.SignInPassword(ctx, auth.Identity{Email: u.Email}, testPassword, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signedIn, err := a.Finish(ctx, proof, c, auth.Cookie(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := a.CookiePrincipal(ctx, signedIn.Cookie)
-	if err != nil {
-		t.Fatal(err)
-	}
+	proof, err := a.SignInPassword(ctx, auth.Identity{Email: u.Email}, testPassword, auth.Client{UserAgent: "setup"})
+	p := setupSession(t, e, proof, err)
 	code, _ := e.confirmMail(t, email, 1)
 	if _, err := a.ProveEmail(ctx, p, auth.EmailProof{Code: code}); err != nil {
 		t.Fatal(err)
 	}
 	return turnOnTOTP(t, e, p)
+}
+
+// setupSession finishes a sign-in that proof proved (err: its flow's
+// error, which fails the test) in a cookie session made for a test's set-up
+// and returns its principal.
+func setupSession(t *testing.T, e *env, proof *auth.Proof, err error) *auth.Principal {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.G.Auth()
+	signedIn, err := a.Finish(context.Background(), proof, auth.Client{UserAgent: "setup"}, auth.Cookie(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.CookiePrincipal(context.Background(), signedIn.Cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // turnOnTOTP turns an authenticator on for p's account and returns its
