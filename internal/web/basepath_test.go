@@ -343,12 +343,7 @@ func TestBrowserPasskeyUnderBasePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie, _ := e.session(t, u, chromeMac, auth.MethodPassword)
-	ctx := newTab(t)
-	virtualAuthenticator(t, ctx)
-	setSessionCookie(t, ctx, e, cookie)
-	step(t, ctx, "the account page", chromedp.Navigate(e.URL+base+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
-	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
-	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	ctx, _ := passkeyAddedTab(t, e, base, cookie)
 	if loc := location(t, ctx); !strings.HasPrefix(loc, e.URL+base+"/") {
 		t.Fatalf("after adding a passkey the page is %s", loc)
 	}

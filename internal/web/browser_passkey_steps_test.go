@@ -73,12 +73,7 @@ func TestBrowserPasskeySecondStep(t *testing.T) {
 	const email = "pk-mfa-browser@example.com"
 	u := acctUser(t, e, email)
 	cookie, _ := e.session(t, u, chromeMac, auth.MethodPassword)
-	ctx := newTab(t)
-	va := virtualAuthenticator(t, ctx)
-	setSessionCookie(t, ctx, e, cookie)
-	step(t, ctx, "the account page", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
-	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
-	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	ctx, va := passkeyAddedTab(t, e, "", cookie)
 
 	// The sign-in page's autofill would sign in with the passkey at once.
 	noConditionalMediation(t, ctx)
@@ -165,12 +160,7 @@ func TestBrowserPasskeyOrCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie, _ := e.session(t, u, chromeMac, auth.MethodPassword, auth.MethodTOTP)
-	ctx := newTab(t)
-	virtualAuthenticator(t, ctx)
-	setSessionCookie(t, ctx, e, cookie)
-	step(t, ctx, "the account page", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
-	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
-	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	ctx, _ := passkeyAddedTab(t, e, "", cookie)
 	noConditionalMediation(t, ctx)
 
 	// signInAgain signs out and in with the password, to the second step.

@@ -47,6 +47,21 @@ func virtualAuthenticator(t *testing.T, ctx context.Context) webauthn.Authentica
 	return res.AuthenticatorID
 }
 
+// passkeyAddedTab opens a tab signed in with the session cookie, with a
+// virtual authenticator, and adds a passkey on the account page of the
+// server mounted under base ("" at the root); it answers the tab and the
+// authenticator.
+func passkeyAddedTab(t *testing.T, e *env, base, cookie string) (context.Context, webauthn.AuthenticatorID) {
+	t.Helper()
+	ctx := newTab(t)
+	va := virtualAuthenticator(t, ctx)
+	setSessionCookie(t, ctx, e, cookie)
+	step(t, ctx, "the account page", chromedp.Navigate(e.URL+base+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
+	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
+	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	return ctx, va
+}
+
 // authenticatorCredentials answers the credentials the virtual
 // authenticator holds.
 func authenticatorCredentials(t *testing.T, ctx context.Context, id webauthn.AuthenticatorID) []*webauthn.Credential {
@@ -246,12 +261,7 @@ func TestBrowserPasskeyLastWayIn(t *testing.T) {
 	const email = "pk-lone-browser@example.com"
 	e.SignUp(t, email, "")
 	cookie, _ := e.Session(t, email, auth.Client{UserAgent: "setup"}, auth.MethodWebAuthn)
-	ctx := newTab(t)
-	virtualAuthenticator(t, ctx)
-	setSessionCookie(t, ctx, e, cookie)
-	step(t, ctx, "the account page", chromedp.Navigate(e.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#passkey-add")))
-	step(t, ctx, "add a passkey", chromedp.Click(chromedp.CSS("#passkey-add")))
-	waitText(t, ctx, "added", "#passkeys", "Your passkey was added.")
+	ctx, _ := passkeyAddedTab(t, e, "", cookie)
 	step(t, ctx, "remove", chromedp.Click(chromedp.CSS(`#passkeys form[action$="/remove"] button`)))
 	step(t, ctx, "confirm", chromedp.WaitVisible(chromedp.CSS(`form.confirm button[type=submit]`)), chromedp.Click(chromedp.CSS(`form.confirm button[type=submit]`)))
 	waitText(t, ctx, "refused", "#passkeys", "This passkey is the only way to sign in to this account; add a password or another passkey first.")
