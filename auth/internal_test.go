@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +189,29 @@ func TestResultOfAbandoned(t *testing.T) {
 	}
 	if k := KindOf(hashErr(context.Canceled)); k != KindUnavailable {
 		t.Errorf("a client gone while waiting answers %q, want unavailable (503: the client is gone, but a proxy in between may still be listening)", k)
+	}
+}
+
+// TestFirstFactors: what a step-up keeps of a session's methods. A
+// passkey first is the sign-in and stays, so stepping a passkey session
+// up again never leaves it with one factor (aal1).
+func TestFirstFactors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ amr, want []string }{
+		{[]string{MethodPassword}, []string{MethodPassword}},
+		{[]string{MethodPassword, MethodTOTP}, []string{MethodPassword}},
+		{[]string{MethodOTP, MethodEmailCode}, []string{MethodOTP}},
+		{[]string{MethodOTP, MethodPassword, MethodBackupCode}, []string{MethodOTP, MethodPassword}},
+		{[]string{MethodPassword, MethodWebAuthn}, []string{MethodPassword}},
+		{[]string{MethodWebAuthn}, []string{MethodWebAuthn}},
+		{[]string{MethodWebAuthn, MethodTOTP}, []string{MethodWebAuthn}},
+	} {
+		got := firstFactors(c.amr)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("firstFactors(%v) = %v, want %v", c.amr, got, c.want)
+		}
+		if len(c.amr) > 1 && aalOf(append(got, MethodTOTP)) != AAL2 {
+			t.Errorf("a step-up of %v with an authenticator ends below aal2", c.amr)
+		}
 	}
 }

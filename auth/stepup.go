@@ -70,11 +70,21 @@ func (s *Service) StepUp(ctx context.Context, p *Principal, c Client, ch Channel
 
 // firstFactors returns amr without the second factors a session at aal2
 // already proved: a fresh step-up proves one again, and the session's
-// methods must not then list two second factors.
+// methods must not then list two second factors. A passkey is a second
+// factor only after another method; first, it is the sign-in itself, and
+// stays (without it a passkey session stepped up again would drop to one
+// factor).
 func firstFactors(amr []string) []string {
-	return slices.DeleteFunc(slices.Clone(amr), func(m string) bool {
-		return m == MethodTOTP || m == MethodEmailCode || m == MethodBackupCode || (m == MethodWebAuthn && len(amr) > 1)
-	})
+	var first []string
+	for i, m := range amr {
+		switch {
+		case m == MethodTOTP || m == MethodEmailCode || m == MethodBackupCode:
+		case m == MethodWebAuthn && i > 0:
+		default:
+			first = append(first, m)
+		}
+	}
+	return first
 }
 
 // raise ends a step-up that p proved: the session p's MFA token named
