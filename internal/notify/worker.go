@@ -205,29 +205,28 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("notify: claim messages: %w", err)
 	}
 	errs := make([]error, len(msgs)+1)
-	sent := make([]bool, len(msgs))
-	at := make([]time.Time, len(msgs))
+	sentAt := make([]time.Time, len(msgs)) // zero: not sent
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, w.cfg.Concurrency)
 	for i := range msgs {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			sent[i], at[i], errs[i] = w.deliver(ctx, &msgs[i])
+			sentAt[i], errs[i] = w.deliver(ctx, &msgs[i])
 		})
 	}
 	wg.Wait()
-	errs[len(msgs)] = w.recordSent(ctx, msgs, sent, at)
+	errs[len(msgs)] = w.recordSent(ctx, msgs, sentAt)
 	return len(msgs), errors.Join(errs...)
 }
 
-// recordSent records the messages of msgs that deliver sent (sent[i], at
-// at[i]) in one store call, then logs and counts them.
-func (w *Worker) recordSent(ctx context.Context, msgs []auth.Message, sent []bool, at []time.Time) error {
+// recordSent records the messages of msgs that deliver sent (at sentAt[i],
+// zero for one not sent) in one store call, then logs and counts them.
+func (w *Worker) recordSent(ctx context.Context, msgs []auth.Message, sentAt []time.Time) error {
 	var batch []auth.SentMessage
 	for i := range msgs {
-		if sent[i] {
-			batch = append(batch, auth.SentMessage{ID: msgs[i].ID, Attempts: msgs[i].Attempts + 1, At: at[i]})
+		if !sentAt[i].IsZero() {
+			batch = append(batch, auth.SentMessage{ID: msgs[i].ID, Attempts: msgs[i].Attempts + 1, At: sentAt[i]})
 		}
 	}
 	if len(batch) == 0 {
@@ -237,7 +236,7 @@ func (w *Worker) recordSent(ctx context.Context, msgs []auth.Message, sent []boo
 	defer cancel()
 	err := w.cfg.Store.MessagesSent(sctx, batch)
 	for i := range msgs {
-		if !sent[i] {
+		if sentAt[i].IsZero() {
 			continue
 		}
 		m := &msgs[i]
@@ -256,9 +255,9 @@ func (w *Worker) recordSent(ctx context.Context, msgs []auth.Message, sent []boo
 }
 
 // deliver sends one claimed message. It records a failure (retry or give
-// up) itself; a success it answers (sent, and when) for RunOnce to record
-// with the rest of the batch.
-func (w *Worker) deliver(ctx context.Context, m *auth.Message) (sent bool, at time.Time, err error) {
+// up) itself; a success it answers (when it was sent; zero when it was
+// not) for RunOnce to record with the rest of the batch.
+func (w *Worker) deliver(ctx context.Context, m *auth.Message) (sentAt time.Time, err error) {
 	if w.cfg.Tracer != nil {
 		var span trace.Span
 		ctx, span = w.cfg.Tracer.Tracer(tracing.Scope).Start(ctx, "deliver "+m.Channel, trace.WithSpanKind(trace.SpanKindConsumer),
@@ -276,7 +275,7 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) (sent bool, at ti
 	c, err := OpenPayload(w.cfg.Box, m.Payload)
 	if err != nil {
 		// Sealed under another secret, or damaged: no retry can open it.
-		return false, time.Time{}, w.fail(ctx, log, m, attempt, err)
+		return time.Time{}, w.fail(ctx, log, m, attempt, err)
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	sendCtx, end := tracing.Start(sendCtx, "send "+m.Channel)
@@ -284,26 +283,26 @@ func (w *Worker) deliver(ctx context.Context, m *auth.Message) (sent bool, at ti
 	end(err)
 	cancel()
 	if err == nil {
-		return true, w.cfg.Clock.Now(), nil
+		return w.cfg.Clock.Now(), nil
 	}
 	if ctx.Err() != nil {
 		log.Warn("message send abandoned; it is sent again once its lease runs out", "status", auth.MessagePending, "error", redact(err, m.To))
-		return false, time.Time{}, nil
+		return time.Time{}, nil
 	}
 	now := w.cfg.Clock.Now()
 	if IsPermanent(err) || attempt >= w.cfg.MaxAttempts || now.Sub(m.CreatedAt) >= w.cfg.MaxAge {
-		return false, time.Time{}, w.fail(ctx, log, m, attempt, err)
+		return time.Time{}, w.fail(ctx, log, m, attempt, err)
 	}
 	next := now.Add(w.backoff(attempt))
 	msg := redact(err, m.To)
 	sctx, cancel := w.storeCtx(ctx)
 	defer cancel()
 	if err := w.cfg.Store.MessageRetry(sctx, m.ID, attempt, next, msg); err != nil {
-		return false, time.Time{}, fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
+		return time.Time{}, fmt.Errorf("notify: record retry of message %s: %w", m.ID, err)
 	}
 	log.Warn("message send failed; will retry", "status", auth.MessagePending, "next_attempt_at", next, "error", msg)
 	w.cfg.Observe(m.Channel, DeliveryRetry)
-	return false, time.Time{}, nil
+	return time.Time{}, nil
 }
 
 // send hands c to the sender of m's channel. A channel without a sender is
