@@ -26,6 +26,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/auth"
 	"github.com/gatehouse/gatehouse/internal/httpauth"
+	"github.com/gatehouse/gatehouse/internal/notify"
 	"github.com/gatehouse/gatehouse/internal/notify/mail"
 	"github.com/gatehouse/gatehouse/internal/notify/sms"
 	"github.com/gatehouse/gatehouse/internal/oauth"
@@ -135,6 +136,12 @@ type Config struct {
 	// SMSCountryHourlyLimit caps codes by SMS per country calling code per
 	// hour on each node, against SMS pumping; 0 turns the cap off.
 	SMSCountryHourlyLimit int `env:"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT"`
+	// DeliveryConcurrency bounds the messages a node sends at once, and so
+	// its connections to the mail server (a relay may allow only a few).
+	DeliveryConcurrency int `env:"GATEHOUSE_DELIVERY_CONCURRENCY"`
+	// DeliveryBatch is how many due messages a node claims from the outbox
+	// at once (the lease of a claim stretches to fit its sends).
+	DeliveryBatch int `env:"GATEHOUSE_DELIVERY_BATCH"`
 	// AppName is the product name in messages and pages.
 	AppName string `env:"GATEHOUSE_APP_NAME"`
 	// TemplatesDir holds message templates that replace the embedded ones.
@@ -254,6 +261,8 @@ func DefaultConfig() Config {
 		// Against SMS pumping: enough for a busy country, far below what a
 		// pumping run needs to pay off.
 		SMSCountryHourlyLimit: 100,
+		DeliveryConcurrency:   notify.DefaultConcurrency,
+		DeliveryBatch:         notify.DefaultBatch,
 		AppName:               a.AppName,
 
 		OTPLength:          a.OTPLength,
@@ -299,6 +308,15 @@ func LoadConfig(vars map[string]string) (Config, error) {
 // EnvFile is the dotenv file ConfigFromEnv reads, in the working
 // directory, when it exists.
 const EnvFile = ".env"
+
+// Bounds of the delivery settings: more messages in flight than 256 is more
+// connections than a mail server gives one client, and a claim of more
+// than 1,000 keeps the last of them leased, unsent, for many rounds of
+// sends that another node could have made.
+const (
+	maxDeliveryConcurrency = 256
+	maxDeliveryBatch       = 1000
+)
 
 // ConfigFromEnv returns the configuration of the process's environment,
 // read as `gatehouse serve` reads it: every GATEHOUSE_* variable, over
@@ -597,6 +615,12 @@ func (c Config) Validate() error {
 	}
 	if c.SMSCountryHourlyLimit < 0 {
 		bad("GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "must be 0 (no cap) or more, got %d", c.SMSCountryHourlyLimit)
+	}
+	if c.DeliveryConcurrency < 1 || c.DeliveryConcurrency > maxDeliveryConcurrency {
+		bad("GATEHOUSE_DELIVERY_CONCURRENCY", "must be 1 to %d, got %d", maxDeliveryConcurrency, c.DeliveryConcurrency)
+	}
+	if c.DeliveryBatch < 1 || c.DeliveryBatch > maxDeliveryBatch {
+		bad("GATEHOUSE_DELIVERY_BATCH", "must be 1 to %d, got %d", maxDeliveryBatch, c.DeliveryBatch)
 	}
 	if strings.TrimSpace(c.AppName) == "" || len(c.AppName) > 100 {
 		bad("GATEHOUSE_APP_NAME", "must be 1 to 100 characters")

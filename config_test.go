@@ -84,6 +84,9 @@ func TestLoadConfigDefaults(t *testing.T) {
 		// Not in docs/contract.md's table: the SMS-pumping defences (issue 5).
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "100",
+		// Not in docs/contract.md's table: the outbox's delivery (issue 18).
+		"GATEHOUSE_DELIVERY_CONCURRENCY": "16",
+		"GATEHOUSE_DELIVERY_BATCH":       "64",
 		// Not in docs/contract.md's table: the refresh grace is its "short
 		// grace period" (10 s, DESIGN.md), and logging.
 		"GATEHOUSE_REFRESH_GRACE":   "10s",
@@ -135,6 +138,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SKIP_MIGRATIONS":          "true",
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "us, CA,gb",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
+		"GATEHOUSE_DELIVERY_CONCURRENCY":     "4",
+		"GATEHOUSE_DELIVERY_BATCH":           "200",
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
 		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
 		"GATEHOUSE_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.10",
@@ -166,6 +171,8 @@ func TestLoadConfigValues(t *testing.T) {
 		"GATEHOUSE_SKIP_MIGRATIONS":          "true",
 		"GATEHOUSE_SMS_ALLOWED_COUNTRIES":    "[US CA GB]",
 		"GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT": "0",
+		"GATEHOUSE_DELIVERY_CONCURRENCY":     "4",
+		"GATEHOUSE_DELIVERY_BATCH":           "200",
 		"GATEHOUSE_FORWARD_AUTH_REDIRECT":    "false",
 		"GATEHOUSE_STORE_TIMEOUT":            "750ms",
 		"GATEHOUSE_TRUSTED_PROXIES":          "[10.0.0.0/8  192.0.2.10]",
@@ -254,6 +261,11 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"empty country in the list", "GATEHOUSE_SMS_ALLOWED_COUNTRIES", "US,,CA"},
 		{"negative country cap", "GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "-1"},
 		{"country cap not a number", "GATEHOUSE_SMS_COUNTRY_HOURLY_LIMIT", "lots"},
+		{"no delivery at once", "GATEHOUSE_DELIVERY_CONCURRENCY", "0"},
+		{"more deliveries at once than connections allowed", "GATEHOUSE_DELIVERY_CONCURRENCY", "1000"},
+		{"empty delivery batch", "GATEHOUSE_DELIVERY_BATCH", "0"},
+		{"delivery batch over a thousand", "GATEHOUSE_DELIVERY_BATCH", "5000"},
+		{"delivery batch not a number", "GATEHOUSE_DELIVERY_BATCH", "many"},
 		{"Twilio API URL without scheme", "GATEHOUSE_TWILIO_API_URL", "api.twilio.com"},
 		{"Twilio API URL with path", "GATEHOUSE_TWILIO_API_URL", "https://api.twilio.com/2010-04-01"},
 		{"bad bool for forward-auth redirect", "GATEHOUSE_FORWARD_AUTH_REDIRECT", "yes please"},

@@ -318,6 +318,7 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics 
 	if cfg.MailURL != "" {
 		if mailer, err = mail.New(cfg.MailURL, cfg.MailFrom, mail.Options{
 			Console: cfg.Console, PostmarkAPIURL: cfg.PostmarkAPIURL, TLSConfig: cfg.MailTLS,
+			MaxIdleConns: cfg.DeliveryConcurrency,
 		}); err != nil {
 			return nil, err
 		}
@@ -334,6 +335,7 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics 
 	}
 	worker, err := notify.NewWorker(notify.WorkerConfig{
 		Store: g.store, Box: box, Sender: mailer, SMS: texter, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
+		Batch: cfg.DeliveryBatch, Concurrency: cfg.DeliveryConcurrency,
 		// A code older than this is useless to its reader: stop retrying.
 		MaxAge:  time.Hour,
 		Observe: metrics.Delivered, Tracer: g.tracer,

@@ -64,7 +64,8 @@ type WorkerConfig struct {
 	// must exceed a whole batch's sends (Batch/Concurrency rounds of
 	// SendTimeout) plus the store updates, as a sent message is recorded
 	// with its batch; a worker that dies mid-batch leaves its messages to
-	// be claimed again when it runs out.
+	// be claimed again when it runs out. When zero, DefaultLease or, for a
+	// batch that needs more, its rounds and a minute.
 	Lease time.Duration
 	// Batch is how many messages one claim takes. A larger batch spreads
 	// the claim's and the record's commits over more messages.
@@ -132,7 +133,6 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 		cfg.Observe = func(string, string) {}
 	}
 	setDefault(&cfg.Poll, DefaultPoll)
-	setDefault(&cfg.Lease, DefaultLease)
 	setDefault(&cfg.Batch, DefaultBatch)
 	setDefault(&cfg.Concurrency, DefaultConcurrency)
 	setDefault(&cfg.SendTimeout, DefaultSendTimeout)
@@ -141,9 +141,13 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	setDefault(&cfg.Backoff, DefaultBackoff)
 	setDefault(&cfg.MaxBackoff, DefaultMaxBackoff)
 	// The last message of a batch is recorded when the whole batch is
-	// done: its lease must outlast every round of sends.
+	// done: its lease must outlast every round of sends. An unset lease
+	// stretches to fit a large batch sent a few at a time (a minute to
+	// spare); one that was set is the caller's to fit.
 	rounds := time.Duration((cfg.Batch + cfg.Concurrency - 1) / cfg.Concurrency)
-	if cfg.Lease <= rounds*cfg.SendTimeout+storeTimeout {
+	need := rounds*cfg.SendTimeout + storeTimeout
+	setDefault(&cfg.Lease, max(DefaultLease, need+time.Minute))
+	if cfg.Lease <= need {
 		return nil, fmt.Errorf("notify: worker lease %v must exceed %d rounds of the send timeout %v (batch %d, concurrency %d) plus %v",
 			cfg.Lease, rounds, cfg.SendTimeout, cfg.Batch, cfg.Concurrency, storeTimeout)
 	}

@@ -452,7 +452,10 @@ func TestNewWorkerChecksConfig(t *testing.T) {
 		{"no sender", func(c *notify.WorkerConfig) { c.Sender, c.SMS = nil, nil }, false},
 		{"lease under send timeout", func(c *notify.WorkerConfig) { c.Lease = 20 * time.Second }, false},
 		// 64 messages one at a time take 64 send timeouts: 32 minutes.
-		{"lease under a batch's rounds", func(c *notify.WorkerConfig) { c.Batch, c.Concurrency = 64, 1 }, false},
+		{"lease under a batch's rounds", func(c *notify.WorkerConfig) { c.Batch, c.Concurrency, c.Lease = 64, 1, notify.DefaultLease }, false},
+		// Unset, the lease stretches to them (GATEHOUSE_DELIVERY_BATCH and
+		// _CONCURRENCY set no lease).
+		{"unset lease over a batch's rounds", func(c *notify.WorkerConfig) { c.Batch, c.Concurrency = 1000, 1 }, true},
 		{"lease over a batch's rounds", func(c *notify.WorkerConfig) { c.Batch, c.Concurrency = 64, 8 }, true},
 	}
 	for _, tt := range tests {

@@ -43,6 +43,10 @@ type Options struct {
 	TLSConfig *tls.Config
 	// Timeout bounds one delivery (DefaultTimeout when zero).
 	Timeout time.Duration
+	// MaxIdleConns bounds the SMTP connections kept open between messages
+	// (notify.DefaultConcurrency when zero): as many as the worker sends
+	// at once, so a steady stream of batches dials nothing.
+	MaxIdleConns int
 }
 
 // New returns the sender GATEHOUSE_MAIL_URL names:

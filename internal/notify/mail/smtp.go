@@ -22,10 +22,6 @@ import (
 
 // Limits of the connections smtpSender keeps open between messages.
 const (
-	// maxIdleConns bounds the idle connections kept: as many as the
-	// worker sends at once by default, so a steady stream of batches
-	// dials nothing.
-	maxIdleConns = notify.DefaultConcurrency
 	// idleTimeout is how long an idle connection is kept. Servers close
 	// idle sessions themselves (RFC 5321 asks them to wait at least five
 	// minutes, some wait less); a connection the server dropped is found
@@ -37,7 +33,7 @@ const (
 )
 
 // smtpSender delivers through an SMTP server with go-mail. It keeps up to
-// maxIdleConns connections open between messages, each message a mail
+// Options.MaxIdleConns connections open between messages, each message a mail
 // transaction of its own (go-mail checks the session with NOOP before it
 // and ends it with RSET), so a burst of codes costs a connection, EHLO,
 // STARTTLS and AUTH per connection rather than per message. It is safe for
@@ -47,6 +43,7 @@ type smtpSender struct {
 	from    string
 	tls     *tls.Config
 	timeout time.Duration
+	maxIdle int
 
 	mu     sync.Mutex
 	idle   []*smtpConn // most recently used last
@@ -102,7 +99,10 @@ func newSMTP(cfg smtpConfig, from string, opts Options) (*smtpSender, error) {
 	if tc.MinVersion < tls.VersionTLS12 {
 		tc.MinVersion = tls.VersionTLS12
 	}
-	s := &smtpSender{cfg: cfg, from: from, tls: tc, timeout: opts.Timeout}
+	s := &smtpSender{cfg: cfg, from: from, tls: tc, timeout: opts.Timeout, maxIdle: opts.MaxIdleConns}
+	if s.maxIdle <= 0 {
+		s.maxIdle = notify.DefaultConcurrency
+	}
 	// Fail at start-up, not at the first message, when go-mail refuses the
 	// settings.
 	if _, err := s.client(&smtpConn{}); err != nil {
@@ -201,7 +201,7 @@ func (s *smtpSender) release(sc *smtpConn) {
 	sc.sent++
 	sc.used = time.Now()
 	s.mu.Lock()
-	keep := !s.closed && len(s.idle) < maxIdleConns && sc.sent < maxConnMessages
+	keep := !s.closed && len(s.idle) < s.maxIdle && sc.sent < maxConnMessages
 	if keep {
 		s.idle = append(s.idle, sc)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -353,5 +354,49 @@ func TestSMTPKeepsConnections(t *testing.T) {
 		if len(m.To) != 1 || !m.TLS || m.User != "relay" {
 			t.Errorf("message to %q: TLS %v, user %q; want one recipient over TLS as relay", m.To, m.TLS, m.User)
 		}
+	}
+}
+
+// TestSMTPKeepsAtMostMaxIdleConns: of connections open at once, the sender
+// keeps Options.MaxIdleConns (GATEHOUSE_DELIVERY_CONCURRENCY) for later
+// messages and closes the rest.
+func TestSMTPKeepsAtMostMaxIdleConns(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Config{})
+	s := newSender(t, "smtp://"+srv.Addr+"?tls=none", mail.Options{MaxIdleConns: 2})
+	// atOnce sends n messages whose RCPTs all wait for one another, so
+	// that each needs a connection of its own.
+	atOnce := func(n int) {
+		t.Helper()
+		var arrived sync.WaitGroup
+		arrived.Add(n)
+		srv.RejectSome(func(string) error {
+			arrived.Done()
+			arrived.Wait()
+			return nil
+		})
+		defer srv.RejectSome(nil)
+		errs := make(chan error, n)
+		for range n {
+			go func() { errs <- send(t, s) }()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+		}
+	}
+	atOnce(4)
+	if n := srv.Connections(); n != 4 {
+		t.Fatalf("four messages at once took %d connections, want 4", n)
+	}
+	// Two were kept: two more at once dial nothing, a third at once dials
+	// one.
+	atOnce(2)
+	if n := srv.Connections(); n != 4 {
+		t.Errorf("two messages at once after four took %d connections in all, want 4 (two kept)", n)
+	}
+	atOnce(3)
+	if n := srv.Connections(); n != 5 {
+		t.Errorf("three messages at once with two kept took %d connections in all, want 5", n)
 	}
 }
