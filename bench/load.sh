@@ -8,17 +8,20 @@
 #   DURATION=5s bench/load.sh          # shorter runs
 #   SETTLE=15 bench/load.sh            # shorter wait after the 500-connection run
 #   ONLY=check bench/load.sh           # the bare handler and the check only
+#   PORT=4000 bench/load.sh            # other ports, beside another run
 #
 # Server and load generator share the machine, wrk uses one thread.
 # Email sign-in runs through bench/otpload, which is the server's SMTP
 # server (GATEHOUSE_MAIL_URL points at SMTP_ADDR, 127.0.0.1:2525 unless
-# set) while it runs.
+# set) while it runs. The server listens on PORT (3000), the bare
+# handlers on PORT+998 and PORT+999, the SMTP server on PORT-475.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DBS=${DBS:-"sqlite postgres"}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DURATION=${DURATION:-10s}
-SMTP_ADDR=${SMTP_ADDR:-127.0.0.1:2525}
+PORT=${PORT:-3000}
+SMTP_ADDR=${SMTP_ADDR:-127.0.0.1:$((PORT - 475))}
 SETTLE=${SETTLE:-60} # seconds to wait after the 500-connection run before its RSS
 ONLY=${ONLY:-}
 work=$(mktemp -d)
@@ -29,7 +32,7 @@ go build -o "$work/startup" ./bench/startup
 go build -o "$work/otpload" ./bench/otpload
 go build -o "$work/hashtime" ./bench/hashtime
 CORES=$(nproc)
-ADDR=127.0.0.1:3000
+ADDR=127.0.0.1:$PORT
 BASE=http://$ADDR
 
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
@@ -65,18 +68,18 @@ loadrun() {
 }
 
 echo "== bare net/http handler (ceiling): 32 connections, $DURATION"
-"$work/bare" -addr 127.0.0.1:3999 & bare=$!
+"$work/bare" -addr 127.0.0.1:$((PORT + 999)) & bare=$!
 sleep 0.3
-bare_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/)
+bare_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:$((PORT + 999))/)
 bare_cpu=$(cat "$work/cpu_us")
 echo "$bare_line"
 kill $bare; wait $bare 2>/dev/null || true
 # The same on one core: on two shared cores the server's two threads and
 # wrk's contend, and that contention, not the work, is most of the p99.
 echo "== bare net/http handler on one core (GOMAXPROCS=1): 32 connections, $DURATION"
-GOMAXPROCS=1 "$work/bare" -addr 127.0.0.1:3999 & bare=$!
+GOMAXPROCS=1 "$work/bare" -addr 127.0.0.1:$((PORT + 999)) & bare=$!
 sleep 0.3
-bare1_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/)
+bare1_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:$((PORT + 999))/)
 bare1_cpu=$(cat "$work/cpu_us")
 echo "$bare1_line"
 kill $bare; wait $bare 2>/dev/null || true
@@ -121,10 +124,10 @@ for db in $DBS; do
   # the check's headers and body, gatehouse serve's timeouts, the same
   # request): what the answer's shape costs net/http, apart from ours.
   curl -si -H "Authorization: Bearer $token" "$BASE/v1/check" >"$work/check-answer"
-  "$work/bare" -addr 127.0.0.1:3998 -answer "$work/check-answer" & shape=$!
+  "$work/bare" -addr 127.0.0.1:$((PORT + 998)) -answer "$work/check-answer" & shape=$!
   sleep 0.3
   echo "-- the bare handler answering the check's answer, Bearer, 32 connections, $DURATION"
-  shape_line=$(loadrun $shape -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" http://127.0.0.1:3998/)
+  shape_line=$(loadrun $shape -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" http://127.0.0.1:$((PORT + 998))/)
   vs_bare "$bare_line" "$shape_line" "$bare_cpu" "$(cat "$work/cpu_us")"
   echo "the check against it: $(vs_bare "$shape_line" "$check_line" "$(cat "$work/cpu_us")" "$check_cpu" | sed 's/.*; \([0-9.]* of\)/\1/; s/bare/this handler/g')"
   kill $shape; wait $shape 2>/dev/null || true

@@ -6,6 +6,7 @@
 #
 #   bench/nodes.sh
 #   PG_URL=postgres://… REDIS_URL=redis://… DURATION=5s bench/nodes.sh
+#   PORT=4000 bench/nodes.sh   # nodes on PORT+1 and +2, bare on PORT+999
 #
 # Everything shares the machine: with two nodes, two wrk processes (one
 # thread each) and the servers contend for its cores, so the two-node rate
@@ -19,7 +20,8 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; psql "$PG_URL" -qc "DROP DATABASE IF EXISTS gh_nodes_$$" >/dev/null 2>&1 || true' EXIT
 go build -o "$work/gatehouse" ./cmd/gatehouse
 go build -o "$work/bare" ./bench/bare
-A=127.0.0.1:3001 B=127.0.0.1:3002
+PORT=${PORT:-3000}
+A=127.0.0.1:$((PORT + 1)) B=127.0.0.1:$((PORT + 2))
 
 summary() { # wrk output → one line
   awk '/Requests\/sec/ {rps=$2} / 50%/ {p50=$2} / 99%/ {p99=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s, p50 %s, p99 %s%s\n", rps, p50, p99, (bad ? ", non-2xx " bad : "")}'
@@ -62,9 +64,9 @@ serve() { # serve ADDR [REDIS] → pid
 ready() { for _ in $(seq 1 200); do curl -sf "http://$1/healthz" >/dev/null && return; sleep 0.05; done; echo "no answer from $1:"; tail -20 "$work/server.log"; exit 1; }
 
 echo "== bare net/http handler (ceiling): 32 connections, $DURATION"
-"$work/bare" -addr 127.0.0.1:3999 & bare=$!
+"$work/bare" -addr 127.0.0.1:$((PORT + 999)) & bare=$!
 sleep 0.3
-bare_line=$(wrk -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:3999/ | summary)
+bare_line=$(wrk -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:$((PORT + 999))/ | summary)
 echo "$bare_line"
 kill $bare; wait $bare 2>/dev/null || true
 
