@@ -187,15 +187,16 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	// once hashing has been quiet for hashQuiet, collect and give them
 	// back to the OS: one collection per burst, far less than one hash
 	// costs. (Cheap test hashes allocate nothing worth it.) In a process
-	// with a memory limit (gatehouse serve sets one), a hash that others
-	// queue behind also collects before handing its slot on, so a storm
-	// holds the arrays in use and not a third awaiting collection; an app
-	// without a limit keeps its own collector's pace.
+	// with a memory limit (gatehouse serve sets one), every hash also
+	// collects before handing its slot on (password.Hasher.AfterEach
+	// says why), so the heap holds the arrays in use and not garbage
+	// arrays the last goal made room for; an app without a limit keeps
+	// its own collector's pace.
 	hasher := password.New(hashing, 0).OnWait(metrics.HashWaited)
 	if !cfg.CheapPasswordHashing {
 		hasher.AfterBurst(hashQuiet, debug.FreeOSMemory)
 		if debug.SetMemoryLimit(-1) != math.MaxInt64 {
-			hasher.BeforeHandoff(runtime.GC)
+			hasher.AfterEach(runtime.GC)
 		}
 	}
 	deps := auth.Deps{

@@ -75,9 +75,9 @@ type Hasher struct {
 	// listens).
 	waited func(time.Duration)
 
-	// handoff, when set, runs between a hash and the next one waiting
-	// for its slot (see BeforeHandoff).
-	handoff func()
+	// after, when set, runs after each hash, before its slot passes on
+	// (see AfterEach).
+	after func()
 	// idle, when set, is called once hashing has been quiet for quiet
 	// after a burst (see AfterBurst). busy counts hashes running or
 	// waiting for a slot; timer is armed when it drops to zero.
@@ -109,22 +109,29 @@ func (h *Hasher) AfterBurst(quiet time.Duration, fn func()) *Hasher {
 	return h
 }
 
-// BeforeHandoff makes h call fn when a hash ends while other hashes wait
-// for a slot, before the slot passes to the next one, and returns h. Call
-// it before h is in use. The server passes runtime.GC when the process has
-// a memory limit: under a sign-in storm a new hash would otherwise allocate
-// its array while the last one's still awaits collection, and the heap
-// would hold a third array beside the two in use. fn holds up the queue,
-// so it should be short next to a hash.
-func (h *Hasher) BeforeHandoff(fn func()) *Hasher {
-	h.handoff = fn
+// AfterEach makes h call fn after each hash, before its slot passes to a
+// hash waiting for it, and returns h. Call it before h is in use. The
+// server passes runtime.GC when the process has a memory limit. A hash's
+// block array (Params.Memory) is garbage the moment the hash ends, but a
+// collection that ran while it was in use (its allocation starts one) sets
+// the next heap goal to twice a heap that held it: one sign-in on a quiet
+// server left room for two more arrays' worth of garbage before the next
+// collection (a lone password sign-in took the process from 60 to 98 MiB,
+// check traffic after it to 115), and under a storm a new hash would
+// allocate its array while the last one's awaited collection. Collecting
+// between hashes keeps the heap at the arrays in use (the same sign-in and
+// check traffic: 61 MiB). fn holds up the queue, so it should be short next
+// to a hash: a collection of the server's heap takes about a millisecond
+// of CPU, a hash thirty.
+func (h *Hasher) AfterEach(fn func()) *Hasher {
+	h.after = fn
 	return h
 }
 
 // enter and leave count a hash waiting or running; the last to leave arms
 // the idle timer, the first to enter disarms it.
 func (h *Hasher) enter() {
-	if h.idle == nil && h.handoff == nil {
+	if h.idle == nil {
 		return
 	}
 	h.mu.Lock()
@@ -137,22 +144,14 @@ func (h *Hasher) enter() {
 }
 
 func (h *Hasher) leave() {
-	if h.idle == nil && h.handoff == nil {
+	if h.idle == nil {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.busy--; h.busy == 0 && h.idle != nil {
+	if h.busy--; h.busy == 0 {
 		h.timer = time.AfterFunc(h.quiet, h.idle)
 	}
-}
-
-// queued reports whether a hash is waiting for a slot (counted only when
-// BeforeHandoff or AfterBurst is in use).
-func (h *Hasher) queued() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.busy > cap(h.sem)
 }
 
 var _ auth.PasswordHasher = (*Hasher)(nil)
@@ -274,8 +273,8 @@ func (h *Hasher) run(ctx context.Context, password, salt []byte, p Params) ([]by
 		h.waited(time.Since(start))
 	}
 	key := h.derive(password, salt, p)
-	if h.handoff != nil && h.queued() {
-		h.handoff()
+	if h.after != nil {
+		h.after()
 	}
 	return key, nil
 }

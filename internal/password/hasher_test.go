@@ -462,53 +462,52 @@ func TestAfterBurst(t *testing.T) {
 	})
 }
 
-// TestBeforeHandoff: the function runs after a hash that others wait
-// behind, holding the slot (the next hash starts only once it returns), and
-// not after a hash nobody waits behind.
-func TestBeforeHandoff(t *testing.T) {
+// TestAfterEach: the function runs after every hash, alone or with others
+// waiting, holding the slot (the next hash starts only once it returns).
+func TestAfterEach(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		b := &blockingDerive{release: make(chan struct{})}
 		var calls atomic.Int32
-		inHandoff, carryOn := make(chan struct{}), make(chan struct{})
-		h := New(fast, 1).BeforeHandoff(func() {
+		inAfter, carryOn := make(chan struct{}), make(chan struct{})
+		h := New(fast, 1).AfterEach(func() {
 			calls.Add(1)
-			inHandoff <- struct{}{}
+			inAfter <- struct{}{}
 			<-carryOn
 		})
 		h.derive = b.derive
 
-		// Alone: nobody waits, no call (a call would block on inHandoff,
-		// which synctest reports as a deadlock).
+		// Alone: a call after it too (its array is garbage whether or not
+		// another hash follows).
 		var wg sync.WaitGroup
 		wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
 		synctest.Wait()
 		b.release <- struct{}{}
+		<-inAfter
+		carryOn <- struct{}{}
 		wg.Wait()
-		if n := calls.Load(); n != 0 {
-			t.Fatalf("a hash nobody waited behind: %d calls, want 0", n)
+		if n := calls.Load(); n != 1 {
+			t.Fatalf("a hash alone: %d calls, want 1", n)
 		}
 
-		// Three at once through one slot: a handoff after the first two.
+		// Three at once through one slot: a call after each, before the
+		// next hash starts.
 		for range 3 {
 			wg.Go(func() { _, _ = h.Hash(context.Background(), "pw") })
 		}
 		for i := range 3 {
 			synctest.Wait()
 			b.release <- struct{}{}
-			if i == 2 {
-				break
-			}
-			<-inHandoff
+			<-inAfter
 			synctest.Wait() // everyone else is blocked: did a hash start?
 			if n := b.running.Load(); n != 0 {
-				t.Errorf("handoff %d: %d hashes running during it, want 0: the slot was passed on first", i+1, n)
+				t.Errorf("after hash %d: %d hashes running during the call, want 0: the slot was passed on first", i+1, n)
 			}
 			carryOn <- struct{}{}
 		}
 		wg.Wait()
-		if n := calls.Load(); n != 2 {
-			t.Fatalf("three hashes through one slot: %d calls, want 2", n)
+		if n := calls.Load(); n != 4 {
+			t.Fatalf("four hashes: %d calls, want 4", n)
 		}
 	})
 }
