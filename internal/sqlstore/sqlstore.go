@@ -94,8 +94,9 @@ type Store struct {
 }
 
 var (
-	_ auth.Store    = (*Store)(nil)
-	_ auth.KeyStore = (*Store)(nil)
+	_ auth.Store          = (*Store)(nil)
+	_ auth.KeyStore       = (*Store)(nil)
+	_ auth.RefreshRotator = (*Store)(nil)
 )
 
 // Open connects to the database named by url, the value of
