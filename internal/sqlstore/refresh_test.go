@@ -126,3 +126,34 @@ func newHex() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// TestPostgresPoolKeepsIdle: every connection the PostgreSQL pool opened
+// stays open when its call ends, so a steady load of as many concurrent
+// calls as the pool holds dials nothing anew (each dial is a new backend
+// process on the server).
+func TestPostgresPoolKeepsIdle(t *testing.T) {
+	ctx := t.Context()
+	const n = 6
+	s, err := sqlstore.Open(ctx, sqltest.PostgresURL(t), sqlstore.Options{MaxConns: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db := s.Pools()["writer"]
+	var conns []*sql.Conn
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := db.Stats(); st.Idle != n || st.MaxIdleClosed != 0 {
+		t.Fatalf("after %d calls ended: %d idle, %d closed for want of an idle slot; want %d, 0", n, st.Idle, st.MaxIdleClosed, n)
+	}
+}
