@@ -69,7 +69,8 @@ func (s *Store) RefreshTokenSession(ctx context.Context, hash []byte) (*auth.Ref
 // RefreshAndRotate reads the refresh token whose value hashes to hash, its
 // session and its user, and rotates the token when a refresh may (see
 // auth.RefreshRotator): on PostgreSQL in one statement, one round trip
-// where RefreshTokenSession and RotateRefreshToken take two; on SQLite as
+// where RefreshTokenSession and RotateRefreshToken take two, run through
+// pgx's own interface (see conn.queryRowPgx); on SQLite as
 // those two, the read on a reader and the rotation on the writer, so that
 // reads never queue behind the one writer.
 func (s *Store) RefreshAndRotate(ctx context.Context, hash []byte, next *auth.RefreshToken, now, slideTo time.Time) (*auth.RefreshToken, *auth.Session, *auth.User, bool, error) {
@@ -101,8 +102,8 @@ func (s *Store) RefreshAndRotate(ctx context.Context, hash []byte, next *auth.Re
 	)
 	dest := append(append(append([]any{discard{}, discard{}, discard{}}, rr.dest()...), sr.dest()...), ur.dest()...)
 	d := s.d
-	err := s.w.QueryRowContext(ctx, s.q.refreshAndRotate, hash, d.time(now), next.ID, next.Hash, d.time(slideTo)).
-		Scan(append(dest, &rotated)...)
+	err := s.w.queryRowPgx(ctx, s.q.refreshAndRotate, []any{hash, d.time(now), next.ID, next.Hash, d.time(slideTo)},
+		append(dest, &rotated)...)
 	if err := s.rowErr(err, "refresh token by hash", "refresh and rotate"); err != nil {
 		return nil, nil, nil, false, err
 	}
