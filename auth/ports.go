@@ -123,6 +123,24 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
+// RefreshRotator is implemented by a SessionStore that can read a refresh
+// token and rotate it in one step; RefreshGrant uses it when its store has
+// it, so that a normal refresh costs one round trip instead of two.
+type RefreshRotator interface {
+	// RefreshAndRotate returns what RefreshTokenSession returns for hash,
+	// as it was before the call, and, when that token is not rotated and
+	// not expired at now, its session is live at now (Session.Live) and
+	// its user is not disabled, rotates it as RotateRefreshToken would:
+	// next is inserted as its successor, with the token's session and
+	// that session's absolute expiry (next's SessionID and ExpiresAt are
+	// ignored), and the session is touched at now, expiring at the
+	// earlier of slideTo and its absolute expiry. rotated reports whether
+	// this call rotated the token: of concurrent calls for one token at
+	// most one does. When it is false nothing was written, and the caller
+	// decides from what was read (a replay, a race lost, a dead session).
+	RefreshAndRotate(ctx context.Context, hash []byte, next *RefreshToken, now, slideTo time.Time) (rt *RefreshToken, sess *Session, u *User, rotated bool, err error)
+}
+
 // KeyStore keeps the signing keys, encrypted by the caller. It is durable
 // and shared by every node, so all of them sign and verify with one set.
 // The flows reach it only through their TokenSigner (package token).

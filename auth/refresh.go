@@ -44,26 +44,44 @@ func (s *Service) RefreshGrant(ctx context.Context, refresh string, c Client) (_
 }
 
 func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant, error) {
-	// The token, its session and its user in one read, and below the
-	// rotation and the session's touch in one write: a refresh is two
-	// round trips to the store.
-	rt, sess, u, err := s.store.RefreshTokenSession(ctx, opaque.Hash(refresh))
+	hash := opaque.Hash(refresh)
+	now := s.now()
+	next := opaque.Derive(s.cfg.SuccessorKey, refresh, successorLabel)
+	var (
+		rt      *RefreshToken
+		sess    *Session
+		u       *User
+		touched bool // this request rotated the token and touched the session
+		err     error
+	)
+	if r, ok := s.store.(RefreshRotator); ok {
+		// The read, and for a live unrotated token the rotation and the
+		// session's touch, in one call: a normal refresh is one round
+		// trip. What it did not rotate (a replay, a race lost, a dead
+		// session) goes on below from what it read, as after
+		// RefreshTokenSession.
+		nrt := &RefreshToken{ID: newID(), Hash: opaque.Hash(next), CreatedAt: now}
+		rt, sess, u, touched, err = r.RefreshAndRotate(ctx, hash, nrt, now, now.Add(s.cfg.SessionTTL))
+	} else {
+		// The token, its session and its user in one read, and below the
+		// rotation and the session's touch in one write: two round trips.
+		rt, sess, u, err = s.store.RefreshTokenSession(ctx, hash)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, errRefreshRevoked
 	} else if err != nil {
 		return nil, storeErr("find refresh token", err)
 	}
-	now := s.now()
 	if err := liveSession(sess, u, now); err != nil {
 		return nil, err
 	}
 	if !now.Before(rt.ExpiresAt) {
 		return nil, errRefreshExpired
 	}
-	next := opaque.Derive(s.cfg.SuccessorKey, refresh, successorLabel)
 	expiresAt := minTime(now.Add(s.cfg.SessionTTL), sess.AbsoluteExpiresAt)
-	touched := false
-	if rt.RotatedAt == nil {
+	if touched {
+		s.obs.Refresh(RefreshRotated)
+	} else if rt.RotatedAt == nil {
 		nrt := &RefreshToken{ID: newID(), SessionID: sess.ID, Hash: opaque.Hash(next), CreatedAt: now, ExpiresAt: sess.AbsoluteExpiresAt}
 		won, err := s.store.RotateRefreshToken(ctx, rt.ID, nrt, now, expiresAt)
 		if err != nil {
@@ -74,7 +92,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 			touched = true
 		} else {
 			// Another request rotated it a moment ago: treat as a replay.
-			if rt, err = s.store.RefreshTokenByHash(ctx, opaque.Hash(refresh)); err != nil {
+			if rt, err = s.store.RefreshTokenByHash(ctx, hash); err != nil {
 				return nil, storeErr("find refresh token", err)
 			}
 		}

@@ -243,9 +243,12 @@ func TestRefreshGrant(t *testing.T) {
 }
 
 // readGate holds the first n reads of a refresh (RefreshTokenSession) until
-// all n have read.
+// all n have read. It embeds the store as an auth.Store, so it hides
+// RefreshAndRotate (auth.RefreshRotator) and the refreshes take the read,
+// then the rotation; internal/sqlstore's TestRefreshAndRotateBehindALock
+// makes the one-call form's reads overlap.
 type readGate struct {
-	*sqlstore.Store
+	auth.Store
 	n    int
 	mu   sync.Mutex
 	seen int

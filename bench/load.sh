@@ -9,6 +9,7 @@
 #   SETTLE=15 bench/load.sh            # shorter wait after the 500-connection run
 #   ONLY=check bench/load.sh           # the bare handler and the check only
 #   PORT=4000 bench/load.sh            # other ports, beside another run
+#   ONLY=refresh bench/load.sh         # the refresh run only, with CPU per refresh
 #
 # Server and load generator share the machine, wrk uses one thread.
 # Email sign-in runs through bench/otpload, which is the server's SMTP
@@ -67,6 +68,8 @@ loadrun() {
   summary <"$work/wrk.out"
 }
 
+# ONLY=refresh skips the bare handler, and every run but the refresh.
+if [ "$ONLY" != refresh ]; then
 echo "== bare net/http handler (ceiling): 32 connections, $DURATION"
 "$work/bare" -addr 127.0.0.1:$((PORT + 999)) & bare=$!
 sleep 0.3
@@ -83,6 +86,17 @@ bare1_line=$(loadrun $bare -t1 -c32 -d"$DURATION" --latency http://127.0.0.1:$((
 bare1_cpu=$(cat "$work/cpu_us")
 echo "$bare1_line"
 kill $bare; wait $bare 2>/dev/null || true
+fi
+# pgcpu → the CPU time (clock ticks) of every process of the PostgreSQL
+# server on this machine so far: its live processes and those it has
+# reaped (connections that ended); "" when no local server is readable.
+pgcpu() {
+  local pm
+  pm=$(pgrep -o -x postgres 2>/dev/null) || return 0
+  awk '{print $16 + $17}' "/proc/$pm/stat" 2>/dev/null | { read -r t || return 0
+    for p in $(pgrep -P "$pm"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done
+    echo "$t"; }
+}
 
 for db in $DBS; do
   case $db in
@@ -101,7 +115,7 @@ for db in $DBS; do
   "$work/gatehouse" migrate >/dev/null
   echo
   echo "== $db"
-  if [ "$ONLY" != check ]; then
+  if [ "$ONLY" != check ] && [ "$ONLY" != refresh ]; then
   ms=$("$work/startup" -url "$BASE/healthz" -- "$work/gatehouse" serve)
   echo "exec → first 200 from /healthz (migrated): $ms ms"
   fi
@@ -115,6 +129,7 @@ for db in $DBS; do
   token=$(curl -sf "$BASE/v1/token" -H 'Content-Type: application/json' \
     -d '{"grant_type":"password","email":"bench@example.com","password":"load test passphrase"}' |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  if [ "$ONLY" != refresh ]; then
   echo "-- GET /v1/check, Bearer, 32 connections, $DURATION"
   line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check")
   vs_bare "$bare_line" "$line" "$bare_cpu" "$(cat "$work/cpu_us")"
@@ -137,8 +152,10 @@ for db in $DBS; do
   line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Cookie: $cookie" "$BASE/v1/check")
   vs_bare "$bare_line" "$line" "$bare_cpu" "$(cat "$work/cpu_us")"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  fi
   # ONLY=check skips from here to the check on one core.
   if [ "$ONLY" != check ]; then
+  if [ "$ONLY" != refresh ]; then
   echo "-- POST /v1/token grant password, 8 connections, $DURATION"
   # The bar is a share of cores ÷ one hash's time, timed just before and
   # just after the run: on a shared machine it moves from minute to minute.
@@ -165,6 +182,7 @@ for db in $DBS; do
   # accepted, with the time the backlog took to drain after the last one.
   "$work/otpload" -base "$BASE" -smtp "$SMTP_ADDR" -c 16 -d "$DURATION"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
+  fi
   # --- refresh (issue 18, refresh row) ---------------------------------
   # grant_type refresh_token at 8 connections, every refresh rotating a
   # chain: 16 sign-ins give 16 chains (twice the connections, so a
@@ -179,9 +197,23 @@ for db in $DBS; do
     chains+=("$rt")
   done
   echo "chains: ${#chains[@]}"
-  line=$(wrk -t1 -c8 -d"$DURATION" --latency -s bench/refresh.lua "$BASE/v1/token" -- "${chains[@]}" | summary)
+  # CPU time a refresh: the server's, PostgreSQL's (every process of a
+  # server on this machine, other users' work included) and wrk's. On two
+  # shared cores their sum, not the server's alone, sets the rate.
+  t0=$(cpu "$pid") p0=$(pgcpu)
+  # (times: the subshell's children's user and system time, i.e. wrk's)
+  (wrk -t1 -c8 -d"$DURATION" --latency -s bench/refresh.lua "$BASE/v1/token" -- "${chains[@]}" >"$work/wrk.out"; times >"$work/wrk.time")
+  t1=$(cpu "$pid") p1=$(pgcpu)
+  line=$(summary <"$work/wrk.out")
   echo "$line"
   echo "refreshes/s: ${line%% *}"
+  awk -v t=$((t1 - t0)) -v p="${p1:+$((p1 - p0))}" -v db="$db" -v tick="$TICK_US" -v w="$(tail -1 "$work/wrk.time")" '
+    function secs(v) { split(v, a, /[ms]/); return a[1] * 60 + a[2] }
+    / requests in / {
+    split(w, ww, " ")
+    printf "CPU µs a refresh: server %.0f", t * tick / $1
+    if (db == "postgres") printf (p == "" ? ", postgres (not on this machine)" : ", postgres %.0f"), p * tick / $1
+    printf ", wrk %.0f\n", (secs(ww[1]) + secs(ww[2])) * 1e6 / $1 }' "$work/wrk.out"
   echo "RSS after: $(rss $pid), peak $(peak $pid)"
   # --- end refresh -----------------------------------------------------
   # The operator's view of the same runs: every counter that moved
@@ -191,11 +223,13 @@ for db in $DBS; do
     awk '$NF != 0' | sed 's/^/   /'
   fi
   kill -INT $pid; wait $pid 2>/dev/null || true
+  if [ "$ONLY" != refresh ]; then
   echo "-- GET /v1/check, Bearer, 32 connections, $DURATION, the server on one core (GOMAXPROCS=1)"
   GOMAXPROCS=1 "$work/gatehouse" serve 2>>"$work/server-$db.log" & pid=$!
   until curl -sf "$BASE/healthz" >/dev/null; do sleep 0.05; done
   line=$(loadrun $pid -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" "$BASE/v1/check")
   vs_bare "$bare1_line" "$line" "$bare1_cpu" "$(cat "$work/cpu_us")"
   kill -INT $pid; wait $pid 2>/dev/null || true
+  fi
   if [ "$db" = postgres ]; then psql "$PG_URL" -qc "DROP DATABASE $dbname" >/dev/null; fi
 done

@@ -66,6 +66,55 @@ func (s *Store) RefreshTokenSession(ctx context.Context, hash []byte) (*auth.Ref
 	return &rr.rt, sr.value(), ur.value(), nil
 }
 
+// RefreshAndRotate reads the refresh token whose value hashes to hash, its
+// session and its user, and rotates the token when a refresh may (see
+// auth.RefreshRotator): on PostgreSQL in one statement, one round trip
+// where RefreshTokenSession and RotateRefreshToken take two, run through
+// pgx's own interface (see conn.queryRowPgx); on SQLite as
+// those two, the read on a reader and the rotation on the writer, so that
+// reads never queue behind the one writer.
+func (s *Store) RefreshAndRotate(ctx context.Context, hash []byte, next *auth.RefreshToken, now, slideTo time.Time) (*auth.RefreshToken, *auth.Session, *auth.User, bool, error) {
+	if s.q.refreshAndRotate == "" {
+		rt, sess, u, err := s.RefreshTokenSession(ctx, hash)
+		if err != nil {
+			return nil, nil, nil, false, err
+		}
+		if rt.RotatedAt != nil || !now.Before(rt.ExpiresAt) || !sess.Live(now) || u.Disabled() {
+			return rt, sess, u, false, nil
+		}
+		n := *next
+		n.SessionID, n.ExpiresAt = sess.ID, sess.AbsoluteExpiresAt
+		expiresAt := sess.AbsoluteExpiresAt
+		if slideTo.Before(expiresAt) {
+			expiresAt = slideTo
+		}
+		rotated, err := s.RotateRefreshToken(ctx, rt.ID, &n, now, expiresAt)
+		if err != nil {
+			return nil, nil, nil, false, err
+		}
+		return rt, sess, u, rotated, nil
+	}
+	var (
+		rr      refreshRow
+		sr      sessionRow
+		ur      userRow
+		rotated int
+	)
+	dest := append(append(append([]any{discard{}, discard{}, discard{}}, rr.dest()...), sr.dest()...), ur.dest()...)
+	d := s.d
+	err := s.w.queryRowPgx(ctx, s.q.refreshAndRotate, []any{hash, d.time(now), next.ID, next.Hash, d.time(slideTo)},
+		append(dest, &rotated)...)
+	if err := s.rowErr(err, "refresh token by hash", "refresh and rotate"); err != nil {
+		return nil, nil, nil, false, err
+	}
+	return &rr.rt, sr.value(), ur.value(), rotated == 1, nil
+}
+
+// discard scans a column the caller does not need.
+type discard struct{}
+
+func (discard) Scan(any) error { return nil }
+
 // RotateRefreshToken marks oldID rotated at now with successor next,
 // inserts next and records the use of next's session (last seen at now,
 // expiring at expiresAt), atomically. It returns false, writing nothing,

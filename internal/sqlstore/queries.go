@@ -75,6 +75,9 @@ type queries struct {
 	// touches the session in one statement; "" on SQLite, as
 	// createSessionAndRefresh.
 	rotateRefreshAll string
+	// refreshAndRotate is refreshSession and, for a live unrotated token,
+	// rotateRefreshAll in one statement; "" on SQLite.
+	refreshAndRotate string
 	// createSessionAndRefresh inserts a session and its first refresh
 	// token in one statement; "" where the dialect cannot (SQLite has no
 	// INSERT in a WITH).
@@ -254,6 +257,37 @@ func newQueries(d *dialect) *queries {
 			SELECT (SELECT count(*) FROM o), (SELECT count(*) FROM refresh_tokens WHERE id = ?)
 			FROM c`),
 
+		// refreshSession and rotateRefreshAll in one statement (numbered
+		// parameters: $1 the hash, $2 now, $3 and $4 the successor's ID and
+		// hash, $5 the session's slid expiry), so that a normal refresh is
+		// one round trip. cur is the read, in the statement's snapshot,
+		// with whether the token may be rotated at now, by the rules of
+		// auth's refresh (unrotated, unexpired, session live, user not
+		// disabled); o rotates it only then, and its rotated_at IS NULL
+		// guard, re-checked on the locked row, still lets only one of
+		// concurrent statements win: a loser reads the token as unrotated
+		// (its snapshot) but returns 0, and the caller goes on as after a
+		// race lost. synchronous_commit is off for it as for
+		// rotateRefreshAll (the same crash cost).
+		refreshAndRotate: d.insertInWith(`WITH c AS (SELECT set_config('synchronous_commit', 'off', true)),
+			cur AS (SELECT r.id AS cur_id, s.absolute_expires_at AS cur_absolute,
+					r.rotated_at IS NULL AND $2::timestamptz < r.expires_at AND s.revoked_at IS NULL
+					AND $2::timestamptz < s.expires_at AND $2::timestamptz < s.absolute_expires_at
+					AND users.disabled_at IS NULL AS cur_live,
+					` + qualify("r", refreshCols) + `, ` + qualify("s", sessionCols) + `, ` +
+			qualify("users", userCols) + userNoFactors + `
+				FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users ON users.id = s.user_id
+				WHERE r.hash = $1::bytea),
+			o AS (UPDATE refresh_tokens SET rotated_at = $2::timestamptz, successor_id = $3::text
+				WHERE id = (SELECT cur_id FROM cur WHERE cur_live) AND rotated_at IS NULL
+				RETURNING session_id),
+			n AS (INSERT INTO refresh_tokens (id, session_id, hash, created_at, expires_at)
+				SELECT $3::text, o.session_id, $4::bytea, $2::timestamptz, cur.cur_absolute FROM o, cur),
+			t AS (UPDATE sessions SET last_seen_at = $2::timestamptz,
+				expires_at = LEAST($5::timestamptz, absolute_expires_at)
+				WHERE id IN (SELECT session_id FROM o))
+			SELECT cur.*, (SELECT count(*) FROM o) FROM cur, c`),
+
 		signingKeys: `SELECT ` + keyCols + ` FROM signing_keys ORDER BY created_at, id`,
 		// "" on SQLite: see dialect.lockTable.
 		lockSigningKeys:   d.lockTable("signing_keys"),
@@ -393,7 +427,7 @@ func newQueries(d *dialect) *queries {
 		&q.createSession, &q.sessionByID, &q.sessionByCookieHash, &q.listSessions,
 		&q.touchSession, &q.revokeSession, &q.revokeUserSessions, &q.raiseSession, &q.retireRefresh,
 		&q.createRefresh, &q.refreshByHash, &q.rotateRefresh, &q.refreshExists, &q.createSessionAndRefresh,
-		&q.refreshSession, &q.rotateRefreshAll,
+		&q.refreshSession, &q.rotateRefreshAll, &q.refreshAndRotate,
 		&q.signingKeys, &q.lockSigningKeys, &q.retireSigningKeys, &q.addSigningKey,
 		&q.putChallenge, &q.challengeByAddress, &q.challengeByLinkHash, &q.failChallenge,
 		&q.consumeChallenge, &q.challengeExists,

@@ -94,8 +94,9 @@ type Store struct {
 }
 
 var (
-	_ auth.Store    = (*Store)(nil)
-	_ auth.KeyStore = (*Store)(nil)
+	_ auth.Store          = (*Store)(nil)
+	_ auth.KeyStore       = (*Store)(nil)
+	_ auth.RefreshRotator = (*Store)(nil)
 )
 
 // Open connects to the database named by url, the value of
@@ -254,7 +255,14 @@ func openPostgres(ctx context.Context, u string, opts Options) (*Store, error) {
 		n = 2*runtime.GOMAXPROCS(0) + 4
 	}
 	c := newConn(db, "postgresql", n, opts.Timeout)
-	db.SetMaxIdleConns(max(2, n/2))
+	// Every connection the pool opens may stay idle: with fewer idle slots
+	// than open connections, a load of more concurrent calls than slots
+	// closes a connection at nearly every return and dials a new one (a new
+	// PostgreSQL backend process, its start-up and authentication) soon
+	// after. At 8 concurrent refreshes that churn was half of PostgreSQL's
+	// CPU per refresh (docs/benchmarks.md). Idle connections still close
+	// after five minutes unused.
+	db.SetMaxIdleConns(n)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	// Recycle connections now and then so a fail-over or a load balancer
 	// in front of PostgreSQL gets a chance to move them.

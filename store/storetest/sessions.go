@@ -32,6 +32,9 @@ var sessionTests = []storeTest[auth.Store]{
 	{"Refresh/TokenSession", testRefreshTokenSession},
 	{"Refresh/Rotate", testRotate},
 	{"Refresh/RotateConcurrently", testRotateConcurrently},
+	{"Refresh/AndRotate", testRefreshAndRotate},
+	{"Refresh/AndRotateNotLive", testRefreshAndRotateNotLive},
+	{"Refresh/AndRotateConcurrently", testRefreshAndRotateConcurrently},
 	{"Raise/Cookie", testRaiseCookieSession},
 	{"Raise/Tokens", testRaiseTokenSession},
 	{"Raise/NotLive", testRaiseNotLive},
@@ -639,7 +642,7 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 	sess := newSession(u.ID, base)
 	rt := newRefresh(sess.ID)
 	mustCreateSession(t, s, sess, rt)
-	checkCancelledCalls(t, append(userCancelledCalls(s, u), []call{
+	calls := append(userCancelledCalls(s, u), []call{
 		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
 		{"CreateSession", func(ctx context.Context) error {
 			x := newSession(u.ID, base)
@@ -660,7 +663,14 @@ func testCancelledContext(t *testing.T, s auth.Store) {
 			_, err := s.RotateRefreshToken(ctx, rt.ID, newRefresh(sess.ID), now, now)
 			return err
 		}},
-	}...))
+	}...)
+	if r, ok := s.(auth.RefreshRotator); ok {
+		calls = append(calls, call{"RefreshAndRotate", func(ctx context.Context) error {
+			_, _, _, _, err := r.RefreshAndRotate(ctx, rt.Hash, newSuccessor(now), now, now.Add(time.Hour))
+			return err
+		}})
+	}
+	checkCancelledCalls(t, calls)
 	// Nothing of the cancelled calls happened.
 	if _, err := s.UserByID(t.Context(), u.ID); err != nil {
 		t.Errorf("UserByID after the cancelled DeleteUser: %v", err)
