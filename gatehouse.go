@@ -156,22 +156,63 @@ func New(ctx context.Context, cfg Config) (*Gatehouse, error) {
 	return g, nil
 }
 
+// start readies the store (migrations, signing keys), builds the flows,
+// the API and the pages, and then starts the background work.
+//
+// The store's part is round trips (a dozen or so with PostgreSQL: the
+// migration lock and version check, the keys) and the rest is CPU
+// (huma's OpenAPI schemas, the templates), and nothing built reads the
+// store, so the two run at once: start-up takes the longer of them rather
+// than their sum. The background work (delivery, purging) reads the
+// store, so it starts only once the store is ready. A failure of the
+// store's part is reported before one of the build's, as when they ran
+// one after the other.
 func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 	cfg := g.cfg
-	if !cfg.SkipMigrations {
+	g.keys = token.NewKeys(g.store, box, cfg.Clock, token.Config{
+		Issuer: cfg.PublicURL, Audience: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL,
+	})
+	stored := make(chan error, 1)
+	go func() { stored <- g.readyStore(ctx) }()
+	deliver, err := g.build(ctx, box)
+	if serr := <-stored; serr != nil {
+		return serr
+	}
+	if err != nil {
+		return err
+	}
+	if !cfg.NoDelivery {
+		g.background(func() { g.purge(bgctx) })
+	}
+	if deliver != nil {
+		g.background(func() { deliver(bgctx) })
+	}
+	return nil
+}
+
+// readyStore brings the schema up to date (unless Config.SkipMigrations)
+// and loads the signing keys.
+func (g *Gatehouse) readyStore(ctx context.Context) error {
+	if !g.cfg.SkipMigrations {
 		if err := g.store.Migrate(ctx); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	g.keys = token.NewKeys(g.store, box, cfg.Clock, token.Config{
-		Issuer: cfg.PublicURL, Audience: cfg.PublicURL, AccessTTL: cfg.AccessTokenTTL,
-	})
 	if err := g.keys.Load(ctx); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	return nil
+}
+
+// build makes the flows, the API, the pages and the front door around
+// them without reading the store, and returns the delivery worker's loop
+// for start to run once the store is ready (nil when nothing is
+// delivered).
+func (g *Gatehouse) build(ctx context.Context, box *seal.Box) (deliver func(context.Context), err error) {
+	cfg := g.cfg
 	metrics := api.NewMetrics()
 	if err := g.share(ctx, metrics); err != nil {
-		return err
+		return nil, err
 	}
 	for role, db := range g.store.Pools() {
 		metrics.WatchDB(role, db)
@@ -207,13 +248,11 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Limiter:    throttle.NewLimiter(cfg.Clock, 0),
 		Identities: g.store,
 	}
-	if !cfg.NoDelivery {
-		g.background(func() { g.purge(bgctx) })
-	}
 	if cfg.MailURL != "" || cfg.SMSURL != "" {
-		outbox, err := g.startDelivery(bgctx, box, metrics)
+		var outbox *notify.Outbox
+		outbox, deliver, err = g.delivery(box, metrics)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// Codes stay in the SQL store beside their outbox message, which
 		// it writes in the same transaction (auth.ChallengeMessagePutter).
@@ -244,14 +283,14 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		ClientSendLimit: cfg.ClientSendLimit, GlobalSendLimit: cfg.GlobalSendLimit, ClientCeremonyLimit: cfg.ClientCeremonyLimit,
 	}, deps)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g.auth = svc
 	cookies := httpauth.CookiePolicy{Name: cfg.SessionCookieName, Insecure: cfg.Dev && isLocalHTTP(cfg.PublicURL), Domain: cfg.CookieDomain}
 	g.sessions = httpauth.Sessions{Auth: svc, Cookies: cookies}
 	providers, err := newProviders(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	logProviders(ctx, g.log, providers)
 	if cfg.AccessRulesFile != "" {
@@ -266,7 +305,7 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Access: g.access,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pages, err := web.New(web.Options{
 		Auth: svc, AppName: cfg.AppName, PublicURL: cfg.PublicURL, BasePath: cfg.BasePath(), Cookies: cookies,
@@ -274,18 +313,21 @@ func (g *Gatehouse) start(ctx, bgctx context.Context, box *seal.Box) error {
 		Providers: webProviders(providers), Sealer: box, Now: cfg.Clock.Now,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g.pages = pages
 	proxies, err := httpauth.NewProxies(cfg.TrustedProxies, g.log, cfg.Clock.Now)
 	if err != nil {
-		return fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
+		return nil, fmt.Errorf("GATEHOUSE_TRUSTED_PROXIES: %w", err)
 	}
 	g.handler, err = frontDoor(g.api, pages, metrics, g.log, trustedOrigins(cfg), proxies, cfg.BasePath())
-	if err == nil && g.tracer != nil {
+	if err != nil {
+		return nil, err
+	}
+	if g.tracer != nil {
 		g.handler = tracing.Handler(g.tracer, g.handler)
 	}
-	return err
+	return deliver, nil
 }
 
 // tracerProvider answers where spans go: Config.TracerProvider, else one
@@ -307,13 +349,15 @@ func (g *Gatehouse) countryLimits() []throttle.Limit {
 	return []throttle.Limit{{N: g.cfg.SMSCountryHourlyLimit, Per: time.Hour}}
 }
 
-// startDelivery builds the outbox the flows write to and, unless
-// NoDelivery, starts the worker that delivers from it by email and SMS.
-func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics *api.Metrics) (*notify.Outbox, error) {
+// delivery builds the outbox the flows write to and, unless NoDelivery,
+// the worker that delivers from it by email and SMS: deliver is its loop,
+// which reads the store, for start to run once the store is ready (nil
+// under NoDelivery).
+func (g *Gatehouse) delivery(box *seal.Box, metrics *api.Metrics) (outbox *notify.Outbox, deliver func(context.Context), err error) {
 	cfg := g.cfg
 	tpl, err := notify.NewTemplates(cfg.TemplatesDir, cfg.AppName)
 	if err != nil {
-		return nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
+		return nil, nil, fmt.Errorf("GATEHOUSE_TEMPLATES_DIR: %w", err)
 	}
 	var mailer notify.Sender
 	if cfg.MailURL != "" {
@@ -321,18 +365,18 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics 
 			Console: cfg.Console, PostmarkAPIURL: cfg.PostmarkAPIURL, TLSConfig: cfg.MailTLS,
 			MaxIdleConns: cfg.DeliveryConcurrency,
 		}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var texter notify.SMSSender
 	if cfg.SMSURL != "" {
 		if texter, err = sms.New(cfg.SMSURL, sms.Options{Console: cfg.Console, TwilioAPIURL: cfg.TwilioAPIURL}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	outbox := notify.NewOutbox(tpl, box, cfg.Clock)
+	outbox = notify.NewOutbox(tpl, box, cfg.Clock)
 	if cfg.NoDelivery {
-		return outbox, nil
+		return outbox, nil, nil
 	}
 	worker, err := notify.NewWorker(notify.WorkerConfig{
 		Store: g.store, Box: box, Sender: mailer, SMS: texter, Clock: cfg.Clock, Logger: g.log, Wake: outbox.Wakeups(),
@@ -342,9 +386,9 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics 
 		Observe: metrics.Delivered, Tracer: g.tracer,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	g.background(func() {
+	deliver = func(bgctx context.Context) {
 		if err := worker.Run(bgctx); err != nil {
 			g.log.Error("delivery worker stopped", "err", err)
 		}
@@ -352,8 +396,8 @@ func (g *Gatehouse) startDelivery(bgctx context.Context, box *seal.Box, metrics 
 		if c, ok := mailer.(io.Closer); ok {
 			_ = c.Close()
 		}
-	})
-	return outbox, nil
+	}
+	return outbox, deliver, nil
 }
 
 // background runs fn in a goroutine that Close waits for.

@@ -247,6 +247,36 @@ func TestMigrateThenSkip(t *testing.T) {
 	})
 }
 
+// TestNewReportsStoreFirst: New readies the store while it builds the
+// rest, and when both fail the store's error is the one returned, as when
+// the store came first; a build error alone is returned too.
+func TestNewReportsStoreFirst(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	broken := t.TempDir()
+	if err := os.WriteFile(filepath.Join(broken, "signin_code.txt"), []byte("Your code: {{.Code"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// An empty database that is not migrated: loading the keys fails.
+	both := testConfig(sqltest.SQLiteURL(t), nil)
+	both.SkipMigrations = true
+	both.MailURL, both.Console, both.TemplatesDir = "console:", io.Discard, broken
+	if g, err := gatehouse.New(ctx, both); err == nil {
+		g.Close()
+		t.Fatal("New started on an empty database with a broken template")
+	} else if !strings.Contains(err.Error(), "load signing keys") || strings.Contains(err.Error(), "GATEHOUSE_TEMPLATES_DIR") {
+		t.Errorf("New = %v, want the store's error alone", err)
+	}
+	build := both
+	build.DatabaseURL, build.SkipMigrations = sqltest.SQLiteURL(t), false
+	if g, err := gatehouse.New(ctx, build); err == nil {
+		g.Close()
+		t.Fatal("New started with a broken template")
+	} else if !strings.HasPrefix(err.Error(), "GATEHOUSE_TEMPLATES_DIR: ") {
+		t.Errorf("New = %v, want the template's error", err)
+	}
+}
+
 // TestDevCookies: the session cookie drops Secure only in dev mode on a
 // plain-http localhost public URL.
 func TestDevCookies(t *testing.T) {

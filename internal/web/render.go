@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/internal/httpauth"
@@ -25,13 +26,33 @@ var staticFS embed.FS
 // templates holds one template set per page: the layout and the shared
 // fragments (templates/_*.html) with the page's own file parsed over them,
 // so every page defines "title" and "content" without clashing.
+//
+// The shared templates are parsed by New; a page's own file is parsed over
+// a clone of them the first time the page is rendered. Parsing all of them
+// was a fifth of start-up's instructions and kept about 0.5 MB of parse
+// trees for pages an API-only deployment never shows. The files are
+// embedded, so a parse error is a build's defect, not a deployment's:
+// TestEveryPageParses parses every page.
 type templates struct {
-	pages map[string]*template.Template
+	pages map[string]func() (*template.Template, error)
+}
+
+// page returns page name's template set, parsing it on first use; ok is
+// false for a name with no file.
+func (t *templates) page(name string) (tpl *template.Template, ok bool, err error) {
+	parse, ok := t.pages[name]
+	if !ok {
+		return nil, false, nil
+	}
+	tpl, err = parse()
+	return tpl, true, err
 }
 
 // assetVersion changes whenever an embedded static file does, so pages can
-// let browsers cache /static/ files and still never see a stale one.
-var assetVersion = func() string {
+// let browsers cache /static/ files and still never see a stale one. It
+// hashes the files (about 100 KB) on first use rather than in every
+// process's init, `gatehouse version` and API-only servers included.
+var assetVersion = sync.OnceValue(func() string {
 	h := sha256.New()
 	_ = fs.WalkDir(staticFS, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -43,7 +64,7 @@ var assetVersion = func() string {
 		return err
 	})
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}()
+})
 
 // funcs are the templates' functions. Every URL of this site a template
 // writes goes through path or asset, so the pages work under a base path
@@ -55,14 +76,15 @@ func funcs(base string) template.FuncMap {
 		// path.
 		"path": func(p string) string { return base + p },
 		// asset returns the URL of a static file, versioned.
-		"asset": func(name string) string { return base + "/static/" + name + "?v=" + assetVersion },
+		"asset": func(name string) string { return base + "/static/" + name + "?v=" + assetVersion() },
 		// field returns the message of a field error, or "".
 		"field": func(fields map[string]string, name string) string { return fields[name] },
 	}
 }
 
-// parseTemplates parses every page over the layout and shared fragments,
-// their links under prefix (the base path).
+// parseTemplates parses the layout and shared fragments, their links
+// under prefix (the base path), and readies every page to be parsed over
+// them on first use (see templates).
 func parseTemplates(prefix string) (*templates, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
@@ -78,16 +100,19 @@ func parseTemplates(prefix string) (*templates, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: parse shared templates: %w", err)
 	}
-	t := &templates{pages: map[string]*template.Template{}}
+	t := &templates{pages: map[string]func() (*template.Template, error){}}
 	for _, n := range names {
 		if strings.HasPrefix(path.Base(n), "_") {
 			continue
 		}
-		page, err := template.Must(base.Clone()).ParseFS(templateFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("web: parse %s: %w", n, err)
-		}
-		t.pages[strings.TrimSuffix(path.Base(n), ".html")] = page
+		// base is never executed, so it can always be cloned.
+		t.pages[strings.TrimSuffix(path.Base(n), ".html")] = sync.OnceValues(func() (*template.Template, error) {
+			page, err := template.Must(base.Clone()).ParseFS(templateFS, n)
+			if err != nil {
+				return nil, fmt.Errorf("web: parse %s: %w", n, err)
+			}
+			return page, nil
+		})
 	}
 	return t, nil
 }
@@ -125,9 +150,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // renderPart writes the template part of page name (its whole layout when
 // part is "" and the request is not htmx's).
 func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, status int, name, part string, view any) {
-	t, ok := s.tpl.pages[name]
-	if !ok {
-		s.log.ErrorContext(r.Context(), "no such page template", "page", name)
+	t, ok, err := s.tpl.page(name)
+	if !ok || err != nil {
+		s.log.ErrorContext(r.Context(), "no such page template", "page", name, "err", err)
 		http.Error(w, "page missing", http.StatusInternalServerError)
 		return
 	}
@@ -184,7 +209,7 @@ func staticHandler() http.Handler {
 			return
 		}
 		h := w.Header()
-		if r.URL.Query().Get("v") == assetVersion {
+		if r.URL.Query().Get("v") == assetVersion() {
 			h.Set("Cache-Control", "public, max-age=31536000, immutable")
 		} else {
 			// An unversioned URL (the API's link page) must see an upgrade.
