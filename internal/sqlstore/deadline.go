@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -168,22 +170,49 @@ func (c *conn) queryRowPgx(ctx context.Context, query string, args []any, dest .
 	if err != nil {
 		return err
 	}
+	// A connection can break while idle in the pool (the server
+	// restarted; a deadline closes a connection a moment after its call
+	// returned it). database/sql tries a statement again on another when
+	// the driver says so, but not what runs through Raw: do the same here,
+	// with as many tries as the pool has connections and one more.
+	for tries := c.db.Stats().MaxOpenConnections + 1; ; tries-- {
+		err = c.rawQueryRow(ctx, query, args, dest...)
+		if !errors.Is(err, errStaleConn) || tries <= 1 || ctx.Err() != nil {
+			break
+		}
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return sql.ErrNoRows
+	}
+	return err
+}
+
+// errStaleConn is a pool connection found broken before anything was sent
+// on it. It wraps driver.ErrBadConn, so that database/sql discards the
+// connection rather than hand it out again.
+var errStaleConn = fmt.Errorf("sqlstore: connection broken before the query: %w", driver.ErrBadConn)
+
+// rawQueryRow runs query on one connection of the pool through pgx.
+func (c *conn) rawQueryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	sc, err := c.db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer sc.Close()
-	err = sc.Raw(func(dc any) error {
+	return sc.Raw(func(dc any) error {
 		pc, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("sqlstore: %T is not a pgx connection", dc)
 		}
-		return pc.Conn().QueryRow(ctx, query, args...).Scan(dest...)
+		if pc.Conn().IsClosed() {
+			return errStaleConn
+		}
+		err := pc.Conn().QueryRow(ctx, query, args...).Scan(dest...)
+		if err != nil && pgconn.SafeToRetry(err) {
+			return fmt.Errorf("%w: %w", errStaleConn, err)
+		}
+		return err
 	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return sql.ErrNoRows
-	}
-	return err
 }
 
 // execInTx runs query in tx, through st when the pool keeps statements
@@ -237,7 +266,24 @@ func (c *conn) PingContext(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.db.PingContext(ctx)
+	// database/sql tries a statement again on another connection when
+	// the one it took from the pool turns out broken, but not a ping,
+	// which answers driver.ErrBadConn (a readiness probe would then fail
+	// once for each connection that broke while idle). The failed ping
+	// discarded the connection: try the next, as a statement would.
+	for tries := c.db.Stats().MaxOpenConnections + 1; ; tries-- {
+		err = c.db.PingContext(ctx)
+		switch {
+		case !errors.Is(err, driver.ErrBadConn):
+			return err
+		case ctx.Err() != nil:
+			// pgx answers a ping that ran out of time as a bad
+			// connection; say it was the time, as every statement does.
+			return fmt.Errorf("%w: %w", err, ctx.Err())
+		case tries <= 1:
+			return err
+		}
+	}
 }
 
 // Close closes the kept statements and the pool.

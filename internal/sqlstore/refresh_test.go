@@ -157,3 +157,62 @@ func TestPostgresPoolKeepsIdle(t *testing.T) {
 		t.Fatalf("after %d calls ended: %d idle, %d closed for want of an idle slot; want %d, 0", n, st.Idle, st.MaxIdleClosed, n)
 	}
 }
+
+// TestPostgresPingAfterBackendsEnd: a ping right after every pooled
+// connection's backend ended (a server restart, an administrator's
+// pg_terminate_backend) answers from a new connection rather than failing
+// on a dead one: database/sql retries a statement on another connection
+// but not a ping, so the store does (a readiness probe would otherwise
+// fail once per dead connection).
+func TestPostgresPingAfterBackendsEnd(t *testing.T) {
+	ctx := t.Context()
+	u := sqltest.PostgresURL(t)
+	const n = 4
+	s, err := sqlstore.Open(ctx, u, sqlstore.Options{MaxConns: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	db := s.Pools()["writer"]
+	// Twice: the second time pgx checks each pooled connection and marks
+	// it fresh, so the ping below takes a dead one without checking it.
+	for range 2 {
+		var conns []*sql.Conn
+		for range n {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := stdlib.OpenDB(*cfg)
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		var left int
+		if err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d backends still there", left)
+		}
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after the pool's backends ended: %v", err)
+	}
+}
