@@ -54,10 +54,10 @@ func TestMemoryLimit(t *testing.T) {
 		memKiB uint32
 		want   int64
 	}{
-		{1, 19 * 1024, 48<<20 + 20<<20},
-		{2, 19 * 1024, 48<<20 + 40<<20},
-		{16, 19 * 1024, 48<<20 + 320<<20},
-		{2, 64 * 1024, 48<<20 + 130<<20},
+		{1, 19 * 1024, 32<<20 + 20<<20},
+		{2, 19 * 1024, 32<<20 + 40<<20},
+		{16, 19 * 1024, 32<<20 + 320<<20},
+		{2, 64 * 1024, 32<<20 + 130<<20},
 	} {
 		got := memoryLimit(tc.hashes, tc.memKiB)
 		if got != tc.want {
@@ -66,5 +66,53 @@ func TestMemoryLimit(t *testing.T) {
 		if got == math.MaxInt64 || got <= 0 {
 			t.Errorf("memoryLimit(%d, %d KiB) = %d: no limit", tc.hashes, tc.memKiB, got)
 		}
+	}
+}
+
+func TestLimitFor(t *testing.T) {
+	const fitted, reserve = 72 << 20, 40 << 20
+	for _, tc := range []struct {
+		name string
+		live int64
+		want int64
+	}{
+		{"at rest", 5 << 20, fitted},
+		// Two arrays and what 500 waiting connections hold.
+		{"a storm's arrays", 12<<20 + 38<<20, fitted},
+		{"a session view of 100 MiB", 100 << 20, 2*(100<<20-reserve) + reserve},
+		{"nothing live", 0, fitted},
+	} {
+		if got := limitFor(fitted, reserve, tc.live); got != tc.want {
+			t.Errorf("%s: limitFor(live %d MiB) = %d MiB, want %d MiB", tc.name, tc.live>>20, got>>20, tc.want>>20)
+		}
+	}
+}
+
+// TestAdjustMemoryLimit: a heap that outgrows the fitted limit raises it
+// (the runtime would otherwise collect back to back), and the limit comes
+// back down once the heap does.
+func TestAdjustMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	fitted := memoryLimit(2, password.DefaultParams.Memory)
+	reserve := hashReserve(2, password.DefaultParams.Memory)
+	debug.SetMemoryLimit(fitted)
+
+	kept := make([][]byte, 160)
+	for i := range kept {
+		kept[i] = make([]byte, 1<<20) // 160 MiB the server keeps
+	}
+	runtime.GC()
+	raised := adjustMemoryLimit(fitted, reserve)
+	if raised < 2*(160<<20-reserve)+reserve {
+		t.Errorf("with 160 MiB live, the limit = %d MiB; want at least %d MiB", raised>>20, (2*(160<<20-reserve)+reserve)>>20)
+	}
+	if got := debug.SetMemoryLimit(-1); got != raised {
+		t.Errorf("runtime's limit = %d, want %d", got, raised)
+	}
+	runtime.KeepAlive(kept)
+	runtime.GC()
+	if got := adjustMemoryLimit(fitted, reserve); got != fitted {
+		t.Errorf("once the heap shrank, the limit = %d MiB; want the fitted %d MiB", got>>20, fitted>>20)
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +34,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	setMemoryLimit(os.LookupEnv)
+	if fitted, set := setMemoryLimit(os.LookupEnv); set {
+		go watchMemoryLimit(ctx, fitted, hashReserve(runtime.GOMAXPROCS(0), password.DefaultParams.Memory), memoryWatch)
+	}
 	// One line per request: buffer them rather than pay a write system
 	// call each; flushed every 100 ms and when serve returns.
 	logs := logbuf.New(stderr, 64<<10, 100*time.Millisecond)
@@ -96,40 +97,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// setMemoryLimit gives the Go runtime a soft memory limit (see
-// debug.SetMemoryLimit) fitted to the server, unless GOMEMLIMIT is set in
-// the environment (read through lookup), which the runtime has already
-// applied and which wins, "off" included. It returns the limit in force
-// and whether this call set it.
-//
-// Why: a password hash allocates password.DefaultParams.Memory (19 MiB)
-// afresh, and at most GOMAXPROCS hashes run at once. Under a sign-in storm
-// the live heap is those arrays plus a few MiB; with only GOGC=100 the
-// runtime lets the heap grow to twice that before it collects, and the
-// process held 160–180 MiB. With a limit the runtime collects as the heap
-// nears it instead, and the scavenger returns what lies above it. It is
-// soft: a heap that truly needs more gets it (the runtime caps the GC's
-// share of CPU rather than fail), so a server holding many sessions in its
-// view costs more collections, not errors; such a server, or one with
-// memory to spare, sets GOMEMLIMIT.
-func setMemoryLimit(lookup func(string) (string, bool)) (limit int64, set bool) {
-	if _, ok := lookup("GOMEMLIMIT"); ok {
-		return debug.SetMemoryLimit(-1), false
-	}
-	limit = memoryLimit(runtime.GOMAXPROCS(0), password.DefaultParams.Memory)
-	debug.SetMemoryLimit(limit)
-	return limit, true
-}
-
-// memoryLimit is the limit setMemoryLimit sets for hashes argon2id hashes
-// at once of memKiB each: a base for everything else the server holds
-// (about 10 MiB at rest, sessions, connections under load), and each
-// hash's array with a MiB of slack.
-func memoryLimit(hashes int, memKiB uint32) int64 {
-	const base = 48 << 20
-	return base + int64(hashes)*(int64(memKiB)<<10+1<<20)
 }
 
 // firstSteps is what `serve --dev` prints once it listens: where to go,
