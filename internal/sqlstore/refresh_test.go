@@ -140,19 +140,7 @@ func TestPostgresPoolKeepsIdle(t *testing.T) {
 	}
 	t.Cleanup(func() { s.Close() })
 	db := s.Pools()["writer"]
-	var conns []*sql.Conn
-	for range n {
-		c, err := db.Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c)
-	}
-	for _, c := range conns {
-		if err := c.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	useConns(t, db, n)
 	if st := db.Stats(); st.Idle != n || st.MaxIdleClosed != 0 {
 		t.Fatalf("after %d calls ended: %d idle, %d closed for want of an idle slot; want %d, 0", n, st.Idle, st.MaxIdleClosed, n)
 	}
@@ -177,17 +165,7 @@ func TestPostgresPingAfterBackendsEnd(t *testing.T) {
 	// Twice: the second time pgx checks each pooled connection and marks
 	// it fresh, so the ping below takes a dead one without checking it.
 	for range 2 {
-		var conns []*sql.Conn
-		for range n {
-			c, err := db.Conn(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			conns = append(conns, c)
-		}
-		for _, c := range conns {
-			_ = c.Close()
-		}
+		useConns(t, db, n)
 	}
 	cfg, err := pgx.ParseConfig(u)
 	if err != nil {
@@ -214,5 +192,24 @@ func TestPostgresPingAfterBackendsEnd(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("Ping after the pool's backends ended: %v", err)
+	}
+}
+
+// useConns takes n connections of db at once, so that the pool opens n,
+// and gives them back.
+func useConns(t *testing.T, db *sql.DB, n int) {
+	t.Helper()
+	var conns []*sql.Conn
+	for range n {
+		c, err := db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -32,10 +32,7 @@ func newSuccessor(at time.Time) *auth.RefreshToken {
 func testRefreshAndRotate(t *testing.T, s auth.Store) {
 	r := rotator(t, s)
 	ctx := t.Context()
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	old := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, old)
+	_, sess, old := mustSessionWithRefresh(t, s)
 	wantRT, wantS, wantU, err := s.RefreshTokenSession(ctx, old.Hash)
 	if err != nil {
 		t.Fatal(err)
@@ -164,10 +161,7 @@ func testRefreshAndRotateNotLive(t *testing.T, s auth.Store) {
 func testRefreshAndRotateConcurrently(t *testing.T, s auth.Store) {
 	r := rotator(t, s)
 	ctx := t.Context()
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	old := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, old)
+	_, sess, old := mustSessionWithRefresh(t, s)
 
 	const n = 16
 	hash := randomBytes(32)

@@ -307,10 +307,7 @@ func testRevokeUserSessions(t *testing.T, s auth.Store) {
 
 func testRefreshByHash(t *testing.T, s auth.Store) {
 	ctx := t.Context()
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	rt := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, rt)
+	_, _, rt := mustSessionWithRefresh(t, s)
 	got, err := s.RefreshTokenByHash(ctx, rt.Hash)
 	if err != nil {
 		t.Fatalf("RefreshTokenByHash: %v", err)
@@ -322,10 +319,7 @@ func testRefreshByHash(t *testing.T, s auth.Store) {
 
 func testRotate(t *testing.T, s auth.Store) {
 	ctx := t.Context()
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	old := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, old)
+	_, sess, old := mustSessionWithRefresh(t, s)
 
 	next := newRefresh(sess.ID)
 	expires := now.Add(2 * time.Hour)
@@ -368,10 +362,7 @@ func testRotate(t *testing.T, s auth.Store) {
 // that is unknown or whose user is gone.
 func testRefreshTokenSession(t *testing.T, s auth.Store) {
 	ctx := t.Context()
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	old := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, old)
+	u, sess, old := mustSessionWithRefresh(t, s)
 	// Another session of another user, so a wrong join would show.
 	other := mustUser(t, s)
 	otherSess := newSession(other.ID, base)
@@ -530,10 +521,7 @@ func testRotateConcurrently(t *testing.T, s auth.Store) {
 func rotateConcurrently(t *testing.T, s auth.Store, sharedHash bool) {
 	t.Helper()
 	ctx := t.Context()
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	old := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, old)
+	_, sess, old := mustSessionWithRefresh(t, s)
 
 	const n = 16
 	var nexts [n]*auth.RefreshToken
@@ -638,10 +626,7 @@ func testUnknownIDs(t *testing.T, s auth.Store) {
 }
 
 func testCancelledContext(t *testing.T, s auth.Store) {
-	u := mustUser(t, s)
-	sess := newSession(u.ID, base)
-	rt := newRefresh(sess.ID)
-	mustCreateSession(t, s, sess, rt)
+	u, sess, rt := mustSessionWithRefresh(t, s)
 	calls := append(userCancelledCalls(s, u), []call{
 		{"Ping", func(ctx context.Context) error { return s.Ping(ctx) }},
 		{"CreateSession", func(ctx context.Context) error {
@@ -712,6 +697,17 @@ func newSession(userID string, created time.Time) *auth.Session {
 		ExpiresAt:         created.Add(time.Hour),
 		AbsoluteExpiresAt: created.Add(24 * time.Hour),
 	}
+}
+
+// mustSessionWithRefresh stores a new user's session (newSession) with its
+// first refresh token (newRefresh) and returns the three.
+func mustSessionWithRefresh(t *testing.T, s auth.Store) (*auth.User, *auth.Session, *auth.RefreshToken) {
+	t.Helper()
+	u := mustUser(t, s)
+	sess := newSession(u.ID, base)
+	rt := newRefresh(sess.ID)
+	mustCreateSession(t, s, sess, rt)
+	return u, sess, rt
 }
 
 func mustCreateSession(t *testing.T, s auth.Store, sess *auth.Session, rt *auth.RefreshToken) {
