@@ -172,15 +172,8 @@ func (c *conn) queryRowPgx(ctx context.Context, query string, args []any, dest .
 	}
 	// A connection can break while idle in the pool (the server
 	// restarted; a deadline closes a connection a moment after its call
-	// returned it). database/sql tries a statement again on another when
-	// the driver says so, but not what runs through Raw: do the same here,
-	// with as many tries as the pool has connections and one more.
-	for tries := c.db.Stats().MaxOpenConnections + 1; ; tries-- {
-		err = c.rawQueryRow(ctx, query, args, dest...)
-		if !errors.Is(err, errStaleConn) || tries <= 1 || ctx.Err() != nil {
-			break
-		}
-	}
+	// returned it): rawQueryRow says so before it sends anything.
+	err = c.onAnotherConn(ctx, func() error { return c.rawQueryRow(ctx, query, args, dest...) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return sql.ErrNoRows
 	}
@@ -266,21 +259,26 @@ func (c *conn) PingContext(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// database/sql tries a statement again on another connection when
-	// the one it took from the pool turns out broken, but not a ping,
-	// which answers driver.ErrBadConn (a readiness probe would then fail
-	// once for each connection that broke while idle). The failed ping
-	// discarded the connection: try the next, as a statement would.
+	// A ping that found its connection broken discarded it: try the next.
+	err = c.onAnotherConn(ctx, func() error { return c.db.PingContext(ctx) })
+	if errors.Is(err, driver.ErrBadConn) && ctx.Err() != nil {
+		// pgx answers a ping that ran out of time as a bad connection;
+		// say it was the time, as every statement does.
+		return fmt.Errorf("%w: %w", err, ctx.Err())
+	}
+	return err
+}
+
+// onAnotherConn runs call, and again while it answers driver.ErrBadConn
+// and ctx lasts, up to as many times as the pool has connections and one
+// more. database/sql does so for a statement whose pooled connection
+// turns out broken before anything was sent, but not for Ping or Raw: a
+// readiness probe would fail once for each connection that broke while
+// idle, and so would a call through pgx's own interface.
+func (c *conn) onAnotherConn(ctx context.Context, call func() error) error {
 	for tries := c.db.Stats().MaxOpenConnections + 1; ; tries-- {
-		err = c.db.PingContext(ctx)
-		switch {
-		case !errors.Is(err, driver.ErrBadConn):
-			return err
-		case ctx.Err() != nil:
-			// pgx answers a ping that ran out of time as a bad
-			// connection; say it was the time, as every statement does.
-			return fmt.Errorf("%w: %w", err, ctx.Err())
-		case tries <= 1:
+		err := call()
+		if !errors.Is(err, driver.ErrBadConn) || tries <= 1 || ctx.Err() != nil {
 			return err
 		}
 	}
