@@ -106,6 +106,14 @@ type RefreshToken struct {
 	SuccessorID string
 }
 
+// Rotatable reports whether a refresh at now may rotate rt, a token of
+// session sess of user u: rt is neither rotated nor expired, sess is live
+// and u is not disabled. RefreshGrant refuses every other case, and a
+// RefreshRotator rotates only in this one.
+func (rt *RefreshToken) Rotatable(sess *Session, u *User, now time.Time) bool {
+	return rt.RotatedAt == nil && now.Before(rt.ExpiresAt) && sess.Live(now) && !u.Disabled()
+}
+
 // SigningKey is an access-token signing key as stored: the private half is
 // sealed under the server secret so every node of a cluster can share it.
 type SigningKey struct {

@@ -128,9 +128,8 @@ type Store interface {
 // it, so that a normal refresh costs one round trip instead of two.
 type RefreshRotator interface {
 	// RefreshAndRotate returns what RefreshTokenSession returns for hash,
-	// as it was before the call, and, when that token is not rotated and
-	// not expired at now, its session is live at now (Session.Live) and
-	// its user is not disabled, rotates it as RotateRefreshToken would:
+	// as it was before the call, and, when that token is
+	// RefreshToken.Rotatable at now, rotates it as RotateRefreshToken would:
 	// next is inserted as its successor, with the token's session and
 	// that session's absolute expiry (next's SessionID and ExpiresAt are
 	// ignored), and the session is touched at now, expiring at the

@@ -47,6 +47,9 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	hash := opaque.Hash(refresh)
 	now := s.now()
 	next := opaque.Derive(s.cfg.SuccessorKey, refresh, successorLabel)
+	// The successor this refresh stores when it rotates the token (its
+	// session and expiry are the token's, set below where they are known).
+	nrt := &RefreshToken{ID: newID(), Hash: opaque.Hash(next), CreatedAt: now}
 	var (
 		rt      *RefreshToken
 		sess    *Session
@@ -60,7 +63,6 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		// trip. What it did not rotate (a replay, a race lost, a dead
 		// session) goes on below from what it read, as after
 		// RefreshTokenSession.
-		nrt := &RefreshToken{ID: newID(), Hash: opaque.Hash(next), CreatedAt: now}
 		rt, sess, u, touched, err = r.RefreshAndRotate(ctx, hash, nrt, now, now.Add(s.cfg.SessionTTL))
 	} else {
 		// The token, its session and its user in one read, and below the
@@ -82,7 +84,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 	if touched {
 		s.obs.Refresh(RefreshRotated)
 	} else if rt.RotatedAt == nil {
-		nrt := &RefreshToken{ID: newID(), SessionID: sess.ID, Hash: opaque.Hash(next), CreatedAt: now, ExpiresAt: sess.AbsoluteExpiresAt}
+		nrt.SessionID, nrt.ExpiresAt = sess.ID, sess.AbsoluteExpiresAt
 		won, err := s.store.RotateRefreshToken(ctx, rt.ID, nrt, now, expiresAt)
 		if err != nil {
 			return nil, storeErr("rotate refresh token", err)
@@ -104,7 +106,7 @@ func (s *Service) refresh(ctx context.Context, refresh string, c Client) (*Grant
 		// one would mint tokens of the raised session from a token of
 		// before it. That can be a refresh that raced the step-up, so
 		// within the grace it is refused without ending the session.
-		derived, err := s.store.RefreshTokenByHash(ctx, opaque.Hash(next))
+		derived, err := s.store.RefreshTokenByHash(ctx, nrt.Hash)
 		if errors.Is(err, ErrNotFound) || err == nil && derived.ID != rt.SuccessorID {
 			return nil, errRefreshRevoked
 		} else if err != nil {

@@ -79,7 +79,7 @@ func (s *Store) RefreshAndRotate(ctx context.Context, hash []byte, next *auth.Re
 		if err != nil {
 			return nil, nil, nil, false, err
 		}
-		if rt.RotatedAt != nil || !now.Before(rt.ExpiresAt) || !sess.Live(now) || u.Disabled() {
+		if !rt.Rotatable(sess, u, now) {
 			return rt, sess, u, false, nil
 		}
 		n := *next

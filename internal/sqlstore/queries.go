@@ -261,9 +261,9 @@ func newQueries(d *dialect) *queries {
 		// parameters: $1 the hash, $2 now, $3 and $4 the successor's ID and
 		// hash, $5 the session's slid expiry), so that a normal refresh is
 		// one round trip. cur is the read, in the statement's snapshot,
-		// with whether the token may be rotated at now, by the rules of
-		// auth's refresh (unrotated, unexpired, session live, user not
-		// disabled); o rotates it only then, and its rotated_at IS NULL
+		// with whether the token may be rotated at now, by
+		// auth.RefreshToken.Rotatable's rule (unrotated, unexpired, session
+		// live, user not disabled); o rotates it only then, and its rotated_at IS NULL
 		// guard, re-checked on the locked row, still lets only one of
 		// concurrent statements win: a loser reads the token as unrotated
 		// (its snapshot) but returns 0, and the caller goes on as after a
