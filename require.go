@@ -150,12 +150,8 @@ func (g *Gatehouse) RequireRole(name string, h http.Handler) http.Handler {
 // refuse answers a signed-in request a guard turned away: a page for a
 // browser, a forbidden problem otherwise.
 func (g *Gatehouse) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
-	if ref.stepUp && (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsPage(r) {
-		target := g.cfg.PublicURL + "/step-up"
-		if back := g.returnAddress(r); back != "" {
-			target += "?redirect_to=" + url.QueryEscape(back)
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
+	if ref.stepUp && pageRequest(r) {
+		http.Redirect(w, r, g.withReturnAddress(g.cfg.PublicURL+"/step-up", r), http.StatusSeeOther)
 		return
 	}
 	if wantsPage(r) {
@@ -184,7 +180,7 @@ func writeProblem(w http.ResponseWriter, status int, code, detail string) {
 // redirect rule (auth.AllowedRedirect: GATEHOUSE_ALLOWED_REDIRECTS) or is
 // left out, so a forged Host header leads nowhere but the sign-in page.
 func (g *Gatehouse) signInRedirect(r *http.Request, err error) string {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead || !wantsPage(r) {
+	if !pageRequest(r) {
 		return ""
 	}
 	switch auth.KindOf(err) {
@@ -192,12 +188,22 @@ func (g *Gatehouse) signInRedirect(r *http.Request, err error) string {
 	default:
 		return ""
 	}
-	signIn := g.cfg.PublicURL + "/login"
-	back := g.returnAddress(r)
-	if back == "" {
-		return signIn
+	return g.withReturnAddress(g.cfg.PublicURL+"/login", r)
+}
+
+// pageRequest reports whether r is a browser asking for a page (GET or
+// HEAD): one that may be sent elsewhere and come back.
+func pageRequest(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && wantsPage(r)
+}
+
+// withReturnAddress returns page (the sign-in or step-up page) with r's
+// return address as redirect_to, or page alone when r has none.
+func (g *Gatehouse) withReturnAddress(page string, r *http.Request) string {
+	if back := g.returnAddress(r); back != "" {
+		return page + "?redirect_to=" + url.QueryEscape(back)
 	}
-	return signIn + "?redirect_to=" + url.QueryEscape(back)
+	return page
 }
 
 // returnAddress returns where a browser sent away to sign in or step up
